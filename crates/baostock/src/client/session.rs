@@ -1,0 +1,217 @@
+//! One session: a TCP connection and a login, reconnected transparently after a failure.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::{sleep_until, timeout, Instant};
+
+use super::{ClientError, Config, Result};
+use crate::reply::{codes, decode_reply, Reply, Table};
+use crate::request::Request;
+
+/// Bytes asked of the socket per read.
+const READ_CHUNK: usize = 64 * 1024;
+
+struct Conn {
+    stream: TcpStream,
+    buf: Vec<u8>,
+}
+
+/// A logged-in connection. After any network or protocol failure the connection is dropped,
+/// and the next request connects and logs in again.
+pub struct Session {
+    cfg: Arc<Config>,
+    conn: Option<Conn>,
+    last_sent: Option<Instant>,
+    requests: u64,
+    bytes_in: u64,
+}
+
+impl Session {
+    /// A session that connects on its first request.
+    pub fn new(cfg: Arc<Config>) -> Session {
+        Session { cfg, conn: None, last_sent: None, requests: 0, bytes_in: 0 }
+    }
+
+    /// Connects and logs in now.
+    pub async fn connect(cfg: Arc<Config>) -> Result<Session> {
+        let mut s = Session::new(cfg);
+        let deadline = Instant::now() + s.cfg.request_timeout;
+        s.ensure_connected(deadline).await?;
+        Ok(s)
+    }
+
+    /// Whether a live connection is held.
+    pub fn is_connected(&self) -> bool {
+        self.conn.is_some()
+    }
+
+    /// Requests sent so far, logins and logouts included.
+    pub fn requests(&self) -> u64 {
+        self.requests
+    }
+
+    /// Response bytes received so far.
+    pub fn bytes_in(&self) -> u64 {
+        self.bytes_in
+    }
+
+    /// Sends one request and reads its reply, within the whole-request timeout. A server
+    /// error comes back as `ClientError::Server`.
+    pub async fn request(&mut self, req: &Request) -> Result<Reply> {
+        let deadline = Instant::now() + self.cfg.request_timeout;
+        let result = match timeout(self.cfg.request_timeout, self.request_inner(req, deadline)).await {
+            Ok(r) => r,
+            Err(_) => Err(ClientError::Timeout { what: "request", after: self.cfg.request_timeout }),
+        };
+        match result {
+            Ok(Reply::Error(e)) => {
+                if e.code == codes::NOT_LOGGED_IN {
+                    self.conn = None;
+                }
+                Err(ClientError::Server(e))
+            }
+            Ok(reply) => Ok(reply),
+            Err(e) => {
+                // Whatever state the stream is in, it is not to be trusted again.
+                self.conn = None;
+                Err(e)
+            }
+        }
+    }
+
+    /// Fetches every page of a paged query, following the official client's rule: ask for the
+    /// next page only while a page comes back with exactly `per_page` rows.
+    pub async fn query_all(&mut self, req: &Request) -> Result<Vec<Table>> {
+        let mut pages = Vec::new();
+        let mut next = req.clone();
+        loop {
+            let table = match self.request(&next).await? {
+                Reply::Table(t) => t,
+                other => return Err(unexpected(req, &other)),
+            };
+            let full = match (next.page(), table.page) {
+                (Some(asked), Some(_)) => table.len() == asked.per_page as usize,
+                _ => false,
+            };
+            let page_no = next.page().map(|p| p.page).unwrap_or(1);
+            pages.push(table);
+            if !full {
+                return Ok(pages);
+            }
+            next = next.with_page(page_no + 1);
+        }
+    }
+
+    /// Logs out and closes the connection, if one is open. Errors are ignored: the server
+    /// drops idle sessions on its own.
+    pub async fn logout(&mut self) {
+        if self.conn.is_none() {
+            return;
+        }
+        let time = chrono::DateTime::<chrono::Utc>::from(SystemTime::now()) + chrono::Duration::hours(8);
+        let req = Request::Logout { user: self.cfg.user.clone(), time: time.format("%Y%m%d%H%M%S").to_string() };
+        let deadline = Instant::now() + self.cfg.read_timeout.min(Duration::from_secs(5));
+        let _ = timeout(deadline - Instant::now(), self.exchange(&req, deadline)).await;
+        self.conn = None;
+    }
+
+    async fn request_inner(&mut self, req: &Request, deadline: Instant) -> Result<Reply> {
+        self.ensure_connected(deadline).await?;
+        let mut req = req.clone();
+        req.set_user(&self.cfg.user);
+        self.exchange(&req, deadline).await
+    }
+
+    async fn ensure_connected(&mut self, deadline: Instant) -> Result<()> {
+        if self.conn.is_some() {
+            return Ok(());
+        }
+        let addr = format!("{}:{}", self.cfg.host, self.cfg.port);
+        let wait = self.cfg.connect_timeout.min(deadline.saturating_duration_since(Instant::now()));
+        let stream = match timeout(wait, TcpStream::connect(&addr)).await {
+            Ok(Ok(s)) => s,
+            Ok(Err(source)) => return Err(ClientError::Connect { addr, source }),
+            Err(_) => return Err(ClientError::Timeout { what: "connect", after: wait }),
+        };
+        let _ = stream.set_nodelay(true);
+        self.conn = Some(Conn { stream, buf: Vec::new() });
+        let login = Request::Login {
+            user: self.cfg.user.clone(),
+            password: self.cfg.password.clone(),
+            options: self.cfg.api_key.clone().unwrap_or_else(|| "0".into()),
+        };
+        match self.exchange(&login, deadline).await {
+            Ok(Reply::Login { .. }) => Ok(()),
+            Ok(Reply::Error(e)) => {
+                self.conn = None;
+                Err(ClientError::Server(e))
+            }
+            Ok(other) => {
+                self.conn = None;
+                Err(unexpected(&login, &other))
+            }
+            Err(e) => {
+                self.conn = None;
+                Err(e)
+            }
+        }
+    }
+
+    /// Writes one request and reads one whole reply on the current connection.
+    async fn exchange(&mut self, req: &Request, deadline: Instant) -> Result<Reply> {
+        if let Some(last) = self.last_sent {
+            sleep_until((last + self.cfg.min_interval).min(deadline)).await;
+        }
+        let frame = req.encode(&self.cfg.client_version);
+        let read_timeout = self.cfg.read_timeout;
+        let limits = self.cfg.limits.clone();
+        let conn = self.conn.as_mut().ok_or(ClientError::Closed { mid_frame: false })?;
+        conn.buf.clear();
+        self.last_sent = Some(Instant::now());
+        self.requests += 1;
+        match timeout(read_timeout, conn.stream.write_all(&frame)).await {
+            Ok(r) => r?,
+            Err(_) => return Err(ClientError::Timeout { what: "write", after: read_timeout }),
+        }
+        let mut chunk = vec![0u8; READ_CHUNK];
+        loop {
+            let n = match timeout(read_timeout, conn.stream.read(&mut chunk)).await {
+                Ok(r) => r?,
+                Err(_) => return Err(ClientError::Timeout { what: "read", after: read_timeout }),
+            };
+            if n == 0 {
+                return Err(ClientError::Closed { mid_frame: !conn.buf.is_empty() });
+            }
+            self.bytes_in += n as u64;
+            conn.buf.extend_from_slice(&chunk[..n]);
+            // Every frame ends in `\n`: decode only when one has arrived, so a slow drip does
+            // not rescan the buffer for each byte.
+            if !chunk[..n].contains(&b'\n') && conn.buf.len() < limits.max_frame_bytes {
+                continue;
+            }
+            if let Some((reply, used)) = decode_reply(&conn.buf, &limits)? {
+                if used != conn.buf.len() {
+                    return Err(ClientError::Unexpected {
+                        method: req.method().to_owned(),
+                        what: format!("{} bytes after the response", conn.buf.len() - used),
+                    });
+                }
+                conn.buf.clear();
+                return Ok(reply);
+            }
+        }
+    }
+}
+
+fn unexpected(req: &Request, reply: &Reply) -> ClientError {
+    let what = match reply {
+        Reply::Login { .. } => "a login reply".to_owned(),
+        Reply::Logout { .. } => "a logout reply".to_owned(),
+        Reply::Error(e) => format!("error {}", e.code),
+        Reply::Table(t) => format!("rows of {}", t.method),
+    };
+    ClientError::Unexpected { method: req.method().to_owned(), what }
+}

@@ -1,0 +1,301 @@
+//! Typed requests: what each message type carries, how it is encoded and decoded.
+
+use chrono::NaiveDate;
+
+use crate::error::DecodeError;
+use crate::frame::{encode_request, Frame, MsgType};
+use crate::value::{format_date, parse_date, AdjustFlag, Frequency};
+
+/// The paging parameters of a paged query.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Page {
+    /// 1-based page number.
+    pub page: u32,
+    /// Rows a page; the official client sends 2000.
+    pub per_page: u32,
+}
+
+impl Page {
+    /// The first page with `per_page` rows.
+    pub fn first(per_page: u32) -> Page {
+        Page { page: 1, per_page }
+    }
+}
+
+/// `query_history_k_data_plus` (95): bars of one code over a date range.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HistoryKQuery {
+    pub code: String,
+    /// Comma-separated field names, sent verbatim.
+    pub fields: String,
+    pub start: NaiveDate,
+    pub end: NaiveDate,
+    pub frequency: Frequency,
+    pub adjust: AdjustFlag,
+}
+
+/// A request body. `user` is the logged-in user id, which every query repeats.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Request {
+    /// 00: `login, user, password, options` (options is `0` or the API key).
+    Login { user: String, password: String, options: String },
+    /// 02: `logout, user, yyyyMMddHHmmss`.
+    Logout { user: String, time: String },
+    /// 95, paged.
+    HistoryK { user: String, page: Page, query: HistoryKQuery },
+    /// 98: every A-share's daily bar on one day (unpaged).
+    DailyAStock { user: String, date: NaiveDate },
+    /// 9A: every ETF's daily bar on one day (unpaged).
+    DailyEtf { user: String, date: NaiveDate },
+    /// 9C: every adjust factor taking effect on one day (unpaged).
+    DailyAdjustFactor { user: String, date: NaiveDate },
+    /// 33: the calendar between two days.
+    TradeDates { user: String, page: Page, start: NaiveDate, end: NaiveDate },
+    /// 35: every security and its trade status on one day.
+    AllStock { user: String, page: Page, day: NaiveDate },
+    /// 45: basic data of one code, or of all codes when both filters are empty.
+    StockBasic { user: String, page: Page, code: String, code_name: String },
+    /// 15: adjust factors of one code whose operate date lies in a range.
+    AdjustFactor { user: String, page: Page, code: String, start: NaiveDate, end: NaiveDate },
+    /// Any other type, kept as its raw parameters (after method and user).
+    Other { msg_type: MsgType, method: String, user: String, params: Vec<String> },
+}
+
+impl Request {
+    /// The message type this request is sent as.
+    pub fn msg_type(&self) -> MsgType {
+        match self {
+            Request::Login { .. } => MsgType::LOGIN,
+            Request::Logout { .. } => MsgType::LOGOUT,
+            Request::HistoryK { .. } => MsgType::HISTORY_K,
+            Request::DailyAStock { .. } => MsgType::DAILY_ASTOCK,
+            Request::DailyEtf { .. } => MsgType::DAILY_ETF,
+            Request::DailyAdjustFactor { .. } => MsgType::DAILY_ADJUST_FACTOR,
+            Request::TradeDates { .. } => MsgType::TRADE_DATES,
+            Request::AllStock { .. } => MsgType::ALL_STOCK,
+            Request::StockBasic { .. } => MsgType::STOCK_BASIC,
+            Request::AdjustFactor { .. } => MsgType::ADJUST_FACTOR,
+            Request::Other { msg_type, .. } => *msg_type,
+        }
+    }
+
+    /// The method name the body starts with.
+    pub fn method(&self) -> &str {
+        match self {
+            Request::Login { .. } => "login",
+            Request::Logout { .. } => "logout",
+            Request::HistoryK { .. } => "query_history_k_data_plus",
+            Request::DailyAStock { .. } => "query_daily_history_k_AStock",
+            Request::DailyEtf { .. } => "query_daily_history_k_ETF",
+            Request::DailyAdjustFactor { .. } => "query_daily_adjust_factor",
+            Request::TradeDates { .. } => "query_trade_dates",
+            Request::AllStock { .. } => "query_all_stock",
+            Request::StockBasic { .. } => "query_stock_basic",
+            Request::AdjustFactor { .. } => "query_adjust_factor",
+            Request::Other { method, .. } => method,
+        }
+    }
+
+    /// The paging parameters, for paged queries.
+    pub fn page(&self) -> Option<Page> {
+        match self {
+            Request::HistoryK { page, .. }
+            | Request::TradeDates { page, .. }
+            | Request::AllStock { page, .. }
+            | Request::StockBasic { page, .. }
+            | Request::AdjustFactor { page, .. } => Some(*page),
+            _ => None,
+        }
+    }
+
+    /// The same request for another page; unpaged requests are returned unchanged.
+    pub fn with_page(&self, next: u32) -> Request {
+        let mut r = self.clone();
+        if let Request::HistoryK { page, .. }
+        | Request::TradeDates { page, .. }
+        | Request::AllStock { page, .. }
+        | Request::StockBasic { page, .. }
+        | Request::AdjustFactor { page, .. } = &mut r
+        {
+            page.page = next;
+        }
+        r
+    }
+
+    /// Sets the user id a query carries (the client fills in the logged-in user).
+    pub fn set_user(&mut self, id: &str) {
+        match self {
+            Request::Login { user, .. }
+            | Request::Logout { user, .. }
+            | Request::HistoryK { user, .. }
+            | Request::DailyAStock { user, .. }
+            | Request::DailyEtf { user, .. }
+            | Request::DailyAdjustFactor { user, .. }
+            | Request::TradeDates { user, .. }
+            | Request::AllStock { user, .. }
+            | Request::StockBasic { user, .. }
+            | Request::AdjustFactor { user, .. }
+            | Request::Other { user, .. } => *user = id.to_owned(),
+        }
+    }
+
+    /// The body fields in wire order.
+    pub fn body_fields(&self) -> Vec<String> {
+        let mut f = vec![self.method().to_owned()];
+        let paged = |f: &mut Vec<String>, user: &str, p: &Page| {
+            f.extend([user.to_owned(), p.page.to_string(), p.per_page.to_string()]);
+        };
+        match self {
+            Request::Login { user, password, options } => f.extend([user.clone(), password.clone(), options.clone()]),
+            Request::Logout { user, time } => f.extend([user.clone(), time.clone()]),
+            Request::HistoryK { user, page, query: q } => {
+                paged(&mut f, user, page);
+                f.extend([
+                    q.code.clone(),
+                    q.fields.clone(),
+                    format_date(q.start),
+                    format_date(q.end),
+                    q.frequency.code().to_owned(),
+                    q.adjust.code().to_owned(),
+                ]);
+            }
+            Request::DailyAStock { user, date }
+            | Request::DailyEtf { user, date }
+            | Request::DailyAdjustFactor { user, date } => f.extend([user.clone(), format_date(*date)]),
+            Request::TradeDates { user, page, start, end } => {
+                paged(&mut f, user, page);
+                f.extend([format_date(*start), format_date(*end)]);
+            }
+            Request::AllStock { user, page, day } => {
+                paged(&mut f, user, page);
+                f.push(format_date(*day));
+            }
+            Request::StockBasic { user, page, code, code_name } => {
+                paged(&mut f, user, page);
+                f.extend([code.clone(), code_name.clone()]);
+            }
+            Request::AdjustFactor { user, page, code, start, end } => {
+                paged(&mut f, user, page);
+                f.extend([code.clone(), format_date(*start), format_date(*end)]);
+            }
+            Request::Other { user, params, .. } => {
+                f.push(user.clone());
+                f.extend(params.iter().cloned());
+            }
+        }
+        f
+    }
+
+    /// Encodes the request as a whole frame with the given 7-character client version.
+    pub fn encode(&self, client_version: &str) -> Vec<u8> {
+        let fields = self.body_fields();
+        let refs: Vec<&str> = fields.iter().map(String::as_str).collect();
+        encode_request(client_version, self.msg_type(), &refs)
+    }
+
+    /// Decodes a request body (the server side). A known type whose parameters are malformed
+    /// gives `DecodeError::BadRequest`; an unknown type gives `Request::Other`.
+    pub fn decode(frame: &Frame) -> Result<Request, DecodeError> {
+        let f = frame.fields();
+        let arity = |n: usize| {
+            if f.len() == n {
+                Ok(())
+            } else {
+                Err(DecodeError::BadRequest(format!("{} expects {} fields, got {}", f[0], n, f.len())))
+            }
+        };
+        let s = |i: usize| f[i].to_owned();
+        let date = |i: usize| {
+            parse_date(f[i]).map_err(|e| DecodeError::BadRequest(format!("{}: {:?}: {e}", f[0], f[i])))
+        };
+        let page = || -> Result<Page, DecodeError> {
+            let n = |i: usize| {
+                f[i].parse::<u32>()
+                    .ok()
+                    .filter(|&n| n > 0 && !f[i].starts_with('0'))
+                    .ok_or_else(|| DecodeError::BadRequest(format!("bad paging value {:?}", f[i])))
+            };
+            Ok(Page { page: n(2)?, per_page: n(3)? })
+        };
+        let t = frame.msg_type;
+        let known = [
+            MsgType::LOGIN,
+            MsgType::LOGOUT,
+            MsgType::HISTORY_K,
+            MsgType::DAILY_ASTOCK,
+            MsgType::DAILY_ETF,
+            MsgType::DAILY_ADJUST_FACTOR,
+            MsgType::TRADE_DATES,
+            MsgType::ALL_STOCK,
+            MsgType::STOCK_BASIC,
+            MsgType::ADJUST_FACTOR,
+        ];
+        if !known.contains(&t) {
+            if f.len() < 2 {
+                return Err(DecodeError::BadRequest("a request needs a method and a user".into()));
+            }
+            return Ok(Request::Other {
+                msg_type: t,
+                method: s(0),
+                user: s(1),
+                params: f[2..].iter().map(|p| (*p).to_owned()).collect(),
+            });
+        }
+        let r = match t {
+            MsgType::LOGIN => {
+                arity(4)?;
+                Request::Login { user: s(1), password: s(2), options: s(3) }
+            }
+            MsgType::LOGOUT => {
+                arity(3)?;
+                Request::Logout { user: s(1), time: s(2) }
+            }
+            MsgType::HISTORY_K => {
+                arity(10)?;
+                let frequency = f[8]
+                    .parse()
+                    .map_err(|e: &str| DecodeError::BadRequest(format!("frequency {:?}: {e}", f[8])))?;
+                let adjust = f[9]
+                    .parse()
+                    .map_err(|e: &str| DecodeError::BadRequest(format!("adjustflag {:?}: {e}", f[9])))?;
+                Request::HistoryK {
+                    user: s(1),
+                    page: page()?,
+                    query: HistoryKQuery { code: s(4), fields: s(5), start: date(6)?, end: date(7)?, frequency, adjust },
+                }
+            }
+            MsgType::DAILY_ASTOCK => {
+                arity(3)?;
+                Request::DailyAStock { user: s(1), date: date(2)? }
+            }
+            MsgType::DAILY_ETF => {
+                arity(3)?;
+                Request::DailyEtf { user: s(1), date: date(2)? }
+            }
+            MsgType::DAILY_ADJUST_FACTOR => {
+                arity(3)?;
+                Request::DailyAdjustFactor { user: s(1), date: date(2)? }
+            }
+            MsgType::TRADE_DATES => {
+                arity(6)?;
+                Request::TradeDates { user: s(1), page: page()?, start: date(4)?, end: date(5)? }
+            }
+            MsgType::ALL_STOCK => {
+                arity(5)?;
+                Request::AllStock { user: s(1), page: page()?, day: date(4)? }
+            }
+            MsgType::STOCK_BASIC => {
+                arity(6)?;
+                Request::StockBasic { user: s(1), page: page()?, code: s(4), code_name: s(5) }
+            }
+            _ => {
+                arity(7)?;
+                Request::AdjustFactor { user: s(1), page: page()?, code: s(4), start: date(5)?, end: date(6)? }
+            }
+        };
+        if r.method() != f[0] {
+            return Err(DecodeError::BadRequest(format!("type {t} does not carry method {:?}", f[0])));
+        }
+        Ok(r)
+    }
+}

@@ -1,0 +1,211 @@
+//! Conformance against the real server's bytes: every captured response decodes into the
+//! value its meta.txt describes, incrementally at every split point, and every captured
+//! request re-encodes byte for byte.
+
+mod common;
+
+use baostock::frame::{decode_request, decode_response, MsgType};
+use baostock::reply::{Data, DailyBar, Reply};
+use baostock::value::{parse_decimal, AdjustFlag, Frequency};
+use baostock::{decode_reply, HistoryKQuery, Limits, Page, Request};
+use chrono::NaiveDate;
+
+fn limits() -> Limits {
+    Limits::default()
+}
+
+fn decoded(c: &common::Capture) -> Reply {
+    let (reply, used) = decode_reply(&c.response, &limits())
+        .unwrap_or_else(|e| panic!("{}: {e}", c.name))
+        .unwrap_or_else(|| panic!("{}: incomplete", c.name));
+    assert_eq!(used, c.response.len(), "{}: frame length", c.name);
+    reply
+}
+
+#[test]
+fn every_response_decodes_to_what_meta_describes() {
+    let mut tables = 0;
+    let mut errors = 0;
+    for c in common::all() {
+        let reply = decoded(&c);
+        let (code, msg) = c.meta_error();
+        match &reply {
+            Reply::Error(e) => {
+                errors += 1;
+                assert_eq!(e.code, code, "{}", c.name);
+                assert_eq!(Some(&e.message), msg.as_ref(), "{}", c.name);
+                assert_ne!(code, "0", "{}: success decoded as error", c.name);
+            }
+            Reply::Login { user, server_time } | Reply::Logout { user, server_time } => {
+                assert_eq!(code, "0", "{}", c.name);
+                assert_eq!(user, "anonymous");
+                assert_eq!(server_time.len(), 17, "{}", c.name);
+                assert!(c.name.contains("login") || c.name.contains("logout"), "{}", c.name);
+            }
+            Reply::Table(t) => {
+                tables += 1;
+                assert_eq!(code, "0", "{}", c.name);
+                if let Some(fields) = c.meta_fields() {
+                    assert_eq!(t.fields, fields, "{}: fields", c.name);
+                }
+                if let Some(rows) = c.meta.get("rows") {
+                    assert_eq!(t.len().to_string(), *rows, "{}: rows", c.name);
+                }
+                assert_eq!(t.user, "anonymous");
+                assert!(t.page.is_some() || t.method.starts_with("query_daily"), "{}: paging", c.name);
+            }
+        }
+    }
+    assert!(tables >= 28, "only {tables} tables");
+    assert!(errors >= 14, "only {errors} error frames");
+}
+
+#[test]
+fn typed_rows_carry_the_exact_server_values() {
+    let Reply::Table(t) = decoded(&common::get("query_history_k_data_plus")) else { panic!() };
+    let Data::DailyBars(bars) = &t.data else { panic!("95 d must give daily bars: {:?}", t.data) };
+    let first: &DailyBar = &bars[0];
+    assert_eq!(first.date, NaiveDate::from_ymd_opt(2024, 1, 2).unwrap());
+    assert_eq!(first.code, "sh.600000");
+    assert_eq!(first.close.unwrap().to_string(), "6.1789926000");
+    assert_eq!(first.volume, Some(22066700));
+    assert_eq!(first.amount.unwrap().to_string(), "146066303.7200");
+    assert_eq!(first.adjustflag, Some(AdjustFlag::Forward));
+    assert_eq!(first.pct_chg, Some(parse_decimal("-0.302100").unwrap()));
+    assert_eq!(first.tradestatus, Some(true));
+    assert_eq!(first.is_st, Some(false));
+    assert_eq!(first.pe_ttm, None, "not requested");
+
+    for (name, bars_a_day) in [("query_history_k_data_plus_5min", 48), ("query_history_k_data_plus_60min", 4)] {
+        let c = common::get(name);
+        let Reply::Table(t) = decoded(&c) else { panic!() };
+        let Data::MinuteBars(bars) = &t.data else { panic!("{name}: minute bars expected") };
+        assert_eq!(bars.len(), 2 * bars_a_day, "{name}");
+        let want = c.meta_first_row().unwrap();
+        assert_eq!(baostock::value::format_minute_time(bars[0].time), want[1]);
+        assert_eq!(bars[0].open.unwrap().to_string(), want[3]);
+        assert_eq!(bars[0].volume.unwrap().to_string(), want[7]);
+        assert_eq!(bars[0].amount.unwrap().to_string(), want[8]);
+    }
+
+    let Reply::Table(t) = decoded(&common::get("query_adjust_factor")) else { panic!() };
+    let Data::AdjustFactors(f) = &t.data else { panic!() };
+    assert_eq!(f[0].operate_date, NaiveDate::from_ymd_opt(2023, 7, 21).unwrap());
+    assert_eq!(f[0].fore.unwrap().to_string(), "0.936211");
+    assert_eq!(f[0].back.unwrap().to_string(), "11.949786");
+
+    let Reply::Table(t) = decoded(&common::get("query_trade_dates")) else { panic!() };
+    let Data::TradeDates(d) = &t.data else { panic!() };
+    let trading: Vec<bool> = d.iter().map(|d| d.is_trading_day).collect();
+    assert_eq!(trading, [false, true, true, true, true, false, false, true, true, true]);
+
+    let Reply::Table(t) = decoded(&common::get("query_all_stock")) else { panic!() };
+    let Data::AllStock(s) = &t.data else { panic!() };
+    assert_eq!(s[0].code, "sh.000001");
+    assert_eq!(s[0].name.as_deref(), Some("上证综合指数"));
+    assert!(s.iter().all(|l| l.code.len() == 9));
+
+    let Reply::Table(t) = decoded(&common::get("query_stock_basic")) else { panic!() };
+    let Data::StockBasic(b) = &t.data else { panic!() };
+    assert_eq!(b[0].name.as_deref(), Some("浦发银行"));
+    assert_eq!(b[0].ipo_date, NaiveDate::from_ymd_opt(1999, 11, 10));
+    assert_eq!(b[0].out_date, None, "empty outDate means listed");
+    assert_eq!((b[0].sec_type, b[0].status), (Some(1), Some(1)));
+
+    // Empty data is the empty string, not an error.
+    let Reply::Table(t) = decoded(&common::get("query_forecast_report")) else { panic!() };
+    assert!(t.is_empty());
+}
+
+#[test]
+fn responses_decode_identically_at_every_split_point() {
+    for c in common::all() {
+        let whole = decode_response(&c.response, &limits()).unwrap().unwrap();
+        for k in 0..c.response.len() {
+            match decode_response(&c.response[..k], &limits()) {
+                Ok(None) => {}
+                other => panic!("{}: prefix of {k} bytes gave {other:?}", c.name),
+            }
+        }
+        // Two frames back to back: the first decodes alone and reports its own length.
+        let mut two = c.response.clone();
+        two.extend_from_slice(&c.response);
+        assert_eq!(decode_response(&two, &limits()).unwrap().unwrap(), whole, "{}", c.name);
+    }
+}
+
+#[test]
+fn requests_re_encode_byte_for_byte() {
+    for c in common::all() {
+        let (frame, used) = decode_request(&c.request, &limits())
+            .unwrap_or_else(|e| panic!("{}: {e}", c.name))
+            .unwrap_or_else(|| panic!("{}: incomplete request", c.name));
+        assert_eq!(used, c.request.len());
+        assert_eq!(frame.version, "00.9.10");
+        let req = Request::decode(&frame).unwrap_or_else(|e| panic!("{}: {e}", c.name));
+        let known = [
+            MsgType::LOGIN,
+            MsgType::LOGOUT,
+            MsgType::HISTORY_K,
+            MsgType::TRADE_DATES,
+            MsgType::ALL_STOCK,
+            MsgType::STOCK_BASIC,
+            MsgType::ADJUST_FACTOR,
+        ];
+        if known.contains(&frame.msg_type) {
+            assert!(!matches!(req, Request::Other { .. }), "{}: decoded as untyped", c.name);
+        }
+        assert_eq!(req.encode("00.9.10"), c.request, "{}", c.name);
+    }
+}
+
+#[test]
+fn typed_requests_built_by_hand_match_the_captures() {
+    let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+    let user = || "anonymous".to_string();
+    let page = Page { page: 1, per_page: 10000 };
+    let cases = [
+        ("login", Request::Login { user: user(), password: "123456".into(), options: "0".into() }),
+        ("logout", Request::Logout { user: user(), time: "20260422163817".into() }),
+        (
+            "query_history_k_data_plus",
+            Request::HistoryK {
+                user: user(),
+                page,
+                query: HistoryKQuery {
+                    code: "sh.600000".into(),
+                    fields: "date,code,open,high,low,close,preclose,volume,amount,adjustflag,turn,tradestatus,pctChg,isST".into(),
+                    start: d(2024, 1, 1),
+                    end: d(2024, 1, 31),
+                    frequency: Frequency::Daily,
+                    adjust: AdjustFlag::Forward,
+                },
+            },
+        ),
+        (
+            "query_history_k_data_plus_5min",
+            Request::HistoryK {
+                user: user(),
+                page,
+                query: HistoryKQuery {
+                    code: "sh.600000".into(),
+                    fields: baostock::value::MINUTE_FIELDS.into(),
+                    start: d(2024, 1, 2),
+                    end: d(2024, 1, 3),
+                    frequency: Frequency::Min5,
+                    adjust: AdjustFlag::Forward,
+                },
+            },
+        ),
+        ("query_trade_dates", Request::TradeDates { user: user(), page, start: d(2024, 1, 1), end: d(2024, 1, 10) }),
+        ("query_all_stock", Request::AllStock { user: user(), page, day: d(2024, 1, 2) }),
+        ("query_stock_basic", Request::StockBasic { user: user(), page, code: "sh.600000".into(), code_name: String::new() }),
+        (
+            "query_adjust_factor",
+            Request::AdjustFactor { user: user(), page, code: "sh.600000".into(), start: d(2023, 1, 1), end: d(2023, 12, 31) },
+        ),
+    ];
+    for (name, req) in cases {
+        assert_eq!(req.encode("00.9.10"), common::get(name).request, "{name}");
+    }
+}

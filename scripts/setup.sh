@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Installs everything pg_baostock needs on a fresh Debian 12 machine; skips what is already there.
+# Safe to run again: each step checks first. Run as root (CI and the dev machines are root).
+set -euo pipefail
+
+PG_MAJOR=15
+PG_CONFIG=/usr/lib/postgresql/$PG_MAJOR/bin/pg_config
+PGRX_VERSION=0.18.1
+APT_PACKAGES=(build-essential pkg-config libssl-dev clang libclang-dev sudo
+  postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR postgresql-$PG_MAJOR-cron)
+
+log() { printf '[setup] %s\n' "$*"; }
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  log "apt: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  log "apt: all packages present"
+fi
+
+if cargo pgrx --version 2>/dev/null | grep -q "$PGRX_VERSION"; then
+  log "cargo-pgrx $PGRX_VERSION present"
+else
+  log "installing cargo-pgrx $PGRX_VERSION (about 5 minutes)"
+  cargo install --locked cargo-pgrx --version "$PGRX_VERSION"
+fi
+
+cfg="$HOME/.pgrx/config.toml"
+if [ -f "$cfg" ] && grep -q "pg$PG_MAJOR = \"$PG_CONFIG\"" "$cfg"; then
+  log "pgrx already initialised for pg$PG_MAJOR"
+else
+  log "cargo pgrx init --pg$PG_MAJOR $PG_CONFIG"
+  cargo pgrx init --pg$PG_MAJOR "$PG_CONFIG"
+fi
+
+# The test cluster's data directory must belong to the postgres OS user (Postgres refuses root).
+PGRX_TEST_PGDATA=${PGRX_TEST_PGDATA:-/var/tmp/pg_baostock-test/pgdata}
+mkdir -p "$(dirname "$PGRX_TEST_PGDATA")"
+chown postgres:postgres "$(dirname "$PGRX_TEST_PGDATA")"
+log "test data dir parent: $(dirname "$PGRX_TEST_PGDATA")"
