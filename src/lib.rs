@@ -2,7 +2,7 @@
 
 use pgrx::prelude::*;
 
-::pgrx::pg_module_magic!();
+::pgrx::pg_module_magic!(name, version);
 
 #[cfg(any(test, feature = "pg_test"))]
 #[pg_schema]

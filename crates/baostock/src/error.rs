@@ -35,7 +35,12 @@ pub enum DecodeError {
     #[error("field list lacks required field {0:?}")]
     MissingColumn(&'static str),
     #[error("row {row}, field {field}: invalid value {value:?} ({reason})")]
-    Value { row: usize, field: String, value: String, reason: &'static str },
+    Value {
+        row: usize,
+        field: String,
+        value: String,
+        reason: &'static str,
+    },
     #[error("request body is invalid: {0}")]
     BadRequest(String),
 }

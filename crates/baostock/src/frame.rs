@@ -55,7 +55,9 @@ impl MsgType {
         if bytes.iter().all(u8::is_ascii_alphanumeric) {
             Ok(MsgType(bytes))
         } else {
-            Err(DecodeError::BadHeader("message type is not two alphanumeric characters"))
+            Err(DecodeError::BadHeader(
+                "message type is not two alphanumeric characters",
+            ))
         }
     }
 
@@ -161,7 +163,10 @@ pub fn crc32(parts: &[&[u8]]) -> u32 {
 }
 
 fn check_version(version: &str) {
-    debug_assert!(version.len() == 7 && version.is_ascii(), "version must be 7 ASCII characters");
+    debug_assert!(
+        version.len() == 7 && version.is_ascii(),
+        "version must be 7 ASCII characters"
+    );
 }
 
 /// Encodes a request frame: header, fields joined by `\x01`, `\x01`, crc, `\n`.
@@ -183,15 +188,22 @@ pub fn decode_request(buf: &[u8], limits: &Limits) -> Result<Option<(Frame, usiz
     let max_len = HEADER_LEN + header.length.saturating_mul(4) + MAX_CRC_TAIL + 1;
     let Some(nl) = buf.iter().position(|&b| b == b'\n') else {
         if buf.len() >= max_len || buf.len() > limits.max_frame_bytes {
-            return Err(DecodeError::FrameTooLarge { limit: limits.max_frame_bytes });
+            return Err(DecodeError::FrameTooLarge {
+                limit: limits.max_frame_bytes,
+            });
         }
         return Ok(None);
     };
     if nl + 1 > limits.max_frame_bytes {
-        return Err(DecodeError::FrameTooLarge { limit: limits.max_frame_bytes });
+        return Err(DecodeError::FrameTooLarge {
+            limit: limits.max_frame_bytes,
+        });
     }
     let content = &buf[HEADER_LEN..nl];
-    let sep = content.iter().rposition(|&b| b == 0x01).ok_or(DecodeError::MissingCrc)?;
+    let sep = content
+        .iter()
+        .rposition(|&b| b == 0x01)
+        .ok_or(DecodeError::MissingCrc)?;
     let body = std::str::from_utf8(&content[..sep]).map_err(|_| DecodeError::InvalidUtf8)?;
     check_char_length(body, header.length)?;
     let declared = parse_crc(&content[sep + 1..])?;
@@ -200,7 +212,11 @@ pub fn decode_request(buf: &[u8], limits: &Limits) -> Result<Option<(Frame, usiz
         return Err(DecodeError::CrcMismatch { declared, actual });
     }
     Ok(Some((
-        Frame { version: header.version, msg_type: header.msg_type, body: body.to_owned() },
+        Frame {
+            version: header.version,
+            msg_type: header.msg_type,
+            body: body.to_owned(),
+        },
         nl + 1,
     )))
 }
@@ -253,25 +269,40 @@ fn decode_plain(buf: &[u8], header: Header, limits: &Limits) -> Result<Option<(F
     // Longest frame the declared length allows: 4 bytes a character, `\x01`, crc, trailer.
     let max_len = HEADER_LEN + header.length.saturating_mul(4) + MAX_CRC_TAIL + END_MARKER.len();
     if HEADER_LEN + header.length > limits.max_frame_bytes {
-        return Err(DecodeError::FrameTooLarge { limit: limits.max_frame_bytes });
+        return Err(DecodeError::FrameTooLarge {
+            limit: limits.max_frame_bytes,
+        });
     }
     // Plain bodies never contain `\n`, so the first `\n` ends the frame.
-    let Some(nl) = buf[HEADER_LEN..].iter().position(|&b| b == b'\n').map(|p| p + HEADER_LEN) else {
+    let Some(nl) = buf[HEADER_LEN..]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map(|p| p + HEADER_LEN)
+    else {
         if buf.len() >= max_len {
-            return Err(DecodeError::BadLength { declared: header.length });
+            return Err(DecodeError::BadLength {
+                declared: header.length,
+            });
         }
         if buf.len() > limits.max_frame_bytes {
-            return Err(DecodeError::FrameTooLarge { limit: limits.max_frame_bytes });
+            return Err(DecodeError::FrameTooLarge {
+                limit: limits.max_frame_bytes,
+            });
         }
         return Ok(None);
     };
     let end = nl + 1;
     if end > limits.max_frame_bytes {
-        return Err(DecodeError::FrameTooLarge { limit: limits.max_frame_bytes });
+        return Err(DecodeError::FrameTooLarge {
+            limit: limits.max_frame_bytes,
+        });
     }
     let content = buf[..end].strip_suffix(END_MARKER).ok_or(DecodeError::MissingTrailer)?;
     let content = &content[HEADER_LEN..];
-    let sep = content.iter().rposition(|&b| b == 0x01).ok_or(DecodeError::MissingCrc)?;
+    let sep = content
+        .iter()
+        .rposition(|&b| b == 0x01)
+        .ok_or(DecodeError::MissingCrc)?;
     let body = std::str::from_utf8(&content[..sep]).map_err(|_| DecodeError::InvalidUtf8)?;
     check_char_length(body, header.length)?;
     let declared = parse_crc(&content[sep + 1..])?;
@@ -280,20 +311,22 @@ fn decode_plain(buf: &[u8], header: Header, limits: &Limits) -> Result<Option<(F
         return Err(DecodeError::CrcMismatch { declared, actual });
     }
     Ok(Some((
-        Frame { version: header.version, msg_type: header.msg_type, body: body.to_owned() },
+        Frame {
+            version: header.version,
+            msg_type: header.msg_type,
+            body: body.to_owned(),
+        },
         end,
     )))
 }
 
-fn decode_compressed(
-    buf: &[u8],
-    header: Header,
-    limits: &Limits,
-) -> Result<Option<(Frame, usize)>, DecodeError> {
+fn decode_compressed(buf: &[u8], header: Header, limits: &Limits) -> Result<Option<(Frame, usize)>, DecodeError> {
     let payload_end = HEADER_LEN
         .checked_add(header.length)
         .filter(|&n| n <= limits.max_frame_bytes)
-        .ok_or(DecodeError::FrameTooLarge { limit: limits.max_frame_bytes })?;
+        .ok_or(DecodeError::FrameTooLarge {
+            limit: limits.max_frame_bytes,
+        })?;
     if buf.len() < payload_end {
         return Ok(None);
     }
@@ -320,11 +353,20 @@ fn decode_compressed(
         return Ok(None);
     }
     if end > limits.max_frame_bytes {
-        return Err(DecodeError::FrameTooLarge { limit: limits.max_frame_bytes });
+        return Err(DecodeError::FrameTooLarge {
+            limit: limits.max_frame_bytes,
+        });
     }
     let inflated = inflate(&buf[HEADER_LEN..payload_end], limits.max_inflated_bytes)?;
     let body = String::from_utf8(inflated).map_err(|_| DecodeError::InvalidUtf8)?;
-    Ok(Some((Frame { version: header.version, msg_type: header.msg_type, body }, end)))
+    Ok(Some((
+        Frame {
+            version: header.version,
+            msg_type: header.msg_type,
+            body,
+        },
+        end,
+    )))
 }
 
 /// Inflates a zlib stream, failing as soon as the output would pass `limit` bytes.
@@ -380,7 +422,15 @@ mod tests {
 
     #[test]
     fn reply_types_follow_the_protocol_numbering() {
-        let pairs = [("00", "01"), ("33", "34"), ("95", "96"), ("98", "99"), ("9A", "9B"), ("9C", "9D"), ("15", "16")];
+        let pairs = [
+            ("00", "01"),
+            ("33", "34"),
+            ("95", "96"),
+            ("98", "99"),
+            ("9A", "9B"),
+            ("9C", "9D"),
+            ("15", "16"),
+        ];
         for (req, rep) in pairs {
             let t = MsgType::new(req.as_bytes().try_into().unwrap()).unwrap();
             assert_eq!(t.reply_type().as_str(), rep, "reply to {req}");
@@ -401,9 +451,18 @@ mod tests {
     fn inflate_stops_at_the_limit() {
         let body = "x".repeat(100_000);
         let bytes = encode_response(SERVER_VERSION, MsgType::HISTORY_K_REPLY, &body);
-        let limits = Limits { max_inflated_bytes: 99_999, ..Limits::default() };
-        assert_eq!(decode_response(&bytes, &limits), Err(DecodeError::InflatedTooLarge { limit: 99_999 }));
-        let limits = Limits { max_inflated_bytes: 100_000, ..Limits::default() };
+        let limits = Limits {
+            max_inflated_bytes: 99_999,
+            ..Limits::default()
+        };
+        assert_eq!(
+            decode_response(&bytes, &limits),
+            Err(DecodeError::InflatedTooLarge { limit: 99_999 })
+        );
+        let limits = Limits {
+            max_inflated_bytes: 100_000,
+            ..Limits::default()
+        };
         assert_eq!(decode_response(&bytes, &limits).unwrap().unwrap().0.body, body);
     }
 }

@@ -6,7 +6,10 @@ use crate::error::DecodeError;
 /// Parses a `data` element into rows of cells, checking every row against `arity` and the
 /// row count against `max_rows`. The empty string means no rows.
 pub fn parse_records(data: &str, arity: usize, max_rows: usize) -> Result<Vec<Vec<String>>, DecodeError> {
-    let mut p = Parser { s: data.as_bytes(), i: 0 };
+    let mut p = Parser {
+        s: data.as_bytes(),
+        i: 0,
+    };
     p.ws();
     if p.i == p.s.len() {
         return Ok(Vec::new());
@@ -36,7 +39,11 @@ pub fn parse_records(data: &str, arity: usize, max_rows: usize) -> Result<Vec<Ve
                 }
             }
             if row.len() != arity {
-                return Err(DecodeError::RowArity { row: rows.len(), expected: arity, got: row.len() });
+                return Err(DecodeError::RowArity {
+                    row: rows.len(),
+                    expected: arity,
+                    got: row.len(),
+                });
             }
             rows.push(row);
             if p.eat(b']') {
@@ -177,7 +184,10 @@ impl Parser<'_> {
     }
 
     fn hex4(&mut self) -> Result<u32, DecodeError> {
-        let digits = self.s.get(self.i..self.i + 4).ok_or_else(|| self.err("short \\u escape"))?;
+        let digits = self
+            .s
+            .get(self.i..self.i + 4)
+            .ok_or_else(|| self.err("short \\u escape"))?;
         let text = std::str::from_utf8(digits).map_err(|_| self.err("bad \\u escape"))?;
         let n = u32::from_str_radix(text, 16).map_err(|_| self.err("bad \\u escape"))?;
         self.i += 4;
@@ -227,17 +237,41 @@ mod tests {
         let rows = vec![vec!["a\"b\\c\nd\u{1}é😀".to_string()]];
         let text = write_records(&rows);
         assert_eq!(parse_records(&text, 1, 1).unwrap(), rows);
-        assert_eq!(parse_records(r#"{"record":[["\ud83d\ude00\/"]]}"#, 1, 1).unwrap()[0][0], "😀/");
+        assert_eq!(
+            parse_records(r#"{"record":[["\ud83d\ude00\/"]]}"#, 1, 1).unwrap()[0][0],
+            "😀/"
+        );
     }
 
     #[test]
     fn each_defect_has_its_own_error() {
-        assert!(matches!(parse_records(r#"{"record":[["a"],["b","c"]]}"#, 1, 9),
-            Err(DecodeError::RowArity { row: 1, expected: 1, got: 2 })));
-        assert_eq!(parse_records(r#"{"record":[["a"],["b"]]}"#, 1, 1), Err(DecodeError::TooManyRows { limit: 1 }));
-        assert!(matches!(parse_records(r#"{"record":[[1]]}"#, 1, 9), Err(DecodeError::Json { .. })));
-        assert!(matches!(parse_records(r#"{"rows":[]}"#, 1, 9), Err(DecodeError::Json { .. })));
-        assert!(matches!(parse_records(r#"{"record":[["a"]]}x"#, 1, 9), Err(DecodeError::Json { .. })));
-        assert!(matches!(parse_records(r#"{"record":[["\ud800"]]}"#, 1, 9), Err(DecodeError::Json { .. })));
+        assert!(matches!(
+            parse_records(r#"{"record":[["a"],["b","c"]]}"#, 1, 9),
+            Err(DecodeError::RowArity {
+                row: 1,
+                expected: 1,
+                got: 2
+            })
+        ));
+        assert_eq!(
+            parse_records(r#"{"record":[["a"],["b"]]}"#, 1, 1),
+            Err(DecodeError::TooManyRows { limit: 1 })
+        );
+        assert!(matches!(
+            parse_records(r#"{"record":[[1]]}"#, 1, 9),
+            Err(DecodeError::Json { .. })
+        ));
+        assert!(matches!(
+            parse_records(r#"{"rows":[]}"#, 1, 9),
+            Err(DecodeError::Json { .. })
+        ));
+        assert!(matches!(
+            parse_records(r#"{"record":[["a"]]}x"#, 1, 9),
+            Err(DecodeError::Json { .. })
+        ));
+        assert!(matches!(
+            parse_records(r#"{"record":[["\ud800"]]}"#, 1, 9),
+            Err(DecodeError::Json { .. })
+        ));
     }
 }

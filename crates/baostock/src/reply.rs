@@ -233,23 +233,35 @@ impl Reply {
             if f.len() >= n {
                 Ok(())
             } else {
-                Err(DecodeError::MissingFields { expected: n, got: f.len() })
+                Err(DecodeError::MissingFields {
+                    expected: n,
+                    got: f.len(),
+                })
             }
         };
         need(2)?;
         if frame.msg_type == MsgType::ERROR || f[0] != codes::SUCCESS {
-            return Ok(Reply::Error(ServerError { code: f[0].to_owned(), message: f[1].to_owned() }));
+            return Ok(Reply::Error(ServerError {
+                code: f[0].to_owned(),
+                message: f[1].to_owned(),
+            }));
         }
         need(4)?;
         let method = f[2];
         match method {
             "login" => {
                 need(5)?;
-                return Ok(Reply::Login { user: f[3].to_owned(), server_time: f[4].to_owned() });
+                return Ok(Reply::Login {
+                    user: f[3].to_owned(),
+                    server_time: f[4].to_owned(),
+                });
             }
             "logout" => {
                 need(5)?;
-                return Ok(Reply::Logout { user: f[3].to_owned(), server_time: f[4].to_owned() });
+                return Ok(Reply::Logout {
+                    user: f[3].to_owned(),
+                    server_time: f[4].to_owned(),
+                });
             }
             _ => {}
         }
@@ -269,7 +281,10 @@ impl Reply {
         };
         let fields: Vec<String> = f[fields_at].split(',').map(|s| s.trim().to_owned()).collect();
         let rows = parse_records(f[data_at], fields.len(), limits.max_rows)?;
-        let params = f[data_at + 1..].iter().enumerate().filter(|(i, _)| data_at + 1 + i != fields_at);
+        let params = f[data_at + 1..]
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| data_at + 1 + i != fields_at);
         let params: Vec<String> = params.map(|(_, p)| (*p).to_owned()).collect();
         let data = typed_rows(method, &fields, &params, rows)?;
         Ok(Reply::Table(Table {
@@ -293,7 +308,10 @@ fn parse_page(f: &[&str]) -> Result<Page, DecodeError> {
             reason: "not a page number",
         })
     };
-    Ok(Page { page: n(4)?, per_page: n(5)? })
+    Ok(Page {
+        page: n(4)?,
+        per_page: n(5)?,
+    })
 }
 
 fn typed_rows(method: &str, fields: &[String], params: &[String], rows: Vec<Vec<String>>) -> Result<Data, DecodeError> {
@@ -307,7 +325,12 @@ fn typed_rows(method: &str, fields: &[String], params: &[String], rows: Vec<Vec<
                 Ok(Frequency::Daily) => cols.map(rows, daily_bar).map(Data::DailyBars),
                 Ok(Frequency::Weekly | Frequency::Monthly) => cols.map(rows, period_bar).map(Data::PeriodBars),
                 Ok(_) => cols.map(rows, minute_bar).map(Data::MinuteBars),
-                Err(reason) => Err(DecodeError::Value { row: 0, field: "frequency".into(), value: freq.into(), reason }),
+                Err(reason) => Err(DecodeError::Value {
+                    row: 0,
+                    field: "frequency".into(),
+                    value: freq.into(),
+                    reason,
+                }),
             }
         }
         "query_adjust_factor" | "query_daily_adjust_factor" => cols.map(rows, adjust_factor).map(Data::AdjustFactors),
@@ -316,7 +339,11 @@ fn typed_rows(method: &str, fields: &[String], params: &[String], rows: Vec<Vec<
         "query_stock_basic" => cols.map(rows, stock_basic).map(Data::StockBasic),
         _ => Ok(Data::Rows(
             rows.into_iter()
-                .map(|r| r.into_iter().map(|c| if c.is_empty() { None } else { Some(c) }).collect())
+                .map(|r| {
+                    r.into_iter()
+                        .map(|c| if c.is_empty() { None } else { Some(c) })
+                        .collect()
+                })
                 .collect(),
         )),
     }
@@ -338,7 +365,13 @@ impl Columns<'_> {
     fn map<T>(&self, rows: Vec<Vec<String>>, f: fn(&Row) -> Result<T, DecodeError>) -> Result<Vec<T>, DecodeError> {
         rows.iter()
             .enumerate()
-            .map(|(index, cells)| f(&Row { fields: self.fields, cells, index }))
+            .map(|(index, cells)| {
+                f(&Row {
+                    fields: self.fields,
+                    cells,
+                    index,
+                })
+            })
             .collect()
     }
 }
@@ -362,11 +395,7 @@ impl Row<'_> {
             .transpose()
     }
 
-    fn req<T>(
-        &self,
-        name: &'static str,
-        parse: impl Fn(&str) -> Result<T, CellError>,
-    ) -> Result<T, DecodeError> {
+    fn req<T>(&self, name: &'static str, parse: impl Fn(&str) -> Result<T, CellError>) -> Result<T, DecodeError> {
         if !self.fields.iter().any(|f| f == name) {
             return Err(DecodeError::MissingColumn(name));
         }
@@ -452,7 +481,10 @@ fn adjust_factor(r: &Row) -> Result<AdjustFactor, DecodeError> {
 }
 
 fn trade_date(r: &Row) -> Result<TradeDate, DecodeError> {
-    Ok(TradeDate { date: r.req("calendar_date", parse_date)?, is_trading_day: r.req("is_trading_day", parse_flag)? })
+    Ok(TradeDate {
+        date: r.req("calendar_date", parse_date)?,
+        is_trading_day: r.req("is_trading_day", parse_flag)?,
+    })
 }
 
 fn listing(r: &Row) -> Result<StockListing, DecodeError> {

@@ -38,11 +38,19 @@ pub struct HistoryKQuery {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Request {
     /// 00: `login, user, password, options` (options is `0` or the API key).
-    Login { user: String, password: String, options: String },
+    Login {
+        user: String,
+        password: String,
+        options: String,
+    },
     /// 02: `logout, user, yyyyMMddHHmmss`.
     Logout { user: String, time: String },
     /// 95, paged.
-    HistoryK { user: String, page: Page, query: HistoryKQuery },
+    HistoryK {
+        user: String,
+        page: Page,
+        query: HistoryKQuery,
+    },
     /// 98: every A-share's daily bar on one day (unpaged).
     DailyAStock { user: String, date: NaiveDate },
     /// 9A: every ETF's daily bar on one day (unpaged).
@@ -50,15 +58,36 @@ pub enum Request {
     /// 9C: every adjust factor taking effect on one day (unpaged).
     DailyAdjustFactor { user: String, date: NaiveDate },
     /// 33: the calendar between two days.
-    TradeDates { user: String, page: Page, start: NaiveDate, end: NaiveDate },
+    TradeDates {
+        user: String,
+        page: Page,
+        start: NaiveDate,
+        end: NaiveDate,
+    },
     /// 35: every security and its trade status on one day.
     AllStock { user: String, page: Page, day: NaiveDate },
     /// 45: basic data of one code, or of all codes when both filters are empty.
-    StockBasic { user: String, page: Page, code: String, code_name: String },
+    StockBasic {
+        user: String,
+        page: Page,
+        code: String,
+        code_name: String,
+    },
     /// 15: adjust factors of one code whose operate date lies in a range.
-    AdjustFactor { user: String, page: Page, code: String, start: NaiveDate, end: NaiveDate },
+    AdjustFactor {
+        user: String,
+        page: Page,
+        code: String,
+        start: NaiveDate,
+        end: NaiveDate,
+    },
     /// Any other type, kept as its raw parameters (after method and user).
-    Other { msg_type: MsgType, method: String, user: String, params: Vec<String> },
+    Other {
+        msg_type: MsgType,
+        method: String,
+        user: String,
+        params: Vec<String>,
+    },
 }
 
 impl Request {
@@ -146,7 +175,11 @@ impl Request {
             f.extend([user.to_owned(), p.page.to_string(), p.per_page.to_string()]);
         };
         match self {
-            Request::Login { user, password, options } => f.extend([user.clone(), password.clone(), options.clone()]),
+            Request::Login {
+                user,
+                password,
+                options,
+            } => f.extend([user.clone(), password.clone(), options.clone()]),
             Request::Logout { user, time } => f.extend([user.clone(), time.clone()]),
             Request::HistoryK { user, page, query: q } => {
                 paged(&mut f, user, page);
@@ -170,11 +203,22 @@ impl Request {
                 paged(&mut f, user, page);
                 f.push(format_date(*day));
             }
-            Request::StockBasic { user, page, code, code_name } => {
+            Request::StockBasic {
+                user,
+                page,
+                code,
+                code_name,
+            } => {
                 paged(&mut f, user, page);
                 f.extend([code.clone(), code_name.clone()]);
             }
-            Request::AdjustFactor { user, page, code, start, end } => {
+            Request::AdjustFactor {
+                user,
+                page,
+                code,
+                start,
+                end,
+            } => {
                 paged(&mut f, user, page);
                 f.extend([code.clone(), format_date(*start), format_date(*end)]);
             }
@@ -201,13 +245,17 @@ impl Request {
             if f.len() == n {
                 Ok(())
             } else {
-                Err(DecodeError::BadRequest(format!("{} expects {} fields, got {}", f[0], n, f.len())))
+                Err(DecodeError::BadRequest(format!(
+                    "{} expects {} fields, got {}",
+                    f[0],
+                    n,
+                    f.len()
+                )))
             }
         };
         let s = |i: usize| f[i].to_owned();
-        let date = |i: usize| {
-            parse_date(f[i]).map_err(|e| DecodeError::BadRequest(format!("{}: {:?}: {e}", f[0], f[i])))
-        };
+        let date =
+            |i: usize| parse_date(f[i]).map_err(|e| DecodeError::BadRequest(format!("{}: {:?}: {e}", f[0], f[i])));
         let page = || -> Result<Page, DecodeError> {
             let n = |i: usize| {
                 f[i].parse::<u32>()
@@ -215,7 +263,10 @@ impl Request {
                     .filter(|&n| n > 0 && !f[i].starts_with('0'))
                     .ok_or_else(|| DecodeError::BadRequest(format!("bad paging value {:?}", f[i])))
             };
-            Ok(Page { page: n(2)?, per_page: n(3)? })
+            Ok(Page {
+                page: n(2)?,
+                per_page: n(3)?,
+            })
         };
         let t = frame.msg_type;
         let known = [
@@ -244,7 +295,11 @@ impl Request {
         let r = match t {
             MsgType::LOGIN => {
                 arity(4)?;
-                Request::Login { user: s(1), password: s(2), options: s(3) }
+                Request::Login {
+                    user: s(1),
+                    password: s(2),
+                    options: s(3),
+                }
             }
             MsgType::LOGOUT => {
                 arity(3)?;
@@ -261,40 +316,79 @@ impl Request {
                 Request::HistoryK {
                     user: s(1),
                     page: page()?,
-                    query: HistoryKQuery { code: s(4), fields: s(5), start: date(6)?, end: date(7)?, frequency, adjust },
+                    query: HistoryKQuery {
+                        code: s(4),
+                        fields: s(5),
+                        start: date(6)?,
+                        end: date(7)?,
+                        frequency,
+                        adjust,
+                    },
                 }
             }
             MsgType::DAILY_ASTOCK => {
                 arity(3)?;
-                Request::DailyAStock { user: s(1), date: date(2)? }
+                Request::DailyAStock {
+                    user: s(1),
+                    date: date(2)?,
+                }
             }
             MsgType::DAILY_ETF => {
                 arity(3)?;
-                Request::DailyEtf { user: s(1), date: date(2)? }
+                Request::DailyEtf {
+                    user: s(1),
+                    date: date(2)?,
+                }
             }
             MsgType::DAILY_ADJUST_FACTOR => {
                 arity(3)?;
-                Request::DailyAdjustFactor { user: s(1), date: date(2)? }
+                Request::DailyAdjustFactor {
+                    user: s(1),
+                    date: date(2)?,
+                }
             }
             MsgType::TRADE_DATES => {
                 arity(6)?;
-                Request::TradeDates { user: s(1), page: page()?, start: date(4)?, end: date(5)? }
+                Request::TradeDates {
+                    user: s(1),
+                    page: page()?,
+                    start: date(4)?,
+                    end: date(5)?,
+                }
             }
             MsgType::ALL_STOCK => {
                 arity(5)?;
-                Request::AllStock { user: s(1), page: page()?, day: date(4)? }
+                Request::AllStock {
+                    user: s(1),
+                    page: page()?,
+                    day: date(4)?,
+                }
             }
             MsgType::STOCK_BASIC => {
                 arity(6)?;
-                Request::StockBasic { user: s(1), page: page()?, code: s(4), code_name: s(5) }
+                Request::StockBasic {
+                    user: s(1),
+                    page: page()?,
+                    code: s(4),
+                    code_name: s(5),
+                }
             }
             _ => {
                 arity(7)?;
-                Request::AdjustFactor { user: s(1), page: page()?, code: s(4), start: date(5)?, end: date(6)? }
+                Request::AdjustFactor {
+                    user: s(1),
+                    page: page()?,
+                    code: s(4),
+                    start: date(5)?,
+                    end: date(6)?,
+                }
             }
         };
         if r.method() != f[0] {
-            return Err(DecodeError::BadRequest(format!("type {t} does not carry method {:?}", f[0])));
+            return Err(DecodeError::BadRequest(format!(
+                "type {t} does not carry method {:?}",
+                f[0]
+            )));
         }
         Ok(r)
     }

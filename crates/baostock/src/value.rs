@@ -15,7 +15,9 @@ pub fn parse_date(s: &str) -> Result<NaiveDate, CellError> {
     let shape = b.len() == 10
         && b[4] == b'-'
         && b[7] == b'-'
-        && b.iter().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
     if !shape {
         return Err("not a YYYY-MM-DD date");
     }
@@ -158,7 +160,10 @@ pub const ADJUST_FACTOR_FIELDS: &str = "code,dividOperateDate,foreAdjustFactor,b
 impl FromStr for Frequency {
     type Err = CellError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Frequency::ALL.into_iter().find(|f| f.code() == s).ok_or("not a frequency (d w m 5 15 30 60)")
+        Frequency::ALL
+            .into_iter()
+            .find(|f| f.code() == s)
+            .ok_or("not a frequency (d w m 5 15 30 60)")
     }
 }
 
@@ -194,7 +199,10 @@ impl AdjustFlag {
 impl FromStr for AdjustFlag {
     type Err = CellError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        AdjustFlag::ALL.into_iter().find(|a| a.code() == s).ok_or("not an adjust flag (1 2 3)")
+        AdjustFlag::ALL
+            .into_iter()
+            .find(|a| a.code() == s)
+            .ok_or("not an adjust flag (1 2 3)")
     }
 }
 
@@ -210,8 +218,19 @@ mod tests {
 
     #[test]
     fn dates_are_strict() {
-        assert_eq!(parse_date("2024-01-02").unwrap(), NaiveDate::from_ymd_opt(2024, 1, 2).unwrap());
-        for bad in ["2024-1-02", "2024-02-30", "2024/01/02", " 2024-01-02", "20240102", "2024-01-0a", ""] {
+        assert_eq!(
+            parse_date("2024-01-02").unwrap(),
+            NaiveDate::from_ymd_opt(2024, 1, 2).unwrap()
+        );
+        for bad in [
+            "2024-1-02",
+            "2024-02-30",
+            "2024/01/02",
+            " 2024-01-02",
+            "20240102",
+            "2024-01-0a",
+            "",
+        ] {
             assert!(parse_date(bad).is_err(), "{bad:?} accepted");
         }
     }
@@ -220,7 +239,12 @@ mod tests {
     fn minute_times_are_strict() {
         let t = parse_minute_time("20240102093500000").unwrap();
         assert_eq!(format_minute_time(t), "20240102093500000");
-        for bad in ["2024010209350000", "20240102253500000", "2024010209350000x", "20240230093500000"] {
+        for bad in [
+            "2024010209350000",
+            "20240102253500000",
+            "2024010209350000x",
+            "20240230093500000",
+        ] {
             assert!(parse_minute_time(bad).is_err(), "{bad:?} accepted");
         }
     }

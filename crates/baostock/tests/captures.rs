@@ -5,7 +5,7 @@
 mod common;
 
 use baostock::frame::{decode_request, decode_response, MsgType};
-use baostock::reply::{Data, DailyBar, Reply};
+use baostock::reply::{DailyBar, Data, Reply};
 use baostock::value::{parse_decimal, AdjustFlag, Frequency};
 use baostock::{decode_reply, HistoryKQuery, Limits, Page, Request};
 use chrono::NaiveDate;
@@ -52,7 +52,11 @@ fn every_response_decodes_to_what_meta_describes() {
                     assert_eq!(t.len().to_string(), *rows, "{}: rows", c.name);
                 }
                 assert_eq!(t.user, "anonymous");
-                assert!(t.page.is_some() || t.method.starts_with("query_daily"), "{}: paging", c.name);
+                assert!(
+                    t.page.is_some() || t.method.starts_with("query_daily"),
+                    "{}: paging",
+                    c.name
+                );
             }
         }
     }
@@ -62,8 +66,12 @@ fn every_response_decodes_to_what_meta_describes() {
 
 #[test]
 fn typed_rows_carry_the_exact_server_values() {
-    let Reply::Table(t) = decoded(&common::get("query_history_k_data_plus")) else { panic!() };
-    let Data::DailyBars(bars) = &t.data else { panic!("95 d must give daily bars: {:?}", t.data) };
+    let Reply::Table(t) = decoded(&common::get("query_history_k_data_plus")) else {
+        panic!()
+    };
+    let Data::DailyBars(bars) = &t.data else {
+        panic!("95 d must give daily bars: {:?}", t.data)
+    };
     let first: &DailyBar = &bars[0];
     assert_eq!(first.date, NaiveDate::from_ymd_opt(2024, 1, 2).unwrap());
     assert_eq!(first.code, "sh.600000");
@@ -76,10 +84,15 @@ fn typed_rows_carry_the_exact_server_values() {
     assert_eq!(first.is_st, Some(false));
     assert_eq!(first.pe_ttm, None, "not requested");
 
-    for (name, bars_a_day) in [("query_history_k_data_plus_5min", 48), ("query_history_k_data_plus_60min", 4)] {
+    for (name, bars_a_day) in [
+        ("query_history_k_data_plus_5min", 48),
+        ("query_history_k_data_plus_60min", 4),
+    ] {
         let c = common::get(name);
         let Reply::Table(t) = decoded(&c) else { panic!() };
-        let Data::MinuteBars(bars) = &t.data else { panic!("{name}: minute bars expected") };
+        let Data::MinuteBars(bars) = &t.data else {
+            panic!("{name}: minute bars expected")
+        };
         assert_eq!(bars.len(), 2 * bars_a_day, "{name}");
         let want = c.meta_first_row().unwrap();
         assert_eq!(baostock::value::format_minute_time(bars[0].time), want[1]);
@@ -88,24 +101,32 @@ fn typed_rows_carry_the_exact_server_values() {
         assert_eq!(bars[0].amount.unwrap().to_string(), want[8]);
     }
 
-    let Reply::Table(t) = decoded(&common::get("query_adjust_factor")) else { panic!() };
+    let Reply::Table(t) = decoded(&common::get("query_adjust_factor")) else {
+        panic!()
+    };
     let Data::AdjustFactors(f) = &t.data else { panic!() };
     assert_eq!(f[0].operate_date, NaiveDate::from_ymd_opt(2023, 7, 21).unwrap());
     assert_eq!(f[0].fore.unwrap().to_string(), "0.936211");
     assert_eq!(f[0].back.unwrap().to_string(), "11.949786");
 
-    let Reply::Table(t) = decoded(&common::get("query_trade_dates")) else { panic!() };
+    let Reply::Table(t) = decoded(&common::get("query_trade_dates")) else {
+        panic!()
+    };
     let Data::TradeDates(d) = &t.data else { panic!() };
     let trading: Vec<bool> = d.iter().map(|d| d.is_trading_day).collect();
     assert_eq!(trading, [false, true, true, true, true, false, false, true, true, true]);
 
-    let Reply::Table(t) = decoded(&common::get("query_all_stock")) else { panic!() };
+    let Reply::Table(t) = decoded(&common::get("query_all_stock")) else {
+        panic!()
+    };
     let Data::AllStock(s) = &t.data else { panic!() };
     assert_eq!(s[0].code, "sh.000001");
     assert_eq!(s[0].name.as_deref(), Some("上证综合指数"));
     assert!(s.iter().all(|l| l.code.len() == 9));
 
-    let Reply::Table(t) = decoded(&common::get("query_stock_basic")) else { panic!() };
+    let Reply::Table(t) = decoded(&common::get("query_stock_basic")) else {
+        panic!()
+    };
     let Data::StockBasic(b) = &t.data else { panic!() };
     assert_eq!(b[0].name.as_deref(), Some("浦发银行"));
     assert_eq!(b[0].ipo_date, NaiveDate::from_ymd_opt(1999, 11, 10));
@@ -113,7 +134,9 @@ fn typed_rows_carry_the_exact_server_values() {
     assert_eq!((b[0].sec_type, b[0].status), (Some(1), Some(1)));
 
     // Empty data is the empty string, not an error.
-    let Reply::Table(t) = decoded(&common::get("query_forecast_report")) else { panic!() };
+    let Reply::Table(t) = decoded(&common::get("query_forecast_report")) else {
+        panic!()
+    };
     assert!(t.is_empty());
 }
 
@@ -163,10 +186,26 @@ fn requests_re_encode_byte_for_byte() {
 fn typed_requests_built_by_hand_match_the_captures() {
     let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
     let user = || "anonymous".to_string();
-    let page = Page { page: 1, per_page: 10000 };
+    let page = Page {
+        page: 1,
+        per_page: 10000,
+    };
     let cases = [
-        ("login", Request::Login { user: user(), password: "123456".into(), options: "0".into() }),
-        ("logout", Request::Logout { user: user(), time: "20260422163817".into() }),
+        (
+            "login",
+            Request::Login {
+                user: user(),
+                password: "123456".into(),
+                options: "0".into(),
+            },
+        ),
+        (
+            "logout",
+            Request::Logout {
+                user: user(),
+                time: "20260422163817".into(),
+            },
+        ),
         (
             "query_history_k_data_plus",
             Request::HistoryK {
@@ -174,7 +213,9 @@ fn typed_requests_built_by_hand_match_the_captures() {
                 page,
                 query: HistoryKQuery {
                     code: "sh.600000".into(),
-                    fields: "date,code,open,high,low,close,preclose,volume,amount,adjustflag,turn,tradestatus,pctChg,isST".into(),
+                    fields:
+                        "date,code,open,high,low,close,preclose,volume,amount,adjustflag,turn,tradestatus,pctChg,isST"
+                            .into(),
                     start: d(2024, 1, 1),
                     end: d(2024, 1, 31),
                     frequency: Frequency::Daily,
@@ -197,12 +238,41 @@ fn typed_requests_built_by_hand_match_the_captures() {
                 },
             },
         ),
-        ("query_trade_dates", Request::TradeDates { user: user(), page, start: d(2024, 1, 1), end: d(2024, 1, 10) }),
-        ("query_all_stock", Request::AllStock { user: user(), page, day: d(2024, 1, 2) }),
-        ("query_stock_basic", Request::StockBasic { user: user(), page, code: "sh.600000".into(), code_name: String::new() }),
+        (
+            "query_trade_dates",
+            Request::TradeDates {
+                user: user(),
+                page,
+                start: d(2024, 1, 1),
+                end: d(2024, 1, 10),
+            },
+        ),
+        (
+            "query_all_stock",
+            Request::AllStock {
+                user: user(),
+                page,
+                day: d(2024, 1, 2),
+            },
+        ),
+        (
+            "query_stock_basic",
+            Request::StockBasic {
+                user: user(),
+                page,
+                code: "sh.600000".into(),
+                code_name: String::new(),
+            },
+        ),
         (
             "query_adjust_factor",
-            Request::AdjustFactor { user: user(), page, code: "sh.600000".into(), start: d(2023, 1, 1), end: d(2023, 12, 31) },
+            Request::AdjustFactor {
+                user: user(),
+                page,
+                code: "sh.600000".into(),
+                start: d(2023, 1, 1),
+                end: d(2023, 12, 31),
+            },
         ),
     ];
     for (name, req) in cases {

@@ -64,12 +64,14 @@ impl Pool {
 
     /// One request, retried on transient errors.
     pub async fn request(&self, req: &Request) -> Result<Reply> {
-        self.with_retries(req, |s, r| Box::pin(async move { s.request(r).await })).await
+        self.with_retries(req, |s, r| Box::pin(async move { s.request(r).await }))
+            .await
     }
 
     /// Every page of a paged query, retried as a whole on transient errors.
     pub async fn query_all(&self, req: &Request) -> Result<Vec<Table>> {
-        self.with_retries(req, |s, r| Box::pin(async move { s.query_all(r).await })).await
+        self.with_retries(req, |s, r| Box::pin(async move { s.query_all(r).await }))
+            .await
     }
 
     /// Logs every idle session out.
@@ -98,8 +100,10 @@ impl Pool {
             let mut session = self.take();
             let before = (session.requests(), session.bytes_in());
             let result = op(&mut session, req).await;
-            self.requests.fetch_add(session.requests() - before.0, Ordering::Relaxed);
-            self.bytes_in.fetch_add(session.bytes_in() - before.1, Ordering::Relaxed);
+            self.requests
+                .fetch_add(session.requests() - before.0, Ordering::Relaxed);
+            self.bytes_in
+                .fetch_add(session.bytes_in() - before.1, Ordering::Relaxed);
             self.put(session);
             drop(permit);
             match result {
@@ -123,7 +127,11 @@ impl Pool {
 
     /// Full jitter: a random wait up to base × 2^attempt, capped.
     fn backoff(&self, attempt: u32) -> Duration {
-        let cap = self.cfg.backoff_base.saturating_mul(1u32 << attempt.min(16)).min(self.cfg.backoff_max);
+        let cap = self
+            .cfg
+            .backoff_base
+            .saturating_mul(1u32 << attempt.min(16))
+            .min(self.cfg.backoff_max);
         let millis = u64::try_from(cap.as_millis()).unwrap_or(u64::MAX);
         Duration::from_millis(rand::thread_rng().gen_range(0..=millis))
     }

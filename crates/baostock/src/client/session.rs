@@ -32,14 +32,29 @@ pub struct Session {
 impl Session {
     /// A session that connects on its first request.
     pub fn new(cfg: Arc<Config>) -> Session {
-        Session { cfg, conn: None, last_sent: None, requests: 0, bytes_in: 0 }
+        Session {
+            cfg,
+            conn: None,
+            last_sent: None,
+            requests: 0,
+            bytes_in: 0,
+        }
     }
 
     /// Connects and logs in now.
     pub async fn connect(cfg: Arc<Config>) -> Result<Session> {
         let mut s = Session::new(cfg);
-        let deadline = Instant::now() + s.cfg.request_timeout;
-        s.ensure_connected(deadline).await?;
+        let limit = s.cfg.request_timeout;
+        let deadline = Instant::now() + limit;
+        match timeout(limit, s.ensure_connected(deadline)).await {
+            Ok(r) => r?,
+            Err(_) => {
+                return Err(ClientError::Timeout {
+                    what: "request",
+                    after: limit,
+                })
+            }
+        }
         Ok(s)
     }
 
@@ -64,7 +79,10 @@ impl Session {
         let deadline = Instant::now() + self.cfg.request_timeout;
         let result = match timeout(self.cfg.request_timeout, self.request_inner(req, deadline)).await {
             Ok(r) => r,
-            Err(_) => Err(ClientError::Timeout { what: "request", after: self.cfg.request_timeout }),
+            Err(_) => Err(ClientError::Timeout {
+                what: "request",
+                after: self.cfg.request_timeout,
+            }),
         };
         match result {
             Ok(Reply::Error(e)) => {
@@ -112,7 +130,10 @@ impl Session {
             return;
         }
         let time = chrono::DateTime::<chrono::Utc>::from(SystemTime::now()) + chrono::Duration::hours(8);
-        let req = Request::Logout { user: self.cfg.user.clone(), time: time.format("%Y%m%d%H%M%S").to_string() };
+        let req = Request::Logout {
+            user: self.cfg.user.clone(),
+            time: time.format("%Y%m%d%H%M%S").to_string(),
+        };
         let deadline = Instant::now() + self.cfg.read_timeout.min(Duration::from_secs(5));
         let _ = timeout(deadline - Instant::now(), self.exchange(&req, deadline)).await;
         self.conn = None;
@@ -130,14 +151,25 @@ impl Session {
             return Ok(());
         }
         let addr = format!("{}:{}", self.cfg.host, self.cfg.port);
-        let wait = self.cfg.connect_timeout.min(deadline.saturating_duration_since(Instant::now()));
+        let wait = self
+            .cfg
+            .connect_timeout
+            .min(deadline.saturating_duration_since(Instant::now()));
         let stream = match timeout(wait, TcpStream::connect(&addr)).await {
             Ok(Ok(s)) => s,
             Ok(Err(source)) => return Err(ClientError::Connect { addr, source }),
-            Err(_) => return Err(ClientError::Timeout { what: "connect", after: wait }),
+            Err(_) => {
+                return Err(ClientError::Timeout {
+                    what: "connect",
+                    after: wait,
+                })
+            }
         };
         let _ = stream.set_nodelay(true);
-        self.conn = Some(Conn { stream, buf: Vec::new() });
+        self.conn = Some(Conn {
+            stream,
+            buf: Vec::new(),
+        });
         let login = Request::Login {
             user: self.cfg.user.clone(),
             password: self.cfg.password.clone(),
@@ -174,16 +206,28 @@ impl Session {
         self.requests += 1;
         match timeout(read_timeout, conn.stream.write_all(&frame)).await {
             Ok(r) => r?,
-            Err(_) => return Err(ClientError::Timeout { what: "write", after: read_timeout }),
+            Err(_) => {
+                return Err(ClientError::Timeout {
+                    what: "write",
+                    after: read_timeout,
+                })
+            }
         }
         let mut chunk = vec![0u8; READ_CHUNK];
         loop {
             let n = match timeout(read_timeout, conn.stream.read(&mut chunk)).await {
                 Ok(r) => r?,
-                Err(_) => return Err(ClientError::Timeout { what: "read", after: read_timeout }),
+                Err(_) => {
+                    return Err(ClientError::Timeout {
+                        what: "read",
+                        after: read_timeout,
+                    })
+                }
             };
             if n == 0 {
-                return Err(ClientError::Closed { mid_frame: !conn.buf.is_empty() });
+                return Err(ClientError::Closed {
+                    mid_frame: !conn.buf.is_empty(),
+                });
             }
             self.bytes_in += n as u64;
             conn.buf.extend_from_slice(&chunk[..n]);
@@ -213,5 +257,8 @@ fn unexpected(req: &Request, reply: &Reply) -> ClientError {
         Reply::Error(e) => format!("error {}", e.code),
         Reply::Table(t) => format!("rows of {}", t.method),
     };
-    ClientError::Unexpected { method: req.method().to_owned(), what }
+    ClientError::Unexpected {
+        method: req.method().to_owned(),
+        what,
+    }
 }

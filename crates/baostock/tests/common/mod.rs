@@ -55,7 +55,11 @@ pub fn captures_dir() -> PathBuf {
 /// ground truth must not pass silently.
 pub fn all() -> Vec<Capture> {
     let root = captures_dir();
-    assert!(root.is_dir(), "captures not found at {} (set BAOSTOCK_CAPTURES)", root.display());
+    assert!(
+        root.is_dir(),
+        "captures not found at {} (set BAOSTOCK_CAPTURES)",
+        root.display()
+    );
     let mut out = Vec::new();
     walk(&root, &root, &mut out);
     out.sort_by(|a, b| a.name.cmp(&b.name));
@@ -65,7 +69,10 @@ pub fn all() -> Vec<Capture> {
 
 /// The capture with this name.
 pub fn get(name: &str) -> Capture {
-    all().into_iter().find(|c| c.name == name).unwrap_or_else(|| panic!("no capture {name}"))
+    all()
+        .into_iter()
+        .find(|c| c.name == name)
+        .unwrap_or_else(|| panic!("no capture {name}"))
 }
 
 fn walk(root: &Path, dir: &Path, out: &mut Vec<Capture>) {

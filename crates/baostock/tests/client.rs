@@ -1,0 +1,485 @@
+//! The async client against a loopback server that replays the real captures, with faults:
+//! silence, FIN mid-frame, RST, garbage, blacklisting. Every wait is bounded by the
+//! client's own timeouts; each test asserts it returned within its timeout plus a second.
+
+mod common;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use baostock::client::{ClientError, Config, ErrorClass, Pool, Session};
+use baostock::frame::{decode_request, encode_response, MsgType, SERVER_VERSION};
+use baostock::json::write_records;
+use baostock::reply::{Data, Reply};
+use baostock::{decode_reply, Limits, Page, Request};
+use chrono::NaiveDate;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Fault {
+    None,
+    /// Read the request, never answer.
+    Silent,
+    /// Send half the answer, then close.
+    FinMidFrame,
+    /// Reset the connection instead of answering.
+    Reset,
+    /// Answer with bytes that are not a frame.
+    Garbage,
+}
+
+#[derive(Default)]
+struct Stats {
+    connections: AtomicUsize,
+    logins: AtomicUsize,
+    queries: AtomicUsize,
+    active: AtomicUsize,
+    peak: AtomicUsize,
+    arrivals: Mutex<Vec<Instant>>,
+}
+
+/// A replay server: answers each captured request with the captured bytes, logout with the
+/// logout capture, paged trade-date queries by slicing the captured calendar, and applies
+/// `fault` to query number `fault_on` (1-based, logins not counted).
+struct Replay {
+    port: u16,
+    stats: Arc<Stats>,
+}
+
+struct Script {
+    fault: Fault,
+    fault_on: usize,
+    blacklist_login: bool,
+}
+
+impl Replay {
+    async fn start(script: Script) -> Replay {
+        let captures = common::all();
+        let by_request: HashMap<Vec<u8>, Vec<u8>> = captures
+            .iter()
+            .map(|c| (c.request.clone(), c.response.clone()))
+            .collect();
+        let logout = common::get("logout").response;
+        let calendar = match decode_reply(&common::get("query_trade_dates").response, &Limits::default()) {
+            Ok(Some((Reply::Table(t), _))) => match t.data {
+                Data::TradeDates(d) => d,
+                _ => unreachable!(),
+            },
+            _ => unreachable!(),
+        };
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let stats = Arc::new(Stats::default());
+        let shared = Arc::new((by_request, logout, calendar, script));
+        let st = stats.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((sock, _)) = listener.accept().await else { return };
+                st.connections.fetch_add(1, Ordering::SeqCst);
+                let now = st.active.fetch_add(1, Ordering::SeqCst) + 1;
+                st.peak.fetch_max(now, Ordering::SeqCst);
+                let (st, shared) = (st.clone(), shared.clone());
+                tokio::spawn(async move {
+                    serve(sock, &st, &shared.0, &shared.1, &shared.2, &shared.3).await;
+                    st.active.fetch_sub(1, Ordering::SeqCst);
+                });
+            }
+        });
+        Replay { port, stats }
+    }
+
+    fn config(&self) -> Config {
+        Config {
+            host: "127.0.0.1".into(),
+            port: self.port,
+            client_version: "00.9.10".into(),
+            per_page: 10000,
+            connect_timeout: Duration::from_secs(2),
+            read_timeout: Duration::from_millis(500),
+            request_timeout: Duration::from_secs(3),
+            backoff_base: Duration::from_millis(10),
+            backoff_max: Duration::from_millis(50),
+            ..Config::default()
+        }
+    }
+}
+
+async fn serve(
+    mut sock: TcpStream,
+    st: &Stats,
+    by_request: &HashMap<Vec<u8>, Vec<u8>>,
+    logout: &[u8],
+    calendar: &[baostock::reply::TradeDate],
+    script: &Script,
+) {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let (frame, used) = loop {
+            match decode_request(&buf, &Limits::default()) {
+                Ok(Some(x)) => break x,
+                Ok(None) => {}
+                Err(_) => return,
+            }
+            match sock.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        };
+        let raw: Vec<u8> = buf.drain(..used).collect();
+        st.arrivals.lock().unwrap().push(Instant::now());
+        let req = Request::decode(&frame).unwrap();
+        let answer = match &req {
+            Request::Login { .. } => {
+                st.logins.fetch_add(1, Ordering::SeqCst);
+                if script.blacklist_login {
+                    encode_response(SERVER_VERSION, MsgType::LOGIN_REPLY, "10001011\x01blacklisted")
+                } else {
+                    by_request[&raw].clone()
+                }
+            }
+            Request::Logout { .. } => logout.to_vec(),
+            other => {
+                let n = st.queries.fetch_add(1, Ordering::SeqCst) + 1;
+                if n == script.fault_on {
+                    match script.fault {
+                        Fault::None => {}
+                        Fault::Silent => {
+                            tokio::time::sleep(Duration::from_secs(30)).await;
+                            return;
+                        }
+                        Fault::Reset => {
+                            // SO_LINGER 0 makes the close an RST; that is the point here.
+                            #[allow(deprecated)]
+                            let _ = sock.set_linger(Some(Duration::ZERO));
+                            drop(sock);
+                            return;
+                        }
+                        Fault::FinMidFrame => {
+                            let whole = by_request.get(&raw).cloned().unwrap_or_default();
+                            let _ = sock.write_all(&whole[..whole.len() / 2]).await;
+                            let _ = sock.shutdown().await;
+                            return;
+                        }
+                        Fault::Garbage => {
+                            let _ = sock.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n").await;
+                            continue;
+                        }
+                    }
+                }
+                match other {
+                    Request::TradeDates {
+                        page: Page { page, per_page },
+                        ..
+                    } if *per_page != 10000 => {
+                        let from = ((*page - 1) * *per_page) as usize;
+                        let rows: Vec<[String; 2]> = calendar
+                            .iter()
+                            .skip(from)
+                            .take(*per_page as usize)
+                            .map(|d| [d.date.to_string(), if d.is_trading_day { "1" } else { "0" }.to_string()])
+                            .collect();
+                        let body = format!(
+                            "0\x01success\x01query_trade_dates\x01anonymous\x01{page}\x01{per_page}\x01{}\x012024-01-01\x012024-01-10\x01calendar_date, is_trading_day",
+                            write_records(&rows)
+                        );
+                        encode_response(SERVER_VERSION, MsgType::new(*b"34").unwrap(), &body)
+                    }
+                    _ => by_request.get(&raw).cloned().unwrap_or_else(|| {
+                        encode_response(SERVER_VERSION, MsgType::ERROR, "10004020\x01错误的消息类型")
+                    }),
+                }
+            }
+        };
+        if sock.write_all(&answer).await.is_err() {
+            return;
+        }
+    }
+}
+
+fn script(fault: Fault, fault_on: usize) -> Script {
+    Script {
+        fault,
+        fault_on,
+        blacklist_login: false,
+    }
+}
+
+fn all_stock() -> Request {
+    Request::AllStock {
+        user: String::new(),
+        page: Page::first(10000),
+        day: NaiveDate::from_ymd_opt(2024, 1, 2).unwrap(),
+    }
+}
+
+fn decoded_capture(name: &str) -> Reply {
+    decode_reply(&common::get(name).response, &Limits::default())
+        .unwrap()
+        .unwrap()
+        .0
+}
+
+#[tokio::test]
+async fn login_then_query_equals_decoding_the_capture() {
+    let server = Replay::start(script(Fault::None, 0)).await;
+    let mut s = Session::connect(Arc::new(server.config())).await.unwrap();
+    let reply = s.request(&all_stock()).await.unwrap();
+    assert_eq!(reply, decoded_capture("query_all_stock"));
+    let Reply::Table(t) = &reply else { panic!() };
+    assert_eq!(t.len(), 5638);
+    s.logout().await;
+    assert_eq!(server.stats.logins.load(Ordering::SeqCst), 1);
+    assert!(!s.is_connected());
+    assert_eq!(s.requests(), 3, "login, query, logout");
+}
+
+#[tokio::test]
+async fn paging_follows_the_official_rule() {
+    let server = Replay::start(script(Fault::None, 0)).await;
+    let mut s = Session::connect(Arc::new(server.config())).await.unwrap();
+    let d = |day| NaiveDate::from_ymd_opt(2024, 1, day).unwrap();
+    // 10 calendar rows in pages of 4: 4, 4, 2 (short page ends it) = 3 queries.
+    let req = |per_page| Request::TradeDates {
+        user: String::new(),
+        page: Page::first(per_page),
+        start: d(1),
+        end: d(10),
+    };
+    let pages = s.query_all(&req(4)).await.unwrap();
+    assert_eq!(pages.iter().map(|t| t.len()).collect::<Vec<_>>(), [4, 4, 2]);
+    assert_eq!(server.stats.queries.load(Ordering::SeqCst), 3);
+    // Pages of 5: 5, 5, then an empty page 3 tells the end = 3 more queries.
+    let pages = s.query_all(&req(5)).await.unwrap();
+    assert_eq!(pages.iter().map(|t| t.len()).collect::<Vec<_>>(), [5, 5, 0]);
+    assert_eq!(server.stats.queries.load(Ordering::SeqCst), 6);
+    let all: Vec<_> = pages
+        .iter()
+        .flat_map(|t| match &t.data {
+            Data::TradeDates(d) => d.clone(),
+            _ => panic!(),
+        })
+        .collect();
+    let Reply::Table(whole) = decoded_capture("query_trade_dates") else {
+        panic!()
+    };
+    assert_eq!(Data::TradeDates(all), whole.data);
+}
+
+#[tokio::test]
+async fn an_error_frame_is_a_permanent_server_error_and_the_connection_survives() {
+    let server = Replay::start(script(Fault::None, 0)).await;
+    let mut s = Session::connect(Arc::new(server.config())).await.unwrap();
+    let cpi = common::get("_candidates/query_cpi_data/round1");
+    let (frame, _) = decode_request(&cpi.request, &Limits::default()).unwrap().unwrap();
+    let err = s.request(&Request::decode(&frame).unwrap()).await.unwrap_err();
+    assert_eq!(err.server_code(), Some("10004020"));
+    assert_eq!(err.class(), ErrorClass::Permanent);
+    assert!(err.to_string().contains("错误的消息类型"), "{err}");
+    s.request(&all_stock()).await.unwrap();
+    assert_eq!(server.stats.connections.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_silent_server_times_out_within_the_read_timeout() {
+    let server = Replay::start(script(Fault::Silent, 1)).await;
+    let cfg = server.config();
+    let limit = cfg.read_timeout;
+    let mut s = Session::connect(Arc::new(cfg)).await.unwrap();
+    let t0 = Instant::now();
+    let err = s.request(&all_stock()).await.unwrap_err();
+    let took = t0.elapsed();
+    assert!(matches!(err, ClientError::Timeout { what: "read", .. }), "{err:?}");
+    assert_eq!(err.class(), ErrorClass::Transient);
+    assert!(took >= limit && took < limit + Duration::from_secs(1), "took {took:?}");
+}
+
+#[tokio::test]
+async fn the_whole_request_timeout_bounds_a_slow_drip() {
+    // A server that sends one byte every 100 ms never trips the read timeout,
+    // but the request timeout still ends the wait.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let (mut sock, _) = listener.accept().await.unwrap();
+        let mut b = [0u8; 256];
+        let _ = sock.read(&mut b).await;
+        for byte in common::get("login").response {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            if sock.write_all(&[byte]).await.is_err() {
+                return;
+            }
+        }
+    });
+    let cfg = Config {
+        host: "127.0.0.1".into(),
+        port,
+        read_timeout: Duration::from_millis(500),
+        request_timeout: Duration::from_millis(1500),
+        ..Config::default()
+    };
+    let t0 = Instant::now();
+    let err = Session::connect(Arc::new(cfg)).await.err().expect("must time out");
+    assert!(matches!(err, ClientError::Timeout { what: "request", .. }), "{err:?}");
+    assert!(t0.elapsed() < Duration::from_millis(2500), "took {:?}", t0.elapsed());
+}
+
+#[tokio::test]
+async fn fin_mid_frame_fails_then_a_retry_reconnects_and_logs_in_again() {
+    let server = Replay::start(script(Fault::FinMidFrame, 1)).await;
+    let cfg = server.config();
+    let mut s = Session::connect(Arc::new(cfg.clone())).await.unwrap();
+    let t0 = Instant::now();
+    let err = s.request(&all_stock()).await.unwrap_err();
+    assert!(matches!(err, ClientError::Closed { mid_frame: true }), "{err:?}");
+    assert_eq!(err.class(), ErrorClass::Transient);
+    assert!(t0.elapsed() < cfg.read_timeout + Duration::from_secs(1));
+    assert!(!s.is_connected());
+    let reply = s.request(&all_stock()).await.unwrap();
+    assert_eq!(reply, decoded_capture("query_all_stock"));
+    assert_eq!(server.stats.connections.load(Ordering::SeqCst), 2);
+    assert_eq!(server.stats.logins.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn a_reset_is_a_transient_error() {
+    let server = Replay::start(script(Fault::Reset, 1)).await;
+    let cfg = server.config();
+    let mut s = Session::connect(Arc::new(cfg.clone())).await.unwrap();
+    let t0 = Instant::now();
+    let err = s.request(&all_stock()).await.unwrap_err();
+    assert!(
+        matches!(&err, ClientError::Io(e) if e.kind() == std::io::ErrorKind::ConnectionReset)
+            || matches!(err, ClientError::Closed { .. }),
+        "{err:?}"
+    );
+    assert_eq!(err.class(), ErrorClass::Transient);
+    assert!(t0.elapsed() < cfg.read_timeout + Duration::from_secs(1));
+    s.request(&all_stock()).await.unwrap();
+    assert_eq!(server.stats.logins.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn garbage_is_a_decode_error_not_a_hang() {
+    let server = Replay::start(script(Fault::Garbage, 1)).await;
+    let cfg = server.config();
+    let mut s = Session::connect(Arc::new(cfg.clone())).await.unwrap();
+    let t0 = Instant::now();
+    let err = s.request(&all_stock()).await.unwrap_err();
+    assert!(matches!(err, ClientError::Decode(_)), "{err:?}");
+    assert!(t0.elapsed() < cfg.read_timeout + Duration::from_secs(1));
+}
+
+#[tokio::test]
+async fn the_pool_retries_transient_faults_on_a_fresh_connection() {
+    for fault in [Fault::FinMidFrame, Fault::Reset, Fault::Silent, Fault::Garbage] {
+        let server = Replay::start(script(fault, 1)).await;
+        let pool = Pool::new(server.config());
+        let reply = pool
+            .request(&all_stock())
+            .await
+            .unwrap_or_else(|e| panic!("{fault:?}: {e}"));
+        assert_eq!(reply, decoded_capture("query_all_stock"), "{fault:?}");
+        assert_eq!(pool.retries(), 1, "{fault:?}");
+        assert_eq!(server.stats.logins.load(Ordering::SeqCst), 2, "{fault:?}");
+    }
+}
+
+#[tokio::test]
+async fn permanent_errors_are_not_retried() {
+    let server = Replay::start(script(Fault::None, 0)).await;
+    let pool = Pool::new(server.config());
+    let req = Request::Other {
+        msg_type: MsgType::new(*b"75").unwrap(),
+        method: "query_cpi_data".into(),
+        user: String::new(),
+        params: vec![],
+    };
+    let err = pool.request(&req).await.unwrap_err();
+    assert_eq!(err.class(), ErrorClass::Permanent);
+    assert_eq!(pool.retries(), 0);
+    assert_eq!(server.stats.queries.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_blacklist_stops_the_pool_without_retrying() {
+    let server = Replay::start(Script {
+        fault: Fault::None,
+        fault_on: 0,
+        blacklist_login: true,
+    })
+    .await;
+    let pool = Pool::new(server.config());
+    let err = pool.request(&all_stock()).await.unwrap_err();
+    assert_eq!(err.class(), ErrorClass::Blacklist);
+    assert_eq!(err.server_code(), Some("10001011"));
+    assert!(pool.is_blacklisted());
+    let again = pool.request(&all_stock()).await.unwrap_err();
+    assert!(matches!(again, ClientError::Blacklisted));
+    assert_eq!(
+        server.stats.connections.load(Ordering::SeqCst),
+        1,
+        "no new connection after a blacklist"
+    );
+    assert_eq!(pool.retries(), 0);
+}
+
+#[tokio::test]
+async fn the_pool_never_opens_more_sessions_than_its_cap() {
+    let server = Replay::start(script(Fault::None, 0)).await;
+    let pool = Arc::new(Pool::new(Config {
+        max_sessions: 2,
+        ..server.config()
+    }));
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let pool = pool.clone();
+            tokio::spawn(async move { pool.request(&all_stock()).await.map(|_| ()) })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    assert!(server.stats.peak.load(Ordering::SeqCst) <= 2);
+    assert!(server.stats.connections.load(Ordering::SeqCst) <= 2);
+    assert_eq!(server.stats.queries.load(Ordering::SeqCst), 8);
+    pool.close().await;
+    assert_eq!(
+        pool.requests(),
+        8 + server.stats.logins.load(Ordering::SeqCst) as u64 + server.stats.connections.load(Ordering::SeqCst) as u64
+    );
+}
+
+#[tokio::test]
+async fn requests_of_one_session_are_paced() {
+    let server = Replay::start(script(Fault::None, 0)).await;
+    let gap = Duration::from_millis(150);
+    let mut s = Session::connect(Arc::new(Config {
+        min_interval: gap,
+        ..server.config()
+    }))
+    .await
+    .unwrap();
+    for _ in 0..3 {
+        s.request(&all_stock()).await.unwrap();
+    }
+    let arrivals = server.stats.arrivals.lock().unwrap().clone();
+    assert_eq!(arrivals.len(), 4);
+    for w in arrivals.windows(2) {
+        assert!(w[1] - w[0] >= gap - Duration::from_millis(5), "gap {:?}", w[1] - w[0]);
+    }
+}
+
+#[test]
+fn debug_output_never_shows_credentials() {
+    let cfg = Config {
+        password: "hunter2-secret".into(),
+        api_key: Some("bs-key-secret".into()),
+        ..Config::default()
+    };
+    let shown = format!("{cfg:?}");
+    assert!(!shown.contains("hunter2") && !shown.contains("bs-key"), "{shown}");
+}

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The project's one test command (README, .ci/run): installs what is missing, then runs the
+# format and lint checks, the Rust tests that need no Postgres (codec against the real
+# captures, client against loopback servers), and the extension's tests on a live cluster.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/setup.sh
+
+export BAOSTOCK_CAPTURES=${BAOSTOCK_CAPTURES:-$(cd .. && pwd)/shared/baostock-captures}
+PGRX_TEST_PGDATA=${PGRX_TEST_PGDATA:-/var/tmp/pg_baostock-test/pgdata}
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy -D warnings"
+cargo clippy --workspace --all-targets --features pg_test -- -D warnings
+
+step "cargo test (crates without Postgres)"
+cargo test -p baostock
+
+step "cargo pgrx test pg15 (live cluster, run as postgres)"
+cargo pgrx test pg15 --runas postgres --pgdata "$PGRX_TEST_PGDATA"
