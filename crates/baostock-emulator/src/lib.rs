@@ -1,0 +1,1 @@
+//! A protocol-faithful Baostock server with a deterministic synthetic market (in progress).
