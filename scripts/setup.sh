@@ -44,3 +44,6 @@ PGRX_TEST_PGDATA=${PGRX_TEST_PGDATA:-/var/tmp/pg_baostock-test/pgdata}
 mkdir -p "$(dirname "$PGRX_TEST_PGDATA")"
 chown postgres:postgres "$(dirname "$PGRX_TEST_PGDATA")"
 log "test data dir parent: $(dirname "$PGRX_TEST_PGDATA")"
+
+# The official Python client 0.9.4 (the emulator's conformance peer) in a project virtualenv.
+bash "$(dirname "$0")/setup-python.sh"

@@ -21,5 +21,8 @@ cargo clippy --workspace --all-targets --features pg_test -- -D warnings
 step "cargo test (crates without Postgres)"
 cargo test -p baostock
 
+step "emulator tests and the official-client conformance run"
+bash scripts/test-emulator.sh
+
 step "cargo pgrx test pg15 (live cluster, run as postgres)"
 cargo pgrx test pg15 --runas postgres --pgdata "$PGRX_TEST_PGDATA"
