@@ -1,0 +1,154 @@
+-- pg_baostock schema: tables. Runs before the functions pgrx generates (bootstrap).
+-- Every table holds user data and is registered with pg_extension_config_dump, so pg_dump
+-- keeps it.
+
+CREATE TABLE baostock.securities (
+    code        text PRIMARY KEY CHECK (length(code) = 9),
+    name        text,
+    sec_type    smallint,
+    status      smallint,
+    ipo_date    date,
+    out_date    date,
+    updated_at  timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE baostock.securities IS 'Every security the server knows (query_stock_basic): stocks, indices, ETFs, with listing and delisting dates.';
+COMMENT ON COLUMN baostock.securities.code IS 'Baostock code, e.g. sh.600000, sz.000001, bj.430047.';
+COMMENT ON COLUMN baostock.securities.name IS 'Security name as the server spells it.';
+COMMENT ON COLUMN baostock.securities.sec_type IS '1 stock, 2 index, 3 other, 4 convertible bond, 5 ETF.';
+COMMENT ON COLUMN baostock.securities.status IS '1 listed, 0 delisted.';
+COMMENT ON COLUMN baostock.securities.ipo_date IS 'Listing date.';
+COMMENT ON COLUMN baostock.securities.out_date IS 'Delisting date; NULL while listed.';
+COMMENT ON COLUMN baostock.securities.updated_at IS 'When this row last changed.';
+
+CREATE TABLE baostock.trade_calendar (
+    day             date PRIMARY KEY,
+    is_trading_day  boolean NOT NULL
+);
+COMMENT ON TABLE baostock.trade_calendar IS 'The exchange calendar (query_trade_dates): one row per calendar day.';
+COMMENT ON COLUMN baostock.trade_calendar.day IS 'Calendar day.';
+COMMENT ON COLUMN baostock.trade_calendar.is_trading_day IS 'Whether the exchanges trade on this day.';
+
+CREATE TABLE baostock.daily_bars (
+    code          text    NOT NULL,
+    date          date    NOT NULL,
+    open          numeric,
+    high          numeric,
+    low           numeric,
+    close         numeric,
+    preclose      numeric,
+    volume        bigint,
+    amount        numeric,
+    adjustflag    smallint,
+    turn          numeric,
+    trade_status  boolean,
+    pct_chg       numeric,
+    pe_ttm        numeric,
+    pb_mrq        numeric,
+    ps_ttm        numeric,
+    pcf_ncf_ttm   numeric,
+    is_st         boolean,
+    updated_at    timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (code, date)
+);
+COMMENT ON TABLE baostock.daily_bars IS 'Unadjusted daily bars of A-shares and ETFs, exactly as the server sends them (adjusted prices come from baostock.adjust_factors).';
+COMMENT ON COLUMN baostock.daily_bars.code IS 'Baostock code.';
+COMMENT ON COLUMN baostock.daily_bars.date IS 'Trading day.';
+COMMENT ON COLUMN baostock.daily_bars.open IS 'Opening price, the server''s exact decimal.';
+COMMENT ON COLUMN baostock.daily_bars.high IS 'Highest price.';
+COMMENT ON COLUMN baostock.daily_bars.low IS 'Lowest price.';
+COMMENT ON COLUMN baostock.daily_bars.close IS 'Closing price.';
+COMMENT ON COLUMN baostock.daily_bars.preclose IS 'Previous trading day''s close.';
+COMMENT ON COLUMN baostock.daily_bars.volume IS 'Shares traded.';
+COMMENT ON COLUMN baostock.daily_bars.amount IS 'Turnover in yuan.';
+COMMENT ON COLUMN baostock.daily_bars.adjustflag IS '3: unadjusted (always, for stored bars).';
+COMMENT ON COLUMN baostock.daily_bars.turn IS 'Turnover rate in percent; NULL when suspended.';
+COMMENT ON COLUMN baostock.daily_bars.trade_status IS 'true when traded, false when suspended.';
+COMMENT ON COLUMN baostock.daily_bars.pct_chg IS 'Change against preclose in percent.';
+COMMENT ON COLUMN baostock.daily_bars.pe_ttm IS 'Price/earnings, trailing twelve months; NULL when the server has none.';
+COMMENT ON COLUMN baostock.daily_bars.pb_mrq IS 'Price/book, most recent quarter.';
+COMMENT ON COLUMN baostock.daily_bars.ps_ttm IS 'Price/sales, trailing twelve months.';
+COMMENT ON COLUMN baostock.daily_bars.pcf_ncf_ttm IS 'Price/cash flow, trailing twelve months.';
+COMMENT ON COLUMN baostock.daily_bars.is_st IS 'Whether the security was under special treatment (ST) that day.';
+COMMENT ON COLUMN baostock.daily_bars.updated_at IS 'When this row last changed.';
+
+CREATE TABLE baostock.adjust_factors (
+    code           text    NOT NULL,
+    operate_date   date    NOT NULL,
+    fore_factor    numeric,
+    back_factor    numeric,
+    adjust_factor  numeric,
+    updated_at     timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (code, operate_date)
+);
+COMMENT ON TABLE baostock.adjust_factors IS 'Adjust factors (query_daily_adjust_factor / query_adjust_factor); a row applies from operate_date until the next row of the same code.';
+COMMENT ON COLUMN baostock.adjust_factors.code IS 'Baostock code.';
+COMMENT ON COLUMN baostock.adjust_factors.operate_date IS 'Ex-dividend day from which the factor applies.';
+COMMENT ON COLUMN baostock.adjust_factors.fore_factor IS 'Forward (qfq) factor, relative to the latest state.';
+COMMENT ON COLUMN baostock.adjust_factors.back_factor IS 'Back (hfq) factor.';
+COMMENT ON COLUMN baostock.adjust_factors.adjust_factor IS 'The server''s adjustFactor.';
+COMMENT ON COLUMN baostock.adjust_factors.updated_at IS 'When this row last changed.';
+
+CREATE TABLE baostock.synced_days (
+    day        date PRIMARY KEY,
+    run_id     bigint NOT NULL,
+    synced_at  timestamptz NOT NULL DEFAULT now(),
+    bars       integer NOT NULL,
+    factors    integer NOT NULL
+);
+COMMENT ON TABLE baostock.synced_days IS 'Trading days whose bars and factors are complete; committed in the same transaction as the data.';
+COMMENT ON COLUMN baostock.synced_days.day IS 'Trading day.';
+COMMENT ON COLUMN baostock.synced_days.run_id IS 'The run (baostock.sync_runs) that completed it.';
+COMMENT ON COLUMN baostock.synced_days.synced_at IS 'When it was completed.';
+COMMENT ON COLUMN baostock.synced_days.bars IS 'Bars (stocks and ETFs) the server sent for the day.';
+COMMENT ON COLUMN baostock.synced_days.factors IS 'Adjust factors the server sent for the day.';
+
+CREATE TABLE baostock.sync_runs (
+    run_id          bigserial PRIMARY KEY,
+    kind            text NOT NULL,
+    params          jsonb NOT NULL DEFAULT '{}',
+    day             date,
+    started_at      timestamptz NOT NULL,
+    finished_at     timestamptz NOT NULL,
+    status          text NOT NULL CHECK (status IN ('ok', 'skipped', 'not_available', 'failed')),
+    requests        integer NOT NULL DEFAULT 0,
+    bytes           bigint NOT NULL DEFAULT 0,
+    rows_inserted   bigint NOT NULL DEFAULT 0,
+    rows_updated    bigint NOT NULL DEFAULT 0,
+    rows_unchanged  bigint NOT NULL DEFAULT 0,
+    error_sqlstate  text,
+    error_message   text
+);
+CREATE INDEX sync_runs_kind_started ON baostock.sync_runs (kind, started_at DESC);
+COMMENT ON TABLE baostock.sync_runs IS 'Every sync call, successful or not, with its metrics. Failed runs are written by an autonomous worker, so they survive the error''s rollback.';
+COMMENT ON COLUMN baostock.sync_runs.run_id IS 'Run id.';
+COMMENT ON COLUMN baostock.sync_runs.kind IS 'sync_date, sync_calendar or sync_securities.';
+COMMENT ON COLUMN baostock.sync_runs.params IS 'The call''s arguments.';
+COMMENT ON COLUMN baostock.sync_runs.day IS 'The trading day, for sync_date.';
+COMMENT ON COLUMN baostock.sync_runs.started_at IS 'Start of the call.';
+COMMENT ON COLUMN baostock.sync_runs.finished_at IS 'End of the call.';
+COMMENT ON COLUMN baostock.sync_runs.status IS 'ok, skipped (nothing to do), not_available (the server has not published the day yet) or failed.';
+COMMENT ON COLUMN baostock.sync_runs.requests IS 'Requests sent to the server, login and logout included.';
+COMMENT ON COLUMN baostock.sync_runs.bytes IS 'Response bytes received.';
+COMMENT ON COLUMN baostock.sync_runs.rows_inserted IS 'Rows that were new.';
+COMMENT ON COLUMN baostock.sync_runs.rows_updated IS 'Rows whose values changed.';
+COMMENT ON COLUMN baostock.sync_runs.rows_unchanged IS 'Rows received but already stored with the same values.';
+COMMENT ON COLUMN baostock.sync_runs.error_sqlstate IS 'SQLSTATE of the error, for failed runs.';
+COMMENT ON COLUMN baostock.sync_runs.error_message IS 'Error message, for failed runs (never contains credentials).';
+
+SELECT pg_catalog.pg_extension_config_dump('baostock.securities', '');
+SELECT pg_catalog.pg_extension_config_dump('baostock.trade_calendar', '');
+SELECT pg_catalog.pg_extension_config_dump('baostock.daily_bars', '');
+SELECT pg_catalog.pg_extension_config_dump('baostock.adjust_factors', '');
+SELECT pg_catalog.pg_extension_config_dump('baostock.synced_days', '');
+SELECT pg_catalog.pg_extension_config_dump('baostock.sync_runs', '');
+SELECT pg_catalog.pg_extension_config_dump('baostock.sync_runs_run_id_seq', '');
+
+CREATE FUNCTION baostock.latest_trading_day() RETURNS date
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT coalesce(max(day), (now() AT TIME ZONE 'Asia/Shanghai')::date)
+    FROM baostock.trade_calendar
+    WHERE is_trading_day AND day <= (now() AT TIME ZONE 'Asia/Shanghai')::date
+$$;
+COMMENT ON FUNCTION baostock.latest_trading_day() IS 'The latest trading day up to today (China time) in the stored calendar; today when the calendar is empty. Default day of sync_date.';

@@ -1,0 +1,123 @@
+//! Errors of the extension and their SQLSTATEs. Client and codec errors are wrapped, never
+//! flattened, so the SQL boundary can pick a fitting code; no variant carries a credential.
+
+use baostock::client::{ClientError, ErrorClass};
+use baostock::reply::codes;
+use pgrx::pg_sys::panic::ErrorReport;
+use pgrx::{PgLogLevel, PgSqlErrorCode};
+use thiserror::Error;
+
+/// Why a sync failed.
+#[derive(Debug, Error)]
+pub enum SyncError {
+    /// The caller's arguments are wrong; nothing was asked of the server.
+    #[error("{message}")]
+    InvalidArgument {
+        message: String,
+        hint: Option<String>,
+        null: bool,
+    },
+    /// A setting is unusable.
+    #[error("{0}")]
+    Config(String),
+    /// The server or the network failed.
+    #[error("baostock {what}: {source}")]
+    Client { what: String, source: ClientError },
+    /// The server answered something this extension cannot use.
+    #[error("baostock {what}: {message}")]
+    Protocol { what: String, message: String },
+    /// The statement was cancelled (Ctrl-C or statement_timeout) while waiting on the network.
+    #[error("canceling statement while waiting for the Baostock server")]
+    Interrupted,
+    /// A database error inside the store; raised as it is.
+    #[error("{0}")]
+    Store(String),
+}
+
+impl SyncError {
+    pub fn invalid(message: impl Into<String>) -> SyncError {
+        SyncError::InvalidArgument {
+            message: message.into(),
+            hint: None,
+            null: false,
+        }
+    }
+
+    pub fn client(what: impl Into<String>, source: ClientError) -> SyncError {
+        SyncError::Client {
+            what: what.into(),
+            source,
+        }
+    }
+
+    /// The SQLSTATE for this error.
+    pub fn sqlstate(&self) -> PgSqlErrorCode {
+        use PgSqlErrorCode::*;
+        match self {
+            SyncError::InvalidArgument { null: true, .. } => ERRCODE_NULL_VALUE_NOT_ALLOWED,
+            SyncError::InvalidArgument { .. } => ERRCODE_INVALID_PARAMETER_VALUE,
+            SyncError::Config(_) => ERRCODE_INVALID_PARAMETER_VALUE,
+            SyncError::Protocol { .. } => ERRCODE_PROTOCOL_VIOLATION,
+            SyncError::Interrupted => ERRCODE_QUERY_CANCELED,
+            SyncError::Store(_) => ERRCODE_INTERNAL_ERROR,
+            SyncError::Client { source, .. } => match source {
+                ClientError::Connect { .. } => ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION,
+                ClientError::Timeout { .. } | ClientError::Closed { .. } | ClientError::Io(_) => {
+                    ERRCODE_CONNECTION_FAILURE
+                }
+                ClientError::Decode(_) | ClientError::Unexpected { .. } => ERRCODE_PROTOCOL_VIOLATION,
+                ClientError::Blacklisted => ERRCODE_CONFIGURATION_LIMIT_EXCEEDED,
+                ClientError::Server(e) => match e.code.as_str() {
+                    codes::BAD_CREDENTIALS => ERRCODE_INVALID_PASSWORD,
+                    codes::LOGIN_LIMIT => ERRCODE_TOO_MANY_CONNECTIONS,
+                    codes::BLACKLISTED => ERRCODE_CONFIGURATION_LIMIT_EXCEEDED,
+                    _ => ERRCODE_EXTERNAL_ROUTINE_EXCEPTION,
+                },
+            },
+        }
+    }
+
+    /// The five-character SQLSTATE, for the run history.
+    pub fn sqlstate_text(&self) -> String {
+        let code = self.sqlstate() as i32;
+        // Postgres packs five 6-bit characters, lowest first.
+        (0..5)
+            .map(|i| char::from((((code >> (6 * i)) & 0x3f) as u8) + b'0'))
+            .collect()
+    }
+
+    fn hint(&self) -> Option<String> {
+        match self {
+            SyncError::InvalidArgument { hint, .. } => hint.clone(),
+            SyncError::Client { source, .. } => match source.class() {
+                ErrorClass::Blacklist => Some(
+                    "The server blacklisted this address, usually for too many parallel sessions; it lifts after about a day. Lower baostock.max_sessions.".into(),
+                ),
+                ErrorClass::Transient => Some(
+                    "The failure looks temporary; the call can be repeated. Check baostock.host and baostock.port.".into(),
+                ),
+                ErrorClass::Permanent => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// Raises this error as a Postgres ERROR. Does not return.
+    pub fn raise(self) -> ! {
+        let mut report = ErrorReport::new(self.sqlstate(), self.to_string(), "pg_baostock");
+        if let Some(h) = self.hint() {
+            report = report.set_hint(h);
+        }
+        if let SyncError::Client {
+            source: ClientError::Server(e),
+            ..
+        } = &self
+        {
+            report = report.set_detail(format!("Server error code {}.", e.code));
+        }
+        report.report(PgLogLevel::ERROR);
+        unreachable!("ERROR does not return")
+    }
+}
+
+pub type SyncResult<T> = Result<T, SyncError>;

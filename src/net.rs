@@ -1,0 +1,228 @@
+//! The network side of a sync: runs the async client on a private current-thread runtime in
+//! the backend's own thread, and gives up within 100 ms when the statement is cancelled.
+//! Nothing here touches SPI; results come back as codec types.
+
+use std::future::Future;
+use std::time::Duration;
+
+use baostock::client::Pool;
+use baostock::reply::{AdjustFactor, DailyBar, Data, Reply, StockBasic, Table, TradeDate};
+use baostock::{Page, Request};
+use chrono::NaiveDate;
+use pgrx::pg_sys;
+
+use crate::error::{SyncError, SyncResult};
+use crate::guc;
+
+/// How often a network wait looks for a pending cancel.
+const INTERRUPT_POLL: Duration = Duration::from_millis(100);
+
+/// Runs `fut` to completion unless the backend gets a cancel or timeout interrupt first.
+pub fn block_on<F: Future>(fut: F) -> SyncResult<F::Output> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| SyncError::Config(format!("cannot start the network runtime: {e}")))?;
+    rt.block_on(async {
+        tokio::pin!(fut);
+        let mut tick = tokio::time::interval(INTERRUPT_POLL);
+        loop {
+            tokio::select! {
+                out = &mut fut => return Ok(out),
+                _ = tick.tick() => {
+                    // SAFETY: a plain read of a flag the signal handlers set.
+                    if unsafe { pg_sys::InterruptPending } != 0 {
+                        return Err(SyncError::Interrupted);
+                    }
+                }
+            }
+        }
+    })
+}
+
+/// A pool configured from the `baostock.*` settings.
+pub fn pool(max_sessions: Option<usize>) -> SyncResult<Pool> {
+    let mut cfg = guc::client_config();
+    if cfg.client_version.len() != 7 || !cfg.client_version.is_ascii() {
+        return Err(SyncError::Config(format!(
+            "baostock.client_version must be 7 ASCII characters, not {:?}",
+            cfg.client_version
+        )));
+    }
+    if cfg.host.is_empty() {
+        return Err(SyncError::Config("baostock.host is empty".into()));
+    }
+    if let Some(n) = max_sessions {
+        cfg.max_sessions = cfg.max_sessions.min(n);
+    }
+    Ok(Pool::new(cfg))
+}
+
+/// What a pool did, for the run history.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Traffic {
+    pub requests: i64,
+    pub bytes: i64,
+}
+
+impl Traffic {
+    pub fn of(pool: &Pool) -> Traffic {
+        Traffic {
+            requests: i64::try_from(pool.requests()).unwrap_or(i64::MAX),
+            bytes: i64::try_from(pool.bytes_in()).unwrap_or(i64::MAX),
+        }
+    }
+}
+
+/// Everything the server has for one trading day.
+pub struct Day {
+    pub stocks: Vec<DailyBar>,
+    pub etfs: Vec<DailyBar>,
+    pub factors: Vec<AdjustFactor>,
+}
+
+fn daily(table: Table, what: &str) -> SyncResult<Vec<DailyBar>> {
+    match table.data {
+        Data::DailyBars(b) => Ok(b),
+        other => Err(SyncError::Protocol {
+            what: what.into(),
+            message: format!("expected daily bars, got {other:?}"),
+        }),
+    }
+}
+
+async fn one(pool: &Pool, req: Request, what: &str) -> SyncResult<Table> {
+    match pool.request(&req).await {
+        Ok(Reply::Table(t)) => Ok(t),
+        Ok(other) => Err(SyncError::Protocol {
+            what: what.into(),
+            message: format!("unexpected reply {other:?}"),
+        }),
+        Err(e) => Err(SyncError::client(what, e)),
+    }
+}
+
+/// 98 + 9A + 9C for one day over one session (login and logout included: five requests).
+pub fn fetch_day(pool: &Pool, date: NaiveDate) -> SyncResult<Day> {
+    let user = String::new();
+    let result = block_on(async {
+        let stocks = one(
+            pool,
+            Request::DailyAStock {
+                user: user.clone(),
+                date,
+            },
+            "query_daily_history_k_AStock",
+        )
+        .await?;
+        let stocks = daily(stocks, "query_daily_history_k_AStock")?;
+        // An empty stock answer means the day is not published yet: don't ask for the rest.
+        if stocks.is_empty() {
+            return Ok(Day {
+                stocks,
+                etfs: Vec::new(),
+                factors: Vec::new(),
+            });
+        }
+        let etfs = one(
+            pool,
+            Request::DailyEtf {
+                user: user.clone(),
+                date,
+            },
+            "query_daily_history_k_ETF",
+        )
+        .await?;
+        let etfs = daily(etfs, "query_daily_history_k_ETF")?;
+        let factors = one(
+            pool,
+            Request::DailyAdjustFactor {
+                user: user.clone(),
+                date,
+            },
+            "query_daily_adjust_factor",
+        )
+        .await?;
+        let factors = match factors.data {
+            Data::AdjustFactors(f) => f,
+            other => {
+                return Err(SyncError::Protocol {
+                    what: "query_daily_adjust_factor".into(),
+                    message: format!("expected adjust factors, got {other:?}"),
+                })
+            }
+        };
+        Ok(Day { stocks, etfs, factors })
+    });
+    close(pool);
+    result?
+}
+
+/// The trade calendar between two days, every page.
+pub fn fetch_calendar(pool: &Pool, start: NaiveDate, end: NaiveDate) -> SyncResult<Vec<TradeDate>> {
+    let per_page = pool.config().per_page;
+    let req = Request::TradeDates {
+        user: String::new(),
+        page: Page::first(per_page),
+        start,
+        end,
+    };
+    let result = block_on(pool.query_all(&req));
+    close(pool);
+    let pages = result?.map_err(|e| SyncError::client("query_trade_dates", e))?;
+    let mut days = Vec::new();
+    for t in pages {
+        match t.data {
+            Data::TradeDates(d) => days.extend(d),
+            other => {
+                return Err(SyncError::Protocol {
+                    what: "query_trade_dates".into(),
+                    message: format!("expected trade dates, got {other:?}"),
+                })
+            }
+        }
+    }
+    Ok(days)
+}
+
+/// Basic data of every security.
+pub fn fetch_securities(pool: &Pool) -> SyncResult<Vec<StockBasic>> {
+    let per_page = pool.config().per_page;
+    let req = Request::StockBasic {
+        user: String::new(),
+        page: Page::first(per_page),
+        code: String::new(),
+        code_name: String::new(),
+    };
+    let result = block_on(pool.query_all(&req));
+    close(pool);
+    let pages = result?.map_err(|e| SyncError::client("query_stock_basic", e))?;
+    let mut out = Vec::new();
+    for t in pages {
+        match t.data {
+            Data::StockBasic(s) => out.extend(s),
+            other => {
+                return Err(SyncError::Protocol {
+                    what: "query_stock_basic".into(),
+                    message: format!("expected stock basics, got {other:?}"),
+                })
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Logs every session out; a cancel during logout is ignored (the server drops idle sessions).
+fn close(pool: &Pool) {
+    let _ = block_on(pool.close());
+}
+
+/// Whether an error came from a cancel rather than from the server.
+pub fn is_interrupt(e: &SyncError) -> bool {
+    matches!(e, SyncError::Interrupted)
+}
+
+/// Re-raises a pending cancel as Postgres' own error (57014), if there is one.
+pub fn check_for_interrupts() {
+    pgrx::check_for_interrupts!();
+}

@@ -1,0 +1,140 @@
+//! Run history that survives errors. A successful run is written in the caller's
+//! transaction, beside its data. A failed run must outlive the rollback its error causes, so
+//! it is spooled to a file in the data directory and imported by a short-lived background
+//! worker in a transaction of its own; the caller waits for it before raising the error. A
+//! spooled record whose worker could not start is imported by the next worker.
+
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use pgrx::bgworkers::{BackgroundWorker, BackgroundWorkerBuilder, SignalWakeFlags};
+use pgrx::pg_sys;
+use pgrx::prelude::*;
+
+use crate::error::SyncError;
+use crate::store::{self, RunRecord};
+
+/// Spool folder, relative to the data directory (the working directory of every backend).
+const SPOOL: &str = "pg_baostock_spool";
+
+/// Seconds since the Unix epoch, for run timestamps.
+pub fn now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+/// Records a failed run durably, whatever happens to the current transaction.
+pub fn record_failure(mut rec: RunRecord, err: &SyncError) {
+    rec.status = "failed".into();
+    rec.finished_at = now();
+    rec.error_sqlstate = Some(err.sqlstate_text());
+    rec.error_message = Some(err.to_string());
+    match spool(&rec) {
+        Ok(_) => import_now(true),
+        Err(e) => pgrx::warning!("pg_baostock: could not record the failed run: {e}"),
+    }
+}
+
+/// Starts a worker for any records left in the spool, without waiting.
+pub fn import_leftovers() {
+    let pending = std::fs::read_dir(SPOOL)
+        .map(|d| d.flatten().any(|e| e.path().extension().is_some_and(|x| x == "json")))
+        .unwrap_or(false);
+    if pending {
+        import_now(false);
+    }
+}
+
+fn spool(rec: &RunRecord) -> std::io::Result<PathBuf> {
+    std::fs::create_dir_all(SPOOL)?;
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    // SAFETY: MyProcPid is set for the life of the backend.
+    let pid = unsafe { pg_sys::MyProcPid };
+    let path = Path::new(SPOOL).join(format!("{nanos:039}-{pid}.json"));
+    let tmp = path.with_extension("tmp");
+    let body = serde_json::to_vec(rec).map_err(std::io::Error::other)?;
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(&body)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, &path)?;
+    Ok(path)
+}
+
+fn import_now(wait: bool) {
+    // SAFETY: plain reads of backend globals.
+    let (db, user, pid) = unsafe { (pg_sys::MyDatabaseId, pg_sys::GetUserId(), pg_sys::MyProcPid) };
+    let worker = BackgroundWorkerBuilder::new("pg_baostock run recorder")
+        .set_type("pg_baostock run recorder")
+        .set_library("pg_baostock")
+        .set_function("pg_baostock_import_runs")
+        .enable_spi_access()
+        .set_extra(&format!("{} {}", u32::from(db), u32::from(user)))
+        .set_notify_pid(pid)
+        .set_restart_time(None)
+        .load_dynamic();
+    match worker {
+        Ok(w) if wait => {
+            if w.wait_for_shutdown().is_err() {
+                pgrx::notice!("pg_baostock: the failed run stays spooled until the next import");
+            }
+        }
+        Ok(_) => {}
+        Err(_) => pgrx::notice!(
+            "pg_baostock: no background worker slot free; the failed run stays spooled in {SPOOL} until the next import"
+        ),
+    }
+}
+
+/// Entry point of the run recorder: imports every spooled record, one transaction each,
+/// removing a file only after its row is committed.
+#[pg_guard]
+#[no_mangle]
+pub extern "C-unwind" fn pg_baostock_import_runs(_arg: pg_sys::Datum) {
+    BackgroundWorker::attach_signal_handlers(SignalWakeFlags::SIGTERM);
+    let extra = BackgroundWorker::get_extra();
+    let mut ids = extra.split_whitespace().filter_map(|s| s.parse::<u32>().ok());
+    let (Some(db), Some(user)) = (ids.next(), ids.next()) else {
+        return;
+    };
+    BackgroundWorker::connect_worker_to_spi_by_oid(Some(pg_sys::Oid::from(db)), Some(pg_sys::Oid::from(user)));
+    let mut files: Vec<PathBuf> = match std::fs::read_dir(SPOOL) {
+        Ok(d) => d
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect(),
+        Err(_) => return,
+    };
+    files.sort();
+    for path in files {
+        // Claim the file first, so two recorders never import the same record.
+        let claimed = path.with_extension(format!("claimed-{}", unsafe { pg_sys::MyProcPid }));
+        if std::fs::rename(&path, &claimed).is_err() {
+            continue;
+        }
+        let rec: Option<RunRecord> = std::fs::read(&claimed)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok());
+        let Some(rec) = rec else {
+            let _ = std::fs::rename(&claimed, path.with_extension("bad"));
+            continue;
+        };
+        let ok = BackgroundWorker::transaction(|| store::insert_run(&rec).is_ok());
+        if ok {
+            let _ = std::fs::remove_file(&claimed);
+        } else {
+            let _ = std::fs::rename(&claimed, &path);
+        }
+        if BackgroundWorker::sigterm_received() {
+            return;
+        }
+    }
+}

@@ -1,0 +1,340 @@
+//! The only module that talks SPI. Writes are batch upserts: many rows a statement through
+//! array parameters and `unnest`, one prepared statement per table and call, touching only
+//! rows whose values changed and counting inserted / updated / unchanged.
+
+use std::collections::BTreeMap;
+
+use baostock::reply::{AdjustFactor, DailyBar, StockBasic, TradeDate};
+use baostock::value::Decimal;
+use chrono::NaiveDate;
+use pgrx::datum::DatumWithOid;
+use pgrx::pg_sys::{PgBuiltInOids, PgOid};
+use pgrx::spi::{SpiClient, SpiResult};
+use pgrx::Spi;
+
+use crate::error::{SyncError, SyncResult};
+
+/// What an upsert did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub inserted: i64,
+    pub updated: i64,
+    pub unchanged: i64,
+}
+
+impl std::ops::AddAssign for Counts {
+    fn add_assign(&mut self, o: Counts) {
+        self.inserted += o.inserted;
+        self.updated += o.updated;
+        self.unchanged += o.unchanged;
+    }
+}
+
+fn spi_err(e: pgrx::spi::SpiError) -> SyncError {
+    SyncError::Store(format!("pg_baostock store: {e}"))
+}
+
+fn text(d: Option<Decimal>) -> Option<String> {
+    d.map(|d| d.to_string())
+}
+
+fn date_text(d: NaiveDate) -> String {
+    d.format("%Y-%m-%d").to_string()
+}
+
+/// A column of one batch, in the type its placeholder declares.
+enum Column {
+    Text(Vec<Option<String>>),
+    Int8(Vec<Option<i64>>),
+    Int2(Vec<Option<i16>>),
+    Bool(Vec<Option<bool>>),
+}
+
+impl Column {
+    fn oid(&self) -> PgOid {
+        PgOid::BuiltIn(match self {
+            Column::Text(_) => PgBuiltInOids::TEXTARRAYOID,
+            Column::Int8(_) => PgBuiltInOids::INT8ARRAYOID,
+            Column::Int2(_) => PgBuiltInOids::INT2ARRAYOID,
+            Column::Bool(_) => PgBuiltInOids::BOOLARRAYOID,
+        })
+    }
+
+    fn datum(self) -> DatumWithOid<'static> {
+        match self {
+            Column::Text(v) => v.into(),
+            Column::Int8(v) => v.into(),
+            Column::Int2(v) => v.into(),
+            Column::Bool(v) => v.into(),
+        }
+    }
+}
+
+/// Runs an upsert statement (which must return `inserted, updated` counts) over `rows` in
+/// batches of `batch` rows, preparing it once.
+fn upsert<T>(sql: &str, rows: &[T], batch: usize, columns: impl Fn(&[T]) -> Vec<Column>) -> SyncResult<Counts> {
+    let mut total = Counts::default();
+    if rows.is_empty() {
+        return Ok(total);
+    }
+    Spi::connect_mut(|client: &mut SpiClient| -> SpiResult<()> {
+        let oids: Vec<PgOid> = columns(&rows[..1]).iter().map(Column::oid).collect();
+        let stmt = client.prepare_mut(sql, &oids)?;
+        for chunk in rows.chunks(batch) {
+            let args: Vec<DatumWithOid> = columns(chunk).into_iter().map(Column::datum).collect();
+            let table = client.update(&stmt, None, &args)?;
+            let row = table.first();
+            let inserted = row.get::<i64>(1)?.unwrap_or(0);
+            let updated = row.get::<i64>(2)?.unwrap_or(0);
+            let n = i64::try_from(chunk.len()).unwrap_or(i64::MAX);
+            total += Counts {
+                inserted,
+                updated,
+                unchanged: n - inserted - updated,
+            };
+        }
+        Ok(())
+    })
+    .map_err(spi_err)?;
+    Ok(total)
+}
+
+const BARS_SQL: &str = "
+WITH input AS (
+    SELECT * FROM unnest($1::text[], $2::text[]::date[], $3::text[]::numeric[], $4::text[]::numeric[],
+                         $5::text[]::numeric[], $6::text[]::numeric[], $7::text[]::numeric[], $8::int8[],
+                         $9::text[]::numeric[], $10::int2[], $11::text[]::numeric[], $12::bool[],
+                         $13::text[]::numeric[], $14::text[]::numeric[], $15::text[]::numeric[],
+                         $16::text[]::numeric[], $17::text[]::numeric[], $18::bool[])
+        AS t(code, date, open, high, low, close, preclose, volume, amount, adjustflag, turn, trade_status,
+             pct_chg, pe_ttm, pb_mrq, ps_ttm, pcf_ncf_ttm, is_st)
+), written AS (
+    INSERT INTO baostock.daily_bars AS b (code, date, open, high, low, close, preclose, volume, amount, adjustflag,
+                                          turn, trade_status, pct_chg, pe_ttm, pb_mrq, ps_ttm, pcf_ncf_ttm, is_st)
+    SELECT * FROM input
+    ON CONFLICT (code, date) DO UPDATE SET
+        open = excluded.open, high = excluded.high, low = excluded.low, close = excluded.close,
+        preclose = excluded.preclose, volume = excluded.volume, amount = excluded.amount,
+        adjustflag = excluded.adjustflag, turn = excluded.turn, trade_status = excluded.trade_status,
+        pct_chg = excluded.pct_chg, pe_ttm = excluded.pe_ttm, pb_mrq = excluded.pb_mrq, ps_ttm = excluded.ps_ttm,
+        pcf_ncf_ttm = excluded.pcf_ncf_ttm, is_st = excluded.is_st, updated_at = now()
+    WHERE (b.open, b.high, b.low, b.close, b.preclose, b.volume, b.amount, b.adjustflag, b.turn, b.trade_status,
+           b.pct_chg, b.pe_ttm, b.pb_mrq, b.ps_ttm, b.pcf_ncf_ttm, b.is_st)
+          IS DISTINCT FROM
+          (excluded.open, excluded.high, excluded.low, excluded.close, excluded.preclose, excluded.volume,
+           excluded.amount, excluded.adjustflag, excluded.turn, excluded.trade_status, excluded.pct_chg,
+           excluded.pe_ttm, excluded.pb_mrq, excluded.ps_ttm, excluded.pcf_ncf_ttm, excluded.is_st)
+    RETURNING (xmax = 0) AS inserted
+)
+SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written";
+
+/// Upserts daily bars; a code and date that appears twice keeps its last row.
+pub fn upsert_bars(rows: &[DailyBar], batch: usize) -> SyncResult<Counts> {
+    let unique: BTreeMap<(&str, NaiveDate), &DailyBar> = rows.iter().map(|r| ((r.code.as_str(), r.date), r)).collect();
+    let rows: Vec<&DailyBar> = unique.into_values().collect();
+    upsert(BARS_SQL, &rows, batch, |c| {
+        let t = |f: fn(&DailyBar) -> Option<Decimal>| Column::Text(c.iter().map(|r| text(f(r))).collect());
+        vec![
+            Column::Text(c.iter().map(|r| Some(r.code.clone())).collect()),
+            Column::Text(c.iter().map(|r| Some(date_text(r.date))).collect()),
+            t(|r| r.open),
+            t(|r| r.high),
+            t(|r| r.low),
+            t(|r| r.close),
+            t(|r| r.preclose),
+            Column::Int8(c.iter().map(|r| r.volume).collect()),
+            t(|r| r.amount),
+            Column::Int2(
+                c.iter()
+                    .map(|r| r.adjustflag.map(|a| a.code().parse().unwrap_or(3)))
+                    .collect(),
+            ),
+            t(|r| r.turn),
+            Column::Bool(c.iter().map(|r| r.tradestatus).collect()),
+            t(|r| r.pct_chg),
+            t(|r| r.pe_ttm),
+            t(|r| r.pb_mrq),
+            t(|r| r.ps_ttm),
+            t(|r| r.pcf_ncf_ttm),
+            Column::Bool(c.iter().map(|r| r.is_st).collect()),
+        ]
+    })
+}
+
+const FACTORS_SQL: &str = "
+WITH input AS (
+    SELECT * FROM unnest($1::text[], $2::text[]::date[], $3::text[]::numeric[], $4::text[]::numeric[],
+                         $5::text[]::numeric[])
+        AS t(code, operate_date, fore_factor, back_factor, adjust_factor)
+), written AS (
+    INSERT INTO baostock.adjust_factors AS f (code, operate_date, fore_factor, back_factor, adjust_factor)
+    SELECT * FROM input
+    ON CONFLICT (code, operate_date) DO UPDATE SET
+        fore_factor = excluded.fore_factor, back_factor = excluded.back_factor,
+        adjust_factor = excluded.adjust_factor, updated_at = now()
+    WHERE (f.fore_factor, f.back_factor, f.adjust_factor)
+          IS DISTINCT FROM (excluded.fore_factor, excluded.back_factor, excluded.adjust_factor)
+    RETURNING (xmax = 0) AS inserted
+)
+SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written";
+
+/// Upserts adjust factors.
+pub fn upsert_factors(rows: &[AdjustFactor], batch: usize) -> SyncResult<Counts> {
+    let unique: BTreeMap<(&str, NaiveDate), &AdjustFactor> =
+        rows.iter().map(|r| ((r.code.as_str(), r.operate_date), r)).collect();
+    let rows: Vec<&AdjustFactor> = unique.into_values().collect();
+    upsert(FACTORS_SQL, &rows, batch, |c| {
+        vec![
+            Column::Text(c.iter().map(|r| Some(r.code.clone())).collect()),
+            Column::Text(c.iter().map(|r| Some(date_text(r.operate_date))).collect()),
+            Column::Text(c.iter().map(|r| text(r.fore)).collect()),
+            Column::Text(c.iter().map(|r| text(r.back)).collect()),
+            Column::Text(c.iter().map(|r| text(r.factor)).collect()),
+        ]
+    })
+}
+
+const CALENDAR_SQL: &str = "
+WITH written AS (
+    INSERT INTO baostock.trade_calendar AS c (day, is_trading_day)
+    SELECT * FROM unnest($1::text[]::date[], $2::bool[])
+    ON CONFLICT (day) DO UPDATE SET is_trading_day = excluded.is_trading_day
+    WHERE c.is_trading_day IS DISTINCT FROM excluded.is_trading_day
+    RETURNING (xmax = 0) AS inserted
+)
+SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written";
+
+/// Upserts calendar days.
+pub fn upsert_calendar(days: &[TradeDate], batch: usize) -> SyncResult<Counts> {
+    let unique: BTreeMap<NaiveDate, &TradeDate> = days.iter().map(|d| (d.date, d)).collect();
+    let days: Vec<&TradeDate> = unique.into_values().collect();
+    upsert(CALENDAR_SQL, &days, batch, |c| {
+        vec![
+            Column::Text(c.iter().map(|d| Some(date_text(d.date))).collect()),
+            Column::Bool(c.iter().map(|d| Some(d.is_trading_day)).collect()),
+        ]
+    })
+}
+
+const SECURITIES_SQL: &str = "
+WITH input AS (
+    SELECT * FROM unnest($1::text[], $2::text[], $3::int2[], $4::int2[], $5::text[]::date[], $6::text[]::date[])
+        AS t(code, name, sec_type, status, ipo_date, out_date)
+), written AS (
+    INSERT INTO baostock.securities AS s (code, name, sec_type, status, ipo_date, out_date)
+    SELECT * FROM input
+    ON CONFLICT (code) DO UPDATE SET
+        name = excluded.name, sec_type = excluded.sec_type, status = excluded.status,
+        ipo_date = excluded.ipo_date, out_date = excluded.out_date, updated_at = now()
+    WHERE (s.name, s.sec_type, s.status, s.ipo_date, s.out_date)
+          IS DISTINCT FROM (excluded.name, excluded.sec_type, excluded.status, excluded.ipo_date, excluded.out_date)
+    RETURNING (xmax = 0) AS inserted
+)
+SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written";
+
+/// Upserts securities.
+pub fn upsert_securities(rows: &[StockBasic], batch: usize) -> SyncResult<Counts> {
+    let unique: BTreeMap<&str, &StockBasic> = rows.iter().map(|r| (r.code.as_str(), r)).collect();
+    let rows: Vec<&StockBasic> = unique.into_values().collect();
+    upsert(SECURITIES_SQL, &rows, batch, |c| {
+        vec![
+            Column::Text(c.iter().map(|r| Some(r.code.clone())).collect()),
+            Column::Text(c.iter().map(|r| r.name.clone()).collect()),
+            Column::Int2(c.iter().map(|r| r.sec_type).collect()),
+            Column::Int2(c.iter().map(|r| r.status).collect()),
+            Column::Text(c.iter().map(|r| r.ipo_date.map(date_text)).collect()),
+            Column::Text(c.iter().map(|r| r.out_date.map(date_text)).collect()),
+        ]
+    })
+}
+
+/// Whether the calendar says `day` is a trading day; `None` when the calendar lacks it.
+pub fn trading_day(day: NaiveDate) -> SyncResult<Option<bool>> {
+    Spi::get_one_with_args::<bool>(
+        "SELECT is_trading_day FROM baostock.trade_calendar WHERE day = $1::text::date",
+        &[date_text(day).into()],
+    )
+    .map_err(spi_err)
+}
+
+/// Whether `day` is already complete.
+pub fn is_synced(day: NaiveDate) -> SyncResult<bool> {
+    Spi::get_one_with_args::<bool>(
+        "SELECT EXISTS (SELECT 1 FROM baostock.synced_days WHERE day = $1::text::date)",
+        &[date_text(day).into()],
+    )
+    .map(|b| b.unwrap_or(false))
+    .map_err(spi_err)
+}
+
+/// Number of securities stored.
+pub fn securities_count() -> SyncResult<i64> {
+    Spi::get_one::<i64>("SELECT count(*) FROM baostock.securities")
+        .map(|n| n.unwrap_or(0))
+        .map_err(spi_err)
+}
+
+/// Marks `day` complete, in the transaction that wrote its data.
+pub fn mark_synced(day: NaiveDate, run_id: i64, bars: i64, factors: i64) -> SyncResult<()> {
+    Spi::run_with_args(
+        "INSERT INTO baostock.synced_days (day, run_id, bars, factors) VALUES ($1::text::date, $2, $3::int, $4::int)
+         ON CONFLICT (day) DO UPDATE SET run_id = excluded.run_id, synced_at = now(), bars = excluded.bars,
+                                         factors = excluded.factors",
+        &[date_text(day).into(), run_id.into(), bars.into(), factors.into()],
+    )
+    .map_err(spi_err)
+}
+
+/// One row of `baostock.sync_runs`.
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+pub struct RunRecord {
+    pub kind: String,
+    /// JSON object of the call's arguments.
+    pub params: String,
+    pub day: Option<NaiveDate>,
+    /// Seconds since the Unix epoch.
+    pub started_at: f64,
+    pub finished_at: f64,
+    pub status: String,
+    pub requests: i64,
+    pub bytes: i64,
+    pub inserted: i64,
+    pub updated: i64,
+    pub unchanged: i64,
+    pub error_sqlstate: Option<String>,
+    pub error_message: Option<String>,
+}
+
+/// Inserts a run and returns its id.
+pub fn insert_run(r: &RunRecord) -> SyncResult<i64> {
+    Spi::get_one_with_args::<i64>(
+        "INSERT INTO baostock.sync_runs (kind, params, day, started_at, finished_at, status, requests, bytes,
+                                         rows_inserted, rows_updated, rows_unchanged, error_sqlstate, error_message)
+         VALUES ($1, $2::jsonb, $3::text::date, to_timestamp($4), to_timestamp($5), $6, $7::int, $8, $9, $10, $11, $12, $13)
+         RETURNING run_id",
+        &[
+            r.kind.clone().into(),
+            r.params.clone().into(),
+            r.day.map(date_text).into(),
+            r.started_at.into(),
+            r.finished_at.into(),
+            r.status.clone().into(),
+            r.requests.into(),
+            r.bytes.into(),
+            r.inserted.into(),
+            r.updated.into(),
+            r.unchanged.into(),
+            r.error_sqlstate.clone().into(),
+            r.error_message.clone().into(),
+        ],
+    )
+    .map_err(spi_err)?
+    .ok_or_else(|| SyncError::Store("pg_baostock store: INSERT ... RETURNING gave no row".into()))
+}
+
+/// Today in China (UTC+8), by the database clock.
+pub fn china_today() -> SyncResult<NaiveDate> {
+    let s = Spi::get_one::<String>("SELECT (now() AT TIME ZONE 'Asia/Shanghai')::date::text").map_err(spi_err)?;
+    s.and_then(|s| baostock::value::parse_date(&s).ok())
+        .ok_or_else(|| SyncError::Store("pg_baostock store: cannot read today's date".into()))
+}
