@@ -1,1 +1,213 @@
-//! A protocol-faithful Baostock server with a deterministic synthetic market (in progress).
+//! A protocol-faithful Baostock server with a deterministic synthetic A-share market.
+//!
+//! Start it in-process with [`Emulator::start`] (it runs on its own thread and tokio runtime,
+//! so plain non-async code can call it), or as the `baostock-emulator` binary. See the crate
+//! README for the protocol choices, the market model, latency, faults, sessions and the
+//! control port.
+
+pub mod calendar;
+pub mod control_port;
+pub mod controls;
+pub mod handler;
+pub mod market;
+pub mod replay;
+pub mod rng;
+mod server;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+pub use controls::{Controls, Counters, FaultConfig, FaultMode, LatencyConfig, ScriptedFault, SessionConfig};
+pub use market::{Market, MarketConfig, QueryError, RawBar, SecType, Security};
+
+/// Everything an emulator is started with.
+#[derive(Clone, Debug)]
+pub struct EmulatorConfig {
+    /// Address of the protocol port (`127.0.0.1:0` picks a free port).
+    pub listen: SocketAddr,
+    /// Seed of the market and of every random draw (latency jitter, faults).
+    pub seed: u64,
+    /// Number of codes of the synthetic market (default 5,500; use a few hundred in unit tests).
+    pub codes: usize,
+    /// First day of history.
+    pub start: chrono::NaiveDate,
+    /// Last day of history; `None` is today in China.
+    pub end: Option<chrono::NaiveDate>,
+    /// Latency model (default: the fast profile, no delay).
+    pub latency: LatencyConfig,
+    /// Fault injection (default: none).
+    pub faults: FaultConfig,
+    /// Session limits and blacklisting (default: unlimited).
+    pub sessions: SessionConfig,
+    /// China time of day after which a trading day's daily rows are published; `None`
+    /// publishes everything at once.
+    pub publish_time: Option<chrono::NaiveTime>,
+    /// Fixed China time the emulator believes it is; `None` follows the real clock.
+    pub clock: Option<chrono::NaiveDateTime>,
+    /// Answer captured requests with the captured bytes from this directory instead of the
+    /// synthetic market.
+    pub replay: Option<PathBuf>,
+    /// Address of the control port (line protocol, JSON answers); `None` for none.
+    pub control: Option<SocketAddr>,
+    /// Generate every price path at start instead of on first use.
+    pub warm: bool,
+}
+
+impl Default for EmulatorConfig {
+    fn default() -> Self {
+        let m = MarketConfig::default();
+        EmulatorConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            seed: m.seed,
+            codes: m.codes,
+            start: m.start,
+            end: m.end,
+            latency: LatencyConfig::fast(),
+            faults: FaultConfig::default(),
+            sessions: SessionConfig::default(),
+            publish_time: None,
+            clock: None,
+            replay: None,
+            control: None,
+            warm: false,
+        }
+    }
+}
+
+impl EmulatorConfig {
+    /// The market part of the configuration.
+    pub fn market_config(&self) -> MarketConfig {
+        MarketConfig {
+            seed: self.seed,
+            codes: self.codes,
+            start: self.start,
+            end: self.end,
+        }
+    }
+}
+
+/// State shared by the server tasks and the owner.
+pub(crate) struct Shared {
+    pub(crate) market: Arc<Market>,
+    pub(crate) controls: Controls,
+    pub(crate) replay: Option<replay::Replay>,
+    pub(crate) seed: u64,
+}
+
+/// A running emulator. Dropping it shuts it down.
+pub struct Emulator {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    control_addr: Option<SocketAddr>,
+    stop: Option<tokio::sync::watch::Sender<bool>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Emulator {
+    /// Builds the market, binds the ports and starts serving on a thread of its own with its
+    /// own tokio runtime. Callable from non-async code; returns once the ports are bound.
+    pub fn start(cfg: EmulatorConfig) -> std::io::Result<Emulator> {
+        let replay = match &cfg.replay {
+            Some(dir) => Some(replay::Replay::load(dir)?),
+            None => None,
+        };
+        let market = Arc::new(Market::new(cfg.market_config()));
+        if cfg.warm {
+            market.warm();
+        }
+        let controls = Controls::new(market.clone(), &cfg);
+        let shared = Arc::new(Shared {
+            market,
+            controls,
+            replay,
+            seed: cfg.seed,
+        });
+        let listener = std::net::TcpListener::bind(cfg.listen)?;
+        listener.set_nonblocking(true)?;
+        let addr = listener.local_addr()?;
+        let control = match cfg.control {
+            Some(a) => {
+                let l = std::net::TcpListener::bind(a)?;
+                l.set_nonblocking(true)?;
+                Some(l)
+            }
+            None => None,
+        };
+        let control_addr = match &control {
+            Some(l) => Some(l.local_addr()?),
+            None => None,
+        };
+        let (stop, stop_rx) = tokio::sync::watch::channel(false);
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("baostock-emulator")
+            .enable_all()
+            .build()?;
+        let s = shared.clone();
+        let thread = std::thread::Builder::new()
+            .name("baostock-emulator".into())
+            .spawn(move || {
+                rt.block_on(server::run(s, listener, control, stop_rx));
+                rt.shutdown_timeout(std::time::Duration::from_secs(1));
+            })?;
+        Ok(Emulator {
+            shared,
+            addr,
+            control_addr,
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+
+    /// The address of the protocol port.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The address of the control port, when one was asked for.
+    pub fn control_addr(&self) -> Option<SocketAddr> {
+        self.control_addr
+    }
+
+    /// A snapshot of the counters.
+    pub fn counters(&self) -> Counters {
+        self.shared.controls.counters()
+    }
+
+    /// Zeroes the counters (active sessions are kept).
+    pub fn reset_counters(&self) {
+        self.shared.controls.reset_counters()
+    }
+
+    /// Runtime controls: latency, faults, overrides, publication time, clock, sessions.
+    pub fn controls(&self) -> &Controls {
+        &self.shared.controls
+    }
+
+    /// The market being served.
+    pub fn market(&self) -> &Market {
+        &self.shared.market
+    }
+
+    /// Stops serving, closes every connection and joins the server thread.
+    pub fn shutdown(mut self) {
+        self.stop_now();
+    }
+
+    fn stop_now(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(true);
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        self.stop_now();
+    }
+}

@@ -1,0 +1,246 @@
+//! The control port: one command a line, one JSON object a line back.
+//!
+//! | command | effect |
+//! |---|---|
+//! | `counters` | `{"ok":true,"counters":{...}}` (see [`crate::Counters::to_json`]) |
+//! | `reset-counters` | zero the counters |
+//! | `latency fast` / `latency realistic` | a latency profile |
+//! | `latency base_ms=N jitter_ms=N per_byte_ns=N type.35=MS ...` | a custom latency model |
+//! | `faults none` | no faults |
+//! | `faults reset=PPM fin=PPM ... script=98:3:reset idle_ms=N error_code=C drip_chunk=N drip_ms=N` | fault settings (rates in parts per million, modes as in `--fault`) |
+//! | `override CODE DATE FIELD VALUE` | replace one daily bar cell (`VALUE` may be `""` for empty) |
+//! | `clear-overrides` | remove every override |
+//! | `publish HH:MM[:SS]` / `publish none` | publication time of daily rows (China time) |
+//! | `clock YYYY-MM-DDTHH:MM:SS` / `clock none` | fix the emulator's China time |
+//! | `sessions max=N|none blacklist_ms=N|none` | session limit per IP and blacklist period |
+//! | `clear-blacklist` | lift every blacklisting |
+//! | `status` | current settings |
+//! | `quit` | close this control connection |
+//!
+//! Errors answer `{"ok":false,"error":"..."}`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::controls::{json_escape, Controls, FaultConfig, LatencyConfig, SessionConfig};
+use crate::Shared;
+
+/// Longest command line accepted.
+const MAX_LINE: usize = 4096;
+
+pub(crate) async fn serve(shared: Arc<Shared>, listener: TcpListener, mut stop: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return,
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else { continue };
+                let s = shared.clone();
+                tokio::spawn(async move {
+                    let (r, mut w) = stream.into_split();
+                    let mut lines = BufReader::new(r);
+                    let mut line = String::new();
+                    loop {
+                        line.clear();
+                        match (&mut lines).take(MAX_LINE as u64).read_line(&mut line).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(_) => {}
+                        }
+                        let cmd = line.trim();
+                        if cmd == "quit" {
+                            let _ = w.write_all(b"{\"ok\":true}\n").await;
+                            return;
+                        }
+                        let mut answer = execute(&s.controls, cmd);
+                        answer.push('\n');
+                        if w.write_all(answer.as_bytes()).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        }
+    }
+}
+
+fn ok() -> String {
+    "{\"ok\":true}".to_owned()
+}
+
+fn err(msg: &str) -> String {
+    format!("{{\"ok\":false,\"error\":\"{}\"}}", json_escape(msg))
+}
+
+fn ms(v: &str) -> Result<Duration, String> {
+    v.parse::<u64>()
+        .map(Duration::from_millis)
+        .map_err(|_| format!("not a number of milliseconds: {v:?}"))
+}
+
+/// Parses `key=value` latency settings (or a profile name).
+pub fn parse_latency(args: &[&str]) -> Result<LatencyConfig, String> {
+    if let [name] = args {
+        if let Some(p) = LatencyConfig::profile(name) {
+            return Ok(p);
+        }
+    }
+    let mut l = LatencyConfig::fast();
+    for a in args {
+        let (k, v) = a
+            .split_once('=')
+            .ok_or_else(|| format!("expected key=value, got {a:?}"))?;
+        match k {
+            "base_ms" => l.base = ms(v)?,
+            "jitter_ms" => l.jitter = ms(v)?,
+            "per_byte_ns" => l.per_byte_ns = v.parse().map_err(|_| format!("bad per_byte_ns {v:?}"))?,
+            _ if k.starts_with("type.") => {
+                l.per_type.insert(k[5..].to_owned(), ms(v)?);
+            }
+            _ => return Err(format!("unknown latency setting {k:?}")),
+        }
+    }
+    Ok(l)
+}
+
+/// Parses `mode=ppm`, `script=T:N:MODE`, `idle_ms=`, `error_code=`, `drip_chunk=`, `drip_ms=`.
+pub fn parse_faults(args: &[&str]) -> Result<FaultConfig, String> {
+    let mut f = FaultConfig::default();
+    if args == ["none"] {
+        return Ok(f);
+    }
+    for a in args {
+        let (k, v) = a
+            .split_once('=')
+            .ok_or_else(|| format!("expected key=value, got {a:?}"))?;
+        match k {
+            "script" => f.script.push(v.parse()?),
+            "idle_ms" => f.idle_timeout = Some(ms(v)?),
+            "error_code" => f.error_code = v.to_owned(),
+            "drip_chunk" => f.drip_chunk = v.parse().map_err(|_| format!("bad drip_chunk {v:?}"))?,
+            "drip_ms" => f.drip_interval = ms(v)?,
+            _ => {
+                let mode = k.parse()?;
+                let ppm = v.parse().map_err(|_| format!("bad rate {v:?} (parts per million)"))?;
+                f.rates.insert(mode, ppm);
+            }
+        }
+    }
+    Ok(f)
+}
+
+/// Parses `HH:MM` or `HH:MM:SS`.
+pub fn parse_time(v: &str) -> Result<NaiveTime, String> {
+    NaiveTime::parse_from_str(v, "%H:%M:%S")
+        .or_else(|_| NaiveTime::parse_from_str(v, "%H:%M"))
+        .map_err(|_| format!("not a time of day: {v:?}"))
+}
+
+/// Parses `YYYY-MM-DDTHH:MM:SS` (or with a space).
+pub fn parse_datetime(v: &str) -> Result<NaiveDateTime, String> {
+    NaiveDateTime::parse_from_str(v, "%Y-%m-%dT%H:%M:%S")
+        .or_else(|_| NaiveDateTime::parse_from_str(v, "%Y-%m-%d %H:%M:%S"))
+        .map_err(|_| format!("not a date and time: {v:?}"))
+}
+
+fn parse_sessions(args: &[&str]) -> Result<SessionConfig, String> {
+    let mut s = SessionConfig::default();
+    for a in args {
+        let (k, v) = a
+            .split_once('=')
+            .ok_or_else(|| format!("expected key=value, got {a:?}"))?;
+        match (k, v) {
+            ("max", "none") => s.max_per_ip = None,
+            ("max", n) => s.max_per_ip = Some(n.parse().map_err(|_| format!("bad max {n:?}"))?),
+            ("blacklist_ms", "none") => s.blacklist_for = None,
+            ("blacklist_ms", n) => s.blacklist_for = Some(ms(n)?),
+            _ => return Err(format!("unknown session setting {k:?}")),
+        }
+    }
+    Ok(s)
+}
+
+/// Runs one control command and returns its JSON answer.
+pub fn execute(c: &Controls, line: &str) -> String {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let Some((&cmd, args)) = words.split_first() else {
+        return err("empty command");
+    };
+    let r: Result<String, String> = match cmd {
+        "counters" => Ok(format!("{{\"ok\":true,\"counters\":{}}}", c.counters().to_json())),
+        "reset-counters" => {
+            c.reset_counters();
+            Ok(ok())
+        }
+        "latency" => parse_latency(args).map(|l| {
+            c.set_latency(l);
+            ok()
+        }),
+        "faults" => parse_faults(args).map(|f| {
+            c.set_faults(f);
+            ok()
+        }),
+        "sessions" => parse_sessions(args).map(|s| {
+            c.set_sessions(s);
+            ok()
+        }),
+        "clear-blacklist" => {
+            c.clear_blacklist();
+            Ok(ok())
+        }
+        "override" => match args {
+            [code, date, field, value] => NaiveDate::parse_from_str(date, "%Y-%m-%d")
+                .map_err(|_| format!("not a date: {date:?}"))
+                .and_then(|d| {
+                    let value = if *value == "\"\"" { "" } else { value };
+                    c.override_bar(code, d, field, value).map_err(|e| format!("{e:?}"))
+                })
+                .map(|_| ok()),
+            _ => Err("usage: override CODE DATE FIELD VALUE".into()),
+        },
+        "clear-overrides" => {
+            c.clear_overrides();
+            Ok(ok())
+        }
+        "publish" => match args {
+            ["none"] => {
+                c.set_publish_time(None);
+                Ok(ok())
+            }
+            [t] => parse_time(t).map(|t| {
+                c.set_publish_time(Some(t));
+                ok()
+            }),
+            _ => Err("usage: publish HH:MM[:SS]|none".into()),
+        },
+        "clock" => match args {
+            ["none"] => {
+                c.set_clock(None);
+                Ok(ok())
+            }
+            [t] => parse_datetime(t).map(|t| {
+                c.set_clock(Some(t));
+                ok()
+            }),
+            _ => Err("usage: clock YYYY-MM-DDTHH:MM:SS|none".into()),
+        },
+        "status" => {
+            let l = c.latency();
+            let f = c.faults();
+            Ok(format!(
+                "{{\"ok\":true,\"now\":\"{}\",\"publish_time\":{},\"latency_base_ms\":{},\"fault_modes\":{},\"scripted_faults\":{}}}",
+                c.now().format("%Y-%m-%dT%H:%M:%S"),
+                c.publish_time()
+                    .map_or("null".to_owned(), |t| format!("\"{}\"", t.format("%H:%M:%S"))),
+                l.base.as_millis(),
+                f.rates.len(),
+                f.script.len()
+            ))
+        }
+        _ => Err(format!("unknown command {cmd:?}")),
+    };
+    r.unwrap_or_else(|e| err(&e))
+}

@@ -1,0 +1,406 @@
+//! Runtime controls (latency, faults, sessions, overrides, publication time, clock) and the
+//! counters. All methods take `&self` and may be called from any thread while serving.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
+
+use crate::market::{china_now, Market, QueryError};
+use crate::EmulatorConfig;
+
+/// Per-request delay: `base` (or the type's override) + a uniform jitter in `0..=jitter` +
+/// `per_byte` × response bytes. Jitter is drawn from the seed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LatencyConfig {
+    /// Delay of every request.
+    pub base: Duration,
+    /// Largest extra random delay.
+    pub jitter: Duration,
+    /// Transfer time a response byte, in nanoseconds.
+    pub per_byte_ns: u64,
+    /// Base delay by request type (`"35"` → 2 s), replacing `base`.
+    pub per_type: BTreeMap<String, Duration>,
+}
+
+impl LatencyConfig {
+    /// No delay at all (the default, for tests).
+    pub fn fast() -> LatencyConfig {
+        LatencyConfig::default()
+    }
+
+    /// About what users see from China: ~200 ms a request, ~2 s for `query_all_stock`, and
+    /// 20 ns a byte (a 1 MB answer adds 20 ms).
+    pub fn realistic() -> LatencyConfig {
+        let mut per_type = BTreeMap::new();
+        per_type.insert("35".to_owned(), Duration::from_millis(2_000));
+        per_type.insert("95".to_owned(), Duration::from_millis(300));
+        LatencyConfig {
+            base: Duration::from_millis(180),
+            jitter: Duration::from_millis(40),
+            per_byte_ns: 20,
+            per_type,
+        }
+    }
+
+    /// A profile by name: `fast` or `realistic`.
+    pub fn profile(name: &str) -> Option<LatencyConfig> {
+        match name {
+            "fast" => Some(Self::fast()),
+            "realistic" => Some(Self::realistic()),
+            _ => None,
+        }
+    }
+
+    /// The delay of one answer.
+    pub fn delay(&self, msg_type: &str, bytes: usize, draw: u64) -> Duration {
+        let base = self.per_type.get(msg_type).copied().unwrap_or(self.base);
+        let jitter_ns = u64::try_from(self.jitter.as_nanos()).unwrap_or(u64::MAX);
+        let jitter = if jitter_ns == 0 { 0 } else { draw % (jitter_ns + 1) };
+        base + Duration::from_nanos(jitter) + Duration::from_nanos(self.per_byte_ns.saturating_mul(bytes as u64))
+    }
+}
+
+/// The ways an answer can go wrong.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum FaultMode {
+    /// Close with SO_LINGER 0 (a TCP reset) instead of answering.
+    Reset,
+    /// Send the first half of the answer, then FIN.
+    Fin,
+    /// Never answer; keep the connection open until the client closes it.
+    Silence,
+    /// Send a frame with part of its body cut out (plain: the length no longer matches;
+    /// compressed: the zlib stream ends early), connection kept open.
+    Truncated,
+    /// Corrupt the zlib stream of a compressed answer (for plain answers: a body byte, so the
+    /// crc no longer matches).
+    CorruptZlib,
+    /// Answer with an `04` error frame (code `FaultConfig::error_code`) and forget the login.
+    ErrorFrame,
+    /// Send the answer in small chunks, `drip_chunk` bytes every `drip_interval`.
+    SlowDrip,
+}
+
+impl FaultMode {
+    /// Every mode.
+    pub const ALL: [FaultMode; 7] = [
+        FaultMode::Reset,
+        FaultMode::Fin,
+        FaultMode::Silence,
+        FaultMode::Truncated,
+        FaultMode::CorruptZlib,
+        FaultMode::ErrorFrame,
+        FaultMode::SlowDrip,
+    ];
+
+    /// The mode's name on the command line and the control port.
+    pub fn name(self) -> &'static str {
+        match self {
+            FaultMode::Reset => "reset",
+            FaultMode::Fin => "fin",
+            FaultMode::Silence => "silence",
+            FaultMode::Truncated => "truncated",
+            FaultMode::CorruptZlib => "corrupt-zlib",
+            FaultMode::ErrorFrame => "error-frame",
+            FaultMode::SlowDrip => "slow-drip",
+        }
+    }
+}
+
+impl FromStr for FaultMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        FaultMode::ALL
+            .into_iter()
+            .find(|m| m.name() == s)
+            .ok_or_else(|| format!("unknown fault mode {s:?}"))
+    }
+}
+
+/// A fault for the `nth` (1-based) request of a type, e.g. the 3rd `98` request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScriptedFault {
+    /// Request type, e.g. `"98"`.
+    pub msg_type: String,
+    /// Which request of that type (1-based, counted since start or the last counter reset).
+    pub nth: u64,
+    /// What to do to it.
+    pub mode: FaultMode,
+}
+
+impl FromStr for ScriptedFault {
+    type Err = String;
+    /// `TYPE:NTH:MODE`, e.g. `98:3:reset`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let mut p = s.split(':');
+        let (Some(t), Some(n), Some(m), None) = (p.next(), p.next(), p.next(), p.next()) else {
+            return Err(format!("expected TYPE:NTH:MODE, got {s:?}"));
+        };
+        Ok(ScriptedFault {
+            msg_type: t.to_owned(),
+            nth: n.parse().map_err(|_| format!("bad request number {n:?}"))?,
+            mode: m.parse()?,
+        })
+    }
+}
+
+/// Fault injection settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FaultConfig {
+    /// Probability of each mode per request, in parts per million; drawn from the seed and
+    /// the request's sequence number. Logins and logouts are never hit by random faults.
+    pub rates: BTreeMap<FaultMode, u32>,
+    /// Faults for given requests.
+    pub script: Vec<ScriptedFault>,
+    /// Close connections that sent nothing for this long.
+    pub idle_timeout: Option<Duration>,
+    /// Error code of `error-frame` faults (default `10001001`, not logged in).
+    pub error_code: String,
+    /// Bytes a chunk for `slow-drip`.
+    pub drip_chunk: usize,
+    /// Pause between chunks for `slow-drip`.
+    pub drip_interval: Duration,
+}
+
+impl Default for FaultConfig {
+    fn default() -> Self {
+        FaultConfig {
+            rates: BTreeMap::new(),
+            script: Vec::new(),
+            idle_timeout: None,
+            error_code: "10001001".to_owned(),
+            drip_chunk: 64,
+            drip_interval: Duration::from_millis(5),
+        }
+    }
+}
+
+/// Limits on logged-in sessions per client address.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SessionConfig {
+    /// Most concurrent logged-in sessions from one IP; `None` for no limit. A login beyond it
+    /// is answered `10001005`.
+    pub max_per_ip: Option<usize>,
+    /// When set, a login beyond the limit blacklists the IP for this long instead: every
+    /// request from it is answered `10001011` until the period ends.
+    pub blacklist_for: Option<Duration>,
+}
+
+/// A snapshot of the counters.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// Requests received, by request type (`"00"`, `"95"`, `"98"`, …).
+    pub requests_by_type: BTreeMap<String, u64>,
+    /// Response bytes sent, by request type.
+    pub bytes_by_type: BTreeMap<String, u64>,
+    /// Successful logins.
+    pub sessions_total: u64,
+    /// Logged-in sessions now.
+    pub sessions_active: u64,
+    /// Most logged-in sessions at once.
+    pub peak_sessions: u64,
+    /// Faults injected.
+    pub faults_injected: u64,
+    /// Faults injected, by mode name (plus `idle-drop`).
+    pub faults_by_mode: BTreeMap<String, u64>,
+    /// Logins refused for the session limit or a blacklist.
+    pub logins_refused: u64,
+    /// TCP connections accepted.
+    pub connections: u64,
+}
+
+impl Counters {
+    /// Requests of every type.
+    pub fn total_requests(&self) -> u64 {
+        self.requests_by_type.values().sum()
+    }
+
+    /// Requests of one type.
+    pub fn requests(&self, msg_type: &str) -> u64 {
+        self.requests_by_type.get(msg_type).copied().unwrap_or(0)
+    }
+
+    /// The counters as a JSON object.
+    pub fn to_json(&self) -> String {
+        let map = |m: &BTreeMap<String, u64>| {
+            let items: Vec<String> = m.iter().map(|(k, v)| format!("\"{}\":{v}", json_escape(k))).collect();
+            format!("{{{}}}", items.join(","))
+        };
+        format!(
+            "{{\"requests_by_type\":{},\"bytes_by_type\":{},\"total_requests\":{},\"sessions_total\":{},\"sessions_active\":{},\"peak_sessions\":{},\"faults_injected\":{},\"faults_by_mode\":{},\"logins_refused\":{},\"connections\":{}}}",
+            map(&self.requests_by_type),
+            map(&self.bytes_by_type),
+            self.total_requests(),
+            self.sessions_total,
+            self.sessions_active,
+            self.peak_sessions,
+            self.faults_injected,
+            map(&self.faults_by_mode),
+            self.logins_refused,
+            self.connections
+        )
+    }
+}
+
+/// Escapes a string for a JSON string literal.
+pub fn json_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+pub(crate) struct State {
+    pub(crate) latency: LatencyConfig,
+    pub(crate) faults: FaultConfig,
+    pub(crate) sessions: SessionConfig,
+    pub(crate) publish_time: Option<NaiveTime>,
+    pub(crate) clock: Option<NaiveDateTime>,
+    pub(crate) counters: Counters,
+    /// Requests seen by type since the last reset (for scripted faults).
+    pub(crate) seen: HashMap<String, u64>,
+    /// Sequence number of every request (for random draws).
+    pub(crate) sequence: u64,
+    pub(crate) active_by_ip: HashMap<IpAddr, usize>,
+    pub(crate) blacklist: HashMap<IpAddr, Instant>,
+}
+
+/// Runtime controls of a running emulator.
+pub struct Controls {
+    market: Arc<Market>,
+    state: Mutex<State>,
+}
+
+impl Controls {
+    pub(crate) fn new(market: Arc<Market>, cfg: &EmulatorConfig) -> Controls {
+        Controls {
+            market,
+            state: Mutex::new(State {
+                latency: cfg.latency.clone(),
+                faults: cfg.faults.clone(),
+                sessions: cfg.sessions.clone(),
+                publish_time: cfg.publish_time,
+                clock: cfg.clock,
+                counters: Counters::default(),
+                seen: HashMap::new(),
+                sequence: 0,
+                active_by_ip: HashMap::new(),
+                blacklist: HashMap::new(),
+            }),
+        }
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Replaces the latency model.
+    pub fn set_latency(&self, latency: LatencyConfig) {
+        self.lock().latency = latency;
+    }
+
+    /// The latency model in force.
+    pub fn latency(&self) -> LatencyConfig {
+        self.lock().latency.clone()
+    }
+
+    /// Replaces the fault settings.
+    pub fn set_faults(&self, faults: FaultConfig) {
+        self.lock().faults = faults;
+    }
+
+    /// The fault settings in force.
+    pub fn faults(&self) -> FaultConfig {
+        self.lock().faults.clone()
+    }
+
+    /// Replaces the session limits (sessions already logged in are kept).
+    pub fn set_sessions(&self, sessions: SessionConfig) {
+        self.lock().sessions = sessions;
+    }
+
+    /// Lifts every blacklisting.
+    pub fn clear_blacklist(&self) {
+        self.lock().blacklist.clear();
+    }
+
+    /// Replaces one cell of one daily bar (`field` one of the 18 daily fields) in every 95
+    /// (frequency d, any adjust flag), 98 and 9A answer carrying that bar.
+    pub fn override_bar(&self, code: &str, date: NaiveDate, field: &str, value: &str) -> Result<(), QueryError> {
+        self.market.override_bar(code, date, field, value)
+    }
+
+    /// Removes every bar override.
+    pub fn clear_overrides(&self) {
+        self.market.clear_overrides()
+    }
+
+    /// Sets the China time of day after which a trading day's rows are published (`None`:
+    /// always published). Before it, 98/9A/9C for that day answer with no rows and 95 leaves
+    /// the day out.
+    pub fn set_publish_time(&self, t: Option<NaiveTime>) {
+        self.lock().publish_time = t;
+    }
+
+    /// The publication time in force.
+    pub fn publish_time(&self) -> Option<NaiveTime> {
+        self.lock().publish_time
+    }
+
+    /// Fixes the China time the emulator believes it is (`None`: the real clock).
+    pub fn set_clock(&self, t: Option<NaiveDateTime>) {
+        self.lock().clock = t;
+    }
+
+    /// The China time the emulator believes it is.
+    pub fn now(&self) -> NaiveDateTime {
+        self.lock().clock.unwrap_or_else(china_now)
+    }
+
+    /// Whether the daily rows of `d` are published at the emulator's current time.
+    pub fn is_published(&self, d: NaiveDate) -> bool {
+        self.last_published().is_none_or(|last| d <= last)
+    }
+
+    /// The last day whose rows are published, when a publication time is set.
+    pub fn last_published(&self) -> Option<NaiveDate> {
+        let (t, clock) = {
+            let s = self.lock();
+            (s.publish_time?, s.clock)
+        };
+        let now = clock.unwrap_or_else(china_now);
+        Some(if now.time() >= t {
+            now.date()
+        } else {
+            now.date().pred_opt().unwrap_or(now.date())
+        })
+    }
+
+    /// A snapshot of the counters.
+    pub fn counters(&self) -> Counters {
+        self.lock().counters.clone()
+    }
+
+    /// Zeroes the counters and the per-type request numbers of scripted faults; active
+    /// sessions stay counted as active (and as the new peak).
+    pub fn reset_counters(&self) {
+        let mut s = self.lock();
+        let active = s.counters.sessions_active;
+        s.counters = Counters {
+            sessions_active: active,
+            peak_sessions: active,
+            ..Counters::default()
+        };
+        s.seen.clear();
+    }
+}

@@ -1,0 +1,1261 @@
+//! The synthetic market: securities, their price paths, adjust factors, and every answer the
+//! emulator gives, computed on demand from integers.
+//!
+//! Units: prices are integers in 1e-4 yuan (printed with 4 decimals), factors in 1e-6
+//! (6 decimals), so an adjusted price is the exact integer product price × factor in 1e-10
+//! (10 decimals, no rounding at all). Turn and pctChg are in 1e-6 percent, valuation ratios in
+//! 1e-6, amounts in 1e-4 yuan. Divisions round half away from zero. No float is ever used.
+//!
+//! Only a compact close path per security (one `u32` a trading day, generated on first use) is
+//! kept; open/high/low, volume, amount and the minute bars are derived from a hash of
+//! (security, day) each time they are asked for.
+
+use std::collections::HashMap;
+use std::sync::{OnceLock, RwLock};
+
+use chrono::{Datelike, NaiveDate, NaiveTime};
+
+use baostock::value::{AdjustFlag, Frequency, ADJUST_FACTOR_FIELDS, DAILY_FIELDS, MINUTE_FIELDS, PERIOD_FIELDS};
+
+use crate::calendar::{is_trading_day, Calendar};
+use crate::rng::{below, h2, h3, Rng};
+
+/// Price units a yuan (prices carry 4 decimals).
+pub const PRICE_SCALE: i64 = 10_000;
+/// Factor units (factors carry 6 decimals).
+pub const FACTOR_SCALE: i64 = 1_000_000;
+/// Bit of a path word marking a suspended day.
+const SUSPENDED: u32 = 1 << 31;
+
+/// What a market is built from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MarketConfig {
+    /// Seed of everything random.
+    pub seed: u64,
+    /// Number of codes (stocks, indices and ETFs together); the default is 5,500.
+    pub codes: usize,
+    /// First day of history (2000-01-01).
+    pub start: NaiveDate,
+    /// Last day of history; `None` is today in China (UTC+8).
+    pub end: Option<NaiveDate>,
+}
+
+impl Default for MarketConfig {
+    fn default() -> Self {
+        MarketConfig {
+            seed: 2024,
+            codes: 5_500,
+            start: NaiveDate::from_ymd_opt(2000, 1, 1).unwrap_or(NaiveDate::MIN),
+            end: None,
+        }
+    }
+}
+
+/// Today's date in China (UTC+8).
+pub fn china_today() -> NaiveDate {
+    china_now().date()
+}
+
+/// The current time in China (UTC+8).
+pub fn china_now() -> chrono::NaiveDateTime {
+    (chrono::Utc::now() + chrono::Duration::hours(8)).naive_utc()
+}
+
+/// Security type, as `query_stock_basic` numbers them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SecType {
+    /// 1: an A-share stock.
+    Stock,
+    /// 2: an index.
+    Index,
+    /// 5: an exchange-traded fund.
+    Etf,
+}
+
+impl SecType {
+    /// The protocol's number for the type.
+    pub fn code(self) -> &'static str {
+        match self {
+            SecType::Stock => "1",
+            SecType::Index => "2",
+            SecType::Etf => "5",
+        }
+    }
+}
+
+/// A dividend or split taking effect at the open of a trading day.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FactorEvent {
+    /// Trading-day index of the operate (ex) date.
+    pub day: usize,
+    /// The operate date.
+    pub date: NaiveDate,
+    /// Price ratio before / after, in parts per million (≥ 1,000,000).
+    pub ratio_ppm: i64,
+    /// Back-adjust factor from this day on, in 1e-6.
+    pub back: i64,
+}
+
+/// One security and everything needed to compute its bars.
+#[derive(Debug)]
+pub struct Security {
+    /// `sh.600000` etc.
+    pub code: String,
+    /// Name without whitespace.
+    pub name: String,
+    /// Stock, index or ETF.
+    pub sec_type: SecType,
+    /// Listing date.
+    pub ipo: NaiveDate,
+    /// Delisting date (the first day it is no longer listed), if delisted.
+    pub out: Option<NaiveDate>,
+    /// Trading-day indices that carry bars: `first..end`.
+    pub first: usize,
+    /// One past the last trading-day index with a bar.
+    pub end: usize,
+    /// Daily price limit in percent (10, 20 or 30; 5 during ST periods).
+    pub limit_pct: i64,
+    /// Price tick in 1e-4 yuan.
+    pub tick: i64,
+    /// ST periods as trading-day index ranges.
+    pub st: Vec<(usize, usize)>,
+    /// Dividends and splits, ascending.
+    pub events: Vec<FactorEvent>,
+    seed: u64,
+    issue_price: i64,
+    sigma_ppm: i64,
+    base_volume: i64,
+    float_shares: i64,
+    suspend_ppm: u64,
+    path: OnceLock<Box<[u32]>>,
+}
+
+impl Security {
+    /// Whether the security is listed on `d` (listed from its IPO day, up to its delisting).
+    pub fn listed_on(&self, d: NaiveDate) -> bool {
+        self.ipo <= d && self.out.is_none_or(|o| d < o)
+    }
+
+    /// Back-adjust factor in force on trading day `i` (1e-6 units).
+    pub fn back_factor(&self, i: usize) -> i64 {
+        self.events
+            .iter()
+            .rev()
+            .find(|e| e.day <= i)
+            .map_or(FACTOR_SCALE, |e| e.back)
+    }
+
+    /// The latest back factor (the reference of forward adjustment).
+    pub fn latest_back(&self) -> i64 {
+        self.events.last().map_or(FACTOR_SCALE, |e| e.back)
+    }
+
+    /// Forward factor of a back factor: back / latest back, 6 decimals, half away from zero.
+    pub fn fore_of(&self, back: i64) -> i64 {
+        div_round(
+            i128::from(back) * i128::from(FACTOR_SCALE),
+            i128::from(self.latest_back()),
+        ) as i64
+    }
+
+    /// The factor applied to prices for an adjust flag on trading day `i`.
+    pub fn factor(&self, i: usize, adjust: AdjustFlag) -> i64 {
+        match adjust {
+            AdjustFlag::None => FACTOR_SCALE,
+            AdjustFlag::Back => self.back_factor(i),
+            AdjustFlag::Forward => self.fore_of(self.back_factor(i)),
+        }
+    }
+
+    fn is_st(&self, i: usize) -> bool {
+        self.st.iter().any(|&(a, b)| a <= i && i < b)
+    }
+
+    fn limit_on(&self, i: usize) -> i64 {
+        if self.is_st(i) {
+            5
+        } else {
+            self.limit_pct
+        }
+    }
+
+    fn event_on(&self, i: usize) -> Option<&FactorEvent> {
+        self.events.iter().find(|e| e.day == i)
+    }
+
+    fn path(&self) -> &[u32] {
+        self.path.get_or_init(|| self.generate_path())
+    }
+
+    /// Whether the close path has been generated.
+    pub fn is_warm(&self) -> bool {
+        self.path.get().is_some()
+    }
+
+    fn reference(&self, prev_close: i64, i: usize) -> i64 {
+        match self.event_on(i) {
+            Some(e) => round_to(
+                i128::from(prev_close) * i128::from(FACTOR_SCALE),
+                i128::from(e.ratio_ppm),
+                self.tick,
+            )
+            .max(self.tick),
+            None => prev_close,
+        }
+    }
+
+    fn limits(&self, reference: i64, i: usize) -> (i64, i64) {
+        let l = self.limit_on(i);
+        let up = round_to(i128::from(reference) * i128::from(100 + l), 100, self.tick);
+        let down = round_to(i128::from(reference) * i128::from(100 - l), 100, self.tick).max(self.tick);
+        (down, up)
+    }
+
+    fn generate_path(&self) -> Box<[u32]> {
+        let n = self.end.saturating_sub(self.first);
+        let mut out = Vec::with_capacity(n + 1);
+        let mut rng = Rng::new(h2(self.seed, 0x7A7B));
+        let mut close = self.issue_price;
+        out.push(close as u32);
+        let anchor = self.issue_price;
+        let mut suspended_left = 0u32;
+        for k in 0..n {
+            let i = self.first + k;
+            let ex = self.event_on(i).is_some();
+            let reference = self.reference(close, i);
+            if ex {
+                suspended_left = 0;
+            } else if suspended_left == 0 && k > 0 && rng.chance_ppm(self.suspend_ppm) {
+                suspended_left = if rng.chance_ppm(100_000) {
+                    rng.range(10, 60) as u32
+                } else {
+                    rng.range(1, 8) as u32
+                };
+            }
+            if suspended_left > 0 {
+                suspended_left -= 1;
+                out.push(close as u32 | SUSPENDED);
+                continue;
+            }
+            let mut r: i64 = (0..4).map(|_| rng.range(-1_000_000, 1_000_000)).sum();
+            r = r * self.sigma_ppm / 1_155_000;
+            if reference > anchor * 6 || reference > 1_500 * PRICE_SCALE {
+                r -= 3_000;
+            } else if reference < anchor / 5 {
+                r += 3_000;
+            }
+            let (down, up) = self.limits(reference, i);
+            if self.sec_type == SecType::Stock {
+                if rng.chance_ppm(6_000) {
+                    r = 400_000;
+                } else if rng.chance_ppm(4_000) {
+                    r = -400_000;
+                }
+            }
+            let next = round_to(i128::from(reference) * i128::from(1_000_000 + r), 1_000_000, self.tick);
+            close = next.clamp(down, up).clamp(self.tick, i64::from(u32::MAX >> 1));
+            out.push(close as u32);
+        }
+        out.into_boxed_slice()
+    }
+
+    /// The unadjusted daily bar on trading-day index `i` (`first <= i < end`).
+    pub fn raw_bar(&self, cal: &Calendar, i: usize) -> RawBar {
+        let path = self.path();
+        let k = i - self.first;
+        let preclose = i64::from(path[k] & !SUSPENDED);
+        let word = path[k + 1];
+        let close = i64::from(word & !SUSPENDED);
+        let trading = word & SUSPENDED == 0;
+        let date = cal.day(i);
+        let mut rng = Rng::new(h3(self.seed, i as u64, 0xBA5));
+        let (open, high, low, volume, amount) = if trading {
+            let reference = self.reference(preclose, i);
+            let (down, up) = self.limits(reference, i);
+            let wiggle = |r: &mut Rng, lo: i64, hi: i64| {
+                round_to(
+                    i128::from(reference) * i128::from(r.range(lo, hi)),
+                    1_000_000,
+                    self.tick,
+                )
+            };
+            let open = (reference + wiggle(&mut rng, -10_000, 10_000)).clamp(down, up);
+            let high = (open.max(close) + wiggle(&mut rng, 0, 15_000)).min(up);
+            let low = (open.min(close) - wiggle(&mut rng, 0, 15_000)).max(down).max(self.tick);
+            let lot = if self.sec_type == SecType::Index { 1 } else { 100 };
+            let v = self.base_volume * rng.range(300_000, 2_000_000) / 1_000_000;
+            let volume = (v / lot).max(1) * lot;
+            let vwap = (open + high + low + close + 2) / 4;
+            (open, high, low, volume, volume * vwap)
+        } else {
+            (preclose, preclose, preclose, 0, 0)
+        };
+        let turn = match self.sec_type {
+            SecType::Index => None,
+            _ if !trading => None,
+            _ => Some(div_round(i128::from(volume) * 100_000_000, i128::from(self.float_shares)) as i64),
+        };
+        let pct_chg = if preclose > 0 {
+            div_round(i128::from(close - preclose) * 100_000_000, i128::from(preclose)) as i64
+        } else {
+            0
+        };
+        let (pe, pb, ps, pcf) = if self.sec_type == SecType::Stock {
+            let y = date.year() as u64;
+            let ratio = |salt: u64, lo: i64, hi: i64| {
+                let v = lo + below(h3(self.seed, y, salt), (hi - lo + 1) as u64) as i64;
+                (v != 0).then(|| div_round(i128::from(close) * 1_000_000, i128::from(v)) as i64)
+            };
+            let pcf = if below(h2(self.seed, 0x9CF), 5) == 0 {
+                None
+            } else {
+                ratio(4, -5_000, 30_000)
+            };
+            (
+                ratio(1, -2_000, 30_000),
+                ratio(2, 5_000, 100_000),
+                ratio(3, 5_000, 200_000),
+                pcf,
+            )
+        } else {
+            (None, None, None, None)
+        };
+        RawBar {
+            index: i,
+            date,
+            open,
+            high,
+            low,
+            close,
+            preclose,
+            volume,
+            amount,
+            turn,
+            trading,
+            pct_chg,
+            pe_ttm: pe,
+            pb_mrq: pb,
+            ps_ttm: ps,
+            pcf_ncf_ttm: pcf,
+            is_st: self.is_st(i),
+        }
+    }
+
+    /// The 48 five-minute bars of trading-day index `i` (none when suspended or for indices).
+    pub fn five_minute_bars(&self, cal: &Calendar, i: usize) -> Vec<MinuteBarRaw> {
+        let d = self.raw_bar(cal, i);
+        if !d.trading || self.sec_type == SecType::Index {
+            return Vec::new();
+        }
+        let mut rng = Rng::new(h3(self.seed, i as u64, 0x5317));
+        let n = 48usize;
+        // Closes of bars 0..47: a walk from open to close inside [low, high].
+        let mut x = Vec::with_capacity(n + 1);
+        x.push(d.open);
+        for j in 1..n {
+            let lin = d.open + (d.close - d.open) * j as i64 / n as i64;
+            let span = (d.high - d.low) / 2;
+            let noise = if span > 0 { rng.range(-span, span) } else { 0 };
+            let v = round_to(i128::from(lin + noise), 1, self.tick);
+            x.push(v.clamp(d.low, d.high));
+        }
+        x.push(d.close);
+        let hi_bar = rng.below(n as u64) as usize;
+        let lo_bar = rng.below(n as u64) as usize;
+        let weights: Vec<i64> = (0..n)
+            .map(|j| {
+                let edge = if j < 6 || j >= n - 6 { 3 } else { 1 };
+                rng.range(200, 1000) * edge
+            })
+            .collect();
+        let total: i64 = weights.iter().sum();
+        let lots = d.volume / 100;
+        let mut vol_left = d.volume;
+        let mut amt_left = d.amount;
+        let mut bars = Vec::with_capacity(n);
+        for j in 0..n {
+            let open = x[j];
+            let close = x[j + 1];
+            let mut high = open.max(close);
+            let mut low = open.min(close);
+            if j == hi_bar {
+                high = d.high;
+            }
+            if j == lo_bar {
+                low = d.low;
+            }
+            let (volume, amount) = if j + 1 == n {
+                (vol_left, amt_left)
+            } else {
+                let v = lots * weights[j] / total * 100;
+                let a = (i128::from(d.amount) * i128::from(weights[j]) / i128::from(total)) as i64;
+                (v, a)
+            };
+            vol_left -= volume;
+            amt_left -= amount;
+            let minutes = 5 * (j as u32 + 1);
+            let end = if j < 24 {
+                NaiveTime::from_hms_opt(9 + (30 + minutes) / 60, (30 + minutes) % 60, 0)
+            } else {
+                let m = minutes - 120;
+                NaiveTime::from_hms_opt(13 + m / 60, m % 60, 0)
+            }
+            .unwrap_or(NaiveTime::MIN);
+            bars.push(MinuteBarRaw {
+                date: d.date,
+                end,
+                open,
+                high,
+                low,
+                close,
+                volume,
+                amount,
+            });
+        }
+        bars
+    }
+
+    /// Minute bars of a frequency (5, 15, 30, 60) on trading-day index `i`, aggregated from the
+    /// five-minute bars.
+    pub fn minute_bars(&self, cal: &Calendar, i: usize, minutes: u32) -> Vec<MinuteBarRaw> {
+        let five = self.five_minute_bars(cal, i);
+        let group = (minutes / 5).max(1) as usize;
+        five.chunks(group)
+            .map(|c| MinuteBarRaw {
+                date: c[0].date,
+                end: c[c.len() - 1].end,
+                open: c[0].open,
+                high: c.iter().map(|b| b.high).max().unwrap_or(0),
+                low: c.iter().map(|b| b.low).min().unwrap_or(0),
+                close: c[c.len() - 1].close,
+                volume: c.iter().map(|b| b.volume).sum(),
+                amount: c.iter().map(|b| b.amount).sum(),
+            })
+            .collect()
+    }
+}
+
+/// An unadjusted daily bar in integer units (see the module docs).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RawBar {
+    /// Trading-day index.
+    pub index: usize,
+    pub date: NaiveDate,
+    pub open: i64,
+    pub high: i64,
+    pub low: i64,
+    pub close: i64,
+    /// The previous trading day's close (the issue price on the first day).
+    pub preclose: i64,
+    pub volume: i64,
+    pub amount: i64,
+    /// Empty for indices and suspended days.
+    pub turn: Option<i64>,
+    /// `false` when suspended.
+    pub trading: bool,
+    pub pct_chg: i64,
+    pub pe_ttm: Option<i64>,
+    pub pb_mrq: Option<i64>,
+    pub ps_ttm: Option<i64>,
+    pub pcf_ncf_ttm: Option<i64>,
+    pub is_st: bool,
+}
+
+/// A minute bar in integer units; `end` is the end time of the bar.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MinuteBarRaw {
+    pub date: NaiveDate,
+    pub end: NaiveTime,
+    pub open: i64,
+    pub high: i64,
+    pub low: i64,
+    pub close: i64,
+    pub volume: i64,
+    pub amount: i64,
+}
+
+/// Why a query cannot be answered; each maps to a server error code.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum QueryError {
+    /// 10004011: the code is malformed or not in the market.
+    InvalidCode,
+    /// 10004012: a requested field does not exist for the frequency.
+    InvalidField(String),
+    /// 10004013: a date outside 1990-12-19..=2099-12-31, or start after end.
+    DateOutOfRange,
+}
+
+/// Earliest date the server accepts in a query.
+pub fn min_query_date() -> NaiveDate {
+    NaiveDate::from_ymd_opt(1990, 12, 19).unwrap_or(NaiveDate::MIN)
+}
+
+/// Latest date the server accepts in a query.
+pub fn max_query_date() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2099, 12, 31).unwrap_or(NaiveDate::MAX)
+}
+
+fn check_dates(start: NaiveDate, end: NaiveDate) -> Result<(), QueryError> {
+    let ok = |d: NaiveDate| (min_query_date()..=max_query_date()).contains(&d);
+    if ok(start) && ok(end) && start <= end {
+        Ok(())
+    } else {
+        Err(QueryError::DateOutOfRange)
+    }
+}
+
+/// Key of a bar override: code, date, field.
+type OverrideKey = (String, NaiveDate, String);
+
+/// The whole synthetic market.
+#[derive(Debug)]
+pub struct Market {
+    config: MarketConfig,
+    calendar: Calendar,
+    securities: Vec<Security>,
+    by_code: HashMap<String, usize>,
+    overrides: RwLock<HashMap<OverrideKey, String>>,
+}
+
+const NAME_HEADS: &[&str] = &[
+    "华", "中", "国", "东", "方", "新", "大", "金", "海", "天", "长", "恒", "信", "安", "泰", "宏", "科", "创", "兴",
+    "通", "民", "广", "南", "北", "明", "光", "瑞", "鑫", "永", "鸿", "联", "远", "汇", "正", "德", "富", "江", "山",
+];
+const NAME_TAILS: &[&str] = &[
+    "科技", "银行", "股份", "电子", "医药", "能源", "控股", "实业", "电气", "材料", "传媒", "汽车", "证券", "建设",
+    "化工", "农业", "食品", "环境", "智能", "物流", "软件", "通信", "钢铁", "矿业", "地产", "航空", "生物", "机械",
+];
+
+fn gen_name(seed: u64) -> String {
+    let a = NAME_HEADS[below(h2(seed, 1), NAME_HEADS.len() as u64) as usize];
+    let b = NAME_HEADS[below(h2(seed, 2), NAME_HEADS.len() as u64) as usize];
+    let t = NAME_TAILS[below(h2(seed, 3), NAME_TAILS.len() as u64) as usize];
+    format!("{a}{b}{t}")
+}
+
+/// One block of codes to allocate.
+struct Board {
+    prefix: &'static str,
+    first_number: u32,
+    share: u32,
+    sec_type: SecType,
+    opened: (i32, u32, u32),
+    limit_pct: i64,
+}
+
+const STOCK_BOARDS: &[Board] = &[
+    Board {
+        prefix: "sh",
+        first_number: 600000,
+        share: 26,
+        sec_type: SecType::Stock,
+        opened: (1990, 12, 19),
+        limit_pct: 10,
+    },
+    Board {
+        prefix: "sh",
+        first_number: 688001,
+        share: 11,
+        sec_type: SecType::Stock,
+        opened: (2019, 7, 22),
+        limit_pct: 20,
+    },
+    Board {
+        prefix: "sz",
+        first_number: 1,
+        share: 10,
+        sec_type: SecType::Stock,
+        opened: (1991, 4, 3),
+        limit_pct: 10,
+    },
+    Board {
+        prefix: "sz",
+        first_number: 2001,
+        share: 19,
+        sec_type: SecType::Stock,
+        opened: (2004, 6, 25),
+        limit_pct: 10,
+    },
+    Board {
+        prefix: "sz",
+        first_number: 300001,
+        share: 27,
+        sec_type: SecType::Stock,
+        opened: (2009, 10, 30),
+        limit_pct: 20,
+    },
+    Board {
+        prefix: "bj",
+        first_number: 830799,
+        share: 7,
+        sec_type: SecType::Stock,
+        opened: (2021, 11, 15),
+        limit_pct: 30,
+    },
+];
+
+impl Market {
+    /// Builds the market: the calendar, the securities, their ST periods and factor events.
+    /// Price paths are generated lazily, on first use of each security.
+    pub fn new(config: MarketConfig) -> Market {
+        let end = config.end.unwrap_or_else(china_today).max(config.start);
+        let calendar = Calendar::new(config.start, end);
+        let n = config.codes.max(10);
+        let n_index = (n * 6 / 100).max(2);
+        let n_etf = (n * 9 / 100).max(1);
+        let n_stock = n - n_index - n_etf;
+        let seed = config.seed;
+        let mut secs: Vec<Security> = Vec::with_capacity(n);
+        let total_share: u32 = STOCK_BOARDS.iter().map(|b| b.share).sum();
+        let mut allocated = 0usize;
+        for (bi, board) in STOCK_BOARDS.iter().enumerate() {
+            let count = if bi + 1 == STOCK_BOARDS.len() {
+                n_stock - allocated
+            } else {
+                n_stock * board.share as usize / total_share as usize
+            };
+            allocated += count;
+            let opened = ymd(board.opened);
+            let mut number = board.first_number;
+            for k in 0..count {
+                let code = format!("{}.{:06}", board.prefix, number);
+                number += 1 + below(h3(seed, bi as u64, k as u64), 3) as u32;
+                secs.push(Self::make_security(
+                    seed,
+                    &calendar,
+                    code,
+                    board.sec_type,
+                    opened,
+                    k,
+                    count,
+                    board.limit_pct,
+                ));
+            }
+        }
+        for k in 0..n_index {
+            let (prefix, number) = if k % 2 == 0 {
+                ("sh", 1 + k / 2)
+            } else {
+                ("sz", 399001 + k / 2)
+            };
+            let code = format!("{prefix}.{number:06}");
+            secs.push(Self::make_security(
+                seed,
+                &calendar,
+                code,
+                SecType::Index,
+                ymd((1991, 7, 15)),
+                k,
+                n_index,
+                10,
+            ));
+        }
+        for k in 0..n_etf {
+            let (prefix, number) = if k % 2 == 0 {
+                ("sh", 510010 + 2 * (k / 2))
+            } else {
+                ("sz", 159901 + k / 2)
+            };
+            let code = format!("{prefix}.{number:06}");
+            secs.push(Self::make_security(
+                seed,
+                &calendar,
+                code,
+                SecType::Etf,
+                ymd((2005, 2, 23)),
+                k,
+                n_etf,
+                10,
+            ));
+        }
+        secs.sort_by(|a, b| a.code.cmp(&b.code));
+        secs.dedup_by(|a, b| a.code == b.code);
+        let by_code = secs.iter().enumerate().map(|(i, s)| (s.code.clone(), i)).collect();
+        Market {
+            config,
+            calendar,
+            securities: secs,
+            by_code,
+            overrides: RwLock::new(HashMap::new()),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn make_security(
+        seed: u64,
+        cal: &Calendar,
+        code: String,
+        sec_type: SecType,
+        opened: NaiveDate,
+        k: usize,
+        count: usize,
+        limit_pct: i64,
+    ) -> Security {
+        let sseed = h2(seed, fnv(&code));
+        let mut rng = Rng::new(sseed);
+        let last_ipo = cal.end() - chrono::Duration::days(20);
+        let span = (last_ipo - opened).num_days().max(1);
+        // Earlier numbers list earlier, with noise.
+        let pos = ((k as i64 * 1_000 / count.max(1) as i64) + rng.range(-150, 150)).clamp(0, 999);
+        let mut ipo = opened + chrono::Duration::days(span * pos / 1_000);
+        while !is_trading_day(ipo) {
+            ipo = ipo.succ_opt().unwrap_or(ipo);
+        }
+        let mut name = match sec_type {
+            SecType::Stock => gen_name(sseed),
+            SecType::Etf => format!("{}ETF", gen_name(sseed)),
+            SecType::Index => format!("{}指数", gen_name(sseed)),
+        };
+        match code.as_str() {
+            "sh.600000" => {
+                name = "浦发银行".into();
+                ipo = ymd((1999, 11, 10));
+            }
+            "sh.000001" => name = "上证综合指数".into(),
+            "sz.399001" => name = "深证成份指数".into(),
+            _ => {}
+        }
+        if sec_type == SecType::Index {
+            ipo = ymd((1991, 7, 15)) + chrono::Duration::days(rng.range(0, 8_000));
+            if code == "sh.000001" || code == "sz.399001" {
+                ipo = ymd((1991, 7, 15));
+            }
+        }
+        let delist_ppm = match sec_type {
+            SecType::Stock => 50_000,
+            SecType::Etf => 30_000,
+            SecType::Index => 0,
+        };
+        let mut out = None;
+        if rng.chance_ppm(delist_ppm) {
+            let lo = (ipo - cal.start()).num_days().max(0) + 700;
+            let hi = (cal.end() - cal.start()).num_days() - 30;
+            if lo < hi {
+                let mut o = cal.start() + chrono::Duration::days(rng.range(lo, hi));
+                while !is_trading_day(o) {
+                    o = o.succ_opt().unwrap_or(o);
+                }
+                out = Some(o);
+            }
+        }
+        let first = cal.count_before(ipo);
+        let end = out.map_or(cal.len(), |o| cal.count_before(o));
+        let (tick, issue_price, sigma_ppm, base_volume, float_shares, suspend_ppm) = match sec_type {
+            SecType::Stock => {
+                let shares = rng.range(50, 5_000) * 1_000_000;
+                (
+                    100,
+                    rng.range(30_000, 400_000) / 100 * 100,
+                    rng.range(15_000, 30_000),
+                    shares / rng.range(50, 400),
+                    shares,
+                    1_500,
+                )
+            }
+            SecType::Index => (
+                1,
+                rng.range(8_000_000, 50_000_000),
+                rng.range(9_000, 15_000),
+                rng.range(1_000_000, 30_000_000) * 100,
+                1,
+                0,
+            ),
+            SecType::Etf => {
+                let shares = rng.range(100, 20_000) * 1_000_000;
+                (
+                    10,
+                    rng.range(5_000, 50_000) / 10 * 10,
+                    rng.range(9_000, 16_000),
+                    shares / rng.range(20, 300),
+                    shares,
+                    0,
+                )
+            }
+        };
+        let mut st = Vec::new();
+        if sec_type == SecType::Stock && end > first + 600 && rng.chance_ppm(80_000) {
+            let a = first + 250 + rng.below((end - first - 500) as u64) as usize;
+            let b = (a + rng.range(100, 500) as usize).min(end);
+            st.push((a, b));
+        }
+        let mut events = Vec::new();
+        if sec_type != SecType::Index && end > first {
+            let mut back = FACTOR_SCALE;
+            let first_year = cal.day(first).year() + 1;
+            let last_year = cal.day(end - 1).year();
+            let chance = if sec_type == SecType::Stock { 650_000 } else { 150_000 };
+            for y in first_year..=last_year {
+                if !rng.chance_ppm(chance) {
+                    continue;
+                }
+                let target = ymd((y, 6, 10)) + chrono::Duration::days(rng.range(0, 50));
+                let day = cal.count_before(target);
+                if day <= first || day >= end {
+                    continue;
+                }
+                let mut ratio = 1_000_000 + rng.range(3_000, 40_000);
+                if sec_type == SecType::Stock && rng.chance_ppm(120_000) {
+                    ratio = ratio * (10 + rng.range(2, 10)) / 10;
+                }
+                back = div_round(i128::from(back) * i128::from(ratio), 1_000_000) as i64;
+                events.push(FactorEvent {
+                    day,
+                    date: cal.day(day),
+                    ratio_ppm: ratio,
+                    back,
+                });
+            }
+        }
+        Security {
+            code,
+            name,
+            sec_type,
+            ipo,
+            out,
+            first,
+            end: end.max(first),
+            limit_pct,
+            tick,
+            st,
+            events,
+            seed: sseed,
+            issue_price,
+            sigma_ppm,
+            base_volume,
+            float_shares,
+            suspend_ppm,
+            path: OnceLock::new(),
+        }
+    }
+
+    /// The configuration the market was built from.
+    pub fn config(&self) -> &MarketConfig {
+        &self.config
+    }
+
+    /// The trading calendar of the history.
+    pub fn calendar(&self) -> &Calendar {
+        &self.calendar
+    }
+
+    /// Every trading day of the history.
+    pub fn trade_dates(&self) -> &[NaiveDate] {
+        self.calendar.trading_days()
+    }
+
+    /// Every security, sorted by code.
+    pub fn securities(&self) -> &[Security] {
+        &self.securities
+    }
+
+    /// A security by code.
+    pub fn security(&self, code: &str) -> Option<&Security> {
+        self.by_code.get(code).map(|&i| &self.securities[i])
+    }
+
+    /// Generates every close path now (otherwise each is made on first use).
+    pub fn warm(&self) {
+        for s in &self.securities {
+            let _ = s.path();
+        }
+    }
+
+    /// Replaces one cell of one daily bar (any adjust flag) in every answer that carries it.
+    /// `field` must be one of the daily fields.
+    pub fn override_bar(&self, code: &str, date: NaiveDate, field: &str, value: &str) -> Result<(), QueryError> {
+        if self.security(code).is_none() {
+            return Err(QueryError::InvalidCode);
+        }
+        if !DAILY_FIELDS.split(',').any(|f| f == field) {
+            return Err(QueryError::InvalidField(field.to_owned()));
+        }
+        self.overrides
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert((code.to_owned(), date, field.to_owned()), value.to_owned());
+        Ok(())
+    }
+
+    /// Removes every override.
+    pub fn clear_overrides(&self) {
+        self.overrides.write().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
+    /// The unadjusted daily bar of a code on a date, if it has one.
+    pub fn daily_bar(&self, code: &str, date: NaiveDate) -> Option<RawBar> {
+        let s = self.security(code)?;
+        let i = self.calendar.index_of(date)?;
+        (s.first <= i && i < s.end).then(|| s.raw_bar(&self.calendar, i))
+    }
+
+    /// The 18 daily fields (DAILY_FIELDS order) of a bar, overrides applied.
+    pub fn daily_row(&self, s: &Security, i: usize, adjust: AdjustFlag) -> Vec<String> {
+        let b = s.raw_bar(&self.calendar, i);
+        let f = s.factor(i, adjust);
+        let px = |p: i64| price(p, f, adjust);
+        let mut row = vec![
+            b.date.format("%Y-%m-%d").to_string(),
+            s.code.clone(),
+            px(b.open),
+            px(b.high),
+            px(b.low),
+            px(b.close),
+            px(b.preclose),
+            b.volume.to_string(),
+            fixed(i128::from(b.amount), 4),
+            adjust.code().to_owned(),
+            opt6(b.turn),
+            if b.trading { "1" } else { "0" }.to_owned(),
+            fixed(i128::from(b.pct_chg), 6),
+            opt6(b.pe_ttm),
+            opt6(b.pb_mrq),
+            opt6(b.ps_ttm),
+            opt6(b.pcf_ncf_ttm),
+            if b.is_st { "1" } else { "0" }.to_owned(),
+        ];
+        let overrides = self.overrides.read().unwrap_or_else(|e| e.into_inner());
+        if !overrides.is_empty() {
+            for (j, name) in DAILY_FIELDS.split(',').enumerate() {
+                if let Some(v) = overrides.get(&(s.code.clone(), b.date, name.to_owned())) {
+                    row[j] = v.clone();
+                }
+            }
+        }
+        row
+    }
+
+    fn bar_range(&self, s: &Security, start: NaiveDate, end: NaiveDate) -> std::ops::Range<usize> {
+        let r = self.calendar.range(start, end);
+        r.start.max(s.first)..r.end.min(s.end).max(r.start.max(s.first))
+    }
+
+    /// Rows of `query_history_k_data_plus`, columns in the order of `fields` (names trimmed).
+    pub fn history(
+        &self,
+        code: &str,
+        fields: &str,
+        start: NaiveDate,
+        end: NaiveDate,
+        frequency: Frequency,
+        adjust: AdjustFlag,
+    ) -> Result<Vec<Vec<String>>, QueryError> {
+        self.history_until(code, fields, start, end, frequency, adjust, None)
+    }
+
+    /// As [`Market::history`], leaving out bars after `until` (unpublished days).
+    #[allow(clippy::too_many_arguments)]
+    pub fn history_until(
+        &self,
+        code: &str,
+        fields: &str,
+        start: NaiveDate,
+        end: NaiveDate,
+        frequency: Frequency,
+        adjust: AdjustFlag,
+        until: Option<NaiveDate>,
+    ) -> Result<Vec<Vec<String>>, QueryError> {
+        let s = self.security(code).ok_or(QueryError::InvalidCode)?;
+        let all: Vec<&str> = frequency.fields().split(',').collect();
+        let mut cols = Vec::new();
+        for name in fields.split(',') {
+            let name = name.trim();
+            match all.iter().position(|f| *f == name) {
+                Some(j) => cols.push(j),
+                None => return Err(QueryError::InvalidField(name.to_owned())),
+            }
+        }
+        check_dates(start, end)?;
+        let end = until.map_or(end, |u| end.min(u));
+        let range = if end < start {
+            0..0
+        } else {
+            self.bar_range(s, start, end)
+        };
+        let full: Vec<Vec<String>> = match frequency {
+            Frequency::Daily => range.map(|i| self.daily_row(s, i, adjust)).collect(),
+            Frequency::Weekly | Frequency::Monthly => self.period_rows(s, range, frequency, adjust),
+            _ => {
+                let minutes = frequency.minutes().unwrap_or(5);
+                let mut rows = Vec::new();
+                for i in range {
+                    let f = s.factor(i, adjust);
+                    for m in s.minute_bars(&self.calendar, i, minutes) {
+                        rows.push(vec![
+                            m.date.format("%Y-%m-%d").to_string(),
+                            format!("{}{}000", m.date.format("%Y%m%d"), m.end.format("%H%M%S")),
+                            s.code.clone(),
+                            price(m.open, f, adjust),
+                            price(m.high, f, adjust),
+                            price(m.low, f, adjust),
+                            price(m.close, f, adjust),
+                            m.volume.to_string(),
+                            fixed(i128::from(m.amount), 4),
+                            adjust.code().to_owned(),
+                        ]);
+                    }
+                }
+                rows
+            }
+        };
+        Ok(full
+            .into_iter()
+            .map(|r| cols.iter().map(|&j| r[j].clone()).collect())
+            .collect())
+    }
+
+    fn period_rows(
+        &self,
+        s: &Security,
+        range: std::ops::Range<usize>,
+        frequency: Frequency,
+        adjust: AdjustFlag,
+    ) -> Vec<Vec<String>> {
+        let key = |d: NaiveDate| {
+            if frequency == Frequency::Weekly {
+                let w = d.iso_week();
+                (w.year(), w.week())
+            } else {
+                (d.year(), d.month())
+            }
+        };
+        let mut rows = Vec::new();
+        let mut i = range.start;
+        while i < range.end {
+            let k = key(self.calendar.day(i));
+            let mut j = i;
+            while j < range.end && key(self.calendar.day(j)) == k {
+                j += 1;
+            }
+            let bars: Vec<(RawBar, i64)> = (i..j)
+                .map(|x| (s.raw_bar(&self.calendar, x), s.factor(x, adjust)))
+                .collect();
+            let adj = |p: i64, f: i64| i128::from(p) * i128::from(f);
+            let first = &bars[0];
+            let last = &bars[bars.len() - 1];
+            let open = adj(first.0.open, first.1);
+            let close = adj(last.0.close, last.1);
+            let high = bars.iter().map(|(b, f)| adj(b.high, *f)).max().unwrap_or(0);
+            let low = bars.iter().map(|(b, f)| adj(b.low, *f)).min().unwrap_or(0);
+            let volume: i64 = bars.iter().map(|(b, _)| b.volume).sum();
+            let amount: i64 = bars.iter().map(|(b, _)| b.amount).sum();
+            let turn: i64 = bars.iter().filter_map(|(b, _)| b.turn).sum();
+            let pre = first.0.preclose;
+            let pct = if pre > 0 {
+                div_round(i128::from(last.0.close - pre) * 100_000_000, i128::from(pre))
+            } else {
+                0
+            };
+            let scaled = |v: i128| match adjust {
+                AdjustFlag::None => fixed(v / i128::from(FACTOR_SCALE), 4),
+                _ => fixed(v, 10),
+            };
+            rows.push(vec![
+                last.0.date.format("%Y-%m-%d").to_string(),
+                s.code.clone(),
+                scaled(open),
+                scaled(high),
+                scaled(low),
+                scaled(close),
+                volume.to_string(),
+                fixed(i128::from(amount), 4),
+                adjust.code().to_owned(),
+                if s.sec_type == SecType::Index {
+                    String::new()
+                } else {
+                    fixed(i128::from(turn), 6)
+                },
+                fixed(pct, 6),
+            ]);
+            i = j;
+        }
+        debug_assert!(rows.iter().all(|r| r.len() == PERIOD_FIELDS.split(',').count()));
+        rows
+    }
+
+    fn daily_all(&self, date: NaiveDate, ty: SecType) -> Vec<Vec<String>> {
+        let Some(i) = self.calendar.index_of(date) else {
+            return Vec::new();
+        };
+        self.securities
+            .iter()
+            .filter(|s| s.sec_type == ty && s.first <= i && i < s.end)
+            .map(|s| self.daily_row(s, i, AdjustFlag::None))
+            .collect()
+    }
+
+    /// `query_daily_history_k_AStock` (98): every stock (type 1) listed on `date`, one
+    /// unadjusted daily bar each with all 18 fields, suspended ones included. Empty on a
+    /// non-trading day or outside the history.
+    pub fn daily_astock(&self, date: NaiveDate) -> Vec<Vec<String>> {
+        self.daily_all(date, SecType::Stock)
+    }
+
+    /// `query_daily_history_k_ETF` (9A): every ETF (type 5) listed on `date`, as for 98.
+    pub fn daily_etf(&self, date: NaiveDate) -> Vec<Vec<String>> {
+        self.daily_all(date, SecType::Etf)
+    }
+
+    fn factor_row(s: &Security, e: &FactorEvent) -> Vec<String> {
+        vec![
+            s.code.clone(),
+            e.date.format("%Y-%m-%d").to_string(),
+            fixed(i128::from(s.fore_of(e.back)), 6),
+            fixed(i128::from(e.back), 6),
+            fixed(i128::from(e.back), 6),
+        ]
+    }
+
+    /// `query_daily_adjust_factor` (9C): the factor rows of every code whose
+    /// dividOperateDate is `date` (ADJUST_FACTOR_FIELDS).
+    pub fn daily_adjust_factors(&self, date: NaiveDate) -> Vec<Vec<String>> {
+        self.securities
+            .iter()
+            .flat_map(|s| {
+                s.events
+                    .iter()
+                    .filter(|e| e.date == date)
+                    .map(move |e| Self::factor_row(s, e))
+            })
+            .collect()
+    }
+
+    /// `query_adjust_factor` (15): factor rows of one code with operate dates in the range.
+    pub fn adjust_factors(&self, code: &str, start: NaiveDate, end: NaiveDate) -> Result<Vec<Vec<String>>, QueryError> {
+        let s = self.security(code).ok_or(QueryError::InvalidCode)?;
+        check_dates(start, end)?;
+        Ok(s.events
+            .iter()
+            .filter(|e| start <= e.date && e.date <= end)
+            .map(|e| Self::factor_row(s, e))
+            .collect())
+    }
+
+    /// `query_trade_dates` (33): every calendar day of the range with 1 for trading days.
+    pub fn trade_dates_between(&self, start: NaiveDate, end: NaiveDate) -> Result<Vec<Vec<String>>, QueryError> {
+        check_dates(start, end)?;
+        let mut rows = Vec::new();
+        let mut d = start;
+        while d <= end {
+            rows.push(vec![
+                d.format("%Y-%m-%d").to_string(),
+                if is_trading_day(d) { "1" } else { "0" }.to_owned(),
+            ]);
+            match d.succ_opt() {
+                Some(n) => d = n,
+                None => break,
+            }
+        }
+        Ok(rows)
+    }
+
+    /// `query_all_stock` (35): every code listed on `day` with its trade status that day;
+    /// empty on a non-trading day or outside the history.
+    pub fn all_stock(&self, day: NaiveDate) -> Vec<Vec<String>> {
+        let Some(i) = self.calendar.index_of(day) else {
+            return Vec::new();
+        };
+        self.securities
+            .iter()
+            .filter(|s| s.first <= i && i < s.end)
+            .map(|s| {
+                let trading = s.raw_bar(&self.calendar, i).trading;
+                vec![
+                    s.code.clone(),
+                    if trading { "1" } else { "0" }.to_owned(),
+                    s.name.clone(),
+                ]
+            })
+            .collect()
+    }
+
+    /// `query_stock_basic` (45): one code, the codes whose name contains `code_name`, or all
+    /// codes when both are empty. An unknown code gives no rows.
+    pub fn stock_basic(&self, code: &str, code_name: &str) -> Vec<Vec<String>> {
+        self.securities
+            .iter()
+            .filter(|s| (code.is_empty() || s.code == code) && (code_name.is_empty() || s.name.contains(code_name)))
+            .map(|s| {
+                vec![
+                    s.code.clone(),
+                    s.name.clone(),
+                    s.ipo.format("%Y-%m-%d").to_string(),
+                    s.out.map(|o| o.format("%Y-%m-%d").to_string()).unwrap_or_default(),
+                    s.sec_type.code().to_owned(),
+                    if s.out.is_some() { "0" } else { "1" }.to_owned(),
+                ]
+            })
+            .collect()
+    }
+}
+
+/// Fields of the minute frequencies and of the others, re-exported for callers.
+pub const ALL_FIELD_LISTS: [&str; 4] = [DAILY_FIELDS, PERIOD_FIELDS, MINUTE_FIELDS, ADJUST_FACTOR_FIELDS];
+
+fn ymd((y, m, d): (i32, u32, u32)) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap_or(NaiveDate::MIN)
+}
+
+fn fnv(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// `n / d` rounded half away from zero (`d > 0`).
+pub fn div_round(n: i128, d: i128) -> i128 {
+    if d == 0 {
+        return 0;
+    }
+    let q = n / d;
+    let r = n % d;
+    if 2 * r.abs() >= d.abs() {
+        q + n.signum() * d.signum()
+    } else {
+        q
+    }
+}
+
+/// `n / d` rounded half up to a multiple of `tick`, for non-negative values.
+fn round_to(n: i128, d: i128, tick: i64) -> i64 {
+    div_round(n, d * i128::from(tick)) as i64 * tick
+}
+
+/// Formats a scaled integer with exactly `scale` decimals.
+pub fn fixed(v: i128, scale: u32) -> String {
+    let p = 10i128.pow(scale);
+    let sign = if v < 0 { "-" } else { "" };
+    let a = v.abs();
+    if scale == 0 {
+        return format!("{sign}{a}");
+    }
+    format!("{sign}{}.{:0w$}", a / p, a % p, w = scale as usize)
+}
+
+fn opt6(v: Option<i64>) -> String {
+    v.map(|x| fixed(i128::from(x), 6)).unwrap_or_default()
+}
+
+/// A price for an adjust flag: 4 decimals unadjusted, else the exact product with the
+/// factor, 10 decimals.
+fn price(p: i64, factor: i64, adjust: AdjustFlag) -> String {
+    match adjust {
+        AdjustFlag::None => fixed(i128::from(p), 4),
+        _ => fixed(i128::from(p) * i128::from(factor), 10),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixed_formats_exactly() {
+        assert_eq!(fixed(89_400, 4), "8.9400");
+        assert_eq!(fixed(-302_100, 6), "-0.302100");
+        assert_eq!(fixed(66_000 * 936_211, 10), "6.1789926000");
+        assert_eq!(fixed(0, 4), "0.0000");
+        assert_eq!(div_round(5, 2), 3);
+        assert_eq!(div_round(-5, 2), -3);
+        assert_eq!(div_round(7, 3), 2);
+    }
+}
