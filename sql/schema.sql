@@ -144,7 +144,7 @@ SELECT pg_catalog.pg_extension_config_dump('baostock.sync_runs', '');
 SELECT pg_catalog.pg_extension_config_dump('baostock.sync_runs_run_id_seq', '');
 
 CREATE FUNCTION baostock.latest_trading_day() RETURNS date
-LANGUAGE sql STABLE
+LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT coalesce(max(day), (now() AT TIME ZONE 'Asia/Shanghai')::date)

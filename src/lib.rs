@@ -26,16 +26,7 @@ pub extern "C-unwind" fn _PG_init() {
 }
 
 #[cfg(any(test, feature = "pg_test"))]
-#[pg_schema]
-mod tests {
-    use pgrx::prelude::*;
-
-    #[pg_test]
-    fn extension_schema_exists() {
-        let n = Spi::get_one::<i64>("SELECT count(*) FROM pg_namespace WHERE nspname = 'baostock'");
-        assert_eq!(n, Ok(Some(1)));
-    }
-}
+mod e2e;
 
 /// Required by `cargo pgrx test`.
 #[cfg(test)]

@@ -105,7 +105,7 @@ async fn one(pool: &Pool, req: Request, what: &str) -> SyncResult<Table> {
 /// 98 + 9A + 9C for one day over one session (login and logout included: five requests).
 pub fn fetch_day(pool: &Pool, date: NaiveDate) -> SyncResult<Day> {
     let user = String::new();
-    let result = block_on(async {
+    block_on(closing(pool, async {
         let stocks = one(
             pool,
             Request::DailyAStock {
@@ -153,9 +153,7 @@ pub fn fetch_day(pool: &Pool, date: NaiveDate) -> SyncResult<Day> {
             }
         };
         Ok(Day { stocks, etfs, factors })
-    });
-    close(pool);
-    result?
+    }))?
 }
 
 /// The trade calendar between two days, every page.
@@ -167,9 +165,8 @@ pub fn fetch_calendar(pool: &Pool, start: NaiveDate, end: NaiveDate) -> SyncResu
         start,
         end,
     };
-    let result = block_on(pool.query_all(&req));
-    close(pool);
-    let pages = result?.map_err(|e| SyncError::client("query_trade_dates", e))?;
+    let pages =
+        block_on(closing(pool, pool.query_all(&req)))?.map_err(|e| SyncError::client("query_trade_dates", e))?;
     let mut days = Vec::new();
     for t in pages {
         match t.data {
@@ -194,9 +191,8 @@ pub fn fetch_securities(pool: &Pool) -> SyncResult<Vec<StockBasic>> {
         code: String::new(),
         code_name: String::new(),
     };
-    let result = block_on(pool.query_all(&req));
-    close(pool);
-    let pages = result?.map_err(|e| SyncError::client("query_stock_basic", e))?;
+    let pages =
+        block_on(closing(pool, pool.query_all(&req)))?.map_err(|e| SyncError::client("query_stock_basic", e))?;
     let mut out = Vec::new();
     for t in pages {
         match t.data {
@@ -212,9 +208,11 @@ pub fn fetch_securities(pool: &Pool) -> SyncResult<Vec<StockBasic>> {
     Ok(out)
 }
 
-/// Logs every session out; a cancel during logout is ignored (the server drops idle sessions).
-fn close(pool: &Pool) {
-    let _ = block_on(pool.close());
+/// Runs `work`, then logs every session out, on the same runtime as the sessions' sockets.
+async fn closing<T>(pool: &Pool, work: impl Future<Output = T>) -> T {
+    let out = work.await;
+    pool.close().await;
+    out
 }
 
 /// Whether an error came from a cancel rather than from the server.

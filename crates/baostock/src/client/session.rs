@@ -63,7 +63,7 @@ impl Session {
         self.conn.is_some()
     }
 
-    /// Requests sent so far, logins and logouts included.
+    /// Requests written to the server so far, logins and logouts included.
     pub fn requests(&self) -> u64 {
         self.requests
     }

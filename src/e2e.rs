@@ -1,0 +1,439 @@
+//! End-to-end tests on a live cluster with the extension preloaded (`cargo pgrx test`). Each
+//! test starts the emulator inside its own backend and points the `baostock.*` settings at
+//! it; the official Python client 0.9.4 is the referee for what a day's data must be.
+
+#[pgrx::pg_schema]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use baostock_emulator::{Emulator, EmulatorConfig, FaultConfig, FaultMode, ScriptedFault};
+    use chrono::{Datelike, NaiveDate, NaiveTime, Weekday};
+    use pgrx::prelude::*;
+
+    /// Runs a statement and returns the SQLSTATE it fails with, or NULL.
+    const SQLSTATE_OF: &str = "
+        CREATE OR REPLACE FUNCTION pg_temp.sqlstate_of(q text) RETURNS text LANGUAGE plpgsql AS $f$
+        BEGIN
+            EXECUTE q;
+            RETURN NULL;
+        EXCEPTION WHEN OTHERS OR query_canceled THEN
+            RETURN SQLSTATE;
+        END $f$";
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    /// A small market (fast to build in a test) served on a free loopback port, with the
+    /// settings pointed at it and earlier tests' committed run records out of sight.
+    fn start(cfg: EmulatorConfig) -> Emulator {
+        let emu = Emulator::start(EmulatorConfig { codes: 300, ..cfg }).expect("start the emulator");
+        let port = emu.addr().port();
+        Spi::run("SET baostock.host = '127.0.0.1'").unwrap();
+        Spi::run(&format!("SET baostock.port = {port}")).unwrap();
+        Spi::run("SET baostock.retries = 0").unwrap();
+        Spi::run("SET baostock.read_timeout = '10s'").unwrap();
+        Spi::run(SQLSTATE_OF).unwrap();
+        Spi::run("DELETE FROM baostock.sync_runs").unwrap();
+        Spi::run("DELETE FROM baostock.synced_days").unwrap();
+        emu
+    }
+
+    /// A trading day of 2024 on which the market has stocks, ETFs and adjust factors.
+    fn rich_day(emu: &Emulator) -> NaiveDate {
+        let m = emu.market();
+        m.trade_dates()
+            .iter()
+            .copied()
+            .filter(|t| *t >= d(2024, 6, 3) && *t <= d(2024, 12, 31))
+            .find(|t| !m.daily_adjust_factors(*t).is_empty() && !m.daily_etf(*t).is_empty())
+            .expect("a day with factors in 2024")
+    }
+
+    /// The summary row of a sync call: status, inserted, updated, unchanged, requests.
+    fn sync(sql: &str) -> (String, i64, i64, i64, i32) {
+        Spi::connect(|c| {
+            let row = c.select(sql, None, &[]).unwrap().first();
+            (
+                row.get_by_name::<String, _>("status").unwrap().unwrap(),
+                row.get_by_name::<i64, _>("rows_inserted").unwrap().unwrap(),
+                row.get_by_name::<i64, _>("rows_updated").unwrap().unwrap(),
+                row.get_by_name::<i64, _>("rows_unchanged").unwrap().unwrap(),
+                row.get_by_name::<i32, _>("requests").unwrap().unwrap(),
+            )
+        })
+    }
+
+    fn sqlstate_of(sql: &str) -> Option<String> {
+        Spi::get_one_with_args::<String>("SELECT pg_temp.sqlstate_of($1)", &[sql.into()]).unwrap()
+    }
+
+    fn count(sql: &str) -> i64 {
+        Spi::get_one::<i64>(sql).unwrap().unwrap()
+    }
+
+    fn health() -> (String, Option<i32>, Option<i32>) {
+        Spi::connect(|c| {
+            let row = c
+                .select("SELECT * FROM baostock.sync_health()", None, &[])
+                .unwrap()
+                .first();
+            (
+                row.get_by_name::<String, _>("status").unwrap().unwrap(),
+                row.get_by_name::<i32, _>("lag_trading_days").unwrap(),
+                row.get_by_name::<i32, _>("consecutive_failures").unwrap(),
+            )
+        })
+    }
+
+    /// What the official client gets for one day (98, 9A, 9C), as JSON.
+    fn official(port: u16, day: NaiveDate) -> serde_json::Value {
+        let root = env!("CARGO_MANIFEST_DIR");
+        let out = std::process::Command::new(format!("{root}/.venv/bin/python"))
+            .arg(format!("{root}/scripts/official_daily.py"))
+            .arg(port.to_string())
+            .arg(day.to_string())
+            .output()
+            .expect("run the official client (scripts/setup-python.sh makes .venv)");
+        assert!(
+            out.status.success(),
+            "official client failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("official client JSON")
+    }
+
+    /// Rows that differ between the official client's bars and the stored ones, compared as
+    /// numerics, with empty strings as NULL. Both sides must hold the same codes.
+    const BAR_DIFF: &str = "
+        WITH py AS (SELECT r FROM jsonb_array_elements($1::jsonb) r),
+        p AS (
+            SELECT (r->>0)::date AS date, r->>1 AS code, r FROM py
+        ), b AS (SELECT * FROM baostock.daily_bars WHERE date = $2::text::date)
+        SELECT count(*) FROM p FULL JOIN b ON b.code = p.code AND b.date = p.date
+        WHERE p.code IS NULL OR b.code IS NULL
+           OR b.open IS DISTINCT FROM nullif(r->>2, '')::numeric
+           OR b.high IS DISTINCT FROM nullif(r->>3, '')::numeric
+           OR b.low IS DISTINCT FROM nullif(r->>4, '')::numeric
+           OR b.close IS DISTINCT FROM nullif(r->>5, '')::numeric
+           OR b.preclose IS DISTINCT FROM nullif(r->>6, '')::numeric
+           OR b.volume IS DISTINCT FROM nullif(r->>7, '')::bigint
+           OR b.amount IS DISTINCT FROM nullif(r->>8, '')::numeric
+           OR b.adjustflag IS DISTINCT FROM nullif(r->>9, '')::smallint
+           OR b.turn IS DISTINCT FROM nullif(r->>10, '')::numeric
+           OR b.trade_status IS DISTINCT FROM (nullif(r->>11, '') = '1')
+           OR b.pct_chg IS DISTINCT FROM nullif(r->>12, '')::numeric
+           OR b.pe_ttm IS DISTINCT FROM nullif(r->>13, '')::numeric
+           OR b.pb_mrq IS DISTINCT FROM nullif(r->>14, '')::numeric
+           OR b.ps_ttm IS DISTINCT FROM nullif(r->>15, '')::numeric
+           OR b.pcf_ncf_ttm IS DISTINCT FROM nullif(r->>16, '')::numeric
+           OR b.is_st IS DISTINCT FROM (nullif(r->>17, '') = '1')";
+
+    const FACTOR_DIFF: &str = "
+        WITH p AS (SELECT r->>0 AS code, (r->>1)::date AS operate_date, r FROM jsonb_array_elements($1::jsonb) r),
+        f AS (SELECT * FROM baostock.adjust_factors WHERE operate_date = $2::text::date)
+        SELECT count(*) FROM p FULL JOIN f USING (code, operate_date)
+        WHERE p.code IS NULL OR f.code IS NULL
+           OR f.fore_factor IS DISTINCT FROM nullif(r->>2, '')::numeric
+           OR f.back_factor IS DISTINCT FROM nullif(r->>3, '')::numeric
+           OR f.adjust_factor IS DISTINCT FROM nullif(r->>4, '')::numeric";
+
+    #[pg_test]
+    fn sync_date_stores_what_the_official_client_gets_and_is_idempotent() {
+        let emu = start(EmulatorConfig::default());
+        let day = rich_day(&emu);
+        let (status, _, _, _, _) = sync(&format!("SELECT * FROM baostock.sync_calendar('2024-01-01', '{day}')"));
+        assert_eq!(status, "ok");
+        assert_eq!(sync("SELECT * FROM baostock.sync_securities()").0, "ok");
+
+        emu.reset_counters();
+        let (status, inserted, updated, unchanged, requests) =
+            sync(&format!("SELECT * FROM baostock.sync_date('{day}')"));
+        assert_eq!(status, "ok");
+        let served = emu.counters().total_requests();
+        assert!(served <= 5, "sync_date made {served} requests");
+        assert_eq!(
+            i64::from(requests),
+            served as i64,
+            "reported requests, server saw {:?}",
+            emu.counters().requests_by_type
+        );
+        assert_eq!(updated, 0);
+        assert_eq!(unchanged, 0);
+
+        // The referee: the official client against the same emulator, same day.
+        let py = official(emu.addr().port(), day);
+        let mut bars = py["stocks"].as_array().unwrap().clone();
+        bars.extend(py["etfs"].as_array().unwrap().iter().cloned());
+        let factors = py["factors"].as_array().unwrap().clone();
+        assert!(bars.len() > 100, "only {} bars", bars.len());
+        assert!(!factors.is_empty(), "the chosen day has factors");
+        let fields: Vec<&str> = py["fields"]["stocks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        assert_eq!(
+            fields.join(","),
+            baostock::value::DAILY_FIELDS,
+            "column order the comparison assumes"
+        );
+        assert_eq!(inserted, (bars.len() + factors.len()) as i64);
+        let bars_json = serde_json::Value::Array(bars.clone()).to_string();
+        let diff = Spi::get_one_with_args::<i64>(BAR_DIFF, &[bars_json.clone().into(), day.to_string().into()]);
+        assert_eq!(diff, Ok(Some(0)), "stored bars differ from the official client's");
+        let factors_json = serde_json::Value::Array(factors.clone()).to_string();
+        let diff = Spi::get_one_with_args::<i64>(FACTOR_DIFF, &[factors_json.into(), day.to_string().into()]);
+        assert_eq!(diff, Ok(Some(0)), "stored factors differ from the official client's");
+        // Empty cells are NULL, not zero or ''.
+        let suspended = bars.iter().filter(|r| r[10].as_str() == Some("")).count() as i64;
+        assert_eq!(
+            count(&format!(
+                "SELECT count(*) FROM baostock.daily_bars WHERE date = '{day}' AND turn IS NULL"
+            )),
+            suspended
+        );
+
+        // Again: skipped, no request at all.
+        emu.reset_counters();
+        let (status, _, _, _, requests) = sync(&format!("SELECT * FROM baostock.sync_date('{day}')"));
+        assert_eq!((status.as_str(), requests), ("skipped", 0));
+        assert_eq!(emu.counters().total_requests(), 0);
+
+        // Forced: fetched again, nothing changes.
+        let (status, inserted, updated, unchanged, _) =
+            sync(&format!("SELECT * FROM baostock.sync_date('{day}', force => true)"));
+        assert_eq!((status.as_str(), inserted, updated), ("ok", 0, 0));
+        assert_eq!(unchanged, (bars.len() + factors.len()) as i64);
+
+        // One bar changes on the server: exactly that row is updated.
+        let code = bars[0][1].as_str().unwrap().to_string();
+        emu.controls().override_bar(&code, day, "close", "1234.5678").unwrap();
+        let (_, inserted, updated, _, _) = sync(&format!("SELECT * FROM baostock.sync_date('{day}', force => true)"));
+        assert_eq!((inserted, updated), (0, 1));
+        let close = Spi::get_one::<String>(&format!(
+            "SELECT close::text FROM baostock.daily_bars WHERE code = '{code}' AND date = '{day}'"
+        ));
+        assert_eq!(close, Ok(Some("1234.5678".to_string())));
+    }
+
+    #[pg_test]
+    fn a_day_not_yet_published_is_not_marked_synced_and_a_later_call_syncs_it() {
+        let emu = start(EmulatorConfig::default());
+        let day = rich_day(&emu);
+        sync(&format!("SELECT * FROM baostock.sync_calendar('2024-01-01', '{day}')"));
+        sync("SELECT * FROM baostock.sync_securities()");
+        emu.controls()
+            .set_publish_time(Some(NaiveTime::from_hms_opt(17, 0, 0).unwrap()));
+        emu.controls().set_clock(Some(day.and_hms_opt(10, 0, 0).unwrap()));
+        let (status, inserted, ..) = sync(&format!("SELECT * FROM baostock.sync_date('{day}')"));
+        assert_eq!((status.as_str(), inserted), ("not_available", 0));
+        assert_eq!(
+            count(&format!(
+                "SELECT count(*) FROM baostock.synced_days WHERE day = '{day}'"
+            )),
+            0
+        );
+        assert_eq!(
+            count(&format!(
+                "SELECT count(*) FROM baostock.daily_bars WHERE date = '{day}'"
+            )),
+            0
+        );
+
+        emu.controls().set_clock(Some(day.and_hms_opt(18, 0, 0).unwrap()));
+        let (status, inserted, ..) = sync(&format!("SELECT * FROM baostock.sync_date('{day}')"));
+        assert_eq!(status, "ok");
+        assert!(inserted > 0);
+        assert_eq!(
+            count(&format!(
+                "SELECT count(*) FROM baostock.synced_days WHERE day = '{day}'"
+            )),
+            1
+        );
+    }
+
+    #[pg_test]
+    fn bad_days_and_server_errors_are_sql_errors_that_write_no_bars() {
+        let emu = start(EmulatorConfig::default());
+        let day = rich_day(&emu);
+        sync(&format!("SELECT * FROM baostock.sync_calendar('2024-01-01', '{day}')"));
+        sync("SELECT * FROM baostock.sync_securities()");
+
+        assert_eq!(
+            sqlstate_of("SELECT * FROM baostock.sync_date(NULL)").as_deref(),
+            Some("22004")
+        );
+        assert_eq!(
+            sqlstate_of("SELECT * FROM baostock.sync_date('1990-12-18')").as_deref(),
+            Some("22023")
+        );
+        assert_eq!(
+            sqlstate_of("SELECT * FROM baostock.sync_date((now() AT TIME ZONE 'Asia/Shanghai')::date + 1)").as_deref(),
+            Some("22023")
+        );
+        assert_eq!(
+            sqlstate_of("SELECT * FROM baostock.sync_date('infinity')").as_deref(),
+            Some("22023")
+        );
+
+        // A weekend day is skipped with a run record, and asks nothing of the server.
+        let mut weekend = day;
+        while !matches!(weekend.weekday(), Weekday::Sat | Weekday::Sun) {
+            weekend = weekend.pred_opt().unwrap();
+        }
+        emu.reset_counters();
+        let (status, ..) = sync(&format!("SELECT * FROM baostock.sync_date('{weekend}')"));
+        assert_eq!(status, "skipped");
+        assert_eq!(emu.counters().total_requests(), 0);
+
+        // An error frame from the server.
+        emu.controls().set_faults(FaultConfig {
+            script: vec![ScriptedFault {
+                msg_type: "98".into(),
+                nth: 1,
+                mode: FaultMode::ErrorFrame,
+            }],
+            error_code: "10004011".into(),
+            ..FaultConfig::default()
+        });
+        emu.reset_counters();
+        assert_eq!(
+            sqlstate_of(&format!("SELECT * FROM baostock.sync_date('{day}')")).as_deref(),
+            Some("38000")
+        );
+        assert_eq!(
+            count(&format!(
+                "SELECT count(*) FROM baostock.daily_bars WHERE date = '{day}'"
+            )),
+            0
+        );
+        assert_eq!(
+            count(&format!(
+                "SELECT count(*) FROM baostock.synced_days WHERE day = '{day}'"
+            )),
+            0
+        );
+        // The failed run outlives the error's rollback.
+        let failed = Spi::get_one::<String>(
+            "SELECT error_sqlstate FROM baostock.sync_runs WHERE status = 'failed' ORDER BY run_id DESC LIMIT 1",
+        );
+        assert_eq!(failed, Ok(Some("38000".to_string())));
+    }
+
+    #[pg_test]
+    fn cancel_stops_the_network_wait_within_a_second_and_writes_nothing() {
+        let emu = start(EmulatorConfig::default());
+        let day = rich_day(&emu);
+        sync(&format!("SELECT * FROM baostock.sync_calendar('2024-01-01', '{day}')"));
+        sync("SELECT * FROM baostock.sync_securities()");
+        emu.controls().set_faults(FaultConfig {
+            script: vec![ScriptedFault {
+                msg_type: "98".into(),
+                nth: 1,
+                mode: FaultMode::Silence,
+            }],
+            ..FaultConfig::default()
+        });
+        emu.reset_counters();
+        Spi::run("SET baostock.read_timeout = '60s'").unwrap();
+        // Ctrl-C: SIGINT to this backend (what pg_cancel_backend sends) 300 ms into the wait.
+        let canceller = std::thread::spawn(|| {
+            std::thread::sleep(Duration::from_millis(300));
+            // SAFETY: signalling our own process; Postgres' handler only sets flags.
+            unsafe { libc::kill(libc::getpid(), libc::SIGINT) };
+        });
+        let t0 = Instant::now();
+        let state = sqlstate_of(&format!("SELECT * FROM baostock.sync_date('{day}')"));
+        let took = t0.elapsed();
+        canceller.join().unwrap();
+        assert_eq!(state.as_deref(), Some("57014"));
+        assert!(took < Duration::from_millis(1300), "cancel took {took:?}");
+        assert_eq!(
+            count(&format!(
+                "SELECT count(*) FROM baostock.daily_bars WHERE date = '{day}'"
+            )),
+            0
+        );
+    }
+
+    #[pg_test]
+    fn health_tells_stale_healthy_failing_and_the_lag() {
+        let emu = start(EmulatorConfig::default());
+        let day = rich_day(&emu);
+        sync(&format!("SELECT * FROM baostock.sync_calendar('2024-01-01', '{day}')"));
+        assert_eq!(health().0, "stale");
+        sync(&format!("SELECT * FROM baostock.sync_date('{day}')"));
+        assert_eq!(health(), ("healthy".to_string(), Some(0), Some(0)));
+
+        // The calendar gains the next trading day: one day of lag.
+        let next = emu.market().trade_dates().iter().copied().find(|t| *t > day).unwrap();
+        sync(&format!(
+            "SELECT * FROM baostock.sync_calendar('{}', '{next}')",
+            day.succ_opt().unwrap()
+        ));
+        assert_eq!(health().1, Some(1));
+
+        // Three failed runs in a row.
+        emu.controls().set_faults(FaultConfig {
+            rates: [(FaultMode::ErrorFrame, 1_000_000)].into_iter().collect(),
+            error_code: "10004011".into(),
+            ..FaultConfig::default()
+        });
+        for _ in 0..3 {
+            let state = sqlstate_of(&format!("SELECT * FROM baostock.sync_date('{day}', force => true)"));
+            assert_eq!(state.as_deref(), Some("38000"));
+        }
+        let (status, _, failures) = health();
+        assert_eq!((status.as_str(), failures), ("failing", Some(3)));
+        assert_eq!(
+            count("SELECT count(*) FROM baostock.runs WHERE status = 'failed' AND error_sqlstate = '38000'"),
+            3
+        );
+    }
+
+    #[pg_test]
+    fn privileges_and_secrets() {
+        let emu = start(EmulatorConfig::default());
+        Spi::run("SET baostock.password = 'sekret-pw-4711'").unwrap();
+        // A failure whose message could carry the password if anything leaked it.
+        emu.controls().set_faults(FaultConfig {
+            script: vec![ScriptedFault {
+                msg_type: "33".into(),
+                nth: 1,
+                mode: FaultMode::ErrorFrame,
+            }],
+            error_code: "10001002".into(),
+            ..FaultConfig::default()
+        });
+        assert!(sqlstate_of("SELECT * FROM baostock.sync_calendar('2024-01-01', '2024-01-31')").is_some());
+        assert_eq!(count("SELECT count(*) FROM baostock.sync_runs WHERE error_message LIKE '%sekret%' OR params::text LIKE '%sekret%'"), 0);
+
+        Spi::run("CREATE ROLE bs_reader NOLOGIN").unwrap();
+        Spi::run("SET ROLE bs_reader").unwrap();
+        assert_eq!(sqlstate_of("SHOW baostock.password").as_deref(), Some("42501"));
+        assert_eq!(sqlstate_of("SHOW baostock.api_key").as_deref(), Some("42501"));
+        assert_eq!(
+            sqlstate_of("SELECT * FROM baostock.sync_date('2024-06-03')").as_deref(),
+            Some("42501")
+        );
+        assert_eq!(
+            sqlstate_of("SELECT * FROM baostock.daily_bars").as_deref(),
+            Some("42501")
+        );
+        assert_eq!(sqlstate_of("SELECT * FROM baostock.health"), None);
+        assert_eq!(sqlstate_of("SELECT * FROM baostock.runs"), None);
+        assert_eq!(sqlstate_of("SELECT * FROM baostock.gaps"), None);
+        let shown = Spi::get_one::<i64>("SELECT count(*) FROM pg_settings WHERE name = 'baostock.password'");
+        assert_eq!(shown, Ok(Some(0)));
+        Spi::run("RESET ROLE").unwrap();
+        Spi::run("GRANT EXECUTE ON FUNCTION baostock.sync_date(date, boolean) TO bs_reader").unwrap();
+        Spi::run("SET ROLE bs_reader").unwrap();
+        assert_eq!(
+            sqlstate_of("SELECT * FROM baostock.sync_date('1980-01-01')").as_deref(),
+            Some("22023")
+        );
+        Spi::run("RESET ROLE").unwrap();
+    }
+}
