@@ -1,6 +1,7 @@
 //! The trading calendar: weekends and an approximation of the exchanges' Chinese holidays.
 //!
-//! Closed days: Saturdays, Sundays, 1 January, the Spring Festival week (New Year's Eve and
+//! Closed days: Saturdays, Sundays, 1 January (and the Monday after when it is a weekend
+//! day), the Spring Festival week (New Year's Eve and
 //! the six days after New Year's Day, from a table of lunar new year dates for 1990-2040, an
 //! approximation outside it), Qingming (4 April in years ≡ 0, 1 mod 4, otherwise 5 April),
 //! Labour Day (1-7 May until 2007, 1-3 May since), Dragon Boat and Mid-Autumn festivals
@@ -38,7 +39,8 @@ pub fn lunar_new_year(year: i32) -> NaiveDate {
 /// Whether the exchanges are closed on a weekday for a holiday.
 pub fn is_holiday(d: NaiveDate) -> bool {
     let (y, m, day) = (d.year(), d.month(), d.day());
-    if m == 1 && day == 1 {
+    if m == 1 && (day == 1 || (day <= 3 && d.weekday() == Weekday::Mon)) {
+        // New Year's Day, and the Monday after it when it falls on a weekend.
         return true;
     }
     let cny = lunar_new_year(y);

@@ -72,7 +72,10 @@ impl Raw {
     pub fn connect(emu: &Emulator) -> Raw {
         let stream = TcpStream::connect(emu.addr()).unwrap();
         stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        Raw { stream, buf: Vec::new() }
+        Raw {
+            stream,
+            buf: Vec::new(),
+        }
     }
 
     pub fn send_bytes(&mut self, bytes: &[u8]) {
@@ -114,5 +117,8 @@ pub fn login() -> Request {
 
 /// A runtime for client tests.
 pub fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
 }
