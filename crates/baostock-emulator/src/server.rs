@@ -287,15 +287,16 @@ impl Conn {
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;
         }
+        // Bytes are counted before they are handed to the socket, so a client that has read
+        // an answer always sees it counted.
         let written = match fault {
-            None | Some(FaultMode::ErrorFrame) => write(stream, &bytes).await,
+            None | Some(FaultMode::ErrorFrame) => self.send(stream, &t, &bytes).await,
             Some(FaultMode::Reset) => {
                 let _ = socket2::SockRef::from(&*stream).set_linger(Some(Duration::ZERO));
                 return Next::Close;
             }
             Some(FaultMode::Fin) => {
-                let n = write(stream, &bytes[..bytes.len() / 2]).await;
-                self.add_bytes(&t, n);
+                self.send(stream, &t, &bytes[..bytes.len() / 2]).await;
                 let _ = stream.shutdown().await;
                 drain(stream).await;
                 return Next::Close;
@@ -304,12 +305,19 @@ impl Conn {
                 drain(stream).await;
                 return Next::Close;
             }
-            Some(FaultMode::Truncated) => write(stream, &truncate(&bytes)).await,
-            Some(FaultMode::CorruptZlib) => write(stream, &corrupt(&bytes)).await,
+            Some(FaultMode::Truncated) => {
+                let out = truncate(&bytes);
+                let n = self.send(stream, &t, &out).await;
+                if n < out.len() {
+                    return Next::Close;
+                }
+                bytes.len()
+            }
+            Some(FaultMode::CorruptZlib) => self.send(stream, &t, &corrupt(&bytes)).await,
             Some(FaultMode::SlowDrip) => {
                 let mut n = 0;
                 for c in bytes.chunks(faults.drip_chunk.max(1)) {
-                    let w = write(stream, c).await;
+                    let w = self.send(stream, &t, c).await;
                     n += w;
                     if w < c.len() {
                         break;
@@ -319,16 +327,19 @@ impl Conn {
                 n
             }
         };
-        self.add_bytes(&t, written);
         if written < bytes.len() {
             return Next::Close;
         }
         Next::Continue
     }
 
-    fn add_bytes(&self, t: &str, n: usize) {
-        let mut s = self.shared.controls.lock();
-        *s.counters.bytes_by_type.entry(t.to_owned()).or_default() += n as u64;
+    /// Counts `bytes` as sent for request type `t`, then writes them.
+    async fn send(&self, stream: &mut TcpStream, t: &str, bytes: &[u8]) -> usize {
+        {
+            let mut s = self.shared.controls.lock();
+            *s.counters.bytes_by_type.entry(t.to_owned()).or_default() += bytes.len() as u64;
+        }
+        write(stream, bytes).await
     }
 }
 
