@@ -1,0 +1,399 @@
+//! The workspace's Rust client against the emulator: the conformance set against the synthetic
+//! market (values equal to the library's), and every capture against replay mode (replies equal
+//! to decoding the captured bytes directly).
+
+mod common;
+
+use std::collections::HashMap;
+
+use baostock::client::{ClientError, Session};
+use baostock::frame::decode_request;
+use baostock::reply::{decode_reply, Data, Reply};
+use baostock::value::{AdjustFlag, Frequency, ADJUST_FACTOR_FIELDS, DAILY_FIELDS, MINUTE_FIELDS, PERIOD_FIELDS};
+use baostock::{HistoryKQuery, Limits, Page, Request};
+use baostock_emulator::handler::{query_error, ALL_STOCK_FIELDS, STOCK_BASIC_FIELDS, TRADE_DATES_FIELDS};
+use baostock_emulator::{Emulator, EmulatorConfig, Market};
+use common::d;
+
+fn opt<T: ToString>(v: &Option<T>) -> String {
+    v.as_ref().map(ToString::to_string).unwrap_or_default()
+}
+
+fn flag(v: Option<bool>) -> String {
+    v.map(|b| if b { "1" } else { "0" }.to_owned()).unwrap_or_default()
+}
+
+/// Typed rows back to the server's strings, in the order of `fields` (rust_decimal keeps the
+/// scale it parsed, so `8.9400` prints as `8.9400`).
+fn to_strings(data: &Data, fields: &[String]) -> Vec<Vec<String>> {
+    let maps: Vec<HashMap<&str, String>> = match data {
+        Data::DailyBars(v) => v
+            .iter()
+            .map(|b| {
+                HashMap::from([
+                    ("date", b.date.to_string()),
+                    ("code", b.code.clone()),
+                    ("open", opt(&b.open)),
+                    ("high", opt(&b.high)),
+                    ("low", opt(&b.low)),
+                    ("close", opt(&b.close)),
+                    ("preclose", opt(&b.preclose)),
+                    ("volume", opt(&b.volume)),
+                    ("amount", opt(&b.amount)),
+                    (
+                        "adjustflag",
+                        b.adjustflag.map(|a| a.code().to_owned()).unwrap_or_default(),
+                    ),
+                    ("turn", opt(&b.turn)),
+                    ("tradestatus", flag(b.tradestatus)),
+                    ("pctChg", opt(&b.pct_chg)),
+                    ("peTTM", opt(&b.pe_ttm)),
+                    ("pbMRQ", opt(&b.pb_mrq)),
+                    ("psTTM", opt(&b.ps_ttm)),
+                    ("pcfNcfTTM", opt(&b.pcf_ncf_ttm)),
+                    ("isST", flag(b.is_st)),
+                ])
+            })
+            .collect(),
+        Data::PeriodBars(v) => v
+            .iter()
+            .map(|b| {
+                HashMap::from([
+                    ("date", b.date.to_string()),
+                    ("code", b.code.clone()),
+                    ("open", opt(&b.open)),
+                    ("high", opt(&b.high)),
+                    ("low", opt(&b.low)),
+                    ("close", opt(&b.close)),
+                    ("volume", opt(&b.volume)),
+                    ("amount", opt(&b.amount)),
+                    (
+                        "adjustflag",
+                        b.adjustflag.map(|a| a.code().to_owned()).unwrap_or_default(),
+                    ),
+                    ("turn", opt(&b.turn)),
+                    ("pctChg", opt(&b.pct_chg)),
+                ])
+            })
+            .collect(),
+        Data::MinuteBars(v) => v
+            .iter()
+            .map(|b| {
+                HashMap::from([
+                    ("date", b.date.to_string()),
+                    ("time", b.time.format("%Y%m%d%H%M%S%3f").to_string()),
+                    ("code", b.code.clone()),
+                    ("open", opt(&b.open)),
+                    ("high", opt(&b.high)),
+                    ("low", opt(&b.low)),
+                    ("close", opt(&b.close)),
+                    ("volume", opt(&b.volume)),
+                    ("amount", opt(&b.amount)),
+                    (
+                        "adjustflag",
+                        b.adjustflag.map(|a| a.code().to_owned()).unwrap_or_default(),
+                    ),
+                ])
+            })
+            .collect(),
+        Data::AdjustFactors(v) => v
+            .iter()
+            .map(|f| {
+                HashMap::from([
+                    ("code", f.code.clone()),
+                    ("dividOperateDate", f.operate_date.to_string()),
+                    ("foreAdjustFactor", opt(&f.fore)),
+                    ("backAdjustFactor", opt(&f.back)),
+                    ("adjustFactor", opt(&f.factor)),
+                ])
+            })
+            .collect(),
+        Data::TradeDates(v) => v
+            .iter()
+            .map(|t| {
+                HashMap::from([
+                    ("calendar_date", t.date.to_string()),
+                    ("is_trading_day", flag(Some(t.is_trading_day))),
+                ])
+            })
+            .collect(),
+        Data::AllStock(v) => v
+            .iter()
+            .map(|s| {
+                HashMap::from([
+                    ("code", s.code.clone()),
+                    ("tradeStatus", flag(s.trade_status)),
+                    ("code_name", opt(&s.name)),
+                ])
+            })
+            .collect(),
+        Data::StockBasic(v) => v
+            .iter()
+            .map(|s| {
+                HashMap::from([
+                    ("code", s.code.clone()),
+                    ("code_name", opt(&s.name)),
+                    ("ipoDate", opt(&s.ipo_date)),
+                    ("outDate", opt(&s.out_date)),
+                    ("type", opt(&s.sec_type)),
+                    ("status", opt(&s.status)),
+                ])
+            })
+            .collect(),
+        Data::Rows(v) => {
+            return v
+                .iter()
+                .map(|r| r.iter().map(|c| c.clone().unwrap_or_default()).collect())
+                .collect()
+        }
+    };
+    maps.iter()
+        .map(|m| fields.iter().map(|f| m[f.as_str()].clone()).collect())
+        .collect()
+}
+
+fn hk(code: &str, fields: &str, start: &str, end: &str, freq: Frequency, adj: AdjustFlag) -> Request {
+    Request::HistoryK {
+        user: "anonymous".into(),
+        page: Page::first(2000),
+        query: HistoryKQuery {
+            code: code.into(),
+            fields: fields.into(),
+            start: d(start),
+            end: d(end),
+            frequency: freq,
+            adjust: adj,
+        },
+    }
+}
+
+fn split(s: &str) -> Vec<String> {
+    s.split(',').map(|f| f.trim().to_owned()).collect()
+}
+
+/// The library's answer: fields and rows, or an error code.
+fn expected(m: &Market, req: &Request) -> Result<(Vec<String>, Vec<Vec<String>>), String> {
+    let code = |e| query_error(&e).body.split('\x01').next().unwrap().to_owned();
+    Ok(match req {
+        Request::HistoryK { query: q, .. } => (
+            split(&q.fields),
+            m.history(&q.code, &q.fields, q.start, q.end, q.frequency, q.adjust)
+                .map_err(code)?,
+        ),
+        Request::DailyAStock { date, .. } => (split(DAILY_FIELDS), m.daily_astock(*date)),
+        Request::DailyEtf { date, .. } => (split(DAILY_FIELDS), m.daily_etf(*date)),
+        Request::DailyAdjustFactor { date, .. } => (split(ADJUST_FACTOR_FIELDS), m.daily_adjust_factors(*date)),
+        Request::TradeDates { start, end, .. } => (
+            split(TRADE_DATES_FIELDS),
+            m.trade_dates_between(*start, *end).map_err(code)?,
+        ),
+        Request::AllStock { day, .. } => (split(ALL_STOCK_FIELDS), m.all_stock(*day)),
+        Request::StockBasic { code: c, code_name, .. } => (split(STOCK_BASIC_FIELDS), m.stock_basic(c, code_name)),
+        Request::AdjustFactor {
+            code: c, start, end, ..
+        } => (
+            split(ADJUST_FACTOR_FIELDS),
+            m.adjust_factors(c, *start, *end).map_err(code)?,
+        ),
+        _ => unreachable!(),
+    })
+}
+
+fn conformance_set() -> Vec<Request> {
+    let mut v = Vec::new();
+    let u = || "anonymous".to_owned();
+    for adj in AdjustFlag::ALL {
+        v.push(hk(
+            "sh.600000",
+            DAILY_FIELDS,
+            "2024-01-01",
+            "2024-03-31",
+            Frequency::Daily,
+            adj,
+        ));
+        v.push(hk(
+            "sh.600000",
+            PERIOD_FIELDS,
+            "2023-06-01",
+            "2024-06-30",
+            Frequency::Weekly,
+            adj,
+        ));
+        v.push(hk(
+            "sh.600000",
+            PERIOD_FIELDS,
+            "2020-01-01",
+            "2024-06-30",
+            Frequency::Monthly,
+            adj,
+        ));
+        v.push(hk(
+            "sh.600000",
+            MINUTE_FIELDS,
+            "2024-01-02",
+            "2024-01-05",
+            Frequency::Min5,
+            adj,
+        ));
+        v.push(hk(
+            "sh.600000",
+            MINUTE_FIELDS,
+            "2024-01-02",
+            "2024-01-12",
+            Frequency::Min60,
+            adj,
+        ));
+    }
+    v.push(hk(
+        "sh.600000",
+        "date,code,close,preclose,volume,tradestatus",
+        "2010-01-01",
+        "2024-12-31",
+        Frequency::Daily,
+        AdjustFlag::Forward,
+    ));
+    v.push(hk(
+        "sh.600000",
+        MINUTE_FIELDS,
+        "2024-03-01",
+        "2024-05-31",
+        Frequency::Min5,
+        AdjustFlag::None,
+    ));
+    for day in ["2024-01-02", "2024-06-20", "2024-01-06"] {
+        v.push(Request::DailyAStock {
+            user: u(),
+            date: d(day),
+        });
+        v.push(Request::DailyEtf {
+            user: u(),
+            date: d(day),
+        });
+        v.push(Request::DailyAdjustFactor {
+            user: u(),
+            date: d(day),
+        });
+    }
+    v.push(Request::TradeDates {
+        user: u(),
+        page: Page::first(2000),
+        start: d("2024-01-01"),
+        end: d("2024-12-31"),
+    });
+    v.push(Request::AllStock {
+        user: u(),
+        page: Page::first(2000),
+        day: d("2024-01-02"),
+    });
+    v.push(Request::StockBasic {
+        user: u(),
+        page: Page::first(2000),
+        code: "sh.600000".into(),
+        code_name: String::new(),
+    });
+    v.push(Request::StockBasic {
+        user: u(),
+        page: Page::first(2000),
+        code: String::new(),
+        code_name: String::new(),
+    });
+    v.push(Request::AdjustFactor {
+        user: u(),
+        page: Page::first(2000),
+        code: "sh.600000".into(),
+        start: d("2015-01-01"),
+        end: d("2024-12-31"),
+    });
+    v.push(hk(
+        "sh.999999",
+        "date,close",
+        "2024-01-01",
+        "2024-01-31",
+        Frequency::Daily,
+        AdjustFlag::None,
+    ));
+    v.push(hk(
+        "sh.600000",
+        "date,nonsense",
+        "2024-01-01",
+        "2024-01-31",
+        Frequency::Daily,
+        AdjustFlag::None,
+    ));
+    v
+}
+
+#[test]
+fn rust_client_gets_exactly_the_library_values() {
+    let emu = common::start(600);
+    let cfg = common::client_config(&emu);
+    common::rt().block_on(async {
+        let mut s = Session::connect(cfg).await.unwrap();
+        let mut paged = 0;
+        for req in conformance_set() {
+            let what = format!("{req:?}");
+            let got = s.query_all(&req).await;
+            match (expected(emu.market(), &req), got) {
+                (Ok((fields, rows)), Ok(tables)) => {
+                    if tables.len() > 1 {
+                        paged += 1;
+                    }
+                    let mut all = Vec::new();
+                    for t in &tables {
+                        assert_eq!(t.fields, fields, "{what}");
+                        all.extend(to_strings(&t.data, &t.fields));
+                    }
+                    assert_eq!(all.len(), rows.len(), "{what}");
+                    assert_eq!(all, rows, "{what}");
+                }
+                (Err(code), Err(ClientError::Server(e))) => assert_eq!(e.code, code, "{what}"),
+                (want, got) => panic!("{what}: expected {:?}, got {got:?}", want.map(|(_, r)| r.len())),
+            }
+        }
+        assert!(paged >= 2, "{paged}");
+        s.logout().await;
+    });
+    let c = emu.counters();
+    assert_eq!((c.requests("00"), c.requests("02")), (1, 1));
+    assert_eq!(c.sessions_active, 0);
+}
+
+#[test]
+fn rust_client_against_replay_equals_the_captures_decoded() {
+    let dir = common::captures_dir();
+    let emu = Emulator::start(EmulatorConfig {
+        replay: Some(dir),
+        ..EmulatorConfig::default()
+    })
+    .unwrap();
+    let cfg = common::client_config(&emu);
+    let captures: Vec<_> = baostock_emulator::replay::Replay::load(&common::captures_dir())
+        .unwrap()
+        .captures()
+        .to_vec();
+    assert!(captures.len() >= 40, "{}", captures.len());
+    let limits = Limits::default();
+    let mut compared = 0;
+    common::rt().block_on(async {
+        let mut s = Session::connect(cfg).await.unwrap();
+        for c in &captures {
+            let (frame, _) = decode_request(&c.request, &limits).unwrap().unwrap();
+            let Ok(req) = Request::decode(&frame) else {
+                continue;
+            };
+            if matches!(req, Request::Login { .. } | Request::Logout { .. }) {
+                continue;
+            }
+            let (want, _) = decode_reply(&c.response, &limits).unwrap().unwrap();
+            let got = match s.request(&req).await {
+                Ok(r) => r,
+                Err(ClientError::Server(e)) => Reply::Error(e),
+                Err(e) => panic!("{}: {e}", c.name),
+            };
+            assert_eq!(got, want, "{}", c.name);
+            compared += 1;
+        }
+        s.logout().await;
+    });
+    assert!(compared >= 35, "{compared}");
+}
