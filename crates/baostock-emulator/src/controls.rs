@@ -329,6 +329,11 @@ impl Controls {
         self.lock().sessions = sessions;
     }
 
+    /// The session limits in force.
+    pub fn sessions(&self) -> SessionConfig {
+        self.lock().sessions.clone()
+    }
+
     /// Lifts every blacklisting.
     pub fn clear_blacklist(&self) {
         self.lock().blacklist.clear();

@@ -1,0 +1,306 @@
+//! Session limits, blacklisting, the control port and the binary.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use baostock::client::{ClientError, ErrorClass, Pool};
+use baostock::frame::CLIENT_VERSION;
+use baostock::Request;
+use baostock_emulator::{Emulator, EmulatorConfig, LatencyConfig, SessionConfig};
+use common::{d, Raw};
+use serde_json::Value;
+
+fn login_code(c: &mut Raw) -> String {
+    let (f, _) = c.request(&common::login());
+    f.body.split('\x01').next().unwrap().to_owned()
+}
+
+fn logout(c: &mut Raw) {
+    let (f, _) = c.request(&Request::Logout {
+        user: "anonymous".into(),
+        time: "20240102150000".into(),
+    });
+    assert_eq!(f.msg_type.as_str(), "03");
+}
+
+fn day_request() -> Request {
+    Request::DailyEtf {
+        user: "anonymous".into(),
+        date: d("2024-01-02"),
+    }
+}
+
+#[test]
+fn logins_beyond_the_limit_are_refused() {
+    let emu = Emulator::start(EmulatorConfig {
+        sessions: SessionConfig {
+            max_per_ip: Some(2),
+            blacklist_for: None,
+        },
+        ..common::config(60)
+    })
+    .unwrap();
+    let mut a = Raw::connect(&emu);
+    let mut b = Raw::connect(&emu);
+    let mut c = Raw::connect(&emu);
+    assert_eq!(login_code(&mut a), "0");
+    assert_eq!(login_code(&mut b), "0");
+    assert_eq!(login_code(&mut c), "10001005");
+    // A refused session cannot query.
+    assert_eq!(c.request(&day_request()).0.body.split('\x01').next(), Some("10001001"));
+    logout(&mut a);
+    assert_eq!(login_code(&mut c), "0");
+    let k = emu.counters();
+    assert_eq!(
+        (k.sessions_total, k.sessions_active, k.peak_sessions, k.logins_refused),
+        (3, 2, 2, 1)
+    );
+    // The Rust client treats the limit as transient.
+    let e = ClientError::Server(baostock::ServerError {
+        code: "10001005".into(),
+        message: String::new(),
+    });
+    assert_eq!(e.class(), ErrorClass::Transient);
+}
+
+#[test]
+fn blacklisting_blocks_the_address_for_the_period() {
+    let emu = Emulator::start(EmulatorConfig {
+        sessions: SessionConfig {
+            max_per_ip: Some(2),
+            blacklist_for: Some(Duration::from_secs(3600)),
+        },
+        ..common::config(60)
+    })
+    .unwrap();
+    let mut a = Raw::connect(&emu);
+    let mut b = Raw::connect(&emu);
+    let mut c = Raw::connect(&emu);
+    assert_eq!(login_code(&mut a), "0");
+    assert_eq!(login_code(&mut b), "0");
+    assert_eq!(login_code(&mut c), "10001011");
+    // Every request from the address is refused now, even on sessions logged in before.
+    assert_eq!(a.request(&day_request()).0.body.split('\x01').next(), Some("10001011"));
+    let cfg = common::client_cfg(&emu);
+    common::rt().block_on(async {
+        let pool = Pool::new(cfg.clone());
+        let e = pool.request(&day_request()).await.unwrap_err();
+        assert_eq!(e.class(), ErrorClass::Blacklist, "{e}");
+        assert!(pool.is_blacklisted());
+        assert_eq!(pool.retries(), 0, "a blacklist is never retried");
+    });
+    logout(&mut a);
+    logout(&mut b);
+    emu.controls().clear_blacklist();
+    assert_eq!(login_code(&mut c), "0");
+    assert!(c.request(&day_request()).0.msg_type.as_str() == "9B");
+
+    // A short period lifts by itself.
+    emu.controls().set_sessions(SessionConfig {
+        max_per_ip: Some(1),
+        blacklist_for: Some(Duration::from_millis(200)),
+    });
+    let mut e = Raw::connect(&emu);
+    assert_eq!(login_code(&mut e), "10001011");
+    let started = Instant::now();
+    logout(&mut c);
+    loop {
+        let code = login_code(&mut e);
+        if code == "0" {
+            break;
+        }
+        assert_eq!(code, "10001011");
+        assert!(started.elapsed() < Duration::from_millis(200) + Duration::from_secs(1));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn control(emu: &Emulator) -> (BufReader<TcpStream>, TcpStream) {
+    let s = TcpStream::connect(emu.control_addr().unwrap()).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    (BufReader::new(s.try_clone().unwrap()), s)
+}
+
+fn command(io: &mut (BufReader<TcpStream>, TcpStream), line: &str) -> Value {
+    io.1.write_all(format!("{line}\n").as_bytes()).unwrap();
+    let mut answer = String::new();
+    io.0.read_line(&mut answer).unwrap();
+    serde_json::from_str(&answer).unwrap_or_else(|e| panic!("{line}: {answer:?}: {e}"))
+}
+
+#[test]
+fn the_control_port_drives_the_emulator_from_outside() {
+    let emu = Emulator::start(EmulatorConfig {
+        control: Some("127.0.0.1:0".parse().unwrap()),
+        ..common::config(100)
+    })
+    .unwrap();
+    let mut io = control(&emu);
+    let mut c = Raw::connect(&emu);
+    c.login();
+    c.request(&day_request());
+    let v = command(&mut io, "counters");
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["counters"]["requests_by_type"]["9A"], 1);
+    assert_eq!(v["counters"]["total_requests"], 2);
+    assert_eq!(v["counters"]["sessions_active"], 1);
+    assert_eq!(command(&mut io, "reset-counters")["ok"], true);
+    assert_eq!(emu.counters().total_requests(), 0);
+
+    assert_eq!(command(&mut io, "latency realistic")["ok"], true);
+    assert_eq!(emu.controls().latency(), LatencyConfig::realistic());
+    assert_eq!(
+        command(&mut io, "latency base_ms=5 jitter_ms=1 per_byte_ns=2 type.35=9")["ok"],
+        true
+    );
+    let l = emu.controls().latency();
+    assert_eq!(
+        (l.base, l.per_byte_ns, l.per_type["35"]),
+        (Duration::from_millis(5), 2, Duration::from_millis(9))
+    );
+    assert_eq!(command(&mut io, "latency fast")["ok"], true);
+
+    assert_eq!(
+        command(&mut io, "faults reset=1000 script=98:3:fin idle_ms=60000")["ok"],
+        true
+    );
+    let f = emu.controls().faults();
+    assert_eq!(f.rates.len(), 1);
+    assert_eq!(f.script[0].nth, 3);
+    assert_eq!(f.idle_timeout, Some(Duration::from_secs(60)));
+    assert_eq!(command(&mut io, "faults none")["ok"], true);
+    assert!(emu.controls().faults().rates.is_empty());
+
+    assert_eq!(
+        command(&mut io, "override sh.600000 2024-01-02 close 77.7700")["ok"],
+        true
+    );
+    let row = emu
+        .market()
+        .daily_astock(d("2024-01-02"))
+        .into_iter()
+        .find(|r| r[1] == "sh.600000")
+        .unwrap();
+    assert_eq!(row[5], "77.7700");
+    assert_eq!(command(&mut io, "clear-overrides")["ok"], true);
+    assert_eq!(command(&mut io, "override sh.600000 2024-01-02 bogus 1")["ok"], false);
+
+    assert_eq!(command(&mut io, "clock 2024-01-02T16:00:00")["ok"], true);
+    assert_eq!(command(&mut io, "publish 17:30")["ok"], true);
+    assert!(!emu.controls().is_published(d("2024-01-02")));
+    assert!(emu.controls().is_published(d("2023-12-29")));
+    let s = command(&mut io, "status");
+    assert_eq!(s["now"], "2024-01-02T16:00:00");
+    assert_eq!(s["publish_time"], "17:30:00");
+    assert_eq!(command(&mut io, "publish none")["ok"], true);
+    assert_eq!(command(&mut io, "clock none")["ok"], true);
+
+    assert_eq!(command(&mut io, "sessions max=3 blacklist_ms=1000")["ok"], true);
+    assert_eq!(
+        emu.controls().sessions(),
+        SessionConfig {
+            max_per_ip: Some(3),
+            blacklist_for: Some(Duration::from_secs(1))
+        }
+    );
+    assert_eq!(command(&mut io, "clear-blacklist")["ok"], true);
+    let bad = command(&mut io, "fly me to the moon");
+    assert_eq!(bad["ok"], false);
+    assert!(bad["error"].as_str().unwrap().contains("unknown command"));
+}
+
+#[test]
+fn the_binary_documents_every_flag_and_serves() {
+    let exe = env!("CARGO_BIN_EXE_baostock-emulator");
+    let help = Command::new(exe).arg("--help").output().unwrap();
+    assert!(help.status.success());
+    let text = String::from_utf8(help.stdout).unwrap();
+    for flag in [
+        "--listen",
+        "--control",
+        "--replay",
+        "--seed",
+        "--codes",
+        "--start",
+        "--end",
+        "--warm",
+        "--publish-time",
+        "--clock",
+        "--profile",
+        "--latency-base-ms",
+        "--latency-jitter-ms",
+        "--latency-per-byte-ns",
+        "--latency-type",
+        "--max-sessions",
+        "--blacklist-secs",
+        "--fault",
+        "--fault-script",
+        "--idle-timeout",
+        "--error-code",
+        "--drip-chunk",
+        "--drip-interval-ms",
+        "--help",
+    ] {
+        assert!(text.contains(flag), "--help lacks {flag}");
+    }
+    let bad = Command::new(exe).arg("--bogus").output().unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+
+    let mut child = Command::new(exe)
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--codes",
+            "60",
+            "--end",
+            "2025-06-30",
+            "--profile",
+            "fast",
+        ])
+        .args(["--fault-script", "98:1:error-frame", "--error-code", "10002007"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    out.read_line(&mut first).unwrap();
+    let addr = first.trim().rsplit(' ').next().unwrap().to_owned();
+    let mut s = TcpStream::connect(&addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let send = |s: &mut TcpStream, r: &Request| {
+        s.write_all(&r.encode(CLIENT_VERSION)).unwrap();
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 65536];
+        loop {
+            if let Some((f, _)) = baostock::frame::decode_response(&buf, &baostock::Limits::default()).unwrap() {
+                return f;
+            }
+            let n = std::io::Read::read(s, &mut chunk).unwrap();
+            assert!(n > 0);
+            buf.extend_from_slice(&chunk[..n]);
+        }
+    };
+    assert_eq!(send(&mut s, &common::login()).msg_type.as_str(), "01");
+    let f = send(
+        &mut s,
+        &Request::DailyAStock {
+            user: "anonymous".into(),
+            date: d("2024-01-02"),
+        },
+    );
+    assert_eq!(f.body, "10002007\x01模拟故障", "the scripted fault from the flags");
+    let f = send(
+        &mut s,
+        &Request::DailyAStock {
+            user: "anonymous".into(),
+            date: d("2024-01-02"),
+        },
+    );
+    assert_eq!(f.msg_type.as_str(), "99");
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
