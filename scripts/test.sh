@@ -25,4 +25,7 @@ step "emulator tests and the official-client conformance run"
 bash scripts/test-emulator.sh
 
 step "cargo pgrx test pg15 (live cluster, run as postgres)"
-cargo pgrx test pg15 --runas postgres --pgdata "$PGRX_TEST_PGDATA"
+# cargo pgrx test overwrites the installed .so in place: stop the demo cluster that may have it
+# loaded. The tests share one database and read committed run records: one at a time.
+bash scripts/demo.sh stop
+RUST_TEST_THREADS=1 cargo pgrx test pg15 --runas postgres --pgdata "$PGRX_TEST_PGDATA"

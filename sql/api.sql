@@ -74,6 +74,7 @@ COMMENT ON VIEW baostock.gaps IS 'Synced trading days on which a listed stock or
 
 COMMENT ON FUNCTION baostock.sync_date(date, boolean) IS 'Syncs one trading day (default: the latest): every A-share''s and ETF''s daily bar and the day''s adjust factors, in one transaction. Skips non-trading days and days already synced unless force; reports not_available when the server has not published the day yet.';
 COMMENT ON FUNCTION baostock.sync_calendar(date, date) IS 'Syncs the trade calendar between two days (default: 1990-12-19 to today).';
+COMMENT ON FUNCTION baostock.bench_store(integer) IS 'Benchmark: the store''s batch upsert (new, unchanged, changed rows) against COPY of the same synthetic bars into an identical temporary table; superusers only.';
 COMMENT ON FUNCTION baostock.sync_securities() IS 'Syncs the list of securities with names, types, listing and delisting dates.';
 
 -- Reading is open; reaching the network or writing is for the owner and whom it grants.
@@ -83,5 +84,6 @@ GRANT SELECT ON baostock.health, baostock.runs, baostock.coverage, baostock.gaps
 REVOKE EXECUTE ON FUNCTION baostock.sync_date(date, boolean) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION baostock.sync_calendar(date, date) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION baostock.sync_securities() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION baostock.bench_store(integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION baostock.sync_health() TO PUBLIC;
 GRANT EXECUTE ON FUNCTION baostock.latest_trading_day() TO PUBLIC;

@@ -1,6 +1,10 @@
 //! The SQL functions: thin wrappers that convert arguments, call `sync`, and raise errors
 //! with their SQLSTATE.
 
+// pgrx reads the result columns from each signature, so the row tuple is spelled out there
+// rather than hidden behind a type alias.
+#![allow(clippy::type_complexity)]
+
 use chrono::{Datelike, NaiveDate};
 use pgrx::datum::Date;
 use pgrx::prelude::*;

@@ -7,6 +7,7 @@
 use pgrx::prelude::*;
 
 mod api;
+mod bench;
 mod error;
 mod guc;
 mod net;

@@ -99,6 +99,11 @@ fn upsert<T>(sql: &str, rows: &[T], batch: usize, columns: impl Fn(&[T]) -> Vec<
     Ok(total)
 }
 
+/// The bar upsert, into `baostock.daily_bars` or a table of the same shape.
+fn bars_sql(table: &str) -> String {
+    BARS_SQL.replace("baostock.daily_bars", table)
+}
+
 const BARS_SQL: &str = "
 WITH input AS (
     SELECT * FROM unnest($1::text[], $2::text[]::date[], $3::text[]::numeric[], $4::text[]::numeric[],
@@ -130,9 +135,14 @@ SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FR
 
 /// Upserts daily bars; a code and date that appears twice keeps its last row.
 pub fn upsert_bars(rows: &[DailyBar], batch: usize) -> SyncResult<Counts> {
+    upsert_bars_into("baostock.daily_bars", rows, batch)
+}
+
+/// Upserts daily bars into `table`, which has the shape of `baostock.daily_bars` (benchmarks).
+pub fn upsert_bars_into(table: &str, rows: &[DailyBar], batch: usize) -> SyncResult<Counts> {
     let unique: BTreeMap<(&str, NaiveDate), &DailyBar> = rows.iter().map(|r| ((r.code.as_str(), r.date), r)).collect();
     let rows: Vec<&DailyBar> = unique.into_values().collect();
-    upsert(BARS_SQL, &rows, batch, |c| {
+    upsert(&bars_sql(table), &rows, batch, |c| {
         let t = |f: fn(&DailyBar) -> Option<Decimal>| Column::Text(c.iter().map(|r| text(f(r))).collect());
         vec![
             Column::Text(c.iter().map(|r| Some(r.code.clone())).collect()),
@@ -337,4 +347,9 @@ pub fn china_today() -> SyncResult<NaiveDate> {
     let s = Spi::get_one::<String>("SELECT (now() AT TIME ZONE 'Asia/Shanghai')::date::text").map_err(spi_err)?;
     s.and_then(|s| baostock::value::parse_date(&s).ok())
         .ok_or_else(|| SyncError::Store("pg_baostock store: cannot read today's date".into()))
+}
+
+/// Runs a statement that returns nothing (benchmark set-up).
+pub fn run(sql: &str) -> SyncResult<()> {
+    Spi::run(sql).map_err(spi_err)
 }

@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# The main job on a fresh machine: builds and installs the extension (release), starts the
+# emulator as the Baostock server, starts a PostgreSQL 15 cluster with pg_baostock and pg_cron
+# preloaded, loads the calendar, the securities and the last trading days, schedules the
+# evening sync with pg_cron, and prints the health report.
+#
+#   DEMO_DAYS=20       trading days to load (newest first)
+#   DEMO_PROFILE=realistic   emulator latency profile (fast: no delay)
+#   DEMO_PORT=5499     cluster port; EMULATOR_PORT=10030
+#
+# Leaves the cluster and the emulator running; `bash scripts/demo.sh stop` stops both.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+DEMO_DIR=${DEMO_DIR:-/var/tmp/pg_baostock-demo}
+PGDATA_DEMO=$DEMO_DIR/data
+DEMO_PORT=${DEMO_PORT:-5499}
+EMULATOR_PORT=${EMULATOR_PORT:-10030}
+DEMO_DAYS=${DEMO_DAYS:-20}
+DEMO_PROFILE=${DEMO_PROFILE:-realistic}
+PGBIN=/usr/lib/postgresql/15/bin
+PG_CONFIG=$PGBIN/pg_config
+DB=baostock_demo
+
+log() { printf '\n==> %s\n' "$*"; }
+as_pg() { sudo -u postgres "$@"; }
+psql_demo() { as_pg psql -X -v ON_ERROR_STOP=1 -h "$DEMO_DIR" -p "$DEMO_PORT" -d "$DB" "$@"; }
+
+stop() {
+  if [ -f "$PGDATA_DEMO/postmaster.pid" ]; then
+    as_pg "$PGBIN/pg_ctl" -D "$PGDATA_DEMO" -m fast -w stop || true
+  fi
+  if [ -f "$DEMO_DIR/emulator.pid" ]; then
+    kill "$(cat "$DEMO_DIR/emulator.pid")" 2>/dev/null || true
+    rm -f "$DEMO_DIR/emulator.pid"
+  fi
+}
+
+if [ "${1:-}" = "stop" ]; then
+  stop
+  exit 0
+fi
+
+bash scripts/setup.sh
+stop
+
+log "building the emulator and installing the extension (release)"
+cargo build --release -p baostock-emulator
+cargo pgrx install --release --pg-config "$PG_CONFIG"
+
+log "starting the emulator on 127.0.0.1:$EMULATOR_PORT (profile $DEMO_PROFILE)"
+mkdir -p "$DEMO_DIR"
+chown postgres:postgres "$DEMO_DIR"
+nohup "$ROOT/target/release/baostock-emulator" --listen "127.0.0.1:$EMULATOR_PORT" --profile "$DEMO_PROFILE" \
+  > "$DEMO_DIR/emulator.log" 2>&1 &
+echo $! > "$DEMO_DIR/emulator.pid"
+for _ in $(seq 1 100); do
+  (exec 3<>"/dev/tcp/127.0.0.1/$EMULATOR_PORT") 2>/dev/null && break
+  sleep 0.1
+done
+
+log "starting PostgreSQL 15 in $PGDATA_DEMO on port $DEMO_PORT"
+if [ ! -f "$PGDATA_DEMO/PG_VERSION" ]; then
+  as_pg "$PGBIN/initdb" -D "$PGDATA_DEMO" -A trust -E UTF8 --locale C.UTF-8 > /dev/null
+  cat >> "$PGDATA_DEMO/postgresql.conf" <<EOF
+listen_addresses = ''
+unix_socket_directories = '$DEMO_DIR'
+port = $DEMO_PORT
+shared_preload_libraries = 'pg_baostock,pg_cron'
+cron.database_name = '$DB'
+baostock.host = '127.0.0.1'
+baostock.port = $EMULATOR_PORT
+EOF
+fi
+as_pg "$PGBIN/pg_ctl" -D "$PGDATA_DEMO" -l "$DEMO_DIR/postgres.log" -w start > /dev/null
+as_pg createdb -h "$DEMO_DIR" -p "$DEMO_PORT" "$DB" 2>/dev/null || true
+
+log "CREATE EXTENSION pg_baostock; calendar and securities"
+psql_demo <<'SQL'
+DROP EXTENSION IF EXISTS pg_baostock;
+CREATE EXTENSION pg_baostock;
+CREATE EXTENSION IF NOT EXISTS pg_cron;
+SELECT status AS calendar, rows_inserted, requests, round(seconds::numeric, 2) AS seconds FROM baostock.sync_calendar();
+SELECT status AS securities, rows_inserted, requests, round(seconds::numeric, 2) AS seconds FROM baostock.sync_securities();
+SQL
+
+log "loading the last $DEMO_DAYS trading days, one transaction per day"
+psql_demo -v days="$DEMO_DAYS" <<'SQL'
+SELECT format('SELECT day, status, rows_inserted, requests, round(seconds::numeric, 2) AS seconds FROM baostock.sync_date(%L)', day)
+FROM (SELECT day FROM baostock.trade_calendar
+      WHERE is_trading_day AND day <= baostock.latest_trading_day()
+      ORDER BY day DESC LIMIT :days) d
+ORDER BY day
+\gexec
+SQL
+
+log "scheduling the evening sync with pg_cron (a no-op once the day is synced)"
+psql_demo <<'SQL'
+SELECT cron.schedule('baostock-evening-' || h, '0 ' || h || ' * * 1-5', 'SELECT baostock.sync_date()')
+FROM unnest(ARRAY[18, 19, 21, 23]) AS h;
+SQL
+
+log "health report"
+psql_demo <<'SQL'
+\x on
+SELECT * FROM baostock.health;
+\x off
+SELECT kind, status, count(*) AS runs, sum(requests) AS requests, sum(rows_inserted) AS rows,
+       round(avg(extract(epoch FROM duration))::numeric, 2) AS mean_s
+FROM baostock.runs GROUP BY kind, status ORDER BY kind, status;
+SELECT count(*) AS codes, sum(bars) AS bars, min(first_day) AS first_day, max(last_day) AS last_day FROM baostock.coverage;
+SELECT count(*) AS gaps FROM baostock.gaps;
+SQL
+
+cat <<EOF
+
+The cluster and the emulator keep running:
+  sudo -u postgres psql -h $DEMO_DIR -p $DEMO_PORT $DB
+  bash scripts/demo.sh stop
+EOF
