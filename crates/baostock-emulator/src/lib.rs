@@ -5,6 +5,8 @@
 //! README for the protocol choices, the market model, latency, faults, sessions and the
 //! control port.
 
+#![warn(missing_docs)]
+
 pub mod calendar;
 pub mod control_port;
 pub mod controls;

@@ -206,8 +206,8 @@ impl Security {
 
     fn limits(&self, reference: i64, i: usize) -> (i64, i64) {
         let l = self.limit_on(i);
-        let up = round_to(i128::from(reference) * i128::from(100 + l), 100, self.tick);
-        let down = round_to(i128::from(reference) * i128::from(100 - l), 100, self.tick).max(self.tick);
+        let up = round_to64(reference * (100 + l), 100, self.tick);
+        let down = round_to64(reference * (100 - l), 100, self.tick).max(self.tick);
         (down, up)
     }
 
@@ -219,17 +219,28 @@ impl Security {
         out.push(close as u32);
         let anchor = self.issue_price;
         let mut suspended_left = 0u32;
+        let mut next_event = 0usize;
+        // True with probability `ppm` per million from 20 random bits.
+        let chance = |bits: u64, ppm: u64| (bits & 0xF_FFFF) * 1_000_000 < ppm << 20;
         for k in 0..n {
             let i = self.first + k;
-            let ex = self.event_on(i).is_some();
-            let reference = self.reference(close, i);
-            if ex {
+            while next_event < self.events.len() && self.events[next_event].day < i {
+                next_event += 1;
+            }
+            let event = self.events.get(next_event).filter(|e| e.day == i);
+            let reference = match event {
+                Some(e) => round_to64(close * FACTOR_SCALE, e.ratio_ppm, self.tick).max(self.tick),
+                None => close,
+            };
+            let draws = rng.next_u64();
+            let shape = rng.next_u64();
+            if event.is_some() {
                 suspended_left = 0;
-            } else if suspended_left == 0 && k > 0 && rng.chance_ppm(self.suspend_ppm) {
-                suspended_left = if rng.chance_ppm(100_000) {
-                    rng.range(10, 60) as u32
+            } else if suspended_left == 0 && k > 0 && chance(draws, self.suspend_ppm) {
+                suspended_left = if chance(draws >> 20, 100_000) {
+                    10 + (draws >> 40) as u32 % 51
                 } else {
-                    rng.range(1, 8) as u32
+                    1 + (draws >> 40) as u32 % 8
                 };
             }
             if suspended_left > 0 {
@@ -237,22 +248,23 @@ impl Security {
                 out.push(close as u32 | SUSPENDED);
                 continue;
             }
-            let mut r: i64 = (0..4).map(|_| rng.range(-1_000_000, 1_000_000)).sum();
-            r = r * self.sigma_ppm / 1_155_000;
+            // A sum of four 16-bit uniforms: roughly normal, standard deviation 37,837.
+            let sum: i64 = (0..4).map(|j| ((shape >> (16 * j)) & 0xFFFF) as i64).sum::<i64>() - 131_070;
+            let mut r = sum * self.sigma_ppm / 37_837;
             if reference > anchor * 6 || reference > 1_500 * PRICE_SCALE {
                 r -= 3_000;
             } else if reference < anchor / 5 {
                 r += 3_000;
             }
-            let (down, up) = self.limits(reference, i);
             if self.sec_type == SecType::Stock {
-                if rng.chance_ppm(6_000) {
+                if chance(draws >> 20, 6_000) {
                     r = 400_000;
-                } else if rng.chance_ppm(4_000) {
+                } else if chance(draws >> 40, 4_000) {
                     r = -400_000;
                 }
             }
-            let next = round_to(i128::from(reference) * i128::from(1_000_000 + r), 1_000_000, self.tick);
+            let (down, up) = self.limits(reference, i);
+            let next = round_to64(reference * (1_000_000 + r), 1_000_000, self.tick);
             close = next.clamp(down, up).clamp(self.tick, i64::from(u32::MAX >> 1));
             out.push(close as u32);
         }
@@ -440,37 +452,58 @@ impl Security {
 pub struct RawBar {
     /// Trading-day index.
     pub index: usize,
+    /// The trading day.
     pub date: NaiveDate,
+    /// Opening price (1e-4 yuan).
     pub open: i64,
+    /// Highest price.
     pub high: i64,
+    /// Lowest price.
     pub low: i64,
+    /// Closing price.
     pub close: i64,
     /// The previous trading day's close (the issue price on the first day).
     pub preclose: i64,
+    /// Shares traded.
     pub volume: i64,
+    /// Turnover in 1e-4 yuan.
     pub amount: i64,
-    /// Empty for indices and suspended days.
+    /// Turnover rate in 1e-6 percent; empty for indices and suspended days.
     pub turn: Option<i64>,
     /// `false` when suspended.
     pub trading: bool,
+    /// Change against preclose in 1e-6 percent.
     pub pct_chg: i64,
+    /// Price/earnings (TTM) in 1e-6; stocks only.
     pub pe_ttm: Option<i64>,
+    /// Price/book (MRQ) in 1e-6; stocks only.
     pub pb_mrq: Option<i64>,
+    /// Price/sales (TTM) in 1e-6; stocks only.
     pub ps_ttm: Option<i64>,
+    /// Price/cash flow (TTM) in 1e-6; stocks only, empty for some.
     pub pcf_ncf_ttm: Option<i64>,
+    /// Whether the stock is under special treatment that day.
     pub is_st: bool,
 }
 
 /// A minute bar in integer units; `end` is the end time of the bar.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MinuteBarRaw {
+    /// The trading day.
     pub date: NaiveDate,
+    /// End time of the bar.
     pub end: NaiveTime,
+    /// Opening price (1e-4 yuan).
     pub open: i64,
+    /// Highest price.
     pub high: i64,
+    /// Lowest price.
     pub low: i64,
+    /// Closing price.
     pub close: i64,
+    /// Shares traded.
     pub volume: i64,
+    /// Turnover in 1e-4 yuan.
     pub amount: i64,
 }
 
@@ -997,9 +1030,16 @@ impl Market {
                 rows
             }
         };
+        let distinct = cols.iter().collect::<std::collections::BTreeSet<_>>().len() == cols.len();
         Ok(full
             .into_iter()
-            .map(|r| cols.iter().map(|&j| r[j].clone()).collect())
+            .map(|mut r| {
+                if distinct {
+                    cols.iter().map(|&j| std::mem::take(&mut r[j])).collect()
+                } else {
+                    cols.iter().map(|&j| r[j].clone()).collect()
+                }
+            })
             .collect())
     }
 
@@ -1215,6 +1255,12 @@ pub fn div_round(n: i128, d: i128) -> i128 {
     }
 }
 
+/// `n / d` rounded half up to a multiple of `tick`, for non-negative values, in i64.
+fn round_to64(n: i64, d: i64, tick: i64) -> i64 {
+    let q = d * tick;
+    (n + q / 2) / q * tick
+}
+
 /// `n / d` rounded half up to a multiple of `tick`, for non-negative values.
 fn round_to(n: i128, d: i128, tick: i64) -> i64 {
     div_round(n, d * i128::from(tick)) as i64 * tick
@@ -1222,13 +1268,30 @@ fn round_to(n: i128, d: i128, tick: i64) -> i64 {
 
 /// Formats a scaled integer with exactly `scale` decimals.
 pub fn fixed(v: i128, scale: u32) -> String {
-    let p = 10i128.pow(scale);
-    let sign = if v < 0 { "-" } else { "" };
-    let a = v.abs();
-    if scale == 0 {
-        return format!("{sign}{a}");
+    let digits = match u64::try_from(v.unsigned_abs()) {
+        Ok(small) => small.to_string(),
+        Err(_) => v.unsigned_abs().to_string(),
+    };
+    let scale = scale as usize;
+    let mut out = String::with_capacity(digits.len() + scale + 3);
+    if v < 0 {
+        out.push('-');
     }
-    format!("{sign}{}.{:0w$}", a / p, a % p, w = scale as usize)
+    if scale == 0 {
+        out.push_str(&digits);
+    } else if digits.len() <= scale {
+        out.push_str("0.");
+        for _ in digits.len()..scale {
+            out.push('0');
+        }
+        out.push_str(&digits);
+    } else {
+        let (int, frac) = digits.split_at(digits.len() - scale);
+        out.push_str(int);
+        out.push('.');
+        out.push_str(frac);
+    }
+    out
 }
 
 fn opt6(v: Option<i64>) -> String {
@@ -1254,6 +1317,10 @@ mod tests {
         assert_eq!(fixed(-302_100, 6), "-0.302100");
         assert_eq!(fixed(66_000 * 936_211, 10), "6.1789926000");
         assert_eq!(fixed(0, 4), "0.0000");
+        assert_eq!(fixed(5, 6), "0.000005");
+        assert_eq!(fixed(-5, 2), "-0.05");
+        assert_eq!(fixed(123, 0), "123");
+        assert_eq!(fixed(i128::from(i64::MAX) * 100, 2), format!("{}.00", i64::MAX));
         assert_eq!(div_round(5, 2), 3);
         assert_eq!(div_round(-5, 2), -3);
         assert_eq!(div_round(7, 3), 2);
