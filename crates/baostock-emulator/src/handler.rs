@@ -123,7 +123,12 @@ fn page_slice(rows: &[Vec<String>], page: Page) -> &[Vec<String>] {
 }
 
 fn paged(t: MsgType, method: &str, user: &str, page: Page, rows: &[Vec<String>], tail: &[&str]) -> Answer {
-    let data = write_records(page_slice(rows, page));
+    page_answer(t, method, user, page, page_slice(rows, page), tail)
+}
+
+/// A paged answer whose rows are already the page.
+fn page_answer(t: MsgType, method: &str, user: &str, page: Page, rows: &[Vec<String>], tail: &[&str]) -> Answer {
+    let data = write_records(rows);
     let mut body = format!(
         "0\x01success\x01{method}\x01{user}\x01{}\x01{}\x01{data}",
         page.page, page.per_page
@@ -168,7 +173,7 @@ pub fn answer_query(market: &Market, frame: &Frame, publication: Publication) ->
     let method = req.method().to_owned();
     let result = match &req {
         Request::HistoryK { user, page, query: q } => market
-            .history_until(
+            .history_window(
                 &q.code,
                 &q.fields,
                 q.start,
@@ -176,6 +181,8 @@ pub fn answer_query(market: &Market, frame: &Frame, publication: Publication) ->
                 q.frequency,
                 q.adjust,
                 publication.last_published,
+                (page.page as usize - 1).saturating_mul(page.per_page as usize),
+                page.per_page as usize,
             )
             .map(|rows| {
                 let (s, e) = (date(q.start), date(q.end));
@@ -187,7 +194,7 @@ pub fn answer_query(market: &Market, frame: &Frame, publication: Publication) ->
                     q.frequency.code(),
                     q.adjust.code(),
                 ];
-                paged(t, &method, user, *page, &rows, &tail)
+                page_answer(t, &method, user, *page, &rows, &tail)
             }),
         Request::DailyAStock { user, date: d } | Request::DailyEtf { user, date: d } => {
             let rows = if !publication.allows(*d) {

@@ -183,6 +183,11 @@ impl Security {
         self.events.iter().find(|e| e.day == i)
     }
 
+    /// Whether the security traded (was not suspended) on trading-day index `i`.
+    pub fn trading_on(&self, i: usize) -> bool {
+        i >= self.first && i < self.end && self.path()[i - self.first + 1] & SUSPENDED == 0
+    }
+
     fn path(&self) -> &[u32] {
         self.path.get_or_init(|| self.generate_path())
     }
@@ -251,7 +256,8 @@ impl Security {
             // A sum of four 16-bit uniforms: roughly normal, standard deviation 37,837.
             let sum: i64 = (0..4).map(|j| ((shape >> (16 * j)) & 0xFFFF) as i64).sum::<i64>() - 131_070;
             let mut r = sum * self.sigma_ppm / 37_837;
-            if reference > anchor * 6 || reference > 1_500 * PRICE_SCALE {
+            let too_dear = self.sec_type != SecType::Index && reference > 1_500 * PRICE_SCALE;
+            if reference > anchor * 6 || too_dear {
                 r -= 3_000;
             } else if reference < anchor / 5 {
                 r += 3_000;
@@ -789,7 +795,7 @@ impl Market {
                 1,
                 rng.range(8_000_000, 50_000_000),
                 rng.range(9_000, 15_000),
-                rng.range(1_000_000, 30_000_000) * 100,
+                rng.range(100_000, 3_000_000) * 100,
                 1,
                 0,
             ),
@@ -987,6 +993,24 @@ impl Market {
         adjust: AdjustFlag,
         until: Option<NaiveDate>,
     ) -> Result<Vec<Vec<String>>, QueryError> {
+        self.history_window(code, fields, start, end, frequency, adjust, until, 0, usize::MAX)
+    }
+
+    /// As [`Market::history_until`], but only rows `skip..skip + take` (one page), computing
+    /// the bars of no other day (for the daily and minute frequencies).
+    #[allow(clippy::too_many_arguments)]
+    pub fn history_window(
+        &self,
+        code: &str,
+        fields: &str,
+        start: NaiveDate,
+        end: NaiveDate,
+        frequency: Frequency,
+        adjust: AdjustFlag,
+        until: Option<NaiveDate>,
+        skip: usize,
+        take: usize,
+    ) -> Result<Vec<Vec<String>>, QueryError> {
         let s = self.security(code).ok_or(QueryError::InvalidCode)?;
         let all: Vec<&str> = frequency.fields().split(',').collect();
         let mut cols = Vec::new();
@@ -1005,14 +1029,42 @@ impl Market {
             self.bar_range(s, start, end)
         };
         let full: Vec<Vec<String>> = match frequency {
-            Frequency::Daily => range.map(|i| self.daily_row(s, i, adjust)).collect(),
-            Frequency::Weekly | Frequency::Monthly => self.period_rows(s, range, frequency, adjust),
+            Frequency::Daily => range
+                .skip(skip)
+                .take(take)
+                .map(|i| self.daily_row(s, i, adjust))
+                .collect(),
+            Frequency::Weekly | Frequency::Monthly => self
+                .period_rows(s, range, frequency, adjust)
+                .into_iter()
+                .skip(skip)
+                .take(take)
+                .collect(),
             _ => {
                 let minutes = frequency.minutes().unwrap_or(5);
+                let per_day = if s.sec_type == SecType::Index {
+                    0
+                } else {
+                    (240 / minutes.max(5)) as usize
+                };
+                let stop = skip.saturating_add(take);
                 let mut rows = Vec::new();
+                let mut seen = 0usize;
                 for i in range {
+                    if seen >= stop {
+                        break;
+                    }
+                    let n = if s.trading_on(i) { per_day } else { 0 };
+                    let before = seen;
+                    seen += n;
+                    if seen <= skip || n == 0 {
+                        continue;
+                    }
                     let f = s.factor(i, adjust);
-                    for m in s.minute_bars(&self.calendar, i, minutes) {
+                    let bars = s.minute_bars(&self.calendar, i, minutes);
+                    let from = skip.saturating_sub(before);
+                    let to = (stop - before).min(bars.len());
+                    for m in &bars[from.min(to)..to] {
                         rows.push(vec![
                             m.date.format("%Y-%m-%d").to_string(),
                             format!("{}{}000", m.date.format("%Y%m%d"), m.end.format("%H%M%S")),
@@ -1077,7 +1129,7 @@ impl Market {
             let high = bars.iter().map(|(b, f)| adj(b.high, *f)).max().unwrap_or(0);
             let low = bars.iter().map(|(b, f)| adj(b.low, *f)).min().unwrap_or(0);
             let volume: i64 = bars.iter().map(|(b, _)| b.volume).sum();
-            let amount: i64 = bars.iter().map(|(b, _)| b.amount).sum();
+            let amount: i128 = bars.iter().map(|(b, _)| i128::from(b.amount)).sum();
             let turn: i64 = bars.iter().filter_map(|(b, _)| b.turn).sum();
             let pre = first.0.preclose;
             let pct = if pre > 0 {
@@ -1097,7 +1149,7 @@ impl Market {
                 scaled(low),
                 scaled(close),
                 volume.to_string(),
-                fixed(i128::from(amount), 4),
+                fixed(amount, 4),
                 adjust.code().to_owned(),
                 if s.sec_type == SecType::Index {
                     String::new()

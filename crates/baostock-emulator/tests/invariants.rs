@@ -519,3 +519,34 @@ fn the_market_is_deterministic_from_its_seed() {
     assert_eq!(a.stock_basic("", ""), b.stock_basic("", ""));
     assert_ne!(a.daily_astock(day), c.daily_astock(day));
 }
+
+#[test]
+fn a_page_window_equals_the_slice_of_the_whole_answer() {
+    let m = market(200);
+    for code in ["sh.600000", "sh.000001"] {
+        for freq in Frequency::ALL {
+            let fields = freq.fields();
+            let (from, to) = if freq.minutes().is_some() {
+                (d("2024-01-01"), d("2024-03-31"))
+            } else {
+                (d("2015-01-01"), d("2024-12-31"))
+            };
+            let all = m.history(code, fields, from, to, freq, AdjustFlag::Forward).unwrap();
+            for (skip, take) in [
+                (0, 7),
+                (5, 100),
+                (47, 48),
+                (1000, 2000),
+                (2000, 2000),
+                (all.len(), 10),
+                (0, usize::MAX),
+            ] {
+                let w = m
+                    .history_window(code, fields, from, to, freq, AdjustFlag::Forward, None, skip, take)
+                    .unwrap();
+                let want: Vec<_> = all.iter().skip(skip).take(take).cloned().collect();
+                assert_eq!(w, want, "{code} {freq:?} {skip}+{take}");
+            }
+        }
+    }
+}
