@@ -362,7 +362,8 @@ impl Controls {
         self.lock().publish_time
     }
 
-    /// Fixes the China time the emulator believes it is (`None`: the real clock).
+    /// Fixes the China time the emulator believes it is (`None`: the real clock). Days after
+    /// the clock's date are the future: 95 leaves them out and 98/9A/9C answer no rows.
     pub fn set_clock(&self, t: Option<NaiveDateTime>) {
         self.lock().clock = t;
     }
@@ -377,11 +378,16 @@ impl Controls {
         self.last_published().is_none_or(|last| d <= last)
     }
 
-    /// The last day whose rows are published, when a publication time is set.
+    /// The last day whose rows are published: with a publication time, the clock's date once
+    /// that time has passed (else the day before); without one, the clock's date when the
+    /// clock is fixed (later days are the future); `None` (everything) otherwise.
     pub fn last_published(&self) -> Option<NaiveDate> {
         let (t, clock) = {
             let s = self.lock();
-            (s.publish_time?, s.clock)
+            (s.publish_time, s.clock)
+        };
+        let Some(t) = t else {
+            return clock.map(|c| c.date());
         };
         let now = clock.unwrap_or_else(china_now);
         Some(if now.time() >= t {

@@ -766,7 +766,8 @@ impl Market {
             SecType::Index => 0,
         };
         let mut out = None;
-        if rng.chance_ppm(delist_ppm) {
+        let famous = matches!(code.as_str(), "sh.600000" | "sh.000001" | "sz.399001");
+        if rng.chance_ppm(delist_ppm) && !famous {
             let lo = (ipo - cal.start()).num_days().max(0) + 700;
             let hi = (cal.end() - cal.start()).num_days() - 30;
             if lo < hi {

@@ -418,7 +418,11 @@ fn publication_time_and_clock_gate_the_days_rows() {
         [["2023-12-28"], ["2023-12-29"], ["2024-01-02"]]
     );
     emu.controls().set_publish_time(None);
+    assert_eq!(rows_of(&mut c, &k, 6, 1).len(), 3, "2024-01-03 is still the future");
+    assert!(rows_of(&mut c, &day("2024-01-03"), 4, 18).is_empty());
+    emu.controls().set_clock(None);
     assert_eq!(rows_of(&mut c, &k, 6, 1).len(), 4);
+    assert!(!rows_of(&mut c, &day("2024-01-03"), 4, 18).is_empty());
 }
 
 #[test]
