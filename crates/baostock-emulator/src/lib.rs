@@ -142,18 +142,41 @@ impl Emulator {
             None => None,
         };
         let (stop, stop_rx) = tokio::sync::watch::channel(false);
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("baostock-emulator")
-            .enable_all()
-            .build()?;
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<std::io::Result<()>>();
         let s = shared.clone();
         let thread = std::thread::Builder::new()
             .name("baostock-emulator".into())
             .spawn(move || {
+                // Signals stay with the host's own threads (a PostgreSQL backend handles
+                // SIGTERM, SIGINT and SIGUSR1 itself); the runtime's workers inherit this mask.
+                block_signals();
+                let rt = match tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .thread_name("baostock-emulator")
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
+                let _ = ready_tx.send(Ok(()));
                 rt.block_on(server::run(s, listener, control, stop_rx));
                 rt.shutdown_timeout(std::time::Duration::from_secs(1));
             })?;
+        match ready_rx.recv() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                let _ = thread.join();
+                return Err(e);
+            }
+            Err(_) => {
+                let _ = thread.join();
+                return Err(std::io::Error::other("emulator thread ended before starting"));
+            }
+        }
         Ok(Emulator {
             shared,
             addr,
@@ -207,6 +230,21 @@ impl Emulator {
         }
     }
 }
+
+/// Blocks every blockable signal on the calling thread.
+#[cfg(unix)]
+fn block_signals() {
+    // SAFETY: `set` is a local, initialised by sigfillset before use; pthread_sigmask only
+    // changes this thread's mask.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut set);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+    }
+}
+
+#[cfg(not(unix))]
+fn block_signals() {}
 
 impl Drop for Emulator {
     fn drop(&mut self) {
