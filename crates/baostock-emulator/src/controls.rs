@@ -60,7 +60,8 @@ impl LatencyConfig {
         let base = self.per_type.get(msg_type).copied().unwrap_or(self.base);
         let jitter_ns = u64::try_from(self.jitter.as_nanos()).unwrap_or(u64::MAX);
         let jitter = if jitter_ns == 0 { 0 } else { draw % (jitter_ns + 1) };
-        base + Duration::from_nanos(jitter) + Duration::from_nanos(self.per_byte_ns.saturating_mul(bytes as u64))
+        base.saturating_add(Duration::from_nanos(jitter))
+            .saturating_add(Duration::from_nanos(self.per_byte_ns.saturating_mul(bytes as u64)))
     }
 }
 

@@ -27,12 +27,16 @@ pub const FACTOR_SCALE: i64 = 1_000_000;
 /// Bit of a path word marking a suspended day.
 const SUSPENDED: u32 = 1 << 31;
 
+/// Most codes a market can have (code numbers stay six digits on every board).
+pub const MAX_CODES: usize = 20_000;
+
 /// What a market is built from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MarketConfig {
     /// Seed of everything random.
     pub seed: u64,
-    /// Number of codes (stocks, indices and ETFs together); the default is 5,500.
+    /// Number of codes (stocks, indices and ETFs together); the default is 5,500, at least
+    /// 10 and at most [`MAX_CODES`].
     pub codes: usize,
     /// First day of history (2000-01-01).
     pub start: NaiveDate,
@@ -639,7 +643,7 @@ impl Market {
     pub fn new(config: MarketConfig) -> Market {
         let end = config.end.unwrap_or_else(china_today).max(config.start);
         let calendar = Calendar::new(config.start, end);
-        let n = config.codes.max(10);
+        let n = config.codes.clamp(10, MAX_CODES);
         let n_index = (n * 6 / 100).max(2);
         let n_etf = (n * 9 / 100).max(1);
         let n_stock = n - n_index - n_etf;

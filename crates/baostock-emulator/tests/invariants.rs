@@ -550,3 +550,21 @@ fn a_page_window_equals_the_slice_of_the_whole_answer() {
         }
     }
 }
+
+#[test]
+fn code_numbers_stay_valid_at_the_largest_size() {
+    let m = Market::new(MarketConfig {
+        codes: 50_000,
+        end: Some(common::end_date()),
+        ..MarketConfig::default()
+    });
+    assert!(m.securities().len() <= baostock_emulator::market::MAX_CODES);
+    assert!(m.securities().len() > 19_000);
+    for s in m.securities() {
+        assert_eq!(s.code.len(), 9, "{}", s.code);
+        assert!(baostock_emulator::handler::valid_code_shape(&s.code));
+    }
+    let tiny = market(1);
+    assert!(tiny.security("sh.600000").is_some());
+    assert!(tiny.security("sh.000001").is_some());
+}
