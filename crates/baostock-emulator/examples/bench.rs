@@ -139,6 +139,7 @@ fn main() {
         ..EmulatorConfig::default()
     })
     .expect("emulator starts");
+    emu.market().warm();
     let mut s = std::net::TcpStream::connect(emu.addr()).expect("connects");
     let mut roundtrip = |req: &Request| {
         s.write_all(&req.encode("00.9.40")).expect("writes");

@@ -53,7 +53,8 @@ pub struct EmulatorConfig {
     pub replay: Option<PathBuf>,
     /// Address of the control port (line protocol, JSON answers); `None` for none.
     pub control: Option<SocketAddr>,
-    /// Generate every price path at start instead of on first use.
+    /// Generate every price path in the background right after start (answers are the same
+    /// either way; without it each path is made on first use, so the first 98 is slower).
     pub warm: bool,
 }
 
@@ -117,7 +118,13 @@ impl Emulator {
         };
         let market = Arc::new(Market::new(cfg.market_config()));
         if cfg.warm {
-            market.warm();
+            let m = market.clone();
+            std::thread::Builder::new()
+                .name("baostock-emulator-warm".into())
+                .spawn(move || {
+                    block_signals();
+                    m.warm();
+                })?;
         }
         let controls = Controls::new(market.clone(), &cfg);
         let shared = Arc::new(Shared {

@@ -21,7 +21,8 @@ Market
   --codes N                number of codes: stocks, indices, ETFs (default 5500)
   --start YYYY-MM-DD       first day of history (default 2000-01-01)
   --end YYYY-MM-DD         last day of history (default today, China time)
-  --warm                   generate every price path at start (else on first use)
+  --lazy                   generate price paths on first use only (default: all of them in
+                           the background right after start)
   --publish-time HH:MM     a trading day's 98/9A/9C rows (and 95 bars) appear only after
                            this China time of that day (default: always published)
   --clock YYYY-MM-DDTHH:MM:SS
@@ -50,6 +51,7 @@ Faults (random ones are drawn from the seed; logins and logouts are spared)
 fn parse(args: &[String]) -> Result<EmulatorConfig, String> {
     let mut cfg = EmulatorConfig {
         listen: "127.0.0.1:10030".parse().map_err(|_| "bad default address")?,
+        warm: true,
         ..EmulatorConfig::default()
     };
     let mut latency: Vec<String> = Vec::new();
@@ -62,8 +64,8 @@ fn parse(args: &[String]) -> Result<EmulatorConfig, String> {
         if flag == "-h" || flag == "--help" {
             return Err(String::new());
         }
-        if flag == "--warm" {
-            cfg.warm = true;
+        if flag == "--lazy" {
+            cfg.warm = false;
             i += 1;
             continue;
         }

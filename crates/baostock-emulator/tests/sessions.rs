@@ -227,7 +227,7 @@ fn the_binary_documents_every_flag_and_serves() {
         "--codes",
         "--start",
         "--end",
-        "--warm",
+        "--lazy",
         "--publish-time",
         "--clock",
         "--profile",
