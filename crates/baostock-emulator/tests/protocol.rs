@@ -543,3 +543,32 @@ fn counters_count_requests_bytes_and_sessions() {
     }
     let _ = NaiveDate::MIN;
 }
+
+#[test]
+fn concurrent_sessions_are_counted_and_served_in_parallel() {
+    let emu = common::start(120);
+    let barrier = std::sync::Barrier::new(6);
+    let want = emu.market().daily_astock(d("2024-01-02"));
+    std::thread::scope(|s| {
+        for _ in 0..6 {
+            s.spawn(|| {
+                let mut c = Raw::connect(&emu);
+                c.login();
+                barrier.wait();
+                let rows = rows_of(
+                    &mut c,
+                    &Request::DailyAStock {
+                        user: "anonymous".into(),
+                        date: d("2024-01-02"),
+                    },
+                    4,
+                    18,
+                );
+                assert_eq!(rows, want);
+                barrier.wait();
+            });
+        }
+    });
+    let c = emu.counters();
+    assert_eq!((c.sessions_total, c.peak_sessions, c.requests("98")), (6, 6, 6));
+}
