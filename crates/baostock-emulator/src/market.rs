@@ -259,12 +259,18 @@ impl Security {
             }
             // A sum of four 16-bit uniforms: roughly normal, standard deviation 37,837.
             let sum: i64 = (0..4).map(|j| ((shape >> (16 * j)) & 0xFFFF) as i64).sum::<i64>() - 131_070;
-            let mut r = sum * self.sigma_ppm / 37_837;
+            // Volatility drag compensated (σ²/2) plus ~4% a year of growth, pulled back
+            // softly beyond 3× or 1/3 of the issue price and firmly beyond 6× or 1/5.
+            let mut r = sum * self.sigma_ppm / 37_837 + self.sigma_ppm * self.sigma_ppm / 2_000_000 + 150;
             let too_dear = self.sec_type != SecType::Index && reference > 1_500 * PRICE_SCALE;
             if reference > anchor * 6 || too_dear {
                 r -= 3_000;
+            } else if reference > anchor * 3 {
+                r -= 800;
             } else if reference < anchor / 5 {
                 r += 3_000;
+            } else if reference < anchor / 3 {
+                r += 800;
             }
             if self.sec_type == SecType::Stock {
                 if chance(draws >> 20, 6_000) {
