@@ -71,6 +71,8 @@ pub struct Calendar {
     start: NaiveDate,
     end: NaiveDate,
     days: Vec<NaiveDate>,
+    /// `YYYY-MM-DD` of each trading day.
+    labels: Vec<String>,
     /// For each calendar day from `start`: the number of trading days strictly before it.
     before: Vec<u32>,
 }
@@ -91,10 +93,12 @@ impl Calendar {
                 None => break,
             }
         }
+        let labels = days.iter().map(|d| d.format("%Y-%m-%d").to_string()).collect();
         Calendar {
             start,
             end,
             days,
+            labels,
             before,
         }
     }
@@ -117,6 +121,11 @@ impl Calendar {
     /// The trading day with this index.
     pub fn day(&self, i: usize) -> NaiveDate {
         self.days[i]
+    }
+
+    /// The trading day with this index as `YYYY-MM-DD`.
+    pub fn label(&self, i: usize) -> &str {
+        &self.labels[i]
     }
 
     /// Number of trading days.

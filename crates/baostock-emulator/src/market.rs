@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 use std::sync::{OnceLock, RwLock};
 
-use chrono::{Datelike, NaiveDate, NaiveTime};
+use chrono::{Datelike, NaiveDate, NaiveTime, Timelike};
 
 use baostock::value::{AdjustFlag, Frequency, ADJUST_FACTOR_FIELDS, DAILY_FIELDS, MINUTE_FIELDS, PERIOD_FIELDS};
 
@@ -944,7 +944,7 @@ impl Market {
         let f = s.factor(i, adjust);
         let px = |p: i64| price(p, f, adjust);
         let mut row = vec![
-            b.date.format("%Y-%m-%d").to_string(),
+            self.calendar.label(i).to_owned(),
             s.code.clone(),
             px(b.open),
             px(b.high),
@@ -1072,13 +1072,15 @@ impl Market {
                         continue;
                     }
                     let f = s.factor(i, adjust);
+                    let label = self.calendar.label(i);
+                    let compact: String = label.chars().filter(|c| *c != '-').collect();
                     let bars = s.minute_bars(&self.calendar, i, minutes);
                     let from = skip.saturating_sub(before);
                     let to = (stop - before).min(bars.len());
                     for m in &bars[from.min(to)..to] {
                         rows.push(vec![
-                            m.date.format("%Y-%m-%d").to_string(),
-                            format!("{}{}000", m.date.format("%Y%m%d"), m.end.format("%H%M%S")),
+                            label.to_owned(),
+                            format!("{compact}{:02}{:02}00000", m.end.hour(), m.end.minute()),
                             s.code.clone(),
                             price(m.open, f, adjust),
                             price(m.high, f, adjust),
@@ -1153,7 +1155,7 @@ impl Market {
                 _ => fixed(v, 10),
             };
             rows.push(vec![
-                last.0.date.format("%Y-%m-%d").to_string(),
+                self.calendar.label(last.0.index).to_owned(),
                 s.code.clone(),
                 scaled(open),
                 scaled(high),

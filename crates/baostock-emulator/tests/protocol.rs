@@ -55,7 +55,7 @@ fn synthetic_answers_equal_the_captured_bytes_where_the_data_agree() {
     let (login_req, login_resp) = capture("login");
     c.send_bytes(&login_req);
     let (f, bytes) = c.read_frame();
-    assert_eq!(bytes.len(), login_resp.len());
+    // Same header (the body length included); the crc's digit count varies with the time.
     assert_eq!(&bytes[..21], &login_resp[..21]);
     let fields = f.fields();
     assert_eq!(&fields[..4], ["0", "success", "login", "anonymous"]);
@@ -79,7 +79,7 @@ fn synthetic_answers_equal_the_captured_bytes_where_the_data_agree() {
     let (req, resp) = capture("logout");
     c.send_bytes(&req);
     let (f, bytes) = c.read_frame();
-    assert_eq!(bytes.len(), resp.len());
+    assert_eq!(&bytes[..21], &resp[..21]);
     assert_eq!(&f.fields()[..4], ["0", "success", "logout", "anonymous"]);
 }
 
