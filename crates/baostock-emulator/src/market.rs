@@ -171,7 +171,8 @@ impl Security {
         }
     }
 
-    fn is_st(&self, i: usize) -> bool {
+    /// Whether trading day `i` lies in an ST period.
+    pub fn is_st(&self, i: usize) -> bool {
         self.st.iter().any(|&(a, b)| a <= i && i < b)
     }
 
@@ -1253,8 +1254,9 @@ impl Market {
         Ok(rows)
     }
 
-    /// `query_all_stock` (35): every code listed on `day` with its trade status that day;
-    /// empty on a non-trading day or outside the history.
+    /// `query_all_stock` (35): every code listed on `day` with its trade status and its name
+    /// that day (`ST` + name during ST periods); empty on a non-trading day or outside the
+    /// history.
     pub fn all_stock(&self, day: NaiveDate) -> Vec<Vec<String>> {
         let Some(i) = self.calendar.index_of(day) else {
             return Vec::new();
@@ -1263,12 +1265,14 @@ impl Market {
             .iter()
             .filter(|s| s.first <= i && i < s.end)
             .map(|s| {
-                let trading = s.raw_bar(&self.calendar, i).trading;
-                vec![
-                    s.code.clone(),
-                    if trading { "1" } else { "0" }.to_owned(),
-                    s.name.clone(),
-                ]
+                let trading = s.trading_on(i);
+                // The name carries an `ST` prefix on the days of an ST period.
+                let name = if s.is_st(i) {
+                    format!("ST{}", s.name)
+                } else {
+                    s.name.clone()
+                };
+                vec![s.code.clone(), if trading { "1" } else { "0" }.to_owned(), name]
             })
             .collect()
     }

@@ -352,6 +352,7 @@ fn query_all_stock_lists_exactly_the_listed_codes() {
     let m = market(500);
     let delisted = m.securities().iter().filter(|s| s.out.is_some()).count();
     assert!(delisted > 0, "some codes are delisted");
+    let mut st_names = 0;
     for day in m.trade_dates().iter().step_by(97) {
         let rows = m.all_stock(*day);
         let codes: BTreeSet<String> = rows.iter().map(|r| r[0].clone()).collect();
@@ -360,8 +361,13 @@ fn query_all_stock_lists_exactly_the_listed_codes() {
         for r in &rows {
             let bar = m.daily_bar(&r[0], *day).unwrap();
             assert_eq!(r[1], if bar.trading { "1" } else { "0" });
+            let base = &m.security(&r[0]).unwrap().name;
+            let want = if bar.is_st { format!("ST{base}") } else { base.clone() };
+            assert_eq!(&r[2], &want);
+            st_names += usize::from(bar.is_st);
         }
     }
+    assert!(st_names > 0, "no ST name seen");
 }
 
 #[test]
