@@ -75,7 +75,9 @@ fn official_python_client_gets_exactly_the_library_values() {
         "{} is missing: run scripts/setup-python.sh (the conformance run is never skipped)",
         python.display()
     );
-    let emu = common::start(600);
+    // The full default market: 98 answers of more than 2,000 rows (which the client must not
+    // page) and 35/45 answers the client must page.
+    let emu = common::start(baostock_emulator::MarketConfig::default().codes);
     let script = repo_root().join("scripts/conformance/official_client.py");
     let out = Command::new(&python)
         .arg(&script)
@@ -113,14 +115,27 @@ fn official_python_client_gets_exactly_the_library_values() {
         }
         if q["pages"].as_u64().unwrap() > 1 {
             paged += 1;
-            assert!(rows.len() > 2000);
+            assert!(rows.len() >= 2000);
         }
     }
-    assert!(paged >= 2, "the long queries must have been paged");
+    assert!(paged >= 4, "the long queries, 35 and 45 must have been paged: {paged}");
+    let big_98 = queries
+        .iter()
+        .filter(|q| q["api"] == "query_daily_history_k_AStock")
+        .map(|q| q["rows"].as_array().unwrap().len())
+        .max()
+        .unwrap();
+    assert!(big_98 > 2000, "{big_98}");
     assert_eq!(errors, 2);
     let c = emu.counters();
     // Two pages each for the two long queries: page 2 requests were sent by the client itself.
     assert!(c.requests("95") >= 17 + 2, "{c:?}");
+    for (api, t) in [("query_all_stock", "35"), ("query_trade_dates", "33")] {
+        let q = queries.iter().find(|q| q["api"] == api).unwrap();
+        let n = q["rows"].as_array().unwrap().len() as u64;
+        // Pages of 2000 rows, plus an empty one when the last page was full.
+        assert_eq!(c.requests(t), n / 2000 + 1, "{api}: {n} rows");
+    }
     assert_eq!(c.requests("00"), 1);
     assert_eq!(c.requests("02"), 1);
 }
