@@ -1,16 +1,23 @@
 #!/usr/bin/env bash
-# Creates .venv with the official baostock client 0.9.4; skips what is already there.
-# The venv is built on Debian's /usr/bin/python3 so that the postgres OS user (which runs the
-# end-to-end tests' backends) can execute it too.
+# Creates the Python virtualenv with the official baostock client 0.9.4; skips what is there.
+# It lives outside the checkout (default /var/tmp/pg_baostock-venv) and is built on Debian's
+# /usr/bin/python3, so the postgres OS user, which runs the end-to-end tests' backends, can
+# execute it wherever the repository is cloned. `.venv` in the checkout links to it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=/usr/bin/python3
-if [ -x .venv/bin/python ] && grep -q "^home = /usr/bin$" .venv/pyvenv.cfg 2>/dev/null \
-   && .venv/bin/python -c 'import sys, importlib.metadata as m; sys.exit(0 if m.version("baostock") == "0.9.4" else 1)' 2>/dev/null; then
-  echo "[setup] python: baostock 0.9.4 present in .venv"
-  exit 0
+VENV=${BAOSTOCK_VENV:-/var/tmp/pg_baostock-venv}
+if [ -x "$VENV/bin/python" ] && grep -q "^home = /usr/bin$" "$VENV/pyvenv.cfg" 2>/dev/null \
+   && "$VENV/bin/python" -c 'import sys, importlib.metadata as m; sys.exit(0 if m.version("baostock") == "0.9.4" else 1)' 2>/dev/null; then
+  echo "[setup] python: baostock 0.9.4 present in $VENV"
+else
+  echo "[setup] python: creating $VENV ($PY) with baostock==0.9.4"
+  rm -rf "$VENV"
+  "$PY" -m venv "$VENV"
+  "$VENV/bin/pip" install -q --disable-pip-version-check baostock==0.9.4
+  chmod -R a+rX "$VENV"
 fi
-echo "[setup] python: creating .venv ($PY) with baostock==0.9.4"
-rm -rf .venv
-"$PY" -m venv .venv
-.venv/bin/pip install -q --disable-pip-version-check baostock==0.9.4
+if [ "$(readlink .venv 2>/dev/null)" != "$VENV" ]; then
+  rm -rf .venv
+  ln -s "$VENV" .venv
+fi

@@ -86,20 +86,19 @@ mod tests {
         })
     }
 
-    /// What the official client gets for one day (98, 9A, 9C), as JSON.
+    /// What the official client gets for one day (98, 9A, 9C), as JSON. The backend runs as
+    /// the postgres OS user, so the script is passed inline and the virtualenv lives outside
+    /// the checkout (scripts/setup-python.sh).
     fn official(port: u16, day: NaiveDate) -> serde_json::Value {
-        let root = env!("CARGO_MANIFEST_DIR");
-        let out = std::process::Command::new(format!("{root}/.venv/bin/python"))
-            .arg(format!("{root}/scripts/official_daily.py"))
+        let venv = option_env!("BAOSTOCK_VENV").unwrap_or("/var/tmp/pg_baostock-venv");
+        let out = std::process::Command::new(format!("{venv}/bin/python"))
+            .arg("-c")
+            .arg(include_str!("../scripts/official_daily.py"))
             .arg(port.to_string())
             .arg(day.to_string())
             .output()
-            .expect("run the official client (scripts/setup-python.sh makes .venv)");
-        assert!(
-            out.status.success(),
-            "official client failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+            .expect("run the official client (scripts/setup-python.sh makes the virtualenv)");
+        assert!(out.status.success(), "official client failed: {}", String::from_utf8_lossy(&out.stderr));
         serde_json::from_slice(&out.stdout).expect("official client JSON")
     }
 

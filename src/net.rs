@@ -86,7 +86,7 @@ fn daily(table: Table, what: &str) -> SyncResult<Vec<DailyBar>> {
         Data::DailyBars(b) => Ok(b),
         other => Err(SyncError::Protocol {
             what: what.into(),
-            message: format!("expected daily bars, got {other:?}"),
+            message: format!("expected daily bars, got {}", other.kind()),
         }),
     }
 }
@@ -148,7 +148,7 @@ pub fn fetch_day(pool: &Pool, date: NaiveDate) -> SyncResult<Day> {
             other => {
                 return Err(SyncError::Protocol {
                     what: "query_daily_adjust_factor".into(),
-                    message: format!("expected adjust factors, got {other:?}"),
+                    message: format!("expected adjust factors, got {}", other.kind()),
                 })
             }
         };
@@ -156,56 +156,48 @@ pub fn fetch_day(pool: &Pool, date: NaiveDate) -> SyncResult<Day> {
     }))?
 }
 
+/// Every page of a paged query, as the rows `extract` takes out of each page.
+fn fetch_pages<T>(pool: &Pool, req: Request, what: &str, extract: fn(Data) -> Option<Vec<T>>) -> SyncResult<Vec<T>> {
+    let pages = block_on(closing(pool, pool.query_all(&req)))?.map_err(|e| SyncError::client(what, e))?;
+    let mut rows = Vec::new();
+    for page in pages {
+        let found = page.data.kind();
+        rows.extend(extract(page.data).ok_or_else(|| SyncError::Protocol {
+            what: what.into(),
+            message: format!("unexpected {found}"),
+        })?);
+    }
+    Ok(rows)
+}
+
 /// The trade calendar between two days, every page.
 pub fn fetch_calendar(pool: &Pool, start: NaiveDate, end: NaiveDate) -> SyncResult<Vec<TradeDate>> {
-    let per_page = pool.config().per_page;
+    let page = Page::first(pool.config().per_page);
     let req = Request::TradeDates {
         user: String::new(),
-        page: Page::first(per_page),
+        page,
         start,
         end,
     };
-    let pages =
-        block_on(closing(pool, pool.query_all(&req)))?.map_err(|e| SyncError::client("query_trade_dates", e))?;
-    let mut days = Vec::new();
-    for t in pages {
-        match t.data {
-            Data::TradeDates(d) => days.extend(d),
-            other => {
-                return Err(SyncError::Protocol {
-                    what: "query_trade_dates".into(),
-                    message: format!("expected trade dates, got {other:?}"),
-                })
-            }
-        }
-    }
-    Ok(days)
+    fetch_pages(pool, req, "query_trade_dates", |d| match d {
+        Data::TradeDates(v) => Some(v),
+        _ => None,
+    })
 }
 
 /// Basic data of every security.
 pub fn fetch_securities(pool: &Pool) -> SyncResult<Vec<StockBasic>> {
-    let per_page = pool.config().per_page;
+    let page = Page::first(pool.config().per_page);
     let req = Request::StockBasic {
         user: String::new(),
-        page: Page::first(per_page),
+        page,
         code: String::new(),
         code_name: String::new(),
     };
-    let pages =
-        block_on(closing(pool, pool.query_all(&req)))?.map_err(|e| SyncError::client("query_stock_basic", e))?;
-    let mut out = Vec::new();
-    for t in pages {
-        match t.data {
-            Data::StockBasic(s) => out.extend(s),
-            other => {
-                return Err(SyncError::Protocol {
-                    what: "query_stock_basic".into(),
-                    message: format!("expected stock basics, got {other:?}"),
-                })
-            }
-        }
-    }
-    Ok(out)
+    fetch_pages(pool, req, "query_stock_basic", |d| match d {
+        Data::StockBasic(v) => Some(v),
+        _ => None,
+    })
 }
 
 /// Runs `work`, then logs every session out, on the same runtime as the sessions' sockets.

@@ -199,18 +199,7 @@ pub fn decode_request(buf: &[u8], limits: &Limits) -> Result<Option<(Frame, usiz
             limit: limits.max_frame_bytes,
         });
     }
-    let content = &buf[HEADER_LEN..nl];
-    let sep = content
-        .iter()
-        .rposition(|&b| b == 0x01)
-        .ok_or(DecodeError::MissingCrc)?;
-    let body = std::str::from_utf8(&content[..sep]).map_err(|_| DecodeError::InvalidUtf8)?;
-    check_char_length(body, header.length)?;
-    let declared = parse_crc(&content[sep + 1..])?;
-    let actual = crc32(&[&buf[..HEADER_LEN], body.as_bytes()]);
-    if declared != actual {
-        return Err(DecodeError::CrcMismatch { declared, actual });
-    }
+    let body = checked_body(&buf[..HEADER_LEN], &buf[HEADER_LEN..nl], header.length, true)?;
     Ok(Some((
         Frame {
             version: header.version,
@@ -298,18 +287,12 @@ fn decode_plain(buf: &[u8], header: Header, limits: &Limits) -> Result<Option<(F
         });
     }
     let content = buf[..end].strip_suffix(END_MARKER).ok_or(DecodeError::MissingTrailer)?;
-    let content = &content[HEADER_LEN..];
-    let sep = content
-        .iter()
-        .rposition(|&b| b == 0x01)
-        .ok_or(DecodeError::MissingCrc)?;
-    let body = std::str::from_utf8(&content[..sep]).map_err(|_| DecodeError::InvalidUtf8)?;
-    check_char_length(body, header.length)?;
-    let declared = parse_crc(&content[sep + 1..])?;
-    let actual = crc32(&[&buf[..HEADER_LEN], body.as_bytes()]);
-    if limits.verify_crc && declared != actual {
-        return Err(DecodeError::CrcMismatch { declared, actual });
-    }
+    let body = checked_body(
+        &buf[..HEADER_LEN],
+        &content[HEADER_LEN..],
+        header.length,
+        limits.verify_crc,
+    )?;
     Ok(Some((
         Frame {
             version: header.version,
@@ -398,6 +381,23 @@ pub fn inflate(input: &[u8], limit: usize) -> Result<Vec<u8>, DecodeError> {
 
 fn total(n: u64) -> usize {
     usize::try_from(n).unwrap_or(usize::MAX)
+}
+
+/// Splits `body \x01 crc` (the bytes after the header), checks the body is UTF-8 of the
+/// declared character length, and checks the crc over header + body when `verify`.
+fn checked_body<'a>(header: &[u8], content: &'a [u8], length: usize, verify: bool) -> Result<&'a str, DecodeError> {
+    let sep = content
+        .iter()
+        .rposition(|&b| b == 0x01)
+        .ok_or(DecodeError::MissingCrc)?;
+    let body = std::str::from_utf8(&content[..sep]).map_err(|_| DecodeError::InvalidUtf8)?;
+    check_char_length(body, length)?;
+    let declared = parse_crc(&content[sep + 1..])?;
+    let actual = crc32(&[header, body.as_bytes()]);
+    if verify && declared != actual {
+        return Err(DecodeError::CrcMismatch { declared, actual });
+    }
+    Ok(body)
 }
 
 fn check_char_length(body: &str, declared: usize) -> Result<(), DecodeError> {

@@ -103,6 +103,22 @@ pub enum Data {
     Rows(Vec<Vec<Option<String>>>),
 }
 
+impl Data {
+    /// What kind of rows these are, for messages.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Data::DailyBars(_) => "daily bars",
+            Data::PeriodBars(_) => "weekly or monthly bars",
+            Data::MinuteBars(_) => "minute bars",
+            Data::AdjustFactors(_) => "adjust factors",
+            Data::TradeDates(_) => "trade dates",
+            Data::AllStock(_) => "security listings",
+            Data::StockBasic(_) => "security basics",
+            Data::Rows(_) => "untyped rows",
+        }
+    }
+}
+
 /// A daily bar. Fields not requested, and empty cells, are `None`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DailyBar {
