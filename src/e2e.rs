@@ -98,7 +98,11 @@ mod tests {
             .arg(day.to_string())
             .output()
             .expect("run the official client (scripts/setup-python.sh makes the virtualenv)");
-        assert!(out.status.success(), "official client failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "official client failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         serde_json::from_slice(&out.stdout).expect("official client JSON")
     }
 
