@@ -258,3 +258,17 @@ impl Drop for Emulator {
         self.stop_now();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handles_can_be_shared_between_threads() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<Emulator>();
+        send_sync::<Controls>();
+        send_sync::<Market>();
+        send_sync::<Counters>();
+    }
+}
