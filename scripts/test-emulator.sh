@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export BAOSTOCK_CAPTURES=${BAOSTOCK_CAPTURES:-$(cd .. && pwd)/shared/baostock-captures}
-if [ ! -x .venv/bin/python ]; then
+if [ -z "${BAOSTOCK_PYTHON:-}" ] && [ ! -x .venv/bin/python ]; then
   echo "test-emulator: .venv/bin/python is missing; run scripts/setup-python.sh" >&2
   exit 1
 fi
