@@ -11,7 +11,7 @@ use pgrx::prelude::*;
 
 use crate::error::{SyncError, SyncResult};
 use crate::net;
-use crate::sync::Outcome;
+use crate::sync::{DayArg, Outcome};
 
 fn to_naive(d: Option<Date>) -> SyncResult<Option<NaiveDate>> {
     match d {
@@ -20,6 +20,19 @@ fn to_naive(d: Option<Date>) -> SyncResult<Option<NaiveDate>> {
         Some(d) => NaiveDate::from_ymd_opt(d.year(), u32::from(d.month()), u32::from(d.day()))
             .map(Some)
             .ok_or_else(|| SyncError::invalid(format!("date {d} is out of range"))),
+    }
+}
+
+/// `sync_date`'s day: NULL is an error, `infinity` (the default) the latest trading day.
+fn day_arg(d: Option<Date>) -> SyncResult<DayArg> {
+    match d {
+        None => Err(SyncError::InvalidArgument {
+            message: "day must not be NULL".into(),
+            hint: Some("Omit the argument to sync the latest trading day.".into()),
+            null: true,
+        }),
+        Some(d) if d.is_infinity() => Ok(DayArg::Latest),
+        Some(d) => Ok(DayArg::Given(to_naive(Some(d))?.unwrap_or_default())),
     }
 }
 
@@ -65,7 +78,7 @@ fn summary(
 #[pg_extern(security_definer, volatile, parallel_unsafe)]
 #[search_path(pg_catalog, pg_temp)]
 fn sync_date(
-    day: default!(Option<Date>, "baostock.latest_trading_day()"),
+    day: default!(Option<Date>, "'infinity'"),
     force: default!(bool, false),
 ) -> TableIterator<
     'static,
@@ -79,7 +92,7 @@ fn sync_date(
         name!(seconds, f64),
     ),
 > {
-    summary(to_naive(day).and_then(|d| crate::sync::sync_date(d, force)))
+    summary(day_arg(day).and_then(|d| crate::sync::sync_date(d, force)))
 }
 
 /// Syncs the trade calendar between two days (default: the first trading day to today).

@@ -277,7 +277,7 @@ mod tests {
             Some("22023")
         );
         assert_eq!(
-            sqlstate_of("SELECT * FROM baostock.sync_date('infinity')").as_deref(),
+            sqlstate_of("SELECT * FROM baostock.sync_date('-infinity')").as_deref(),
             Some("22023")
         );
 
@@ -331,9 +331,10 @@ mod tests {
         let day = rich_day(&emu);
         sync(&format!("SELECT * FROM baostock.sync_calendar('2024-01-01', '{day}')"));
         sync("SELECT * FROM baostock.sync_securities()");
+        // Silence on 9C: the stocks and ETFs are already in memory when the cancel comes.
         emu.controls().set_faults(FaultConfig {
             script: vec![ScriptedFault {
-                msg_type: "98".into(),
+                msg_type: "9C".into(),
                 nth: 1,
                 mode: FaultMode::Silence,
             }],
@@ -353,6 +354,12 @@ mod tests {
         canceller.join().unwrap();
         assert_eq!(state.as_deref(), Some("57014"));
         assert!(took < Duration::from_millis(1300), "cancel took {took:?}");
+        assert_eq!(
+            emu.counters().requests("9A"),
+            1,
+            "98 and 9A had been answered: {:?}",
+            emu.counters()
+        );
         assert_eq!(
             count(&format!(
                 "SELECT count(*) FROM baostock.daily_bars WHERE date = '{day}'"
@@ -400,18 +407,44 @@ mod tests {
     fn privileges_and_secrets() {
         let emu = start(EmulatorConfig::default());
         Spi::run("SET baostock.password = 'sekret-pw-4711'").unwrap();
-        // A failure whose message could carry the password if anything leaked it.
+        Spi::run("SET baostock.api_key = 'bs-sekret-key'").unwrap();
+        Spi::run(
+            "CREATE OR REPLACE FUNCTION pg_temp.error_of(q text) RETURNS text LANGUAGE plpgsql AS $f$
+             DECLARE m text; d text; h text;
+             BEGIN
+                 EXECUTE q;
+                 RETURN NULL;
+             EXCEPTION WHEN OTHERS THEN
+                 GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
+                 RETURN SQLSTATE || ' ' || m || ' ' || coalesce(d, '') || ' ' || coalesce(h, '');
+             END $f$",
+        )
+        .unwrap();
+        // The server refuses the login that carried the secrets.
         emu.controls().set_faults(FaultConfig {
             script: vec![ScriptedFault {
-                msg_type: "33".into(),
+                msg_type: "00".into(),
                 nth: 1,
                 mode: FaultMode::ErrorFrame,
             }],
             error_code: "10001002".into(),
             ..FaultConfig::default()
         });
-        assert!(sqlstate_of("SELECT * FROM baostock.sync_calendar('2024-01-01', '2024-01-31')").is_some());
-        assert_eq!(count("SELECT count(*) FROM baostock.sync_runs WHERE error_message LIKE '%sekret%' OR params::text LIKE '%sekret%'"), 0);
+        let error = Spi::get_one::<String>(
+            "SELECT pg_temp.error_of($$SELECT * FROM baostock.sync_calendar('2024-01-01', '2024-01-31')$$)",
+        )
+        .unwrap()
+        .expect("the login must fail");
+        assert!(error.starts_with("28P01 "), "{error}");
+        assert!(!error.contains("sekret"), "{error}");
+        assert_eq!(emu.counters().requests("00"), 1, "the login was sent");
+        let leaked = "SELECT count(*) FROM baostock.sync_runs
+                      WHERE error_message LIKE '%sekret%' OR params::text LIKE '%sekret%'";
+        assert_eq!(
+            count("SELECT count(*) FROM baostock.sync_runs WHERE error_sqlstate = '28P01'"),
+            1
+        );
+        assert_eq!(count(leaked), 0);
 
         Spi::run("CREATE ROLE bs_reader NOLOGIN").unwrap();
         Spi::run("SET ROLE bs_reader").unwrap();
@@ -438,5 +471,57 @@ mod tests {
             Some("22023")
         );
         Spi::run("RESET ROLE").unwrap();
+    }
+
+    #[pg_test]
+    fn sync_date_without_a_day_brings_the_calendar_to_today_and_syncs_the_latest_trading_day() {
+        let emu = start(EmulatorConfig::default());
+        // A calendar last fetched long ago, as in a database left alone for a while.
+        sync("SELECT * FROM baostock.sync_calendar('2024-01-01', '2024-06-28')");
+        let today = Spi::get_one::<String>("SELECT to_char(now() AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD')")
+            .unwrap()
+            .unwrap();
+        let today = baostock::value::parse_date(&today).unwrap();
+        let latest = emu
+            .market()
+            .trade_dates()
+            .iter()
+            .copied()
+            .filter(|t| *t <= today)
+            .max()
+            .unwrap();
+        let day = Spi::get_one::<String>("SELECT day::text FROM baostock.sync_date() WHERE status = 'ok'");
+        assert_eq!(day, Ok(Some(latest.to_string())));
+        let end = Spi::get_one::<String>("SELECT to_char(max(day), 'YYYY-MM-DD') FROM baostock.trade_calendar");
+        assert_eq!(end, Ok(Some(today.to_string())), "the calendar reaches today");
+        // The next call has nothing to fetch: the day is synced and the calendar current.
+        emu.reset_counters();
+        let (status, .., requests) = sync("SELECT * FROM baostock.sync_date()");
+        assert_eq!((status.as_str(), requests), ("skipped", 0));
+        assert_eq!(emu.counters().total_requests(), 0);
+    }
+
+    #[pg_test]
+    fn a_first_sync_reports_every_request_it_made() {
+        let emu = start(EmulatorConfig::default());
+        let day = rich_day(&emu);
+        Spi::run("DELETE FROM baostock.trade_calendar").unwrap();
+        Spi::run("DELETE FROM baostock.securities").unwrap();
+        emu.reset_counters();
+        let (status, .., requests) = sync(&format!("SELECT * FROM baostock.sync_date('{day}')"));
+        assert_eq!(status, "ok");
+        let served = emu.counters().total_requests();
+        assert_eq!(
+            i64::from(requests),
+            served as i64,
+            "{:?}",
+            emu.counters().requests_by_type
+        );
+        assert!(emu.counters().requests("33") >= 1 && emu.counters().requests("45") >= 1);
+        // The calendar and securities runs are in the history too.
+        assert_eq!(
+            count("SELECT count(*) FROM baostock.sync_runs WHERE kind IN ('sync_calendar', 'sync_securities')"),
+            2
+        );
     }
 }

@@ -121,3 +121,11 @@ impl SyncError {
 }
 
 pub type SyncResult<T> = Result<T, SyncError>;
+
+/// The five characters of a SQLSTATE (Postgres packs them as 6-bit values, lowest first).
+pub fn sqlstate_of(code: PgSqlErrorCode) -> String {
+    let code = code as i32;
+    (0..5)
+        .map(|i| char::from((((code >> (6 * i)) & 0x3f) as u8) + b'0'))
+        .collect()
+}

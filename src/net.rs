@@ -30,8 +30,10 @@ pub fn block_on<F: Future>(fut: F) -> SyncResult<F::Output> {
             tokio::select! {
                 out = &mut fut => return Ok(out),
                 _ = tick.tick() => {
-                    // SAFETY: a plain read of a flag the signal handlers set.
-                    if unsafe { pg_sys::InterruptPending } != 0 {
+                    // Only a cancel or a termination ends the wait; other interrupts (barriers,
+                    // connection checks) wait for the next CHECK_FOR_INTERRUPTS.
+                    // SAFETY: plain reads of flags the signal handlers set.
+                    if unsafe { pg_sys::QueryCancelPending != 0 || pg_sys::ProcDiePending != 0 } {
                         return Err(SyncError::Interrupted);
                     }
                 }

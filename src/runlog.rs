@@ -1,8 +1,8 @@
 //! Run history that survives errors. A successful run is written in the caller's
 //! transaction, beside its data. A failed run must outlive the rollback its error causes, so
 //! it is spooled to a file in the data directory and imported by a short-lived background
-//! worker in a transaction of its own; the caller waits for it before raising the error. A
-//! spooled record whose worker could not start is imported by the next worker.
+//! worker in a transaction of its own; for errors the sync itself returns, the caller waits for
+//! it before raising. A record whose worker could not start is imported by the next worker.
 
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -25,22 +25,55 @@ pub fn now() -> f64 {
         .unwrap_or(0.0)
 }
 
-/// Records a failed run durably, whatever happens to the current transaction.
-pub fn record_failure(mut rec: RunRecord, err: &SyncError) {
+/// Records a failed run durably, whatever happens to the current transaction, and waits
+/// until it is committed.
+pub fn record_failure(rec: RunRecord, err: &SyncError) {
+    record(rec, err.sqlstate_text(), err.to_string(), true);
+}
+
+/// Records a run that a Postgres error ended. The transaction is failing, so the recorder is
+/// started but not waited for.
+pub fn record_raised_failure(rec: RunRecord, sqlstate: String, message: String) {
+    record(rec, sqlstate, message, false);
+}
+
+fn record(mut rec: RunRecord, sqlstate: String, message: String, wait: bool) {
     rec.status = "failed".into();
     rec.finished_at = now();
-    rec.error_sqlstate = Some(err.sqlstate_text());
-    rec.error_message = Some(err.to_string());
+    rec.error_sqlstate = Some(sqlstate);
+    rec.error_message = Some(message);
     match spool(&rec) {
-        Ok(_) => import_now(true),
+        Ok(_) => import_now(wait),
         Err(e) => pgrx::warning!("pg_baostock: could not record the failed run: {e}"),
     }
 }
 
-/// Starts a worker for any records left in the spool, without waiting.
+/// Spool files carry their database's OID, so a recorder imports only its own database's.
+fn db_prefix() -> String {
+    // SAFETY: MyDatabaseId is set once the backend is connected.
+    format!("db{}-", u32::from(unsafe { pg_sys::MyDatabaseId }))
+}
+
+fn ours(p: &Path, prefix: &str) -> bool {
+    p.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with(prefix))
+}
+
+/// The pid in a claimed file's extension (`.claimed-<pid>`).
+fn claimed_by(p: &Path) -> Option<i32> {
+    p.extension()?.to_str()?.strip_prefix("claimed-")?.parse().ok()
+}
+
+/// Starts a worker for any records of this database left in the spool, without waiting.
 pub fn import_leftovers() {
+    let prefix = db_prefix();
     let pending = std::fs::read_dir(SPOOL)
-        .map(|d| d.flatten().any(|e| e.path().extension().is_some_and(|x| x == "json")))
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.path())
+                .any(|p| ours(&p, &prefix) && (p.extension().is_some_and(|x| x == "json") || claimed_by(&p).is_some()))
+        })
         .unwrap_or(false);
     if pending {
         import_now(false);
@@ -55,7 +88,7 @@ fn spool(rec: &RunRecord) -> std::io::Result<PathBuf> {
         .unwrap_or(0);
     // SAFETY: MyProcPid is set for the life of the backend.
     let pid = unsafe { pg_sys::MyProcPid };
-    let path = Path::new(SPOOL).join(format!("{nanos:039}-{pid}.json"));
+    let path = Path::new(SPOOL).join(format!("{}{nanos:039}-{pid}.json", db_prefix()));
     let tmp = path.with_extension("tmp");
     let body = serde_json::to_vec(rec).map_err(std::io::Error::other)?;
     {
@@ -93,8 +126,8 @@ fn import_now(wait: bool) {
     }
 }
 
-/// Entry point of the run recorder: imports every spooled record, one transaction each,
-/// removing a file only after its row is committed.
+/// Entry point of the run recorder: imports this database's spooled records, one
+/// transaction each, removing a file only after its row is committed.
 #[pg_guard]
 #[no_mangle]
 pub extern "C-unwind" fn pg_baostock_import_runs(_arg: pg_sys::Datum) {
@@ -105,18 +138,29 @@ pub extern "C-unwind" fn pg_baostock_import_runs(_arg: pg_sys::Datum) {
         return;
     };
     BackgroundWorker::connect_worker_to_spi_by_oid(Some(pg_sys::Oid::from(db)), Some(pg_sys::Oid::from(user)));
-    let mut files: Vec<PathBuf> = match std::fs::read_dir(SPOOL) {
-        Ok(d) => d
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x == "json"))
-            .collect(),
-        Err(_) => return,
-    };
+    let prefix = db_prefix();
+    let Ok(dir) = std::fs::read_dir(SPOOL) else { return };
+    let mut files = Vec::new();
+    for p in dir.flatten().map(|e| e.path()).filter(|p| ours(p, &prefix)) {
+        match claimed_by(&p) {
+            None if p.extension().is_some_and(|x| x == "json") => files.push(p),
+            // Claimed by a recorder that died before finishing: back to the queue.
+            // SAFETY: signal 0 only asks whether the process exists.
+            Some(owner) if unsafe { libc::kill(owner, 0) } != 0 => {
+                let back = p.with_extension("json");
+                if std::fs::rename(&p, &back).is_ok() {
+                    files.push(back);
+                }
+            }
+            _ => {}
+        }
+    }
     files.sort();
+    // SAFETY: MyProcPid is set for the life of the process.
+    let me = unsafe { pg_sys::MyProcPid };
     for path in files {
         // Claim the file first, so two recorders never import the same record.
-        let claimed = path.with_extension(format!("claimed-{}", unsafe { pg_sys::MyProcPid }));
+        let claimed = path.with_extension(format!("claimed-{me}"));
         if std::fs::rename(&path, &claimed).is_err() {
             continue;
         }

@@ -22,6 +22,13 @@ pub struct Counts {
     pub unchanged: i64,
 }
 
+impl Counts {
+    /// Rows received (after removing duplicates).
+    pub fn total(&self) -> i64 {
+        self.inserted + self.updated + self.unchanged
+    }
+}
+
 impl std::ops::AddAssign for Counts {
     fn add_assign(&mut self, o: Counts) {
         self.inserted += o.inserted;
@@ -261,7 +268,7 @@ pub fn upsert_securities(rows: &[StockBasic], batch: usize) -> SyncResult<Counts
 /// Whether the calendar says `day` is a trading day; `None` when the calendar lacks it.
 pub fn trading_day(day: NaiveDate) -> SyncResult<Option<bool>> {
     Spi::get_one_with_args::<bool>(
-        "SELECT is_trading_day FROM baostock.trade_calendar WHERE day = $1::text::date",
+        "SELECT (SELECT is_trading_day FROM baostock.trade_calendar WHERE day = $1::text::date)",
         &[date_text(day).into()],
     )
     .map_err(spi_err)
@@ -342,11 +349,37 @@ pub fn insert_run(r: &RunRecord) -> SyncResult<i64> {
     .ok_or_else(|| SyncError::Store("pg_baostock store: INSERT ... RETURNING gave no row".into()))
 }
 
-/// Today in China (UTC+8), by the database clock.
+/// Today in China (UTC+8), by the database clock (formatted explicitly: DateStyle varies).
 pub fn china_today() -> SyncResult<NaiveDate> {
-    let s = Spi::get_one::<String>("SELECT (now() AT TIME ZONE 'Asia/Shanghai')::date::text").map_err(spi_err)?;
+    let s =
+        Spi::get_one::<String>("SELECT to_char(now() AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD')").map_err(spi_err)?;
     s.and_then(|s| baostock::value::parse_date(&s).ok())
         .ok_or_else(|| SyncError::Store("pg_baostock store: cannot read today's date".into()))
+}
+
+fn date_query(sql: &str, args: &[DatumWithOid]) -> SyncResult<Option<NaiveDate>> {
+    let s = Spi::get_one_with_args::<String>(sql, args).map_err(spi_err)?;
+    s.map(|s| {
+        baostock::value::parse_date(&s).map_err(|e| SyncError::Store(format!("pg_baostock store: bad date {s:?}: {e}")))
+    })
+    .transpose()
+}
+
+/// The last day the stored calendar has, if any.
+pub fn calendar_end() -> SyncResult<Option<NaiveDate>> {
+    date_query(
+        "SELECT to_char(max(day), 'YYYY-MM-DD') FROM baostock.trade_calendar",
+        &[],
+    )
+}
+
+/// The latest trading day up to `today` in the stored calendar.
+pub fn latest_trading_day(today: NaiveDate) -> SyncResult<Option<NaiveDate>> {
+    date_query(
+        "SELECT to_char(max(day), 'YYYY-MM-DD') FROM baostock.trade_calendar
+         WHERE is_trading_day AND day <= $1::text::date",
+        &[date_text(today).into()],
+    )
 }
 
 /// Runs a statement that returns nothing (benchmark set-up).

@@ -2,7 +2,12 @@
 //! write (store) and record the run (runlog). Errors come back as `SyncError`; the SQL
 //! functions in `api` raise them.
 
+use std::cell::RefCell;
+use std::panic::AssertUnwindSafe;
+
 use chrono::NaiveDate;
+use pgrx::pg_sys::panic::CaughtError;
+use pgrx::PgTryBuilder;
 use serde_json::json;
 
 use crate::error::{SyncError, SyncResult};
@@ -16,6 +21,14 @@ pub const FIRST_TRADING_DAY: NaiveDate = match NaiveDate::from_ymd_opt(1990, 12,
     Some(d) => d,
     None => panic!("valid date"),
 };
+
+/// Which day `sync_date` is asked for.
+#[derive(Clone, Copy, Debug)]
+pub enum DayArg {
+    /// The latest trading day up to today, after bringing the calendar up to today.
+    Latest,
+    Given(NaiveDate),
+}
 
 /// The result row of a sync.
 #[derive(Clone, Debug)]
@@ -60,11 +73,7 @@ impl Run {
         self.rec.updated = counts.updated;
         self.rec.unchanged = counts.unchanged;
         let id = store::insert_run(&self.rec)?;
-        Ok((id, self.outcome(status, counts)))
-    }
-
-    fn outcome(&self, status: &'static str, counts: Counts) -> Outcome {
-        Outcome {
+        let outcome = Outcome {
             day: self.rec.day,
             status,
             counts,
@@ -72,8 +81,9 @@ impl Run {
                 requests: self.rec.requests,
                 bytes: self.rec.bytes,
             },
-            seconds: (runlog::now() - self.rec.started_at).max(0.0),
-        }
+            seconds: (self.rec.finished_at - self.rec.started_at).max(0.0),
+        };
+        Ok((id, outcome))
     }
 
     /// Records the failure durably and hands the error back for raising.
@@ -83,9 +93,27 @@ impl Run {
     }
 }
 
-/// Runs `body`, recording a failure when it fails.
-fn recorded<T>(mut run: Run, body: impl FnOnce(&mut Run) -> SyncResult<T>) -> SyncResult<(Run, T)> {
-    match body(&mut run) {
+/// Runs `body`, recording the run as failed when it fails: through the `Result`, or through a
+/// Postgres error (an SPI failure, a cancel during a write), which is recorded and re-raised.
+fn recorded<T>(run: Run, body: impl FnOnce(&mut Run) -> SyncResult<T>) -> SyncResult<(Run, T)> {
+    let cell = RefCell::new(run);
+    // The cell is only read after the body has unwound (its borrow released).
+    let shared = AssertUnwindSafe(&cell);
+    let result = PgTryBuilder::new(AssertUnwindSafe(|| body(&mut cell.borrow_mut())))
+        .catch_others(move |caught: CaughtError| {
+            let (state, message) = match &caught {
+                CaughtError::PostgresError(r)
+                | CaughtError::ErrorReport(r)
+                | CaughtError::RustPanic { ereport: r, .. } => {
+                    (crate::error::sqlstate_of(r.sql_error_code()), r.message().to_owned())
+                }
+            };
+            runlog::record_raised_failure(shared.borrow().rec.clone(), state, message);
+            caught.rethrow()
+        })
+        .execute();
+    let run = cell.into_inner();
+    match result {
         Ok(v) => Ok((run, v)),
         Err(e) => Err(run.fail(e)),
     }
@@ -127,53 +155,70 @@ pub fn sync_securities() -> SyncResult<Outcome> {
 }
 
 /// Checks a requested day before anything is asked of the server.
-fn check_day(day: Option<NaiveDate>, today: NaiveDate) -> SyncResult<NaiveDate> {
-    let Some(day) = day else {
-        return Err(SyncError::InvalidArgument {
-            message: "day must not be NULL".into(),
-            hint: Some("Omit the argument to sync the latest trading day.".into()),
-            null: true,
-        });
-    };
+fn check_day(day: NaiveDate, today: NaiveDate) -> SyncResult<NaiveDate> {
     if day < FIRST_TRADING_DAY {
-        return Err(SyncError::InvalidArgument {
-            message: format!("day {day} is before the first trading day {FIRST_TRADING_DAY}"),
-            hint: None,
-            null: false,
-        });
+        return Err(SyncError::invalid(format!(
+            "day {day} is before the first trading day {FIRST_TRADING_DAY}"
+        )));
     }
     if day > today {
-        return Err(SyncError::InvalidArgument {
-            message: format!("day {day} is in the future (today in China is {today})"),
-            hint: None,
-            null: false,
-        });
+        return Err(SyncError::invalid(format!(
+            "day {day} is in the future (today in China is {today})"
+        )));
     }
     Ok(day)
 }
 
-/// Daily bars of every A-share and ETF and the day's adjust factors, for one trading day.
-pub fn sync_date(day: Option<NaiveDate>, force: bool) -> SyncResult<Outcome> {
-    let today = store::china_today()?;
-    let day = check_day(day, today)?;
-    let run = Run::start("sync_date", json!({"day": day, "force": force}), Some(day));
+/// Brings the stored calendar up to today when it ends earlier or lacks `day`; returns the
+/// nested sync's traffic.
+fn extend_calendar(day: Option<NaiveDate>, today: NaiveDate) -> SyncResult<Traffic> {
+    let end = store::calendar_end()?;
+    let covered = match day {
+        Some(d) => store::trading_day(d)?.is_some(),
+        None => end.is_some_and(|e| e >= today),
+    };
+    if covered {
+        return Ok(Traffic::default());
+    }
+    // Continue after the stored end; start over when the gap is before it.
+    let from = match (end, day) {
+        (Some(e), Some(d)) if d <= e => FIRST_TRADING_DAY,
+        (Some(e), _) => e.succ_opt().unwrap_or(e),
+        (None, _) => FIRST_TRADING_DAY,
+    };
+    Ok(sync_calendar(Some(from), Some(today))?.traffic)
+}
 
-    let trading = match store::trading_day(day)? {
-        Some(t) => t,
-        None => {
-            // The calendar does not reach this day yet: bring it up to today.
-            sync_calendar(None, Some(today)).map_err(|e| run_failed(&run, e))?;
-            match store::trading_day(day)? {
-                Some(t) => t,
-                None => {
-                    let e = SyncError::Protocol {
-                        what: "query_trade_dates".into(),
-                        message: format!("the server's calendar has no entry for {day}"),
-                    };
-                    return Err(run.fail(e));
-                }
+/// Daily bars of every A-share and ETF and the day's adjust factors, for one trading day.
+pub fn sync_date(arg: DayArg, force: bool) -> SyncResult<Outcome> {
+    let today = store::china_today()?;
+    let given = match arg {
+        DayArg::Given(d) => Some(check_day(d, today)?),
+        DayArg::Latest => None,
+    };
+    let label = given.map_or_else(|| json!("latest"), |d| json!(d));
+    let mut run = Run::start("sync_date", json!({"day": label, "force": force}), given);
+
+    let nested = extend_calendar(given, today).map_err(|e| nested_failed(&run, e))?;
+    run.add_traffic(nested);
+    let day = match given {
+        Some(d) => d,
+        None => match store::latest_trading_day(today)? {
+            Some(d) => d,
+            None => {
+                return Err(run.fail(SyncError::invalid(format!(
+                    "the calendar has no trading day up to {today}"
+                ))))
             }
-        }
+        },
+    };
+    run.rec.day = Some(day);
+    let Some(trading) = store::trading_day(day)? else {
+        let e = SyncError::Protocol {
+            what: "query_trade_dates".into(),
+            message: format!("the server's calendar has no entry for {day}"),
+        };
+        return Err(run.fail(e));
     };
     if !trading {
         pgrx::notice!("{day} is not a trading day; nothing to sync");
@@ -184,7 +229,8 @@ pub fn sync_date(day: Option<NaiveDate>, force: bool) -> SyncResult<Outcome> {
         return Ok(run.finish("skipped", Counts::default())?.1);
     }
     if store::securities_count()? == 0 {
-        sync_securities().map_err(|e| run_failed(&run, e))?;
+        let o = sync_securities().map_err(|e| nested_failed(&run, e))?;
+        run.add_traffic(o.traffic);
     }
 
     let (run, written) = recorded(run, |run| {
@@ -195,30 +241,44 @@ pub fn sync_date(day: Option<NaiveDate>, force: bool) -> SyncResult<Outcome> {
         if fetched.stocks.is_empty() {
             return Ok(None);
         }
-        let batch = guc::batch_rows();
         let mut bars = fetched.stocks;
         bars.extend(fetched.etfs);
-        let mut counts = store::upsert_bars(&bars, batch)?;
-        counts += store::upsert_factors(&fetched.factors, batch)?;
-        Ok(Some((counts, bars.len(), fetched.factors.len())))
+        // Rows of another day would mark this one synced without its data.
+        if let Some(b) = bars.iter().find(|b| b.date != day) {
+            return Err(other_day("bar", &b.code, b.date, day));
+        }
+        if let Some(f) = fetched.factors.iter().find(|f| f.operate_date != day) {
+            return Err(other_day("adjust factor", &f.code, f.operate_date, day));
+        }
+        let batch = guc::batch_rows();
+        let bar_counts = store::upsert_bars(&bars, batch)?;
+        let factor_counts = store::upsert_factors(&fetched.factors, batch)?;
+        Ok(Some((bar_counts, factor_counts)))
     })?;
     match written {
         None => {
             pgrx::notice!("the server has not published {day} yet; it is not marked synced, try again later");
             Ok(run.finish("not_available", Counts::default())?.1)
         }
-        Some((counts, bars, factors)) => {
+        Some((bars, factors)) => {
+            let mut counts = bars;
+            counts += factors;
             let (run_id, outcome) = run.finish("ok", counts)?;
-            store::mark_synced(day, run_id, bars as i64, factors as i64)?;
+            store::mark_synced(day, run_id, bars.total(), factors.total())?;
             Ok(outcome)
         }
     }
 }
 
+fn other_day(what: &str, code: &str, got: NaiveDate, day: NaiveDate) -> SyncError {
+    SyncError::Protocol {
+        what: "sync_date".into(),
+        message: format!("the server answered {day} with a {what} of {code} for {got}"),
+    }
+}
+
 /// A nested sync already recorded its own failure; this run is recorded as failed too.
-fn run_failed(run: &Run, e: SyncError) -> SyncError {
-    let mut rec = run.rec.clone();
-    rec.error_message = Some(format!("{e}"));
-    runlog::record_failure(rec, &e);
+fn nested_failed(run: &Run, e: SyncError) -> SyncError {
+    runlog::record_failure(run.rec.clone(), &e);
     e
 }

@@ -59,12 +59,13 @@ fn logins_beyond_the_limit_are_refused() {
         (k.sessions_total, k.sessions_active, k.peak_sessions, k.logins_refused),
         (3, 2, 2, 1)
     );
-    // The Rust client treats the limit as transient.
+    // The Rust client does not retry the limit: retrying logins is what gets an address
+    // blacklisted.
     let e = ClientError::Server(baostock::ServerError {
         code: "10001005".into(),
         message: String::new(),
     });
-    assert_eq!(e.class(), ErrorClass::Transient);
+    assert_eq!(e.class(), ErrorClass::Permanent);
 }
 
 #[test]

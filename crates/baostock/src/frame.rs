@@ -138,12 +138,26 @@ impl Header {
 }
 
 /// One decoded frame: header fields and the body text (inflated when it was compressed).
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// `Debug` leaves out the body of login requests, which carries the password.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Frame {
     pub version: String,
     pub msg_type: MsgType,
     /// The body, without the crc and the trailer.
     pub body: String,
+}
+
+impl fmt::Debug for Frame {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Frame");
+        d.field("version", &self.version).field("msg_type", &self.msg_type);
+        if self.msg_type == MsgType::LOGIN {
+            d.field("body", &"<login body redacted>")
+        } else {
+            d.field("body", &self.body)
+        }
+        .finish()
+    }
 }
 
 impl Frame {

@@ -6,6 +6,35 @@ use crate::error::DecodeError;
 use crate::frame::{encode_request, Frame, MsgType};
 use crate::value::{format_date, parse_date, AdjustFlag, Frequency};
 
+/// A credential (password or API key): compared and cloned like a string, never printed.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The value, for the wire.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(s: &str) -> Self {
+        Secret(s.to_owned())
+    }
+}
+
+impl From<String> for Secret {
+    fn from(s: String) -> Self {
+        Secret(s)
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
 /// The paging parameters of a paged query.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Page {
@@ -37,11 +66,12 @@ pub struct HistoryKQuery {
 /// A request body. `user` is the logged-in user id, which every query repeats.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Request {
-    /// 00: `login, user, password, options` (options is `0` or the API key).
+    /// 00: `login, user, password, options` (options is `0` or the API key). Both secrets
+    /// are redacted from `Debug`.
     Login {
         user: String,
-        password: String,
-        options: String,
+        password: Secret,
+        options: Secret,
     },
     /// 02: `logout, user, yyyyMMddHHmmss`.
     Logout { user: String, time: String },
@@ -179,7 +209,7 @@ impl Request {
                 user,
                 password,
                 options,
-            } => f.extend([user.clone(), password.clone(), options.clone()]),
+            } => f.extend([user.clone(), password.expose().to_owned(), options.expose().to_owned()]),
             Request::Logout { user, time } => f.extend([user.clone(), time.clone()]),
             Request::HistoryK { user, page, query: q } => {
                 paged(&mut f, user, page);
@@ -297,8 +327,8 @@ impl Request {
                 arity(4)?;
                 Request::Login {
                     user: s(1),
-                    password: s(2),
-                    options: s(3),
+                    password: s(2).into(),
+                    options: s(3).into(),
                 }
             }
             MsgType::LOGOUT => {

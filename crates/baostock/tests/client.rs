@@ -53,6 +53,17 @@ struct Script {
     fault: Fault,
     fault_on: usize,
     blacklist_login: bool,
+    paging: Paging,
+}
+
+/// How the server pages the calendar.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Paging {
+    Honest,
+    /// Always answers the first page, labelled page 1.
+    AlwaysFirst,
+    /// Answers the first page's rows under whatever page number was asked.
+    RepeatRows,
 }
 
 impl Replay {
@@ -175,7 +186,11 @@ async fn serve(
                         page: Page { page, per_page },
                         ..
                     } if *per_page != 10000 => {
-                        let from = ((*page - 1) * *per_page) as usize;
+                        let (page, from) = match script.paging {
+                            Paging::Honest => (*page, ((*page - 1) * *per_page) as usize),
+                            Paging::AlwaysFirst => (1, 0),
+                            Paging::RepeatRows => (*page, 0),
+                        };
                         let rows: Vec<[String; 2]> = calendar
                             .iter()
                             .skip(from)
@@ -205,6 +220,7 @@ fn script(fault: Fault, fault_on: usize) -> Script {
         fault,
         fault_on,
         blacklist_login: false,
+        paging: Paging::Honest,
     }
 }
 
@@ -267,6 +283,56 @@ async fn paging_follows_the_official_rule() {
         panic!()
     };
     assert_eq!(Data::TradeDates(all), whole.data);
+}
+
+#[tokio::test]
+async fn paging_is_bounded_when_the_server_ignores_the_page_number() {
+    let d = |day| NaiveDate::from_ymd_opt(2024, 1, day).unwrap();
+    let req = Request::TradeDates {
+        user: String::new(),
+        page: Page::first(5),
+        start: d(1),
+        end: d(10),
+    };
+    let server = Replay::start(Script {
+        paging: Paging::AlwaysFirst,
+        ..script(Fault::None, 0)
+    })
+    .await;
+    let mut s = Session::connect(Arc::new(server.config())).await.unwrap();
+    let err = s.query_all(&req).await.unwrap_err();
+    assert!(
+        matches!(&err, ClientError::Unexpected { what, .. } if what.contains("page 1 in answer to page 2")),
+        "{err:?}"
+    );
+    assert_eq!(server.stats.queries.load(Ordering::SeqCst), 2);
+
+    let server = Replay::start(Script {
+        paging: Paging::RepeatRows,
+        ..script(Fault::None, 0)
+    })
+    .await;
+    let cfg = Config {
+        limits: Limits {
+            max_rows: 50,
+            ..Limits::default()
+        },
+        ..server.config()
+    };
+    let mut s = Session::connect(Arc::new(cfg)).await.unwrap();
+    let err = s.query_all(&req).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ClientError::Decode(baostock::DecodeError::TooManyRows { limit: 50 })
+        ),
+        "{err:?}"
+    );
+    assert_eq!(
+        server.stats.queries.load(Ordering::SeqCst),
+        11,
+        "stopped at the 11th page of 5 rows"
+    );
 }
 
 #[tokio::test]
@@ -377,11 +443,15 @@ async fn garbage_is_a_decode_error_not_a_hang() {
 async fn the_pool_retries_transient_faults_on_a_fresh_connection() {
     for fault in [Fault::FinMidFrame, Fault::Reset, Fault::Silent, Fault::Garbage] {
         let server = Replay::start(script(fault, 1)).await;
-        let pool = Pool::new(server.config());
+        let cfg = server.config();
+        let bound = cfg.read_timeout * 2 + cfg.backoff_max + Duration::from_secs(1);
+        let pool = Pool::new(cfg);
+        let t0 = Instant::now();
         let reply = pool
             .request(&all_stock())
             .await
             .unwrap_or_else(|e| panic!("{fault:?}: {e}"));
+        assert!(t0.elapsed() < bound, "{fault:?} took {:?}", t0.elapsed());
         assert_eq!(reply, decoded_capture("query_all_stock"), "{fault:?}");
         assert_eq!(pool.retries(), 1, "{fault:?}");
         assert_eq!(server.stats.logins.load(Ordering::SeqCst), 2, "{fault:?}");
@@ -407,9 +477,8 @@ async fn permanent_errors_are_not_retried() {
 #[tokio::test]
 async fn a_blacklist_stops_the_pool_without_retrying() {
     let server = Replay::start(Script {
-        fault: Fault::None,
-        fault_on: 0,
         blacklist_login: true,
+        ..script(Fault::None, 0)
     })
     .await;
     let pool = Pool::new(server.config());
@@ -480,6 +549,23 @@ fn debug_output_never_shows_credentials() {
         api_key: Some("bs-key-secret".into()),
         ..Config::default()
     };
-    let shown = format!("{cfg:?}");
-    assert!(!shown.contains("hunter2") && !shown.contains("bs-key"), "{shown}");
+    let login = Request::Login {
+        user: "u".into(),
+        password: "hunter2-secret".into(),
+        options: "bs-key-secret".into(),
+    };
+    let bytes = login.encode("00.9.40");
+    let (frame, _) = decode_request(&bytes, &Limits::default()).unwrap().unwrap();
+    assert!(
+        String::from_utf8_lossy(&bytes).contains("hunter2-secret"),
+        "the wire must carry it"
+    );
+    for shown in [
+        format!("{cfg:?}"),
+        format!("{login:?}"),
+        format!("{frame:?}"),
+        format!("{:?}", Request::decode(&frame)),
+    ] {
+        assert!(!shown.contains("hunter2") && !shown.contains("bs-key"), "{shown}");
+    }
 }

@@ -32,8 +32,8 @@ fn request() -> impl Strategy<Value = Request> {
     prop_oneof![
         (text(), text(), text()).prop_map(|(user, password, options)| Request::Login {
             user,
-            password,
-            options
+            password: password.into(),
+            options: options.into()
         }),
         (text(), "[0-9]{14}").prop_map(|(user, time)| Request::Logout { user, time }),
         (text(), page(), text(), text(), date(), date(), freq, adj).prop_map(

@@ -135,8 +135,9 @@ impl ClientError {
             | ClientError::Decode(_) => ErrorClass::Transient,
             ClientError::Server(e) => match e.code.as_str() {
                 codes::BLACKLISTED => ErrorClass::Blacklist,
-                // Not logged in: the session was lost; a fresh login fixes it.
-                codes::NOT_LOGGED_IN | codes::LOGIN_LIMIT => ErrorClass::Transient,
+                // Not logged in: the session was lost; a fresh login fixes it. (The login limit,
+                // 10001005, is permanent: retrying it is what gets an address blacklisted.)
+                codes::NOT_LOGGED_IN => ErrorClass::Transient,
                 // The receive error code the official client reports for a broken network.
                 "10002007" => ErrorClass::Transient,
                 _ => ErrorClass::Permanent,

@@ -104,17 +104,34 @@ impl Session {
     /// next page only while a page comes back with exactly `per_page` rows.
     pub async fn query_all(&mut self, req: &Request) -> Result<Vec<Table>> {
         let mut pages = Vec::new();
+        let mut rows = 0usize;
         let mut next = req.clone();
         loop {
             let table = match self.request(&next).await? {
                 Reply::Table(t) => t,
                 other => return Err(unexpected(req, &other)),
             };
-            let full = match (next.page(), table.page) {
-                (Some(asked), Some(_)) => table.len() == asked.per_page as usize,
+            let asked = next.page();
+            // A server that ignores the page number would otherwise be paged forever.
+            if let (Some(a), Some(got)) = (asked, table.page) {
+                if got.page != a.page {
+                    return Err(ClientError::Unexpected {
+                        method: req.method().to_owned(),
+                        what: format!("page {} in answer to page {}", got.page, a.page),
+                    });
+                }
+            }
+            rows += table.len();
+            if rows > self.cfg.limits.max_rows {
+                return Err(ClientError::Decode(crate::error::DecodeError::TooManyRows {
+                    limit: self.cfg.limits.max_rows,
+                }));
+            }
+            let full = match (asked, table.page) {
+                (Some(a), Some(_)) => table.len() == a.per_page as usize,
                 _ => false,
             };
-            let page_no = next.page().map(|p| p.page).unwrap_or(1);
+            let page_no = asked.map(|p| p.page).unwrap_or(1);
             pages.push(table);
             if !full {
                 return Ok(pages);
@@ -172,8 +189,8 @@ impl Session {
         });
         let login = Request::Login {
             user: self.cfg.user.clone(),
-            password: self.cfg.password.clone(),
-            options: self.cfg.api_key.clone().unwrap_or_else(|| "0".into()),
+            password: self.cfg.password.as_str().into(),
+            options: self.cfg.api_key.as_deref().unwrap_or("0").into(),
         };
         match self.exchange(&login, deadline).await {
             Ok(Reply::Login { .. }) => Ok(()),
