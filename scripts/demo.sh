@@ -95,6 +95,9 @@ ORDER BY day
 \gexec
 SQL
 
+log "what the scheduled call does now: the latest trading day is already synced, so nothing"
+psql_demo -c "SELECT day, status, requests FROM baostock.sync_date()"
+
 log "scheduling the evening sync with pg_cron (a no-op once the day is synced)"
 psql_demo <<'SQL'
 SELECT cron.schedule('baostock-evening-' || h, '0 ' || h || ' * * 1-5', 'SELECT baostock.sync_date()')
