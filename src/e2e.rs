@@ -524,4 +524,51 @@ mod tests {
             2
         );
     }
+
+    #[pg_test]
+    fn a_postgres_error_in_the_middle_of_a_write_is_recorded_as_a_failed_run() {
+        let emu = start(EmulatorConfig::default());
+        let day = rich_day(&emu);
+        sync(&format!("SELECT * FROM baostock.sync_calendar('2024-01-01', '{day}')"));
+        sync("SELECT * FROM baostock.sync_securities()");
+        // The factors are written after the bars: fail there, with the bars already written.
+        Spi::run(
+            "CREATE FUNCTION pg_temp.refuse() RETURNS trigger LANGUAGE plpgsql AS $f$
+             BEGIN RAISE EXCEPTION 'refused by test' USING ERRCODE = 'P0001'; END $f$",
+        )
+        .unwrap();
+        Spi::run(
+            "CREATE TRIGGER refuse BEFORE INSERT ON baostock.adjust_factors
+             FOR EACH ROW EXECUTE FUNCTION pg_temp.refuse()",
+        )
+        .unwrap();
+        let state = sqlstate_of(&format!("SELECT * FROM baostock.sync_date('{day}')"));
+        assert_eq!(state.as_deref(), Some("P0001"));
+        assert_eq!(
+            count(&format!(
+                "SELECT count(*) FROM baostock.daily_bars WHERE date = '{day}'"
+            )),
+            0
+        );
+        assert_eq!(
+            count(&format!(
+                "SELECT count(*) FROM baostock.synced_days WHERE day = '{day}'"
+            )),
+            0
+        );
+        // The recorder was started, not waited for: its commit arrives within moments.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let n = count(
+                "SELECT count(*) FROM baostock.sync_runs
+                 WHERE kind = 'sync_date' AND status = 'failed' AND error_sqlstate = 'P0001'
+                   AND error_message = 'refused by test' AND requests = 5",
+            );
+            if n == 1 {
+                break;
+            }
+            assert!(Instant::now() < deadline, "no failed run recorded within 10 s");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
 }
