@@ -337,6 +337,13 @@ fn typed_rows(method: &str, fields: &[String], params: &[String], rows: Vec<Vec<
         "query_history_k_data_plus" => {
             // Echoed parameters after the fields: start, end, frequency, adjustflag.
             let freq = params.get(3).map(String::as_str).unwrap_or("d");
+            // A bar is keyed by code and date (and time, intraday); a field list the caller
+            // chose without them gives untyped rows rather than an error.
+            let has = |f: &str| fields.iter().any(|x| x == f);
+            let intraday = freq.parse::<Frequency>().is_ok_and(|f| f.minutes().is_some());
+            if !has("code") || !has("date") || (intraday && !has("time")) {
+                return Ok(untyped(rows));
+            }
             match freq.parse::<Frequency>() {
                 Ok(Frequency::Daily) => cols.map(rows, daily_bar).map(Data::DailyBars),
                 Ok(Frequency::Weekly | Frequency::Monthly) => cols.map(rows, period_bar).map(Data::PeriodBars),
@@ -353,16 +360,21 @@ fn typed_rows(method: &str, fields: &[String], params: &[String], rows: Vec<Vec<
         "query_trade_dates" => cols.map(rows, trade_date).map(Data::TradeDates),
         "query_all_stock" => cols.map(rows, listing).map(Data::AllStock),
         "query_stock_basic" => cols.map(rows, stock_basic).map(Data::StockBasic),
-        _ => Ok(Data::Rows(
-            rows.into_iter()
-                .map(|r| {
-                    r.into_iter()
-                        .map(|c| if c.is_empty() { None } else { Some(c) })
-                        .collect()
-                })
-                .collect(),
-        )),
+        _ => Ok(untyped(rows)),
     }
+}
+
+/// Text cells, empty ones absent.
+fn untyped(rows: Vec<Vec<String>>) -> Data {
+    Data::Rows(
+        rows.into_iter()
+            .map(|r| {
+                r.into_iter()
+                    .map(|c| if c.is_empty() { None } else { Some(c) })
+                    .collect()
+            })
+            .collect(),
+    )
 }
 
 /// Looks cells up by field name and parses them, naming row and field in errors.

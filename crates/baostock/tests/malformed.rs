@@ -335,3 +335,29 @@ fn known_request_types_with_wrong_parameters_are_bad_requests() {
     let (frame, _) = decode_request(&bytes, &limits()).unwrap().unwrap();
     assert!(matches!(Request::decode(&frame), Err(DecodeError::BadRequest(_))));
 }
+
+#[test]
+fn bars_without_their_key_fields_come_back_untyped() {
+    let body = "0\x01success\x01query_history_k_data_plus\x01anonymous\x011\x012000\x01{\"record\":[[\"8.9400\",\"\"]]}\x01sh.600000\x01close,turn\x012024-01-02\x012024-01-02\x01d\x013";
+    let bytes = encode_response(SERVER_VERSION, MsgType::HISTORY_K_REPLY, body);
+    let (reply, _) = decode_reply(&bytes, &limits()).unwrap().unwrap();
+    let baostock::Reply::Table(t) = reply else {
+        panic!("{reply:?}")
+    };
+    assert_eq!(
+        t.data,
+        baostock::Data::Rows(vec![vec![Some("8.9400".to_string()), None]])
+    );
+    // With the key fields the same answer is typed.
+    let typed = body
+        .replace("[\"8.9400\",\"\"]", "[\"2024-01-02\",\"sh.600000\",\"8.9400\",\"\"]")
+        .replace("close,turn", "date,code,close,turn");
+    let bytes = encode_response(SERVER_VERSION, MsgType::HISTORY_K_REPLY, &typed);
+    let (reply, _) = decode_reply(&bytes, &limits()).unwrap().unwrap();
+    let baostock::Reply::Table(t) = reply else {
+        panic!("{reply:?}")
+    };
+    assert!(
+        matches!(&t.data, baostock::Data::DailyBars(b) if b[0].close.unwrap().to_string() == "8.9400" && b[0].turn.is_none())
+    );
+}
