@@ -39,6 +39,17 @@ mod tests {
         emu
     }
 
+    /// An emulator, a rich trading day, and the calendar up to that day and the securities
+    /// already synced, as most tests need them.
+    fn start_with_reference_data() -> (Emulator, NaiveDate) {
+        let emu = start(EmulatorConfig::default());
+        let day = rich_day(&emu);
+        let (calendar, ..) = sync(&format!("SELECT * FROM baostock.sync_calendar('2024-01-01', '{day}')"));
+        let (securities, ..) = sync("SELECT * FROM baostock.sync_securities()");
+        assert_eq!((calendar.as_str(), securities.as_str()), ("ok", "ok"));
+        (emu, day)
+    }
+
     /// A trading day of 2024 on which the market has stocks, ETFs and adjust factors.
     fn rich_day(emu: &Emulator) -> NaiveDate {
         let m = emu.market();
@@ -143,11 +154,7 @@ mod tests {
 
     #[pg_test]
     fn sync_date_stores_what_the_official_client_gets_and_is_idempotent() {
-        let emu = start(EmulatorConfig::default());
-        let day = rich_day(&emu);
-        let (status, _, _, _, _) = sync(&format!("SELECT * FROM baostock.sync_calendar('2024-01-01', '{day}')"));
-        assert_eq!(status, "ok");
-        assert_eq!(sync("SELECT * FROM baostock.sync_securities()").0, "ok");
+        let (emu, day) = start_with_reference_data();
 
         emu.reset_counters();
         let (status, inserted, updated, unchanged, requests) =
@@ -223,10 +230,7 @@ mod tests {
 
     #[pg_test]
     fn a_day_not_yet_published_is_not_marked_synced_and_a_later_call_syncs_it() {
-        let emu = start(EmulatorConfig::default());
-        let day = rich_day(&emu);
-        sync(&format!("SELECT * FROM baostock.sync_calendar('2024-01-01', '{day}')"));
-        sync("SELECT * FROM baostock.sync_securities()");
+        let (emu, day) = start_with_reference_data();
         emu.controls()
             .set_publish_time(Some(NaiveTime::from_hms_opt(17, 0, 0).unwrap()));
         emu.controls().set_clock(Some(day.and_hms_opt(10, 0, 0).unwrap()));
@@ -259,10 +263,7 @@ mod tests {
 
     #[pg_test]
     fn bad_days_and_server_errors_are_sql_errors_that_write_no_bars() {
-        let emu = start(EmulatorConfig::default());
-        let day = rich_day(&emu);
-        sync(&format!("SELECT * FROM baostock.sync_calendar('2024-01-01', '{day}')"));
-        sync("SELECT * FROM baostock.sync_securities()");
+        let (emu, day) = start_with_reference_data();
 
         assert_eq!(
             sqlstate_of("SELECT * FROM baostock.sync_date(NULL)").as_deref(),
@@ -327,10 +328,7 @@ mod tests {
 
     #[pg_test]
     fn cancel_stops_the_network_wait_within_a_second_and_writes_nothing() {
-        let emu = start(EmulatorConfig::default());
-        let day = rich_day(&emu);
-        sync(&format!("SELECT * FROM baostock.sync_calendar('2024-01-01', '{day}')"));
-        sync("SELECT * FROM baostock.sync_securities()");
+        let (emu, day) = start_with_reference_data();
         // Silence on 9C: the stocks and ETFs are already in memory when the cancel comes.
         emu.controls().set_faults(FaultConfig {
             script: vec![ScriptedFault {
@@ -527,11 +525,8 @@ mod tests {
 
     #[pg_test]
     fn a_postgres_error_in_the_middle_of_a_write_is_recorded_as_a_failed_run() {
-        let emu = start(EmulatorConfig::default());
-        let day = rich_day(&emu);
-        sync(&format!("SELECT * FROM baostock.sync_calendar('2024-01-01', '{day}')"));
-        sync("SELECT * FROM baostock.sync_securities()");
-        // The factors are written after the bars: fail there, with the bars already written.
+        let (_emu, day) = start_with_reference_data(); // held: the server lives while the test runs
+                                                       // The factors are written after the bars: fail there, with the bars already written.
         Spi::run(
             "CREATE FUNCTION pg_temp.refuse() RETURNS trigger LANGUAGE plpgsql AS $f$
              BEGIN RAISE EXCEPTION 'refused by test' USING ERRCODE = 'P0001'; END $f$",

@@ -6,7 +6,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use baostock::client::Pool;
-use baostock::reply::{AdjustFactor, DailyBar, Data, Reply, StockBasic, Table, TradeDate};
+use baostock::reply::{AdjustFactor, DailyBar, Data, Reply, StockBasic, TradeDate};
 use baostock::{Page, Request};
 use chrono::NaiveDate;
 use pgrx::pg_sys;
@@ -83,21 +83,36 @@ pub struct Day {
     pub factors: Vec<AdjustFactor>,
 }
 
-fn daily(table: Table, what: &str) -> SyncResult<Vec<DailyBar>> {
-    match table.data {
-        Data::DailyBars(b) => Ok(b),
-        other => Err(SyncError::Protocol {
-            what: what.into(),
-            message: format!("expected daily bars, got {}", other.kind()),
-        }),
+/// The rows `extract` takes out of an answer; any other kind of rows is a protocol error.
+fn rows_of<T>(data: Data, what: &str, extract: fn(Data) -> Option<Vec<T>>) -> SyncResult<Vec<T>> {
+    let found = data.kind();
+    extract(data).ok_or_else(|| SyncError::Protocol {
+        what: what.into(),
+        message: format!("unexpected {found}"),
+    })
+}
+
+fn daily_bars(d: Data) -> Option<Vec<DailyBar>> {
+    match d {
+        Data::DailyBars(v) => Some(v),
+        _ => None,
     }
 }
 
-async fn one(pool: &Pool, req: Request, what: &str) -> SyncResult<Table> {
+fn adjust_factors(d: Data) -> Option<Vec<AdjustFactor>> {
+    match d {
+        Data::AdjustFactors(v) => Some(v),
+        _ => None,
+    }
+}
+
+/// One unpaged query's rows.
+async fn one<T>(pool: &Pool, req: Request, extract: fn(Data) -> Option<Vec<T>>) -> SyncResult<Vec<T>> {
+    let what = req.method().to_owned();
     match pool.request(&req).await {
-        Ok(Reply::Table(t)) => Ok(t),
+        Ok(Reply::Table(t)) => rows_of(t.data, &what, extract),
         Ok(other) => Err(SyncError::Protocol {
-            what: what.into(),
+            what,
             message: format!("unexpected reply {other:?}"),
         }),
         Err(e) => Err(SyncError::client(what, e)),
@@ -106,18 +121,9 @@ async fn one(pool: &Pool, req: Request, what: &str) -> SyncResult<Table> {
 
 /// 98 + 9A + 9C for one day over one session (login and logout included: five requests).
 pub fn fetch_day(pool: &Pool, date: NaiveDate) -> SyncResult<Day> {
-    let user = String::new();
+    let user = String::new;
     block_on(closing(pool, async {
-        let stocks = one(
-            pool,
-            Request::DailyAStock {
-                user: user.clone(),
-                date,
-            },
-            "query_daily_history_k_AStock",
-        )
-        .await?;
-        let stocks = daily(stocks, "query_daily_history_k_AStock")?;
+        let stocks = one(pool, Request::DailyAStock { user: user(), date }, daily_bars).await?;
         // An empty stock answer means the day is not published yet: don't ask for the rest.
         if stocks.is_empty() {
             return Ok(Day {
@@ -126,34 +132,8 @@ pub fn fetch_day(pool: &Pool, date: NaiveDate) -> SyncResult<Day> {
                 factors: Vec::new(),
             });
         }
-        let etfs = one(
-            pool,
-            Request::DailyEtf {
-                user: user.clone(),
-                date,
-            },
-            "query_daily_history_k_ETF",
-        )
-        .await?;
-        let etfs = daily(etfs, "query_daily_history_k_ETF")?;
-        let factors = one(
-            pool,
-            Request::DailyAdjustFactor {
-                user: user.clone(),
-                date,
-            },
-            "query_daily_adjust_factor",
-        )
-        .await?;
-        let factors = match factors.data {
-            Data::AdjustFactors(f) => f,
-            other => {
-                return Err(SyncError::Protocol {
-                    what: "query_daily_adjust_factor".into(),
-                    message: format!("expected adjust factors, got {}", other.kind()),
-                })
-            }
-        };
+        let etfs = one(pool, Request::DailyEtf { user: user(), date }, daily_bars).await?;
+        let factors = one(pool, Request::DailyAdjustFactor { user: user(), date }, adjust_factors).await?;
         Ok(Day { stocks, etfs, factors })
     }))?
 }
@@ -163,11 +143,7 @@ fn fetch_pages<T>(pool: &Pool, req: Request, what: &str, extract: fn(Data) -> Op
     let pages = block_on(closing(pool, pool.query_all(&req)))?.map_err(|e| SyncError::client(what, e))?;
     let mut rows = Vec::new();
     for page in pages {
-        let found = page.data.kind();
-        rows.extend(extract(page.data).ok_or_else(|| SyncError::Protocol {
-            what: what.into(),
-            message: format!("unexpected {found}"),
-        })?);
+        rows.extend(rows_of(page.data, what, extract)?);
     }
     Ok(rows)
 }
