@@ -12,6 +12,7 @@
 //! | `clear-overrides` | remove every override |
 //! | `publish HH:MM[:SS]` / `publish none` | publication time of daily rows (China time) |
 //! | `clock YYYY-MM-DDTHH:MM:SS` / `clock none` | fix the emulator's China time |
+//! | `all-market-from YYYY-MM-DD` / `all-market-from none` | first day 98/9A/9C have rows for (earlier days: no rows; 95 and 15 unaffected) |
 //! | `sessions max=N|none blacklist_ms=N|none` | session limit per IP and blacklist period |
 //! | `clear-blacklist` | lift every blacklisting |
 //! | `status` | current settings |
@@ -139,6 +140,11 @@ pub fn parse_time(v: &str) -> Result<NaiveTime, String> {
         .map_err(|_| format!("not a time of day: {v:?}"))
 }
 
+/// Parses `YYYY-MM-DD`.
+pub fn parse_date(v: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(v, "%Y-%m-%d").map_err(|_| format!("not a date: {v:?}"))
+}
+
 /// Parses `YYYY-MM-DDTHH:MM:SS` (or with a space).
 pub fn parse_datetime(v: &str) -> Result<NaiveDateTime, String> {
     NaiveDateTime::parse_from_str(v, "%Y-%m-%dT%H:%M:%S")
@@ -227,14 +233,27 @@ pub fn execute(c: &Controls, line: &str) -> String {
             }),
             _ => Err("usage: clock YYYY-MM-DDTHH:MM:SS|none".into()),
         },
+        "all-market-from" => match args {
+            ["none"] => {
+                c.set_all_market_start(None);
+                Ok(ok())
+            }
+            [v] => parse_date(v).map(|d| {
+                c.set_all_market_start(Some(d));
+                ok()
+            }),
+            _ => Err("usage: all-market-from YYYY-MM-DD|none".into()),
+        },
         "status" => {
             let l = c.latency();
             let f = c.faults();
             Ok(format!(
-                "{{\"ok\":true,\"now\":\"{}\",\"publish_time\":{},\"latency_base_ms\":{},\"fault_modes\":{},\"scripted_faults\":{}}}",
+                "{{\"ok\":true,\"now\":\"{}\",\"publish_time\":{},\"all_market_start\":{},\"latency_base_ms\":{},\"fault_modes\":{},\"scripted_faults\":{}}}",
                 c.now().format("%Y-%m-%dT%H:%M:%S"),
                 c.publish_time()
                     .map_or("null".to_owned(), |t| format!("\"{}\"", t.format("%H:%M:%S"))),
+                c.all_market_start()
+                    .map_or("null".to_owned(), |d| format!("\"{}\"", d.format("%Y-%m-%d"))),
                 l.base.as_millis(),
                 f.rates.len(),
                 f.script.len()

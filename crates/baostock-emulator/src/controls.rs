@@ -1,5 +1,6 @@
-//! Runtime controls (latency, faults, sessions, overrides, publication time, clock) and the
-//! counters. All methods take `&self` and may be called from any thread while serving.
+//! Runtime controls (latency, faults, sessions, overrides, publication time, clock, start of
+//! all-market history) and the counters. All methods take `&self` and may be called from any
+//! thread while serving.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
@@ -267,6 +268,7 @@ pub(crate) struct State {
     pub(crate) sessions: SessionConfig,
     pub(crate) publish_time: Option<NaiveTime>,
     pub(crate) clock: Option<NaiveDateTime>,
+    pub(crate) all_market_start: Option<NaiveDate>,
     pub(crate) counters: Counters,
     /// Requests seen by type since the last reset (for scripted faults).
     pub(crate) seen: HashMap<String, u64>,
@@ -292,6 +294,7 @@ impl Controls {
                 sessions: cfg.sessions.clone(),
                 publish_time: cfg.publish_time,
                 clock: cfg.clock,
+                all_market_start: cfg.all_market_start,
                 counters: Counters::default(),
                 seen: HashMap::new(),
                 sequence: 0,
@@ -396,6 +399,19 @@ impl Controls {
         } else {
             now.date().pred_opt().unwrap_or(now.date())
         })
+    }
+
+    /// Sets the first day of all-market history (`None`: every day has it). For a day before
+    /// it, 98/9A/9C answer success with no rows, as on a non-trading day, while 95 and 15
+    /// still answer normally for that day (the real server may lack all-market history for
+    /// old days). Publication applies on top of it.
+    pub fn set_all_market_start(&self, d: Option<NaiveDate>) {
+        self.lock().all_market_start = d;
+    }
+
+    /// The first day of all-market history in force.
+    pub fn all_market_start(&self) -> Option<NaiveDate> {
+        self.lock().all_market_start
     }
 
     /// A snapshot of the counters.

@@ -107,11 +107,19 @@ pub fn session_reply(msg_type: MsgType, method: &str, user: &str, time: chrono::
 pub struct Publication {
     /// The last day whose daily rows are published; `None`: every day is.
     pub last_published: Option<NaiveDate>,
+    /// The first day the all-market requests (98/9A/9C) have rows for; `None`: every day.
+    /// 95 and 15 do not look at it.
+    pub all_market_start: Option<NaiveDate>,
 }
 
 impl Publication {
     fn allows(&self, d: NaiveDate) -> bool {
         self.last_published.is_none_or(|l| d <= l)
+    }
+
+    /// Whether 98/9A/9C answer rows for `d`: published and not before the all-market start.
+    fn allows_all_market(&self, d: NaiveDate) -> bool {
+        self.allows(d) && self.all_market_start.is_none_or(|s| d >= s)
     }
 }
 
@@ -197,7 +205,7 @@ pub fn answer_query(market: &Market, frame: &Frame, publication: Publication) ->
                 page_answer(t, &method, user, *page, &rows, &tail)
             }),
         Request::DailyAStock { user, date: d } | Request::DailyEtf { user, date: d } => {
-            let rows = if !publication.allows(*d) {
+            let rows = if !publication.allows_all_market(*d) {
                 Vec::new()
             } else if t == MsgType::DAILY_ASTOCK {
                 market.daily_astock(*d)
@@ -207,7 +215,7 @@ pub fn answer_query(market: &Market, frame: &Frame, publication: Publication) ->
             Ok(unpaged(t, &method, user, &rows, DAILY_FIELDS))
         }
         Request::DailyAdjustFactor { user, date: d } => {
-            let rows = if publication.allows(*d) {
+            let rows = if publication.allows_all_market(*d) {
                 market.daily_adjust_factors(*d)
             } else {
                 Vec::new()

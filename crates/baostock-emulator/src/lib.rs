@@ -48,6 +48,9 @@ pub struct EmulatorConfig {
     pub publish_time: Option<chrono::NaiveTime>,
     /// Fixed China time the emulator believes it is; `None` follows the real clock.
     pub clock: Option<chrono::NaiveDateTime>,
+    /// First day of all-market history: 98/9A/9C for an earlier day answer success with no
+    /// rows (95 and 15 are not affected); `None`: every day has it.
+    pub all_market_start: Option<chrono::NaiveDate>,
     /// Answer captured requests with the captured bytes from this directory instead of the
     /// synthetic market.
     pub replay: Option<PathBuf>,
@@ -72,6 +75,7 @@ impl Default for EmulatorConfig {
             sessions: SessionConfig::default(),
             publish_time: None,
             clock: None,
+            all_market_start: None,
             replay: None,
             control: None,
             warm: false,
@@ -213,7 +217,8 @@ impl Emulator {
         self.shared.controls.reset_counters()
     }
 
-    /// Runtime controls: latency, faults, overrides, publication time, clock, sessions.
+    /// Runtime controls: latency, faults, overrides, publication time, clock, start of
+    /// all-market history, sessions.
     pub fn controls(&self) -> &Controls {
         &self.shared.controls
     }

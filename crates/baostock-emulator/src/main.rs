@@ -27,6 +27,9 @@ Market
                            this China time of that day (default: always published)
   --clock YYYY-MM-DDTHH:MM:SS
                            fix the emulator's China time (default: the real clock)
+  --all-market-from YYYY-MM-DD
+                           98/9A/9C for a day before this answer no rows (no all-market
+                           history yet); 95 and 15 still answer (default: every day)
 Latency
   --profile fast|realistic fast: no delay (default); realistic: ~200 ms a request,
                            ~2 s for query_all_stock, 20 ns a byte
@@ -81,6 +84,7 @@ fn parse(args: &[String]) -> Result<EmulatorConfig, String> {
             "--end" => cfg.end = Some(date(v)?),
             "--publish-time" => cfg.publish_time = Some(parse_time(v)?),
             "--clock" => cfg.clock = Some(parse_datetime(v)?),
+            "--all-market-from" => cfg.all_market_start = Some(date(v)?),
             "--profile" => {
                 cfg.latency = LatencyConfig::profile(v).ok_or_else(|| format!("unknown profile {v:?}"))?;
             }

@@ -260,6 +260,7 @@ impl Conn {
             _ => {
                 let publication = Publication {
                     last_published: self.shared.controls.last_published(),
+                    all_market_start: self.shared.controls.all_market_start(),
                 };
                 handler::answer_query(&self.shared.market, frame, publication)
             }

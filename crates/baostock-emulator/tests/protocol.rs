@@ -572,3 +572,119 @@ fn concurrent_sessions_are_counted_and_served_in_parallel() {
     let c = emu.counters();
     assert_eq!((c.sessions_total, c.peak_sessions, c.requests("98")), (6, 6, 6));
 }
+
+#[test]
+fn all_market_requests_have_no_rows_before_the_all_market_start() {
+    let cfg = common::config(200);
+    // Three consecutive trading days that all have rows in 98, 9A and 9C (9C only has rows on
+    // ex-dates, which fall in June-July): before, the start day itself, after.
+    let market = baostock_emulator::Market::new(cfg.market_config());
+    let has_all = |t: NaiveDate| {
+        !market.daily_astock(t).is_empty()
+            && !market.daily_etf(t).is_empty()
+            && !market.daily_adjust_factors(t).is_empty()
+    };
+    let june: Vec<NaiveDate> = market
+        .trade_dates()
+        .iter()
+        .copied()
+        .filter(|t| *t >= d("2024-06-01") && *t <= d("2024-07-31"))
+        .collect();
+    let w = june
+        .windows(3)
+        .find(|w| w.iter().all(|t| has_all(*t)))
+        .expect("three trading days in a row with all-market rows");
+    let (before, start, after) = (w[0], w[1], w[2]);
+    drop(market);
+
+    let emu = Emulator::start(EmulatorConfig {
+        all_market_start: Some(d("2001-01-01")),
+        ..cfg
+    })
+    .unwrap();
+    assert_eq!(
+        emu.controls().all_market_start(),
+        Some(d("2001-01-01")),
+        "applied at start"
+    );
+    emu.controls().set_all_market_start(Some(start));
+    assert_eq!(emu.controls().all_market_start(), Some(start));
+    let mut c = Raw::connect(&emu);
+    c.login();
+    let user = || "anonymous".to_owned();
+    let astock = |date| Request::DailyAStock { user: user(), date };
+    let etf = |date| Request::DailyEtf { user: user(), date };
+    let factors = |date| Request::DailyAdjustFactor { user: user(), date };
+    let m = emu.market();
+
+    // Before the start: success, no rows, the very bytes of a non-trading day's answer.
+    let weekend = d("2024-06-01");
+    assert!(!baostock_emulator::calendar::is_trading_day(weekend));
+    for req in [astock(before), etf(before), factors(before)] {
+        let (f, bytes) = c.request(&req);
+        assert_eq!(&f.fields()[..2], ["0", "success"], "{}", f.body);
+        assert_eq!(f.fields()[4], "", "{req:?}");
+        let non_trading = match &req {
+            Request::DailyAStock { .. } => astock(weekend),
+            Request::DailyEtf { .. } => etf(weekend),
+            _ => factors(weekend),
+        };
+        assert_eq!(bytes, c.request(&non_trading).1, "{req:?}");
+    }
+    // The start day and later: exactly the library's rows.
+    for day in [start, after] {
+        assert_eq!(rows_of(&mut c, &astock(day), 4, 18), m.daily_astock(day));
+        assert_eq!(rows_of(&mut c, &etf(day), 4, 18), m.daily_etf(day));
+        assert_eq!(rows_of(&mut c, &factors(day), 4, 5), m.daily_adjust_factors(day));
+    }
+    // 95 and 15 still answer for the days before the start.
+    let code = m.daily_astock(before)[0][1].clone();
+    let k = Request::HistoryK {
+        user: user(),
+        page: Page::first(10000),
+        query: HistoryKQuery {
+            code: code.clone(),
+            fields: "date,code".into(),
+            start: before,
+            end: after,
+            frequency: Frequency::Daily,
+            adjust: AdjustFlag::None,
+        },
+    };
+    let dates: Vec<String> = rows_of(&mut c, &k, 6, 2).into_iter().map(|r| r[0].clone()).collect();
+    assert_eq!(dates, [before, start, after].map(|t| t.to_string()));
+    let ex = m.daily_adjust_factors(before)[0].clone();
+    let per_code = rows_of(
+        &mut c,
+        &Request::AdjustFactor {
+            user: user(),
+            page: Page::first(10000),
+            code: ex[0].clone(),
+            start: before,
+            end: before,
+        },
+        6,
+        5,
+    );
+    assert_eq!(per_code, [ex]);
+    // The sans-IO core honours it too.
+    let frame = baostock::frame::decode_request(&astock(before).encode(CLIENT_VERSION), &Default::default())
+        .unwrap()
+        .unwrap()
+        .0;
+    let gated = baostock_emulator::handler::Publication {
+        last_published: None,
+        all_market_start: Some(start),
+    };
+    let a = baostock_emulator::handler::answer_query(m, &frame, gated);
+    assert_eq!(a.body.split('\x01').nth(4), Some(""));
+    let a = baostock_emulator::handler::answer_query(m, &frame, Default::default());
+    assert_eq!(
+        parse_records(a.body.split('\x01').nth(4).unwrap(), 18, 100_000).unwrap(),
+        m.daily_astock(before)
+    );
+    // Lifted: the earlier day has its rows again.
+    emu.controls().set_all_market_start(None);
+    assert_eq!(rows_of(&mut c, &astock(before), 4, 18), m.daily_astock(before));
+    assert_eq!(rows_of(&mut c, &factors(before), 4, 5), m.daily_adjust_factors(before));
+}

@@ -215,6 +215,58 @@ fn the_control_port_drives_the_emulator_from_outside() {
 }
 
 #[test]
+fn the_control_port_sets_the_start_of_all_market_history() {
+    let emu = Emulator::start(EmulatorConfig {
+        control: Some("127.0.0.1:0".parse().unwrap()),
+        ..common::config(100)
+    })
+    .unwrap();
+    let mut io = control(&emu);
+    let mut c = Raw::connect(&emu);
+    c.login();
+    let etf = |date: &str| Request::DailyEtf {
+        user: "anonymous".into(),
+        date: d(date),
+    };
+    let data = |c: &mut Raw, r: &Request| {
+        let (f, _) = c.request(r);
+        assert_eq!(f.msg_type.as_str(), "9B", "{}", f.body);
+        f.fields()[4].to_owned()
+    };
+    assert_eq!(command(&mut io, "status")["all_market_start"], Value::Null);
+    assert_ne!(data(&mut c, &etf("2024-01-02")), "");
+
+    assert_eq!(
+        command(&mut io, "all-market-from 2024-01-03"),
+        serde_json::json!({"ok": true})
+    );
+    assert_eq!(emu.controls().all_market_start(), Some(d("2024-01-03")));
+    assert_eq!(command(&mut io, "status")["all_market_start"], "2024-01-03");
+    assert_eq!(data(&mut c, &etf("2024-01-02")), "", "before the start: no rows");
+    assert_ne!(data(&mut c, &etf("2024-01-03")), "");
+
+    for bad in [
+        "all-market-from",
+        "all-market-from 2024/01/03",
+        "all-market-from 2024-01-03 x",
+    ] {
+        let v = command(&mut io, bad);
+        assert_eq!(v["ok"], false, "{bad}");
+        assert!(v["error"].as_str().unwrap().len() > 5, "{bad}: {v}");
+    }
+    assert_eq!(
+        emu.controls().all_market_start(),
+        Some(d("2024-01-03")),
+        "errors change nothing"
+    );
+
+    assert_eq!(command(&mut io, "all-market-from none")["ok"], true);
+    assert_eq!(emu.controls().all_market_start(), None);
+    assert_eq!(command(&mut io, "status")["all_market_start"], Value::Null);
+    assert_ne!(data(&mut c, &etf("2024-01-02")), "");
+}
+
+#[test]
 fn the_binary_documents_every_flag_and_serves() {
     let exe = env!("CARGO_BIN_EXE_baostock-emulator");
     let help = Command::new(exe).arg("--help").output().unwrap();
@@ -231,6 +283,7 @@ fn the_binary_documents_every_flag_and_serves() {
         "--lazy",
         "--publish-time",
         "--clock",
+        "--all-market-from",
         "--profile",
         "--latency-base-ms",
         "--latency-jitter-ms",
@@ -261,6 +314,8 @@ fn the_binary_documents_every_flag_and_serves() {
             "2025-06-30",
             "--profile",
             "fast",
+            "--all-market-from",
+            "2024-01-03",
         ])
         .args(["--fault-script", "98:1:error-frame", "--error-code", "10002007"])
         .stdout(Stdio::piped())
@@ -302,6 +357,16 @@ fn the_binary_documents_every_flag_and_serves() {
         },
     );
     assert_eq!(f.msg_type.as_str(), "99");
+    assert_eq!(f.fields()[4], "", "before --all-market-from: no rows");
+    let f = send(
+        &mut s,
+        &Request::DailyAStock {
+            user: "anonymous".into(),
+            date: d("2024-01-03"),
+        },
+    );
+    assert_eq!(f.msg_type.as_str(), "99");
+    assert_ne!(f.fields()[4], "", "from --all-market-from on: rows");
     child.kill().unwrap();
     child.wait().unwrap();
 }
