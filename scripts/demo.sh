@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The main job on a fresh machine: builds and installs the extension (release), starts the
 # emulator as the Baostock server, starts a PostgreSQL 15 cluster with pg_baostock and pg_cron
-# preloaded, loads the calendar, the securities and the last trading days, schedules the
-# evening sync with pg_cron, and prints the health report.
+# preloaded, loads the calendar and the securities, backfills the last trading days with a job
+# of the background worker (backfill + wait), schedules the daily sync with pg_cron, and
+# prints the health report.
 #
-#   DEMO_DAYS=20       trading days to load (newest first)
+#   DEMO_DAYS=60       trading days to backfill (the newest ones)
 #   DEMO_PROFILE=realistic   emulator latency profile (fast: no delay)
 #   DEMO_PORT=5499     cluster port; EMULATOR_PORT=10030
 #
@@ -17,7 +18,7 @@ DEMO_DIR=${DEMO_DIR:-/var/tmp/pg_baostock-demo}
 PGDATA_DEMO=$DEMO_DIR/data
 DEMO_PORT=${DEMO_PORT:-5499}
 EMULATOR_PORT=${EMULATOR_PORT:-10030}
-DEMO_DAYS=${DEMO_DAYS:-20}
+DEMO_DAYS=${DEMO_DAYS:-60}
 DEMO_PROFILE=${DEMO_PROFILE:-realistic}
 PGBIN=/usr/lib/postgresql/15/bin
 PG_CONFIG=$PGBIN/pg_config
@@ -73,6 +74,8 @@ baostock.host = '127.0.0.1'
 baostock.port = $EMULATOR_PORT
 EOF
 fi
+grep -q "^baostock.worker_database" "$PGDATA_DEMO/postgresql.conf" ||
+  echo "baostock.worker_database = '$DB'" >> "$PGDATA_DEMO/postgresql.conf"
 as_pg "$PGBIN/pg_ctl" -D "$PGDATA_DEMO" -l "$DEMO_DIR/postgres.log" -w start > /dev/null
 as_pg createdb -h "$DEMO_DIR" -p "$DEMO_PORT" "$DB" 2>/dev/null || true
 
@@ -85,23 +88,27 @@ SELECT status AS calendar, rows_inserted, requests, round(seconds::numeric, 2) A
 SELECT status AS securities, rows_inserted, requests, round(seconds::numeric, 2) AS seconds FROM baostock.sync_securities();
 SQL
 
-log "loading the last $DEMO_DAYS trading days, one transaction per day"
+log "backfilling the last $DEMO_DAYS trading days: a job for the background worker"
 psql_demo -v days="$DEMO_DAYS" <<'SQL'
-SELECT format('SELECT day, status, rows_inserted, requests, round(seconds::numeric, 2) AS seconds FROM baostock.sync_date(%L)', day)
-FROM (SELECT day FROM baostock.trade_calendar
+SELECT min(day) AS start FROM (SELECT day FROM baostock.trade_calendar
       WHERE is_trading_day AND day <= baostock.latest_trading_day()
-      ORDER BY day DESC LIMIT :days) d
-ORDER BY day
-\gexec
+      ORDER BY day DESC LIMIT :days) d \gset
+SELECT * FROM baostock.plan(:'start');
+SELECT baostock.backfill(:'start') AS job \gset
+SELECT baostock.wait(:job);
+SELECT job_id, state, units_total, units_done, units_failed, rows_written, requests,
+       round(extract(epoch FROM finished_at - started_at)::numeric, 1) AS seconds, round(rate::numeric, 1) AS units_per_s
+FROM baostock.jobs WHERE job_id = :job;
 SQL
 
-log "what the scheduled call does now: the latest trading day is already synced, so nothing"
+log "what the scheduled call does now: every day is synced, so nothing"
 psql_demo -c "SELECT day, status, requests FROM baostock.sync_date()"
 
-log "scheduling the evening sync with pg_cron (a no-op once the day is synced)"
+log "scheduling the daily sync with pg_cron: 18, 19, 21, 23 h China time (GMT+8) and a morning retry"
 psql_demo <<'SQL'
-SELECT cron.schedule('baostock-evening-' || h, '0 ' || h || ' * * 1-5', 'SELECT baostock.sync_date()')
-FROM unnest(ARRAY[18, 19, 21, 23]) AS h;
+SELECT cron.schedule('baostock-evening', '0 10,11,13,15 * * 1-5', 'SELECT baostock.sync_date()');
+SELECT cron.schedule('baostock-morning', '0 0 * * 2-6', 'SELECT baostock.sync_date()');
+SELECT jobname, schedule, command FROM cron.job ORDER BY jobname;
 SQL
 
 log "health report"

@@ -90,14 +90,16 @@ COMMENT ON COLUMN baostock.adjust_factors.updated_at IS 'When this row last chan
 
 CREATE TABLE baostock.synced_days (
     day        date PRIMARY KEY,
-    run_id     bigint NOT NULL,
+    run_id     bigint,
+    job_id     bigint,
     synced_at  timestamptz NOT NULL DEFAULT now(),
     bars       integer NOT NULL,
     factors    integer NOT NULL
 );
 COMMENT ON TABLE baostock.synced_days IS 'Trading days whose bars and factors are complete; committed in the same transaction as the data.';
 COMMENT ON COLUMN baostock.synced_days.day IS 'Trading day.';
-COMMENT ON COLUMN baostock.synced_days.run_id IS 'The run (baostock.sync_runs) that completed it.';
+COMMENT ON COLUMN baostock.synced_days.run_id IS 'The sync_date run (baostock.sync_runs) that completed it, if one did.';
+COMMENT ON COLUMN baostock.synced_days.job_id IS 'The backfill job (baostock.sync_jobs) that completed it, if one did.';
 COMMENT ON COLUMN baostock.synced_days.synced_at IS 'When it was completed.';
 COMMENT ON COLUMN baostock.synced_days.bars IS 'Bars (stocks and ETFs) the server sent for the day.';
 COMMENT ON COLUMN baostock.synced_days.factors IS 'Adjust factors the server sent for the day.';
@@ -109,7 +111,7 @@ CREATE TABLE baostock.sync_runs (
     day             date,
     started_at      timestamptz NOT NULL,
     finished_at     timestamptz NOT NULL,
-    status          text NOT NULL CHECK (status IN ('ok', 'skipped', 'not_available', 'failed')),
+    status          text NOT NULL CHECK (status IN ('ok', 'skipped', 'not_available', 'incomplete', 'failed')),
     requests        integer NOT NULL DEFAULT 0,
     bytes           bigint NOT NULL DEFAULT 0,
     rows_inserted   bigint NOT NULL DEFAULT 0,
@@ -126,7 +128,7 @@ COMMENT ON COLUMN baostock.sync_runs.params IS 'The call''s arguments.';
 COMMENT ON COLUMN baostock.sync_runs.day IS 'The trading day, for sync_date.';
 COMMENT ON COLUMN baostock.sync_runs.started_at IS 'Start of the call.';
 COMMENT ON COLUMN baostock.sync_runs.finished_at IS 'End of the call.';
-COMMENT ON COLUMN baostock.sync_runs.status IS 'ok, skipped (nothing to do), not_available (the server has not published the day yet) or failed.';
+COMMENT ON COLUMN baostock.sync_runs.status IS 'ok, skipped (nothing to do), not_available (the server has not published the day yet), incomplete (stocks or ETFs missing or too few: not marked synced) or failed.';
 COMMENT ON COLUMN baostock.sync_runs.requests IS 'Requests sent to the server, login and logout included.';
 COMMENT ON COLUMN baostock.sync_runs.bytes IS 'Response bytes received.';
 COMMENT ON COLUMN baostock.sync_runs.rows_inserted IS 'Rows that were new.';
@@ -135,6 +137,96 @@ COMMENT ON COLUMN baostock.sync_runs.rows_unchanged IS 'Rows received but alread
 COMMENT ON COLUMN baostock.sync_runs.error_sqlstate IS 'SQLSTATE of the error, for failed runs.';
 COMMENT ON COLUMN baostock.sync_runs.error_message IS 'Error message, for failed runs (never contains credentials).';
 
+CREATE TABLE baostock.synced_ranges (
+    code       text NOT NULL,
+    kind       text NOT NULL CHECK (kind IN ('d', 'factors')),
+    span       daterange NOT NULL CHECK (NOT isempty(span)),
+    job_id     bigint,
+    synced_at  timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX synced_ranges_code ON baostock.synced_ranges (code, kind);
+COMMENT ON TABLE baostock.synced_ranges IS 'Per-code ranges completed by backfill units (95 bars or 15 factors); committed in the same transaction as their rows.';
+COMMENT ON COLUMN baostock.synced_ranges.code IS 'Baostock code.';
+COMMENT ON COLUMN baostock.synced_ranges.kind IS 'd: daily bars (query_history_k_data_plus); factors: adjust factor history (query_adjust_factor).';
+COMMENT ON COLUMN baostock.synced_ranges.span IS 'Days covered, bounds included as fetched.';
+COMMENT ON COLUMN baostock.synced_ranges.job_id IS 'The backfill job that fetched it.';
+COMMENT ON COLUMN baostock.synced_ranges.synced_at IS 'When it was completed.';
+
+CREATE TABLE baostock.sync_jobs (
+    job_id            bigserial PRIMARY KEY,
+    state             text NOT NULL DEFAULT 'queued'
+                      CHECK (state IN ('queued', 'running', 'done', 'failed', 'cancelled')),
+    start_date        date NOT NULL,
+    end_date          date NOT NULL,
+    codes             text[],
+    frequency         text NOT NULL,
+    force             boolean NOT NULL,
+    plan              jsonb NOT NULL,
+    est_requests      bigint NOT NULL,
+    est_seconds       double precision NOT NULL,
+    rows_written      bigint NOT NULL DEFAULT 0,
+    requests          bigint NOT NULL DEFAULT 0,
+    bytes             bigint NOT NULL DEFAULT 0,
+    created_by        text NOT NULL DEFAULT session_user,
+    created_at        timestamptz NOT NULL DEFAULT now(),
+    started_at        timestamptz,
+    finished_at       timestamptz,
+    error_message     text,
+    CHECK (start_date <= end_date)
+);
+COMMENT ON TABLE baostock.sync_jobs IS 'Backfill jobs: what backfill() was asked, the plan, the state and the traffic. Units are in baostock.sync_units.';
+COMMENT ON COLUMN baostock.sync_jobs.job_id IS 'Job id, as backfill() returned it.';
+COMMENT ON COLUMN baostock.sync_jobs.state IS 'queued, running, done (every unit done), failed (some units failed), cancelled.';
+COMMENT ON COLUMN baostock.sync_jobs.start_date IS 'First day asked.';
+COMMENT ON COLUMN baostock.sync_jobs.end_date IS 'Last day asked.';
+COMMENT ON COLUMN baostock.sync_jobs.codes IS 'Codes asked; NULL for all stocks and ETFs.';
+COMMENT ON COLUMN baostock.sync_jobs.frequency IS 'Bar frequency: d.';
+COMMENT ON COLUMN baostock.sync_jobs.force IS 'Whether units already done were planned again.';
+COMMENT ON COLUMN baostock.sync_jobs.plan IS 'The plan: units per kind, days skipped as done, estimates and the assumptions behind them.';
+COMMENT ON COLUMN baostock.sync_jobs.est_requests IS 'Requests the plan expects, logins included.';
+COMMENT ON COLUMN baostock.sync_jobs.est_seconds IS 'Seconds the plan expects at the assumed latency and write rate.';
+COMMENT ON COLUMN baostock.sync_jobs.rows_written IS 'Rows received and upserted so far (inserted, updated or unchanged).';
+COMMENT ON COLUMN baostock.sync_jobs.requests IS 'Requests sent so far, logins and logouts included.';
+COMMENT ON COLUMN baostock.sync_jobs.bytes IS 'Response bytes received so far.';
+COMMENT ON COLUMN baostock.sync_jobs.created_by IS 'Session user that called backfill().';
+COMMENT ON COLUMN baostock.sync_jobs.created_at IS 'When backfill() queued it.';
+COMMENT ON COLUMN baostock.sync_jobs.started_at IS 'When the worker first started it.';
+COMMENT ON COLUMN baostock.sync_jobs.finished_at IS 'When it ended (done, failed or cancelled).';
+COMMENT ON COLUMN baostock.sync_jobs.error_message IS 'Why the job failed as a whole, if it did.';
+
+CREATE TABLE baostock.sync_units (
+    job_id          bigint NOT NULL REFERENCES baostock.sync_jobs ON DELETE CASCADE,
+    unit_no         integer NOT NULL,
+    kind            text NOT NULL CHECK (kind IN ('day', 'range', 'factors')),
+    code            text,
+    start_date      date NOT NULL,
+    end_date        date NOT NULL,
+    state           text NOT NULL DEFAULT 'queued'
+                    CHECK (state IN ('queued', 'running', 'done', 'empty', 'replanned', 'failed', 'cancelled')),
+    attempts        integer NOT NULL DEFAULT 0,
+    rows_written    bigint NOT NULL DEFAULT 0,
+    finished_at     timestamptz,
+    error_sqlstate  text,
+    error_message   text,
+    PRIMARY KEY (job_id, unit_no),
+    CHECK ((kind = 'day') = (code IS NULL)),
+    CHECK (kind <> 'day' OR start_date = end_date)
+);
+CREATE INDEX sync_units_pending ON baostock.sync_units (job_id, state);
+COMMENT ON TABLE baostock.sync_units IS 'The units of each job: a day (98 + 9A + 9C), a code''s bar range (95) or a code''s factor history (15). A unit''s rows and its state commit in one transaction.';
+COMMENT ON COLUMN baostock.sync_units.job_id IS 'The job.';
+COMMENT ON COLUMN baostock.sync_units.unit_no IS 'Order within the job.';
+COMMENT ON COLUMN baostock.sync_units.kind IS 'day, range or factors.';
+COMMENT ON COLUMN baostock.sync_units.code IS 'The code, for range and factors units.';
+COMMENT ON COLUMN baostock.sync_units.start_date IS 'First day (the day, for day units).';
+COMMENT ON COLUMN baostock.sync_units.end_date IS 'Last day.';
+COMMENT ON COLUMN baostock.sync_units.state IS 'queued, running (handed to the network), done, empty (a past day the server has no all-market answer for), replanned (that day is covered by per-code units), failed, cancelled.';
+COMMENT ON COLUMN baostock.sync_units.attempts IS 'Times the unit was fetched.';
+COMMENT ON COLUMN baostock.sync_units.rows_written IS 'Rows the unit upserted.';
+COMMENT ON COLUMN baostock.sync_units.finished_at IS 'When it reached its final state.';
+COMMENT ON COLUMN baostock.sync_units.error_sqlstate IS 'SQLSTATE of the error, for failed units.';
+COMMENT ON COLUMN baostock.sync_units.error_message IS 'Error message, for failed units (never contains credentials).';
+
 SELECT pg_catalog.pg_extension_config_dump('baostock.securities', '');
 SELECT pg_catalog.pg_extension_config_dump('baostock.trade_calendar', '');
 SELECT pg_catalog.pg_extension_config_dump('baostock.daily_bars', '');
@@ -142,6 +234,10 @@ SELECT pg_catalog.pg_extension_config_dump('baostock.adjust_factors', '');
 SELECT pg_catalog.pg_extension_config_dump('baostock.synced_days', '');
 SELECT pg_catalog.pg_extension_config_dump('baostock.sync_runs', '');
 SELECT pg_catalog.pg_extension_config_dump('baostock.sync_runs_run_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('baostock.synced_ranges', '');
+SELECT pg_catalog.pg_extension_config_dump('baostock.sync_jobs', '');
+SELECT pg_catalog.pg_extension_config_dump('baostock.sync_jobs_job_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('baostock.sync_units', '');
 
 CREATE FUNCTION baostock.latest_trading_day() RETURNS date
 LANGUAGE sql STABLE SECURITY DEFINER

@@ -10,6 +10,7 @@ use pgrx::datum::Date;
 use pgrx::prelude::*;
 
 use crate::error::{SyncError, SyncResult};
+use crate::jobs::{self, Args};
 use crate::net;
 use crate::sync::{DayArg, Outcome};
 
@@ -49,7 +50,7 @@ fn raise(e: SyncError) -> ! {
 }
 
 fn summary(
-    r: SyncResult<Outcome>,
+    r: SyncResult<Vec<Outcome>>,
 ) -> TableIterator<
     'static,
     (
@@ -62,16 +63,52 @@ fn summary(
         name!(seconds, f64),
     ),
 > {
-    let o = r.unwrap_or_else(|e| raise(e));
-    TableIterator::once((
-        o.day.and_then(to_pg),
-        o.status.to_string(),
-        o.counts.inserted,
-        o.counts.updated,
-        o.counts.unchanged,
-        i32::try_from(o.traffic.requests).unwrap_or(i32::MAX),
-        o.seconds,
-    ))
+    let rows = r.unwrap_or_else(|e| raise(e));
+    TableIterator::new(rows.into_iter().map(|o| {
+        (
+            o.day.and_then(to_pg),
+            o.status.to_string(),
+            o.counts.inserted,
+            o.counts.updated,
+            o.counts.unchanged,
+            i32::try_from(o.traffic.requests).unwrap_or(i32::MAX),
+            o.seconds,
+        )
+    }))
+}
+
+fn not_null<T>(v: Option<T>, name: &str) -> SyncResult<T> {
+    v.ok_or_else(|| SyncError::InvalidArgument {
+        message: format!("{name} must not be NULL"),
+        hint: None,
+        null: true,
+    })
+}
+
+/// `backfill()`'s and `plan()`'s arguments, checked for NULLs.
+fn job_args(
+    start_date: Option<Date>,
+    end_date: Option<Date>,
+    codes: Option<Vec<Option<String>>>,
+    frequency: Option<String>,
+    force: Option<bool>,
+) -> SyncResult<Args> {
+    let start = to_naive(Some(not_null(start_date, "start_date")?))?.unwrap_or_default();
+    let codes = match codes {
+        None => None,
+        Some(v) => Some(
+            v.into_iter()
+                .map(|c| not_null(c, "an element of codes"))
+                .collect::<SyncResult<Vec<String>>>()?,
+        ),
+    };
+    Ok(Args {
+        start,
+        end: to_naive(end_date)?,
+        codes,
+        frequency: not_null(frequency, "frequency")?,
+        force: not_null(force, "force")?,
+    })
 }
 
 /// Syncs one trading day: every A-share's and ETF's daily bar and that day's adjust factors.
@@ -113,7 +150,11 @@ fn sync_calendar(
         name!(seconds, f64),
     ),
 > {
-    summary(to_naive(start_date).and_then(|s| to_naive(end_date).and_then(|e| crate::sync::sync_calendar(s, e))))
+    summary(
+        to_naive(start_date)
+            .and_then(|s| to_naive(end_date).and_then(|e| crate::sync::sync_calendar(s, e)))
+            .map(|o| vec![o]),
+    )
 }
 
 /// Syncs every security's name, type, status, listing and delisting dates.
@@ -131,5 +172,97 @@ fn sync_securities() -> TableIterator<
         name!(seconds, f64),
     ),
 > {
-    summary(crate::sync::sync_securities())
+    summary(crate::sync::sync_securities().map(|o| vec![o]))
+}
+
+/// Queues a backfill job for the background worker and returns its id at once.
+#[pg_extern(security_definer, volatile, parallel_unsafe)]
+#[search_path(pg_catalog, pg_temp)]
+fn backfill(
+    start_date: Option<Date>,
+    end_date: default!(Option<Date>, "NULL"),
+    codes: default!(Option<Vec<Option<String>>>, "NULL"),
+    frequency: default!(Option<String>, "'d'"),
+    force: default!(Option<bool>, false),
+) -> i64 {
+    job_args(start_date, end_date, codes, frequency, force)
+        .and_then(|a| jobs::backfill(&a))
+        .unwrap_or_else(|e| raise(e))
+}
+
+/// What `backfill()` with the same arguments would do, without queueing anything.
+#[pg_extern(security_definer, volatile, parallel_unsafe)]
+#[search_path(pg_catalog, pg_temp)]
+fn plan(
+    start_date: Option<Date>,
+    end_date: default!(Option<Date>, "NULL"),
+    codes: default!(Option<Vec<Option<String>>>, "NULL"),
+    frequency: default!(Option<String>, "'d'"),
+    force: default!(Option<bool>, false),
+) -> TableIterator<
+    'static,
+    (
+        name!(kind, String),
+        name!(units, i64),
+        name!(first_day, Option<Date>),
+        name!(last_day, Option<Date>),
+        name!(est_requests, i64),
+        name!(est_seconds, f64),
+    ),
+> {
+    let plan = job_args(start_date, end_date, codes, frequency, force)
+        .and_then(|a| jobs::plan(&a))
+        .unwrap_or_else(|e| raise(e));
+    TableIterator::new(plan.rows.into_iter().map(|r| {
+        (
+            r.kind.to_string(),
+            r.units,
+            r.first_day.and_then(to_pg),
+            r.last_day.and_then(to_pg),
+            r.est_requests,
+            r.est_seconds,
+        )
+    }))
+}
+
+/// Blocks until a job ends, with progress NOTICEs; returns its final state.
+#[pg_extern(security_definer, volatile, parallel_unsafe)]
+#[search_path(pg_catalog, pg_temp)]
+fn wait(job_id: Option<i64>) -> String {
+    not_null(job_id, "job_id")
+        .and_then(jobs::wait)
+        .unwrap_or_else(|e| raise(e))
+}
+
+/// Cancels a job; the worker stops it between units, within a second.
+#[pg_extern(security_definer, volatile, parallel_unsafe)]
+#[search_path(pg_catalog, pg_temp)]
+fn cancel(job_id: Option<i64>) -> String {
+    not_null(job_id, "job_id")
+        .and_then(jobs::cancel)
+        .unwrap_or_else(|e| raise(e))
+}
+
+/// The background worker and the cluster's server sessions right now, from shared memory.
+#[pg_extern(volatile, parallel_safe)]
+fn worker_status() -> TableIterator<
+    'static,
+    (
+        name!(preloaded, bool),
+        name!(worker_pid, Option<i32>),
+        name!(last_heartbeat, Option<pgrx::datum::TimestampWithTimeZone>),
+        name!(server_sessions, i64),
+    ),
+> {
+    let worker = crate::shmem::worker();
+    let beat = worker.and_then(|(_, t)| {
+        pgrx::datum::TimestampWithTimeZone::try_from(pgrx::pg_sys::TimestampTz::from((t - 946_684_800) * 1_000_000))
+            .ok()
+    });
+    TableIterator::once((
+        crate::shmem::preloaded(),
+        worker.map(|(pid, _)| pid),
+        beat,
+        crate::shmem::sessions_held(),
+    ))
 }

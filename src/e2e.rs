@@ -566,4 +566,277 @@ mod tests {
             std::thread::sleep(Duration::from_millis(50));
         }
     }
+
+    /// The newest trading days of the emulator's calendar up to today (China), oldest first.
+    fn newest_trading_days(emu: &Emulator, n: usize) -> Vec<NaiveDate> {
+        let today = Spi::get_one::<String>("SELECT to_char(now() AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD')")
+            .unwrap()
+            .unwrap();
+        let today = baostock::value::parse_date(&today).unwrap();
+        let days: Vec<NaiveDate> = emu
+            .market()
+            .trade_dates()
+            .iter()
+            .copied()
+            .filter(|t| *t <= today)
+            .collect();
+        days[days.len() - n..].to_vec()
+    }
+
+    fn statuses(sql: &str) -> Vec<(String, String)> {
+        Spi::connect(|c| {
+            c.select(sql, None, &[])
+                .unwrap()
+                .map(|r| {
+                    (
+                        r.get_by_name::<String, _>("day").unwrap().unwrap_or_default(),
+                        r.get_by_name::<String, _>("status").unwrap().unwrap(),
+                    )
+                })
+                .collect()
+        })
+    }
+
+    #[pg_test]
+    fn sync_date_catches_up_every_missed_day_and_reports_an_unpublished_one() {
+        let emu = start(EmulatorConfig::default());
+        let days = newest_trading_days(&emu, 5);
+        sync(&format!("SELECT * FROM baostock.sync_date('{}')", days[0]));
+        // The newest day is not published yet: the server's clock is that morning.
+        emu.controls()
+            .set_publish_time(Some(NaiveTime::from_hms_opt(17, 0, 0).unwrap()));
+        emu.controls().set_clock(Some(days[4].and_hms_opt(10, 0, 0).unwrap()));
+        emu.reset_counters();
+        let rows = statuses("SELECT day::text AS day, status FROM baostock.sync_date()");
+        let want: Vec<(String, String)> = days[1..]
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (d.to_string(), if i < 3 { "ok" } else { "not_available" }.to_string()))
+            .collect();
+        assert_eq!(rows, want);
+        assert_eq!(
+            count(&format!(
+                "SELECT count(*) FROM baostock.synced_days WHERE day > '{}'",
+                days[0]
+            )),
+            3
+        );
+        // Three days of 98 + 9A + 9C and the unpublished day's 98, over one session.
+        assert_eq!(
+            emu.counters().requests("98"),
+            4,
+            "{:?}",
+            emu.counters().requests_by_type
+        );
+        assert_eq!(emu.counters().requests("9A"), 3);
+        // One run per day looked at.
+        assert_eq!(
+            count(&format!(
+                "SELECT count(*) FROM baostock.sync_runs WHERE kind = 'sync_date' AND day > '{}'",
+                days[0]
+            )),
+            4
+        );
+        // Later that evening the day is published and the next call takes only that day.
+        emu.controls().set_clock(Some(days[4].and_hms_opt(18, 0, 0).unwrap()));
+        let rows = statuses("SELECT day::text AS day, status FROM baostock.sync_date()");
+        assert_eq!(rows, vec![(days[4].to_string(), "ok".to_string())]);
+    }
+
+    #[pg_test]
+    fn a_day_without_etfs_is_incomplete_and_not_marked_synced() {
+        let (emu, day) = start_with_reference_data();
+        emu.controls().set_faults(FaultConfig {
+            script: vec![ScriptedFault {
+                msg_type: "9A".into(),
+                nth: 1,
+                mode: FaultMode::Empty,
+            }],
+            ..FaultConfig::default()
+        });
+        emu.reset_counters();
+        let (status, inserted, ..) = sync(&format!("SELECT * FROM baostock.sync_date('{day}')"));
+        assert_eq!((status.as_str(), inserted), ("incomplete", 0));
+        assert_eq!(
+            count(&format!(
+                "SELECT count(*) FROM baostock.synced_days WHERE day = '{day}'"
+            )),
+            0
+        );
+        assert_eq!(
+            count(&format!(
+                "SELECT count(*) FROM baostock.daily_bars WHERE date = '{day}'"
+            )),
+            0
+        );
+        let why = Spi::get_one::<String>(
+            "SELECT error_message FROM baostock.sync_runs WHERE status = 'incomplete' ORDER BY run_id DESC LIMIT 1",
+        )
+        .unwrap()
+        .unwrap();
+        assert!(why.contains("0 ETF bars"), "{why}");
+        // The fault is spent: the next call completes the day.
+        let (status, ..) = sync(&format!("SELECT * FROM baostock.sync_date('{day}')"));
+        assert_eq!(status, "ok");
+    }
+
+    #[pg_test]
+    fn a_hole_shows_in_health_and_gaps() {
+        let (emu, day) = start_with_reference_data();
+        let next: Vec<NaiveDate> = emu
+            .market()
+            .trade_dates()
+            .iter()
+            .copied()
+            .filter(|t| *t > day)
+            .take(2)
+            .collect();
+        sync(&format!("SELECT * FROM baostock.sync_calendar('{day}', '{}')", next[1]));
+        sync(&format!("SELECT * FROM baostock.sync_date('{day}')"));
+        sync(&format!("SELECT * FROM baostock.sync_date('{}')", next[1]));
+        let holes = Spi::get_one::<i32>("SELECT holes FROM baostock.sync_health()").unwrap();
+        assert_eq!(holes, Some(1));
+        assert_eq!(health().0, "stale");
+        let gap =
+            Spi::get_one::<String>("SELECT day::text FROM baostock.gaps WHERE missing = 'day not synced'").unwrap();
+        assert_eq!(gap, Some(next[0].to_string()));
+        sync(&format!("SELECT * FROM baostock.sync_date('{}')", next[0]));
+        assert_eq!(
+            Spi::get_one::<i32>("SELECT holes FROM baostock.sync_health()").unwrap(),
+            Some(0)
+        );
+        assert_eq!(count("SELECT count(*) FROM baostock.gaps"), 0);
+    }
+
+    #[pg_test]
+    fn bad_input_to_backfill_plan_wait_and_cancel_queues_nothing() {
+        let (_emu, day) = start_with_reference_data();
+        Spi::run("DELETE FROM baostock.sync_jobs").unwrap();
+        let cases = [
+            ("SELECT baostock.backfill(NULL)", "22004"),
+            ("SELECT baostock.backfill('2024-02-01', '2024-01-02')", "22023"),
+            ("SELECT baostock.backfill('1980-01-01', '2024-01-02')", "22023"),
+            (
+                "SELECT baostock.backfill('2024-01-02', (now() AT TIME ZONE 'Asia/Shanghai')::date + 1)",
+                "22023",
+            ),
+            (
+                "SELECT baostock.backfill('2024-01-02', '2024-02-01', frequency => 'x')",
+                "22023",
+            ),
+            (
+                "SELECT baostock.backfill('2024-01-02', '2024-02-01', frequency => 'w')",
+                "0A000",
+            ),
+            (
+                "SELECT baostock.backfill('2024-01-02', '2024-02-01', frequency => NULL)",
+                "22004",
+            ),
+            (
+                "SELECT baostock.backfill('2024-01-02', '2024-02-01', force => NULL)",
+                "22004",
+            ),
+            (
+                "SELECT baostock.backfill('2024-01-02', '2024-02-01', codes => ARRAY[]::text[])",
+                "22023",
+            ),
+            (
+                "SELECT baostock.backfill('2024-01-02', '2024-02-01', codes => ARRAY['sh.999999'])",
+                "22023",
+            ),
+            (
+                "SELECT baostock.backfill('2024-01-02', '2024-02-01', codes => ARRAY[NULL::text])",
+                "22004",
+            ),
+            ("SELECT * FROM baostock.plan(NULL)", "22004"),
+            ("SELECT * FROM baostock.plan('2024-02-01', '2024-01-02')", "22023"),
+            (
+                "SELECT * FROM baostock.plan('2024-01-02', '2024-02-01', frequency => '60')",
+                "0A000",
+            ),
+            (
+                "SELECT * FROM baostock.plan('2024-01-02', '2024-02-01', codes => ARRAY['bogus'])",
+                "22023",
+            ),
+            ("SELECT baostock.wait(NULL)", "22004"),
+            ("SELECT baostock.wait(-1)", "42704"),
+            ("SELECT baostock.cancel(NULL)", "22004"),
+            ("SELECT baostock.cancel(-1)", "42704"),
+            // A valid call in a database the worker does not serve says so instead of queueing.
+            ("SELECT baostock.backfill('2024-01-02', '2024-02-01')", "55000"),
+        ];
+        for (sql, want) in cases {
+            assert_eq!(sqlstate_of(sql).as_deref(), Some(want), "{sql}");
+        }
+        assert_eq!(count("SELECT count(*) FROM baostock.sync_jobs"), 0);
+        assert_eq!(count("SELECT count(*) FROM baostock.sync_units"), 0);
+
+        // A job queued by this very transaction cannot be waited for: the worker cannot see it.
+        let job = Spi::get_one::<i64>(
+            "INSERT INTO baostock.sync_jobs (start_date, end_date, frequency, force, plan, est_requests, est_seconds)
+             VALUES ('2024-01-02', '2024-01-02', 'd', false, '{}', 0, 0) RETURNING job_id",
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            sqlstate_of(&format!("SELECT baostock.wait({job})")).as_deref(),
+            Some("55000")
+        );
+        assert_eq!(
+            Spi::get_one::<String>(&format!("SELECT baostock.cancel({job})"))
+                .unwrap()
+                .as_deref(),
+            Some("cancelled")
+        );
+        let _ = day;
+    }
+
+    #[pg_test]
+    fn plan_counts_day_units_for_unsynced_days_and_code_units_for_codes() {
+        let (emu, day) = start_with_reference_data();
+        let days: Vec<NaiveDate> = emu
+            .market()
+            .trade_dates()
+            .iter()
+            .copied()
+            .filter(|t| *t >= d(2024, 3, 1) && *t <= d(2024, 3, 31))
+            .collect();
+        let (first, last) = (days[0], days[days.len() - 1]);
+        sync(&format!("SELECT * FROM baostock.sync_date('{}')", days[3]));
+        let units = |sql: &str| -> (i64, i64) {
+            Spi::connect(|c| {
+                let r = c.select(sql, None, &[]).unwrap().first();
+                (
+                    r.get_by_name::<i64, _>("units").unwrap().unwrap(),
+                    r.get_by_name::<i64, _>("est_requests").unwrap().unwrap(),
+                )
+            })
+        };
+        let (n, requests) = units(&format!(
+            "SELECT * FROM baostock.plan('{first}', '{last}') WHERE kind = 'day'"
+        ));
+        assert_eq!(n, days.len() as i64 - 1, "the synced day is not planned again");
+        assert_eq!(requests, 3 * n);
+        let (n, _) = units(&format!(
+            "SELECT * FROM baostock.plan('{first}', '{last}', force => true) WHERE kind = 'day'"
+        ));
+        assert_eq!(n, days.len() as i64);
+        // Per code: the synced day splits the bar range in two; one factor history.
+        let code = Spi::get_one::<String>(
+            "SELECT code FROM baostock.securities
+             WHERE sec_type = 1 AND ipo_date < '2024-01-01' AND out_date IS NULL ORDER BY code LIMIT 1",
+        )
+        .unwrap()
+        .unwrap();
+        let (n, _) = units(&format!(
+            "SELECT * FROM baostock.plan('{first}', '{last}', codes => ARRAY['{code}']) WHERE kind = 'range'"
+        ));
+        assert_eq!(n, 2);
+        let (n, _) = units(&format!(
+            "SELECT * FROM baostock.plan('{first}', '{last}', codes => ARRAY['{code}']) WHERE kind = 'factors'"
+        ));
+        assert_eq!(n, 1);
+        assert_eq!(count("SELECT count(*) FROM baostock.sync_jobs"), 0);
+        let _ = day;
+    }
 }

@@ -32,6 +32,18 @@ pub enum SyncError {
     /// A database error inside the store; raised as it is.
     #[error("{0}")]
     Store(String),
+    /// A Postgres ERROR caught (and its subtransaction rolled back); raised again as it was.
+    #[error("{message}")]
+    Postgres { sqlstate: PgSqlErrorCode, message: String },
+    /// The call needs something that is not there (the preload, a job that can be waited for).
+    #[error("{message}")]
+    NotReady { message: String, hint: Option<String> },
+    /// No such job.
+    #[error("{0}")]
+    UnknownJob(String),
+    /// Known to the server but not supported by this version.
+    #[error("{0}")]
+    Unsupported(String),
 }
 
 impl SyncError {
@@ -60,6 +72,10 @@ impl SyncError {
             SyncError::Protocol { .. } => ERRCODE_PROTOCOL_VIOLATION,
             SyncError::Interrupted => ERRCODE_QUERY_CANCELED,
             SyncError::Store(_) => ERRCODE_INTERNAL_ERROR,
+            SyncError::Postgres { sqlstate, .. } => *sqlstate,
+            SyncError::NotReady { .. } => ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            SyncError::UnknownJob(_) => ERRCODE_UNDEFINED_OBJECT,
+            SyncError::Unsupported(_) => ERRCODE_FEATURE_NOT_SUPPORTED,
             SyncError::Client { source, .. } => match source {
                 ClientError::Connect { .. } => ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION,
                 ClientError::Timeout { .. } | ClientError::Closed { .. } | ClientError::Io(_) => {
@@ -79,16 +95,27 @@ impl SyncError {
 
     /// The five-character SQLSTATE, for the run history.
     pub fn sqlstate_text(&self) -> String {
-        let code = self.sqlstate() as i32;
-        // Postgres packs five 6-bit characters, lowest first.
-        (0..5)
-            .map(|i| char::from((((code >> (6 * i)) & 0x3f) as u8) + b'0'))
-            .collect()
+        sqlstate_of(self.sqlstate())
+    }
+
+    /// A Postgres error caught by `PgTryBuilder`, as an error of ours.
+    pub fn caught(e: &pgrx::pg_sys::panic::CaughtError) -> SyncError {
+        use pgrx::pg_sys::panic::CaughtError;
+        match e {
+            CaughtError::PostgresError(r) | CaughtError::ErrorReport(r) => SyncError::Postgres {
+                sqlstate: r.sql_error_code(),
+                message: r.message().to_owned(),
+            },
+            // A panic's text and backtrace stay in the server log, never in the client's error.
+            CaughtError::RustPanic { .. } => {
+                SyncError::Store("pg_baostock: internal error (see the server log)".into())
+            }
+        }
     }
 
     fn hint(&self) -> Option<String> {
         match self {
-            SyncError::InvalidArgument { hint, .. } => hint.clone(),
+            SyncError::InvalidArgument { hint, .. } | SyncError::NotReady { hint, .. } => hint.clone(),
             SyncError::Client { source, .. } => match source.class() {
                 ErrorClass::Blacklist => Some(
                     "The server blacklisted this address, usually for too many parallel sessions; it lifts after about a day. Lower baostock.max_sessions.".into(),

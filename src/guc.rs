@@ -18,6 +18,7 @@ pub static MAX_SESSIONS: GucSetting<i32> = GucSetting::<i32>::new(2);
 pub static MIN_REQUEST_INTERVAL_MS: GucSetting<i32> = GucSetting::<i32>::new(0);
 pub static RETRIES: GucSetting<i32> = GucSetting::<i32>::new(3);
 pub static BATCH_ROWS: GucSetting<i32> = GucSetting::<i32>::new(5000);
+pub static CATCHUP_DAYS: GucSetting<i32> = GucSetting::<i32>::new(30);
 pub static WORKER_DATABASE: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(Some(c"postgres"));
 
 /// Registers the settings; called once from `_PG_init`.
@@ -141,6 +142,15 @@ pub fn register() {
         GucContext::Userset,
         GucFlags::default(),
     );
+    int(
+        c"baostock.catchup_days",
+        c"Most trading days one sync_date() call catches up; older holes are left to backfill().",
+        &CATCHUP_DAYS,
+        1,
+        1000,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
     text(
         c"baostock.worker_database",
         c"Database the background worker connects to.",
@@ -177,6 +187,16 @@ pub fn client_config() -> baostock::client::Config {
         retries: u32::try_from(RETRIES.get()).unwrap_or(0),
         ..baostock::client::Config::default()
     }
+}
+
+/// Most trading days a `sync_date()` catch-up syncs.
+pub fn catchup_days() -> usize {
+    usize::try_from(CATCHUP_DAYS.get()).unwrap_or(30).max(1)
+}
+
+/// The database the worker connects to.
+pub fn worker_database() -> String {
+    text_of(&WORKER_DATABASE)
 }
 
 /// Rows a single upsert statement writes.

@@ -5,14 +5,19 @@
 use std::future::Future;
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use baostock::client::Pool;
-use baostock::reply::{AdjustFactor, DailyBar, Data, Reply, StockBasic, TradeDate};
+use baostock::reply::{AdjustFactor, DailyBar, Data, Reply, StockBasic, TradeDate, WrongRows};
+use baostock::request::HistoryKQuery;
+use baostock::value::{AdjustFlag, Frequency, DAILY_FIELDS};
 use baostock::{Page, Request};
 use chrono::NaiveDate;
 use pgrx::pg_sys;
 
 use crate::error::{SyncError, SyncResult};
 use crate::guc;
+use crate::shmem::ClusterGate;
 
 /// How often a network wait looks for a pending cancel.
 const INTERRUPT_POLL: Duration = Duration::from_millis(100);
@@ -30,16 +35,20 @@ pub fn block_on<F: Future>(fut: F) -> SyncResult<F::Output> {
             tokio::select! {
                 out = &mut fut => return Ok(out),
                 _ = tick.tick() => {
-                    // Only a cancel or a termination ends the wait; other interrupts (barriers,
-                    // connection checks) wait for the next CHECK_FOR_INTERRUPTS.
-                    // SAFETY: plain reads of flags the signal handlers set.
-                    if unsafe { pg_sys::QueryCancelPending != 0 || pg_sys::ProcDiePending != 0 } {
+                    if interrupt_pending() {
                         return Err(SyncError::Interrupted);
                     }
                 }
             }
         }
     })
+}
+
+/// Whether a cancel or a termination is pending: only those end a network wait; other
+/// interrupts (barriers, connection checks) wait for the next CHECK_FOR_INTERRUPTS.
+pub fn interrupt_pending() -> bool {
+    // SAFETY: plain reads of flags the signal handlers set.
+    unsafe { pg_sys::QueryCancelPending != 0 || pg_sys::ProcDiePending != 0 || pg_sys::ShutdownRequestPending != 0 }
 }
 
 /// A pool configured from the `baostock.*` settings.
@@ -54,6 +63,8 @@ pub fn pool(max_sessions: Option<usize>) -> SyncResult<Pool> {
     if cfg.host.is_empty() {
         return Err(SyncError::Config("baostock.host is empty".into()));
     }
+    // The setting caps the whole cluster; a caller may ask for fewer sessions of its own.
+    cfg.gate = Some(Arc::new(ClusterGate { max: cfg.max_sessions }));
     if let Some(n) = max_sessions {
         cfg.max_sessions = cfg.max_sessions.min(n);
     }
@@ -65,6 +76,26 @@ pub fn pool(max_sessions: Option<usize>) -> SyncResult<Pool> {
 pub struct Traffic {
     pub requests: i64,
     pub bytes: i64,
+}
+
+impl std::ops::Add for Traffic {
+    type Output = Traffic;
+    fn add(self, o: Traffic) -> Traffic {
+        Traffic {
+            requests: self.requests + o.requests,
+            bytes: self.bytes + o.bytes,
+        }
+    }
+}
+
+impl std::ops::Sub for Traffic {
+    type Output = Traffic;
+    fn sub(self, o: Traffic) -> Traffic {
+        Traffic {
+            requests: self.requests - o.requests,
+            bytes: self.bytes - o.bytes,
+        }
+    }
 }
 
 impl Traffic {
@@ -83,34 +114,21 @@ pub struct Day {
     pub factors: Vec<AdjustFactor>,
 }
 
-/// The rows `extract` takes out of an answer; any other kind of rows is a protocol error.
-fn rows_of<T>(data: Data, what: &str, extract: fn(Data) -> Option<Vec<T>>) -> SyncResult<Vec<T>> {
-    let found = data.kind();
-    extract(data).ok_or_else(|| SyncError::Protocol {
+fn wrong_rows(what: &str, e: WrongRows) -> SyncError {
+    SyncError::Protocol {
         what: what.into(),
-        message: format!("unexpected {found}"),
-    })
-}
-
-fn daily_bars(d: Data) -> Option<Vec<DailyBar>> {
-    match d {
-        Data::DailyBars(v) => Some(v),
-        _ => None,
+        message: e.to_string(),
     }
 }
 
-fn adjust_factors(d: Data) -> Option<Vec<AdjustFactor>> {
-    match d {
-        Data::AdjustFactors(v) => Some(v),
-        _ => None,
-    }
-}
-
-/// One unpaged query's rows.
-async fn one<T>(pool: &Pool, req: Request, extract: fn(Data) -> Option<Vec<T>>) -> SyncResult<Vec<T>> {
+/// One unpaged query's rows, of the kind the caller asks for.
+async fn one<T>(pool: &Pool, req: Request) -> SyncResult<Vec<T>>
+where
+    Vec<T>: TryFrom<Data, Error = WrongRows>,
+{
     let what = req.method().to_owned();
     match pool.request(&req).await {
-        Ok(Reply::Table(t)) => rows_of(t.data, &what, extract),
+        Ok(Reply::Table(t)) => Vec::<T>::try_from(t.data).map_err(|e| wrong_rows(&what, e)),
         Ok(other) => Err(SyncError::Protocol {
             what,
             message: format!("unexpected reply {other:?}"),
@@ -119,33 +137,72 @@ async fn one<T>(pool: &Pool, req: Request, extract: fn(Data) -> Option<Vec<T>>) 
     }
 }
 
-/// 98 + 9A + 9C for one day over one session (login and logout included: five requests).
-pub fn fetch_day(pool: &Pool, date: NaiveDate) -> SyncResult<Day> {
-    let user = String::new;
-    block_on(closing(pool, async {
-        let stocks = one(pool, Request::DailyAStock { user: user(), date }, daily_bars).await?;
-        // An empty stock answer means the day is not published yet: don't ask for the rest.
-        if stocks.is_empty() {
-            return Ok(Day {
-                stocks,
-                etfs: Vec::new(),
-                factors: Vec::new(),
-            });
-        }
-        let etfs = one(pool, Request::DailyEtf { user: user(), date }, daily_bars).await?;
-        let factors = one(pool, Request::DailyAdjustFactor { user: user(), date }, adjust_factors).await?;
-        Ok(Day { stocks, etfs, factors })
-    }))?
-}
-
-/// Every page of a paged query, as the rows `extract` takes out of each page.
-fn fetch_pages<T>(pool: &Pool, req: Request, what: &str, extract: fn(Data) -> Option<Vec<T>>) -> SyncResult<Vec<T>> {
-    let pages = block_on(closing(pool, pool.query_all(&req)))?.map_err(|e| SyncError::client(what, e))?;
+/// Every page of a paged query, of the kind the caller asks for.
+async fn pages<T>(pool: &Pool, req: Request) -> SyncResult<Vec<T>>
+where
+    Vec<T>: TryFrom<Data, Error = WrongRows>,
+{
+    let what = req.method().to_owned();
+    let pages = pool.query_all(&req).await.map_err(|e| SyncError::client(&what, e))?;
     let mut rows = Vec::new();
     for page in pages {
-        rows.extend(rows_of(page.data, what, extract)?);
+        rows.extend(Vec::<T>::try_from(page.data).map_err(|e| wrong_rows(&what, e))?);
     }
     Ok(rows)
+}
+
+/// 98 + 9A + 9C for one day. An empty stock answer means the day is not published (or the
+/// server keeps no all-market history that far back): the rest is not asked.
+pub async fn day(pool: &Pool, date: NaiveDate) -> SyncResult<Day> {
+    let user = String::new;
+    let stocks: Vec<DailyBar> = one(pool, Request::DailyAStock { user: user(), date }).await?;
+    if stocks.is_empty() {
+        return Ok(Day {
+            stocks,
+            etfs: Vec::new(),
+            factors: Vec::new(),
+        });
+    }
+    let etfs = one(pool, Request::DailyEtf { user: user(), date }).await?;
+    let factors = one(pool, Request::DailyAdjustFactor { user: user(), date }).await?;
+    Ok(Day { stocks, etfs, factors })
+}
+
+/// Rows a page of 95 and 15 answers (the official client's own page size for these).
+pub const HISTORY_PAGE: u32 = 10_000;
+
+/// One code's unadjusted daily bars between two days (95), every page.
+pub async fn daily_history(pool: &Pool, code: &str, start: NaiveDate, end: NaiveDate) -> SyncResult<Vec<DailyBar>> {
+    let req = Request::HistoryK {
+        user: String::new(),
+        page: Page::first(HISTORY_PAGE),
+        query: HistoryKQuery {
+            code: code.into(),
+            fields: DAILY_FIELDS.into(),
+            start,
+            end,
+            frequency: Frequency::Daily,
+            adjust: AdjustFlag::None,
+        },
+    };
+    pages(pool, req).await
+}
+
+/// One code's adjust factors whose operate date lies between two days (15), every page.
+pub async fn factor_history(
+    pool: &Pool,
+    code: &str,
+    start: NaiveDate,
+    end: NaiveDate,
+) -> SyncResult<Vec<AdjustFactor>> {
+    let req = Request::AdjustFactor {
+        user: String::new(),
+        page: Page::first(HISTORY_PAGE),
+        code: code.into(),
+        start,
+        end,
+    };
+    pages(pool, req).await
 }
 
 /// The trade calendar between two days, every page.
@@ -157,10 +214,7 @@ pub fn fetch_calendar(pool: &Pool, start: NaiveDate, end: NaiveDate) -> SyncResu
         start,
         end,
     };
-    fetch_pages(pool, req, "query_trade_dates", |d| match d {
-        Data::TradeDates(v) => Some(v),
-        _ => None,
-    })
+    block_on(closing(pool, pages(pool, req)))?
 }
 
 /// Basic data of every security.
@@ -172,14 +226,11 @@ pub fn fetch_securities(pool: &Pool) -> SyncResult<Vec<StockBasic>> {
         code: String::new(),
         code_name: String::new(),
     };
-    fetch_pages(pool, req, "query_stock_basic", |d| match d {
-        Data::StockBasic(v) => Some(v),
-        _ => None,
-    })
+    block_on(closing(pool, pages(pool, req)))?
 }
 
 /// Runs `work`, then logs every session out, on the same runtime as the sessions' sockets.
-async fn closing<T>(pool: &Pool, work: impl Future<Output = T>) -> T {
+pub async fn closing<T>(pool: &Pool, work: impl Future<Output = T>) -> T {
     let out = work.await;
     pool.close().await;
     out

@@ -1,8 +1,8 @@
 //! Run history that survives errors. A successful run is written in the caller's
-//! transaction, beside its data. A failed run must outlive the rollback its error causes, so
-//! it is spooled to a file in the data directory and imported by a short-lived background
-//! worker in a transaction of its own; for errors the sync itself returns, the caller waits for
-//! it before raising. A record whose worker could not start is imported by the next worker.
+//! transaction, beside its data. A failed run that is about to be raised must outlive the
+//! rollback its error causes, so it is spooled to a file in the data directory and imported
+//! by a short-lived background worker in a transaction of its own, which the caller waits for
+//! before raising. A record whose worker could not start is imported by the next one.
 
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -25,16 +25,11 @@ pub fn now() -> f64 {
         .unwrap_or(0.0)
 }
 
-/// Records a failed run durably, whatever happens to the current transaction, and waits
-/// until it is committed.
+/// Records a failed run durably, whatever happens to the current transaction (which is
+/// about to be rolled back by the error), and waits until it is committed. Call it only
+/// after rolling back any failed subtransaction.
 pub fn record_failure(rec: RunRecord, err: &SyncError) {
     record(rec, err.sqlstate_text(), err.to_string(), true);
-}
-
-/// Records a run that a Postgres error ended. The transaction is failing, so the recorder is
-/// started but not waited for.
-pub fn record_raised_failure(rec: RunRecord, sqlstate: String, message: String) {
-    record(rec, sqlstate, message, false);
 }
 
 fn record(mut rec: RunRecord, sqlstate: String, message: String, wait: bool) {

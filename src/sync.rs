@@ -1,20 +1,20 @@
-//! What each sync does: validate, decide whether the server must be asked, fetch (net),
-//! write (store) and record the run (runlog). Errors come back as `SyncError`; the SQL
-//! functions in `api` raise them.
+//! What each sync does: validate, decide what must be asked of the server, run it (units
+//! through the engine; the calendar and securities directly), write in subtransactions and
+//! record the run. Errors come back as `SyncError`; the SQL functions in `api` raise them.
 
-use std::cell::RefCell;
 use std::panic::AssertUnwindSafe;
 
 use chrono::NaiveDate;
-use pgrx::pg_sys::panic::CaughtError;
-use pgrx::PgTryBuilder;
+use pgrx::{pg_sys, PgTryBuilder};
 use serde_json::json;
 
+use crate::engine::Runner;
 use crate::error::{SyncError, SyncResult};
 use crate::guc;
 use crate::net::{self, Traffic};
 use crate::runlog;
 use crate::store::{self, Counts, RunRecord};
+use crate::unit::{Status, Unit};
 
 /// The first trading day of the Shanghai exchange; the server has nothing earlier.
 pub const FIRST_TRADING_DAY: NaiveDate = match NaiveDate::from_ymd_opt(1990, 12, 19) {
@@ -25,12 +25,13 @@ pub const FIRST_TRADING_DAY: NaiveDate = match NaiveDate::from_ymd_opt(1990, 12,
 /// Which day `sync_date` is asked for.
 #[derive(Clone, Copy, Debug)]
 pub enum DayArg {
-    /// The latest trading day up to today, after bringing the calendar up to today.
+    /// Every trading day after the newest synced one up to the latest, after bringing the
+    /// calendar up to today.
     Latest,
     Given(NaiveDate),
 }
 
-/// The result row of a sync.
+/// A result row of a sync.
 #[derive(Clone, Debug)]
 pub struct Outcome {
     pub day: Option<NaiveDate>,
@@ -40,14 +41,36 @@ pub struct Outcome {
     pub seconds: f64,
 }
 
+/// Runs `body` in a subtransaction: its writes are kept when it returns `Ok` and rolled back
+/// otherwise, and a Postgres ERROR raised inside comes back as `SyncError::Postgres` only
+/// after the rollback, so the caller may go on using the database.
+pub fn subtransaction<T>(body: impl FnOnce() -> SyncResult<T>) -> SyncResult<T> {
+    // SAFETY: the pattern of PL/pgSQL's exception blocks: begin, run, then release or roll
+    // back, and restore the caller's memory context and resource owner.
+    unsafe {
+        let (context, owner) = (pg_sys::CurrentMemoryContext, pg_sys::CurrentResourceOwner);
+        pg_sys::BeginInternalSubTransaction(std::ptr::null());
+        let result = PgTryBuilder::new(AssertUnwindSafe(body))
+            .catch_others(|caught| Err(SyncError::caught(&caught)))
+            .execute();
+        if result.is_ok() {
+            pg_sys::ReleaseCurrentSubTransaction();
+        } else {
+            pg_sys::RollbackAndReleaseCurrentSubTransaction();
+        }
+        pg_sys::MemoryContextSwitchTo(context);
+        pg_sys::CurrentResourceOwner = owner;
+        result
+    }
+}
+
 /// A run in progress: its record, filled as it goes.
 struct Run {
     rec: RunRecord,
 }
 
 impl Run {
-    fn start(kind: &str, params: serde_json::Value, day: Option<NaiveDate>) -> Run {
-        runlog::import_leftovers();
+    fn start(kind: &str, params: &serde_json::Value, day: Option<NaiveDate>) -> Run {
         Run {
             rec: RunRecord {
                 kind: kind.into(),
@@ -66,14 +89,19 @@ impl Run {
     }
 
     /// Writes the run in the current transaction and returns its id and the result row.
-    fn finish(mut self, status: &'static str, counts: Counts) -> SyncResult<(i64, Outcome)> {
+    fn finish(mut self, status: &'static str, counts: Counts, note: Option<String>) -> SyncResult<(i64, Outcome)> {
         self.rec.status = status.into();
         self.rec.finished_at = runlog::now();
         self.rec.inserted = counts.inserted;
         self.rec.updated = counts.updated;
         self.rec.unchanged = counts.unchanged;
+        self.rec.error_message = note;
         let id = store::insert_run(&self.rec)?;
-        let outcome = Outcome {
+        Ok((id, self.outcome(status, counts)))
+    }
+
+    fn outcome(&self, status: &'static str, counts: Counts) -> Outcome {
+        Outcome {
             day: self.rec.day,
             status,
             counts,
@@ -81,41 +109,26 @@ impl Run {
                 requests: self.rec.requests,
                 bytes: self.rec.bytes,
             },
-            seconds: (self.rec.finished_at - self.rec.started_at).max(0.0),
-        };
-        Ok((id, outcome))
+            seconds: (runlog::now() - self.rec.started_at).max(0.0),
+        }
     }
 
-    /// Records the failure durably and hands the error back for raising.
+    /// Records the failure so that it outlives the rollback the raised error will cause, and
+    /// hands the error back for raising. Call only after any failed subtransaction is rolled
+    /// back.
     fn fail(self, err: SyncError) -> SyncError {
         runlog::record_failure(self.rec, &err);
         err
     }
-}
 
-/// Runs `body`, recording the run as failed when it fails: through the `Result`, or through a
-/// Postgres error (an SPI failure, a cancel during a write), which is recorded and re-raised.
-fn recorded<T>(run: Run, body: impl FnOnce(&mut Run) -> SyncResult<T>) -> SyncResult<(Run, T)> {
-    let cell = RefCell::new(run);
-    // The cell is only read after the body has unwound (its borrow released).
-    let shared = AssertUnwindSafe(&cell);
-    let result = PgTryBuilder::new(AssertUnwindSafe(|| body(&mut cell.borrow_mut())))
-        .catch_others(move |caught: CaughtError| {
-            let (state, message) = match &caught {
-                CaughtError::PostgresError(r)
-                | CaughtError::ErrorReport(r)
-                | CaughtError::RustPanic { ereport: r, .. } => {
-                    (crate::error::sqlstate_of(r.sql_error_code()), r.message().to_owned())
-                }
-            };
-            runlog::record_raised_failure(shared.borrow().rec.clone(), state, message);
-            caught.rethrow()
-        })
-        .execute();
-    let run = cell.into_inner();
-    match result {
-        Ok(v) => Ok((run, v)),
-        Err(e) => Err(run.fail(e)),
+    /// Records the failure in the current transaction, which goes on and commits.
+    fn fail_here(mut self, err: &SyncError) -> SyncResult<Outcome> {
+        self.rec.status = "failed".into();
+        self.rec.finished_at = runlog::now();
+        self.rec.error_sqlstate = Some(err.sqlstate_text());
+        self.rec.error_message = Some(err.to_string());
+        store::insert_run(&self.rec)?;
+        Ok(self.outcome("failed", Counts::default()))
     }
 }
 
@@ -132,30 +145,34 @@ pub fn sync_calendar(start: Option<NaiveDate>, end: Option<NaiveDate>) -> SyncRe
             "start {start} is before the first trading day {FIRST_TRADING_DAY}"
         )));
     }
-    let run = Run::start("sync_calendar", json!({"start": start, "end": end}), None);
-    let (run, counts) = recorded(run, |run| {
-        let pool = net::pool(Some(1))?;
-        let days = net::fetch_calendar(&pool, start, end);
-        run.add_traffic(Traffic::of(&pool));
-        store::upsert_calendar(&days?, guc::batch_rows())
-    })?;
-    Ok(run.finish("ok", counts)?.1)
+    runlog::import_leftovers();
+    let mut run = Run::start("sync_calendar", &json!({"start": start, "end": end}), None);
+    let pool = net::pool(Some(1))?;
+    let days = net::fetch_calendar(&pool, start, end);
+    run.add_traffic(Traffic::of(&pool));
+    let written = days.and_then(|days| subtransaction(|| store::upsert_calendar(&days, guc::batch_rows())));
+    match written {
+        Ok(counts) => Ok(run.finish("ok", counts, None)?.1),
+        Err(e) => Err(run.fail(e)),
+    }
 }
 
 /// Fetches every security's basic data and upserts it.
 pub fn sync_securities() -> SyncResult<Outcome> {
-    let run = Run::start("sync_securities", json!({}), None);
-    let (run, counts) = recorded(run, |run| {
-        let pool = net::pool(Some(1))?;
-        let rows = net::fetch_securities(&pool);
-        run.add_traffic(Traffic::of(&pool));
-        store::upsert_securities(&rows?, guc::batch_rows())
-    })?;
-    Ok(run.finish("ok", counts)?.1)
+    runlog::import_leftovers();
+    let mut run = Run::start("sync_securities", &json!({}), None);
+    let pool = net::pool(Some(1))?;
+    let rows = net::fetch_securities(&pool);
+    run.add_traffic(Traffic::of(&pool));
+    let written = rows.and_then(|rows| subtransaction(|| store::upsert_securities(&rows, guc::batch_rows())));
+    match written {
+        Ok(counts) => Ok(run.finish("ok", counts, None)?.1),
+        Err(e) => Err(run.fail(e)),
+    }
 }
 
 /// Checks a requested day before anything is asked of the server.
-fn check_day(day: NaiveDate, today: NaiveDate) -> SyncResult<NaiveDate> {
+pub fn check_day(day: NaiveDate, today: NaiveDate) -> SyncResult<NaiveDate> {
     if day < FIRST_TRADING_DAY {
         return Err(SyncError::invalid(format!(
             "day {day} is before the first trading day {FIRST_TRADING_DAY}"
@@ -169,13 +186,13 @@ fn check_day(day: NaiveDate, today: NaiveDate) -> SyncResult<NaiveDate> {
     Ok(day)
 }
 
-/// Brings the stored calendar up to today when it ends earlier or lacks `day`; returns the
+/// Brings the stored calendar up to `until` when it ends earlier or lacks `day`; returns the
 /// nested sync's traffic.
-fn extend_calendar(day: Option<NaiveDate>, today: NaiveDate) -> SyncResult<Traffic> {
+pub fn extend_calendar(day: Option<NaiveDate>, until: NaiveDate) -> SyncResult<Traffic> {
     let end = store::calendar_end()?;
     let covered = match day {
         Some(d) => store::trading_day(d)?.is_some(),
-        None => end.is_some_and(|e| e >= today),
+        None => end.is_some_and(|e| e >= until),
     };
     if covered {
         return Ok(Traffic::default());
@@ -186,99 +203,196 @@ fn extend_calendar(day: Option<NaiveDate>, today: NaiveDate) -> SyncResult<Traff
         (Some(e), _) => e.succ_opt().unwrap_or(e),
         (None, _) => FIRST_TRADING_DAY,
     };
-    Ok(sync_calendar(Some(from), Some(today))?.traffic)
+    Ok(sync_calendar(Some(from), Some(until))?.traffic)
 }
 
-/// Daily bars of every A-share and ETF and the day's adjust factors, for one trading day.
-pub fn sync_date(arg: DayArg, force: bool) -> SyncResult<Outcome> {
+/// Syncs the securities when none are stored; returns the nested sync's traffic.
+pub fn ensure_securities() -> SyncResult<Traffic> {
+    if store::securities_count()? > 0 {
+        return Ok(Traffic::default());
+    }
+    Ok(sync_securities()?.traffic)
+}
+
+/// The interrupt check of a backend's network waits: a cancel or a termination.
+pub fn backend_interrupt() -> Option<SyncError> {
+    net::interrupt_pending().then_some(SyncError::Interrupted)
+}
+
+/// `sync_date`: one given day, or the catch-up of every trading day after the newest synced
+/// one up to the latest (at most `baostock.catchup_days`). Each day is a unit of its own,
+/// applied oldest first in a subtransaction with its run record. The catch-up stops at the
+/// first day that is not `ok`, so what it leaves unsynced are always the newest days and the
+/// next call starts there. An error is raised when no day was kept before it; otherwise the
+/// failed day is reported as a `failed` row (with a WARNING) and the days before it commit.
+pub fn sync_date(arg: DayArg, force: bool) -> SyncResult<Vec<Outcome>> {
+    runlog::import_leftovers();
     let today = store::china_today()?;
     let given = match arg {
         DayArg::Given(d) => Some(check_day(d, today)?),
         DayArg::Latest => None,
     };
     let label = given.map_or_else(|| json!("latest"), |d| json!(d));
-    let mut run = Run::start("sync_date", json!({"day": label, "force": force}), given);
+    let params = json!({"day": label, "force": force});
+    let early = Run::start("sync_date", &params, given);
 
-    let nested = extend_calendar(given, today).map_err(|e| nested_failed(&run, e))?;
-    run.add_traffic(nested);
-    let day = match given {
-        Some(d) => d,
-        None => match store::latest_trading_day(today)? {
-            Some(d) => d,
+    let mut nested = Traffic::default();
+    match extend_calendar(given, today).and_then(|t| ensure_securities().map(|s| t + s)) {
+        Ok(t) => nested = nested + t,
+        Err(e) => return Err(early.fail(e)),
+    }
+    let mut days = match given {
+        Some(day) => match store::trading_day(day)? {
             None => {
-                return Err(run.fail(SyncError::invalid(format!(
-                    "the calendar has no trading day up to {today}"
-                ))))
+                let e = SyncError::Protocol {
+                    what: "query_trade_dates".into(),
+                    message: format!("the server's calendar has no entry for {day}"),
+                };
+                return Err(early.fail(e));
             }
+            Some(false) => {
+                pgrx::notice!("{day} is not a trading day; nothing to sync");
+                return skipped(early, day, nested);
+            }
+            Some(true) => vec![day],
         },
-    };
-    run.rec.day = Some(day);
-    let Some(trading) = store::trading_day(day)? else {
-        let e = SyncError::Protocol {
-            what: "query_trade_dates".into(),
-            message: format!("the server's calendar has no entry for {day}"),
-        };
-        return Err(run.fail(e));
-    };
-    if !trading {
-        pgrx::notice!("{day} is not a trading day; nothing to sync");
-        return Ok(run.finish("skipped", Counts::default())?.1);
-    }
-    if !force && store::is_synced(day)? {
-        pgrx::notice!("{day} is already synced; pass force => true to fetch it again");
-        return Ok(run.finish("skipped", Counts::default())?.1);
-    }
-    if store::securities_count()? == 0 {
-        let o = sync_securities().map_err(|e| nested_failed(&run, e))?;
-        run.add_traffic(o.traffic);
-    }
-
-    let (run, written) = recorded(run, |run| {
-        let pool = net::pool(Some(1))?;
-        let fetched = net::fetch_day(&pool, day);
-        run.add_traffic(Traffic::of(&pool));
-        let fetched = fetched?;
-        if fetched.stocks.is_empty() {
-            return Ok(None);
-        }
-        let mut bars = fetched.stocks;
-        bars.extend(fetched.etfs);
-        // Rows of another day would mark this one synced without its data.
-        if let Some(b) = bars.iter().find(|b| b.date != day) {
-            return Err(other_day("bar", &b.code, b.date, day));
-        }
-        if let Some(f) = fetched.factors.iter().find(|f| f.operate_date != day) {
-            return Err(other_day("adjust factor", &f.code, f.operate_date, day));
-        }
-        let batch = guc::batch_rows();
-        let bar_counts = store::upsert_bars(&bars, batch)?;
-        let factor_counts = store::upsert_factors(&fetched.factors, batch)?;
-        Ok(Some((bar_counts, factor_counts)))
-    })?;
-    match written {
         None => {
-            pgrx::notice!("the server has not published {day} yet; it is not marked synced, try again later");
-            Ok(run.finish("not_available", Counts::default())?.1)
+            let Some(latest) = store::latest_trading_day(today)? else {
+                return Err(early.fail(SyncError::invalid(format!(
+                    "the calendar has no trading day up to {today}"
+                ))));
+            };
+            let mut days = store::unsynced_days_after_newest(latest)?;
+            if days.is_empty() && force {
+                days.push(latest);
+            }
+            let cap = guc::catchup_days();
+            if days.len() > cap {
+                let older = days.len() - cap;
+                pgrx::notice!(
+                    "{older} unsynced trading days from {} to {} are older than baostock.catchup_days ({cap}); they are left to backfill: SELECT baostock.backfill('{}', '{}')",
+                    days[0],
+                    days[older - 1],
+                    days[0],
+                    days[older - 1]
+                );
+                days.drain(..older);
+            }
+            if days.is_empty() {
+                pgrx::notice!("{latest} is already synced; nothing to catch up");
+                return skipped(early, latest, nested);
+            }
+            days
         }
-        Some((bars, factors)) => {
-            let mut counts = bars;
-            counts += factors;
-            let (run_id, outcome) = run.finish("ok", counts)?;
-            store::mark_synced(day, run_id, bars.total(), factors.total())?;
-            Ok(outcome)
+    };
+    // One day is fetched by one call at a time: wait for a concurrent call's commit, then
+    // leave out what it synced.
+    for d in &days {
+        store::lock_day(*d)?;
+    }
+    if !force {
+        let before = days.len();
+        let mut still = Vec::with_capacity(days.len());
+        for d in days {
+            if !store::is_synced(d)? {
+                still.push(d);
+            }
+        }
+        days = still;
+        if days.is_empty() {
+            pgrx::notice!("{before} day(s) were synced by a concurrent call; nothing to do");
+            return skipped(early, given.unwrap_or(today), nested);
         }
     }
+    run_days(&days, &params, nested)
 }
 
-fn other_day(what: &str, code: &str, got: NaiveDate, day: NaiveDate) -> SyncError {
-    SyncError::Protocol {
-        what: "sync_date".into(),
-        message: format!("the server answered {day} with a {what} of {code} for {got}"),
+/// A `skipped` row and its run record.
+fn skipped(mut run: Run, day: NaiveDate, nested: Traffic) -> SyncResult<Vec<Outcome>> {
+    run.rec.day = Some(day);
+    run.add_traffic(nested);
+    Ok(vec![run.finish("skipped", Counts::default(), None)?.1])
+}
+
+fn run_days(days: &[NaiveDate], params: &serde_json::Value, nested: Traffic) -> SyncResult<Vec<Outcome>> {
+    let pool = net::pool(None)?;
+    let window = pool.config().max_sessions * 2;
+    let batch = guc::batch_rows();
+    let mut runner = Some(Runner::start(
+        days.iter().map(|d| Unit::Day(*d)).collect(),
+        pool,
+        window,
+    )?);
+    let mut seen = Traffic::default();
+    let mut out: Vec<Outcome> = Vec::new();
+    let mut started = runlog::now();
+    while let Some(r) = runner.as_mut() {
+        let index = out.len();
+        let day = days[index];
+        let mut run = Run::start("sync_date", params, Some(day));
+        run.rec.started_at = started;
+        if index == 0 {
+            run.add_traffic(nested);
+        }
+        let answer = match r.next(&mut backend_interrupt) {
+            Ok(Some((_, answer))) => answer,
+            Ok(None) => break,
+            Err(e) => Err(e),
+        };
+        // The last answer, or a failure: the logouts belong to this run.
+        let ends = index + 1 == days.len() || answer.is_err();
+        let now = if ends {
+            runner.take().map_or(seen, Runner::finish)
+        } else {
+            r.traffic()
+        };
+        run.add_traffic(now - seen);
+        seen = now;
+        let unit = Unit::Day(day);
+        let applied = answer.and_then(|fetched| {
+            subtransaction(|| {
+                let (status, counts) = unit.apply(fetched, None, batch)?;
+                let note = match &status {
+                    Status::Incomplete(why) => Some(why.clone()),
+                    _ => None,
+                };
+                let (run_id, outcome) = Run { rec: run.rec.clone() }.finish(status.word(), counts, note)?;
+                if status == Status::Ok {
+                    store::set_synced_run(day, run_id)?;
+                }
+                Ok((status, outcome))
+            })
+        });
+        started = runlog::now();
+        match applied {
+            Ok((status, outcome)) => {
+                match &status {
+                    Status::Ok => {}
+                    Status::Empty => pgrx::notice!(
+                        "the server has not published {day} yet; it is not marked synced, try again later"
+                    ),
+                    Status::Incomplete(why) => {
+                        pgrx::notice!("{why}; {day} is not marked synced, try again later")
+                    }
+                }
+                out.push(outcome);
+                if status != Status::Ok {
+                    break;
+                }
+            }
+            Err(e) => {
+                if let Some(r) = runner.take() {
+                    run.add_traffic(r.finish() - seen);
+                }
+                // A cancel ends the statement; so does a failure with nothing kept before it.
+                if matches!(e, SyncError::Interrupted) || !out.iter().any(|o| o.status == "ok") {
+                    return Err(run.fail(e));
+                }
+                pgrx::warning!("sync_date stopped at {day}: {e} (SQLSTATE {})", e.sqlstate_text());
+                out.push(run.fail_here(&e)?);
+                break;
+            }
+        }
     }
-}
-
-/// A nested sync already recorded its own failure; this run is recorded as failed too.
-fn nested_failed(run: &Run, e: SyncError) -> SyncError {
-    runlog::record_failure(run.rec.clone(), &e);
-    e
+    Ok(out)
 }

@@ -85,11 +85,14 @@ pub enum FaultMode {
     ErrorFrame,
     /// Send the answer in small chunks, `drip_chunk` bytes every `drip_interval`.
     SlowDrip,
+    /// Answer success with no rows, as for a day not published (a well-formed but empty
+    /// answer, which a client cannot tell from a real one).
+    Empty,
 }
 
 impl FaultMode {
     /// Every mode.
-    pub const ALL: [FaultMode; 7] = [
+    pub const ALL: [FaultMode; 8] = [
         FaultMode::Reset,
         FaultMode::Fin,
         FaultMode::Silence,
@@ -97,6 +100,7 @@ impl FaultMode {
         FaultMode::CorruptZlib,
         FaultMode::ErrorFrame,
         FaultMode::SlowDrip,
+        FaultMode::Empty,
     ];
 
     /// The mode's name on the command line and the control port.
@@ -109,6 +113,7 @@ impl FaultMode {
             FaultMode::CorruptZlib => "corrupt-zlib",
             FaultMode::ErrorFrame => "error-frame",
             FaultMode::SlowDrip => "slow-drip",
+            FaultMode::Empty => "empty",
         }
     }
 }

@@ -11,6 +11,7 @@ use tokio::sync::watch;
 use baostock::frame::{decode_request, Frame, MsgType};
 use baostock::reply::codes;
 use baostock::Limits;
+use chrono::NaiveDate;
 
 use crate::controls::FaultMode;
 use crate::handler::{self, Answer, Publication};
@@ -267,10 +268,27 @@ impl Conn {
         }
     }
 
+    /// The answer as if no day were published: the query's shape, no rows of days (logins
+    /// and logouts are answered as usual).
+    fn empty_answer(&mut self, frame: &Frame, raw: &[u8]) -> Vec<u8> {
+        if !self.logged_in || matches!(frame.msg_type.as_str(), "00" | "02") {
+            return self.answer(frame, raw);
+        }
+        let nothing = Publication {
+            last_published: Some(NaiveDate::MIN),
+            all_market_start: None,
+        };
+        handler::answer_query(&self.shared.market, frame, nothing).encode()
+    }
+
     async fn handle(&mut self, stream: &mut TcpStream, frame: &Frame, raw: &[u8]) -> Next {
         let t = frame.msg_type.as_str().to_owned();
         let (seq, fault) = self.admit(&t);
-        let mut bytes = self.answer(frame, raw);
+        let mut bytes = if fault == Some(FaultMode::Empty) {
+            self.empty_answer(frame, raw)
+        } else {
+            self.answer(frame, raw)
+        };
         if fault == Some(FaultMode::ErrorFrame) {
             let code = self.shared.controls.lock().faults.error_code.clone();
             bytes = Answer::error(&code, "模拟故障").encode();
@@ -291,7 +309,7 @@ impl Conn {
         // Bytes are counted before they are handed to the socket, so a client that has read
         // an answer always sees it counted.
         let written = match fault {
-            None | Some(FaultMode::ErrorFrame) => self.send(stream, &t, &bytes).await,
+            None | Some(FaultMode::ErrorFrame) | Some(FaultMode::Empty) => self.send(stream, &t, &bytes).await,
             Some(FaultMode::Reset) => {
                 let _ = socket2::SockRef::from(&*stream).set_linger(Some(Duration::ZERO));
                 return Next::Close;

@@ -119,6 +119,38 @@ impl Data {
     }
 }
 
+/// Rows of another kind than the ones asked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unexpected {found}")]
+pub struct WrongRows {
+    pub found: &'static str,
+}
+
+/// `Vec<Row>::try_from(data)`: the typed rows of an answer, when they are of that kind.
+macro_rules! rows_from_data {
+    ($($variant:ident => $row:ty),* $(,)?) => {$(
+        impl TryFrom<Data> for Vec<$row> {
+            type Error = WrongRows;
+            fn try_from(data: Data) -> Result<Self, WrongRows> {
+                match data {
+                    Data::$variant(rows) => Ok(rows),
+                    other => Err(WrongRows { found: other.kind() }),
+                }
+            }
+        }
+    )*};
+}
+
+rows_from_data!(
+    DailyBars => DailyBar,
+    PeriodBars => PeriodBar,
+    MinuteBars => MinuteBar,
+    AdjustFactors => AdjustFactor,
+    TradeDates => TradeDate,
+    AllStock => StockListing,
+    StockBasic => StockBasic,
+);
+
 /// A daily bar. Fields not requested, and empty cells, are `None`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DailyBar {

@@ -522,6 +522,69 @@ async fn the_pool_never_opens_more_sessions_than_its_cap() {
     );
 }
 
+/// A gate of `n` slots shared by pools, as the extension shares one across processes.
+struct CountingGate {
+    free: Arc<std::sync::Mutex<usize>>,
+}
+
+struct GateSlot(Arc<std::sync::Mutex<usize>>);
+
+impl Drop for GateSlot {
+    fn drop(&mut self) {
+        *self.0.lock().unwrap() += 1;
+    }
+}
+
+impl baostock::client::SessionGate for CountingGate {
+    fn try_acquire(&self) -> Option<baostock::client::SessionSlot> {
+        let mut free = self.free.lock().unwrap();
+        (*free > 0).then(|| {
+            *free -= 1;
+            Box::new(GateSlot(self.free.clone())) as baostock::client::SessionSlot
+        })
+    }
+}
+
+#[tokio::test]
+async fn pools_sharing_a_gate_hold_no_more_sessions_than_its_slots() {
+    let server = Replay::start(script(Fault::None, 0)).await;
+    let free = Arc::new(std::sync::Mutex::new(1usize));
+    let gate: Arc<dyn baostock::client::SessionGate> = Arc::new(CountingGate { free: free.clone() });
+    let pools: Vec<Arc<Pool>> = (0..2)
+        .map(|_| {
+            Arc::new(Pool::new(Config {
+                max_sessions: 2,
+                gate: Some(gate.clone()),
+                ..server.config()
+            }))
+        })
+        .collect();
+    // Each pool logs out after its requests, handing the slot to the other.
+    let tasks: Vec<_> = pools
+        .iter()
+        .map(|pool| {
+            let pool = pool.clone();
+            tokio::spawn(async move {
+                for _ in 0..3 {
+                    pool.request(&all_stock()).await.map(|_| ())?;
+                }
+                pool.close().await;
+                Ok::<_, ClientError>(())
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    assert_eq!(server.stats.queries.load(Ordering::SeqCst), 6);
+    assert_eq!(
+        server.stats.peak.load(Ordering::SeqCst),
+        1,
+        "one slot, one session at a time"
+    );
+    assert_eq!(*free.lock().unwrap(), 1, "every slot given back");
+}
+
 #[tokio::test]
 async fn requests_of_one_session_are_paced() {
     let server = Replay::start(script(Fault::None, 0)).await;

@@ -4,8 +4,10 @@
 mod pool;
 mod session;
 
+use std::any::Any;
 use std::fmt;
 use std::io;
+use std::sync::Arc;
 use std::time::Duration;
 
 use thiserror::Error;
@@ -47,6 +49,18 @@ pub struct Config {
     /// First backoff; doubles with each retry, with full jitter, up to `backoff_max`.
     pub backoff_base: Duration,
     pub backoff_max: Duration,
+    /// A cap shared with other pools (other processes): a session connects only with a slot.
+    pub gate: Option<Arc<dyn SessionGate>>,
+}
+
+/// A slot of a `SessionGate`, given back when dropped.
+pub type SessionSlot = Box<dyn Any + Send + Sync>;
+
+/// A cap on connected sessions wider than one pool, such as one shared by every process of a
+/// database cluster.
+pub trait SessionGate: Send + Sync {
+    /// A slot for one more connected session, or `None` when all are taken.
+    fn try_acquire(&self) -> Option<SessionSlot>;
 }
 
 impl Default for Config {
@@ -68,6 +82,7 @@ impl Default for Config {
             retries: 3,
             backoff_base: Duration::from_millis(200),
             backoff_max: Duration::from_secs(10),
+            gate: None,
         }
     }
 }
@@ -88,6 +103,7 @@ impl fmt::Debug for Config {
             .field("max_sessions", &self.max_sessions)
             .field("min_interval", &self.min_interval)
             .field("retries", &self.retries)
+            .field("gate", &self.gate.is_some())
             .finish_non_exhaustive()
     }
 }

@@ -7,12 +7,15 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::{sleep_until, timeout, Instant};
 
-use super::{ClientError, Config, Result};
+use super::{ClientError, Config, Result, SessionSlot};
 use crate::reply::{codes, decode_reply, Reply, Table};
 use crate::request::Request;
 
 /// Bytes asked of the socket per read.
 const READ_CHUNK: usize = 64 * 1024;
+
+/// How often a session waiting for a gate slot asks again.
+const SLOT_POLL: Duration = Duration::from_millis(20);
 
 struct Conn {
     stream: TcpStream,
@@ -27,6 +30,8 @@ pub struct Session {
     last_sent: Option<Instant>,
     requests: u64,
     bytes_in: u64,
+    /// The slot of `Config::gate` this session holds while connected.
+    slot: Option<SessionSlot>,
 }
 
 impl Session {
@@ -38,6 +43,7 @@ impl Session {
             last_sent: None,
             requests: 0,
             bytes_in: 0,
+            slot: None,
         }
     }
 
@@ -87,14 +93,14 @@ impl Session {
         match result {
             Ok(Reply::Error(e)) => {
                 if e.code == codes::NOT_LOGGED_IN {
-                    self.conn = None;
+                    self.disconnect();
                 }
                 Err(ClientError::Server(e))
             }
             Ok(reply) => Ok(reply),
             Err(e) => {
                 // Whatever state the stream is in, it is not to be trusted again.
-                self.conn = None;
+                self.disconnect();
                 Err(e)
             }
         }
@@ -153,7 +159,7 @@ impl Session {
         };
         let deadline = Instant::now() + self.cfg.read_timeout.min(Duration::from_secs(5));
         let _ = timeout(deadline - Instant::now(), self.exchange(&req, deadline)).await;
-        self.conn = None;
+        self.disconnect();
     }
 
     async fn request_inner(&mut self, req: &Request, deadline: Instant) -> Result<Reply> {
@@ -163,10 +169,38 @@ impl Session {
         self.exchange(&req, deadline).await
     }
 
+    /// Drops the connection and gives back its gate slot.
+    fn disconnect(&mut self) {
+        self.conn = None;
+        self.slot = None;
+    }
+
+    /// Waits for a slot of the configured gate (polling: slots are held across processes).
+    async fn take_slot(&mut self, deadline: Instant) -> Result<()> {
+        let Some(gate) = self.cfg.gate.clone() else {
+            return Ok(());
+        };
+        let started = Instant::now();
+        while self.slot.is_none() {
+            self.slot = gate.try_acquire();
+            if self.slot.is_none() {
+                if Instant::now() >= deadline {
+                    return Err(ClientError::Timeout {
+                        what: "waiting for a free session slot",
+                        after: started.elapsed(),
+                    });
+                }
+                sleep_until((Instant::now() + SLOT_POLL).min(deadline)).await;
+            }
+        }
+        Ok(())
+    }
+
     async fn ensure_connected(&mut self, deadline: Instant) -> Result<()> {
         if self.conn.is_some() {
             return Ok(());
         }
+        self.take_slot(deadline).await?;
         let addr = format!("{}:{}", self.cfg.host, self.cfg.port);
         let wait = self
             .cfg
@@ -195,15 +229,15 @@ impl Session {
         match self.exchange(&login, deadline).await {
             Ok(Reply::Login { .. }) => Ok(()),
             Ok(Reply::Error(e)) => {
-                self.conn = None;
+                self.disconnect();
                 Err(ClientError::Server(e))
             }
             Ok(other) => {
-                self.conn = None;
+                self.disconnect();
                 Err(unexpected(&login, &other))
             }
             Err(e) => {
-                self.conn = None;
+                self.disconnect();
                 Err(e)
             }
         }

@@ -14,6 +14,8 @@ use pgrx::Spi;
 
 use crate::error::{SyncError, SyncResult};
 
+pub mod jobs;
+
 /// What an upsert did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Counts {
@@ -37,7 +39,7 @@ impl std::ops::AddAssign for Counts {
     }
 }
 
-fn spi_err(e: pgrx::spi::SpiError) -> SyncError {
+pub fn spi_err(e: pgrx::spi::SpiError) -> SyncError {
     SyncError::Store(format!("pg_baostock store: {e}"))
 }
 
@@ -45,7 +47,7 @@ fn text(d: Option<Decimal>) -> Option<String> {
     d.map(|d| d.to_string())
 }
 
-fn date_text(d: NaiveDate) -> String {
+pub fn date_text(d: NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()
 }
 
@@ -291,15 +293,94 @@ pub fn securities_count() -> SyncResult<i64> {
         .map_err(spi_err)
 }
 
-/// Marks `day` complete, in the transaction that wrote its data.
-pub fn mark_synced(day: NaiveDate, run_id: i64, bars: i64, factors: i64) -> SyncResult<()> {
+/// Marks `day` complete, in the transaction that wrote its data (by a job, or by a run whose
+/// id `set_synced_run` adds once its record is written).
+pub fn mark_synced(day: NaiveDate, job_id: Option<i64>, bars: i64, factors: i64) -> SyncResult<()> {
     Spi::run_with_args(
-        "INSERT INTO baostock.synced_days (day, run_id, bars, factors) VALUES ($1::text::date, $2, $3::int, $4::int)
-         ON CONFLICT (day) DO UPDATE SET run_id = excluded.run_id, synced_at = now(), bars = excluded.bars,
-                                         factors = excluded.factors",
-        &[date_text(day).into(), run_id.into(), bars.into(), factors.into()],
+        "INSERT INTO baostock.synced_days (day, job_id, bars, factors) VALUES ($1::text::date, $2, $3::int, $4::int)
+         ON CONFLICT (day) DO UPDATE SET run_id = NULL, job_id = excluded.job_id, synced_at = now(),
+                                         bars = excluded.bars, factors = excluded.factors",
+        &[date_text(day).into(), job_id.into(), bars.into(), factors.into()],
     )
     .map_err(spi_err)
+}
+
+/// Records which run completed `day`.
+pub fn set_synced_run(day: NaiveDate, run_id: i64) -> SyncResult<()> {
+    Spi::run_with_args(
+        "UPDATE baostock.synced_days SET run_id = $2 WHERE day = $1::text::date",
+        &[date_text(day).into(), run_id.into()],
+    )
+    .map_err(spi_err)
+}
+
+/// Marks one code's range of `kind` (`d` or `factors`) complete, beside its rows.
+pub fn mark_range(code: &str, kind: &str, start: NaiveDate, end: NaiveDate, job_id: Option<i64>) -> SyncResult<()> {
+    Spi::run_with_args(
+        "INSERT INTO baostock.synced_ranges (code, kind, span, job_id)
+         VALUES ($1, $2, daterange($3::text::date, $4::text::date, '[]'), $5)",
+        &[
+            code.into(),
+            kind.into(),
+            date_text(start).into(),
+            date_text(end).into(),
+            job_id.into(),
+        ],
+    )
+    .map_err(spi_err)
+}
+
+/// Securities of a type (1 stock, 5 ETF) that `baostock.securities` lists as trading on `day`.
+pub fn listed(day: NaiveDate, sec_type: i16) -> SyncResult<i64> {
+    Spi::get_one_with_args::<i64>(
+        "SELECT count(*) FROM baostock.securities
+         WHERE sec_type = $2 AND ipo_date <= $1::text::date AND (out_date IS NULL OR out_date > $1::text::date)",
+        &[date_text(day).into(), sec_type.into()],
+    )
+    .map(|n| n.unwrap_or(0))
+    .map_err(spi_err)
+}
+
+/// Trading days after the newest synced day up to `latest`, oldest first (every trading day
+/// up to `latest` is not included when nothing is synced: then only `latest`).
+pub fn unsynced_days_after_newest(latest: NaiveDate) -> SyncResult<Vec<NaiveDate>> {
+    dates(
+        "SELECT to_char(day, 'YYYY-MM-DD') FROM baostock.trade_calendar
+         WHERE is_trading_day AND day <= $1::text::date
+           AND day > coalesce((SELECT max(day) FROM baostock.synced_days), $1::text::date - 1)
+           AND day NOT IN (SELECT day FROM baostock.synced_days)
+         ORDER BY day",
+        &[date_text(latest).into()],
+    )
+}
+
+/// Takes the per-day lock that keeps two syncs from fetching one day twice, until the end of
+/// the transaction (waiting while another holds it).
+pub fn lock_day(day: NaiveDate) -> SyncResult<()> {
+    Spi::run_with_args(
+        "SELECT pg_advisory_xact_lock(1651470195, ($1::text::date - date '1990-01-01'))",
+        &[date_text(day).into()],
+    )
+    .map_err(spi_err)
+}
+
+/// Dates a query returns as `YYYY-MM-DD` text, in order.
+pub fn dates(sql: &str, args: &[DatumWithOid]) -> SyncResult<Vec<NaiveDate>> {
+    Spi::connect(|c| {
+        let mut out = Vec::new();
+        for row in c.select(sql, None, args)? {
+            if let Some(s) = row.get::<String>(1)? {
+                out.push(s);
+            }
+        }
+        Ok::<_, pgrx::spi::SpiError>(out)
+    })
+    .map_err(spi_err)?
+    .iter()
+    .map(|s| {
+        baostock::value::parse_date(s).map_err(|e| SyncError::Store(format!("pg_baostock store: bad date {s:?}: {e}")))
+    })
+    .collect()
 }
 
 /// One row of `baostock.sync_runs`.

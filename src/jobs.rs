@@ -1,0 +1,330 @@
+//! Backfill jobs as users see them: the planner (units from `backfill()`'s arguments, with
+//! estimates), queueing, `wait` and `cancel`. The worker runs the units.
+
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDate;
+use pgrx::pg_sys;
+use serde_json::json;
+
+use crate::error::{SyncError, SyncResult};
+use crate::store::jobs::{self as q, JobArgs};
+use crate::store::{self, date_text};
+use crate::sync::{self, FIRST_TRADING_DAY};
+use crate::unit::Unit;
+use crate::{guc, shmem};
+
+/// Latency a request is assumed to take in estimates (the public server answers in about
+/// 0.16-0.2 s).
+pub const ASSUMED_LATENCY_S: f64 = 0.2;
+/// Rows a second the store is assumed to write in estimates (bench_store's upsert).
+pub const ASSUMED_WRITE_RATE: f64 = 60_000.0;
+/// Seconds between two progress NOTICEs of `wait`.
+const NOTICE_EVERY: Duration = Duration::from_secs(2);
+
+/// Frequencies the server knows; only `d` is supported so far.
+const KNOWN_FREQUENCIES: [&str; 7] = ["d", "w", "m", "5", "15", "30", "60"];
+
+/// Validated arguments of `backfill()` and `plan()`.
+pub struct Args {
+    pub start: NaiveDate,
+    pub end: Option<NaiveDate>,
+    pub codes: Option<Vec<String>>,
+    pub frequency: String,
+    pub force: bool,
+}
+
+/// A plan: the units, and the figures users see.
+pub struct Plan {
+    pub start: NaiveDate,
+    pub end: NaiveDate,
+    pub units: Vec<Unit>,
+    pub rows: Vec<PlanRow>,
+    pub est_requests: i64,
+    pub est_seconds: f64,
+    pub summary: serde_json::Value,
+}
+
+/// One row of `plan()`: a kind of unit (or `total`).
+pub struct PlanRow {
+    pub kind: &'static str,
+    pub units: i64,
+    pub first_day: Option<NaiveDate>,
+    pub last_day: Option<NaiveDate>,
+    pub est_requests: i64,
+    pub est_seconds: f64,
+}
+
+fn check_frequency(f: &str) -> SyncResult<()> {
+    match f {
+        "d" => Ok(()),
+        f if KNOWN_FREQUENCIES.contains(&f) => Err(SyncError::Unsupported(format!(
+            "frequency {f:?} is not supported by this version of pg_baostock; only 'd' (daily) is"
+        ))),
+        f => Err(SyncError::InvalidArgument {
+            message: format!("unknown frequency {f:?}"),
+            hint: Some("Frequencies are d, w, m, 5, 15, 30 and 60.".into()),
+            null: false,
+        }),
+    }
+}
+
+/// Validates the arguments, brings the calendar and securities up to date where they fall
+/// short, and plans the units.
+pub fn plan(args: &Args) -> SyncResult<Plan> {
+    check_frequency(&args.frequency)?;
+    let today = store::china_today()?;
+    if args.start < FIRST_TRADING_DAY {
+        return Err(SyncError::invalid(format!(
+            "start_date {} is before the first trading day {FIRST_TRADING_DAY}",
+            args.start
+        )));
+    }
+    if let Some(end) = args.end {
+        sync::check_day(end, today)
+            .map_err(|_| SyncError::invalid(format!("end_date {end} is in the future (today in China is {today})")))?;
+    }
+    if args.start > args.end.unwrap_or(today) {
+        return Err(SyncError::invalid(format!(
+            "start_date {} is after end_date {}",
+            args.start,
+            args.end.unwrap_or(today)
+        )));
+    }
+    if let Some(codes) = &args.codes {
+        if codes.is_empty() {
+            return Err(SyncError::InvalidArgument {
+                message: "codes is an empty array".into(),
+                hint: Some("Pass NULL (the default) for every stock and ETF.".into()),
+                null: false,
+            });
+        }
+        if let Some(bad) = codes.iter().find(|c| c.len() != 9 || !c.is_ascii()) {
+            return Err(SyncError::invalid(format!(
+                "{bad:?} is not a Baostock code (like sh.600000)"
+            )));
+        }
+    }
+    sync::extend_calendar(None, args.end.unwrap_or(today))?;
+    sync::ensure_securities()?;
+    let end = match args.end {
+        Some(e) => e,
+        None => store::latest_trading_day(today)?.unwrap_or(today),
+    };
+    let units = match &args.codes {
+        None => q::plan_days(args.start, end, args.force)?
+            .into_iter()
+            .map(Unit::Day)
+            .collect(),
+        Some(codes) => {
+            let unknown = q::unknown_codes(codes)?;
+            if !unknown.is_empty() {
+                return Err(SyncError::InvalidArgument {
+                    message: format!("unknown codes: {}", unknown.join(", ")),
+                    hint: Some(
+                        "Codes come from baostock.securities (SELECT baostock.sync_securities() refreshes it).".into(),
+                    ),
+                    null: false,
+                });
+            }
+            let mut units = q::plan_ranges(codes, args.start, end, args.force)?;
+            units.extend(q::plan_factors(codes, args.start, end, args.force)?);
+            units
+        }
+    };
+    estimate(args, end, units)
+}
+
+fn estimate(args: &Args, end: NaiveDate, units: Vec<Unit>) -> SyncResult<Plan> {
+    let sessions = guc::client_config().max_sessions.max(1) as f64;
+    let listed = (store::listed(end, 1)? + store::listed(end, 5)?) as f64;
+    let mut rows = Vec::new();
+    let (mut all_requests, mut all_seconds) = (0i64, 0f64);
+    for kind in ["day", "range", "factors"] {
+        let of_kind: Vec<&Unit> = units.iter().filter(|u| u.kind() == kind).collect();
+        if of_kind.is_empty() {
+            continue;
+        }
+        let span = |u: &&Unit| match u {
+            Unit::Day(d) => (*d, *d),
+            Unit::Range { start, end, .. } | Unit::Factors { start, end, .. } => (*start, *end),
+        };
+        let first = of_kind.iter().map(|u| span(u).0).min();
+        let last = of_kind.iter().map(|u| span(u).1).max();
+        let requests: i64 = of_kind.iter().map(|u| u.expected_requests()).sum();
+        let bar_rows: f64 = match kind {
+            "day" => listed * of_kind.len() as f64,
+            "range" => of_kind
+                .iter()
+                .map(|u| q::trading_days(span(u).0, span(u).1).unwrap_or(0) as f64)
+                .sum(),
+            _ => 0.0,
+        };
+        let seconds = requests as f64 * ASSUMED_LATENCY_S / sessions + bar_rows / ASSUMED_WRITE_RATE;
+        all_requests += requests;
+        all_seconds += seconds;
+        rows.push(PlanRow {
+            kind,
+            units: of_kind.len() as i64,
+            first_day: first,
+            last_day: last,
+            est_requests: requests,
+            est_seconds: seconds,
+        });
+    }
+    // A login and a logout per session.
+    let logins = if units.is_empty() { 0 } else { 2 * sessions as i64 };
+    all_requests += logins;
+    all_seconds += logins as f64 * ASSUMED_LATENCY_S / sessions;
+    rows.push(PlanRow {
+        kind: "total",
+        units: units.len() as i64,
+        first_day: rows.iter().filter_map(|r| r.first_day).min(),
+        last_day: rows.iter().filter_map(|r| r.last_day).max(),
+        est_requests: all_requests,
+        est_seconds: all_seconds,
+    });
+    let summary = json!({
+        "units": rows.iter().filter(|r| r.kind != "total").map(|r| (r.kind, r.units)).collect::<std::collections::BTreeMap<_, _>>(),
+        "trading_days": q::trading_days(args.start, end)?,
+        "est_requests": all_requests,
+        "est_seconds": all_seconds,
+        "assumed": {"latency_s": ASSUMED_LATENCY_S, "write_rows_per_s": ASSUMED_WRITE_RATE, "sessions": sessions},
+    });
+    Ok(Plan {
+        start: args.start,
+        end,
+        units,
+        rows,
+        est_requests: all_requests,
+        est_seconds: all_seconds,
+        summary,
+    })
+}
+
+/// Checks that a queued job will be run by a worker of this database.
+fn check_worker_can_run() -> SyncResult<()> {
+    if !shmem::preloaded() {
+        return Err(SyncError::NotReady {
+            message: "backfill needs the pg_baostock background worker, which runs only when the library is preloaded"
+                .into(),
+            hint: Some("Add pg_baostock to shared_preload_libraries in postgresql.conf and restart PostgreSQL.".into()),
+        });
+    }
+    let here = pgrx::Spi::get_one::<String>("SELECT current_database()::text")
+        .map_err(store::spi_err)?
+        .unwrap_or_default();
+    let there = guc::worker_database();
+    if here != there {
+        return Err(SyncError::NotReady {
+            message: format!("the pg_baostock worker runs in database {there:?}, not in {here:?}"),
+            hint: Some(format!(
+                "Set baostock.worker_database = '{here}' (ALTER SYSTEM, then SELECT pg_reload_conf()), or call backfill() in {there}."
+            )),
+        });
+    }
+    Ok(())
+}
+
+/// Plans and queues a job; returns its id. A plan with nothing to do is recorded as done.
+pub fn backfill(args: &Args) -> SyncResult<i64> {
+    let plan = plan(args)?;
+    check_worker_can_run()?;
+    let job_args = JobArgs {
+        start: plan.start,
+        end: plan.end,
+        codes: args.codes.as_deref(),
+        frequency: &args.frequency,
+        force: args.force,
+    };
+    let job_id = q::insert_job(
+        &job_args,
+        &plan.summary,
+        plan.est_requests,
+        plan.est_seconds,
+        &plan.units,
+    )?;
+    if plan.units.is_empty() {
+        pgrx::Spi::run_with_args(
+            "UPDATE baostock.sync_jobs SET state = 'done', started_at = now(), finished_at = now() WHERE job_id = $1",
+            &[job_id.into()],
+        )
+        .map_err(store::spi_err)?;
+        pgrx::notice!(
+            "job {job_id}: everything from {} to {} is already stored; nothing to fetch (force => true fetches it again)",
+            date_text(plan.start),
+            date_text(plan.end)
+        );
+    } else {
+        pgrx::notice!(
+            "job {job_id}: {} units, about {} requests and {:.0} s; SELECT baostock.wait({job_id}) follows it",
+            plan.units.len(),
+            plan.est_requests,
+            plan.est_seconds
+        );
+    }
+    Ok(job_id)
+}
+
+fn describe(job_id: i64, p: &q::Progress) -> String {
+    let rate = p.rate.map_or_else(|| "-".to_string(), |r| format!("{r:.1}"));
+    let eta = p.eta.map_or_else(|| "-".to_string(), |e| format!("{e:.0} s"));
+    format!(
+        "job {job_id}: {}/{} units, {} failed, {} rows, {rate} units/s, ETA {eta}",
+        p.done, p.total, p.failed, p.rows
+    )
+}
+
+/// One line on a job's progress, for `pg_stat_activity` and NOTICEs.
+pub fn progress_line(job_id: i64) -> SyncResult<String> {
+    Ok(q::progress(job_id)?.map_or_else(|| format!("job {job_id}"), |p| describe(job_id, &p)))
+}
+
+/// Blocks until the job ends, with a progress NOTICE every few seconds; a cancel ends the
+/// wait (57014), not the job.
+pub fn wait(job_id: i64) -> SyncResult<String> {
+    if q::job_state(job_id)?.is_none() {
+        return Err(SyncError::UnknownJob(format!("there is no job {job_id}")));
+    }
+    if q::created_here(job_id)? {
+        return Err(SyncError::NotReady {
+            message: format!("job {job_id} was queued by this transaction, which the worker cannot see yet"),
+            hint: Some("Commit the transaction that called backfill() before waiting for its job.".into()),
+        });
+    }
+    let mut last_notice = Instant::now();
+    loop {
+        let Some(p) = q::progress(job_id)? else {
+            return Err(SyncError::UnknownJob(format!("job {job_id} was deleted while waiting")));
+        };
+        if matches!(p.state.as_str(), "done" | "failed" | "cancelled") {
+            pgrx::notice!("{}", describe(job_id, &p));
+            return Ok(p.state);
+        }
+        if last_notice.elapsed() >= NOTICE_EVERY {
+            pgrx::notice!("{}", describe(job_id, &p));
+            last_notice = Instant::now();
+        }
+        // SAFETY: waiting on our own latch, as any backend does; interrupts are checked next.
+        unsafe {
+            pg_sys::WaitLatch(
+                pg_sys::MyLatch,
+                (pg_sys::WL_LATCH_SET | pg_sys::WL_TIMEOUT | pg_sys::WL_EXIT_ON_PM_DEATH) as i32,
+                200,
+                pg_sys::PG_WAIT_EXTENSION,
+            );
+            pg_sys::ResetLatch(pg_sys::MyLatch);
+        }
+        pgrx::check_for_interrupts!();
+    }
+}
+
+/// Cancels a job; returns its state afterwards (its final state if it had already ended).
+pub fn cancel(job_id: i64) -> SyncResult<String> {
+    let before = q::job_state(job_id)?.ok_or_else(|| SyncError::UnknownJob(format!("there is no job {job_id}")))?;
+    let after = q::cancel_job(job_id)?.unwrap_or_else(|| before.clone());
+    if before != "queued" && before != "running" {
+        pgrx::notice!("job {job_id} had already ended: {before}");
+    }
+    Ok(after)
+}

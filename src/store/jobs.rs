@@ -1,0 +1,473 @@
+//! Jobs and their units: planning queries, the queue, checkpoints and progress.
+
+use chrono::NaiveDate;
+use pgrx::datum::DatumWithOid;
+use pgrx::Spi;
+
+use super::{date_text, dates, spi_err};
+use crate::error::{SyncError, SyncResult};
+use crate::unit::Unit;
+
+/// Trading days in a range that are not synced yet (all of them with `force`).
+pub fn plan_days(start: NaiveDate, end: NaiveDate, force: bool) -> SyncResult<Vec<NaiveDate>> {
+    dates(
+        "SELECT to_char(day, 'YYYY-MM-DD') FROM baostock.trade_calendar
+         WHERE is_trading_day AND day BETWEEN $1::text::date AND $2::text::date
+           AND ($3 OR day NOT IN (SELECT day FROM baostock.synced_days))
+         ORDER BY day",
+        &[date_text(start).into(), date_text(end).into(), force.into()],
+    )
+}
+
+/// Trading days of the stored calendar in a range.
+pub fn trading_days(start: NaiveDate, end: NaiveDate) -> SyncResult<i64> {
+    Spi::get_one_with_args::<i64>(
+        "SELECT count(*) FROM baostock.trade_calendar
+         WHERE is_trading_day AND day BETWEEN $1::text::date AND $2::text::date",
+        &[date_text(start).into(), date_text(end).into()],
+    )
+    .map(|n| n.unwrap_or(0))
+    .map_err(spi_err)
+}
+
+/// Codes of `codes` that `baostock.securities` does not know.
+pub fn unknown_codes(codes: &[String]) -> SyncResult<Vec<String>> {
+    Spi::connect(|c| {
+        let mut out = Vec::new();
+        let rows = c.select(
+            "SELECT x FROM unnest($1::text[]) x WHERE x NOT IN (SELECT code FROM baostock.securities) ORDER BY 1",
+            None,
+            &[codes.to_vec().into()],
+        )?;
+        for row in rows {
+            if let Some(s) = row.get::<String>(1)? {
+                out.push(s);
+            }
+        }
+        Ok::<_, pgrx::spi::SpiError>(out)
+    })
+    .map_err(spi_err)
+}
+
+fn units_of(sql: &str, args: &[DatumWithOid], factors: bool) -> SyncResult<Vec<Unit>> {
+    let rows = Spi::connect(|c| {
+        let mut out = Vec::new();
+        for row in c.select(sql, None, args)? {
+            out.push((row.get::<String>(1)?, row.get::<String>(2)?, row.get::<String>(3)?));
+        }
+        Ok::<_, pgrx::spi::SpiError>(out)
+    })
+    .map_err(spi_err)?;
+    let date = |s: Option<String>| -> SyncResult<NaiveDate> {
+        let s = s.unwrap_or_default();
+        baostock::value::parse_date(&s).map_err(|e| SyncError::Store(format!("pg_baostock store: bad date {s:?}: {e}")))
+    };
+    rows.into_iter()
+        .map(|(code, start, end)| {
+            let (code, start, end) = (code.unwrap_or_default(), date(start)?, date(end)?);
+            Ok(if factors {
+                Unit::Factors { code, start, end }
+            } else {
+                Unit::Range { code, start, end }
+            })
+        })
+        .collect()
+}
+
+/// Per-code bar ranges: for each code, the stretches of trading days in the range and in its
+/// listing that neither a synced day nor a synced range of that code covers.
+pub fn plan_ranges(codes: &[String], start: NaiveDate, end: NaiveDate, force: bool) -> SyncResult<Vec<Unit>> {
+    units_of(
+        "WITH t AS (
+             SELECT day, row_number() OVER (ORDER BY day) AS n FROM baostock.trade_calendar
+             WHERE is_trading_day AND day BETWEEN $2::text::date AND $3::text::date
+         ), need AS (
+             SELECT s.code, t.day, t.n FROM baostock.securities s
+             JOIN t ON (s.ipo_date IS NULL OR t.day >= s.ipo_date) AND (s.out_date IS NULL OR t.day < s.out_date)
+             WHERE s.code = ANY($1::text[])
+               AND ($4 OR NOT (EXISTS (SELECT 1 FROM baostock.synced_days d WHERE d.day = t.day)
+                            OR EXISTS (SELECT 1 FROM baostock.synced_ranges r
+                                       WHERE r.code = s.code AND r.kind = 'd' AND r.span @> t.day)))
+         )
+         SELECT code, to_char(min(day), 'YYYY-MM-DD'), to_char(max(day), 'YYYY-MM-DD')
+         FROM (SELECT code, day, n - row_number() OVER (PARTITION BY code ORDER BY n) AS island FROM need) x
+         GROUP BY code, island
+         ORDER BY code, min(day)",
+        &[
+            codes.to_vec().into(),
+            date_text(start).into(),
+            date_text(end).into(),
+            force.into(),
+        ],
+        false,
+    )
+}
+
+/// Per-code factor histories over the range, for codes whose stored ranges do not cover it.
+pub fn plan_factors(codes: &[String], start: NaiveDate, end: NaiveDate, force: bool) -> SyncResult<Vec<Unit>> {
+    units_of(
+        "SELECT u.code, $2, $3 FROM unnest($1::text[]) AS u(code)
+         WHERE $4 OR NOT EXISTS (SELECT 1 FROM baostock.synced_ranges r
+                                 WHERE r.code = u.code AND r.kind = 'factors'
+                                   AND r.span @> daterange($2::text::date, $3::text::date, '[]'))
+         ORDER BY u.code",
+        &[
+            codes.to_vec().into(),
+            date_text(start).into(),
+            date_text(end).into(),
+            force.into(),
+        ],
+        true,
+    )
+}
+
+/// What `backfill()` was asked.
+pub struct JobArgs<'a> {
+    pub start: NaiveDate,
+    pub end: NaiveDate,
+    pub codes: Option<&'a [String]>,
+    pub frequency: &'a str,
+    pub force: bool,
+}
+
+/// Writes a job and its units; returns the job id.
+pub fn insert_job(
+    args: &JobArgs,
+    plan: &serde_json::Value,
+    est_requests: i64,
+    est_seconds: f64,
+    units: &[Unit],
+) -> SyncResult<i64> {
+    let job_id = Spi::get_one_with_args::<i64>(
+        "INSERT INTO baostock.sync_jobs (start_date, end_date, codes, frequency, force, plan, est_requests, est_seconds)
+         VALUES ($1::text::date, $2::text::date, $3, $4, $5, $6::jsonb, $7, $8) RETURNING job_id",
+        &[
+            date_text(args.start).into(),
+            date_text(args.end).into(),
+            args.codes.map(<[String]>::to_vec).into(),
+            args.frequency.into(),
+            args.force.into(),
+            plan.to_string().into(),
+            est_requests.into(),
+            est_seconds.into(),
+        ],
+    )
+    .map_err(spi_err)?
+    .ok_or_else(|| SyncError::Store("pg_baostock store: INSERT ... RETURNING gave no row".into()))?;
+    insert_units(job_id, 0, units)?;
+    Ok(job_id)
+}
+
+/// Appends units to a job, numbered from `first`.
+pub fn insert_units(job_id: i64, first: i32, units: &[Unit]) -> SyncResult<()> {
+    for chunk in units.chunks(10_000) {
+        let mut kinds = Vec::with_capacity(chunk.len());
+        let mut codes: Vec<Option<String>> = Vec::with_capacity(chunk.len());
+        let mut starts = Vec::with_capacity(chunk.len());
+        let mut ends = Vec::with_capacity(chunk.len());
+        for u in chunk {
+            kinds.push(u.kind().to_owned());
+            let (code, s, e) = match u {
+                Unit::Day(d) => (None, *d, *d),
+                Unit::Range { code, start, end } | Unit::Factors { code, start, end } => {
+                    (Some(code.clone()), *start, *end)
+                }
+            };
+            codes.push(code);
+            starts.push(date_text(s));
+            ends.push(date_text(e));
+        }
+        Spi::run_with_args(
+            "INSERT INTO baostock.sync_units (job_id, unit_no, kind, code, start_date, end_date)
+             SELECT $1, $2 + n::int - 1, kind, code, s::date, e::date
+             FROM unnest($3::text[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY AS u(kind, code, s, e, n)",
+            &[
+                job_id.into(),
+                first.into(),
+                kinds.into(),
+                codes.into(),
+                starts.into(),
+                ends.into(),
+            ],
+        )
+        .map_err(spi_err)?;
+    }
+    Ok(())
+}
+
+/// The oldest queued job, now running (started_at set on its first start).
+pub fn claim_job() -> SyncResult<Option<i64>> {
+    Spi::get_one::<i64>(
+        "UPDATE baostock.sync_jobs SET state = 'running', started_at = coalesce(started_at, now())
+         WHERE job_id = (SELECT job_id FROM baostock.sync_jobs WHERE state = 'queued'
+                         ORDER BY job_id LIMIT 1 FOR UPDATE SKIP LOCKED)
+         RETURNING job_id",
+    )
+    .map_err(spi_err)
+}
+
+/// After a crash or a restart: running jobs and units go back to the queue.
+pub fn requeue_orphans() -> SyncResult<()> {
+    Spi::run(
+        "UPDATE baostock.sync_units SET state = 'queued' WHERE state = 'running';
+         UPDATE baostock.sync_jobs SET state = 'queued' WHERE state = 'running'",
+    )
+    .map_err(spi_err)
+}
+
+/// A job's queued units, now marked running, in order.
+pub fn take_units(job_id: i64) -> SyncResult<Vec<(i32, Unit)>> {
+    let rows = Spi::connect_mut(|c| {
+        let mut out = Vec::new();
+        let rows = c.update(
+            "WITH taken AS (
+                 UPDATE baostock.sync_units SET state = 'running'
+                 WHERE job_id = $1 AND state = 'queued'
+                 RETURNING unit_no, kind, code, to_char(start_date, 'YYYY-MM-DD') AS s, to_char(end_date, 'YYYY-MM-DD') AS e
+             )
+             SELECT unit_no, kind, code, s, e FROM taken ORDER BY unit_no",
+            None,
+            &[job_id.into()],
+        )?;
+        for row in rows {
+            out.push((
+                row.get::<i32>(1)?.unwrap_or(0),
+                row.get::<String>(2)?.unwrap_or_default(),
+                row.get::<String>(3)?,
+                row.get::<String>(4)?.unwrap_or_default(),
+                row.get::<String>(5)?.unwrap_or_default(),
+            ));
+        }
+        Ok::<_, pgrx::spi::SpiError>(out)
+    })
+    .map_err(spi_err)?;
+    rows.into_iter()
+        .map(|(no, kind, code, s, e)| {
+            let parse = |s: &str| {
+                baostock::value::parse_date(s)
+                    .map_err(|err| SyncError::Store(format!("pg_baostock store: bad date {s:?}: {err}")))
+            };
+            let (start, end, code) = (parse(&s)?, parse(&e)?, code.unwrap_or_default());
+            let unit = match kind.as_str() {
+                "day" => Unit::Day(start),
+                "range" => Unit::Range { code, start, end },
+                _ => Unit::Factors { code, start, end },
+            };
+            Ok((no, unit))
+        })
+        .collect()
+}
+
+/// How a unit ended.
+pub struct UnitEnd<'a> {
+    pub state: &'a str,
+    pub rows: i64,
+    pub sqlstate: Option<String>,
+    pub message: Option<String>,
+}
+
+/// A unit's final state and the job's totals so far, in the transaction of the unit's data.
+pub fn finish_unit(job_id: i64, unit_no: i32, end: &UnitEnd, requests: i64, bytes: i64) -> SyncResult<()> {
+    Spi::run_with_args(
+        "WITH u AS (
+             UPDATE baostock.sync_units SET state = $3, rows_written = $4, attempts = attempts + 1,
+                    finished_at = now(), error_sqlstate = $5, error_message = $6
+             WHERE job_id = $1 AND unit_no = $2
+         )
+         UPDATE baostock.sync_jobs SET rows_written = rows_written + $4, requests = $7, bytes = $8 WHERE job_id = $1",
+        &[
+            job_id.into(),
+            unit_no.into(),
+            end.state.into(),
+            end.rows.into(),
+            end.sqlstate.clone().into(),
+            end.message.clone().into(),
+            requests.into(),
+            bytes.into(),
+        ],
+    )
+    .map_err(spi_err)
+}
+
+/// A job's traffic so far.
+pub fn set_job_traffic(job_id: i64, requests: i64, bytes: i64) -> SyncResult<()> {
+    Spi::run_with_args(
+        "UPDATE baostock.sync_jobs SET requests = $2, bytes = $3 WHERE job_id = $1",
+        &[job_id.into(), requests.into(), bytes.into()],
+    )
+    .map_err(spi_err)
+}
+
+/// Ends a job that cannot go on, with the reason.
+pub fn fail_job(job_id: i64, message: &str) -> SyncResult<()> {
+    Spi::run_with_args(
+        "UPDATE baostock.sync_jobs SET state = 'failed', finished_at = now(), error_message = $2
+         WHERE job_id = $1 AND state IN ('queued', 'running')",
+        &[job_id.into(), message.into()],
+    )
+    .map_err(spi_err)
+}
+
+/// Puts a running job back in the queue (the worker is stopping).
+pub fn requeue_job(job_id: i64) -> SyncResult<()> {
+    Spi::run_with_args(
+        "UPDATE baostock.sync_jobs SET state = 'queued' WHERE job_id = $1 AND state = 'running'",
+        &[job_id.into()],
+    )
+    .map_err(spi_err)
+}
+
+/// A job's state as stored (`None` if there is no such job).
+pub fn job_state(job_id: i64) -> SyncResult<Option<String>> {
+    Spi::get_one_with_args::<String>(
+        "SELECT (SELECT state FROM baostock.sync_jobs WHERE job_id = $1)",
+        &[job_id.into()],
+    )
+    .map_err(spi_err)
+}
+
+/// Requests and bytes a job had before this pass.
+pub fn job_traffic(job_id: i64) -> SyncResult<(i64, i64)> {
+    let r = Spi::get_one_with_args::<i64>(
+        "SELECT requests FROM baostock.sync_jobs WHERE job_id = $1",
+        &[job_id.into()],
+    )
+    .map_err(spi_err)?;
+    let b = Spi::get_one_with_args::<i64>(
+        "SELECT bytes FROM baostock.sync_jobs WHERE job_id = $1",
+        &[job_id.into()],
+    )
+    .map_err(spi_err)?;
+    Ok((r.unwrap_or(0), b.unwrap_or(0)))
+}
+
+/// Units a cancel or stop left running go back to `state` (queued, or cancelled).
+pub fn release_running(job_id: i64, state: &str) -> SyncResult<()> {
+    Spi::run_with_args(
+        "UPDATE baostock.sync_units SET state = $2 WHERE job_id = $1 AND state IN ('running', 'queued')",
+        &[job_id.into(), state.into()],
+    )
+    .map_err(spi_err)
+}
+
+/// Plans per-code units for the stretches of a job's days whose all-market answer was empty
+/// (every stock and ETF listed in a stretch: its bars and its factors), and marks those days
+/// replanned. Returns the number of units added.
+pub fn replan_empty_days(job_id: i64) -> SyncResult<i64> {
+    let added = Spi::get_one_with_args::<i64>(
+        "WITH e AS (
+             SELECT start_date AS day FROM baostock.sync_units WHERE job_id = $1 AND kind = 'day' AND state = 'empty'
+         ), t AS (
+             SELECT day, row_number() OVER (ORDER BY day) AS n FROM baostock.trade_calendar
+             WHERE is_trading_day AND day BETWEEN (SELECT min(day) FROM e) AND (SELECT max(day) FROM e)
+         ), stretch AS (
+             SELECT min(day) AS a, max(day) AS b
+             FROM (SELECT e.day, t.n - row_number() OVER (ORDER BY e.day) AS g FROM e JOIN t USING (day)) x
+             GROUP BY g
+         ), planned AS (
+             SELECT k.kind, s.code, greatest(st.a, s.ipo_date) AS a, least(st.b, s.out_date - 1) AS b
+             FROM stretch st
+             JOIN baostock.securities s ON s.sec_type IN (1, 5)
+                  AND (s.ipo_date IS NULL OR s.ipo_date <= st.b) AND (s.out_date IS NULL OR s.out_date > st.a)
+             CROSS JOIN (VALUES ('range'), ('factors')) AS k(kind)
+         ), ins AS (
+             INSERT INTO baostock.sync_units (job_id, unit_no, kind, code, start_date, end_date)
+             SELECT $1, (SELECT coalesce(max(unit_no), 0) FROM baostock.sync_units WHERE job_id = $1)
+                        + row_number() OVER (ORDER BY code, kind, a)::int,
+                    kind, code, a, b
+             FROM planned WHERE a <= b
+             RETURNING 1
+         ), marked AS (
+             UPDATE baostock.sync_units SET state = 'replanned' WHERE job_id = $1 AND kind = 'day' AND state = 'empty'
+         )
+         SELECT count(*) FROM ins",
+        &[job_id.into()],
+    )
+    .map_err(spi_err)?;
+    Ok(added.unwrap_or(0))
+}
+
+/// Ends a job whose units are all final: the replanned days count as synced when no unit
+/// failed; the state becomes failed when some did, done otherwise. Returns the state.
+pub fn finish_job(job_id: i64) -> SyncResult<String> {
+    Spi::get_one_with_args::<String>(
+        "WITH failed AS (
+             SELECT count(*) AS n FROM baostock.sync_units WHERE job_id = $1 AND state = 'failed'
+         ), days AS (
+             INSERT INTO baostock.synced_days (day, job_id, bars, factors)
+             SELECT u.start_date, $1,
+                    (SELECT count(*) FROM baostock.daily_bars b WHERE b.date = u.start_date),
+                    (SELECT count(*) FROM baostock.adjust_factors f WHERE f.operate_date = u.start_date)
+             FROM baostock.sync_units u, failed
+             WHERE u.job_id = $1 AND u.kind = 'day' AND u.state = 'replanned' AND failed.n = 0
+             ON CONFLICT (day) DO NOTHING
+         )
+         UPDATE baostock.sync_jobs SET state = CASE WHEN (SELECT n FROM failed) > 0 THEN 'failed' ELSE 'done' END,
+                finished_at = now()
+         WHERE job_id = $1 AND state = 'running'
+         RETURNING state",
+        &[job_id.into()],
+    )
+    .map_err(spi_err)
+    .map(|s| s.unwrap_or_else(|| "cancelled".into()))
+}
+
+/// Progress of a job: state, units total, done, failed, rows, rate (units/s), seconds left.
+pub struct Progress {
+    pub state: String,
+    pub total: i64,
+    pub done: i64,
+    pub failed: i64,
+    pub rows: i64,
+    pub rate: Option<f64>,
+    pub eta: Option<f64>,
+}
+
+pub fn progress(job_id: i64) -> SyncResult<Option<Progress>> {
+    Spi::connect_mut(|c| {
+        let rows = c.update(
+            "SELECT state, units_total, units_done, units_failed, rows_written, rate, extract(epoch FROM eta)::float8
+             FROM baostock.jobs WHERE job_id = $1",
+            None,
+            &[job_id.into()],
+        )?;
+        let mut out = None;
+        for row in rows {
+            out = Some(Progress {
+                state: row.get::<String>(1)?.unwrap_or_default(),
+                total: row.get::<i64>(2)?.unwrap_or(0),
+                done: row.get::<i64>(3)?.unwrap_or(0),
+                failed: row.get::<i64>(4)?.unwrap_or(0),
+                rows: row.get::<i64>(5)?.unwrap_or(0),
+                rate: row.get::<f64>(6)?,
+                eta: row.get::<f64>(7)?,
+            });
+        }
+        Ok::<_, pgrx::spi::SpiError>(out)
+    })
+    .map_err(spi_err)
+}
+
+/// Whether the job row was written by the current, uncommitted transaction.
+pub fn created_here(job_id: i64) -> SyncResult<bool> {
+    Spi::get_one_with_args::<bool>(
+        "SELECT coalesce((SELECT xmin::text = (pg_current_xact_id_if_assigned()::text::bigint % 4294967296)::text
+                          FROM baostock.sync_jobs WHERE job_id = $1), false)",
+        &[job_id.into()],
+    )
+    .map(|b| b.unwrap_or(false))
+    .map_err(spi_err)
+}
+
+/// Cancels a queued or running job; returns its state afterwards.
+pub fn cancel_job(job_id: i64) -> SyncResult<Option<String>> {
+    Spi::get_one_with_args::<String>(
+        "WITH c AS (
+             UPDATE baostock.sync_jobs SET state = 'cancelled', finished_at = now()
+             WHERE job_id = $1 AND state IN ('queued', 'running') RETURNING state
+         )
+         SELECT coalesce((SELECT state FROM c), (SELECT state FROM baostock.sync_jobs WHERE job_id = $1))",
+        &[job_id.into()],
+    )
+    .map_err(spi_err)
+}

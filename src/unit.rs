@@ -1,0 +1,174 @@
+//! Units: the smallest pieces of work that commit on their own. `fetch` asks the server and
+//! touches no SPI (it runs on the network thread); `apply` validates the answer and writes
+//! its rows and its data checkpoint (`synced_days` or `synced_ranges`) in the caller's
+//! transaction, where the caller adds its own record (a run, or the unit's row of a job).
+
+use baostock::client::Pool;
+use baostock::reply::{AdjustFactor, DailyBar};
+use chrono::NaiveDate;
+
+use crate::error::{SyncError, SyncResult};
+use crate::net;
+use crate::store::{self, Counts};
+
+/// Share of the stocks (and of the ETFs) `baostock.securities` lists on a day that its 98
+/// (and 9A) answer must have for the day to count as complete.
+pub const MIN_SHARE: f64 = 0.9;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Unit {
+    /// 98 + 9A + 9C: every stock's and ETF's bar and the factors taking effect that day.
+    Day(NaiveDate),
+    /// 95: one code's daily bars over a range of days.
+    Range {
+        code: String,
+        start: NaiveDate,
+        end: NaiveDate,
+    },
+    /// 15: one code's adjust factors with an operate date in a range.
+    Factors {
+        code: String,
+        start: NaiveDate,
+        end: NaiveDate,
+    },
+}
+
+/// A unit's answer, in memory until it is applied.
+pub enum Fetched {
+    Day(net::Day),
+    Bars(Vec<DailyBar>),
+    Factors(Vec<AdjustFactor>),
+}
+
+/// What applying a unit did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Status {
+    /// Rows written and the checkpoint set.
+    Ok,
+    /// A day with no stock rows: not published yet, or older than the server's all-market
+    /// history. Nothing written.
+    Empty,
+    /// A day whose answers miss something (the reason); nothing written, not marked.
+    Incomplete(String),
+}
+
+impl Status {
+    /// The status word of `sync_date` rows and run records.
+    pub fn word(&self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Empty => "not_available",
+            Status::Incomplete(_) => "incomplete",
+        }
+    }
+}
+
+impl Unit {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Unit::Day(_) => "day",
+            Unit::Range { .. } => "range",
+            Unit::Factors { .. } => "factors",
+        }
+    }
+
+    /// Requests this unit sends when all goes well (logins not included).
+    pub fn expected_requests(&self) -> i64 {
+        match self {
+            Unit::Day(_) => 3,
+            Unit::Range { .. } | Unit::Factors { .. } => 1,
+        }
+    }
+
+    /// Asks the server; no SPI.
+    pub async fn fetch(&self, pool: &Pool) -> SyncResult<Fetched> {
+        Ok(match self {
+            Unit::Day(d) => Fetched::Day(net::day(pool, *d).await?),
+            Unit::Range { code, start, end } => Fetched::Bars(net::daily_history(pool, code, *start, *end).await?),
+            Unit::Factors { code, start, end } => {
+                Fetched::Factors(net::factor_history(pool, code, *start, *end).await?)
+            }
+        })
+    }
+
+    /// Validates and writes the answer and the data checkpoint in the current transaction.
+    pub fn apply(&self, fetched: Fetched, job_id: Option<i64>, batch: usize) -> SyncResult<(Status, Counts)> {
+        match (self, fetched) {
+            (Unit::Day(day), Fetched::Day(d)) => apply_day(*day, d, job_id, batch),
+            (Unit::Range { code, start, end }, Fetched::Bars(bars)) => {
+                if let Some(b) = bars
+                    .iter()
+                    .find(|b| b.code != *code || b.date < *start || b.date > *end)
+                {
+                    return Err(outside("bar", &b.code, b.date, code, *start, *end));
+                }
+                let counts = store::upsert_bars(&bars, batch)?;
+                store::mark_range(code, "d", *start, *end, job_id)?;
+                Ok((Status::Ok, counts))
+            }
+            (Unit::Factors { code, start, end }, Fetched::Factors(factors)) => {
+                if let Some(f) = factors
+                    .iter()
+                    .find(|f| f.code != *code || f.operate_date < *start || f.operate_date > *end)
+                {
+                    return Err(outside("adjust factor", &f.code, f.operate_date, code, *start, *end));
+                }
+                let counts = store::upsert_factors(&factors, batch)?;
+                store::mark_range(code, "factors", *start, *end, job_id)?;
+                Ok((Status::Ok, counts))
+            }
+            _ => Err(SyncError::Store(
+                "pg_baostock: a unit got the answer of another kind".into(),
+            )),
+        }
+    }
+}
+
+/// A day is complete when 98 has rows, and 98 and 9A each have at least `MIN_SHARE` of the
+/// stocks and of the ETFs `baostock.securities` lists as trading that day (so an empty 9A
+/// is complete only on days before the first ETF).
+fn apply_day(day: NaiveDate, d: net::Day, job_id: Option<i64>, batch: usize) -> SyncResult<(Status, Counts)> {
+    if d.stocks.is_empty() {
+        return Ok((Status::Empty, Counts::default()));
+    }
+    for (what, got, sec_type) in [("stock", d.stocks.len(), 1), ("ETF", d.etfs.len(), 5)] {
+        let listed = store::listed(day, sec_type)?;
+        if (got as f64) < MIN_SHARE * listed as f64 {
+            return Ok((
+                Status::Incomplete(format!(
+                    "the server sent {got} {what} bars for {day}, but {listed} {what}s are listed that day"
+                )),
+                Counts::default(),
+            ));
+        }
+    }
+    let mut bars = d.stocks;
+    bars.extend(d.etfs);
+    // Rows of another day would mark this one synced without its data.
+    if let Some(b) = bars.iter().find(|b| b.date != day) {
+        return Err(other_day("bar", &b.code, b.date, day));
+    }
+    if let Some(f) = d.factors.iter().find(|f| f.operate_date != day) {
+        return Err(other_day("adjust factor", &f.code, f.operate_date, day));
+    }
+    let bar_counts = store::upsert_bars(&bars, batch)?;
+    let factor_counts = store::upsert_factors(&d.factors, batch)?;
+    store::mark_synced(day, job_id, bar_counts.total(), factor_counts.total())?;
+    let mut counts = bar_counts;
+    counts += factor_counts;
+    Ok((Status::Ok, counts))
+}
+
+fn other_day(what: &str, code: &str, got: NaiveDate, day: NaiveDate) -> SyncError {
+    SyncError::Protocol {
+        what: "sync_date".into(),
+        message: format!("the server answered {day} with a {what} of {code} for {got}"),
+    }
+}
+
+fn outside(what: &str, got_code: &str, got: NaiveDate, code: &str, start: NaiveDate, end: NaiveDate) -> SyncError {
+    SyncError::Protocol {
+        what: "backfill".into(),
+        message: format!("the server answered {code} {start}..{end} with a {what} of {got_code} for {got}"),
+    }
+}
