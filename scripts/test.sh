@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's one test command (README, .ci/run): installs what is missing, then runs the
 # format and lint checks, the Rust tests that need no Postgres (codec against the real
-# captures, client against loopback servers), and the extension's tests on a live cluster.
+# captures, client against loopback servers), the extension's tests on a live cluster, and the
+# worker's and jobs' tests on a cluster driven from outside.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,3 +30,8 @@ step "cargo pgrx test pg15 (live cluster, run as postgres)"
 # loaded. The tests share one database and read committed run records: one at a time.
 bash scripts/demo.sh stop
 RUST_TEST_THREADS=1 cargo pgrx test pg15 --runas postgres --pgdata "$PGRX_TEST_PGDATA"
+
+step "cluster tests: the background worker and jobs on a cluster of their own (scripts/test-cluster.sh)"
+# Jobs must commit for the worker to see them, which a #[pg_test] never does: these tests drive
+# a real cluster from outside, with the library cargo pgrx test just installed.
+bash scripts/test-cluster.sh

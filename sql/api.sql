@@ -103,7 +103,7 @@ LEFT JOIN LATERAL (
 ) u ON true
 LEFT JOIN LATERAL (
     SELECT (coalesce(u.done, 0) + coalesce(u.failed, 0))
-           / nullif(extract(epoch FROM coalesce(j.finished_at, now()) - j.started_at), 0)::double precision AS rate
+           / nullif(extract(epoch FROM coalesce(j.finished_at, clock_timestamp()) - j.started_at), 0)::double precision AS rate
 ) r ON true
 ORDER BY j.job_id DESC;
 COMMENT ON VIEW baostock.jobs IS 'Backfill jobs, newest first: state, units total / done / failed (days replanned per code count by their per-code units), rows written, requests, bytes, times, rate in units per second and the ETA.';

@@ -198,10 +198,13 @@ pub fn insert_units(job_id: i64, first: i32, units: &[Unit]) -> SyncResult<()> {
 /// The oldest queued job, now running (started_at set on its first start).
 pub fn claim_job() -> SyncResult<Option<i64>> {
     Spi::get_one::<i64>(
-        "UPDATE baostock.sync_jobs SET state = 'running', started_at = coalesce(started_at, now())
-         WHERE job_id = (SELECT job_id FROM baostock.sync_jobs WHERE state = 'queued'
-                         ORDER BY job_id LIMIT 1 FOR UPDATE SKIP LOCKED)
-         RETURNING job_id",
+        "WITH claimed AS (
+             UPDATE baostock.sync_jobs SET state = 'running', started_at = coalesce(started_at, now())
+             WHERE job_id = (SELECT job_id FROM baostock.sync_jobs WHERE state = 'queued'
+                             ORDER BY job_id LIMIT 1 FOR UPDATE SKIP LOCKED)
+             RETURNING job_id
+         )
+         SELECT (SELECT job_id FROM claimed)",
     )
     .map_err(spi_err)
 }
@@ -402,10 +405,13 @@ pub fn finish_job(job_id: i64) -> SyncResult<String> {
              WHERE u.job_id = $1 AND u.kind = 'day' AND u.state = 'replanned' AND failed.n = 0
              ON CONFLICT (day) DO NOTHING
          )
-         UPDATE baostock.sync_jobs SET state = CASE WHEN (SELECT n FROM failed) > 0 THEN 'failed' ELSE 'done' END,
-                finished_at = now()
-         WHERE job_id = $1 AND state = 'running'
-         RETURNING state",
+         , ended AS (
+             UPDATE baostock.sync_jobs SET state = CASE WHEN (SELECT n FROM failed) > 0 THEN 'failed' ELSE 'done' END,
+                    finished_at = now()
+             WHERE job_id = $1 AND state = 'running'
+             RETURNING state
+         )
+         SELECT (SELECT state FROM ended)",
         &[job_id.into()],
     )
     .map_err(spi_err)

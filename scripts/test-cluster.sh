@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# The cluster tests (crates/cluster-tests): the background worker and backfill jobs on a real
+# running PostgreSQL 15 cluster, driven from outside over psql. pgrx's #[pg_test]s run inside one
+# transaction that never commits, so a job queued there is never seen by the worker; these
+# tests queue, wait, cancel, kill -9 the worker and restart the cluster from the outside.
+#
+# Assumes pg_baostock is installed into the system PostgreSQL 15 (`cargo pgrx install` or
+# `cargo pgrx test` did it; CLUSTER_INSTALL=1 runs `cargo pgrx install` first). Run as root
+# (every PostgreSQL binary runs as the postgres OS user); wipes and recreates the cluster each
+# time, and always stops it on exit. Extra arguments go to the test binary (a test name filter):
+#
+#   bash scripts/test-cluster.sh
+#   bash scripts/test-cluster.sh cancel_stops
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+CLUSTER_DIR=/var/tmp/pg_baostock-cluster
+CLUSTER_PGDATA=$CLUSTER_DIR/data
+CLUSTER_PORT=5498
+LOG=$CLUSTER_DIR/postgres.log
+
+as_pg() { (cd "$CLUSTER_DIR" 2>/dev/null || cd /; sudo -u postgres "$@"); }
+log() { printf '\n==> %s\n' "$*"; }
+
+if [ "${CLUSTER_INSTALL:-0}" = 1 ]; then
+  log "cargo pgrx install"
+  cargo pgrx install --pg-config "$PGBIN/pg_config"
+fi
+if [ ! -f "$("$PGBIN/pg_config" --pkglibdir)/pg_baostock.so" ]; then
+  echo "pg_baostock is not installed into $PGBIN/..: run cargo pgrx install --pg-config $PGBIN/pg_config" >&2
+  echo "(or CLUSTER_INSTALL=1 bash scripts/test-cluster.sh)" >&2
+  exit 1
+fi
+# The referee of the comparisons: the official Python client (skips what is there).
+bash scripts/setup-python.sh
+
+stop_cluster() {
+  if [ -f "$CLUSTER_PGDATA/postmaster.pid" ]; then
+    as_pg "$PGBIN/pg_ctl" -D "$CLUSTER_PGDATA" -m "$1" -w stop > /dev/null || true
+  fi
+}
+
+cleanup() {
+  local rc=$?
+  if [ "$rc" -ne 0 ] && [ -f "$LOG" ]; then
+    printf '\n==> failed (exit %s): the last lines of %s\n' "$rc" "$LOG"
+    tail -n 100 "$LOG" || true
+  fi
+  stop_cluster fast
+  exit "$rc"
+}
+
+# A cluster an interrupted earlier run left behind.
+stop_cluster immediate
+rm -rf "$CLUSTER_DIR"
+mkdir -p "$CLUSTER_DIR"
+chown postgres:postgres "$CLUSTER_DIR"
+trap cleanup EXIT
+
+log "initdb and start PostgreSQL 15 in $CLUSTER_PGDATA (socket $CLUSTER_DIR, port $CLUSTER_PORT)"
+as_pg "$PGBIN/initdb" -D "$CLUSTER_PGDATA" -A trust -E UTF8 --locale C.UTF-8 > /dev/null
+cat >> "$CLUSTER_PGDATA/postgresql.conf" <<EOF
+
+# scripts/test-cluster.sh
+listen_addresses = ''
+unix_socket_directories = '$CLUSTER_DIR'
+port = $CLUSTER_PORT
+shared_preload_libraries = 'pg_baostock'
+baostock.worker_database = 'postgres'
+log_min_messages = info
+EOF
+as_pg "$PGBIN/pg_ctl" -D "$CLUSTER_PGDATA" -l "$LOG" -w -t 60 start > /dev/null
+psql -U postgres -h "$CLUSTER_DIR" -p "$CLUSTER_PORT" -d postgres -X -At -v ON_ERROR_STOP=1 \
+  -c "CREATE EXTENSION pg_baostock"
+
+export BAOSTOCK_CLUSTER_DIR=$CLUSTER_DIR
+export BAOSTOCK_CLUSTER_PORT=$CLUSTER_PORT
+export BAOSTOCK_CLUSTER_PGDATA=$CLUSTER_PGDATA
+export BAOSTOCK_CLUSTER_LOG=$LOG
+export PGBIN
+
+log "cargo test -p pg_baostock-cluster-tests (one test at a time: they share the cluster)"
+cargo test -p pg_baostock-cluster-tests -- --test-threads=1 "$@"
