@@ -471,6 +471,10 @@ pub fn cancel_job(job_id: i64) -> SyncResult<Option<String>> {
         "WITH c AS (
              UPDATE baostock.sync_jobs SET state = 'cancelled', finished_at = now()
              WHERE job_id = $1 AND state IN ('queued', 'running') RETURNING state
+         ), u AS (
+             -- Units the worker has not taken; those it has, it sets aside itself.
+             UPDATE baostock.sync_units SET state = 'cancelled'
+             WHERE job_id = $1 AND state = 'queued' AND EXISTS (SELECT 1 FROM c)
          )
          SELECT coalesce((SELECT state FROM c), (SELECT state FROM baostock.sync_jobs WHERE job_id = $1))",
         &[job_id.into()],

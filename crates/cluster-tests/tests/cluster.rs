@@ -735,3 +735,38 @@ fn bad_input_queues_nothing() {
     assert_eq!(int("SELECT count(*) FROM baostock.sync_units"), 0, "units were queued");
     assert_eq!(int("SELECT count(*) FROM baostock.jobs"), 0, "jobs were queued");
 }
+
+#[test]
+fn two_concurrent_catch_ups_fetch_each_day_once() {
+    let env = TestEnv::start();
+    // The newest trading days up to today; the oldest of them synced, the rest to catch up.
+    let today = china_today();
+    let all = env.trading_days(d(today.year() - 1, 1, 1), today);
+    let days = &all[all.len() - 6..];
+    let first = sql(&format!("SELECT status FROM baostock.sync_date('{}')", days[0]));
+    assert_eq!(first, "ok");
+    env.emu.controls().set_latency(latency(100));
+    env.emu.reset_counters();
+    let a = spawn_sql("SELECT day, status FROM baostock.sync_date()");
+    let b = spawn_sql("SELECT day, status FROM baostock.sync_date()");
+    let mut synced_by = Vec::new();
+    for (name, bg) in [("first", a), ("second", b)] {
+        let (res, _) = bg.finish_within(Duration::from_secs(120));
+        let out = res.unwrap_or_else(|e| panic!("the {name} sync_date() failed: {e}"));
+        let ok: Vec<String> = out
+            .lines()
+            .filter(|r| r.ends_with("|ok"))
+            .map(|r| r.split('|').next().unwrap_or_default().to_owned())
+            .collect();
+        synced_by.push(ok);
+    }
+    // One call synced the five days, the other found them synced by it (or the other way).
+    let mut both: Vec<String> = synced_by.concat();
+    both.sort();
+    let want: Vec<String> = days[1..].iter().map(|t| t.to_string()).collect();
+    assert_eq!(both, want, "days synced by the two calls: {synced_by:?}");
+    let c = env.emu.counters();
+    assert_eq!(c.requests("98"), 5, "98 once a day: {:?}", c.requests_by_type);
+    assert_eq!(c.requests("9A"), 5, "{:?}", c.requests_by_type);
+    assert_eq!(synced_days(days[1], days[5]).len(), 5);
+}

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# The backfill benchmark: all-code daily backfills of 1 and 10 years, run by the background
+# worker against the emulator (realistic latency profile by default) at 1, 2 and 3 worker
+# sessions, beside the physical bound of the profile measured in the same run. Prints one
+# markdown table and writes it to $BENCH_DIR/backfill.md. Not part of the tests.
+#
+#   BENCH_YEARS="1 10"       backfill lengths, in years back from the latest trading day
+#   BENCH_SESSIONS="1 2 3"   worker sessions (baostock.max_sessions is one more: the worker
+#                            leaves one to sync_date)
+#   BENCH_PROFILE=realistic  emulator latency profile (fast: no delay)
+#   BENCH_PORT=5497          cluster port; emulator on 10040, its control port on 10041
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+BENCH_DIR=${BENCH_DIR:-/var/tmp/pg_baostock-bench}
+PGDATA_BENCH=$BENCH_DIR/data
+BENCH_PORT=${BENCH_PORT:-5497}
+EMU_PORT=${BENCH_EMU_PORT:-10040}
+CONTROL_PORT=$((EMU_PORT + 1))
+export BENCH_YEARS=${BENCH_YEARS:-1 10}
+export BENCH_SESSIONS=${BENCH_SESSIONS:-1 2 3}
+export BENCH_PROFILE=${BENCH_PROFILE:-realistic}
+PGBIN=/usr/lib/postgresql/15/bin
+
+log() { printf '\n==> %s\n' "$*" >&2; }
+as_pg() { (cd "$BENCH_DIR" && sudo -u postgres "$@"); }
+
+stop() {
+  if [ -f "$PGDATA_BENCH/postmaster.pid" ]; then
+    as_pg "$PGBIN/pg_ctl" -D "$PGDATA_BENCH" -m fast -w stop > /dev/null || true
+  fi
+  if [ -f "$BENCH_DIR/emulator.pid" ]; then
+    kill "$(cat "$BENCH_DIR/emulator.pid")" 2>/dev/null || true
+    rm -f "$BENCH_DIR/emulator.pid"
+  fi
+}
+
+bash scripts/setup.sh >&2
+# The demo and test clusters may have the library loaded: it is replaced in place below.
+bash scripts/demo.sh stop
+stop
+trap stop EXIT
+
+log "building the emulator and installing the extension (release)"
+cargo build --release -p baostock-emulator >&2
+cargo pgrx install --release --pg-config "$PGBIN/pg_config" >&2
+
+rm -rf "$BENCH_DIR"
+mkdir -p "$BENCH_DIR"
+chown postgres:postgres "$BENCH_DIR"
+
+log "starting the emulator (profile $BENCH_PROFILE) on 127.0.0.1:$EMU_PORT"
+"$ROOT/target/release/baostock-emulator" --listen "127.0.0.1:$EMU_PORT" --control "127.0.0.1:$CONTROL_PORT" \
+  --profile "$BENCH_PROFILE" > "$BENCH_DIR/emulator.log" 2>&1 &
+echo $! > "$BENCH_DIR/emulator.pid"
+for _ in $(seq 1 100); do
+  (exec 3<>"/dev/tcp/127.0.0.1/$CONTROL_PORT") 2>/dev/null && break
+  sleep 0.1
+done
+
+log "starting PostgreSQL 15 in $PGDATA_BENCH on port $BENCH_PORT"
+as_pg "$PGBIN/initdb" -D "$PGDATA_BENCH" -A trust -E UTF8 --locale C.UTF-8 > /dev/null
+cat >> "$PGDATA_BENCH/postgresql.conf" <<EOF
+listen_addresses = ''
+unix_socket_directories = '$BENCH_DIR'
+port = $BENCH_PORT
+shared_preload_libraries = 'pg_baostock'
+baostock.worker_database = 'postgres'
+baostock.host = '127.0.0.1'
+baostock.port = $EMU_PORT
+shared_buffers = '1GB'
+max_wal_size = '8GB'
+EOF
+as_pg "$PGBIN/pg_ctl" -D "$PGDATA_BENCH" -l "$BENCH_DIR/postgres.log" -w start > /dev/null
+
+export BENCH_DIR BENCH_PORT CONTROL_PORT PGDATA_BENCH PGBIN
+python3 scripts/bench_backfill.py | tee "$BENCH_DIR/backfill.md"
