@@ -80,9 +80,10 @@ pub fn plan(args: &Args) -> SyncResult<Plan> {
             args.start
         )));
     }
-    if let Some(end) = args.end {
-        sync::check_day(end, today)
-            .map_err(|_| SyncError::invalid(format!("end_date {end} is in the future (today in China is {today})")))?;
+    if let Some(end) = args.end.filter(|e| *e > today) {
+        return Err(SyncError::invalid(format!(
+            "end_date {end} is in the future (today in China is {today})"
+        )));
     }
     if args.start > args.end.unwrap_or(today) {
         return Err(SyncError::invalid(format!(
@@ -136,7 +137,7 @@ pub fn plan(args: &Args) -> SyncResult<Plan> {
 }
 
 fn estimate(args: &Args, end: NaiveDate, units: Vec<Unit>) -> SyncResult<Plan> {
-    let sessions = guc::client_config().max_sessions.max(1) as f64;
+    let sessions = worker_sessions() as f64;
     let listed = (store::listed(end, 1)? + store::listed(end, 5)?) as f64;
     let mut rows = Vec::new();
     let (mut all_requests, mut all_seconds) = (0i64, 0f64);
@@ -200,6 +201,11 @@ fn estimate(args: &Args, end: NaiveDate, units: Vec<Unit>) -> SyncResult<Plan> {
         est_seconds: all_seconds,
         summary,
     })
+}
+
+/// Sessions the worker fetches with: one of the cluster's is left to `sync_date`.
+pub fn worker_sessions() -> usize {
+    guc::client_config().max_sessions.saturating_sub(1).max(1)
 }
 
 /// Checks that a queued job will be run by a worker of this database.

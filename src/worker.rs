@@ -199,8 +199,7 @@ fn run_pass(job: i64, units: Vec<(i32, Unit)>) -> SyncResult<Pass> {
     let today = xact(store::china_today)?;
     // One of the cluster's sessions is left to sync_date, so a long backfill never holds up
     // the daily sync.
-    let cap = guc::client_config().max_sessions;
-    let pool = net::pool(Some(cap.saturating_sub(1).max(1)))?;
+    let pool = net::pool(Some(jobs::worker_sessions()))?;
     let window = pool.config().max_sessions * 2;
     let batch = guc::batch_rows();
     let mut runner = Runner::start(list.clone(), pool, window)?;

@@ -390,6 +390,14 @@ pub fn restart_immediately() {
     wait_ready(Duration::from_secs(60));
 }
 
+/// `pg_ctl restart -m fast`: every backend, the worker too, gets SIGTERM and the server
+/// stops cleanly; waits until queries run again.
+pub fn restart_fast() {
+    let log = cluster().log.clone();
+    pg_ctl(&["-m", "fast", "-w", "-t", "60", "-l", &log, "restart"]);
+    wait_ready(Duration::from_secs(60));
+}
+
 /// The pid of the pg_baostock worker, if one runs (errors, as during a crash restart, are
 /// `None`).
 pub fn worker_pid() -> Option<i32> {

@@ -120,6 +120,13 @@ fn two_year_daily_backfill_matches_the_official_client() {
 
     let id = backfill(&format!("'{start}', '{end}'"));
     assert_eq!(wait_checked(id), "done");
+    // The worker took the job up within a second of its commit (it polls every 250 ms; the
+    // bound leaves room for a loaded machine).
+    let lag = sql(&format!(
+        "SELECT extract(epoch FROM started_at - created_at) FROM baostock.sync_jobs WHERE job_id = {id}"
+    ));
+    let lag: f64 = lag.trim().parse().unwrap();
+    assert!(lag < 1.5, "the worker started job {id} {lag} s after backfill()");
 
     // One day unit per trading day, all done.
     let units = unit_states(id);
@@ -415,7 +422,7 @@ fn wait_for_new_worker(old: Option<i32>) -> i32 {
 }
 
 #[test]
-fn worker_crash_and_immediate_restart_resume_the_job() {
+fn worker_crash_immediate_restart_and_fast_shutdown_resume_the_job() {
     let env = TestEnv::start();
     let (start, end) = (d(last_year(), 1, 1), d(last_year(), 12, 31));
     let days = env.trading_days(start, end);
@@ -479,6 +486,27 @@ fn worker_crash_and_immediate_restart_resume_the_job() {
         restarted, clean,
         "bars and factors after an immediate restart vs uninterrupted"
     );
+
+    // 4. A fast shutdown mid-job: SIGTERM stops the worker between units, the job goes back to
+    //    the queue, and the next worker finishes it.
+    drop(env);
+    let env = TestEnv::start();
+    env.emu.controls().set_latency(latency(50));
+    let id = backfill(&format!("'{start}', '{end}'"));
+    wait_for_progress(id);
+    let old = worker_pid();
+    restart_fast();
+    wait_for_new_worker(old);
+    assert_eq!(wait_checked(id), "done");
+    let j = job(id);
+    assert_eq!((j.units_done, j.units_failed), (n as i64, 0), "{j:?}");
+    let stopped = run_result(start, end);
+    let r98 = env.emu.counters().requests("98");
+    assert!(
+        r98 <= bound,
+        "{r98} 98 requests for {n} days across a fast restart (at most {bound})"
+    );
+    assert_eq!(stopped, clean, "bars and factors after a fast restart vs uninterrupted");
 }
 
 #[test]
