@@ -116,7 +116,7 @@ fn job_args(
 #[search_path(pg_catalog, pg_temp)]
 fn sync_date(
     day: default!(Option<Date>, "'infinity'"),
-    force: default!(bool, false),
+    force: default!(Option<bool>, false),
 ) -> TableIterator<
     'static,
     (
@@ -129,7 +129,7 @@ fn sync_date(
         name!(seconds, f64),
     ),
 > {
-    summary(day_arg(day).and_then(|d| crate::sync::sync_date(d, force)))
+    summary(day_arg(day).and_then(|d| crate::sync::sync_date(d, not_null(force, "force")?)))
 }
 
 /// Syncs the trade calendar between two days (default: the first trading day to today).

@@ -281,6 +281,11 @@ mod tests {
             sqlstate_of("SELECT * FROM baostock.sync_date('-infinity')").as_deref(),
             Some("22023")
         );
+        // A NULL force is refused with its own error, not a panic.
+        assert_eq!(
+            sqlstate_of(&format!("SELECT * FROM baostock.sync_date('{day}', force => NULL)")).as_deref(),
+            Some("22004")
+        );
 
         // A weekend day is skipped with a run record, and asks nothing of the server.
         let mut weekend = day;
