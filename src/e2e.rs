@@ -409,6 +409,8 @@ mod tests {
     #[pg_test]
     fn privileges_and_secrets() {
         let emu = start(EmulatorConfig::default());
+        // The prefix is reserved: a typo is an error, not a placeholder.
+        assert_eq!(sqlstate_of("SET baostock.hots = '127.0.0.1'").as_deref(), Some("42602"));
         Spi::run("SET baostock.password = 'sekret-pw-4711'").unwrap();
         Spi::run("SET baostock.api_key = 'bs-sekret-key'").unwrap();
         Spi::run(
@@ -453,6 +455,12 @@ mod tests {
         Spi::run("SET ROLE bs_reader").unwrap();
         assert_eq!(sqlstate_of("SHOW baostock.password").as_deref(), Some("42501"));
         assert_eq!(sqlstate_of("SHOW baostock.api_key").as_deref(), Some("42501"));
+        // A grantee cannot make a call wait for hours or retry without end.
+        assert_eq!(sqlstate_of("SET baostock.retries = 10").as_deref(), Some("42501"));
+        assert_eq!(
+            sqlstate_of("SET baostock.request_timeout = '1h'").as_deref(),
+            Some("42501")
+        );
         assert_eq!(
             sqlstate_of("SELECT * FROM baostock.sync_date('2024-06-03')").as_deref(),
             Some("42501")

@@ -85,7 +85,7 @@ pub fn register() {
         &CONNECT_TIMEOUT_MS,
         1,
         3_600_000,
-        GucContext::Userset,
+        GucContext::Suset,
         ms,
     );
     int(
@@ -94,7 +94,7 @@ pub fn register() {
         &READ_TIMEOUT_MS,
         1,
         3_600_000,
-        GucContext::Userset,
+        GucContext::Suset,
         ms,
     );
     int(
@@ -102,8 +102,8 @@ pub fn register() {
         c"Longest time for one request, reconnect and login included.",
         &REQUEST_TIMEOUT_MS,
         1,
-        86_400_000,
-        GucContext::Userset,
+        3_600_000,
+        GucContext::Suset,
         ms,
     );
     int(
@@ -129,8 +129,8 @@ pub fn register() {
         c"Further attempts after a transient network error.",
         &RETRIES,
         0,
-        20,
-        GucContext::Userset,
+        10,
+        GucContext::Suset,
         GucFlags::default(),
     );
     int(
@@ -159,6 +159,9 @@ pub fn register() {
         GucContext::Sighup,
         GucFlags::default(),
     );
+    // A misspelt baostock.* setting is an error, not a silently ignored placeholder.
+    // SAFETY: called from _PG_init, as Postgres requires.
+    unsafe { pgrx::pg_sys::MarkGUCPrefixReserved(c"baostock".as_ptr()) };
 }
 
 fn text_of(s: &GucSetting<Option<CString>>) -> String {
