@@ -3,9 +3,8 @@
 //! Nothing here touches SPI; results come back as codec types.
 
 use std::future::Future;
-use std::time::Duration;
-
 use std::sync::Arc;
+use std::time::Duration;
 
 use baostock::client::Pool;
 use baostock::reply::{AdjustFactor, DailyBar, Data, Reply, StockBasic, TradeDate, WrongRows};

@@ -28,17 +28,13 @@ pub fn now() -> f64 {
 /// Records a failed run durably, whatever happens to the current transaction (which is
 /// about to be rolled back by the error), and waits until it is committed. Call it only
 /// after rolling back any failed subtransaction.
-pub fn record_failure(rec: RunRecord, err: &SyncError) {
-    record(rec, err.sqlstate_text(), err.to_string(), true);
-}
-
-fn record(mut rec: RunRecord, sqlstate: String, message: String, wait: bool) {
+pub fn record_failure(mut rec: RunRecord, err: &SyncError) {
     rec.status = "failed".into();
     rec.finished_at = now();
-    rec.error_sqlstate = Some(sqlstate);
-    rec.error_message = Some(message);
+    rec.error_sqlstate = Some(err.sqlstate_text());
+    rec.error_message = Some(err.to_string());
     match spool(&rec) {
-        Ok(_) => import_now(wait),
+        Ok(_) => import_now(true),
         Err(e) => pgrx::warning!("pg_baostock: could not record the failed run: {e}"),
     }
 }

@@ -4,7 +4,7 @@ use chrono::NaiveDate;
 use pgrx::datum::DatumWithOid;
 use pgrx::Spi;
 
-use super::{date_text, dates, spi_err};
+use super::{date_text, dates, spi_err, stored_date};
 use crate::error::{SyncError, SyncResult};
 use crate::unit::Unit;
 
@@ -58,10 +58,7 @@ fn units_of(sql: &str, args: &[DatumWithOid], factors: bool) -> SyncResult<Vec<U
         Ok::<_, pgrx::spi::SpiError>(out)
     })
     .map_err(spi_err)?;
-    let date = |s: Option<String>| -> SyncResult<NaiveDate> {
-        let s = s.unwrap_or_default();
-        baostock::value::parse_date(&s).map_err(|e| SyncError::Store(format!("pg_baostock store: bad date {s:?}: {e}")))
-    };
+    let date = |s: Option<String>| stored_date(&s.unwrap_or_default());
     rows.into_iter()
         .map(|(code, start, end)| {
             let (code, start, end) = (code.unwrap_or_default(), date(start)?, date(end)?);
@@ -246,11 +243,7 @@ pub fn take_units(job_id: i64) -> SyncResult<Vec<(i32, Unit)>> {
     .map_err(spi_err)?;
     rows.into_iter()
         .map(|(no, kind, code, s, e)| {
-            let parse = |s: &str| {
-                baostock::value::parse_date(s)
-                    .map_err(|err| SyncError::Store(format!("pg_baostock store: bad date {s:?}: {err}")))
-            };
-            let (start, end, code) = (parse(&s)?, parse(&e)?, code.unwrap_or_default());
+            let (start, end, code) = (stored_date(&s)?, stored_date(&e)?, code.unwrap_or_default());
             let unit = match kind.as_str() {
                 "day" => Unit::Day(start),
                 "range" => Unit::Range { code, start, end },
@@ -331,17 +324,12 @@ pub fn job_state(job_id: i64) -> SyncResult<Option<String>> {
 
 /// Requests and bytes a job had before this pass.
 pub fn job_traffic(job_id: i64) -> SyncResult<(i64, i64)> {
-    let r = Spi::get_one_with_args::<i64>(
-        "SELECT requests FROM baostock.sync_jobs WHERE job_id = $1",
+    let (requests, bytes) = Spi::get_two_with_args::<i64, i64>(
+        "SELECT requests, bytes FROM baostock.sync_jobs WHERE job_id = $1",
         &[job_id.into()],
     )
     .map_err(spi_err)?;
-    let b = Spi::get_one_with_args::<i64>(
-        "SELECT bytes FROM baostock.sync_jobs WHERE job_id = $1",
-        &[job_id.into()],
-    )
-    .map_err(spi_err)?;
-    Ok((r.unwrap_or(0), b.unwrap_or(0)))
+    Ok((requests.unwrap_or(0), bytes.unwrap_or(0)))
 }
 
 /// Units a cancel or stop left running go back to `state` (queued, or cancelled).

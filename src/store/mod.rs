@@ -377,10 +377,13 @@ pub fn dates(sql: &str, args: &[DatumWithOid]) -> SyncResult<Vec<NaiveDate>> {
     })
     .map_err(spi_err)?
     .iter()
-    .map(|s| {
-        baostock::value::parse_date(s).map_err(|e| SyncError::Store(format!("pg_baostock store: bad date {s:?}: {e}")))
-    })
+    .map(|s| stored_date(s))
     .collect()
+}
+
+/// A date the store formatted as `YYYY-MM-DD` (DateStyle varies, so queries format it).
+pub fn stored_date(s: &str) -> SyncResult<NaiveDate> {
+    baostock::value::parse_date(s).map_err(|e| SyncError::Store(format!("pg_baostock store: bad date {s:?}: {e}")))
 }
 
 /// One row of `baostock.sync_runs`.
@@ -440,10 +443,7 @@ pub fn china_today() -> SyncResult<NaiveDate> {
 
 fn date_query(sql: &str, args: &[DatumWithOid]) -> SyncResult<Option<NaiveDate>> {
     let s = Spi::get_one_with_args::<String>(sql, args).map_err(spi_err)?;
-    s.map(|s| {
-        baostock::value::parse_date(&s).map_err(|e| SyncError::Store(format!("pg_baostock store: bad date {s:?}: {e}")))
-    })
-    .transpose()
+    s.map(|s| stored_date(&s)).transpose()
 }
 
 /// The last day the stored calendar has, if any.

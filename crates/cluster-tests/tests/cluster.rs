@@ -423,35 +423,16 @@ fn wait_for_new_worker(old: Option<i32>) -> i32 {
 
 #[test]
 fn worker_crash_immediate_restart_and_fast_shutdown_resume_the_job() {
-    let env = TestEnv::start();
     let (start, end) = (d(last_year(), 1, 1), d(last_year(), 12, 31));
-    let days = env.trading_days(start, end);
-    let n = days.len() as u64;
-    let max_sessions: u64 = sql("SHOW baostock.max_sessions").trim().parse().unwrap();
-    let bound = n + max_sessions * 2 + 2;
 
     // 1. kill -9 of the worker mid-job: the postmaster restarts every process, the new worker
     //    re-queues the units left running and finishes the job.
-    env.emu.controls().set_latency(latency(50));
-    let id = backfill(&format!("'{start}', '{end}'"));
-    wait_for_progress(id);
-    let pid = worker_pid().expect("the worker runs");
-    kill_9(pid);
-    wait_ready(Duration::from_secs(60));
-    wait_for_new_worker(Some(pid));
-    assert_eq!(wait_checked(id), "done");
-    let j = job(id);
-    assert_eq!((j.units_done, j.units_failed), (n as i64, 0), "{j:?}");
-    assert_all_days_synced(&days, start, end);
-    let killed = run_result(start, end);
-    let r98 = env.emu.counters().requests("98");
-    assert!(
-        r98 <= bound,
-        "{r98} 98 requests for {n} days across a crash (at most {bound})"
-    );
+    let killed = interrupted_job(start, end, "a crash", |old| {
+        kill_9(old.expect("the worker runs"));
+        wait_ready(Duration::from_secs(60));
+    });
 
     // 2. The same job uninterrupted, from a fresh state (fast: only the data matters here).
-    drop(env);
     let env = TestEnv::start();
     let id = backfill(&format!("'{start}', '{end}'"));
     assert_eq!(wait_checked(id), "done");
@@ -462,26 +443,10 @@ fn worker_crash_immediate_restart_and_fast_shutdown_resume_the_job() {
         killed, clean,
         "bars and factors after kill -9 of the worker vs uninterrupted"
     );
+    drop(env);
 
     // 3. pg_ctl stop -m immediate and start mid-job.
-    drop(env);
-    let env = TestEnv::start();
-    env.emu.controls().set_latency(latency(50));
-    let id = backfill(&format!("'{start}', '{end}'"));
-    wait_for_progress(id);
-    let old = worker_pid();
-    restart_immediately();
-    wait_for_new_worker(old);
-    assert_eq!(wait_checked(id), "done");
-    let j = job(id);
-    assert_eq!((j.units_done, j.units_failed), (n as i64, 0), "{j:?}");
-    assert_all_days_synced(&days, start, end);
-    let restarted = run_result(start, end);
-    let r98 = env.emu.counters().requests("98");
-    assert!(
-        r98 <= bound,
-        "{r98} 98 requests for {n} days across an immediate restart (at most {bound})"
-    );
+    let restarted = interrupted_job(start, end, "an immediate restart", |_| restart_immediately());
     assert_eq!(
         restarted, clean,
         "bars and factors after an immediate restart vs uninterrupted"
@@ -489,24 +454,35 @@ fn worker_crash_immediate_restart_and_fast_shutdown_resume_the_job() {
 
     // 4. A fast shutdown mid-job: SIGTERM stops the worker between units, the job goes back to
     //    the queue, and the next worker finishes it.
-    drop(env);
+    let stopped = interrupted_job(start, end, "a fast restart", |_| restart_fast());
+    assert_eq!(stopped, clean, "bars and factors after a fast restart vs uninterrupted");
+}
+
+/// A backfill of `start..=end` interrupted mid-job by `interrupt` (given the worker's pid):
+/// it must finish by itself with every unit done and every day synced, fetching at most the
+/// units in flight twice; returns the stored rows' checksums.
+fn interrupted_job(start: NaiveDate, end: NaiveDate, what: &str, interrupt: impl FnOnce(Option<i32>)) -> RunResult {
     let env = TestEnv::start();
+    let days = env.trading_days(start, end);
+    let n = days.len() as u64;
+    let max_sessions: u64 = sql("SHOW baostock.max_sessions").trim().parse().unwrap();
+    let bound = n + max_sessions * 2 + 2;
     env.emu.controls().set_latency(latency(50));
     let id = backfill(&format!("'{start}', '{end}'"));
     wait_for_progress(id);
     let old = worker_pid();
-    restart_fast();
+    interrupt(old);
     wait_for_new_worker(old);
     assert_eq!(wait_checked(id), "done");
     let j = job(id);
     assert_eq!((j.units_done, j.units_failed), (n as i64, 0), "{j:?}");
-    let stopped = run_result(start, end);
+    assert_all_days_synced(&days, start, end);
     let r98 = env.emu.counters().requests("98");
     assert!(
         r98 <= bound,
-        "{r98} 98 requests for {n} days across a fast restart (at most {bound})"
+        "{r98} 98 requests for {n} days across {what} (at most {bound})"
     );
-    assert_eq!(stopped, clean, "bars and factors after a fast restart vs uninterrupted");
+    run_result(start, end)
 }
 
 #[test]
