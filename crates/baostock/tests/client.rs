@@ -632,3 +632,166 @@ fn debug_output_never_shows_credentials() {
         assert!(!shown.contains("hunter2") && !shown.contains("bs-key"), "{shown}");
     }
 }
+
+/// A gate that admits `budget` requests and records what the sessions tell it.
+struct BudgetGate {
+    budget: usize,
+    admitted: AtomicUsize,
+    blacklisted: AtomicUsize,
+    times: Mutex<Vec<String>>,
+}
+
+impl BudgetGate {
+    fn new(budget: usize) -> Arc<BudgetGate> {
+        Arc::new(BudgetGate {
+            budget,
+            admitted: AtomicUsize::new(0),
+            blacklisted: AtomicUsize::new(0),
+            times: Mutex::new(Vec::new()),
+        })
+    }
+}
+
+impl baostock::client::SessionGate for BudgetGate {
+    fn try_acquire(&self) -> Option<baostock::client::SessionSlot> {
+        Some(Box::new(()))
+    }
+    fn admit(&self) -> Result<(), baostock::client::Refusal> {
+        let n = self.admitted.fetch_add(1, Ordering::SeqCst);
+        if n >= self.budget {
+            self.admitted.fetch_sub(1, Ordering::SeqCst);
+            return Err(baostock::client::Refusal::BudgetSpent {
+                used: n as u64,
+                budget: self.budget as u64,
+            });
+        }
+        Ok(())
+    }
+    fn blacklisted(&self) {
+        self.blacklisted.fetch_add(1, Ordering::SeqCst);
+    }
+    fn server_time(&self, time: &str) {
+        self.times.lock().unwrap().push(time.to_owned());
+    }
+}
+
+#[tokio::test]
+async fn a_refusing_gate_stops_requests_unsent_and_unretried() {
+    let server = Replay::start(script(Fault::None, 0)).await;
+    // A login and one query.
+    let gate = BudgetGate::new(2);
+    let pool = Pool::new(Config {
+        gate: Some(gate.clone()),
+        ..server.config()
+    });
+    pool.request(&all_stock()).await.unwrap();
+    let err = pool.request(&all_stock()).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ClientError::Refused(baostock::client::Refusal::BudgetSpent { used: 2, budget: 2 })
+        ),
+        "{err}"
+    );
+    assert_eq!(err.class(), ErrorClass::Refused);
+    assert_eq!(pool.retries(), 0);
+    assert_eq!(
+        server.stats.queries.load(Ordering::SeqCst),
+        1,
+        "the refused query never left"
+    );
+    let times = gate.times.lock().unwrap().clone();
+    assert_eq!(times.len(), 1, "one login, one server time");
+    assert!(
+        times[0].len() == 17 && times[0].bytes().all(|b| b.is_ascii_digit()),
+        "{times:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_gate_hears_of_a_blacklist_at_once() {
+    let server = Replay::start(Script {
+        blacklist_login: true,
+        ..script(Fault::None, 0)
+    })
+    .await;
+    let gate = BudgetGate::new(100);
+    let pool = Pool::new(Config {
+        gate: Some(gate.clone()),
+        ..server.config()
+    });
+    let err = pool.request(&all_stock()).await.unwrap_err();
+    assert_eq!(err.class(), ErrorClass::Blacklist);
+    assert_eq!(gate.blacklisted.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn control_characters_in_credentials_or_host_are_refused_by_name() {
+    let ok = Config::default();
+    assert_eq!(ok.check(), Ok(()));
+    for (field, cfg) in [
+        (
+            "user",
+            Config {
+                user: "a\u{1}b".into(),
+                ..Config::default()
+            },
+        ),
+        (
+            "password",
+            Config {
+                password: "secret\nx".into(),
+                ..Config::default()
+            },
+        ),
+        (
+            "api_key",
+            Config {
+                api_key: Some("k\r".into()),
+                ..Config::default()
+            },
+        ),
+        (
+            "host",
+            Config {
+                host: "h\u{1}".into(),
+                ..Config::default()
+            },
+        ),
+    ] {
+        let e = cfg.check().unwrap_err();
+        assert!(e.starts_with(field), "{e}");
+        assert!(!e.contains("secret"), "{e}");
+    }
+}
+
+#[tokio::test]
+async fn a_declared_length_over_the_limit_fails_before_the_body_arrives() {
+    // A header declaring 100 MB, then silence: the client must not wait for the body.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let (mut sock, _) = listener.accept().await.unwrap();
+        let mut buf = [0u8; 4096];
+        let _ = sock.read(&mut buf).await;
+        let header = format!("{}\u{1}01\u{1}{:010}", SERVER_VERSION, 100_000_000u64);
+        sock.write_all(header.as_bytes()).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(30)).await;
+    });
+    let cfg = Config {
+        host: "127.0.0.1".into(),
+        port,
+        read_timeout: Duration::from_secs(20),
+        ..Config::default()
+    };
+    let started = Instant::now();
+    let err = Session::connect(Arc::new(cfg)).await.err().expect("a frame too large");
+    assert!(
+        matches!(
+            err,
+            ClientError::Decode(baostock::error::DecodeError::FrameTooLarge { .. })
+        ),
+        "{err}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+}

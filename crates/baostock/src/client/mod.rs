@@ -56,11 +56,68 @@ pub struct Config {
 /// A slot of a `SessionGate`, given back when dropped.
 pub type SessionSlot = Box<dyn Any + Send + Sync>;
 
-/// A cap on connected sessions wider than one pool, such as one shared by every process of a
-/// database cluster.
+/// What sessions share beyond one pool, such as every process of a database cluster: a cap
+/// on connected sessions, a request budget, and what the server said about us.
 pub trait SessionGate: Send + Sync {
     /// A slot for one more connected session, or `None` when all are taken.
     fn try_acquire(&self) -> Option<SessionSlot>;
+    /// Asked before every request (logins included) is written; a refusal stops the request
+    /// unsent and is not retried.
+    fn admit(&self) -> std::result::Result<(), Refusal> {
+        Ok(())
+    }
+    /// Told at once when the server answers that we are blacklisted (`10001011`).
+    fn blacklisted(&self) {}
+    /// Told the server's 17-digit time (`YYYYMMDDHHMMSSmmm`, China) from each login reply.
+    fn server_time(&self, _time: &str) {}
+}
+
+/// Why a gate refused to let a request out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// The server blacklisted this address; nothing may be sent until the time given.
+    Blacklisted { until: String },
+    /// The request budget of the day is spent.
+    BudgetSpent { used: u64, budget: u64 },
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Refusal::Blacklisted { until } => write!(
+                f,
+                "the server blacklisted this address; no request is sent until {until}"
+            ),
+            Refusal::BudgetSpent { used, budget } => {
+                write!(
+                    f,
+                    "the daily request budget is spent ({used} of {budget} requests today, China time)"
+                )
+            }
+        }
+    }
+}
+
+/// Characters that would reframe a request if they were in a credential or the host name.
+pub fn unsafe_char(s: &str) -> Option<char> {
+    s.chars().find(|c| c.is_control())
+}
+
+impl Config {
+    /// Checks that no field a request carries could break its framing (`\x01` separates
+    /// fields, `\n` ends a frame). The error names the field, never its value.
+    pub fn check(&self) -> std::result::Result<(), String> {
+        let fields = [
+            ("host", self.host.as_str()),
+            ("user", self.user.as_str()),
+            ("password", self.password.as_str()),
+            ("api_key", self.api_key.as_deref().unwrap_or("")),
+        ];
+        match fields.iter().find(|(_, v)| unsafe_char(v).is_some()) {
+            Some((name, _)) => Err(format!("{name} contains a control character")),
+            None => Ok(()),
+        }
+    }
 }
 
 impl Default for Config {
@@ -117,6 +174,8 @@ pub enum ErrorClass {
     Permanent,
     /// The server blacklisted us: stop everything and wait.
     Blacklist,
+    /// Our own gate refused to send (a blacklist remembered, a spent budget): stop, unsent.
+    Refused,
 }
 
 /// Why a request failed.
@@ -138,6 +197,8 @@ pub enum ClientError {
     Unexpected { method: String, what: String },
     #[error("blacklisted by the server; requests are stopped")]
     Blacklisted,
+    #[error("not sent: {0}")]
+    Refused(Refusal),
 }
 
 impl ClientError {
@@ -160,6 +221,7 @@ impl ClientError {
             },
             ClientError::Unexpected { .. } => ErrorClass::Permanent,
             ClientError::Blacklisted => ErrorClass::Blacklist,
+            ClientError::Refused(_) => ErrorClass::Refused,
         }
     }
 

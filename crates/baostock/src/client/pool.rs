@@ -113,7 +113,7 @@ impl Pool {
                         self.blacklisted.store(true, Ordering::Relaxed);
                         return Err(e);
                     }
-                    ErrorClass::Permanent => return Err(e),
+                    ErrorClass::Permanent | ErrorClass::Refused => return Err(e),
                     ErrorClass::Transient if attempt >= self.cfg.retries => return Err(e),
                     ErrorClass::Transient => {
                         tokio::time::sleep(self.backoff(attempt)).await;

@@ -1,5 +1,7 @@
 //! One session: a TCP connection and a login, reconnected transparently after a failure.
 
+use std::io;
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -8,6 +10,8 @@ use tokio::net::TcpStream;
 use tokio::time::{sleep_until, timeout, Instant};
 
 use super::{ClientError, Config, Result, SessionSlot};
+use crate::error::DecodeError;
+use crate::frame::{Header, HEADER_LEN};
 use crate::reply::{codes, decode_reply, Reply, Table};
 use crate::request::Request;
 
@@ -206,7 +210,12 @@ impl Session {
             .cfg
             .connect_timeout
             .min(deadline.saturating_duration_since(Instant::now()));
-        let stream = match timeout(wait, TcpStream::connect(&addr)).await {
+        let (host, port) = (self.cfg.host.clone(), self.cfg.port);
+        let connect = async move {
+            let addrs = resolve(&host, port, |target| target.to_socket_addrs().map(Iterator::collect)).await?;
+            TcpStream::connect(&addrs[..]).await
+        };
+        let stream = match timeout(wait, connect).await {
             Ok(Ok(s)) => s,
             Ok(Err(source)) => return Err(ClientError::Connect { addr, source }),
             Err(_) => {
@@ -227,7 +236,12 @@ impl Session {
             options: self.cfg.api_key.as_deref().unwrap_or("0").into(),
         };
         match self.exchange(&login, deadline).await {
-            Ok(Reply::Login { .. }) => Ok(()),
+            Ok(Reply::Login { server_time, .. }) => {
+                if let Some(gate) = &self.cfg.gate {
+                    gate.server_time(&server_time);
+                }
+                Ok(())
+            }
             Ok(Reply::Error(e)) => {
                 self.disconnect();
                 Err(ClientError::Server(e))
@@ -248,6 +262,9 @@ impl Session {
         if let Some(last) = self.last_sent {
             sleep_until((last + self.cfg.min_interval).min(deadline)).await;
         }
+        if let Some(gate) = &self.cfg.gate {
+            gate.admit().map_err(ClientError::Refused)?;
+        }
         let frame = req.encode(&self.cfg.client_version);
         let read_timeout = self.cfg.read_timeout;
         let limits = self.cfg.limits.clone();
@@ -265,6 +282,7 @@ impl Session {
             }
         }
         let mut chunk = vec![0u8; READ_CHUNK];
+        let mut header_checked = false;
         loop {
             let n = match timeout(read_timeout, conn.stream.read(&mut chunk)).await {
                 Ok(r) => r?,
@@ -282,12 +300,28 @@ impl Session {
             }
             self.bytes_in += n as u64;
             conn.buf.extend_from_slice(&chunk[..n]);
-            // Every frame ends in `\n`: decode only when one has arrived, so a slow drip does
-            // not rescan the buffer for each byte.
+            // The declared length is checked as soon as the header is in; after that, decode
+            // only when a frame's final `\n` has arrived, so a slow drip does not rescan the
+            // buffer for each byte.
+            if !header_checked && conn.buf.len() >= HEADER_LEN {
+                let declared = Header::parse(&conn.buf)?.length;
+                if declared.saturating_add(HEADER_LEN) > limits.max_frame_bytes {
+                    return Err(DecodeError::FrameTooLarge {
+                        limit: limits.max_frame_bytes,
+                    }
+                    .into());
+                }
+                header_checked = true;
+            }
             if !chunk[..n].contains(&b'\n') && conn.buf.len() < limits.max_frame_bytes {
                 continue;
             }
             if let Some((reply, used)) = decode_reply(&conn.buf, &limits)? {
+                if let (Reply::Error(e), Some(gate)) = (&reply, &self.cfg.gate) {
+                    if e.code == codes::BLACKLISTED {
+                        gate.blacklisted();
+                    }
+                }
                 if used != conn.buf.len() {
                     return Err(ClientError::Unexpected {
                         method: req.method().to_owned(),
@@ -301,6 +335,35 @@ impl Session {
     }
 }
 
+/// The addresses of `host`: an IP address as it is; a name through `lookup` on a thread of its
+/// own that nobody waits for, so a cancel or a timeout is not held up by a slow resolver and a
+/// runtime shutting down does not wait for it either.
+async fn resolve<F>(host: &str, port: u16, lookup: F) -> io::Result<Vec<SocketAddr>>
+where
+    F: FnOnce(String) -> io::Result<Vec<SocketAddr>> + Send + 'static,
+{
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        return Ok(vec![SocketAddr::new(ip, port)]);
+    }
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let target = format!("{host}:{port}");
+    std::thread::Builder::new()
+        .name("baostock resolver".into())
+        .spawn(move || {
+            let _ = tx.send(lookup(target));
+        })?;
+    let addrs = rx
+        .await
+        .map_err(|_| io::Error::other("the resolver thread ended without an answer"))??;
+    if addrs.is_empty() {
+        return Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("{host} has no address"),
+        ));
+    }
+    Ok(addrs)
+}
+
 fn unexpected(req: &Request, reply: &Reply) -> ClientError {
     let what = match reply {
         Reply::Login { .. } => "a login reply".to_owned(),
@@ -311,5 +374,46 @@ fn unexpected(req: &Request, reply: &Reply) -> ClientError {
     ClientError::Unexpected {
         method: req.method().to_owned(),
         what,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_ip_address_is_not_looked_up() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let addrs = rt
+            .block_on(resolve("127.0.0.1", 10030, |_| panic!("looked up")))
+            .unwrap();
+        assert_eq!(addrs, vec![SocketAddr::from(([127, 0, 0, 1], 10030))]);
+    }
+
+    #[test]
+    fn a_slow_lookup_holds_up_neither_a_timeout_nor_the_runtime() {
+        let started = std::time::Instant::now();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let out = rt.block_on(async {
+            let slow = resolve("resolver.example", 1, |_| {
+                std::thread::sleep(Duration::from_secs(5));
+                Ok(Vec::new())
+            });
+            timeout(Duration::from_millis(100), slow).await
+        });
+        assert!(out.is_err(), "the lookup should have timed out");
+        drop(rt);
+        // With spawn_blocking (tokio's resolver) dropping the runtime would wait the 5 s out.
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "took {:?}",
+            started.elapsed()
+        );
     }
 }
