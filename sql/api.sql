@@ -1,8 +1,19 @@
 -- pg_baostock: health, views, comments and privileges. Runs after the generated functions.
 
+CREATE FUNCTION baostock.stale_after() RETURNS interval
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- Shown with a unit once the library is loaded ('15h'); a bare number is minutes.
+    SELECT CASE WHEN v ~ '^\d+$' THEN make_interval(mins => v::integer) ELSE v::interval END
+    FROM coalesce(nullif(current_setting('baostock.stale_after', true), ''), '900') AS v
+$$;
+COMMENT ON FUNCTION baostock.stale_after() IS 'baostock.stale_after as an interval (default 15 hours): how long after a trading day''s publication (18:00 China) it may stay unsynced before health is stale.';
+
 CREATE FUNCTION baostock.sync_health(
     OUT status text,
     OUT last_synced_day date,
+    OUT due_day date,
     OUT lag_trading_days integer,
     OUT holes integer,
     OUT success_rate double precision,
@@ -10,7 +21,18 @@ CREATE FUNCTION baostock.sync_health(
     OUT recent_runs integer,
     OUT consecutive_failures integer,
     OUT last_error text,
-    OUT last_error_at timestamptz)
+    OUT last_error_at timestamptz,
+    OUT worker_pid integer,
+    OUT worker_heartbeat timestamptz,
+    OUT jobs_queued integer,
+    OUT jobs_running integer,
+    OUT jobs_paused integer,
+    OUT failed_units integer,
+    OUT budget_used_today bigint,
+    OUT daily_budget bigint,
+    OUT blacklisted_until timestamptz,
+    OUT open_alerts integer,
+    OUT newest_alert text)
 LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -18,6 +40,10 @@ WITH today AS (
     SELECT (now() AT TIME ZONE 'Asia/Shanghai')::date AS d
 ), last AS (
     SELECT max(day) AS day FROM baostock.synced_days
+), due AS (
+    -- The newest trading day whose publication (18:00 China) is more than stale_after ago.
+    SELECT max(day) AS day FROM baostock.trade_calendar
+    WHERE is_trading_day AND ((day + time '18:00') AT TIME ZONE 'Asia/Shanghai') + baostock.stale_after() <= now()
 ), lag AS (
     SELECT count(*)::integer AS n
     FROM baostock.trade_calendar c, last, today
@@ -40,18 +66,41 @@ WITH today AS (
 ), err AS (
     SELECT error_message, finished_at FROM baostock.sync_runs
     WHERE status = 'failed' ORDER BY run_id DESC LIMIT 1
+), w AS (
+    SELECT * FROM baostock.worker_status()
+), j AS (
+    SELECT count(*) FILTER (WHERE state = 'queued')::integer AS queued,
+           count(*) FILTER (WHERE state = 'running')::integer AS running,
+           count(*) FILTER (WHERE state = 'paused')::integer AS paused
+    FROM baostock.sync_jobs
+), fu AS (
+    SELECT count(*)::integer AS n FROM baostock.sync_units u JOIN baostock.sync_jobs sj USING (job_id)
+    WHERE u.state = 'failed' AND sj.state <> 'cancelled'
+), srv AS (
+    SELECT CASE WHEN budget_day = ((now() + make_interval(secs => clock_offset_ms / 1000.0)) AT TIME ZONE 'Asia/Shanghai')::date
+                THEN budget_used ELSE 0 END AS used,
+           CASE WHEN blacklisted_until > now() THEN blacklisted_until END AS until
+    FROM baostock.server_state
+), al AS (
+    SELECT count(*)::integer AS n,
+           (array_agg(format('%s (%s): %s', kind, severity, message) ORDER BY alert_id DESC))[1] AS newest
+    FROM baostock.alerts WHERE cleared_at IS NULL
 )
 SELECT CASE
            WHEN stats.streak >= 3 THEN 'failing'
-           WHEN last.day IS NULL OR lag.n > 1 OR holes.n > 0 THEN 'stale'
-           WHEN stats.streak > 0 OR stats.rate < 0.9 THEN 'degraded'
+           WHEN srv.until IS NOT NULL THEN 'blacklisted'
+           WHEN last.day IS NULL OR lag.n > 1 OR holes.n > 0 OR due.day > last.day THEN 'stale'
+           WHEN stats.streak > 0 OR stats.rate < 0.9 OR al.n > 0 THEN 'degraded'
            ELSE 'healthy'
        END,
-       last.day, lag.n, holes.n, stats.rate, stats.mean, stats.n, stats.streak,
-       err.error_message, err.finished_at
-FROM today, last, lag, holes, stats LEFT JOIN err ON true
+       last.day, due.day, lag.n, holes.n, stats.rate, stats.mean, stats.n, stats.streak,
+       err.error_message, err.finished_at,
+       w.worker_pid, w.last_heartbeat, j.queued, j.running, j.paused, fu.n,
+       coalesce(srv.used, 0), nullif(current_setting('baostock.daily_request_budget', true), '')::bigint,
+       srv.until, al.n, al.newest
+FROM today, last, due, lag, holes, stats, w, j, fu, al LEFT JOIN srv ON true LEFT JOIN err ON true
 $$;
-COMMENT ON FUNCTION baostock.sync_health() IS 'One row on the state of the daily sync: failing (the last 3 sync_date runs failed), stale (nothing synced, more than one trading day behind the calendar, or holes: unsynced trading days between the oldest and the newest synced day), degraded (the last run failed, or under 90% of the last 20 succeeded) or healthy; with the last synced day, the lag in trading days, the holes, success rate, mean duration and the last error.';
+COMMENT ON FUNCTION baostock.sync_health() IS 'One row on the state of the sync: status failing (the last 3 sync_date runs failed), blacklisted (the server blacklisted us; nothing is sent until blacklisted_until), stale (nothing synced, more than one trading day behind the calendar, holes between the oldest and newest synced day, or due_day, the newest trading day published more than baostock.stale_after ago, not synced), degraded (the last run failed, under 90% of the last 20 succeeded, or an alert is open) or healthy; with the last synced day, the lag in trading days, the holes, success rate, mean duration, the last error, the worker (pid and heartbeat, NULL when none runs), jobs queued / running / paused, failed units of jobs not cancelled (baostock.retry() queues them), requests sent today against the budget, the blacklist and the open alerts.';
 
 CREATE VIEW baostock.health AS SELECT * FROM baostock.sync_health();
 COMMENT ON VIEW baostock.health IS 'sync_health() as a view, for dashboards and alert queries.';
@@ -93,7 +142,7 @@ SELECT j.job_id, j.state, j.start_date, j.end_date, j.codes, j.frequency,
        CASE WHEN j.state IN ('queued', 'running') AND r.rate > 0
             THEN make_interval(secs => (coalesce(u.total, 0) - coalesce(u.done, 0) - coalesce(u.failed, 0)) / r.rate)
        END AS eta,
-       j.est_requests, j.est_seconds, j.plan, j.error_message
+       j.est_requests, j.est_seconds, j.plan, j.error_message, j.paused_until, j.pause_reason, j.passes
 FROM baostock.sync_jobs j
 LEFT JOIN LATERAL (
     SELECT count(*) FILTER (WHERE state NOT IN ('empty', 'replanned', 'cancelled')) AS total,
@@ -106,7 +155,7 @@ LEFT JOIN LATERAL (
            / nullif(extract(epoch FROM coalesce(j.finished_at, clock_timestamp()) - j.started_at), 0)::double precision AS rate
 ) r ON true
 ORDER BY j.job_id DESC;
-COMMENT ON VIEW baostock.jobs IS 'Backfill jobs, newest first: state, units total / done / failed (days replanned per code count by their per-code units), rows written, requests, bytes, times, rate in units per second and the ETA.';
+COMMENT ON VIEW baostock.jobs IS 'Backfill jobs, newest first: state, units total / done / failed (days replanned per code count by their per-code units; failed: after the second pass), rows written, requests, bytes, times, rate in units per second, the ETA, and while paused why and until when.';
 
 COMMENT ON FUNCTION baostock.sync_date(date, boolean) IS 'Syncs one trading day, or without a day every trading day after the newest synced one up to the latest (at most baostock.catchup_days), oldest first, each with its own run: every A-share''s and ETF''s daily bar and the day''s adjust factors. One row per day looked at. Skips non-trading days and days already synced unless force; not_available: the server has not published the day; incomplete: stocks or ETFs missing; neither is marked synced.';
 COMMENT ON FUNCTION baostock.backfill(date, date, text[], text, boolean) IS 'Queues a backfill job for the background worker and returns its id at once: one unit per trading day not yet synced (all codes), or per-code units (codes given). Follow it with baostock.wait(job_id) or the baostock.jobs view.';
@@ -117,6 +166,160 @@ COMMENT ON FUNCTION baostock.cancel(bigint) IS 'Cancels a queued or running job;
 COMMENT ON FUNCTION baostock.sync_calendar(date, date) IS 'Syncs the trade calendar between two days (default: 1990-12-19 to today).';
 COMMENT ON FUNCTION baostock.bench_store(integer) IS 'Benchmark: the store''s batch upsert (new, unchanged, changed rows) against COPY of the same synthetic bars into an identical temporary table; superusers only.';
 COMMENT ON FUNCTION baostock.sync_securities() IS 'Syncs the list of securities with names, types, listing and delisting dates.';
+
+CREATE FUNCTION baostock.alert_json(a baostock.alerts) RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT json_build_object('alert_id', a.alert_id, 'raised_at', a.raised_at, 'severity', a.severity,
+                             'kind', a.kind, 'key', a.key, 'message', a.message, 'job_id', a.job_id,
+                             'run_id', a.run_id, 'database', current_database(),
+                             'text', format('[pg_baostock %s] %s: %s', a.severity, a.kind, a.message))::text
+$$;
+COMMENT ON FUNCTION baostock.alert_json(baostock.alerts) IS 'An alert as the JSON of its NOTIFY payload and webhook body (text holds a one-line summary, for chat robots).';
+
+CREATE FUNCTION baostock.evaluate_alerts() RETURNS integer
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    raised integer;
+BEGIN
+    CREATE TEMP TABLE IF NOT EXISTS baostock_conditions (
+        severity text, kind text, key text, message text, job_id bigint, run_id bigint
+    ) ON COMMIT DROP;
+    TRUNCATE baostock_conditions;
+    INSERT INTO baostock_conditions
+    SELECT 'warning', 'job_failures', j.job_id::text,
+           CASE WHEN j.state = 'failed' THEN format('backfill job %s failed: %s', j.job_id, j.error_message)
+                ELSE format('backfill job %s ended with %s failed units (SELECT baostock.retry(%s) queues them again)',
+                            j.job_id, j.units_failed, j.job_id) END,
+           j.job_id, NULL::bigint
+    FROM baostock.jobs j
+    WHERE j.state = 'failed' OR (j.state = 'done' AND j.units_failed > 0)
+    UNION ALL
+    SELECT 'critical', 'sync_failing', '',
+           format('the last %s sync_date runs failed; the last error: %s', h.consecutive_failures, h.last_error),
+           NULL, (SELECT max(run_id) FROM baostock.sync_runs WHERE kind = 'sync_date')
+    FROM baostock.sync_health() h WHERE h.consecutive_failures >= 3
+    UNION ALL
+    SELECT 'warning', 'stale', '',
+           format('trading day %s is not synced %s after its publication; the newest synced day is %s',
+                  h.due_day, baostock.stale_after(), coalesce(h.last_synced_day::text, 'none')),
+           NULL, NULL
+    FROM baostock.sync_health() h WHERE h.due_day > coalesce(h.last_synced_day, '-infinity')
+    UNION ALL
+    SELECT 'critical', 'blacklisted', '',
+           format('the server blacklisted this address at %s; nothing is sent until %s (SELECT baostock.resume() lifts it early)',
+                  coalesce(s.blacklisted_at::text, '?'), s.blacklisted_until),
+           NULL, NULL
+    FROM baostock.server_state s WHERE s.blacklisted_until > now()
+    UNION ALL
+    SELECT 'warning', 'budget_spent', '',
+           format('the daily request budget is spent (%s requests today); %s paused job(s) resume at the next China day',
+                  s.budget_used, (SELECT count(*) FROM baostock.sync_jobs WHERE state = 'paused' AND pause_reason = 'budget')),
+           NULL, NULL
+    FROM baostock.server_state s
+    WHERE EXISTS (SELECT 1 FROM baostock.sync_jobs WHERE state = 'paused' AND pause_reason = 'budget')
+    UNION ALL
+    SELECT 'critical', 'worker_crash_loop', '',
+           format('the background worker started %s times in the last 10 minutes; see the server log', n),
+           NULL, NULL
+    FROM (SELECT count(*) AS n FROM baostock.worker_starts WHERE started_at > now() - interval '10 minutes') w
+    WHERE n >= 5;
+
+    UPDATE baostock.alerts a SET cleared_at = now()
+    WHERE a.cleared_at IS NULL
+      AND NOT EXISTS (SELECT 1 FROM baostock_conditions c WHERE c.kind = a.kind AND c.key = a.key);
+
+    WITH new AS (
+        INSERT INTO baostock.alerts (severity, kind, key, message, job_id, run_id)
+        SELECT severity, kind, key, message, job_id, run_id FROM baostock_conditions
+        ON CONFLICT (kind, key) WHERE cleared_at IS NULL DO NOTHING
+        RETURNING *
+    )
+    SELECT count(pg_notify('baostock_alerts', baostock.alert_json(new::baostock.alerts))) INTO raised FROM new;
+    RETURN raised;
+END
+$$;
+COMMENT ON FUNCTION baostock.evaluate_alerts() IS 'Raises an alert for each condition that holds and has no open alert (a NOTIFY on channel baostock_alerts with its JSON), and clears the open alerts whose condition no longer holds; returns the number raised. The worker calls it every 2 seconds.';
+
+CREATE FUNCTION baostock.schedule_daily(
+    times text[] DEFAULT ARRAY['18:30', '19:30', '21:00', '23:00', '08:00'])
+RETURNS TABLE (jobname text, china_time text, schedule text)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t text;
+    zone text;
+    shift_min integer;
+    local_min integer;
+    day_shift integer;
+    dows integer[];
+BEGIN
+    IF times IS NULL THEN
+        RAISE EXCEPTION 'times must not be NULL' USING ERRCODE = '22004';
+    END IF;
+    IF cardinality(times) = 0 THEN
+        RAISE EXCEPTION 'times is an empty array' USING ERRCODE = '22023',
+            HINT = 'Give China times like ARRAY[''18:30'', ''08:00''], or call baostock.unschedule_daily().';
+    END IF;
+    FOREACH t IN ARRAY times LOOP
+        IF t IS NULL OR t !~ '^([01][0-9]|2[0-3]):[0-5][0-9]$' THEN
+            RAISE EXCEPTION 'time % is not HH:MM (China time, 00:00 to 23:59)', coalesce(quote_literal(t), 'NULL')
+                USING ERRCODE = '22023';
+        END IF;
+    END LOOP;
+    IF (SELECT count(DISTINCT x) FROM unnest(times) x) <> cardinality(times) THEN
+        RAISE EXCEPTION 'times has duplicates' USING ERRCODE = '22023';
+    END IF;
+    IF to_regproc('cron.schedule_in_database') IS NULL THEN
+        RAISE EXCEPTION 'pg_cron is not installed in this database' USING ERRCODE = '55000',
+            HINT = 'Add pg_cron to shared_preload_libraries, set cron.database_name to this database, restart, and CREATE EXTENSION pg_cron.';
+    END IF;
+    -- pg_cron 1.5+ runs schedules in cron.timezone; 1.4 (Debian 12) always in GMT.
+    zone := coalesce(nullif(current_setting('cron.timezone', true), ''), 'GMT');
+    shift_min := (extract(epoch FROM (now() AT TIME ZONE 'Asia/Shanghai') - (now() AT TIME ZONE zone)) / 60)::integer;
+    PERFORM baostock.unschedule_daily();
+    FOREACH t IN ARRAY times LOOP
+        local_min := split_part(t, ':', 1)::integer * 60 + split_part(t, ':', 2)::integer - shift_min;
+        day_shift := floor(local_min / 1440.0)::integer;
+        local_min := local_min - day_shift * 1440;
+        -- Evening times follow the trading days (Monday to Friday, China); a morning time
+        -- (before 12:00) retries the previous evening's day (Tuesday to Saturday).
+        SELECT array_agg(((d + day_shift) % 7 + 7) % 7 ORDER BY ((d + day_shift) % 7 + 7) % 7)
+        INTO dows
+        FROM generate_series(CASE WHEN t < '12:00' THEN 2 ELSE 1 END, CASE WHEN t < '12:00' THEN 6 ELSE 5 END) d;
+        jobname := 'baostock-daily-' || replace(t, ':', '');
+        china_time := t;
+        schedule := format('%s %s * * %s', local_min % 60, local_min / 60, array_to_string(dows, ','));
+        PERFORM cron.schedule_in_database(jobname, schedule, 'SELECT baostock.sync_date()', current_database());
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION baostock.schedule_daily(text[]) IS 'Creates (or replaces) one pg_cron job per China time, named baostock-daily-HHMM, that calls baostock.sync_date() in this database: evening times on trading weekdays (Monday to Friday, China), morning times (before 12:00) Tuesday to Saturday as a retry of the evening before; converted to pg_cron''s time zone (GMT for pg_cron 1.4, cron.timezone where it exists). Returns the jobs and their cron lines. Needs pg_cron in this database.';
+
+CREATE FUNCTION baostock.unschedule_daily() RETURNS integer
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n integer := 0;
+    id bigint;
+BEGIN
+    IF to_regproc('cron.unschedule') IS NULL THEN
+        RAISE EXCEPTION 'pg_cron is not installed in this database' USING ERRCODE = '55000';
+    END IF;
+    FOR id IN SELECT jobid FROM cron.job WHERE cron.job.jobname LIKE 'baostock-daily-%' LOOP
+        PERFORM cron.unschedule(id);
+        n := n + 1;
+    END LOOP;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION baostock.unschedule_daily() IS 'Removes the pg_cron jobs schedule_daily() created (named baostock-daily-*); returns how many.';
 
 -- Reading is open; reaching the network or writing is for the owner and whom it grants.
 GRANT USAGE ON SCHEMA baostock TO PUBLIC;
@@ -133,3 +336,29 @@ GRANT EXECUTE ON FUNCTION baostock.wait(bigint) TO PUBLIC;
 GRANT EXECUTE ON FUNCTION baostock.worker_status() TO PUBLIC;
 GRANT EXECUTE ON FUNCTION baostock.sync_health() TO PUBLIC;
 GRANT EXECUTE ON FUNCTION baostock.latest_trading_day() TO PUBLIC;
+
+COMMENT ON FUNCTION baostock.retry(bigint) IS 'Queues the failed units of an ended job again (the job goes back to the queue and gets its own second pass); returns how many.';
+COMMENT ON FUNCTION baostock.resume() IS 'Lifts a blacklist before baostock.blacklist_pause ends it and queues the jobs it paused; returns how many jobs.';
+CREATE VIEW baostock.open_alerts AS
+SELECT alert_id, raised_at, severity, kind, key, message, job_id, run_id, delivered_at, delivery_error
+FROM baostock.alerts WHERE cleared_at IS NULL ORDER BY alert_id DESC;
+COMMENT ON VIEW baostock.open_alerts IS 'Alerts whose condition still holds, newest first.';
+REVOKE EXECUTE ON FUNCTION baostock.retry(bigint) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION baostock.resume() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION baostock.evaluate_alerts() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION baostock.schedule_daily(text[]) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION baostock.unschedule_daily() FROM PUBLIC;
+GRANT SELECT ON baostock.alerts, baostock.open_alerts TO PUBLIC;
+GRANT EXECUTE ON FUNCTION baostock.stale_after() TO PUBLIC;
+
+-- A role for those who read the data (analysts, dashboards): GRANT baostock_reader TO someone.
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'baostock_reader') THEN
+        CREATE ROLE baostock_reader NOLOGIN;
+    END IF;
+END
+$$;
+GRANT USAGE ON SCHEMA baostock TO baostock_reader;
+GRANT SELECT ON baostock.daily_bars, baostock.adjust_factors, baostock.securities, baostock.trade_calendar,
+                baostock.synced_days, baostock.synced_ranges TO baostock_reader;

@@ -155,7 +155,7 @@ COMMENT ON COLUMN baostock.synced_ranges.synced_at IS 'When it was completed.';
 CREATE TABLE baostock.sync_jobs (
     job_id            bigserial PRIMARY KEY,
     state             text NOT NULL DEFAULT 'queued'
-                      CHECK (state IN ('queued', 'running', 'done', 'failed', 'cancelled')),
+                      CHECK (state IN ('queued', 'running', 'paused', 'done', 'failed', 'cancelled')),
     start_date        date NOT NULL,
     end_date          date NOT NULL,
     codes             text[],
@@ -172,11 +172,15 @@ CREATE TABLE baostock.sync_jobs (
     started_at        timestamptz,
     finished_at       timestamptz,
     error_message     text,
-    CHECK (start_date <= end_date)
+    paused_until      timestamptz,
+    pause_reason      text,
+    passes            integer NOT NULL DEFAULT 0,
+    CHECK (start_date <= end_date),
+    CHECK ((state = 'paused') = (pause_reason IS NOT NULL))
 );
 COMMENT ON TABLE baostock.sync_jobs IS 'Backfill jobs: what backfill() was asked, the plan, the state and the traffic. Units are in baostock.sync_units.';
 COMMENT ON COLUMN baostock.sync_jobs.job_id IS 'Job id, as backfill() returned it.';
-COMMENT ON COLUMN baostock.sync_jobs.state IS 'queued, running, done (every unit done), failed (some units failed), cancelled.';
+COMMENT ON COLUMN baostock.sync_jobs.state IS 'queued, running, paused (the request budget is spent or the server blacklisted us: resumes by itself), done (every unit final; units_failed of baostock.jobs counts those that failed twice), failed (the job could not go on: error_message), cancelled.';
 COMMENT ON COLUMN baostock.sync_jobs.start_date IS 'First day asked.';
 COMMENT ON COLUMN baostock.sync_jobs.end_date IS 'Last day asked.';
 COMMENT ON COLUMN baostock.sync_jobs.codes IS 'Codes asked; NULL for all stocks and ETFs.';
@@ -193,6 +197,9 @@ COMMENT ON COLUMN baostock.sync_jobs.created_at IS 'When backfill() queued it.';
 COMMENT ON COLUMN baostock.sync_jobs.started_at IS 'When the worker first started it.';
 COMMENT ON COLUMN baostock.sync_jobs.finished_at IS 'When it ended (done, failed or cancelled).';
 COMMENT ON COLUMN baostock.sync_jobs.error_message IS 'Why the job failed as a whole, if it did.';
+COMMENT ON COLUMN baostock.sync_jobs.paused_until IS 'When a paused job resumes on its own (the next China day for a spent budget, the end of a blacklist).';
+COMMENT ON COLUMN baostock.sync_jobs.pause_reason IS 'budget or blacklisted, while paused.';
+COMMENT ON COLUMN baostock.sync_jobs.passes IS 'Passes over the units so far: the first, then one retry pass of the units that failed (and one more for each baostock.retry()).';
 
 CREATE TABLE baostock.sync_units (
     job_id          bigint NOT NULL REFERENCES baostock.sync_jobs ON DELETE CASCADE,
@@ -227,6 +234,64 @@ COMMENT ON COLUMN baostock.sync_units.finished_at IS 'When it reached its final 
 COMMENT ON COLUMN baostock.sync_units.error_sqlstate IS 'SQLSTATE of the error, for failed units.';
 COMMENT ON COLUMN baostock.sync_units.error_message IS 'Error message, for failed units (never contains credentials).';
 
+-- What must outlive a restart about the server: one row.
+CREATE TABLE baostock.server_state (
+    id                 boolean PRIMARY KEY DEFAULT true CHECK (id),
+    blacklisted_until  timestamptz,
+    blacklisted_at     timestamptz,
+    budget_day         date,
+    budget_used        bigint NOT NULL DEFAULT 0 CHECK (budget_used >= 0),
+    clock_offset_ms    bigint NOT NULL DEFAULT 0,
+    calendar_checked   date,
+    updated_at         timestamptz NOT NULL DEFAULT now()
+);
+INSERT INTO baostock.server_state DEFAULT VALUES;
+COMMENT ON TABLE baostock.server_state IS 'One row the worker keeps from shared memory, so that a blacklist, the day''s request count and the server''s clock survive restarts.';
+COMMENT ON COLUMN baostock.server_state.id IS 'Always true: there is one row.';
+COMMENT ON COLUMN baostock.server_state.blacklisted_until IS 'No request goes to the server before this time (set on a 10001011 answer for baostock.blacklist_pause; baostock.resume() clears it).';
+COMMENT ON COLUMN baostock.server_state.blacklisted_at IS 'When the server last blacklisted us.';
+COMMENT ON COLUMN baostock.server_state.budget_day IS 'The China day (by the server''s clock) budget_used counts.';
+COMMENT ON COLUMN baostock.server_state.budget_used IS 'Requests sent to the server that day by the whole cluster, logins included.';
+COMMENT ON COLUMN baostock.server_state.clock_offset_ms IS 'The server''s clock minus ours, from its last login reply; the budget''s day follows the server''s clock.';
+COMMENT ON COLUMN baostock.server_state.calendar_checked IS 'The China day the worker last brought the trade calendar up to date.';
+COMMENT ON COLUMN baostock.server_state.updated_at IS 'When the worker last wrote this row.';
+
+CREATE TABLE baostock.alerts (
+    alert_id      bigserial PRIMARY KEY,
+    raised_at     timestamptz NOT NULL DEFAULT now(),
+    severity      text NOT NULL CHECK (severity IN ('warning', 'critical')),
+    kind          text NOT NULL,
+    key           text NOT NULL DEFAULT '',
+    message       text NOT NULL,
+    job_id        bigint,
+    run_id        bigint,
+    cleared_at    timestamptz,
+    delivered_at  timestamptz,
+    delivery_error text
+);
+CREATE UNIQUE INDEX alerts_open ON baostock.alerts (kind, key) WHERE cleared_at IS NULL;
+COMMENT ON TABLE baostock.alerts IS 'Alerts the worker raised: one row per condition from when it arose until it cleared; each new one is also sent as a NOTIFY on channel baostock_alerts (and to baostock.alert_webhook when set).';
+COMMENT ON COLUMN baostock.alerts.alert_id IS 'Alert id.';
+COMMENT ON COLUMN baostock.alerts.raised_at IS 'When the condition was first seen.';
+COMMENT ON COLUMN baostock.alerts.severity IS 'warning or critical.';
+COMMENT ON COLUMN baostock.alerts.kind IS 'job_failures, sync_failing, stale, blacklisted, budget_spent or worker_crash_loop.';
+COMMENT ON COLUMN baostock.alerts.key IS 'What the condition is about within its kind (a job id), so each is raised once.';
+COMMENT ON COLUMN baostock.alerts.message IS 'What is wrong, for a person.';
+COMMENT ON COLUMN baostock.alerts.job_id IS 'The job it is about, if any.';
+COMMENT ON COLUMN baostock.alerts.run_id IS 'The run it is about, if any.';
+COMMENT ON COLUMN baostock.alerts.cleared_at IS 'When the condition was no longer seen; NULL while open.';
+COMMENT ON COLUMN baostock.alerts.delivered_at IS 'When the webhook accepted it.';
+COMMENT ON COLUMN baostock.alerts.delivery_error IS 'Why the last webhook attempt failed.';
+
+CREATE TABLE baostock.worker_starts (
+    started_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
+    pid         integer NOT NULL
+);
+CREATE INDEX worker_starts_at ON baostock.worker_starts (started_at);
+COMMENT ON TABLE baostock.worker_starts IS 'Each start of the background worker (pruned after baostock.retention); many in a short time raise a worker_crash_loop alert.';
+COMMENT ON COLUMN baostock.worker_starts.started_at IS 'When it started.';
+COMMENT ON COLUMN baostock.worker_starts.pid IS 'Its process id.';
+
 SELECT pg_catalog.pg_extension_config_dump('baostock.securities', '');
 SELECT pg_catalog.pg_extension_config_dump('baostock.trade_calendar', '');
 SELECT pg_catalog.pg_extension_config_dump('baostock.daily_bars', '');
@@ -238,6 +303,10 @@ SELECT pg_catalog.pg_extension_config_dump('baostock.synced_ranges', '');
 SELECT pg_catalog.pg_extension_config_dump('baostock.sync_jobs', '');
 SELECT pg_catalog.pg_extension_config_dump('baostock.sync_jobs_job_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('baostock.sync_units', '');
+SELECT pg_catalog.pg_extension_config_dump('baostock.server_state', '');
+SELECT pg_catalog.pg_extension_config_dump('baostock.alerts', '');
+SELECT pg_catalog.pg_extension_config_dump('baostock.alerts_alert_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('baostock.worker_starts', '');
 
 CREATE FUNCTION baostock.latest_trading_day() RETURNS date
 LANGUAGE sql STABLE SECURITY DEFINER

@@ -266,3 +266,19 @@ fn worker_status() -> TableIterator<
         crate::shmem::sessions_held(),
     ))
 }
+
+/// Queues the failed units of an ended job again.
+#[pg_extern(security_definer, volatile, parallel_unsafe)]
+#[search_path(pg_catalog, pg_temp)]
+fn retry(job_id: Option<i64>) -> i64 {
+    not_null(job_id, "job_id")
+        .and_then(jobs::retry)
+        .unwrap_or_else(|e| raise(e))
+}
+
+/// Lifts a blacklist before it ends and resumes the jobs it paused.
+#[pg_extern(security_definer, volatile, parallel_unsafe)]
+#[search_path(pg_catalog, pg_temp)]
+fn resume() -> i64 {
+    jobs::resume().unwrap_or_else(|e| raise(e))
+}

@@ -1,7 +1,7 @@
 //! Errors of the extension and their SQLSTATEs. Client and codec errors are wrapped, never
 //! flattened, so the SQL boundary can pick a fitting code; no variant carries a credential.
 
-use baostock::client::{ClientError, ErrorClass};
+use baostock::client::{ClientError, ErrorClass, Refusal};
 use baostock::reply::codes;
 use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::{PgLogLevel, PgSqlErrorCode};
@@ -82,7 +82,7 @@ impl SyncError {
                     ERRCODE_CONNECTION_FAILURE
                 }
                 ClientError::Decode(_) | ClientError::Unexpected { .. } => ERRCODE_PROTOCOL_VIOLATION,
-                ClientError::Blacklisted => ERRCODE_CONFIGURATION_LIMIT_EXCEEDED,
+                ClientError::Blacklisted | ClientError::Refused(_) => ERRCODE_CONFIGURATION_LIMIT_EXCEEDED,
                 ClientError::Server(e) => match e.code.as_str() {
                     codes::BAD_CREDENTIALS => ERRCODE_INVALID_PASSWORD,
                     codes::LOGIN_LIMIT => ERRCODE_TOO_MANY_CONNECTIONS,
@@ -90,6 +90,26 @@ impl SyncError {
                     _ => ERRCODE_EXTERNAL_ROUTINE_EXCEPTION,
                 },
             },
+        }
+    }
+
+    /// The message as recorded and raised: control characters as spaces, at most
+    /// `MAX_MESSAGE` characters (text from the server ends up in it).
+    pub fn text(&self) -> String {
+        clean(&self.to_string())
+    }
+
+    /// Whether the error means that nothing may be sent to the server for now (a blacklist,
+    /// or a spent budget): work pauses rather than fails.
+    pub fn stops_fetching(&self) -> Option<Stop> {
+        match self {
+            SyncError::Client { source, .. } => match source {
+                ClientError::Refused(Refusal::BudgetSpent { .. }) => Some(Stop::Budget),
+                e if e.class() == ErrorClass::Blacklist => Some(Stop::Blacklisted),
+                ClientError::Refused(Refusal::Blacklisted { .. }) => Some(Stop::Blacklisted),
+                _ => None,
+            },
+            _ => None,
         }
     }
 
@@ -124,6 +144,10 @@ impl SyncError {
                     "The failure looks temporary; the call can be repeated. Check baostock.host and baostock.port.".into(),
                 ),
                 ErrorClass::Permanent => None,
+                ErrorClass::Refused => Some(match source {
+                    ClientError::Refused(Refusal::BudgetSpent { .. }) => "The budget (baostock.daily_request_budget) renews at midnight China time by the server's clock; backfills resume by themselves.".into(),
+                    _ => "Nothing is sent to the server until the blacklist ends (baostock.blacklist_pause after the server's 10001011 answer); SELECT baostock.resume() lifts it early.".into(),
+                }),
             },
             _ => None,
         }
@@ -131,7 +155,7 @@ impl SyncError {
 
     /// Raises this error as a Postgres ERROR. Does not return.
     pub fn raise(self) -> ! {
-        let mut report = ErrorReport::new(self.sqlstate(), self.to_string(), "pg_baostock");
+        let mut report = ErrorReport::new(self.sqlstate(), self.text(), "pg_baostock");
         if let Some(h) = self.hint() {
             report = report.set_hint(h);
         }
@@ -155,4 +179,37 @@ pub fn sqlstate_of(code: PgSqlErrorCode) -> String {
     (0..5)
         .map(|i| char::from((((code >> (6 * i)) & 0x3f) as u8) + b'0'))
         .collect()
+}
+
+/// Why fetching stopped for now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stop {
+    Budget,
+    Blacklisted,
+}
+
+impl Stop {
+    /// The `pause_reason` of a job paused for it.
+    pub fn word(self) -> &'static str {
+        match self {
+            Stop::Budget => "budget",
+            Stop::Blacklisted => "blacklisted",
+        }
+    }
+}
+
+/// Longest error message recorded or raised, in characters.
+pub const MAX_MESSAGE: usize = 1000;
+
+/// `text` with control characters as spaces, cut to `MAX_MESSAGE` characters.
+pub fn clean(text: &str) -> String {
+    let mut out: String = text
+        .chars()
+        .take(MAX_MESSAGE)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if text.chars().nth(MAX_MESSAGE).is_some() {
+        out.push('…');
+    }
+    out
 }

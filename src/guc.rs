@@ -3,7 +3,7 @@
 use std::ffi::{CStr, CString};
 use std::time::Duration;
 
-use pgrx::{GucContext, GucFlags, GucRegistry, GucSetting};
+use pgrx::{pg_guard, pg_sys, GucContext, GucFlags, GucRegistry, GucSetting};
 
 pub static HOST: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(Some(c"public-api.baostock.com"));
 pub static PORT: GucSetting<i32> = GucSetting::<i32>::new(10030);
@@ -20,11 +20,54 @@ pub static RETRIES: GucSetting<i32> = GucSetting::<i32>::new(3);
 pub static BATCH_ROWS: GucSetting<i32> = GucSetting::<i32>::new(5000);
 pub static CATCHUP_DAYS: GucSetting<i32> = GucSetting::<i32>::new(30);
 pub static WORKER_DATABASE: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(Some(c"postgres"));
+pub static CREDENTIALS_FILE: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
+pub static DAILY_REQUEST_BUDGET: GucSetting<i32> = GucSetting::<i32>::new(40_000);
+pub static BLACKLIST_PAUSE_S: GucSetting<i32> = GucSetting::<i32>::new(86_400);
+pub static RETRY_PAUSE_S: GucSetting<i32> = GucSetting::<i32>::new(60);
+pub static STALE_AFTER_MIN: GucSetting<i32> = GucSetting::<i32>::new(900);
+pub static RETENTION_DAYS: GucSetting<i32> = GucSetting::<i32>::new(90);
+pub static ALERT_WEBHOOK: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
+
+/// Refuses a value with a control character: `\x01` separates request fields and `\n` ends
+/// a frame, so one in a credential or the host would reframe the login. The message names
+/// the rule, never the value.
+#[pg_guard]
+unsafe extern "C-unwind" fn no_control_chars(
+    newval: *mut *mut std::ffi::c_char,
+    _extra: *mut *mut std::ffi::c_void,
+    _source: pg_sys::GucSource::Type,
+) -> bool {
+    // SAFETY: Postgres passes a valid pointer to the proposed value (NULL for none).
+    let value = unsafe { newval.as_ref().filter(|p| !p.is_null()).map(|p| CStr::from_ptr(*p)) };
+    let bad = value.is_some_and(|v| v.to_bytes().iter().any(|b| b.is_ascii_control()));
+    if bad {
+        // SAFETY: the detail is copied by the GUC machinery; pstrdup allocates in the current context.
+        unsafe {
+            pg_sys::GUC_check_errcode(pgrx::PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE as i32);
+            pg_sys::GUC_check_errdetail_string =
+                pg_sys::pstrdup(c"The value contains a control character (such as \\x01 or a newline), which would break the request framing.".as_ptr());
+        }
+    }
+    !bad
+}
 
 /// Registers the settings; called once from `_PG_init`.
 pub fn register() {
     let text = |name: &'static CStr, short: &'static CStr, long: &'static CStr, s, ctx, flags| {
-        GucRegistry::define_string_guc(name, short, long, s, ctx, flags)
+        // SAFETY: the hook is a plain check of the proposed value.
+        unsafe {
+            GucRegistry::define_string_guc_with_hooks(
+                name,
+                short,
+                long,
+                s,
+                ctx,
+                flags,
+                Some(no_control_chars),
+                None,
+                None,
+            )
+        }
     };
     let int = |name: &'static CStr, short: &'static CStr, s, min, max, ctx, flags| {
         GucRegistry::define_int_guc(name, short, c"", s, min, max, ctx, flags)
@@ -159,6 +202,68 @@ pub fn register() {
         GucContext::Sighup,
         GucFlags::default(),
     );
+    text(
+        c"baostock.credentials_file",
+        c"File with the Baostock user, password and api_key (lines key=value); overrides those settings.",
+        c"Keeps credentials out of ALTER SYSTEM, the server log and pg_stat_statements. The file must belong to the server's user and not be readable by group or others.",
+        &CREDENTIALS_FILE,
+        GucContext::Sighup,
+        GucFlags::SUPERUSER_ONLY,
+    );
+    int(
+        c"baostock.daily_request_budget",
+        c"Most requests the whole cluster sends the server per China day (0: no budget); backfills stop 5% short of it.",
+        &DAILY_REQUEST_BUDGET,
+        0,
+        10_000_000,
+        GucContext::Sighup,
+        GucFlags::default(),
+    );
+    let s = GucFlags::UNIT_S;
+    int(
+        c"baostock.blacklist_pause",
+        c"How long a blacklist answer (10001011) stops every request; baostock.resume() lifts it early.",
+        &BLACKLIST_PAUSE_S,
+        1,
+        30 * 86_400,
+        GucContext::Sighup,
+        s,
+    );
+    int(
+        c"baostock.retry_pause",
+        c"Pause before a backfill's second pass over the units that failed.",
+        &RETRY_PAUSE_S,
+        0,
+        86_400,
+        GucContext::Sighup,
+        s,
+    );
+    int(
+        c"baostock.stale_after",
+        c"How long after a trading day's publication (18:00 China) it may stay unsynced before health is stale.",
+        &STALE_AFTER_MIN,
+        1,
+        30 * 1440,
+        GucContext::Sighup,
+        GucFlags::UNIT_MIN,
+    );
+    int(
+        c"baostock.retention",
+        c"Days the run history, finished jobs and cleared alerts are kept.",
+        &RETENTION_DAYS,
+        1,
+        36_500,
+        GucContext::Sighup,
+        GucFlags::default(),
+    );
+    text(
+        c"baostock.alert_webhook",
+        c"http:// URL the worker POSTs each new alert to as JSON (empty: none).",
+        c"",
+        &ALERT_WEBHOOK,
+        GucContext::Sighup,
+        GucFlags::SUPERUSER_ONLY,
+    );
     // A misspelt baostock.* setting is an error, not a silently ignored placeholder.
     // SAFETY: called from _PG_init, as Postgres requires.
     unsafe { pgrx::pg_sys::MarkGUCPrefixReserved(c"baostock".as_ptr()) };
@@ -172,7 +277,8 @@ fn ms(s: &GucSetting<i32>) -> Duration {
     Duration::from_millis(u64::try_from(s.get()).unwrap_or(0))
 }
 
-/// The client configuration the settings describe.
+/// The client configuration the settings describe (credentials from
+/// `baostock.credentials_file` when it is set; see `credentials`).
 pub fn client_config() -> baostock::client::Config {
     let api_key = text_of(&API_KEY);
     baostock::client::Config {
@@ -205,4 +311,34 @@ pub fn worker_database() -> String {
 /// Rows a single upsert statement writes.
 pub fn batch_rows() -> usize {
     usize::try_from(BATCH_ROWS.get()).unwrap_or(5000).max(1)
+}
+
+/// The credentials file, if one is set.
+pub fn credentials_file() -> Option<String> {
+    Some(text_of(&CREDENTIALS_FILE)).filter(|s| !s.is_empty())
+}
+
+/// The cluster's request budget per China day (0: none).
+pub fn daily_request_budget() -> u64 {
+    u64::try_from(DAILY_REQUEST_BUDGET.get()).unwrap_or(0)
+}
+
+/// How long a blacklist answer stops every request, in milliseconds.
+pub fn blacklist_pause_ms() -> i64 {
+    i64::from(BLACKLIST_PAUSE_S.get()) * 1000
+}
+
+/// The pause before a second pass.
+pub fn retry_pause() -> Duration {
+    Duration::from_secs(u64::try_from(RETRY_PAUSE_S.get()).unwrap_or(60))
+}
+
+/// Days of history kept.
+pub fn retention_days() -> i32 {
+    RETENTION_DAYS.get()
+}
+
+/// The alert webhook URL, if one is set.
+pub fn alert_webhook() -> Option<String> {
+    Some(text_of(&ALERT_WEBHOOK)).filter(|s| !s.is_empty())
 }

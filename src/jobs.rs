@@ -275,8 +275,12 @@ pub fn backfill(args: &Args) -> SyncResult<i64> {
 fn describe(job_id: i64, p: &q::Progress) -> String {
     let rate = p.rate.map_or_else(|| "-".to_string(), |r| format!("{r:.1}"));
     let eta = p.eta.map_or_else(|| "-".to_string(), |e| format!("{e:.0} s"));
+    let state = match p.state.as_str() {
+        "running" => String::new(),
+        s => format!(" ({s})"),
+    };
     format!(
-        "job {job_id}: {}/{} units, {} failed, {} rows, {rate} units/s, ETA {eta}",
+        "job {job_id}{state}: {}/{} units, {} failed, {} rows, {rate} units/s, ETA {eta}",
         p.done, p.total, p.failed, p.rows
     )
 }
@@ -333,4 +337,33 @@ pub fn cancel(job_id: i64) -> SyncResult<String> {
         pgrx::notice!("job {job_id} had already ended: {before}");
     }
     Ok(after)
+}
+
+/// Queues an ended job's failed units again; returns how many.
+pub fn retry(job_id: i64) -> SyncResult<i64> {
+    if q::job_state(job_id)?.is_none() {
+        return Err(SyncError::UnknownJob(format!("there is no job {job_id}")));
+    }
+    match q::retry_job(job_id)? {
+        None => Err(SyncError::NotReady {
+            message: format!("job {job_id} is still queued or running"),
+            hint: Some("Its failed units get a second pass by themselves; retry() is for jobs that have ended.".into()),
+        }),
+        Some(0) => {
+            pgrx::notice!("job {job_id} has no failed units; nothing to retry");
+            Ok(0)
+        }
+        Some(n) => {
+            pgrx::notice!("job {job_id}: {n} failed units queued again; SELECT baostock.wait({job_id}) follows it");
+            Ok(n)
+        }
+    }
+}
+
+/// Lifts a blacklist early; returns the jobs it had paused, now queued again.
+pub fn resume() -> SyncResult<i64> {
+    shmem::lift_blacklist();
+    let n = store::server::lift_blacklist()?;
+    pgrx::notice!("requests to the server are allowed again; {n} paused job(s) queued");
+    Ok(n)
 }

@@ -21,6 +21,7 @@ mod shmem;
 mod store;
 mod sync;
 mod unit;
+mod webhook;
 mod worker;
 
 ::pgrx::pg_module_magic!(name, version);

@@ -50,9 +50,79 @@ pub fn interrupt_pending() -> bool {
     unsafe { pg_sys::QueryCancelPending != 0 || pg_sys::ProcDiePending != 0 || pg_sys::ShutdownRequestPending != 0 }
 }
 
-/// A pool configured from the `baostock.*` settings.
-pub fn pool(max_sessions: Option<usize>) -> SyncResult<Pool> {
+/// Who a pool is for: the worker's backfills stop short of the budget, so `sync_date` can
+/// still run the day it is spent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Budget {
+    Full,
+    LessReserve,
+}
+
+/// Requests of the budget kept for `sync_date`: 5% of it, at least 20.
+pub fn budget_reserve(budget: u64) -> u64 {
+    (budget / 20).max(20).min(budget)
+}
+
+/// Reads `user`, `password` and `api_key` lines (`key=value`) from the credentials file into
+/// `cfg`. The file must be a regular file of the server's own user, unreadable by others;
+/// errors name the file and the line number, never a value.
+fn read_credentials(path: &str, cfg: &mut baostock::client::Config) -> SyncResult<()> {
+    use std::os::unix::fs::MetadataExt;
+    let bad = |why: String| SyncError::Config(format!("baostock.credentials_file {path:?}: {why}"));
+    let meta = std::fs::metadata(path).map_err(|e| bad(e.to_string()))?;
+    // SAFETY: geteuid has no preconditions.
+    let me = unsafe { libc::geteuid() };
+    if !meta.is_file() {
+        return Err(bad("not a regular file".into()));
+    }
+    if meta.uid() != me || meta.mode() & 0o077 != 0 {
+        return Err(bad(format!(
+            "must belong to the server's user and be readable by it alone (chmod 600); its mode is {:o}",
+            meta.mode() & 0o777
+        )));
+    }
+    if meta.len() > 64 * 1024 {
+        return Err(bad("larger than 64 kB".into()));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let Some((key, value)) = line.split_once('=') else {
+            return Err(bad(format!("line {} is not key=value", n + 1)));
+        };
+        let value = value.trim().to_owned();
+        match key.trim() {
+            "user" => cfg.user = value,
+            "password" => cfg.password = value,
+            "api_key" => cfg.api_key = (!value.is_empty()).then_some(value),
+            other => {
+                return Err(bad(format!(
+                    "line {}: unknown key {other:?} (user, password, api_key)",
+                    n + 1
+                )))
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The client configuration of the settings, credentials file included, checked.
+pub fn config() -> SyncResult<baostock::client::Config> {
     let mut cfg = guc::client_config();
+    if let Some(path) = guc::credentials_file() {
+        read_credentials(&path, &mut cfg)?;
+    }
+    cfg.check()
+        .map_err(|e| SyncError::Config(format!("baostock settings: {e}")))?;
+    Ok(cfg)
+}
+
+/// A pool configured from the `baostock.*` settings.
+pub fn pool(max_sessions: Option<usize>, budget: Budget) -> SyncResult<Pool> {
+    let mut cfg = config()?;
     if cfg.client_version.len() != 7 || !cfg.client_version.is_ascii() {
         return Err(SyncError::Config(format!(
             "baostock.client_version must be 7 ASCII characters, not {:?}",
@@ -63,7 +133,15 @@ pub fn pool(max_sessions: Option<usize>) -> SyncResult<Pool> {
         return Err(SyncError::Config("baostock.host is empty".into()));
     }
     // The setting caps the whole cluster; a caller may ask for fewer sessions of its own.
-    cfg.gate = Some(Arc::new(ClusterGate { max: cfg.max_sessions }));
+    let full = guc::daily_request_budget();
+    cfg.gate = Some(Arc::new(ClusterGate {
+        max: cfg.max_sessions,
+        budget: match budget {
+            Budget::Full => full,
+            Budget::LessReserve => full - budget_reserve(full),
+        },
+        blacklist_pause_ms: guc::blacklist_pause_ms(),
+    }));
     if let Some(n) = max_sessions {
         cfg.max_sessions = cfg.max_sessions.min(n);
     }
@@ -130,7 +208,15 @@ where
         Ok(Reply::Table(t)) => Vec::<T>::try_from(t.data).map_err(|e| wrong_rows(&what, e)),
         Ok(other) => Err(SyncError::Protocol {
             what,
-            message: format!("unexpected reply {other:?}"),
+            message: format!(
+                "unexpected reply: {}",
+                match other {
+                    Reply::Login { .. } => "a login reply",
+                    Reply::Logout { .. } => "a logout reply",
+                    Reply::Error(_) => "an error",
+                    Reply::Table(_) => "rows",
+                }
+            ),
         }),
         Err(e) => Err(SyncError::client(what, e)),
     }

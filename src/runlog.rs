@@ -32,7 +32,7 @@ pub fn record_failure(mut rec: RunRecord, err: &SyncError) {
     rec.status = "failed".into();
     rec.finished_at = now();
     rec.error_sqlstate = Some(err.sqlstate_text());
-    rec.error_message = Some(err.to_string());
+    rec.error_message = Some(err.text());
     match spool(&rec) {
         Ok(_) => import_now(true),
         Err(e) => pgrx::warning!("pg_baostock: could not record the failed run: {e}"),

@@ -1,10 +1,13 @@
 //! State every process of the cluster shares (needs `shared_preload_libraries`): the slots
-//! of the cluster-wide cap on server sessions, and the worker's pid and heartbeat. Only
-//! atomics: the network thread takes and returns slots, and it must not touch Postgres locks.
+//! of the cluster-wide cap on server sessions, the day's request count against the budget,
+//! a blacklist and the server's clock, and the worker's pid and heartbeat. Only atomics: the
+//! network thread uses them, and it must not touch Postgres locks. The worker copies what
+//! must survive a restart to `baostock.server_state`.
 
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, Ordering};
 
-use baostock::client::{SessionGate, SessionSlot};
+use baostock::client::{Refusal, SessionGate, SessionSlot};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use pgrx::prelude::*;
 use pgrx::{pg_shmem_init, pg_sys, PGRXSharedMemory, PgAtomic};
 
@@ -18,6 +21,15 @@ pub struct Shared {
     worker_pid: AtomicI32,
     /// Unix seconds of the worker's last loop.
     worker_beat: AtomicI64,
+    /// The budget's China day (days since 1970-01-01, by the server's clock) in the high 32
+    /// bits and the requests sent that day in the low 32, so both change in one CAS.
+    budget: AtomicI64,
+    /// Unix milliseconds before which nothing is sent (0: not blacklisted).
+    blacklisted_until: AtomicI64,
+    /// Unix milliseconds of the last blacklist answer.
+    blacklisted_at: AtomicI64,
+    /// The server's clock minus ours, in milliseconds, from its last login reply.
+    clock_offset_ms: AtomicI64,
 }
 
 // SAFETY: only atomics, valid in any process that maps the segment.
@@ -29,6 +41,10 @@ impl Shared {
             slots: std::array::from_fn(|_| AtomicI32::new(0)),
             worker_pid: AtomicI32::new(0),
             worker_beat: AtomicI64::new(0),
+            budget: AtomicI64::new(0),
+            blacklisted_until: AtomicI64::new(0),
+            blacklisted_at: AtomicI64::new(0),
+            clock_offset_ms: AtomicI64::new(0),
         }
     }
 }
@@ -58,11 +74,15 @@ fn alive(pid: i32) -> bool {
         && (unsafe { libc::kill(pid, 0) } == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM))
 }
 
-/// The cluster-wide cap: a session connects only while fewer than `max` slots are held by
-/// live processes. Without the preload there is no shared memory and only the pool's own cap
-/// applies.
+/// The cluster-wide gate: a session connects only while fewer than `max` slots are held by
+/// live processes, and a request goes out only while the cluster is not blacklisted and has
+/// sent fewer than `budget` requests this China day (0: no budget). Without the preload there
+/// is no shared memory and only the pool's own cap applies.
 pub struct ClusterGate {
     pub max: usize,
+    pub budget: u64,
+    /// How long a blacklist answer stops every request.
+    pub blacklist_pause_ms: i64,
 }
 
 struct Held {
@@ -102,6 +122,156 @@ impl SessionGate for ClusterGate {
         // excess and back off, rather than both going over.
         let taken = s.slots.iter().filter(|x| x.load(Ordering::Acquire) != 0).count();
         (taken <= max).then(|| Box::new(held) as SessionSlot)
+    }
+
+    fn admit(&self) -> Result<(), Refusal> {
+        let Some(s) = shared() else {
+            return Ok(());
+        };
+        let until = s.blacklisted_until.load(Ordering::Acquire);
+        if until > now_ms() {
+            return Err(Refusal::Blacklisted { until: utc_text(until) });
+        }
+        let today = server_day(s);
+        let mut current = s.budget.load(Ordering::Acquire);
+        loop {
+            let (day, used) = unpack(current);
+            let used = if day == today { used } else { 0 };
+            if self.budget > 0 && used >= self.budget {
+                return Err(Refusal::BudgetSpent {
+                    used,
+                    budget: self.budget,
+                });
+            }
+            match s
+                .budget
+                .compare_exchange(current, pack(today, used + 1), Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => return Ok(()),
+                Err(now) => current = now,
+            }
+        }
+    }
+
+    fn blacklisted(&self) {
+        if let Some(s) = shared() {
+            let now = now_ms();
+            s.blacklisted_at.store(now, Ordering::Release);
+            s.blacklisted_until
+                .fetch_max(now.saturating_add(self.blacklist_pause_ms), Ordering::AcqRel);
+        }
+    }
+
+    fn server_time(&self, time: &str) {
+        let (Some(s), Some(server)) = (shared(), server_ms(time)) else {
+            return;
+        };
+        s.clock_offset_ms.store(server - now_ms(), Ordering::Release);
+    }
+}
+
+fn pack(day: i64, used: u64) -> i64 {
+    (day << 32) | i64::try_from(used.min(u64::from(u32::MAX))).unwrap_or(0)
+}
+
+fn unpack(v: i64) -> (i64, u64) {
+    (v >> 32, (v & 0xffff_ffff) as u64)
+}
+
+/// Unix milliseconds now, by our clock.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// A Unix-milliseconds time for messages.
+pub fn utc_text(ms: i64) -> String {
+    DateTime::<Utc>::from_timestamp_millis(ms)
+        .map_or_else(|| ms.to_string(), |t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+}
+
+/// Unix milliseconds of a 17-digit China time `YYYYMMDDHHMMSSmmm`.
+fn server_ms(time: &str) -> Option<i64> {
+    let t = NaiveDateTime::parse_from_str(time.get(..14)?, "%Y%m%d%H%M%S").ok()?;
+    let millis: i64 = time.get(14..17).and_then(|m| m.parse().ok()).unwrap_or(0);
+    Some(t.and_utc().timestamp_millis() - 8 * 3_600_000 + millis)
+}
+
+const DAY_MS: i64 = 86_400_000;
+
+/// Today in China by the server's clock, as days since 1970-01-01.
+fn server_day(s: &Shared) -> i64 {
+    (now_ms() + s.clock_offset_ms.load(Ordering::Acquire) + 8 * 3_600_000).div_euclid(DAY_MS)
+}
+
+/// Milliseconds until the server's China day ends.
+pub fn ms_to_next_server_day() -> i64 {
+    shared().map_or(DAY_MS, |s| {
+        let china = now_ms() + s.clock_offset_ms.load(Ordering::Acquire) + 8 * 3_600_000;
+        DAY_MS - china.rem_euclid(DAY_MS)
+    })
+}
+
+/// What the worker copies to `baostock.server_state` (times in Unix milliseconds, 0: none).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ServerState {
+    pub blacklisted_until: i64,
+    pub blacklisted_at: i64,
+    /// Days since 1970-01-01 (China, server clock).
+    pub budget_day: i64,
+    pub budget_used: u64,
+    pub clock_offset_ms: i64,
+}
+
+/// The shared server state now (`None` without the preload).
+pub fn server_state() -> Option<ServerState> {
+    let s = shared()?;
+    let (budget_day, budget_used) = unpack(s.budget.load(Ordering::Acquire));
+    let today = server_day(s);
+    Some(ServerState {
+        blacklisted_until: s.blacklisted_until.load(Ordering::Acquire),
+        blacklisted_at: s.blacklisted_at.load(Ordering::Acquire),
+        budget_day: today,
+        budget_used: if budget_day == today { budget_used } else { 0 },
+        clock_offset_ms: s.clock_offset_ms.load(Ordering::Acquire),
+    })
+}
+
+/// Merges what a restart left in `baostock.server_state` into shared memory: the later
+/// blacklist and the larger count of the same day win.
+pub fn restore(saved: ServerState) {
+    let Some(s) = shared() else { return };
+    s.blacklisted_until.fetch_max(saved.blacklisted_until, Ordering::AcqRel);
+    s.blacklisted_at.fetch_max(saved.blacklisted_at, Ordering::AcqRel);
+    if s.clock_offset_ms.load(Ordering::Acquire) == 0 {
+        s.clock_offset_ms.store(saved.clock_offset_ms, Ordering::Release);
+    }
+    let today = server_day(s);
+    if saved.budget_day == today {
+        let mut current = s.budget.load(Ordering::Acquire);
+        loop {
+            let (day, used) = unpack(current);
+            let used = if day == today {
+                used.max(saved.budget_used)
+            } else {
+                saved.budget_used
+            };
+            match s
+                .budget
+                .compare_exchange(current, pack(today, used), Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => break,
+                Err(now) => current = now,
+            }
+        }
+    }
+}
+
+/// Lifts a blacklist (`baostock.resume()`).
+pub fn lift_blacklist() {
+    if let Some(s) = shared() {
+        s.blacklisted_until.store(0, Ordering::Release);
     }
 }
 

@@ -126,10 +126,31 @@ impl Run {
         self.rec.status = "failed".into();
         self.rec.finished_at = runlog::now();
         self.rec.error_sqlstate = Some(err.sqlstate_text());
-        self.rec.error_message = Some(err.to_string());
+        self.rec.error_message = Some(err.text());
         store::insert_run(&self.rec)?;
         Ok(self.outcome("failed", Counts::default()))
     }
+}
+
+/// Refuses, before any connection, while the server's blacklist holds: the one remembered in
+/// `baostock.server_state` (which survives restarts) or in shared memory.
+pub fn guard_server() -> SyncResult<()> {
+    let saved = store::server::load()?;
+    crate::shmem::restore(crate::shmem::ServerState {
+        blacklisted_until: saved.blacklisted_until,
+        ..Default::default()
+    });
+    let until = crate::shmem::server_state()
+        .map_or(0, |s| s.blacklisted_until)
+        .max(saved.blacklisted_until);
+    if until > crate::shmem::now_ms() {
+        let until = crate::shmem::utc_text(until);
+        return Err(SyncError::client(
+            "login",
+            baostock::client::ClientError::Refused(baostock::client::Refusal::Blacklisted { until }),
+        ));
+    }
+    Ok(())
 }
 
 /// Fetches the calendar between two days and upserts it.
@@ -147,7 +168,10 @@ pub fn sync_calendar(start: Option<NaiveDate>, end: Option<NaiveDate>) -> SyncRe
     }
     runlog::import_leftovers();
     let mut run = Run::start("sync_calendar", &json!({"start": start, "end": end}), None);
-    let pool = net::pool(Some(1))?;
+    if let Err(e) = guard_server() {
+        return Err(run.fail(e));
+    }
+    let pool = net::pool(Some(1), net::Budget::Full)?;
     let days = net::fetch_calendar(&pool, start, end);
     run.add_traffic(Traffic::of(&pool));
     let written = days.and_then(|days| subtransaction(|| store::upsert_calendar(&days, guc::batch_rows())));
@@ -161,7 +185,10 @@ pub fn sync_calendar(start: Option<NaiveDate>, end: Option<NaiveDate>) -> SyncRe
 pub fn sync_securities() -> SyncResult<Outcome> {
     runlog::import_leftovers();
     let mut run = Run::start("sync_securities", &json!({}), None);
-    let pool = net::pool(Some(1))?;
+    if let Err(e) = guard_server() {
+        return Err(run.fail(e));
+    }
+    let pool = net::pool(Some(1), net::Budget::Full)?;
     let rows = net::fetch_securities(&pool);
     run.add_traffic(Traffic::of(&pool));
     let written = rows.and_then(|rows| subtransaction(|| store::upsert_securities(&rows, guc::batch_rows())));
@@ -235,6 +262,9 @@ pub fn sync_date(arg: DayArg, force: bool) -> SyncResult<Vec<Outcome>> {
     let label = given.map_or_else(|| json!("latest"), |d| json!(d));
     let params = json!({"day": label, "force": force});
     let early = Run::start("sync_date", &params, given);
+    if let Err(e) = guard_server() {
+        return Err(early.fail(e));
+    }
 
     let mut nested = Traffic::default();
     match extend_calendar(given, today).and_then(|t| ensure_securities().map(|s| t + s)) {
@@ -315,7 +345,7 @@ fn skipped(mut run: Run, day: NaiveDate, nested: Traffic) -> SyncResult<Vec<Outc
 }
 
 fn run_days(days: &[NaiveDate], params: &serde_json::Value, nested: Traffic) -> SyncResult<Vec<Outcome>> {
-    let pool = net::pool(None)?;
+    let pool = net::pool(None, net::Budget::Full)?;
     let window = pool.config().max_sessions * 2;
     let batch = guc::batch_rows();
     let mut runner = Some(Runner::start(

@@ -1,8 +1,12 @@
 //! The static background worker (registered when the library is preloaded): connected to
 //! `baostock.worker_database`, it sleeps on its latch, claims queued jobs and runs their
-//! units through the engine, each unit's rows and state in one transaction. On start it puts
-//! units a crash left running back in the queue; on SIGTERM it stops between units; on SIGHUP
-//! it reloads the settings. Its progress is the `query` of its row in `pg_stat_activity`.
+//! units through the engine, each unit's rows and state in one transaction; units that fail
+//! get a second pass after `baostock.retry_pause`. A blacklist or a spent budget pauses the
+//! job until it lifts. On start it puts units a crash left running back in the queue; on
+//! SIGTERM it stops between units; on SIGHUP it reloads the settings. Between and during jobs
+//! it keeps house: the shared server state written down, alerts evaluated and delivered, the
+//! calendar brought up to date once a China day, old history pruned. Its progress is the
+//! `query` of its row in `pg_stat_activity`.
 
 use std::ffi::CString;
 use std::panic::AssertUnwindSafe;
@@ -14,9 +18,10 @@ use pgrx::prelude::*;
 use pgrx::{pg_sys, PgTryBuilder};
 
 use crate::engine::Runner;
-use crate::error::{SyncError, SyncResult};
+use crate::error::{Stop, SyncError, SyncResult};
 use crate::net::{self, Traffic};
 use crate::store::jobs::{self as q, UnitEnd};
+use crate::store::server;
 use crate::unit::{Status, Unit};
 use crate::{guc, jobs, runlog, shmem, store};
 
@@ -26,6 +31,12 @@ pub const TYPE: &str = "pg_baostock worker";
 const IDLE: Duration = Duration::from_millis(250);
 /// How often a running job's state is read (for a cancel) and its progress reported.
 const LOOK: Duration = Duration::from_millis(200);
+/// How often the shared server state is written down.
+const SAVE_EVERY: Duration = Duration::from_secs(1);
+/// How often alert conditions are evaluated.
+const ALERTS_EVERY: Duration = Duration::from_secs(2);
+/// How often the calendar check and the pruning may be tried.
+const DAILY_TRY_EVERY: Duration = Duration::from_secs(600);
 
 /// Registers the worker with the postmaster; call from `_PG_init` while preloading.
 pub fn register() {
@@ -76,9 +87,7 @@ fn report(activity: &str) {
 }
 
 fn beat() {
-    // SAFETY: MyProcPid is set for the life of the process.
-    let pid = unsafe { pg_sys::MyProcPid };
-    shmem::worker_beat(pid, runlog::now() as i64);
+    shmem::worker_beat(pid(), runlog::now() as i64);
 }
 
 /// Entry point of the worker.
@@ -90,17 +99,9 @@ pub extern "C-unwind" fn pg_baostock_worker_main(_arg: pg_sys::Datum) {
     BackgroundWorker::connect_worker_to_spi(Some(&database), None);
     log!("{TYPE} started in database {database:?}");
     let mut recovered = false;
+    let mut house = House::new(database);
     while !stopping() {
         beat();
-        if BackgroundWorker::sighup_received() {
-            // SAFETY: what every process does on SIGHUP, outside a transaction.
-            unsafe { pg_sys::ProcessConfigFile(pg_sys::GucContext::PGC_SIGHUP) };
-            if guc::worker_database() != database {
-                log!("{TYPE}: baostock.worker_database changed; restarting to connect there");
-                // SAFETY: exit code 1 makes the postmaster restart the worker.
-                unsafe { pg_sys::proc_exit(1) };
-            }
-        }
         let installed = xact(|| {
             Spi::get_one::<bool>("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_baostock')")
                 .map(|b| b.unwrap_or(false))
@@ -108,14 +109,21 @@ pub extern "C-unwind" fn pg_baostock_worker_main(_arg: pg_sys::Datum) {
         });
         if installed.unwrap_or(false) {
             if !recovered {
-                match xact(q::requeue_orphans) {
+                match xact(|| {
+                    q::requeue_orphans()?;
+                    server::record_start(pid())?;
+                    shmem::restore(server::load()?);
+                    Ok(())
+                }) {
                     Ok(()) => recovered = true,
                     Err(e) => warning!("{TYPE}: cannot requeue interrupted units: {e}"),
                 }
             }
+            house.tick();
             match xact(q::claim_job) {
                 Ok(Some(job)) => {
-                    run_job(job);
+                    run_job(job, &mut house);
+                    house.tick();
                     continue;
                 }
                 Ok(None) => {}
@@ -127,7 +135,116 @@ pub extern "C-unwind" fn pg_baostock_worker_main(_arg: pg_sys::Datum) {
             break;
         }
     }
+    house.save();
     log!("{TYPE} stopping");
+}
+
+fn pid() -> i32 {
+    // SAFETY: MyProcPid is set for the life of the process.
+    unsafe { pg_sys::MyProcPid }
+}
+
+/// The worker's housekeeping, each part at its own pace.
+struct House {
+    database: String,
+    saved: Option<shmem::ServerState>,
+    last_save: Instant,
+    last_alerts: Instant,
+    last_daily: Option<Instant>,
+}
+
+impl House {
+    fn new(database: String) -> House {
+        let long_ago = Instant::now() - ALERTS_EVERY * 10;
+        House {
+            database,
+            saved: None,
+            last_save: long_ago,
+            last_alerts: long_ago,
+            last_daily: None,
+        }
+    }
+
+    /// Does whatever is due: reload the settings, write the server state down, evaluate and
+    /// deliver alerts, and once a China day bring the calendar up to date and prune.
+    fn tick(&mut self) {
+        if BackgroundWorker::sighup_received() {
+            // SAFETY: what every process does on SIGHUP, outside a transaction.
+            unsafe { pg_sys::ProcessConfigFile(pg_sys::GucContext::PGC_SIGHUP) };
+            if guc::worker_database() != self.database {
+                log!("{TYPE}: baostock.worker_database changed; restarting to connect there");
+                self.save();
+                // SAFETY: exit code 1 makes the postmaster restart the worker.
+                unsafe { pg_sys::proc_exit(1) };
+            }
+        }
+        if self.last_save.elapsed() >= SAVE_EVERY {
+            self.save();
+        }
+        if self.last_alerts.elapsed() >= ALERTS_EVERY {
+            self.last_alerts = Instant::now();
+            self.alerts();
+        }
+        if self.last_daily.is_none_or(|t| t.elapsed() >= DAILY_TRY_EVERY) {
+            self.last_daily = Some(Instant::now());
+            self.daily();
+        }
+    }
+
+    /// Writes the shared server state to `baostock.server_state` when it changed.
+    fn save(&mut self) {
+        self.last_save = Instant::now();
+        let Some(now) = shmem::server_state() else { return };
+        if self.saved == Some(now) {
+            return;
+        }
+        match xact(|| server::save(&now)) {
+            Ok(()) => self.saved = Some(now),
+            Err(e) => warning!("{TYPE}: cannot save the server state: {e}"),
+        }
+    }
+
+    fn alerts(&mut self) {
+        let webhook = guc::alert_webhook();
+        let pending = match xact(|| server::evaluate_alerts(webhook.is_some())) {
+            Ok(p) => p,
+            Err(e) => return warning!("{TYPE}: cannot evaluate alerts: {e}"),
+        };
+        let Some(url) = webhook else { return };
+        for alert in pending {
+            let error = crate::webhook::post(&url, &alert.json).err();
+            if let Some(e) = &error {
+                warning!("{TYPE}: alert {} not delivered: {e}", alert.id);
+            }
+            if let Err(e) = xact(|| server::set_delivered(alert.id, error.as_deref())) {
+                warning!("{TYPE}: alert {}: {e}", alert.id);
+            }
+        }
+    }
+
+    /// Once a China day: the calendar through today (so health knows which day is due even
+    /// when no sync runs), and the pruning of old history.
+    fn daily(&mut self) {
+        let done = xact(|| {
+            let today = store::china_today()?;
+            if server::calendar_checked()? == Some(today) {
+                return Ok(true);
+            }
+            server::prune(guc::retention_days())?;
+            Ok(false)
+        });
+        if done.unwrap_or(true) {
+            return;
+        }
+        let refreshed = xact(|| {
+            let today = store::china_today()?;
+            crate::sync::extend_calendar(None, today)?;
+            server::set_calendar_checked(today)
+        });
+        if let Err(e) = refreshed {
+            warning!("{TYPE}: cannot bring the calendar up to date: {e}");
+        }
+    }
 }
 
 /// How a pass over a job's queued units ended.
@@ -137,54 +254,113 @@ enum Pass {
     Cancelled,
     /// The worker is stopping: the job goes back to the queue.
     Stopping,
+    /// Nothing may be sent for now: the job pauses.
+    Paused(Stop),
 }
 
-fn run_job(job: i64) {
+fn run_job(job: i64, house: &mut House) {
     log!("{TYPE}: running job {job}");
+    let mut second_pass = false;
     loop {
         let units = match xact(|| q::take_units(job)) {
             Ok(u) => u,
             Err(e) => return give_up(job, &e),
         };
-        if units.is_empty() {
+        let pass = if units.is_empty() {
             // The days the server had no all-market answer for become per-code units, once.
-            let next = xact(|| match q::replan_empty_days(job)? {
-                0 => q::finish_job(job).map(Some),
-                _ => Ok(None),
-            });
-            match next {
-                Ok(None) => continue,
-                Ok(Some(state)) => {
-                    log!("{TYPE}: job {job} ended: {state}");
-                    return;
-                }
+            match xact(|| q::replan_empty_days(job)) {
+                Ok(0) => {}
+                Ok(_) => continue,
                 Err(e) => return give_up(job, &e),
             }
-        }
-        match run_pass(job, units) {
-            Ok(Pass::Finished) => continue,
-            Ok(Pass::Cancelled) => {
+            // What failed gets one more pass, after a pause.
+            if !second_pass && xact(|| q::has_failed_units(job)).unwrap_or(false) {
+                second_pass = true;
+                match pause(job, guc::retry_pause(), house) {
+                    Pass::Finished => match xact(|| q::requeue_failed(job)) {
+                        Ok(n) => {
+                            log!("{TYPE}: job {job}: second pass over {n} failed units");
+                            continue;
+                        }
+                        Err(e) => return give_up(job, &e),
+                    },
+                    other => other,
+                }
+            } else {
+                match xact(|| q::finish_job(job)) {
+                    Ok(state) => return log!("{TYPE}: job {job} ended: {state}"),
+                    Err(e) => return give_up(job, &e),
+                }
+            }
+        } else {
+            match run_pass(job, units, house) {
+                Ok(p) => p,
+                Err(e) => return give_up(job, &e),
+            }
+        };
+        match pass {
+            Pass::Finished => continue,
+            Pass::Cancelled => {
                 if let Err(e) = xact(|| q::release_running(job, "cancelled")) {
                     warning!("{TYPE}: job {job}: {e}");
                 }
-                log!("{TYPE}: job {job} cancelled");
-                return;
+                return log!("{TYPE}: job {job} cancelled");
             }
-            Ok(Pass::Stopping) => {
+            Pass::Stopping => {
                 let _ = xact(|| {
                     q::release_running(job, "queued")?;
                     q::requeue_job(job)
                 });
                 return;
             }
-            Err(e) => return give_up(job, &e),
+            Pass::Paused(stop) => {
+                let until = match stop {
+                    Stop::Budget => shmem::now_ms() + shmem::ms_to_next_server_day(),
+                    Stop::Blacklisted => shmem::server_state()
+                        .map_or(0, |s| s.blacklisted_until)
+                        .max(shmem::now_ms() + 1000),
+                };
+                if let Err(e) = xact(|| q::pause_job(job, stop.word(), until)) {
+                    return give_up(job, &e);
+                }
+                house.save();
+                return log!(
+                    "{TYPE}: job {job} paused ({}) until {}",
+                    stop.word(),
+                    shmem::utc_text(until)
+                );
+            }
         }
     }
 }
 
+/// Waits `how_long` between passes, beating and keeping house, unless the job is cancelled
+/// or the worker stops first (`Finished` when the wait ran out).
+fn pause(job: i64, how_long: Duration, house: &mut House) -> Pass {
+    let until = Instant::now() + how_long;
+    report(&format!(
+        "job {job}: pausing {} s before the second pass",
+        how_long.as_secs()
+    ));
+    while Instant::now() < until {
+        if stopping() {
+            return Pass::Stopping;
+        }
+        beat();
+        house.tick();
+        if xact(|| q::job_state(job)).ok().flatten().as_deref() == Some("cancelled") {
+            return Pass::Cancelled;
+        }
+        if !BackgroundWorker::wait_latch(Some(LOOK.min(until.saturating_duration_since(Instant::now())))) {
+            return Pass::Stopping;
+        }
+    }
+    Pass::Finished
+}
+
 fn give_up(job: i64, e: &SyncError) {
     warning!("{TYPE}: job {job} failed: {e}");
-    let msg = e.to_string();
+    let msg = e.text();
     if let Err(e2) = xact(|| {
         q::release_running(job, "queued")?;
         q::fail_job(job, &msg)
@@ -193,13 +369,13 @@ fn give_up(job: i64, e: &SyncError) {
     }
 }
 
-fn run_pass(job: i64, units: Vec<(i32, Unit)>) -> SyncResult<Pass> {
+fn run_pass(job: i64, units: Vec<(i32, Unit)>, house: &mut House) -> SyncResult<Pass> {
     let (numbers, list): (Vec<i32>, Vec<Unit>) = units.into_iter().unzip();
     let (base_requests, base_bytes) = xact(|| q::job_traffic(job))?;
     let today = xact(store::china_today)?;
     // One of the cluster's sessions is left to sync_date, so a long backfill never holds up
     // the daily sync.
-    let pool = net::pool(Some(jobs::worker_sessions()))?;
+    let pool = net::pool(Some(jobs::worker_sessions()), net::Budget::LessReserve)?;
     let window = pool.config().max_sessions * 2;
     let batch = guc::batch_rows();
     let mut runner = Runner::start(list.clone(), pool, window)?;
@@ -214,6 +390,7 @@ fn run_pass(job: i64, units: Vec<(i32, Unit)>) -> SyncResult<Pass> {
             if last_look.elapsed() >= LOOK {
                 last_look = Instant::now();
                 beat();
+                house.tick();
                 if let Ok(line) = xact(|| jobs::progress_line(job)) {
                     report(&line);
                 }
@@ -227,7 +404,9 @@ fn run_pass(job: i64, units: Vec<(i32, Unit)>) -> SyncResult<Pass> {
         match runner.next(&mut interrupted) {
             Ok(Some((seq, answer))) => {
                 let (requests, bytes) = traffic(runner.traffic());
-                apply(job, numbers[seq], &list[seq], answer, today, batch, requests, bytes);
+                if let Some(stop) = apply(job, numbers[seq], &list[seq], answer, today, batch, requests, bytes) {
+                    break Pass::Paused(stop);
+                }
             }
             Ok(None) => break Pass::Finished,
             Err(_) if cancelled => break Pass::Cancelled,
@@ -239,7 +418,8 @@ fn run_pass(job: i64, units: Vec<(i32, Unit)>) -> SyncResult<Pass> {
     Ok(pass)
 }
 
-/// Applies one answer with its unit's checkpoint, or records why it failed.
+/// Applies one answer with its unit's checkpoint, or records why it failed; a blacklist or a
+/// spent budget leaves the unit to a later pass and says so.
 #[allow(clippy::too_many_arguments)]
 fn apply(
     job: i64,
@@ -250,7 +430,12 @@ fn apply(
     batch: usize,
     requests: i64,
     bytes: i64,
-) {
+) -> Option<Stop> {
+    if let Err(e) = &answer {
+        if let Some(stop) = e.stops_fetching() {
+            return Some(stop);
+        }
+    }
     let written = answer.and_then(|fetched| {
         xact(|| {
             let (status, counts) = unit.apply(fetched, Some(job), batch)?;
@@ -290,10 +475,11 @@ fn apply(
             state: "failed",
             rows: 0,
             sqlstate: Some(e.sqlstate_text()),
-            message: Some(e.to_string()),
+            message: Some(e.text()),
         };
         if let Err(e2) = xact(|| q::finish_unit(job, no, &end, requests, bytes)) {
             warning!("{TYPE}: job {job} unit {no}: cannot record the failure: {e2}");
         }
     }
+    None
 }

@@ -192,16 +192,80 @@ pub fn insert_units(job_id: i64, first: i32, units: &[Unit]) -> SyncResult<()> {
     Ok(())
 }
 
-/// The oldest queued job, now running (started_at set on its first start).
+/// The oldest queued job, or paused job whose pause is over, now running (started_at set on
+/// its first start).
 pub fn claim_job() -> SyncResult<Option<i64>> {
     Spi::get_one::<i64>(
         "WITH claimed AS (
-             UPDATE baostock.sync_jobs SET state = 'running', started_at = coalesce(started_at, now())
-             WHERE job_id = (SELECT job_id FROM baostock.sync_jobs WHERE state = 'queued'
+             UPDATE baostock.sync_jobs SET state = 'running', started_at = coalesce(started_at, now()),
+                    paused_until = NULL, pause_reason = NULL, passes = greatest(passes, 1)
+             WHERE job_id = (SELECT job_id FROM baostock.sync_jobs
+                             WHERE state = 'queued' OR (state = 'paused' AND paused_until <= now())
                              ORDER BY job_id LIMIT 1 FOR UPDATE SKIP LOCKED)
              RETURNING job_id
          )
          SELECT (SELECT job_id FROM claimed)",
+    )
+    .map_err(spi_err)
+}
+
+/// Pauses a running job until `until_ms` (Unix milliseconds); its unfinished units go back
+/// to the queue.
+pub fn pause_job(job_id: i64, reason: &str, until_ms: i64) -> SyncResult<()> {
+    Spi::run_with_args(
+        "WITH u AS (
+             UPDATE baostock.sync_units SET state = 'queued' WHERE job_id = $1 AND state = 'running'
+         )
+         UPDATE baostock.sync_jobs SET state = 'paused', pause_reason = $2, paused_until = to_timestamp($3)
+         WHERE job_id = $1 AND state = 'running'",
+        &[job_id.into(), reason.into(), (until_ms as f64 / 1000.0).into()],
+    )
+    .map_err(spi_err)
+}
+
+/// Whether a job has failed units.
+pub fn has_failed_units(job_id: i64) -> SyncResult<bool> {
+    Spi::get_one_with_args::<bool>(
+        "SELECT EXISTS (SELECT 1 FROM baostock.sync_units WHERE job_id = $1 AND state = 'failed')",
+        &[job_id.into()],
+    )
+    .map(|b| b.unwrap_or(false))
+    .map_err(spi_err)
+}
+
+/// Queues a running job's failed units for another pass; counts the pass.
+pub fn requeue_failed(job_id: i64) -> SyncResult<i64> {
+    Spi::get_one_with_args::<i64>(
+        "WITH u AS (
+             UPDATE baostock.sync_units SET state = 'queued' WHERE job_id = $1 AND state = 'failed' RETURNING 1
+         ), j AS (
+             UPDATE baostock.sync_jobs SET passes = passes + 1 WHERE job_id = $1
+         )
+         SELECT count(*) FROM u",
+        &[job_id.into()],
+    )
+    .map(|n| n.unwrap_or(0))
+    .map_err(spi_err)
+}
+
+/// `baostock.retry()`: queues an ended job's failed units again (the job goes back to the
+/// queue). Returns the units queued, or `None` when the job is still queued or running.
+pub fn retry_job(job_id: i64) -> SyncResult<Option<i64>> {
+    Spi::get_one_with_args::<i64>(
+        "WITH j AS (
+             UPDATE baostock.sync_jobs SET state = 'queued', finished_at = NULL, error_message = NULL,
+                    paused_until = NULL, pause_reason = NULL
+             WHERE job_id = $1 AND state IN ('done', 'failed', 'paused')
+               AND EXISTS (SELECT 1 FROM baostock.sync_units WHERE job_id = $1 AND state IN ('failed', 'queued'))
+             RETURNING job_id
+         ), u AS (
+             UPDATE baostock.sync_units SET state = 'queued', error_sqlstate = NULL, error_message = NULL
+             WHERE job_id = $1 AND state = 'failed' AND EXISTS (SELECT 1 FROM j) RETURNING 1
+         )
+         SELECT CASE WHEN EXISTS (SELECT 1 FROM j) THEN (SELECT count(*) FROM u)
+                     WHEN (SELECT state FROM baostock.sync_jobs WHERE job_id = $1) IN ('queued', 'running') THEN NULL
+                     ELSE 0 END",
+        &[job_id.into()],
     )
     .map_err(spi_err)
 }
@@ -378,8 +442,8 @@ pub fn replan_empty_days(job_id: i64) -> SyncResult<i64> {
     Ok(added.unwrap_or(0))
 }
 
-/// Ends a job whose units are all final: the replanned days count as synced when no unit
-/// failed; the state becomes failed when some did, done otherwise. Returns the state.
+/// Ends a job whose units are all final: done, with the failed units counted (the replanned
+/// days count as synced only when no unit failed). Returns the state.
 pub fn finish_job(job_id: i64) -> SyncResult<String> {
     Spi::get_one_with_args::<String>(
         "WITH failed AS (
@@ -394,8 +458,7 @@ pub fn finish_job(job_id: i64) -> SyncResult<String> {
              ON CONFLICT (day) DO NOTHING
          )
          , ended AS (
-             UPDATE baostock.sync_jobs SET state = CASE WHEN (SELECT n FROM failed) > 0 THEN 'failed' ELSE 'done' END,
-                    finished_at = now()
+             UPDATE baostock.sync_jobs SET state = 'done', finished_at = now()
              WHERE job_id = $1 AND state = 'running'
              RETURNING state
          )

@@ -15,6 +15,7 @@ use pgrx::Spi;
 use crate::error::{SyncError, SyncResult};
 
 pub mod jobs;
+pub mod server;
 
 /// What an upsert did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
