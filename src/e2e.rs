@@ -804,6 +804,157 @@ mod tests {
         let _ = day;
     }
 
+    /// Rows of every table of the extension, to show a call wrote nothing.
+    fn all_rows() -> i64 {
+        count(
+            "SELECT (SELECT count(*) FROM baostock.daily_bars) + (SELECT count(*) FROM baostock.adjust_factors)
+                  + (SELECT count(*) FROM baostock.securities) + (SELECT count(*) FROM baostock.trade_calendar)
+                  + (SELECT count(*) FROM baostock.synced_days) + (SELECT count(*) FROM baostock.synced_ranges)
+                  + (SELECT count(*) FROM baostock.sync_runs) + (SELECT count(*) FROM baostock.sync_jobs)
+                  + (SELECT count(*) FROM baostock.sync_units) + (SELECT count(*) FROM baostock.alerts)",
+        )
+    }
+
+    #[pg_test]
+    fn a_hundred_bad_calls_each_get_a_clear_sqlstate_and_write_and_ask_nothing() {
+        let (emu, day) = start_with_reference_data();
+        emu.reset_counters();
+        let before = all_rows();
+        let future = "(now() AT TIME ZONE 'Asia/Shanghai')::date + 2";
+        let mut cases: Vec<(String, &str)> = Vec::new();
+        let mut case = |sql: String, want: &'static str| cases.push((sql, want));
+        // sync_date
+        for (arg, want) in [
+            ("NULL", "22004"),
+            ("'-infinity'", "22023"),
+            ("'1900-01-01'", "22023"),
+            ("'1990-12-18'", "22023"),
+            (future, "22023"),
+            ("'2024-13-01'", "22008"),
+            ("'not a date'", "22007"),
+        ] {
+            case(format!("SELECT * FROM baostock.sync_date({arg})"), want);
+        }
+        case(format!("SELECT * FROM baostock.sync_date('{day}', force => NULL)"), "22004");
+        case("SELECT * FROM baostock.sync_date(force => NULL)".into(), "22004");
+        // sync_calendar
+        for (args, want) in [
+            ("'2024-02-01', '2024-01-01'", "22023"),
+            ("'1980-01-01', '2024-01-01'", "22023"),
+            ("'infinity'", "22023"),
+            ("'2024-01-01', '-infinity'", "22023"),
+            ("'-infinity', '2024-01-01'", "22023"),
+        ] {
+            case(format!("SELECT * FROM baostock.sync_calendar({args})"), want);
+        }
+        // backfill and plan take the same arguments and refuse the same way.
+        let job_args: Vec<(String, &str)> = vec![
+            ("NULL".into(), "22004"),
+            ("'-infinity'".into(), "22023"),
+            ("'infinity'".into(), "22023"),
+            ("'1980-01-01'".into(), "22023"),
+            ("'2024-02-01', '2024-01-02'".into(), "22023"),
+            (format!("'2024-01-02', {future}"), "22023"),
+            ("'2024-01-02', 'infinity'".into(), "22023"),
+            ("'2024-01-02', '2024-02-01', frequency => NULL".into(), "22004"),
+            ("'2024-01-02', '2024-02-01', frequency => ''".into(), "22023"),
+            ("'2024-01-02', '2024-02-01', frequency => 'D'".into(), "22023"),
+            ("'2024-01-02', '2024-02-01', frequency => 'daily'".into(), "22023"),
+            ("'2024-01-02', '2024-02-01', frequency => '1'".into(), "22023"),
+            ("'2024-01-02', '2024-02-01', frequency => 'w'".into(), "0A000"),
+            ("'2024-01-02', '2024-02-01', frequency => 'm'".into(), "0A000"),
+            ("'2024-01-02', '2024-02-01', frequency => '5'".into(), "0A000"),
+            ("'2024-01-02', '2024-02-01', frequency => '60'".into(), "0A000"),
+            ("'2024-01-02', '2024-02-01', force => NULL".into(), "22004"),
+            ("'2024-01-02', '2024-02-01', codes => ARRAY[]::text[]".into(), "22023"),
+            ("'2024-01-02', '2024-02-01', codes => ARRAY[NULL::text]".into(), "22004"),
+            ("'2024-01-02', '2024-02-01', codes => ARRAY['sh.600000', NULL]".into(), "22004"),
+            ("'2024-01-02', '2024-02-01', codes => ARRAY['600000']".into(), "22023"),
+            ("'2024-01-02', '2024-02-01', codes => ARRAY['sh.999999']".into(), "22023"),
+            ("'2024-01-02', '2024-02-01', codes => ARRAY['sh.60000０']".into(), "22023"),
+            ("'2024-01-02', '2024-02-01', codes => ARRAY[repeat('x', 10000)]".into(), "22023"),
+        ];
+        for (args, want) in &job_args {
+            case(format!("SELECT baostock.backfill({args})"), want);
+            case(format!("SELECT * FROM baostock.plan({args})"), want);
+        }
+        // Job ids
+        for f in ["wait", "cancel", "retry"] {
+            case(format!("SELECT baostock.{f}(NULL)"), "22004");
+            for id in ["-1", "0", "9223372036854775807"] {
+                case(format!("SELECT baostock.{f}({id})"), "42704");
+            }
+            case(format!("SELECT baostock.{f}('x')"), "22P02");
+        }
+        // schedule_daily: bad times first, then a missing pg_cron.
+        for (times, want) in [
+            ("NULL", "22004"),
+            ("ARRAY[]::text[]", "22023"),
+            ("ARRAY['25:00']", "22023"),
+            ("ARRAY['12:60']", "22023"),
+            ("ARRAY['8:00']", "22023"),
+            ("ARRAY['18:30', NULL]", "22023"),
+            ("ARRAY['18:30', '18:30']", "22023"),
+            ("ARRAY['18:30; DROP TABLE x']", "22023"),
+            ("ARRAY['18:30']", "55000"),
+        ] {
+            case(format!("SELECT * FROM baostock.schedule_daily({times})"), want);
+        }
+        case("SELECT baostock.unschedule_daily()".into(), "55000");
+        // Settings
+        for (setting, want) in [
+            ("baostock.max_sessions = 0", "22023"),
+            ("baostock.max_sessions = 7", "22023"),
+            ("baostock.max_sessions = 'two'", "22023"),
+            ("baostock.retries = -1", "22023"),
+            ("baostock.retries = 11", "22023"),
+            ("baostock.port = 0", "22023"),
+            ("baostock.port = 70000", "22023"),
+            ("baostock.request_timeout = 0", "22023"),
+            ("baostock.request_timeout = '2h'", "22023"),
+            ("baostock.request_timeout = 'forever'", "22023"),
+            ("baostock.read_timeout = '-1s'", "22023"),
+            ("baostock.connect_timeout = '0'", "22023"),
+            ("baostock.min_request_interval = '2min'", "22023"),
+            ("baostock.batch_rows = 0", "22023"),
+            ("baostock.batch_rows = 1000000", "22023"),
+            ("baostock.catchup_days = 0", "22023"),
+            ("baostock.catchup_days = 1001", "22023"),
+            ("baostock.client_version = E'00.9.4\\x01'", "22023"),
+            ("baostock.host = E'127.0.0.1\\x01'", "22023"),
+            ("baostock.host = E'127.0.0.1\\n'", "22023"),
+            ("baostock.password = E'12\\n3456'", "22023"),
+            ("baostock.api_key = E'key\\x01'", "22023"),
+            ("baostock.daily_request_budget = 100", "55P02"),
+            ("baostock.blacklist_pause = '1h'", "55P02"),
+            ("baostock.retry_pause = '1s'", "55P02"),
+            ("baostock.stale_after = '1h'", "55P02"),
+            ("baostock.retention = 1", "55P02"),
+            ("baostock.worker_database = 'x'", "55P02"),
+            ("baostock.credentials_file = '/tmp/x'", "55P02"),
+            ("baostock.alert_webhook = 'http://x/'", "55P02"),
+            ("baostock.max_session = 2", "42602"),
+            ("baostock.hots = 'x'", "42602"),
+        ] {
+            case(format!("SET {setting}"), want);
+        }
+        // `user` is a keyword: SET baostock.user needs quotes, set_config does not.
+        case("SELECT set_config('baostock.user', E'anon\\x01ymous', false)".into(), "22023");
+        case("SET baostock.\"user\" = E'anon\\nymous'".into(), "22023");
+        drop(case);
+        assert!(cases.len() >= 100, "only {} cases", cases.len());
+        let mut wrong = Vec::new();
+        for (sql, want) in &cases {
+            let got = sqlstate_of(sql);
+            if got.as_deref() != Some(*want) {
+                wrong.push(format!("{sql}: got {got:?}, want {want}"));
+            }
+        }
+        assert!(wrong.is_empty(), "{} of {} calls:\n{}", wrong.len(), cases.len(), wrong.join("\n"));
+        assert_eq!(all_rows(), before, "a bad call wrote something");
+        assert_eq!(emu.counters().total_requests(), 0, "a bad call asked the server");
+    }
+
     #[pg_test]
     fn plan_counts_day_units_for_unsynced_days_and_code_units_for_codes() {
         let (emu, day) = start_with_reference_data();
