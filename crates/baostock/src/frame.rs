@@ -124,12 +124,23 @@ impl Header {
         if !digits.iter().all(u8::is_ascii_digit) {
             return Err(DecodeError::BadHeader("length is not 10 digits"));
         }
-        let length = digits.iter().fold(0usize, |n, d| n * 10 + usize::from(d - b'0'));
+        let length = digits.iter().fold(0usize, |n, d| {
+            n.saturating_mul(10).saturating_add(usize::from(d - b'0'))
+        });
         Ok(Header {
             version: String::from_utf8_lossy(version).into_owned(),
             msg_type,
             length,
         })
+    }
+
+    /// The fewest bytes the whole response frame this header starts can take: the header,
+    /// the declared body (a character is at least one byte; a compressed body is exactly
+    /// `length` zlib bytes), a one-digit crc field and the trailer.
+    pub fn min_response_len(&self) -> usize {
+        // Plain: `\x01d<![CDATA[]]>\n`; compressed: `\x01d\n<![CDATA[]]>\n`.
+        let tail = if self.msg_type.is_compressed_reply() { 3 } else { 2 } + END_MARKER.len();
+        HEADER_LEN.saturating_add(self.length).saturating_add(tail)
     }
 
     fn encode(version: &str, msg_type: MsgType, length: usize) -> String {
@@ -251,16 +262,40 @@ pub fn encode_response(version: &str, msg_type: MsgType, body: &str) -> Vec<u8> 
     }
 }
 
+/// The length a response frame declares, from its header alone: `Ok(None)` while `buf` holds
+/// fewer than [`HEADER_LEN`] bytes, then the **fewest bytes the whole frame can take**
+/// ([`Header::min_response_len`]: header, declared body, shortest crc field and trailer), or
+/// `Err(BadHeader)` when the header is malformed.
+///
+/// A reader can call it as soon as 21 bytes are in and stop when the answer exceeds
+/// [`Limits::max_frame_bytes`] (which [`decode_response`] also does, returning
+/// [`DecodeError::FrameTooLarge`] before the body arrives), or use it to know how many
+/// bytes it must wait for at least. A plain body's length counts characters, so the frame
+/// may be longer, up to 4 bytes a character.
+pub fn declared_len(buf: &[u8]) -> Result<Option<usize>, DecodeError> {
+    if buf.len() < HEADER_LEN {
+        return Ok(None);
+    }
+    Ok(Some(Header::parse(buf)?.min_response_len()))
+}
+
 /// Decodes one response frame from the start of `buf`.
 ///
 /// Plain frames have their crc and character length checked; compressed frames are inflated
 /// within `limits.max_inflated_bytes` and their crc is ignored (the real server's matches no
-/// known input).
+/// known input). As soon as the header is complete, a frame that cannot fit in
+/// `limits.max_frame_bytes` ([`declared_len`]) is [`DecodeError::FrameTooLarge`], even
+/// before its body has arrived.
 pub fn decode_response(buf: &[u8], limits: &Limits) -> Result<Option<(Frame, usize)>, DecodeError> {
     if buf.len() < HEADER_LEN {
         return Ok(None);
     }
     let header = Header::parse(buf)?;
+    if header.min_response_len() > limits.max_frame_bytes {
+        return Err(DecodeError::FrameTooLarge {
+            limit: limits.max_frame_bytes,
+        });
+    }
     if header.msg_type.is_compressed_reply() {
         decode_compressed(buf, header, limits)
     } else {
@@ -271,11 +306,6 @@ pub fn decode_response(buf: &[u8], limits: &Limits) -> Result<Option<(Frame, usi
 fn decode_plain(buf: &[u8], header: Header, limits: &Limits) -> Result<Option<(Frame, usize)>, DecodeError> {
     // Longest frame the declared length allows: 4 bytes a character, `\x01`, crc, trailer.
     let max_len = HEADER_LEN + header.length.saturating_mul(4) + MAX_CRC_TAIL + END_MARKER.len();
-    if HEADER_LEN + header.length > limits.max_frame_bytes {
-        return Err(DecodeError::FrameTooLarge {
-            limit: limits.max_frame_bytes,
-        });
-    }
     // Plain bodies never contain `\n`, so the first `\n` ends the frame.
     let Some(nl) = buf[HEADER_LEN..]
         .iter()
@@ -367,27 +397,40 @@ fn decode_compressed(buf: &[u8], header: Header, limits: &Limits) -> Result<Opti
 }
 
 /// Inflates a zlib stream, failing as soon as the output would pass `limit` bytes.
+///
+/// The output buffer doubles as it fills but never beyond `limit + 1` bytes, so inflating
+/// allocates at most 1.5 × (`limit` + 1) bytes at once (old and new buffer while it moves)
+/// plus the inflater's state.
 pub fn inflate(input: &[u8], limit: usize) -> Result<Vec<u8>, DecodeError> {
+    const FIRST: usize = 64 * 1024;
+    let cap_max = limit.saturating_add(1);
     let mut z = Decompress::new(true);
-    let mut out = Vec::new();
-    let mut chunk = vec![0u8; 64 * 1024];
+    let mut out: Vec<u8> = Vec::new();
     loop {
+        if out.len() == out.capacity() {
+            // Full at `limit + 1`: the output passed the limit.
+            if out.len() >= cap_max {
+                return Err(DecodeError::InflatedTooLarge { limit });
+            }
+            let grown = out.capacity().saturating_mul(2).clamp(FIRST.min(cap_max), cap_max);
+            out.reserve_exact(grown - out.len());
+        }
         let in_before = total(z.total_in());
-        let out_before = z.total_out();
+        let out_before = out.len();
         let status = z
-            .decompress(&input[in_before.min(input.len())..], &mut chunk, FlushDecompress::None)
+            .decompress_vec(&input[in_before.min(input.len())..], &mut out, FlushDecompress::None)
             .map_err(|_| DecodeError::CorruptZlib)?;
-        let produced = total(z.total_out() - out_before);
-        if out.len() + produced > limit {
+        if out.len() > limit {
             return Err(DecodeError::InflatedTooLarge { limit });
         }
-        out.extend_from_slice(&chunk[..produced]);
         match status {
             // Bytes left after the end of the stream mean the length or the stream is wrong.
             Status::StreamEnd if total(z.total_in()) == input.len() => return Ok(out),
             Status::StreamEnd => return Err(DecodeError::CorruptZlib),
-            // No progress with all input offered: the stream is cut short.
-            _ if produced == 0 && total(z.total_in()) == in_before => return Err(DecodeError::CorruptZlib),
+            // No progress with all input offered and room to write: the stream is cut short.
+            _ if out.len() == out_before && total(z.total_in()) == in_before && out.len() < out.capacity() => {
+                return Err(DecodeError::CorruptZlib)
+            }
             _ => {}
         }
     }
@@ -478,5 +521,61 @@ mod tests {
             ..Limits::default()
         };
         assert_eq!(decode_response(&bytes, &limits).unwrap().unwrap().0.body, body);
+    }
+
+    #[test]
+    fn a_frame_too_long_for_the_limit_fails_on_its_header_alone() {
+        let limits = Limits {
+            max_frame_bytes: 1000,
+            ..Limits::default()
+        };
+        // Plain: header 21 + body + `\x01d` + trailer 13; compressed one `\n` more.
+        for (ty, tail) in [("34", 2 + 13), ("96", 3 + 13)] {
+            let fits = 1000 - HEADER_LEN - tail;
+            let head = |len: usize| format!("00.9.00\x01{ty}\x01{len:010}").into_bytes();
+            assert_eq!(declared_len(&head(fits)), Ok(Some(1000)), "{ty}");
+            assert_eq!(decode_response(&head(fits), &limits), Ok(None), "{ty}");
+            assert_eq!(
+                decode_response(&head(fits + 1), &limits),
+                Err(DecodeError::FrameTooLarge { limit: 1000 }),
+                "{ty}"
+            );
+            assert_eq!(
+                decode_response(&head(9_999_999_999), &Limits::default()),
+                Err(DecodeError::FrameTooLarge {
+                    limit: Limits::default().max_frame_bytes
+                }),
+                "{ty}"
+            );
+        }
+        assert_eq!(declared_len(b"00.9.00\x0134\x01000000"), Ok(None));
+        assert!(matches!(
+            declared_len(b"00.9.00\x0134\x010000x00000"),
+            Err(DecodeError::BadHeader(_))
+        ));
+        // The shortest real frame is exactly as long as declared_len says.
+        let bytes = encode_response(SERVER_VERSION, MsgType::ERROR, "1\x01m");
+        let crc_digits = bytes.len() - HEADER_LEN - 3 - 1 - END_MARKER.len();
+        assert_eq!(declared_len(&bytes).unwrap().unwrap() + crc_digits - 1, bytes.len());
+    }
+
+    #[test]
+    fn inflating_never_reserves_past_the_limit() {
+        let body = "y".repeat(300_000);
+        let bytes = encode_response(SERVER_VERSION, MsgType::HISTORY_K_REPLY, &body);
+        let n: usize = std::str::from_utf8(&bytes[11..21]).unwrap().parse().unwrap();
+        let zlib = &bytes[HEADER_LEN..HEADER_LEN + n];
+        let out = inflate(zlib, 300_000).unwrap();
+        assert_eq!(out.len(), 300_000);
+        assert!(out.capacity() <= 300_001, "{}", out.capacity());
+        assert_eq!(
+            inflate(zlib, 299_999),
+            Err(DecodeError::InflatedTooLarge { limit: 299_999 })
+        );
+        assert_eq!(inflate(zlib, 0), Err(DecodeError::InflatedTooLarge { limit: 0 }));
+        assert_eq!(inflate(&zlib[..n - 1], 1 << 20), Err(DecodeError::CorruptZlib));
+        let empty = encode_response(SERVER_VERSION, MsgType::HISTORY_K_REPLY, "");
+        let n: usize = std::str::from_utf8(&empty[11..21]).unwrap().parse().unwrap();
+        assert_eq!(inflate(&empty[HEADER_LEN..HEADER_LEN + n], 0), Ok(Vec::new()));
     }
 }
