@@ -32,6 +32,14 @@ pub enum DecodeError {
     RowArity { row: usize, expected: usize, got: usize },
     #[error("response has more than {limit} rows")]
     TooManyRows { limit: usize },
+    /// Rows × fields of one response over [`crate::Limits::max_cells`] (typed rows count at
+    /// least the number of fields of their type).
+    #[error("response has more than {limit} cells")]
+    TooManyCells { limit: usize },
+    /// A body with more `\x01`-separated fields, or a field list with more columns, than
+    /// [`crate::Limits::max_fields`].
+    #[error("response has more than {limit} fields")]
+    TooManyFields { limit: usize },
     #[error("field list lacks required field {0:?}")]
     MissingColumn(&'static str),
     #[error("row {row}, field {field}: invalid value {value:?} ({reason})")]

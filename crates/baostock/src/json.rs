@@ -1,51 +1,132 @@
 //! The `data` element of a response: `{"record":[["s","s",...],...]}`, every cell a string,
-//! or the empty string for no rows. A small strict parser, bounded in rows, and its writer.
+//! or the empty string for no rows. A small strict parser, bounded in rows and cells, and its
+//! writer.
+//!
+//! Rows are read in two passes over the text: the first checks the syntax, the arity of every
+//! row and the bounds while allocating nothing (it fails as soon as a count passes its
+//! bound); the second builds the rows, with exact capacities. Cells without escapes are
+//! borrowed from the text.
+
+use std::borrow::Cow;
 
 use crate::error::DecodeError;
 
 /// Parses a `data` element into rows of cells, checking every row against `arity` and the
-/// row count against `max_rows`. The empty string means no rows.
+/// row count against `max_rows`. The empty string means no rows. Allocates exactly
+/// `rows × arity` cells (after a first pass that allocates nothing), so `max_rows × arity`
+/// bounds its memory.
 pub fn parse_records(data: &str, arity: usize, max_rows: usize) -> Result<Vec<Vec<String>>, DecodeError> {
+    let bounds = Bounds {
+        max_rows,
+        max_cells: usize::MAX,
+        cells_per_row: 0,
+    };
+    let n = count_records(data, arity, bounds)?;
+    let mut rows = Vec::with_capacity(n);
+    for_each_record(data, arity, bounds, |_, cells| {
+        rows.push(cells.iter().map(|c| c.as_ref().to_owned()).collect());
+        Ok(())
+    })?;
+    Ok(rows)
+}
+
+/// Bounds on one data element.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Bounds {
+    /// Most rows.
+    pub max_rows: usize,
+    /// Most cells, counted one by one as they are parsed.
+    pub max_cells: usize,
+    /// A row counts for at least this many cells (typed rows: the fields of their type).
+    pub cells_per_row: usize,
+}
+
+/// Checks a data element (syntax, arity, bounds) and returns its number of rows, allocating
+/// nothing.
+pub(crate) fn count_records(data: &str, arity: usize, bounds: Bounds) -> Result<usize, DecodeError> {
+    walk(data, arity, bounds, false, |_, _| Ok(()))
+}
+
+/// Calls `row(index, cells)` for every row of a data element, in order; cells without
+/// escapes are borrowed from `data`. Performs the same checks as [`count_records`] (call that
+/// first to size the output: a failure here may come after some rows were delivered).
+pub(crate) fn for_each_record<'a>(
+    data: &'a str,
+    arity: usize,
+    bounds: Bounds,
+    row: impl FnMut(usize, &[Cow<'a, str>]) -> Result<(), DecodeError>,
+) -> Result<usize, DecodeError> {
+    walk(data, arity, bounds, true, row)
+}
+
+fn walk<'a>(
+    data: &'a str,
+    arity: usize,
+    bounds: Bounds,
+    build: bool,
+    mut on_row: impl FnMut(usize, &[Cow<'a, str>]) -> Result<(), DecodeError>,
+) -> Result<usize, DecodeError> {
     let mut p = Parser {
+        text: data,
         s: data.as_bytes(),
         i: 0,
     };
     p.ws();
     if p.i == p.s.len() {
-        return Ok(Vec::new());
+        return Ok(0);
     }
     p.expect(b'{')?;
     let key = p.string()?;
-    if key != "record" {
+    if p.cell(key)? != "record" {
         return Err(p.err("expected the key \"record\""));
     }
     p.expect(b':')?;
     p.expect(b'[')?;
-    let mut rows = Vec::new();
+    let too_many_cells = DecodeError::TooManyCells {
+        limit: bounds.max_cells,
+    };
+    let row_extra = bounds.cells_per_row.saturating_sub(arity);
+    let mut cells_seen = 0usize;
+    let mut rows = 0usize;
+    let mut cells: Vec<Cow<'a, str>> = if build { Vec::with_capacity(arity) } else { Vec::new() };
     if !p.eat(b']') {
         loop {
-            if rows.len() == max_rows {
-                return Err(DecodeError::TooManyRows { limit: max_rows });
+            if rows == bounds.max_rows {
+                return Err(DecodeError::TooManyRows { limit: bounds.max_rows });
             }
             p.expect(b'[')?;
-            let mut row = Vec::with_capacity(arity);
+            cells.clear();
+            let mut got = 0usize;
             if !p.eat(b']') {
                 loop {
-                    row.push(p.string()?);
+                    let raw = p.string()?;
+                    got += 1;
+                    cells_seen += 1;
+                    if cells_seen > bounds.max_cells {
+                        return Err(too_many_cells);
+                    }
+                    if build && got <= arity {
+                        cells.push(p.cell(raw)?);
+                    }
                     if p.eat(b']') {
                         break;
                     }
                     p.expect(b',')?;
                 }
             }
-            if row.len() != arity {
+            if got != arity {
                 return Err(DecodeError::RowArity {
-                    row: rows.len(),
+                    row: rows,
                     expected: arity,
-                    got: row.len(),
+                    got,
                 });
             }
-            rows.push(row);
+            cells_seen = cells_seen.saturating_add(row_extra);
+            if cells_seen > bounds.max_cells {
+                return Err(too_many_cells);
+            }
+            on_row(rows, &cells)?;
+            rows += 1;
             if p.eat(b']') {
                 break;
             }
@@ -101,11 +182,20 @@ fn write_string(out: &mut String, s: &str) {
 }
 
 struct Parser<'a> {
+    text: &'a str,
     s: &'a [u8],
     i: usize,
 }
 
-impl Parser<'_> {
+/// A string token: the bytes between its quotes, and whether it holds escapes.
+#[derive(Clone, Copy)]
+struct RawString {
+    start: usize,
+    end: usize,
+    escaped: bool,
+}
+
+impl<'a> Parser<'a> {
     fn err(&self, reason: &'static str) -> DecodeError {
         DecodeError::Json { offset: self.i, reason }
     }
@@ -141,46 +231,81 @@ impl Parser<'_> {
         }
     }
 
-    fn string(&mut self) -> Result<String, DecodeError> {
+    /// Scans and checks a string (escapes included) without allocating.
+    fn string(&mut self) -> Result<RawString, DecodeError> {
         self.ws();
         if self.s.get(self.i) != Some(&b'"') {
             return Err(self.err("expected a string"));
         }
         self.i += 1;
-        let mut out = Vec::new();
+        let start = self.i;
+        let mut escaped = false;
         loop {
             let Some(&b) = self.s.get(self.i) else {
                 return Err(self.err("unterminated string"));
             };
-            self.i += 1;
             match b {
-                b'"' => break,
-                b'\\' => {
-                    let Some(&e) = self.s.get(self.i) else {
-                        return Err(self.err("unterminated escape"));
-                    };
+                b'"' => {
+                    let end = self.i;
                     self.i += 1;
-                    let c = match e {
-                        b'"' => '"',
-                        b'\\' => '\\',
-                        b'/' => '/',
-                        b'b' => '\u{8}',
-                        b'f' => '\u{c}',
-                        b'n' => '\n',
-                        b'r' => '\r',
-                        b't' => '\t',
-                        b'u' => self.unicode_escape()?,
-                        _ => return Err(self.err("unknown escape")),
-                    };
-                    let mut buf = [0u8; 4];
-                    out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                    return Ok(RawString { start, end, escaped });
+                }
+                b'\\' => {
+                    self.i += 1;
+                    self.escape()?;
+                    escaped = true;
                 }
                 0x00..=0x1f => return Err(self.err("control character in string")),
-                _ => out.push(b),
+                _ => self.i += 1,
             }
         }
-        // The input is a &str and escapes produce whole chars, so this cannot fail.
-        String::from_utf8(out).map_err(|_| self.err("invalid UTF-8 in string"))
+    }
+
+    /// The text of a scanned string: borrowed when it has no escapes.
+    fn cell(&self, raw: RawString) -> Result<Cow<'a, str>, DecodeError> {
+        // Both ends sit next to an ASCII quote, so they are character boundaries.
+        let text = &self.text[raw.start..raw.end];
+        if !raw.escaped {
+            return Ok(Cow::Borrowed(text));
+        }
+        // Escapes only shrink the text: the capacity is at most the raw length.
+        let mut out = String::with_capacity(text.len());
+        let mut sub = Parser {
+            text,
+            s: text.as_bytes(),
+            i: 0,
+        };
+        while sub.i < sub.s.len() {
+            let rest = &text[sub.i..];
+            let plain = rest.find('\\').unwrap_or(rest.len());
+            out.push_str(&rest[..plain]);
+            sub.i += plain;
+            if sub.i < sub.s.len() {
+                sub.i += 1;
+                out.push(sub.escape()?);
+            }
+        }
+        Ok(Cow::Owned(out))
+    }
+
+    /// Reads the escape after a backslash.
+    fn escape(&mut self) -> Result<char, DecodeError> {
+        let Some(&e) = self.s.get(self.i) else {
+            return Err(self.err("unterminated escape"));
+        };
+        self.i += 1;
+        Ok(match e {
+            b'"' => '"',
+            b'\\' => '\\',
+            b'/' => '/',
+            b'b' => '\u{8}',
+            b'f' => '\u{c}',
+            b'n' => '\n',
+            b'r' => '\r',
+            b't' => '\t',
+            b'u' => self.unicode_escape()?,
+            _ => return Err(self.err("unknown escape")),
+        })
     }
 
     fn hex4(&mut self) -> Result<u32, DecodeError> {
@@ -188,8 +313,12 @@ impl Parser<'_> {
             .s
             .get(self.i..self.i + 4)
             .ok_or_else(|| self.err("short \\u escape"))?;
-        let text = std::str::from_utf8(digits).map_err(|_| self.err("bad \\u escape"))?;
-        let n = u32::from_str_radix(text, 16).map_err(|_| self.err("bad \\u escape"))?;
+        if !digits.iter().all(u8::is_ascii_hexdigit) {
+            return Err(self.err("bad \\u escape"));
+        }
+        let n = digits
+            .iter()
+            .fold(0u32, |n, &d| n * 16 + char::from(d).to_digit(16).unwrap_or(0));
         self.i += 4;
         Ok(n)
     }
