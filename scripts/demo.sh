@@ -104,10 +104,9 @@ SQL
 log "what the scheduled call does now: every day is synced, so nothing"
 psql_demo -c "SELECT day, status, requests FROM baostock.sync_date()"
 
-log "scheduling the daily sync with pg_cron: 18, 19, 21, 23 h China time (GMT+8) and a morning retry"
+log "scheduling the daily sync with pg_cron: 18:30, 19:30, 21:00, 23:00 China time (GMT+8) and a morning retry"
 psql_demo <<'SQL'
-SELECT cron.schedule('baostock-evening', '0 10,11,13,15 * * 1-5', 'SELECT baostock.sync_date()');
-SELECT cron.schedule('baostock-morning', '0 0 * * 2-6', 'SELECT baostock.sync_date()');
+SELECT * FROM baostock.schedule_daily();
 SELECT jobname, schedule, command FROM cron.job ORDER BY jobname;
 SQL
 
@@ -116,6 +115,7 @@ psql_demo <<'SQL'
 \x on
 SELECT * FROM baostock.health;
 \x off
+SELECT kind, severity, message FROM baostock.open_alerts;
 SELECT kind, status, count(*) AS runs, sum(requests) AS requests, sum(rows_inserted) AS rows,
        round(avg(extract(epoch FROM duration))::numeric, 2) AS mean_s
 FROM baostock.runs GROUP BY kind, status ORDER BY kind, status;

@@ -66,13 +66,14 @@ cat >> "$CLUSTER_PGDATA/postgresql.conf" <<EOF
 listen_addresses = ''
 unix_socket_directories = '$CLUSTER_DIR'
 port = $CLUSTER_PORT
-shared_preload_libraries = 'pg_baostock'
+shared_preload_libraries = 'pg_baostock,pg_cron'
+cron.database_name = 'postgres'
 baostock.worker_database = 'postgres'
 log_min_messages = info
 EOF
 as_pg "$PGBIN/pg_ctl" -D "$CLUSTER_PGDATA" -l "$LOG" -w -t 60 start > /dev/null
 psql -U postgres -h "$CLUSTER_DIR" -p "$CLUSTER_PORT" -d postgres -X -At -v ON_ERROR_STOP=1 \
-  -c "CREATE EXTENSION pg_baostock"
+  -c "CREATE EXTENSION pg_baostock" -c "CREATE EXTENSION pg_cron"
 
 export BAOSTOCK_CLUSTER_DIR=$CLUSTER_DIR
 export BAOSTOCK_CLUSTER_PORT=$CLUSTER_PORT

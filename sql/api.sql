@@ -274,7 +274,7 @@ BEGIN
     IF (SELECT count(DISTINCT x) FROM unnest(times) x) <> cardinality(times) THEN
         RAISE EXCEPTION 'times has duplicates' USING ERRCODE = '22023';
     END IF;
-    IF to_regproc('cron.schedule_in_database') IS NULL THEN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pg_cron') THEN
         RAISE EXCEPTION 'pg_cron is not installed in this database' USING ERRCODE = '55000',
             HINT = 'Add pg_cron to shared_preload_libraries, set cron.database_name to this database, restart, and CREATE EXTENSION pg_cron.';
     END IF;
@@ -309,7 +309,7 @@ DECLARE
     n integer := 0;
     id bigint;
 BEGIN
-    IF to_regproc('cron.unschedule') IS NULL THEN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pg_cron') THEN
         RAISE EXCEPTION 'pg_cron is not installed in this database' USING ERRCODE = '55000';
     END IF;
     FOR id IN SELECT jobid FROM cron.job WHERE cron.job.jobname LIKE 'baostock-daily-%' LOOP

@@ -137,6 +137,10 @@ pub extern "C-unwind" fn pg_baostock_worker_main(_arg: pg_sys::Datum) {
     }
     house.save();
     log!("{TYPE} stopping");
+    // Exit code 1: if only this worker was told to stop (pg_terminate_backend), the
+    // postmaster starts it again; at a shutdown it does not.
+    // SAFETY: the normal end of a background worker.
+    unsafe { pg_sys::proc_exit(1) };
 }
 
 fn pid() -> i32 {
@@ -238,6 +242,10 @@ impl House {
         }
         let refreshed = xact(|| {
             let today = store::china_today()?;
+            // A calendar nobody has synced yet is the user's to start.
+            if store::calendar_end()?.is_none() {
+                return Ok(());
+            }
             crate::sync::extend_calendar(None, today)?;
             server::set_calendar_checked(today)
         });

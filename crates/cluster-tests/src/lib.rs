@@ -422,7 +422,16 @@ pub fn kill_9(pid: i32) {
 /// the test's own emulator).
 const TRUNCATE: &str = "TRUNCATE baostock.daily_bars, baostock.adjust_factors, baostock.synced_days,
     baostock.synced_ranges, baostock.sync_runs, baostock.sync_units, baostock.sync_jobs,
-    baostock.trade_calendar, baostock.securities CASCADE";
+    baostock.trade_calendar, baostock.securities, baostock.alerts, baostock.worker_starts CASCADE";
+
+/// Settings a test may change, back to what every test starts from: no request budget (the
+/// suite sends more than a day's worth to its emulators), no pause before a second pass.
+const SETTINGS: &str = "ALTER SYSTEM SET baostock.daily_request_budget = 0;
+    ALTER SYSTEM SET baostock.retry_pause = 0;
+    ALTER SYSTEM RESET baostock.blacklist_pause;
+    ALTER SYSTEM RESET baostock.alert_webhook;
+    ALTER SYSTEM RESET baostock.read_timeout;
+    ALTER SYSTEM RESET baostock.stale_after;";
 
 /// One test's emulator, with the cluster pointed at it and clean tables. Holds a lock so that
 /// tests of one binary never share the cluster at the same time.
@@ -459,6 +468,7 @@ impl TestEnv {
              ALTER SYSTEM SET baostock.port = {port};
              ALTER SYSTEM SET baostock.retries = 1;
              ALTER SYSTEM RESET baostock.max_sessions;
+             {SETTINGS}
              SELECT pg_reload_conf();"
         ));
         // New sessions see the reloaded settings once the postmaster has read them; the worker
@@ -469,6 +479,8 @@ impl TestEnv {
         std::thread::sleep(Duration::from_millis(300));
 
         sql(TRUNCATE);
+        // A blacklist an earlier test left is lifted, in shared memory and on disk.
+        sql("SELECT baostock.resume()");
         let calendar = sql("SELECT status FROM baostock.sync_calendar()");
         let securities = sql("SELECT status FROM baostock.sync_securities()");
         assert_eq!(

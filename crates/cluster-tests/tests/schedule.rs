@@ -1,5 +1,6 @@
-//! The README's pg_cron schedule (also the demo's) fires at the China times it promises.
-//! Debian's pg_cron 1.4 runs schedules in GMT: China time is GMT+8.
+//! The pg_cron schedules fire at the China times they promise: the README's by-hand lines and
+//! those `baostock.schedule_daily()` makes (which the demo uses). Debian's pg_cron 1.4 runs
+//! schedules in GMT: China time is GMT+8.
 
 /// The `cron.schedule(name, expr, command)` calls of a text: (name, expression).
 fn schedules(text: &str) -> Vec<(String, String)> {
@@ -64,6 +65,86 @@ fn the_readme_schedule_runs_at_the_promised_china_times() {
 }
 
 #[test]
-fn the_demo_schedule_is_the_readme_one() {
-    check("scripts/demo.sh");
+fn the_demo_schedules_with_schedule_daily() {
+    let demo = std::fs::read_to_string(format!("{}/../../scripts/demo.sh", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    assert!(demo.contains("SELECT * FROM baostock.schedule_daily();"));
+}
+
+/// (weekday 0-6 with 0 = Sunday, minute of the day) in China for every GMT firing of a
+/// `M H * * DOWS` expression.
+fn china_minutes(expr: &str) -> Vec<(u32, u32)> {
+    let parts: Vec<&str> = expr.split_whitespace().collect();
+    assert_eq!(parts.len(), 5, "{expr}");
+    assert_eq!((parts[2], parts[3]), ("*", "*"), "{expr}");
+    let mut out = Vec::new();
+    for dow in field(parts[4]) {
+        for hour in field(parts[1]) {
+            for minute in field(parts[0]) {
+                let china = hour * 60 + minute + 8 * 60;
+                out.push(((dow + china / 1440) % 7, china % 1440));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The pg_cron jobs schedule_daily() made: (name, schedule, command, database).
+fn daily_jobs() -> Vec<(String, String, String, String)> {
+    pg_baostock_cluster_tests::sql(
+        "SELECT jobname, schedule, command, database FROM cron.job WHERE jobname LIKE 'baostock-daily-%' ORDER BY jobname",
+    )
+    .lines()
+    .filter(|l| !l.is_empty())
+    .map(|l| {
+        let f: Vec<&str> = l.split('|').collect();
+        (f[0].to_owned(), f[1].to_owned(), f[2].to_owned(), f[3].to_owned())
+    })
+    .collect()
+}
+
+/// Every (China weekday, minute) a time of schedule_daily() promises: evenings on trading
+/// weekdays, mornings (before 12:00) Tuesday to Saturday.
+fn promised(time: &str) -> Vec<(u32, u32)> {
+    let (h, m) = time.split_once(':').unwrap();
+    let minute = h.parse::<u32>().unwrap() * 60 + m.parse::<u32>().unwrap();
+    let days = if minute < 12 * 60 { 2..=6 } else { 1..=5 };
+    days.map(|d| (d, minute)).collect()
+}
+
+#[test]
+fn schedule_daily_makes_pg_cron_jobs_that_fire_at_the_china_times_asked() {
+    use pg_baostock_cluster_tests::{sql, wait_ready};
+    wait_ready(std::time::Duration::from_secs(60));
+    sql("SELECT baostock.unschedule_daily()");
+    let returned = sql("SELECT jobname || ' ' || china_time || ' ' || schedule FROM baostock.schedule_daily()");
+    assert_eq!(returned.lines().count(), 5, "{returned}");
+    let jobs = daily_jobs();
+    let defaults = ["18:30", "19:30", "21:00", "23:00", "08:00"];
+    assert_eq!(jobs.len(), defaults.len(), "{jobs:?}");
+    for time in defaults {
+        let name = format!("baostock-daily-{}", time.replace(':', ""));
+        let (_, schedule, command, database) = jobs
+            .iter()
+            .find(|j| j.0 == name)
+            .unwrap_or_else(|| panic!("no job {name}: {jobs:?}"));
+        assert_eq!(china_minutes(schedule), promised(time), "{name}: {schedule}");
+        assert_eq!(command, "SELECT baostock.sync_date()");
+        assert_eq!(database, "postgres");
+        assert!(returned.contains(&format!("{name} {time} {schedule}")), "{returned}");
+    }
+    // Other times replace the set; one before 08:00 China is the evening before in GMT.
+    sql("SELECT count(*) FROM baostock.schedule_daily(ARRAY['07:30', '17:45'])");
+    let jobs = daily_jobs();
+    assert_eq!(jobs.len(), 2, "{jobs:?}");
+    for (name, time, gmt) in [
+        ("baostock-daily-0730", "07:30", "30 23 * * 1,2,3,4,5"),
+        ("baostock-daily-1745", "17:45", "45 9 * * 1,2,3,4,5"),
+    ] {
+        let job = jobs.iter().find(|j| j.0 == name).unwrap();
+        assert_eq!(job.1, gmt, "{name}");
+        assert_eq!(china_minutes(&job.1), promised(time), "{name}");
+    }
+    assert_eq!(sql("SELECT baostock.unschedule_daily()"), "2");
+    assert!(daily_jobs().is_empty());
 }
