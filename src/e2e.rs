@@ -835,7 +835,10 @@ mod tests {
         ] {
             case(format!("SELECT * FROM baostock.sync_date({arg})"), want);
         }
-        case(format!("SELECT * FROM baostock.sync_date('{day}', force => NULL)"), "22004");
+        case(
+            format!("SELECT * FROM baostock.sync_date('{day}', force => NULL)"),
+            "22004",
+        );
         case("SELECT * FROM baostock.sync_date(force => NULL)".into(), "22004");
         // sync_calendar
         for (args, want) in [
@@ -868,11 +871,23 @@ mod tests {
             ("'2024-01-02', '2024-02-01', force => NULL".into(), "22004"),
             ("'2024-01-02', '2024-02-01', codes => ARRAY[]::text[]".into(), "22023"),
             ("'2024-01-02', '2024-02-01', codes => ARRAY[NULL::text]".into(), "22004"),
-            ("'2024-01-02', '2024-02-01', codes => ARRAY['sh.600000', NULL]".into(), "22004"),
+            (
+                "'2024-01-02', '2024-02-01', codes => ARRAY['sh.600000', NULL]".into(),
+                "22004",
+            ),
             ("'2024-01-02', '2024-02-01', codes => ARRAY['600000']".into(), "22023"),
-            ("'2024-01-02', '2024-02-01', codes => ARRAY['sh.999999']".into(), "22023"),
-            ("'2024-01-02', '2024-02-01', codes => ARRAY['sh.60000０']".into(), "22023"),
-            ("'2024-01-02', '2024-02-01', codes => ARRAY[repeat('x', 10000)]".into(), "22023"),
+            (
+                "'2024-01-02', '2024-02-01', codes => ARRAY['sh.999999']".into(),
+                "22023",
+            ),
+            (
+                "'2024-01-02', '2024-02-01', codes => ARRAY['sh.60000０']".into(),
+                "22023",
+            ),
+            (
+                "'2024-01-02', '2024-02-01', codes => ARRAY[repeat('x', 10000)]".into(),
+                "22023",
+            ),
         ];
         for (args, want) in &job_args {
             case(format!("SELECT baostock.backfill({args})"), want);
@@ -939,7 +954,10 @@ mod tests {
             case(format!("SET {setting}"), want);
         }
         // `user` is a keyword: SET baostock.user needs quotes, set_config does not.
-        case("SELECT set_config('baostock.user', E'anon\\x01ymous', false)".into(), "22023");
+        case(
+            "SELECT set_config('baostock.user', E'anon\\x01ymous', false)".into(),
+            "22023",
+        );
         case("SET baostock.\"user\" = E'anon\\nymous'".into(), "22023");
         drop(case);
         assert!(cases.len() >= 100, "only {} cases", cases.len());
@@ -950,7 +968,13 @@ mod tests {
                 wrong.push(format!("{sql}: got {got:?}, want {want}"));
             }
         }
-        assert!(wrong.is_empty(), "{} of {} calls:\n{}", wrong.len(), cases.len(), wrong.join("\n"));
+        assert!(
+            wrong.is_empty(),
+            "{} of {} calls:\n{}",
+            wrong.len(),
+            cases.len(),
+            wrong.join("\n")
+        );
         assert_eq!(all_rows(), before, "a bad call wrote something");
         assert_eq!(emu.counters().total_requests(), 0, "a bad call asked the server");
     }
