@@ -11,11 +11,12 @@
 //! | `override CODE DATE FIELD VALUE` | replace one daily bar cell (`VALUE` may be `""` for empty) |
 //! | `clear-overrides` | remove every override |
 //! | `publish HH:MM[:SS]` / `publish none` | publication time of daily rows (China time) |
-//! | `clock YYYY-MM-DDTHH:MM:SS` / `clock none` | fix the emulator's China time |
+//! | `clock YYYY-MM-DDTHH:MM:SS[.fff]` / `clock none` | fix the emulator's China time (frozen) |
+//! | `clock YYYY-MM-DDTHH:MM:SS[.fff] running` | set the China time and let it run on with real time |
 //! | `all-market-from YYYY-MM-DD` / `all-market-from none` | first day 98/9A/9C have rows for (earlier days: no rows; 95 and 15 unaffected) |
-//! | `sessions max=N|none blacklist_ms=N|none` | session limit per IP and blacklist period |
-//! | `clear-blacklist` | lift every blacklisting |
-//! | `status` | current settings |
+//! | `sessions max=N|none blacklist_ms=N|none daily_limit=N|none` | session limit per IP, blacklist period, requests per IP per emulator day (beyond: `10001011` and blacklisted for the period, 24 h without one); settings left out are reset |
+//! | `clear-blacklist` | lift every blacklisting (and forget the day's request counts) |
+//! | `status` | current settings, the clock's mode and the requests by IP today |
 //! | `quit` | close this control connection |
 //!
 //! Errors answer `{"ok":false,"error":"..."}`.
@@ -145,10 +146,10 @@ pub fn parse_date(v: &str) -> Result<NaiveDate, String> {
     NaiveDate::parse_from_str(v, "%Y-%m-%d").map_err(|_| format!("not a date: {v:?}"))
 }
 
-/// Parses `YYYY-MM-DDTHH:MM:SS` (or with a space).
+/// Parses `YYYY-MM-DDTHH:MM:SS` (or with a space), with optional fractional seconds.
 pub fn parse_datetime(v: &str) -> Result<NaiveDateTime, String> {
-    NaiveDateTime::parse_from_str(v, "%Y-%m-%dT%H:%M:%S")
-        .or_else(|_| NaiveDateTime::parse_from_str(v, "%Y-%m-%d %H:%M:%S"))
+    NaiveDateTime::parse_from_str(v, "%Y-%m-%dT%H:%M:%S%.f")
+        .or_else(|_| NaiveDateTime::parse_from_str(v, "%Y-%m-%d %H:%M:%S%.f"))
         .map_err(|_| format!("not a date and time: {v:?}"))
 }
 
@@ -163,6 +164,8 @@ fn parse_sessions(args: &[&str]) -> Result<SessionConfig, String> {
             ("max", n) => s.max_per_ip = Some(n.parse().map_err(|_| format!("bad max {n:?}"))?),
             ("blacklist_ms", "none") => s.blacklist_for = None,
             ("blacklist_ms", n) => s.blacklist_for = Some(ms(n)?),
+            ("daily_limit", "none") => s.daily_limit = None,
+            ("daily_limit", n) => s.daily_limit = Some(n.parse().map_err(|_| format!("bad daily_limit {n:?}"))?),
             _ => return Err(format!("unknown session setting {k:?}")),
         }
     }
@@ -231,7 +234,11 @@ pub fn execute(c: &Controls, line: &str) -> String {
                 c.set_clock(Some(t));
                 ok()
             }),
-            _ => Err("usage: clock YYYY-MM-DDTHH:MM:SS|none".into()),
+            [t, "running"] => parse_datetime(t).map(|t| {
+                c.set_clock_running(t);
+                ok()
+            }),
+            _ => Err("usage: clock YYYY-MM-DDTHH:MM:SS[.fff] [running]|none".into()),
         },
         "all-market-from" => match args {
             ["none"] => {
@@ -247,16 +254,25 @@ pub fn execute(c: &Controls, line: &str) -> String {
         "status" => {
             let l = c.latency();
             let f = c.faults();
+            let sessions = c.sessions();
+            let today: Vec<String> = c
+                .requests_today()
+                .iter()
+                .map(|(ip, n)| format!("\"{ip}\":{n}"))
+                .collect();
             Ok(format!(
-                "{{\"ok\":true,\"now\":\"{}\",\"publish_time\":{},\"all_market_start\":{},\"latency_base_ms\":{},\"fault_modes\":{},\"scripted_faults\":{}}}",
+                "{{\"ok\":true,\"now\":\"{}\",\"clock\":\"{}\",\"publish_time\":{},\"all_market_start\":{},\"latency_base_ms\":{},\"fault_modes\":{},\"scripted_faults\":{},\"daily_limit\":{},\"requests_today\":{{{}}}}}",
                 c.now().format("%Y-%m-%dT%H:%M:%S"),
+                c.clock().mode(),
                 c.publish_time()
                     .map_or("null".to_owned(), |t| format!("\"{}\"", t.format("%H:%M:%S"))),
                 c.all_market_start()
                     .map_or("null".to_owned(), |d| format!("\"{}\"", d.format("%Y-%m-%d"))),
                 l.base.as_millis(),
                 f.rates.len(),
-                f.script.len()
+                f.script.len(),
+                sessions.daily_limit.map_or("null".to_owned(), |n| n.to_string()),
+                today.join(",")
             ))
         }
         _ => Err(format!("unknown command {cmd:?}")),

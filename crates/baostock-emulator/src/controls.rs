@@ -1,5 +1,5 @@
-//! Runtime controls (latency, faults, sessions, overrides, publication time, clock, start of
-//! all-market history) and the counters. All methods take `&self` and may be called from any
+//! Runtime controls (latency, faults, sessions and the daily request limit, overrides,
+//! publication time, clock, start of all-market history) and the counters. All methods take `&self` and may be called from any
 //! thread while serving.
 
 use std::collections::{BTreeMap, HashMap};
@@ -186,7 +186,7 @@ impl Default for FaultConfig {
     }
 }
 
-/// Limits on logged-in sessions per client address.
+/// Limits on logged-in sessions and on requests per client address.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SessionConfig {
     /// Most concurrent logged-in sessions from one IP; `None` for no limit. A login beyond it
@@ -195,6 +195,54 @@ pub struct SessionConfig {
     /// When set, a login beyond the limit blacklists the IP for this long instead: every
     /// request from it is answered `10001011` until the period ends.
     pub blacklist_for: Option<Duration>,
+    /// Most requests (of every type, logins and logouts included) one IP may make in one
+    /// emulator China day (the date of [`Controls::now`]); `None` for no limit. The request
+    /// that passes it, and every later one, is answered `10001011` and the IP is blacklisted
+    /// for `blacklist_for` (24 hours when that is `None`). The count restarts when the
+    /// emulator's day changes, and on [`Controls::clear_blacklist`].
+    pub daily_limit: Option<u64>,
+}
+
+/// How long a daily-limit blacklisting lasts when `SessionConfig::blacklist_for` is `None`.
+pub const DAILY_LIMIT_BLACKLIST: Duration = Duration::from_secs(24 * 3600);
+
+/// The emulator's clock: the real China time, or a set time, frozen or running on from the
+/// moment it was set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Clock {
+    /// The real clock, in China time.
+    Real,
+    /// This China time, always.
+    Frozen(NaiveDateTime),
+    /// This China time at `since`, advancing with real time from then on.
+    Running {
+        /// The China time the clock was set to.
+        at: NaiveDateTime,
+        /// When it was set.
+        since: Instant,
+    },
+}
+
+impl Clock {
+    /// The China time the clock shows now.
+    pub fn now(&self) -> NaiveDateTime {
+        match *self {
+            Clock::Real => china_now(),
+            Clock::Frozen(t) => t,
+            Clock::Running { at, since } => {
+                at + chrono::Duration::from_std(since.elapsed()).unwrap_or(chrono::Duration::MAX)
+            }
+        }
+    }
+
+    /// `real`, `frozen` or `running`.
+    pub fn mode(&self) -> &'static str {
+        match self {
+            Clock::Real => "real",
+            Clock::Frozen(_) => "frozen",
+            Clock::Running { .. } => "running",
+        }
+    }
 }
 
 /// A snapshot of the counters.
@@ -272,7 +320,7 @@ pub(crate) struct State {
     pub(crate) faults: FaultConfig,
     pub(crate) sessions: SessionConfig,
     pub(crate) publish_time: Option<NaiveTime>,
-    pub(crate) clock: Option<NaiveDateTime>,
+    pub(crate) clock: Clock,
     pub(crate) all_market_start: Option<NaiveDate>,
     pub(crate) counters: Counters,
     /// Requests seen by type since the last reset (for scripted faults).
@@ -281,6 +329,10 @@ pub(crate) struct State {
     pub(crate) sequence: u64,
     pub(crate) active_by_ip: HashMap<IpAddr, usize>,
     pub(crate) blacklist: HashMap<IpAddr, Instant>,
+    /// The emulator day `requests_today` counts.
+    pub(crate) day: Option<NaiveDate>,
+    /// Requests by IP on `day`.
+    pub(crate) requests_today: BTreeMap<IpAddr, u64>,
 }
 
 /// Runtime controls of a running emulator.
@@ -298,13 +350,22 @@ impl Controls {
                 faults: cfg.faults.clone(),
                 sessions: cfg.sessions.clone(),
                 publish_time: cfg.publish_time,
-                clock: cfg.clock,
+                clock: match cfg.clock {
+                    None => Clock::Real,
+                    Some(t) if cfg.clock_running => Clock::Running {
+                        at: t,
+                        since: Instant::now(),
+                    },
+                    Some(t) => Clock::Frozen(t),
+                },
                 all_market_start: cfg.all_market_start,
                 counters: Counters::default(),
                 seen: HashMap::new(),
                 sequence: 0,
                 active_by_ip: HashMap::new(),
                 blacklist: HashMap::new(),
+                day: None,
+                requests_today: BTreeMap::new(),
             }),
         }
     }
@@ -343,9 +404,54 @@ impl Controls {
         self.lock().sessions.clone()
     }
 
-    /// Lifts every blacklisting.
+    /// Lifts every blacklisting, and forgets the day's request counts of the daily limit (so
+    /// an address blacklisted for it gets its whole allowance back).
     pub fn clear_blacklist(&self) {
-        self.lock().blacklist.clear();
+        let mut s = self.lock();
+        s.blacklist.clear();
+        s.requests_today.clear();
+    }
+
+    /// Requests by client IP on the emulator's current day (what the daily limit counts).
+    pub fn requests_today(&self) -> BTreeMap<IpAddr, u64> {
+        let today = self.now().date();
+        let s = self.lock();
+        if s.day == Some(today) {
+            s.requests_today.clone()
+        } else {
+            BTreeMap::new()
+        }
+    }
+
+    /// Counts one request from `ip` against the daily limit; `true` when it passes the limit,
+    /// in which case the IP is blacklisted too (unless it already is).
+    pub(crate) fn count_daily_request(&self, ip: IpAddr) -> bool {
+        let today = self.now().date();
+        let mut s = self.lock();
+        if s.day != Some(today) {
+            s.day = Some(today);
+            s.requests_today.clear();
+        }
+        let n = {
+            let n = s.requests_today.entry(ip).or_default();
+            *n += 1;
+            *n
+        };
+        let Some(limit) = s.sessions.daily_limit else {
+            return false;
+        };
+        if n <= limit {
+            return false;
+        }
+        let period = s.sessions.blacklist_for.unwrap_or(DAILY_LIMIT_BLACKLIST);
+        let now = Instant::now();
+        match s.blacklist.get(&ip) {
+            Some(until) if *until > now => {}
+            _ => {
+                s.blacklist.insert(ip, now + period);
+            }
+        }
+        true
     }
 
     /// Replaces one cell of one daily bar (`field` one of the 18 daily fields) in every 95
@@ -371,15 +477,37 @@ impl Controls {
         self.lock().publish_time
     }
 
-    /// Fixes the China time the emulator believes it is (`None`: the real clock). Days after
-    /// the clock's date are the future: 95 leaves them out and 98/9A/9C answer no rows.
+    /// Fixes the China time the emulator believes it is, frozen there (`None`: the real
+    /// clock). Days after the clock's date are the future: 95 leaves them out and 98/9A/9C
+    /// answer no rows.
     pub fn set_clock(&self, t: Option<NaiveDateTime>) {
-        self.lock().clock = t;
+        self.lock().clock = t.map_or(Clock::Real, Clock::Frozen);
+    }
+
+    /// Sets the China time to `t` and lets it run on with real time from now: publication,
+    /// the future and the login and logout reply times follow it, and the day changes at
+    /// its midnight.
+    pub fn set_clock_running(&self, t: NaiveDateTime) {
+        self.set_clock_mode(Clock::Running {
+            at: t,
+            since: Instant::now(),
+        });
+    }
+
+    /// Sets the clock (real, frozen or running).
+    pub fn set_clock_mode(&self, clock: Clock) {
+        self.lock().clock = clock;
+    }
+
+    /// The clock in force.
+    pub fn clock(&self) -> Clock {
+        self.lock().clock
     }
 
     /// The China time the emulator believes it is.
     pub fn now(&self) -> NaiveDateTime {
-        self.lock().clock.unwrap_or_else(china_now)
+        let clock = self.lock().clock;
+        clock.now()
     }
 
     /// Whether the daily rows of `d` are published at the emulator's current time.
@@ -389,16 +517,17 @@ impl Controls {
 
     /// The last day whose rows are published: with a publication time, the clock's date once
     /// that time has passed (else the day before); without one, the clock's date when the
-    /// clock is fixed (later days are the future); `None` (everything) otherwise.
+    /// clock is set, frozen or running (later days are the future); `None` (everything)
+    /// otherwise.
     pub fn last_published(&self) -> Option<NaiveDate> {
         let (t, clock) = {
             let s = self.lock();
             (s.publish_time, s.clock)
         };
         let Some(t) = t else {
-            return clock.map(|c| c.date());
+            return (clock != Clock::Real).then(|| clock.now().date());
         };
-        let now = clock.unwrap_or_else(china_now);
+        let now = clock.now();
         Some(if now.time() >= t {
             now.date()
         } else {

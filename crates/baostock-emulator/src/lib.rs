@@ -21,7 +21,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-pub use controls::{Controls, Counters, FaultConfig, FaultMode, LatencyConfig, ScriptedFault, SessionConfig};
+pub use controls::{Clock, Controls, Counters, FaultConfig, FaultMode, LatencyConfig, ScriptedFault, SessionConfig};
 pub use market::{Market, MarketConfig, QueryError, RawBar, SecType, Security};
 
 /// Everything an emulator is started with.
@@ -48,6 +48,9 @@ pub struct EmulatorConfig {
     pub publish_time: Option<chrono::NaiveTime>,
     /// Fixed China time the emulator believes it is; `None` follows the real clock.
     pub clock: Option<chrono::NaiveDateTime>,
+    /// With `clock` set: let it run on with real time from the start instead of staying
+    /// frozen (default `false`).
+    pub clock_running: bool,
     /// First day of all-market history: 98/9A/9C for an earlier day answer success with no
     /// rows (95 and 15 are not affected); `None`: every day has it.
     pub all_market_start: Option<chrono::NaiveDate>,
@@ -75,6 +78,7 @@ impl Default for EmulatorConfig {
             sessions: SessionConfig::default(),
             publish_time: None,
             clock: None,
+            clock_running: false,
             all_market_start: None,
             replay: None,
             control: None,

@@ -27,6 +27,8 @@ Market
                            this China time of that day (default: always published)
   --clock YYYY-MM-DDTHH:MM:SS
                            fix the emulator's China time (default: the real clock)
+  --clock-running          let the --clock time run on with real time from the start
+                           (default: frozen)
   --all-market-from YYYY-MM-DD
                            98/9A/9C for a day before this answer no rows (no all-market
                            history yet); 95 and 15 still answer (default: every day)
@@ -40,6 +42,9 @@ Latency
 Sessions
   --max-sessions N         concurrent logged-in sessions per client IP; beyond: 10001005
   --blacklist-secs N       instead of 10001005, blacklist the IP for N seconds (10001011)
+  --daily-limit N          requests (every type, logins included) per client IP per
+                           emulator China day; the one beyond and every later one answer
+                           10001011 and blacklist the IP (--blacklist-secs, default 24 h)
 Faults (random ones are drawn from the seed; logins and logouts are spared)
   --fault MODE=PPM         probability per request in parts per million (repeatable);
                            MODE: reset fin silence truncated corrupt-zlib error-frame slow-drip
@@ -67,8 +72,12 @@ fn parse(args: &[String]) -> Result<EmulatorConfig, String> {
         if flag == "-h" || flag == "--help" {
             return Err(String::new());
         }
-        if flag == "--lazy" {
-            cfg.warm = false;
+        if flag == "--lazy" || flag == "--clock-running" {
+            if flag == "--lazy" {
+                cfg.warm = false;
+            } else {
+                cfg.clock_running = true;
+            }
             i += 1;
             continue;
         }
@@ -98,6 +107,7 @@ fn parse(args: &[String]) -> Result<EmulatorConfig, String> {
                 latency.push(format!("type.{t}={ms}"));
             }
             "--max-sessions" => cfg.sessions.max_per_ip = Some(num(v)? as usize),
+            "--daily-limit" => cfg.sessions.daily_limit = Some(num(v)?),
             "--blacklist-secs" => cfg.sessions.blacklist_for = Some(std::time::Duration::from_secs(num(v)?)),
             "--fault" => faults.push(v.to_owned()),
             "--fault-script" => faults.push(format!("script={v}")),
@@ -107,6 +117,9 @@ fn parse(args: &[String]) -> Result<EmulatorConfig, String> {
             "--drip-interval-ms" => faults.push(format!("drip_ms={v}")),
             _ => return Err(format!("unknown flag {flag:?}")),
         }
+    }
+    if cfg.clock_running && cfg.clock.is_none() {
+        return Err("--clock-running needs --clock".into());
     }
     if !latency.is_empty() {
         let mut l = parse_latency(&latency.iter().map(String::as_str).collect::<Vec<_>>())?;

@@ -284,7 +284,10 @@ impl Conn {
     async fn handle(&mut self, stream: &mut TcpStream, frame: &Frame, raw: &[u8]) -> Next {
         let t = frame.msg_type.as_str().to_owned();
         let (seq, fault) = self.admit(&t);
-        let mut bytes = if fault == Some(FaultMode::Empty) {
+        let over_daily_limit = self.shared.controls.count_daily_request(self.ip());
+        let mut bytes = if over_daily_limit {
+            Answer::error(codes::BLACKLISTED, "黑名单用户").encode()
+        } else if fault == Some(FaultMode::Empty) {
             self.empty_answer(frame, raw)
         } else {
             self.answer(frame, raw)

@@ -40,6 +40,7 @@ fn logins_beyond_the_limit_are_refused() {
         sessions: SessionConfig {
             max_per_ip: Some(2),
             blacklist_for: None,
+            daily_limit: None,
         },
         ..common::config(60)
     })
@@ -74,6 +75,7 @@ fn blacklisting_blocks_the_address_for_the_period() {
         sessions: SessionConfig {
             max_per_ip: Some(2),
             blacklist_for: Some(Duration::from_secs(3600)),
+            daily_limit: None,
         },
         ..common::config(60)
     })
@@ -104,6 +106,7 @@ fn blacklisting_blocks_the_address_for_the_period() {
     emu.controls().set_sessions(SessionConfig {
         max_per_ip: Some(1),
         blacklist_for: Some(Duration::from_millis(200)),
+        daily_limit: None,
     });
     let mut e = Raw::connect(&emu);
     assert_eq!(login_code(&mut e), "10001011");
@@ -205,7 +208,8 @@ fn the_control_port_drives_the_emulator_from_outside() {
         emu.controls().sessions(),
         SessionConfig {
             max_per_ip: Some(3),
-            blacklist_for: Some(Duration::from_secs(1))
+            blacklist_for: Some(Duration::from_secs(1)),
+            daily_limit: None,
         }
     );
     assert_eq!(command(&mut io, "clear-blacklist")["ok"], true);
@@ -283,6 +287,7 @@ fn the_binary_documents_every_flag_and_serves() {
         "--lazy",
         "--publish-time",
         "--clock",
+        "--clock-running",
         "--all-market-from",
         "--profile",
         "--latency-base-ms",
@@ -291,6 +296,7 @@ fn the_binary_documents_every_flag_and_serves() {
         "--latency-type",
         "--max-sessions",
         "--blacklist-secs",
+        "--daily-limit",
         "--fault",
         "--fault-script",
         "--idle-timeout",

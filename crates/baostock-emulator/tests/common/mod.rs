@@ -72,6 +72,10 @@ impl Raw {
     pub fn connect(emu: &Emulator) -> Raw {
         let stream = TcpStream::connect(emu.addr()).unwrap();
         stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        Raw::from_stream(stream)
+    }
+
+    pub fn from_stream(stream: TcpStream) -> Raw {
         Raw {
             stream,
             buf: Vec::new(),
