@@ -208,6 +208,7 @@ fn plan(
         name!(last_day, Option<Date>),
         name!(est_requests, i64),
         name!(est_seconds, f64),
+        name!(est_days, Option<i64>),
     ),
 > {
     let plan = job_args(start_date, end_date, codes, frequency, force)
@@ -221,6 +222,7 @@ fn plan(
             r.last_day.and_then(to_pg),
             r.est_requests,
             r.est_seconds,
+            r.est_days,
         )
     }))
 }

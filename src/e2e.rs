@@ -980,6 +980,66 @@ mod tests {
     }
 
     #[pg_test]
+    fn baostock_reader_reads_the_data_and_nothing_else() {
+        let (_emu, day) = start_with_reference_data();
+        sync(&format!("SELECT * FROM baostock.sync_date('{day}')"));
+        Spi::run("CREATE ROLE baostock_test_analyst; GRANT baostock_reader TO baostock_test_analyst").unwrap();
+        Spi::run("SET ROLE baostock_test_analyst").unwrap();
+        for table in [
+            "daily_bars",
+            "adjust_factors",
+            "securities",
+            "trade_calendar",
+            "synced_days",
+            "synced_ranges",
+        ] {
+            assert!(
+                sqlstate_of(&format!("SELECT count(*) FROM baostock.{table}")).is_none(),
+                "{table}"
+            );
+        }
+        assert!(
+            count(&format!(
+                "SELECT count(*) FROM baostock.daily_bars WHERE date = '{day}'"
+            )) > 0
+        );
+        for sql in [
+            "DELETE FROM baostock.daily_bars",
+            "INSERT INTO baostock.trade_calendar (day, is_trading_day) VALUES ('1990-01-01', false)",
+            "SELECT count(*) FROM baostock.server_state",
+            "SELECT * FROM baostock.sync_date()",
+            "SELECT baostock.backfill('2024-01-02')",
+            "SELECT baostock.resume()",
+            "SELECT baostock.retry(1)",
+            "SELECT baostock.evaluate_alerts()",
+        ] {
+            assert_eq!(sqlstate_of(sql).as_deref(), Some("42501"), "{sql}");
+        }
+        Spi::run("RESET ROLE").unwrap();
+    }
+
+    #[pg_test]
+    fn plan_says_how_many_china_days_the_budget_makes_a_backfill_take() {
+        let _ = start_with_reference_data();
+        // The default budget: 40,000 a day, 38,000 of them for backfills.
+        let days = |requests: i64| {
+            Spi::get_one::<i64>(&format!(
+            "SELECT est_days FROM baostock.plan('2024-01-02', '2024-03-29') WHERE kind = 'total' AND est_requests = {requests}"
+        ))
+        };
+        let total = count("SELECT est_requests FROM baostock.plan('2024-01-02', '2024-03-29') WHERE kind = 'total'");
+        assert_eq!(days(total).unwrap(), Some((total + 37_999) / 38_000));
+        assert_eq!(crate::jobs::days_under_budget(38_000, 40_000), Some(1));
+        assert_eq!(crate::jobs::days_under_budget(38_001, 40_000), Some(2));
+        assert_eq!(crate::jobs::days_under_budget(100_000, 0), None);
+        assert_eq!(
+            crate::jobs::days_under_budget(1, 15),
+            None,
+            "a budget all reserve leaves backfills nothing"
+        );
+    }
+
+    #[pg_test]
     fn plan_counts_day_units_for_unsynced_days_and_code_units_for_codes() {
         let (emu, day) = start_with_reference_data();
         let days: Vec<NaiveDate> = emu

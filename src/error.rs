@@ -213,3 +213,18 @@ pub fn clean(text: &str) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clean_strips_control_characters_and_cuts_long_text() {
+        assert_eq!(clean("a\u{1}b\nc"), "a b c");
+        let long = "x".repeat(MAX_MESSAGE + 10);
+        let cut = clean(&long);
+        assert_eq!(cut.chars().count(), MAX_MESSAGE + 1);
+        assert!(cut.ends_with('…'));
+        assert_eq!(clean(&"中".repeat(MAX_MESSAGE)), "中".repeat(MAX_MESSAGE));
+    }
+}

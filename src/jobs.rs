@@ -53,6 +53,16 @@ pub struct PlanRow {
     pub last_day: Option<NaiveDate>,
     pub est_requests: i64,
     pub est_seconds: f64,
+    /// China days the requests take under the daily budget (`None`: no budget).
+    pub est_days: Option<i64>,
+}
+
+/// China days `requests` take when backfills may send `budget` less the reserve a day.
+pub fn days_under_budget(requests: i64, budget: u64) -> Option<i64> {
+    let per_day = i64::try_from(budget - crate::net::budget_reserve(budget))
+        .ok()
+        .filter(|n| *n > 0)?;
+    Some((requests.max(1) + per_day - 1) / per_day)
 }
 
 fn check_frequency(f: &str) -> SyncResult<()> {
@@ -138,6 +148,7 @@ pub fn plan(args: &Args) -> SyncResult<Plan> {
 
 fn estimate(args: &Args, end: NaiveDate, units: Vec<Unit>) -> SyncResult<Plan> {
     let sessions = worker_sessions() as f64;
+    let budget = guc::daily_request_budget();
     let listed = (store::listed(end, 1)? + store::listed(end, 5)?) as f64;
     let mut rows = Vec::new();
     let (mut all_requests, mut all_seconds) = (0i64, 0f64);
@@ -171,6 +182,7 @@ fn estimate(args: &Args, end: NaiveDate, units: Vec<Unit>) -> SyncResult<Plan> {
             last_day: last,
             est_requests: requests,
             est_seconds: seconds,
+            est_days: days_under_budget(requests, budget),
         });
     }
     // A login and a logout per session.
@@ -184,13 +196,15 @@ fn estimate(args: &Args, end: NaiveDate, units: Vec<Unit>) -> SyncResult<Plan> {
         last_day: rows.iter().filter_map(|r| r.last_day).max(),
         est_requests: all_requests,
         est_seconds: all_seconds,
+        est_days: days_under_budget(all_requests, budget),
     });
     let summary = json!({
         "units": rows.iter().filter(|r| r.kind != "total").map(|r| (r.kind, r.units)).collect::<std::collections::BTreeMap<_, _>>(),
         "trading_days": q::trading_days(args.start, end)?,
         "est_requests": all_requests,
         "est_seconds": all_seconds,
-        "assumed": {"latency_s": ASSUMED_LATENCY_S, "write_rows_per_s": ASSUMED_WRITE_RATE, "sessions": sessions},
+        "est_days": days_under_budget(all_requests, budget),
+        "assumed": {"latency_s": ASSUMED_LATENCY_S, "write_rows_per_s": ASSUMED_WRITE_RATE, "sessions": sessions, "daily_request_budget": budget},
     });
     Ok(Plan {
         start: args.start,
@@ -262,8 +276,12 @@ pub fn backfill(args: &Args) -> SyncResult<i64> {
             date_text(plan.end)
         );
     } else {
+        let days = match days_under_budget(plan.est_requests, guc::daily_request_budget()) {
+            Some(d) if d > 1 => format!(", {d} China days under the daily request budget"),
+            _ => String::new(),
+        };
         pgrx::notice!(
-            "job {job_id}: {} units, about {} requests and {:.0} s; SELECT baostock.wait({job_id}) follows it",
+            "job {job_id}: {} units, about {} requests and {:.0} s{days}; SELECT baostock.wait({job_id}) follows it",
             plan.units.len(),
             plan.est_requests,
             plan.est_seconds

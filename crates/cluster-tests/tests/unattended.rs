@@ -357,6 +357,14 @@ fn units_failing_twice_end_the_job_done_with_an_alert_on_the_webhook_and_retry_f
         "1/1"
     );
     assert_eq!(one("SELECT failed_units FROM baostock.sync_health()"), "1");
+    // Nothing of this year is synced: the calendar says which day is due, and that is stale.
+    let due = one("SELECT due_day FROM baostock.sync_health()");
+    let expected = one("SELECT max(day) FROM baostock.trade_calendar WHERE is_trading_day
+           AND ((day + time '18:00') AT TIME ZONE 'Asia/Shanghai') + interval '15 hours' <= now()");
+    assert_eq!(due, expected);
+    assert!(due > end.to_string(), "{due}");
+    assert!(open_alerts().contains(&"stale".to_owned()), "{:?}", open_alerts());
+    assert!(bodies.lock().unwrap().iter().any(|b| b.contains("\"stale\"")));
 
     // Three failed daily syncs in a row are an alert of their own.
     for _ in 0..3 {
@@ -406,6 +414,15 @@ fn units_failing_twice_end_the_job_done_with_an_alert_on_the_webhook_and_retry_f
 fn a_worker_that_keeps_restarting_raises_a_crash_loop_alert() {
     let _env = TestEnv::start();
     assert!(!open_alerts().contains(&"worker_crash_loop".to_owned()));
+    // History older than baostock.retention (90 days) goes at the worker's daily pass, which
+    // a restart runs when the day's pass has not been made.
+    sql("INSERT INTO baostock.sync_runs (kind, started_at, finished_at, status)
+         VALUES ('sync_date', now() - interval '100 days', now() - interval '100 days', 'ok'),
+                ('sync_date', now() - interval '10 days', now() - interval '10 days', 'ok');
+         INSERT INTO baostock.sync_jobs (state, start_date, end_date, frequency, force, plan, est_requests, est_seconds, finished_at)
+         VALUES ('done', '2024-01-02', '2024-01-02', 'd', false, '{}', 0, 0, now() - interval '100 days'),
+                ('done', '2024-01-02', '2024-01-02', 'd', false, '{}', 0, 0, now() - interval '10 days');
+         UPDATE baostock.server_state SET calendar_checked = NULL;");
     // Each termination makes the postmaster start the worker again (after 2 s).
     for _ in 0..5 {
         let pid = poll("the worker", Duration::from_secs(20), worker_pid);
@@ -423,9 +440,76 @@ fn a_worker_that_keeps_restarting_raises_a_crash_loop_alert() {
         health.starts_with("stale") || health.starts_with("degraded"),
         "{health}"
     );
+    assert_eq!(
+        one(
+            "SELECT (SELECT count(*) FROM baostock.sync_runs WHERE finished_at < now() - interval '90 days')
+                 || ' ' || (SELECT count(*) FROM baostock.sync_runs) || ' '
+                 || (SELECT count(*) FROM baostock.sync_jobs WHERE finished_at < now() - interval '90 days')
+                 || ' ' || (SELECT count(*) FROM baostock.sync_jobs)"
+        ),
+        "0 3 0 1",
+        "old history pruned, the rest kept (the runs: the recent one and the test's calendar and securities)"
+    );
     // Cleared when the starts age out of the window: here, by forgetting them.
     sql("DELETE FROM baostock.worker_starts");
     poll("the crash loop alert to clear", Duration::from_secs(10), || {
         (!open_alerts().contains(&"worker_crash_loop".to_owned())).then_some(())
     });
+}
+
+/// Writes the credentials file with `mode`, owned by the server's OS user.
+fn credentials(path: &str, text: &str, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, text).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    let status = std::process::Command::new("chown")
+        .args(["postgres:postgres", path])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn credentials_come_from_a_file_only_the_server_reads_and_never_show() {
+    let _env = TestEnv::start();
+    let path = format!("{}/baostock-credentials", cluster().dir);
+    credentials(
+        &path,
+        "# the Baostock account\nuser=anonymous\npassword=123456\n",
+        0o600,
+    );
+    settings(
+        &format!("ALTER SYSTEM SET baostock.credentials_file = '{path}';"),
+        "baostock.credentials_file",
+        &path,
+    );
+    assert_eq!(one("SELECT status FROM baostock.sync_securities()"), "ok");
+
+    // The file's values are the ones used: a control character in its password is refused,
+    // by name, without the value.
+    credentials(&path, "user=anonymous\npassword=top\u{1}secret\n", 0o600);
+    let e = try_sql("SELECT * FROM baostock.sync_securities()").expect_err("a control character");
+    assert_eq!(e.sqlstate, "22023", "{e}");
+    assert!(e.message.contains("password contains a control character"), "{e}");
+    // A file others may read, or a line it does not know, is refused too.
+    credentials(&path, "user=anonymous\npassword=topsecret\n", 0o644);
+    let e = try_sql("SELECT * FROM baostock.sync_securities()").expect_err("a readable file");
+    assert_eq!(e.sqlstate, "22023", "{e}");
+    assert!(e.message.contains("readable by it alone"), "{e}");
+    credentials(&path, "user=anonymous\npasword=topsecret\n", 0o600);
+    let e = try_sql("SELECT * FROM baostock.sync_securities()").expect_err("an unknown key");
+    assert!(e.message.contains("line 2: unknown key \"pasword\""), "{e}");
+
+    settings(
+        "ALTER SYSTEM RESET baostock.credentials_file;",
+        "baostock.credentials_file",
+        "",
+    );
+    // No secret reached an error, the run history or the server log.
+    let recorded = sql("SELECT string_agg(coalesce(error_message, ''), ' ') FROM baostock.sync_runs");
+    assert!(recorded.contains("credentials_file"), "{recorded}");
+    let log = std::fs::read_to_string(&cluster().log).unwrap_or_default();
+    for secret in ["topsecret", "top\u{1}secret"] {
+        assert!(!recorded.contains(secret) && !log.contains(secret), "{secret} leaked");
+    }
 }

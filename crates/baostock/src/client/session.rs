@@ -11,7 +11,7 @@ use tokio::time::{sleep_until, timeout, Instant};
 
 use super::{ClientError, Config, Result, SessionSlot};
 use crate::error::DecodeError;
-use crate::frame::{Header, HEADER_LEN};
+use crate::frame::declared_len;
 use crate::reply::{codes, decode_reply, Reply, Table};
 use crate::request::Request;
 
@@ -303,15 +303,16 @@ impl Session {
             // The declared length is checked as soon as the header is in; after that, decode
             // only when a frame's final `\n` has arrived, so a slow drip does not rescan the
             // buffer for each byte.
-            if !header_checked && conn.buf.len() >= HEADER_LEN {
-                let declared = Header::parse(&conn.buf)?.length;
-                if declared.saturating_add(HEADER_LEN) > limits.max_frame_bytes {
-                    return Err(DecodeError::FrameTooLarge {
-                        limit: limits.max_frame_bytes,
+            if !header_checked {
+                if let Some(least) = declared_len(&conn.buf)? {
+                    if least > limits.max_frame_bytes {
+                        return Err(DecodeError::FrameTooLarge {
+                            limit: limits.max_frame_bytes,
+                        }
+                        .into());
                     }
-                    .into());
+                    header_checked = true;
                 }
-                header_checked = true;
             }
             if !chunk[..n].contains(&b'\n') && conn.buf.len() < limits.max_frame_bytes {
                 continue;
