@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Creates the Python virtualenv with the official baostock client 0.9.4; skips what is there.
+# Creates the Python virtualenv with the official baostock client 0.9.4 and psycopg2-binary
+# 2.9.10 (for scripts/bench_peer.py); skips what is there.
 # It lives outside the checkout (default /var/tmp/pg_baostock-venv) and is built on Debian's
 # /usr/bin/python3, so the postgres OS user, which runs the end-to-end tests' backends, can
 # execute it wherever the repository is cloned. `.venv` in the checkout links to it.
@@ -15,6 +16,13 @@ else
   rm -rf "$VENV"
   "$PY" -m venv "$VENV"
   "$VENV/bin/pip" install -q --disable-pip-version-check baostock==0.9.4
+  chmod -R a+rX "$VENV"
+fi
+if "$VENV/bin/python" -c 'import sys, importlib.metadata as m; sys.exit(0 if m.version("psycopg2-binary") == "2.9.10" else 1)' 2>/dev/null; then
+  echo "[setup] python: psycopg2-binary 2.9.10 present in $VENV"
+else
+  echo "[setup] python: installing psycopg2-binary==2.9.10 into $VENV"
+  "$VENV/bin/pip" install -q --disable-pip-version-check psycopg2-binary==2.9.10
   chmod -R a+rX "$VENV"
 fi
 if [ "$(readlink .venv 2>/dev/null)" != "$VENV" ]; then
