@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
-# The backfill benchmark: all-code daily backfills of 1 and 10 years, run by the background
-# worker against the emulator (realistic latency profile by default) at 1, 2 and 3 worker
-# sessions, beside the physical bound of the profile measured in the same run. Prints one
-# markdown table and writes it to $BENCH_DIR/backfill.md. Not part of the tests.
+# The benchmark, one command on a fresh machine (after the README's set-up, which it runs): the
+# emulator with a latency profile (realistic by default), a cluster with the extension, and
+# side by side in one run: the Python pipeline pg_baostock replaces (scripts/bench_peer.py:
+# the official client, serial, psycopg2; sampled and extrapolated) beside sync_date of one day
+# and a 5-day catch-up, and its one-year historical load beside backfills of 1 year at 1, 2
+# and 3 worker sessions and of 10 years; then backfills of 1, 2, 5 and 10 years for the
+# scaling. Prints the markdown tables (scripts/bench.py) and writes them to
+# $BENCH_DIR/bench.md. Not part of the tests.
 #
-#   BENCH_YEARS="1 10"       backfill lengths, in years back from the latest trading day
-#   BENCH_SESSIONS="1 2 3"   worker sessions (baostock.max_sessions is one more: the worker
-#                            leaves one to sync_date)
-#   BENCH_PROFILE=realistic  emulator latency profile (fast: no delay)
-#   BENCH_PORT=5497          cluster port; emulator on 10040, its control port on 10041
+#   BENCH_PROFILE=realistic        emulator latency profile (fast: no delay)
+#   BENCH_SESSIONS="1 2 3"         worker sessions of the one-year backfills
+#                                  (baostock.max_sessions is one more: one is left to sync_date)
+#   BENCH_SCALING_YEARS="1 2 5 10" backfill lengths of the scaling table, in years back from the
+#                                  latest trading day, at BENCH_SCALING_SESSIONS (3) sessions
+#   BENCH_PEER_SAMPLE=200          codes the peer's daily update times (of ~5,000)
+#   BENCH_PEER_HISTORY_SAMPLE=100  codes x BENCH_PEER_WINDOWS=3 windows its historical load times
+#   BENCH_PORT=5497                cluster port; emulator on 10040, its control port on 10041
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -18,8 +25,8 @@ PGDATA_BENCH=$BENCH_DIR/data
 BENCH_PORT=${BENCH_PORT:-5497}
 EMU_PORT=${BENCH_EMU_PORT:-10040}
 CONTROL_PORT=$((EMU_PORT + 1))
-export BENCH_YEARS=${BENCH_YEARS:-1 10}
 export BENCH_SESSIONS=${BENCH_SESSIONS:-1 2 3}
+export BENCH_SCALING_YEARS=${BENCH_SCALING_YEARS:-1 2 5 10}
 export BENCH_PROFILE=${BENCH_PROFILE:-realistic}
 PGBIN=/usr/lib/postgresql/15/bin
 
@@ -37,6 +44,7 @@ stop() {
 }
 
 bash scripts/setup.sh >&2
+bash scripts/setup-python.sh >&2
 # The demo and test clusters may have the library loaded: it is replaced in place below.
 bash scripts/demo.sh stop
 stop
@@ -74,5 +82,5 @@ max_wal_size = '8GB'
 EOF
 as_pg "$PGBIN/pg_ctl" -D "$PGDATA_BENCH" -l "$BENCH_DIR/postgres.log" -w start > /dev/null
 
-export BENCH_DIR BENCH_PORT CONTROL_PORT PGDATA_BENCH PGBIN
-python3 scripts/bench_backfill.py | tee "$BENCH_DIR/backfill.md"
+export BENCH_DIR BENCH_PORT CONTROL_PORT PGDATA_BENCH PGBIN EMU_PORT
+python3 scripts/bench.py | tee "$BENCH_DIR/bench.md"

@@ -236,11 +236,17 @@ where
     Ok(rows)
 }
 
-/// 98 + 9A + 9C for one day. An empty stock answer means the day is not published (or the
-/// server keeps no all-market history that far back): the rest is not asked.
+/// 98 + 9A + 9C for one day, the three at once over the pool's sessions (whose logins run in
+/// parallel too). An empty stock answer means the day is not published (or the server keeps
+/// no all-market history that far back): the other two answers are then dropped.
 pub async fn day(pool: &Pool, date: NaiveDate) -> SyncResult<Day> {
     let user = String::new;
-    let stocks: Vec<DailyBar> = one(pool, Request::DailyAStock { user: user(), date }).await?;
+    let (stocks, etfs, factors) = tokio::join!(
+        one::<DailyBar>(pool, Request::DailyAStock { user: user(), date }),
+        one::<DailyBar>(pool, Request::DailyEtf { user: user(), date }),
+        one::<AdjustFactor>(pool, Request::DailyAdjustFactor { user: user(), date }),
+    );
+    let stocks = stocks?;
     if stocks.is_empty() {
         return Ok(Day {
             stocks,
@@ -248,9 +254,11 @@ pub async fn day(pool: &Pool, date: NaiveDate) -> SyncResult<Day> {
             factors: Vec::new(),
         });
     }
-    let etfs = one(pool, Request::DailyEtf { user: user(), date }).await?;
-    let factors = one(pool, Request::DailyAdjustFactor { user: user(), date }).await?;
-    Ok(Day { stocks, etfs, factors })
+    Ok(Day {
+        stocks,
+        etfs: etfs?,
+        factors: factors?,
+    })
 }
 
 /// Rows a page of 95 and 15 answers (the official client's own page size for these).

@@ -132,9 +132,12 @@ impl Run {
     }
 }
 
-/// Refuses, before any connection, while the server's blacklist holds: the one remembered in
-/// `baostock.server_state` (which survives restarts) or in shared memory.
+/// Refuses, before any connection, when the settings are unusable (a credentials file that
+/// cannot be read, a control character) or while the server's blacklist holds: the one
+/// remembered in `baostock.server_state` (which survives restarts) or in shared memory. The
+/// callers record the refusal as a failed run.
 pub fn guard_server() -> SyncResult<()> {
+    crate::net::config()?;
     let saved = store::server::load()?;
     crate::shmem::restore(crate::shmem::ServerState {
         blacklisted_until: saved.blacklisted_until,

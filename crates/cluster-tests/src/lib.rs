@@ -614,11 +614,18 @@ pub struct Progress {
     pub rate: Option<f64>,
     /// What follows `ETA ` (`15 s`, or `-` when not known yet).
     pub eta: String,
+    /// The job's state when it is not running (`done`, `paused`, ...).
+    pub state: Option<String>,
 }
 
 /// Parses a progress NOTICE; `None` when it does not have that form.
 pub fn parse_progress(notice: &str) -> Option<Progress> {
     let (job, rest) = notice.strip_prefix("job ")?.split_once(": ")?;
+    // `job 3 (paused): ...` when the job is not running.
+    let (job, state) = match job.split_once(' ') {
+        Some((id, state)) => (id, Some(state.strip_prefix('(')?.strip_suffix(')')?.to_owned())),
+        None => (job, None),
+    };
     let parts: Vec<&str> = rest.split(", ").collect();
     let [units, failed, rows, rate, eta] = parts.as_slice() else {
         return None;
@@ -639,6 +646,7 @@ pub fn parse_progress(notice: &str) -> Option<Progress> {
             r => Some(r.parse().ok()?),
         },
         eta: eta.to_owned(),
+        state,
     })
 }
 
@@ -812,8 +820,12 @@ mod tests {
         let p = parse_progress("job 3: 120/500 units, 0 failed, 12345 rows, 25.1 units/s, ETA 15 s").unwrap();
         assert_eq!((p.job, p.done, p.total, p.failed, p.rows), (3, 120, 500, 0, 12345));
         assert_eq!((p.rate, p.eta.as_str()), (Some(25.1), "15 s"));
+        assert_eq!(p.state, None);
         let p = parse_progress("job 3: 0/500 units, 0 failed, 0 rows, - units/s, ETA -").unwrap();
         assert_eq!((p.rate, p.eta.as_str()), (None, "-"));
+        let p = parse_progress("job 4 (paused): 7/9 units, 0 failed, 70 rows, 1.0 units/s, ETA -").unwrap();
+        assert_eq!((p.job, p.state.as_deref()), (4, Some("paused")));
+        assert!(parse_progress("job 4 paused: 7/9 units, 0 failed, 70 rows, 1.0 units/s, ETA -").is_none());
         assert!(parse_progress("job 3: done").is_none());
         assert!(parse_progress("job 3: 1/2 units, 0 failed, 5 rows, fast units/s, ETA 1 s").is_none());
     }

@@ -1,0 +1,297 @@
+"""Drives the benchmark on the cluster and emulator scripts/bench.sh started and prints the
+markdown tables: the re-enacted Python pipeline (scripts/bench_peer.py) beside sync_date of one
+day and a 5-day catch-up, and its historical load of a year beside backfills of 1 year at 1-3
+worker sessions and of 10 years; each with seconds, requests, bytes, rows, rows/s, the peak
+private RSS of the process that did the work, the ratio to the peer and to the physical bound of
+the latency profile (requests x mean latency / sessions, plus bytes x per-byte time / sessions;
+or rows / the COPY rate measured in the same run, whichever is longer: writes overlap fetches);
+then backfills of 1, 2, 5 and 10 years (seconds and peak RSS: time linear, memory flat)."""
+import datetime
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+DIR = os.environ["BENCH_DIR"]
+PORT = os.environ["BENCH_PORT"]
+CONTROL = int(os.environ["CONTROL_PORT"])
+PGDATA = os.environ["PGDATA_BENCH"]
+PGBIN = os.environ["PGBIN"]
+EMU_PORT = int(os.environ["EMU_PORT"])
+SESSIONS = [int(s) for s in os.environ["BENCH_SESSIONS"].split()]
+SCALING_YEARS = [int(y) for y in os.environ["BENCH_SCALING_YEARS"].split()]
+SCALING_SESSIONS = int(os.environ.get("BENCH_SCALING_SESSIONS", "3"))
+PROFILE = os.environ["BENCH_PROFILE"]
+PEER_SAMPLE = int(os.environ.get("BENCH_PEER_SAMPLE", "200"))
+PEER_HISTORY_SAMPLE = int(os.environ.get("BENCH_PEER_HISTORY_SAMPLE", "100"))
+PEER_WINDOWS = int(os.environ.get("BENCH_PEER_WINDOWS", "3"))
+# baostock.max_sessions' default: what sync_date uses out of the box.
+DEFAULT_SESSIONS = 2
+
+# Mean delays of the emulator's profiles (crates/baostock-emulator/src/controls.rs): base plus
+# half the uniform jitter, per-type overrides, and a transfer time per response byte.
+PROFILES = {
+    "realistic": {"base_ms": 180 + 20, "per_type_ms": {"35": 2000 + 20, "95": 300 + 20}, "per_byte_ns": 20},
+    "fast": {"base_ms": 0, "per_type_ms": {}, "per_byte_ns": 0},
+}
+
+
+def psql(sql):
+    out = subprocess.run(
+        ["psql", "-U", "postgres", "-h", DIR, "-p", PORT, "-d", "postgres", "-X", "-At", "-v", "ON_ERROR_STOP=1",
+         "-c", sql],
+        capture_output=True, text=True)
+    if out.returncode != 0:
+        raise SystemExit(f"psql failed: {sql}\n{out.stderr}")
+    return out.stdout.strip()
+
+
+def control(cmd):
+    with socket.create_connection(("127.0.0.1", CONTROL)) as s:
+        s.sendall((cmd + "\n").encode())
+        buf = b""
+        while not buf.endswith(b"\n"):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            buf += chunk
+    return json.loads(buf)
+
+
+def restart():
+    subprocess.run(["sudo", "-u", "postgres", f"{PGBIN}/pg_ctl", "-D", PGDATA, "-w", "-m", "fast", "restart",
+                    "-l", f"{DIR}/postgres.log"], cwd=DIR, check=True, capture_output=True)
+
+
+def worker_pid():
+    for _ in range(100):
+        pid = psql("SELECT pid FROM pg_stat_activity WHERE backend_type = 'pg_baostock worker'")
+        if pid:
+            return int(pid)
+        time.sleep(0.1)
+    raise SystemExit("no pg_baostock worker in pg_stat_activity")
+
+
+def status_kb(pid, field):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+class PrivatePeak(threading.Thread):
+    """Samples the worker's private memory (RssAnon: its heap and stacks, not the shared buffers
+    it touches, which VmHWM counts too) every 0.1 s and keeps the peak."""
+
+    def __init__(self, pid):
+        super().__init__(daemon=True)
+        self.pid, self.peak_kb, self.done = pid, 0, threading.Event()
+
+    def run(self):
+        while not self.done.is_set():
+            try:
+                self.peak_kb = max(self.peak_kb, status_kb(self.pid, "RssAnon"))
+            except OSError:
+                return
+            time.sleep(0.1)
+
+    def stop_mb(self):
+        self.done.set()
+        self.join()
+        return self.peak_kb / 1024
+
+
+def net_bound(counters, sessions):
+    p = PROFILES[PROFILE]
+    ms = sum(n * p["per_type_ms"].get(t, p["base_ms"]) for t, n in counters["requests_by_type"].items())
+    ms += sum(counters["bytes_by_type"].values()) * p["per_byte_ns"] / 1e6
+    return ms / 1000 / sessions
+
+
+def reset_data():
+    psql("TRUNCATE baostock.daily_bars, baostock.adjust_factors, baostock.synced_days, "
+         "baostock.synced_ranges, baostock.sync_units, baostock.sync_jobs, baostock.sync_runs CASCADE")
+    psql("CHECKPOINT")
+
+
+def set_sessions(n):
+    """baostock.max_sessions = n and a fresh worker (its peak RSS is the next run's)."""
+    psql(f"ALTER SYSTEM SET baostock.max_sessions = {n}")
+    restart()
+    return worker_pid()
+
+
+class Background:
+    """A psql session in the background, found in pg_stat_activity by its application_name, so
+    that the memory of the backend doing the work can be sampled."""
+
+    def __init__(self, sql, name):
+        env = dict(os.environ, PGAPPNAME=name)
+        self.proc = subprocess.Popen(
+            ["psql", "-U", "postgres", "-h", DIR, "-p", PORT, "-d", "postgres", "-X", "-At", "-v", "ON_ERROR_STOP=1",
+             "-c", sql], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.pid = None
+        for _ in range(200):
+            pid = psql(f"SELECT pid FROM pg_stat_activity WHERE application_name = '{name}'")
+            if pid:
+                self.pid = int(pid)
+                break
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.01)
+
+    def finish(self):
+        out, err = self.proc.communicate()
+        if self.proc.returncode != 0:
+            raise SystemExit(f"psql failed: {err}")
+        return out.strip()
+
+
+def our_sync(label, sql, copy_rate, peer_s):
+    """Times one sync_date() call in a backend of its own: seconds, requests, bytes, rows,
+    the backend's peak private RSS, and the ratios to the peer and to the bound."""
+    control("reset-counters")
+    t0 = time.monotonic()
+    bg = Background(sql, f"bench-{label.replace(' ', '-')}")
+    peak = PrivatePeak(bg.pid) if bg.pid else None
+    if peak:
+        peak.start()
+    out = bg.finish()
+    seconds = time.monotonic() - t0
+    mb = peak.stop_mb() if peak else 0.0
+    counters = control("counters")["counters"]
+    rows = int(psql("SELECT coalesce(sum(rows_inserted + rows_updated + rows_unchanged), 0) FROM baostock.sync_runs "
+                    "WHERE kind = 'sync_date' AND status = 'ok'"))
+    sessions = int(psql("SHOW baostock.max_sessions"))
+    net = net_bound(counters, sessions)
+    write = rows / copy_rate
+    return {"what": label, "seconds": seconds, "requests": counters["total_requests"],
+            "bytes": sum(counters["bytes_by_type"].values()), "rows": rows, "rss_mb": mb, "peer_s": peer_s,
+            "bound_s": max(net, write), "days": len([l for l in out.splitlines() if l.endswith("|ok")])}
+
+
+def our_backfill(years, sessions, end, copy_rate, peer_s):
+    reset_data()
+    pid = set_sessions(sessions + 1)
+    control("reset-counters")
+    private = PrivatePeak(pid)
+    private.start()
+    start = end.replace(year=end.year - years) + datetime.timedelta(days=1)
+    job = psql(f"SELECT baostock.backfill('{start}', '{end}')").splitlines()[-1]
+    state = psql(f"SELECT baostock.wait({job})").splitlines()[-1]
+    j = psql(f"SELECT extract(epoch FROM finished_at - started_at), requests, bytes, rows_written "
+             f"FROM baostock.sync_jobs WHERE job_id = {job}").split("|")
+    seconds, requests, nbytes, written = float(j[0]), int(j[1]), int(j[2]), int(j[3])
+    counters = control("counters")["counters"]
+    mb = private.stop_mb()
+    print(f"[bench] backfill {years} y at {sessions} sessions: {state}, {seconds:.1f} s", flush=True, file=sys.stderr)
+    if state != "done":
+        raise SystemExit(f"job {job} ended {state}")
+    return {"what": f"backfill {years} y, {sessions} session{'s' if sessions > 1 else ''}", "seconds": seconds,
+            "requests": requests, "bytes": nbytes, "rows": written, "rss_mb": mb, "peer_s": peer_s,
+            "bound_s": max(net_bound(counters, sessions), written / copy_rate), "years": years,
+            "sessions": sessions}
+
+
+def peer(mode, *args):
+    """Runs the re-enacted Python pipeline (scripts/bench_peer.py) and returns its JSON."""
+    venv = os.environ.get("BAOSTOCK_VENV", "/var/tmp/pg_baostock-venv")
+    dsn = f"host={DIR} port={PORT} dbname=postgres user=postgres"
+    out = subprocess.run([f"{venv}/bin/python", os.path.join(os.path.dirname(__file__), "bench_peer.py"), mode,
+                          *args, "--dsn", dsn, "--port", str(EMU_PORT), "--truncate"],
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        raise SystemExit(f"bench_peer.py {mode} failed:\n{out.stderr[-3000:]}")
+    r = json.loads(out.stdout)
+    print(f"[bench] peer {mode}: {r['extrapolated_seconds']:.0f} s extrapolated from {r['sampled_codes']} codes",
+          flush=True, file=sys.stderr)
+    return r
+
+
+def fmt_s(s):
+    if s >= 86400 * 2:
+        return f"{s / 86400:.1f} d"
+    if s >= 7200:
+        return f"{s / 3600:.1f} h"
+    return f"{s:.1f} s"
+
+
+def main():
+    psql("CREATE EXTENSION IF NOT EXISTS pg_baostock")
+    psql("SELECT * FROM baostock.sync_calendar()")
+    psql("SELECT * FROM baostock.sync_securities()")
+    copy_rate = float(psql("SELECT rows_per_s FROM baostock.bench_store(200000) WHERE method LIKE 'COPY%'"))
+    end = datetime.date.fromisoformat(psql("SELECT baostock.latest_trading_day()"))
+    days = psql(f"SELECT day FROM baostock.trade_calendar WHERE is_trading_day AND day <= '{end}' "
+                f"ORDER BY day DESC LIMIT 7").splitlines()
+    rows = []
+
+    # The daily update: the peer's, one day by sync_date, and a 5-day catch-up.
+    p = peer("daily", str(end), "--sample", str(PEER_SAMPLE))
+    rows.append({"what": f"peer: daily update, {p['sampled_codes']} of {p['total_codes']:.0f} codes sampled",
+                 "seconds": p["extrapolated_seconds"], "requests": p["extrapolated_requests"], "bytes": None,
+                 "rows": p["total_codes"], "rss_mb": p["peak_rss_mb"], "peer_s": p["extrapolated_seconds"],
+                 "bound_s": None})
+    psql("TRUNCATE peer_daily_bars")
+    reset_data()
+    set_sessions(DEFAULT_SESSIONS)
+    rows.append(our_sync("sync_date, 1 day", f"SELECT * FROM baostock.sync_date('{end}')", copy_rate,
+                         p["extrapolated_seconds"]))
+    reset_data()
+    psql(f"SELECT * FROM baostock.sync_date('{days[6]}')")
+    psql("TRUNCATE baostock.sync_runs")
+    rows.append(our_sync("sync_date catch-up, 5 days", "SELECT * FROM baostock.sync_date()", copy_rate,
+                         5 * p["extrapolated_seconds"]))
+
+    # The historical load: the peer's year, our year at 1-3 sessions, ten years and the scaling.
+    start = end.replace(year=end.year - 1) + datetime.timedelta(days=1)
+    h = peer("history", str(start), str(end), "--sample", str(PEER_HISTORY_SAMPLE), "--windows", str(PEER_WINDOWS))
+    psql("DROP TABLE peer_daily_bars")
+    rows.append({"what": f"peer: historical load 1 y, {h['sampled_codes']} codes x {h['sampled_windows']} of "
+                         f"{h['total_windows']} windows sampled",
+                 "seconds": h["extrapolated_seconds"], "requests": h["extrapolated_requests"], "bytes": None,
+                 "rows": None, "rss_mb": h["peak_rss_mb"], "peer_s": h["extrapolated_seconds"], "bound_s": None})
+    peer_year = h["extrapolated_seconds"]
+    scaling = {}
+    for sessions in SESSIONS:
+        r = our_backfill(1, sessions, end, copy_rate, peer_year)
+        rows.append(r)
+        if sessions == SCALING_SESSIONS:
+            scaling[1] = r
+    for years in sorted(set(SCALING_YEARS) - {1}):
+        r = our_backfill(years, SCALING_SESSIONS, end, copy_rate, peer_year * years)
+        scaling[years] = r
+        if years == max(SCALING_YEARS):
+            rows.append(r)
+
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    print(f"Benchmark of {datetime.date.today()}, {os.cpu_count()} cores ({cpu}), {platform.system()}; emulator "
+          f"profile {PROFILE}, full default market; COPY rate in this run {copy_rate:,.0f} rows/s; bound = "
+          f"max(requests x mean latency of the profile / sessions, rows / COPY rate); the peer is "
+          f"scripts/bench_peer.py (official client 0.9.4, serial, psycopg2 execute_values), sampled and "
+          f"extrapolated linearly.\n")
+    print("| run | seconds | requests | bytes | rows | rows/s | peak RSS | vs peer | vs bound |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        rate = f"{r['rows'] / r['seconds']:,.0f}" if r["rows"] else "-"
+        vs_peer = f"{r['peer_s'] / r['seconds']:.0f}x faster" if not r["what"].startswith("peer") else "1"
+        vs_bound = f"{r['seconds'] / r['bound_s']:.2f}x" if r["bound_s"] else "-"
+        nbytes = f"{r['bytes'] / 1e6:,.1f} MB" if r["bytes"] else "-"
+        nrows = f"{r['rows']:,.0f}" if r["rows"] else "-"
+        print(f"| {r['what']} | {fmt_s(r['seconds'])} | {r['requests']:,.0f} | {nbytes} | {nrows} | {rate} "
+              f"| {r['rss_mb']:.0f} MB | {vs_peer} | {vs_bound} |")
+    print(f"\nScaling, {SCALING_SESSIONS} worker sessions:\n")
+    print("| years | seconds | seconds a year | rows | worker peak private RSS |")
+    print("|---|---|---|---|---|")
+    for years in sorted(scaling):
+        r = scaling[years]
+        print(f"| {years} | {r['seconds']:.1f} | {r['seconds'] / years:.1f} | {r['rows']:,} | {r['rss_mb']:.0f} MB |")
+
+
+if __name__ == "__main__":
+    main()
