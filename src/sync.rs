@@ -2,10 +2,7 @@
 //! through the engine; the calendar and securities directly), write in subtransactions and
 //! record the run. Errors come back as `SyncError`; the SQL functions in `api` raise them.
 
-use std::panic::AssertUnwindSafe;
-
 use chrono::NaiveDate;
-use pgrx::{pg_sys, PgTryBuilder};
 use serde_json::json;
 
 use crate::engine::Runner;
@@ -41,28 +38,7 @@ pub struct Outcome {
     pub seconds: f64,
 }
 
-/// Runs `body` in a subtransaction: its writes are kept when it returns `Ok` and rolled back
-/// otherwise, and a Postgres ERROR raised inside comes back as `SyncError::Postgres` only
-/// after the rollback, so the caller may go on using the database.
-pub fn subtransaction<T>(body: impl FnOnce() -> SyncResult<T>) -> SyncResult<T> {
-    // SAFETY: the pattern of PL/pgSQL's exception blocks: begin, run, then release or roll
-    // back, and restore the caller's memory context and resource owner.
-    unsafe {
-        let (context, owner) = (pg_sys::CurrentMemoryContext, pg_sys::CurrentResourceOwner);
-        pg_sys::BeginInternalSubTransaction(std::ptr::null());
-        let result = PgTryBuilder::new(AssertUnwindSafe(body))
-            .catch_others(|caught| Err(SyncError::caught(&caught)))
-            .execute();
-        if result.is_ok() {
-            pg_sys::ReleaseCurrentSubTransaction();
-        } else {
-            pg_sys::RollbackAndReleaseCurrentSubTransaction();
-        }
-        pg_sys::MemoryContextSwitchTo(context);
-        pg_sys::CurrentResourceOwner = owner;
-        result
-    }
-}
+pub use crate::store::subtransaction;
 
 /// A run in progress: its record, filled as it goes.
 struct Run {

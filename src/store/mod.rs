@@ -3,6 +3,7 @@
 //! rows whose values changed and counting inserted / updated / unchanged.
 
 use std::collections::BTreeMap;
+use std::panic::AssertUnwindSafe;
 
 use baostock::reply::{AdjustFactor, DailyBar, StockBasic, TradeDate};
 use baostock::value::Decimal;
@@ -10,10 +11,11 @@ use chrono::NaiveDate;
 use pgrx::datum::DatumWithOid;
 use pgrx::pg_sys::{PgBuiltInOids, PgOid};
 use pgrx::spi::{SpiClient, SpiResult};
-use pgrx::Spi;
+use pgrx::{pg_sys, PgTryBuilder, Spi};
 
 use crate::error::{SyncError, SyncResult};
 
+mod copy;
 pub mod jobs;
 pub mod server;
 
@@ -148,10 +150,29 @@ pub fn upsert_bars(rows: &[DailyBar], batch: usize) -> SyncResult<Counts> {
     upsert_bars_into("baostock.daily_bars", rows, batch)
 }
 
-/// Upserts daily bars into `table`, which has the shape of `baostock.daily_bars` (benchmarks).
+/// Writes daily bars into `table`, which has the shape of `baostock.daily_bars` (benchmarks
+/// use another). Rows not stored yet go in through COPY (a day or a range fetched for the first
+/// time); when any of them is stored already, COPY stops at it, its subtransaction is rolled
+/// back, and the rows are upserted instead, counting the inserted, updated and unchanged ones.
 pub fn upsert_bars_into(table: &str, rows: &[DailyBar], batch: usize) -> SyncResult<Counts> {
     let unique: BTreeMap<(&str, NaiveDate), &DailyBar> = rows.iter().map(|r| ((r.code.as_str(), r.date), r)).collect();
     let rows: Vec<&DailyBar> = unique.into_values().collect();
+    if rows.is_empty() {
+        return Ok(Counts::default());
+    }
+    match subtransaction(|| copy::copy_in(table, copy::BAR_COLUMNS, copy::bars_text(&rows))) {
+        Ok(n) => {
+            return Ok(Counts {
+                inserted: i64::try_from(n).unwrap_or(i64::MAX),
+                ..Counts::default()
+            })
+        }
+        Err(SyncError::Postgres {
+            sqlstate: pgrx::PgSqlErrorCode::ERRCODE_UNIQUE_VIOLATION,
+            ..
+        }) => {}
+        Err(e) => return Err(e),
+    }
     upsert(&bars_sql(table), &rows, batch, |c| {
         let t = |f: fn(&DailyBar) -> Option<Decimal>| Column::Text(c.iter().map(|r| text(f(r))).collect());
         vec![
@@ -467,4 +488,27 @@ pub fn latest_trading_day(today: NaiveDate) -> SyncResult<Option<NaiveDate>> {
 /// Runs a statement that returns nothing (benchmark set-up).
 pub fn run(sql: &str) -> SyncResult<()> {
     Spi::run(sql).map_err(spi_err)
+}
+
+/// Runs `body` in a subtransaction: its writes are kept when it returns `Ok` and rolled back
+/// otherwise, and a Postgres ERROR raised inside comes back as `SyncError::Postgres` only
+/// after the rollback, so the caller may go on using the database.
+pub fn subtransaction<T>(body: impl FnOnce() -> SyncResult<T>) -> SyncResult<T> {
+    // SAFETY: the pattern of PL/pgSQL's exception blocks: begin, run, then release or roll
+    // back, and restore the caller's memory context and resource owner.
+    unsafe {
+        let (context, owner) = (pg_sys::CurrentMemoryContext, pg_sys::CurrentResourceOwner);
+        pg_sys::BeginInternalSubTransaction(std::ptr::null());
+        let result = PgTryBuilder::new(AssertUnwindSafe(body))
+            .catch_others(|caught| Err(SyncError::caught(&caught)))
+            .execute();
+        if result.is_ok() {
+            pg_sys::ReleaseCurrentSubTransaction();
+        } else {
+            pg_sys::RollbackAndReleaseCurrentSubTransaction();
+        }
+        pg_sys::MemoryContextSwitchTo(context);
+        pg_sys::CurrentResourceOwner = owner;
+        result
+    }
 }
