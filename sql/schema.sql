@@ -48,6 +48,7 @@ CREATE TABLE baostock.daily_bars (
     pcf_ncf_ttm   numeric,
     is_st         boolean,
     updated_at    timestamptz NOT NULL DEFAULT now(),
+    row_hash      bigint,
     PRIMARY KEY (code, date)
 );
 COMMENT ON TABLE baostock.daily_bars IS 'Unadjusted daily bars of A-shares and ETFs, exactly as the server sends them (adjusted prices come from baostock.adjust_factors).';
@@ -70,6 +71,7 @@ COMMENT ON COLUMN baostock.daily_bars.ps_ttm IS 'Price/sales, trailing twelve mo
 COMMENT ON COLUMN baostock.daily_bars.pcf_ncf_ttm IS 'Price/cash flow, trailing twelve months.';
 COMMENT ON COLUMN baostock.daily_bars.is_st IS 'Whether the security was under special treatment (ST) that day.';
 COMMENT ON COLUMN baostock.daily_bars.updated_at IS 'When this row last changed.';
+COMMENT ON COLUMN baostock.daily_bars.row_hash IS 'The store''s digest of the row''s values (FNV-1a of their COPY text), so that a bar sent again unchanged costs one index lookup; NULL for a row written by anything else (the next sync rewrites it).';
 
 CREATE TABLE baostock.adjust_factors (
     code           text    NOT NULL,

@@ -30,6 +30,7 @@ pub const BAR_COLUMNS: &[&str] = &[
     "ps_ttm",
     "pcf_ncf_ttm",
     "is_st",
+    "row_hash",
 ];
 
 thread_local! {
@@ -134,36 +135,61 @@ fn push_bool(out: &mut Vec<u8>, v: Option<bool>) {
     });
 }
 
-/// Bars in COPY's text format, in the order of `BAR_COLUMNS`.
+/// FNV-1a, 64 bits: the digest of a row's values (stable across versions: it is stored).
+fn fnv1a(bytes: &[u8]) -> i64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h as i64
+}
+
+/// The digest of a bar's values (its COPY text without the digest).
+pub fn bar_hash(r: &DailyBar) -> i64 {
+    let mut line = Vec::with_capacity(160);
+    push_values(&mut line, r);
+    fnv1a(&line)
+}
+
+/// Bars in COPY's text format, in the order of `BAR_COLUMNS`, each with its digest.
 pub fn bars_text(rows: &[&DailyBar]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(rows.len() * 160);
+    use std::io::Write;
+    let mut out = Vec::with_capacity(rows.len() * 180);
     for r in rows {
-        let d = |out: &mut Vec<u8>, v: Option<Decimal>| {
-            out.push(b'\t');
-            push_opt(out, v);
-        };
-        push_text(&mut out, &r.code);
-        out.push(b'\t');
-        push_opt(&mut out, Some(r.date.format("%Y-%m-%d")));
-        for v in [r.open, r.high, r.low, r.close, r.preclose] {
-            d(&mut out, v);
-        }
-        out.push(b'\t');
-        push_opt(&mut out, r.volume);
-        d(&mut out, r.amount);
-        out.push(b'\t');
-        push_opt(&mut out, r.adjustflag.map(|a| a.code()));
-        d(&mut out, r.turn);
-        out.push(b'\t');
-        push_bool(&mut out, r.tradestatus);
-        for v in [r.pct_chg, r.pe_ttm, r.pb_mrq, r.ps_ttm, r.pcf_ncf_ttm] {
-            d(&mut out, v);
-        }
-        out.push(b'\t');
-        push_bool(&mut out, r.is_st);
-        out.push(b'\n');
+        let start = out.len();
+        push_values(&mut out, r);
+        let h = fnv1a(&out[start..]);
+        let _ = writeln!(out, "\t{h}");
     }
     out
+}
+
+/// A bar's values in COPY's text format, tab-separated, without a line end.
+fn push_values(out: &mut Vec<u8>, r: &DailyBar) {
+    let d = |out: &mut Vec<u8>, v: Option<Decimal>| {
+        out.push(b'\t');
+        push_opt(out, v);
+    };
+    push_text(out, &r.code);
+    out.push(b'\t');
+    push_opt(out, Some(r.date.format("%Y-%m-%d")));
+    for v in [r.open, r.high, r.low, r.close, r.preclose] {
+        d(out, v);
+    }
+    out.push(b'\t');
+    push_opt(out, r.volume);
+    d(out, r.amount);
+    out.push(b'\t');
+    push_opt(out, r.adjustflag.map(|a| a.code()));
+    d(out, r.turn);
+    out.push(b'\t');
+    push_bool(out, r.tradestatus);
+    for v in [r.pct_chg, r.pe_ttm, r.pb_mrq, r.ps_ttm, r.pcf_ncf_ttm] {
+        d(out, v);
+    }
+    out.push(b'\t');
+    push_bool(out, r.is_st);
 }
 
 #[cfg(test)]
@@ -179,5 +205,56 @@ mod tests {
         push_opt::<i64>(&mut out, None);
         push_bool(&mut out, Some(false));
         assert_eq!(out, b"\\Nf");
+    }
+
+    #[test]
+    fn the_digest_changes_with_any_value() {
+        let bar = DailyBar {
+            date: chrono::NaiveDate::from_ymd_opt(2024, 6, 3).unwrap(),
+            code: "sh.600000".into(),
+            open: Some(Decimal::new(10_5000, 4)),
+            high: None,
+            low: None,
+            close: Some(Decimal::new(10_6000, 4)),
+            preclose: None,
+            volume: Some(100),
+            amount: None,
+            adjustflag: None,
+            turn: None,
+            tradestatus: Some(true),
+            pct_chg: None,
+            pe_ttm: None,
+            pb_mrq: None,
+            ps_ttm: None,
+            pcf_ncf_ttm: None,
+            is_st: Some(false),
+        };
+        let h = bar_hash(&bar);
+        assert_eq!(h, bar_hash(&bar.clone()));
+        // 10.5000 and 10.50 are one number but not one text: a changed scale is a change.
+        for other in [
+            DailyBar {
+                open: Some(Decimal::new(1050, 2)),
+                ..bar.clone()
+            },
+            DailyBar {
+                volume: None,
+                ..bar.clone()
+            },
+            DailyBar {
+                is_st: Some(true),
+                ..bar.clone()
+            },
+            DailyBar {
+                high: Some(Decimal::ZERO),
+                ..bar.clone()
+            },
+        ] {
+            assert_ne!(bar_hash(&other), h);
+        }
+        let text = bars_text(&[&bar]);
+        let line = String::from_utf8(text).unwrap();
+        assert!(line.ends_with(&format!("\t{h}\n")), "{line}");
+        assert_eq!(line.matches('\t').count(), BAR_COLUMNS.len() - 1);
     }
 }

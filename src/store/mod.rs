@@ -57,7 +57,6 @@ pub fn date_text(d: NaiveDate) -> String {
 /// A column of one batch, in the type its placeholder declares.
 enum Column {
     Text(Vec<Option<String>>),
-    Int8(Vec<Option<i64>>),
     Int2(Vec<Option<i16>>),
     Bool(Vec<Option<bool>>),
 }
@@ -66,7 +65,6 @@ impl Column {
     fn oid(&self) -> PgOid {
         PgOid::BuiltIn(match self {
             Column::Text(_) => PgBuiltInOids::TEXTARRAYOID,
-            Column::Int8(_) => PgBuiltInOids::INT8ARRAYOID,
             Column::Int2(_) => PgBuiltInOids::INT2ARRAYOID,
             Column::Bool(_) => PgBuiltInOids::BOOLARRAYOID,
         })
@@ -75,7 +73,6 @@ impl Column {
     fn datum(self) -> DatumWithOid<'static> {
         match self {
             Column::Text(v) => v.into(),
-            Column::Int8(v) => v.into(),
             Column::Int2(v) => v.into(),
             Column::Bool(v) => v.into(),
         }
@@ -111,55 +108,24 @@ fn upsert<T>(sql: &str, rows: &[T], batch: usize, columns: impl Fn(&[T]) -> Vec<
     Ok(total)
 }
 
-/// The bar upsert, into `baostock.daily_bars` or a table of the same shape.
-fn bars_sql(table: &str) -> String {
-    BARS_SQL.replace("baostock.daily_bars", table)
-}
-
-const BARS_SQL: &str = "
-WITH input AS (
-    SELECT * FROM unnest($1::text[], $2::text[]::date[], $3::text[]::numeric[], $4::text[]::numeric[],
-                         $5::text[]::numeric[], $6::text[]::numeric[], $7::text[]::numeric[], $8::int8[],
-                         $9::text[]::numeric[], $10::int2[], $11::text[]::numeric[], $12::bool[],
-                         $13::text[]::numeric[], $14::text[]::numeric[], $15::text[]::numeric[],
-                         $16::text[]::numeric[], $17::text[]::numeric[], $18::bool[])
-        AS t(code, date, open, high, low, close, preclose, volume, amount, adjustflag, turn, trade_status,
-             pct_chg, pe_ttm, pb_mrq, ps_ttm, pcf_ncf_ttm, is_st)
-), written AS (
-    INSERT INTO baostock.daily_bars AS b (code, date, open, high, low, close, preclose, volume, amount, adjustflag,
-                                          turn, trade_status, pct_chg, pe_ttm, pb_mrq, ps_ttm, pcf_ncf_ttm, is_st)
-    SELECT * FROM input
-    ON CONFLICT (code, date) DO UPDATE SET
-        open = excluded.open, high = excluded.high, low = excluded.low, close = excluded.close,
-        preclose = excluded.preclose, volume = excluded.volume, amount = excluded.amount,
-        adjustflag = excluded.adjustflag, turn = excluded.turn, trade_status = excluded.trade_status,
-        pct_chg = excluded.pct_chg, pe_ttm = excluded.pe_ttm, pb_mrq = excluded.pb_mrq, ps_ttm = excluded.ps_ttm,
-        pcf_ncf_ttm = excluded.pcf_ncf_ttm, is_st = excluded.is_st, updated_at = now()
-    WHERE (b.open, b.high, b.low, b.close, b.preclose, b.volume, b.amount, b.adjustflag, b.turn, b.trade_status,
-           b.pct_chg, b.pe_ttm, b.pb_mrq, b.ps_ttm, b.pcf_ncf_ttm, b.is_st)
-          IS DISTINCT FROM
-          (excluded.open, excluded.high, excluded.low, excluded.close, excluded.preclose, excluded.volume,
-           excluded.amount, excluded.adjustflag, excluded.turn, excluded.trade_status, excluded.pct_chg,
-           excluded.pe_ttm, excluded.pb_mrq, excluded.ps_ttm, excluded.pcf_ncf_ttm, excluded.is_st)
-    RETURNING (xmax = 0) AS inserted
-)
-SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written";
-
 /// Upserts daily bars; a code and date that appears twice keeps its last row.
 pub fn upsert_bars(rows: &[DailyBar], batch: usize) -> SyncResult<Counts> {
     upsert_bars_into("baostock.daily_bars", rows, batch)
 }
 
 /// Writes daily bars into `table`, which has the shape of `baostock.daily_bars` (benchmarks
-/// use another). Rows not stored yet go in through COPY (a day or a range fetched for the first
-/// time); when any of them is stored already, COPY stops at it, its subtransaction is rolled
-/// back, and the rows are upserted instead, counting the inserted, updated and unchanged ones.
+/// use another), the way COPY does: each row carries a digest of its values (`row_hash`).
+/// Rows not stored yet go in through COPY at once (a day or a range fetched for the first
+/// time). When some are stored already, COPY stops at the first, its subtransaction is rolled
+/// back, and the stored digests of the rows' keys are read in one query: rows with the same
+/// digest are only counted, the changed ones are deleted and copied in again with the new.
 pub fn upsert_bars_into(table: &str, rows: &[DailyBar], batch: usize) -> SyncResult<Counts> {
     let unique: BTreeMap<(&str, NaiveDate), &DailyBar> = rows.iter().map(|r| ((r.code.as_str(), r.date), r)).collect();
     let rows: Vec<&DailyBar> = unique.into_values().collect();
     if rows.is_empty() {
         return Ok(Counts::default());
     }
+    let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
     match subtransaction(|| copy::copy_in(table, copy::BAR_COLUMNS, copy::bars_text(&rows))) {
         Ok(n) => {
             return Ok(Counts {
@@ -173,33 +139,73 @@ pub fn upsert_bars_into(table: &str, rows: &[DailyBar], batch: usize) -> SyncRes
         }) => {}
         Err(e) => return Err(e),
     }
-    upsert(&bars_sql(table), &rows, batch, |c| {
-        let t = |f: fn(&DailyBar) -> Option<Decimal>| Column::Text(c.iter().map(|r| text(f(r))).collect());
-        vec![
-            Column::Text(c.iter().map(|r| Some(r.code.clone())).collect()),
-            Column::Text(c.iter().map(|r| Some(date_text(r.date))).collect()),
-            t(|r| r.open),
-            t(|r| r.high),
-            t(|r| r.low),
-            t(|r| r.close),
-            t(|r| r.preclose),
-            Column::Int8(c.iter().map(|r| r.volume).collect()),
-            t(|r| r.amount),
-            Column::Int2(
-                c.iter()
-                    .map(|r| r.adjustflag.map(|a| a.code().parse().unwrap_or(3)))
-                    .collect(),
-            ),
-            t(|r| r.turn),
-            Column::Bool(c.iter().map(|r| r.tradestatus).collect()),
-            t(|r| r.pct_chg),
-            t(|r| r.pe_ttm),
-            t(|r| r.pb_mrq),
-            t(|r| r.ps_ttm),
-            t(|r| r.pcf_ncf_ttm),
-            Column::Bool(c.iter().map(|r| r.is_st).collect()),
-        ]
+    let mut total = Counts::default();
+    for chunk in rows.chunks(batch) {
+        let (new, changed) = stored_differences(table, chunk)?;
+        let mut write: Vec<&DailyBar> = new.clone();
+        if !changed.is_empty() {
+            let (bars, tids): (Vec<&DailyBar>, Vec<String>) = changed.iter().cloned().unzip();
+            delete_rows(table, tids)?;
+            write.extend(bars);
+        }
+        write.sort_by(|a, b| (a.code.as_str(), a.date).cmp(&(b.code.as_str(), b.date)));
+        if !write.is_empty() {
+            copy::copy_in(table, copy::BAR_COLUMNS, copy::bars_text(&write))?;
+        }
+        total += Counts {
+            inserted: count(new.len()),
+            updated: count(changed.len()),
+            unchanged: count(chunk.len() - new.len() - changed.len()),
+        };
+    }
+    Ok(total)
+}
+
+/// Of `rows`, those whose key is not stored in `table`, and those stored with other values
+/// (another digest) with the stored row's `ctid`. One index lookup a row: the OFFSET keeps
+/// the planner from hashing the whole table instead.
+fn stored_differences<'a>(
+    table: &str,
+    rows: &[&'a DailyBar],
+) -> SyncResult<(Vec<&'a DailyBar>, Vec<(&'a DailyBar, String)>)> {
+    let sql = format!(
+        "SELECT i.n::int, s.tid::text
+         FROM unnest($1::text[], $2::text[]::date[], $3::int8[]) WITH ORDINALITY AS i(code, date, h, n)
+         LEFT JOIN LATERAL (SELECT b.ctid AS tid, b.row_hash AS h FROM {table} b
+                            WHERE b.code = i.code AND b.date = i.date OFFSET 0) s ON true
+         WHERE s.tid IS NULL OR s.h IS DISTINCT FROM i.h"
+    );
+    let codes: Vec<String> = rows.iter().map(|r| r.code.clone()).collect();
+    let dates: Vec<String> = rows.iter().map(|r| date_text(r.date)).collect();
+    let hashes: Vec<i64> = rows.iter().map(|r| copy::bar_hash(r)).collect();
+    let differing = Spi::connect(|c| {
+        let mut out = Vec::new();
+        for row in c.select(&sql, None, &[codes.into(), dates.into(), hashes.into()])? {
+            out.push((row.get::<i32>(1)?.unwrap_or(0), row.get::<String>(2)?));
+        }
+        Ok::<_, pgrx::spi::SpiError>(out)
     })
+    .map_err(spi_err)?;
+    let (mut new, mut changed) = (Vec::new(), Vec::new());
+    for (n, tid) in differing {
+        let Some(r) = usize::try_from(n).ok().and_then(|n| rows.get(n.wrapping_sub(1))) else {
+            continue;
+        };
+        match tid {
+            Some(tid) => changed.push((*r, tid)),
+            None => new.push(*r),
+        }
+    }
+    Ok((new, changed))
+}
+
+/// Deletes rows of `table` by `ctid`.
+fn delete_rows(table: &str, tids: Vec<String>) -> SyncResult<()> {
+    Spi::run_with_args(
+        &format!("DELETE FROM {table} WHERE ctid = ANY($1::text[]::tid[])"),
+        &[tids.into()],
+    )
+    .map_err(spi_err)
 }
 
 const FACTORS_SQL: &str = "
