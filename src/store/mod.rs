@@ -141,7 +141,7 @@ pub fn upsert_bars_into(table: &str, rows: &[DailyBar], batch: usize) -> SyncRes
     }
     let mut total = Counts::default();
     for chunk in rows.chunks(batch) {
-        let (new, changed) = stored_differences(table, chunk)?;
+        let Differences { new, changed } = stored_differences(table, chunk)?;
         let mut write: Vec<&DailyBar> = new.clone();
         if !changed.is_empty() {
             let (bars, tids): (Vec<&DailyBar>, Vec<String>) = changed.iter().cloned().unzip();
@@ -161,13 +161,18 @@ pub fn upsert_bars_into(table: &str, rows: &[DailyBar], batch: usize) -> SyncRes
     Ok(total)
 }
 
+/// What a batch of bars holds against the stored rows.
+struct Differences<'a> {
+    /// Rows whose key is not stored.
+    new: Vec<&'a DailyBar>,
+    /// Rows stored with other values, and the stored row's `ctid`.
+    changed: Vec<(&'a DailyBar, String)>,
+}
+
 /// Of `rows`, those whose key is not stored in `table`, and those stored with other values
 /// (another digest) with the stored row's `ctid`. One index lookup a row: the OFFSET keeps
 /// the planner from hashing the whole table instead.
-fn stored_differences<'a>(
-    table: &str,
-    rows: &[&'a DailyBar],
-) -> SyncResult<(Vec<&'a DailyBar>, Vec<(&'a DailyBar, String)>)> {
+fn stored_differences<'a>(table: &str, rows: &[&'a DailyBar]) -> SyncResult<Differences<'a>> {
     let sql = format!(
         "SELECT i.n::int, s.tid::text
          FROM unnest($1::text[], $2::text[]::date[], $3::int8[]) WITH ORDINALITY AS i(code, date, h, n)
@@ -196,7 +201,7 @@ fn stored_differences<'a>(
             None => new.push(*r),
         }
     }
-    Ok((new, changed))
+    Ok(Differences { new, changed })
 }
 
 /// Deletes rows of `table` by `ctid`.
