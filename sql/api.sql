@@ -168,7 +168,7 @@ COMMENT ON FUNCTION baostock.bench_store(integer) IS 'Benchmark: the store''s ba
 COMMENT ON FUNCTION baostock.sync_securities() IS 'Syncs the list of securities with names, types, listing and delisting dates.';
 
 CREATE FUNCTION baostock.alert_json(a baostock.alerts) RETURNS text
-LANGUAGE sql STABLE
+LANGUAGE sql STABLE STRICT
 SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT json_build_object('alert_id', a.alert_id, 'raised_at', a.raised_at, 'severity', a.severity,
@@ -184,7 +184,9 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     raised integer;
+    h record;
 BEGIN
+    SELECT * INTO h FROM baostock.sync_health();
     CREATE TEMP TABLE IF NOT EXISTS baostock_conditions (
         severity text, kind text, key text, message text, job_id bigint, run_id bigint
     ) ON COMMIT DROP;
@@ -201,13 +203,13 @@ BEGIN
     SELECT 'critical', 'sync_failing', '',
            format('the last %s sync_date runs failed; the last error: %s', h.consecutive_failures, h.last_error),
            NULL, (SELECT max(run_id) FROM baostock.sync_runs WHERE kind = 'sync_date')
-    FROM baostock.sync_health() h WHERE h.consecutive_failures >= 3
+    WHERE h.consecutive_failures >= 3
     UNION ALL
     SELECT 'warning', 'stale', '',
            format('trading day %s is not synced %s after its publication; the newest synced day is %s',
                   h.due_day, baostock.stale_after(), coalesce(h.last_synced_day::text, 'none')),
            NULL, NULL
-    FROM baostock.sync_health() h WHERE h.due_day > coalesce(h.last_synced_day, '-infinity')
+    WHERE h.due_day > coalesce(h.last_synced_day, '-infinity')
     UNION ALL
     SELECT 'critical', 'blacklisted', '',
            format('the server blacklisted this address at %s; nothing is sent until %s (SELECT baostock.resume() lifts it early)',

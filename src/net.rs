@@ -117,12 +117,6 @@ pub fn config() -> SyncResult<baostock::client::Config> {
     }
     cfg.check()
         .map_err(|e| SyncError::Config(format!("baostock settings: {e}")))?;
-    Ok(cfg)
-}
-
-/// A pool configured from the `baostock.*` settings.
-pub fn pool(max_sessions: Option<usize>, budget: Budget) -> SyncResult<Pool> {
-    let mut cfg = config()?;
     if cfg.client_version.len() != 7 || !cfg.client_version.is_ascii() {
         return Err(SyncError::Config(format!(
             "baostock.client_version must be 7 ASCII characters, not {:?}",
@@ -132,6 +126,12 @@ pub fn pool(max_sessions: Option<usize>, budget: Budget) -> SyncResult<Pool> {
     if cfg.host.is_empty() {
         return Err(SyncError::Config("baostock.host is empty".into()));
     }
+    Ok(cfg)
+}
+
+/// A pool configured from the `baostock.*` settings.
+pub fn pool(max_sessions: Option<usize>, budget: Budget) -> SyncResult<Pool> {
+    let mut cfg = config()?;
     // The setting caps the whole cluster; a caller may ask for fewer sessions of its own.
     let full = guc::daily_request_budget();
     cfg.gate = Some(Arc::new(ClusterGate {

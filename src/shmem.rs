@@ -132,25 +132,19 @@ impl SessionGate for ClusterGate {
         if until > now_ms() {
             return Err(Refusal::Blacklisted { until: utc_text(until) });
         }
-        let today = server_day(s);
-        let mut current = s.budget.load(Ordering::Acquire);
-        loop {
-            let (day, used) = unpack(current);
-            let used = if day == today { used } else { 0 };
+        let mut refusal = None;
+        update_budget(s, |used| {
             if self.budget > 0 && used >= self.budget {
-                return Err(Refusal::BudgetSpent {
+                refusal = Some(Refusal::BudgetSpent {
                     used,
                     budget: self.budget,
                 });
+                None
+            } else {
+                Some(used + 1)
             }
-            match s
-                .budget
-                .compare_exchange(current, pack(today, used + 1), Ordering::AcqRel, Ordering::Acquire)
-            {
-                Ok(_) => return Ok(()),
-                Err(now) => current = now,
-            }
-        }
+        });
+        refusal.map_or(Ok(()), Err)
     }
 
     fn blacklisted(&self) {
@@ -167,6 +161,26 @@ impl SessionGate for ClusterGate {
             return;
         };
         s.clock_offset_ms.store(server - now_ms(), Ordering::Release);
+    }
+}
+
+/// Sets today's request count (the server's China day; a count of another day is 0) to what
+/// `f` makes of it, in one CAS so no concurrent request is lost; `None` leaves it.
+fn update_budget(s: &Shared, mut f: impl FnMut(u64) -> Option<u64>) {
+    let today = server_day(s);
+    let mut current = s.budget.load(Ordering::Acquire);
+    loop {
+        let (day, used) = unpack(current);
+        let Some(next) = f(if day == today { used } else { 0 }) else {
+            return;
+        };
+        match s
+            .budget
+            .compare_exchange(current, pack(today, next), Ordering::AcqRel, Ordering::Acquire)
+        {
+            Ok(_) => return,
+            Err(now) => current = now,
+        }
     }
 }
 
@@ -247,24 +261,8 @@ pub fn restore(saved: ServerState) {
     if s.clock_offset_ms.load(Ordering::Acquire) == 0 {
         s.clock_offset_ms.store(saved.clock_offset_ms, Ordering::Release);
     }
-    let today = server_day(s);
-    if saved.budget_day == today {
-        let mut current = s.budget.load(Ordering::Acquire);
-        loop {
-            let (day, used) = unpack(current);
-            let used = if day == today {
-                used.max(saved.budget_used)
-            } else {
-                saved.budget_used
-            };
-            match s
-                .budget
-                .compare_exchange(current, pack(today, used), Ordering::AcqRel, Ordering::Acquire)
-            {
-                Ok(_) => break,
-                Err(now) => current = now,
-            }
-        }
+    if saved.budget_day == server_day(s) {
+        update_budget(s, |used| Some(used.max(saved.budget_used)));
     }
 }
 

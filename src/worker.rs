@@ -243,10 +243,9 @@ impl House {
         let refreshed = xact(|| {
             let today = store::china_today()?;
             // A calendar nobody has synced yet is the user's to start.
-            if store::calendar_end()?.is_none() {
-                return Ok(());
+            if store::calendar_end()?.is_some() {
+                crate::sync::extend_calendar(None, today)?;
             }
-            crate::sync::extend_calendar(None, today)?;
             server::set_calendar_checked(today)
         });
         if let Err(e) = refreshed {

@@ -415,6 +415,17 @@ pub fn kill_9(pid: i32) {
     assert!(status.success(), "kill -9 {pid} failed");
 }
 
+/// A date, for test literals.
+pub fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, day).unwrap()
+}
+
+/// The calendar year before the current one (China time).
+pub fn last_year() -> i32 {
+    use chrono::Datelike;
+    baostock_emulator::market::china_today().year() - 1
+}
+
 // ---------------------------------------------------------------------------------------------
 // Test environment
 

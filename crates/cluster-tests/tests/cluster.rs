@@ -16,15 +16,6 @@ use serde_json::Value;
 /// Requests of a type beyond one a day that a job may make (retries, a probe, ...).
 const HANDFUL: u64 = 5;
 
-fn d(y: i32, m: u32, day: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, day).unwrap()
-}
-
-/// The calendar year before the current one (China time).
-fn last_year() -> i32 {
-    china_today().year() - 1
-}
-
 fn latency(base_ms: u64) -> LatencyConfig {
     LatencyConfig {
         base: Duration::from_millis(base_ms),

@@ -10,16 +10,8 @@ use std::time::{Duration, Instant};
 
 use baostock_emulator::control_port::execute;
 use baostock_emulator::market::china_today;
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use pg_baostock_cluster_tests::*;
-
-fn d(y: i32, m: u32, day: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, day).unwrap()
-}
-
-fn last_year() -> i32 {
-    china_today().year() - 1
-}
 
 /// Sends a control-port command to the test's emulator; it must succeed.
 fn control(env: &TestEnv, line: &str) {
