@@ -162,15 +162,22 @@ def our_sync(label, sql, copy_rate, peer_s):
     if peak:
         peak.start()
     out = bg.finish()
-    seconds = time.monotonic() - t0
+    wall = time.monotonic() - t0
     mb = peak.stop_mb() if peak else 0.0
     counters = control("counters")["counters"]
-    rows = int(psql("SELECT coalesce(sum(rows_inserted + rows_updated + rows_unchanged), 0) FROM baostock.sync_runs "
-                    "WHERE kind = 'sync_date' AND status = 'ok'"))
+    # The runs' own time, from the first start to the last finish: psql's wall time adds the
+    # connection and loading the library into a fresh backend, which a scheduled call pays too
+    # but the bound does not count.
+    r = psql("SELECT coalesce(sum(rows_inserted + rows_updated + rows_unchanged), 0), "
+             "extract(epoch FROM max(finished_at) - min(started_at)) FROM baostock.sync_runs "
+             "WHERE kind = 'sync_date' AND status = 'ok'").split("|")
+    rows, seconds = int(r[0]), float(r[1])
+    print(f"[bench] {label}: {seconds:.2f} s by the run records, {wall:.2f} s psql wall time", flush=True,
+          file=sys.stderr)
     sessions = int(psql("SHOW baostock.max_sessions"))
     net = net_bound(counters, sessions)
     write = rows / copy_rate
-    return {"what": label, "seconds": seconds, "requests": counters["total_requests"],
+    return {"what": label, "seconds": seconds, "wall_s": wall, "requests": counters["total_requests"],
             "bytes": sum(counters["bytes_by_type"].values()), "rows": rows, "rss_mb": mb, "peer_s": peer_s,
             "bound_s": max(net, write), "days": len([l for l in out.splitlines() if l.endswith("|ok")])}
 
@@ -213,6 +220,19 @@ def peer(mode, *args):
     return r
 
 
+def bench_store(runs, n):
+    """baostock.bench_store(n) `runs` times: the median rows/s and ratio to COPY of each method."""
+    results = {}
+    for _ in range(runs):
+        for line in psql(f"SELECT method, rows_per_s, vs_copy FROM baostock.bench_store({n})").splitlines():
+            method, rate, vs = line.split("|")
+            results.setdefault(method, []).append((float(rate), float(vs)))
+    median = lambda xs: sorted(xs)[len(xs) // 2]
+    return {m: {"rows_per_s": median([r for r, _ in v]), "vs_copy": median([x for _, x in v]),
+                "vs_range": (min(x for _, x in v), max(x for _, x in v)), "runs": len(v), "rows": n}
+            for m, v in results.items()}
+
+
 def fmt_s(s):
     if s >= 86400 * 2:
         return f"{s / 86400:.1f} d"
@@ -225,7 +245,8 @@ def main():
     psql("CREATE EXTENSION IF NOT EXISTS pg_baostock")
     psql("SELECT * FROM baostock.sync_calendar()")
     psql("SELECT * FROM baostock.sync_securities()")
-    copy_rate = float(psql("SELECT rows_per_s FROM baostock.bench_store(200000) WHERE method LIKE 'COPY%'"))
+    store = bench_store(3, 200000)
+    copy_rate = store["COPY into an identical table"]["rows_per_s"]
     end = datetime.date.fromisoformat(psql("SELECT baostock.latest_trading_day()"))
     days = psql(f"SELECT day FROM baostock.trade_calendar WHERE is_trading_day AND day <= '{end}' "
                 f"ORDER BY day DESC LIMIT 7").splitlines()
@@ -285,6 +306,14 @@ def main():
         nrows = f"{r['rows']:,.0f}" if r["rows"] else "-"
         print(f"| {r['what']} | {fmt_s(r['seconds'])} | {r['requests']:,.0f} | {nbytes} | {nrows} | {rate} "
               f"| {r['rss_mb']:.0f} MB | {vs_peer} | {vs_bound} |")
+    any_store = next(iter(store.values()))
+    print(f"\nStore vs COPY: baostock.bench_store({any_store['rows']}), {any_store['runs']} runs, medians "
+          f"(the range of the ratio in brackets):\n")
+    print("| method | rows/s | vs COPY |")
+    print("|---|---|---|")
+    for method, r in store.items():
+        lo, hi = r["vs_range"]
+        print(f"| {method} | {r['rows_per_s']:,.0f} | {r['vs_copy']:.2f} ({lo:.2f}-{hi:.2f}) |")
     print(f"\nScaling, {SCALING_SESSIONS} worker sessions:\n")
     print("| years | seconds | seconds a year | rows | worker peak private RSS |")
     print("|---|---|---|---|---|")

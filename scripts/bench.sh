@@ -52,7 +52,7 @@ trap stop EXIT
 
 log "building the emulator and installing the extension (release)"
 cargo build --release -p baostock-emulator >&2
-cargo pgrx install --release --pg-config "$PGBIN/pg_config" >&2
+cargo pgrx install --release --features bench --pg-config "$PGBIN/pg_config" >&2
 
 rm -rf "$BENCH_DIR"
 mkdir -p "$BENCH_DIR"

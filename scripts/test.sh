@@ -17,7 +17,7 @@ step "cargo fmt --check"
 cargo fmt --all -- --check
 
 step "cargo clippy -D warnings"
-cargo clippy --workspace --all-targets --features pg_test -- -D warnings
+cargo clippy --workspace --all-targets --features "pg_test bench" -- -D warnings
 
 step "cargo test (crates without Postgres)"
 cargo test -p baostock

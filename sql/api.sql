@@ -113,26 +113,61 @@ ORDER BY run_id DESC;
 COMMENT ON VIEW baostock.runs IS 'Run history with metrics, newest first.';
 
 CREATE VIEW baostock.coverage AS
-SELECT code, min(date) AS first_day, max(date) AS last_day, count(*) AS bars
-FROM baostock.daily_bars
-GROUP BY code;
-COMMENT ON VIEW baostock.coverage IS 'Per code: first and last stored day and number of daily bars.';
+SELECT code, 'd'::text AS frequency, min(date) AS first_day, max(date) AS last_day, count(*) AS bars
+FROM baostock.daily_bars GROUP BY code
+UNION ALL
+SELECT code, 'w', min(date), max(date), count(*) FROM baostock.weekly_bars GROUP BY code
+UNION ALL
+SELECT code, 'm', min(date), max(date), count(*) FROM baostock.monthly_bars GROUP BY code
+UNION ALL
+SELECT code, frequency::text, min(date), max(date), count(*) FROM baostock.minute_bars GROUP BY code, frequency;
+COMMENT ON VIEW baostock.coverage IS 'Per code and frequency (d, w, m, 5, 15, 30, 60): first and last stored day and number of bars.';
 
 CREATE VIEW baostock.gaps AS
-SELECT NULL::text AS code, c.day, 'day not synced'::text AS missing
+SELECT NULL::text AS code, 'd'::text AS frequency, c.day, 'day not synced'::text AS missing
 FROM baostock.trade_calendar c
 WHERE c.is_trading_day
   AND c.day > (SELECT min(day) FROM baostock.synced_days) AND c.day < (SELECT max(day) FROM baostock.synced_days)
   AND NOT EXISTS (SELECT 1 FROM baostock.synced_days s WHERE s.day = c.day)
 UNION ALL
-SELECT s.code, d.day, 'bar'
+SELECT s.code, 'd', d.day, 'bar'
 FROM baostock.synced_days d
 JOIN baostock.securities s
   ON s.sec_type IN (1, 5)
  AND s.ipo_date <= d.day
  AND (s.out_date IS NULL OR d.day < s.out_date)
-WHERE NOT EXISTS (SELECT 1 FROM baostock.daily_bars b WHERE b.code = s.code AND b.date = d.day);
-COMMENT ON VIEW baostock.gaps IS 'What is missing: trading days between the oldest and the newest synced day that are not synced (code NULL, missing = ''day not synced''), and listed stocks or ETFs without a bar on a synced day (missing = ''bar'').';
+WHERE NOT EXISTS (SELECT 1 FROM baostock.daily_bars b WHERE b.code = s.code AND b.date = d.day)
+UNION ALL
+-- Per-code ranges: a trading day of the code's listing in a synced range without its bar (of
+-- that frequency; a day the daily bars show suspended has no minute bars), or a week or month
+-- with trading days but no bar.
+SELECT r.code, r.kind, c.day,
+       CASE r.kind WHEN 'd' THEN 'bar' WHEN 'w' THEN 'weekly bar' WHEN 'm' THEN 'monthly bar' ELSE 'minute bars' END
+FROM baostock.synced_ranges r
+JOIN baostock.securities s ON s.code = r.code
+JOIN baostock.trade_calendar c
+  ON c.is_trading_day AND r.span @> c.day
+ AND (s.ipo_date IS NULL OR c.day >= s.ipo_date) AND (s.out_date IS NULL OR c.day < s.out_date)
+WHERE r.kind <> 'factors'
+  AND CASE r.kind
+      WHEN 'd' THEN NOT EXISTS (SELECT 1 FROM baostock.daily_bars b WHERE b.code = r.code AND b.date = c.day)
+      WHEN 'w' THEN c.day = (SELECT min(c2.day) FROM baostock.trade_calendar c2
+                             WHERE c2.is_trading_day AND r.span @> c2.day
+                               AND date_trunc('week', c2.day) = date_trunc('week', c.day))
+                AND NOT EXISTS (SELECT 1 FROM baostock.weekly_bars b
+                                WHERE b.code = r.code AND b.period_start = date_trunc('week', c.day)::date)
+      WHEN 'm' THEN c.day = (SELECT min(c2.day) FROM baostock.trade_calendar c2
+                             WHERE c2.is_trading_day AND r.span @> c2.day
+                               AND date_trunc('month', c2.day) = date_trunc('month', c.day))
+                AND NOT EXISTS (SELECT 1 FROM baostock.monthly_bars b
+                                WHERE b.code = r.code AND b.period_start = date_trunc('month', c.day)::date)
+      ELSE NOT EXISTS (SELECT 1 FROM baostock.minute_bars b
+                       WHERE b.code = r.code AND b.frequency = r.kind::smallint
+                         AND b.time > c.day AND b.time < c.day + 1)
+           AND NOT EXISTS (SELECT 1 FROM baostock.daily_bars b
+                           WHERE b.code = r.code AND b.date = c.day AND NOT b.trade_status)
+      END;
+COMMENT ON VIEW baostock.gaps IS 'What is missing: trading days between the oldest and the newest synced day that are not synced (code NULL, missing = ''day not synced''); listed stocks or ETFs without a bar on a synced day (missing = ''bar''); and for each frequency a code was backfilled at, the days of its synced ranges without that bar (a week or month by its first trading day).';
 
 CREATE VIEW baostock.jobs AS
 SELECT j.job_id, j.state, j.start_date, j.end_date, j.codes, j.frequency,
@@ -158,13 +193,14 @@ ORDER BY j.job_id DESC;
 COMMENT ON VIEW baostock.jobs IS 'Backfill jobs, newest first: state, units total / done / failed (days replanned per code count by their per-code units; failed: after the second pass), rows written, requests, bytes, times, rate in units per second, the ETA, and while paused why and until when.';
 
 COMMENT ON FUNCTION baostock.sync_date(date, boolean) IS 'Syncs one trading day, or without a day every trading day after the newest synced one up to the latest (at most baostock.catchup_days), oldest first, each with its own run: every A-share''s and ETF''s daily bar and the day''s adjust factors. One row per day looked at. Skips non-trading days and days already synced unless force; not_available: the server has not published the day; incomplete: stocks or ETFs missing; neither is marked synced.';
-COMMENT ON FUNCTION baostock.backfill(date, date, text[], text, boolean) IS 'Queues a backfill job for the background worker and returns its id at once: one unit per trading day not yet synced (all codes), or per-code units (codes given). Follow it with baostock.wait(job_id) or the baostock.jobs view.';
-COMMENT ON FUNCTION baostock.plan(date, date, text[], text, boolean) IS 'What backfill() with the same arguments would do: units per kind, their days, estimated requests and seconds (no budget assumed), and the China days the requests take under baostock.daily_request_budget (NULL without a budget); queues nothing.';
+COMMENT ON FUNCTION baostock.backfill(date, date, text[], text, boolean, boolean) IS 'Queues a backfill job for the background worker and returns its id at once: one unit per trading day not yet synced (all codes, frequency d), or per-code range units (codes given, or frequency w, m, 5, 15, 30, 60); with factors (the default), a factor history unit (the whole history, one request) for every code whose stored history does not reach end_date. Follow it with baostock.wait(job_id) or the baostock.jobs view.';
+COMMENT ON FUNCTION baostock.plan(date, date, text[], text, boolean, boolean) IS 'What backfill() with the same arguments would do: units per kind, their days, estimated requests and seconds (no budget assumed), and the China days the requests take under baostock.daily_request_budget (NULL without a budget); queues nothing.';
 COMMENT ON FUNCTION baostock.worker_status() IS 'Whether the library is preloaded, the background worker''s pid and last heartbeat (NULL when none runs), and the server sessions the cluster holds now (capped by baostock.max_sessions).';
 COMMENT ON FUNCTION baostock.wait(bigint) IS 'Blocks until the job ends, with a progress NOTICE every 2 seconds; returns done, failed or cancelled. Cancelling the wait does not cancel the job.';
 COMMENT ON FUNCTION baostock.cancel(bigint) IS 'Cancels a queued or running job; the worker stops between units within a second. Returns the job''s state.';
 COMMENT ON FUNCTION baostock.sync_calendar(date, date) IS 'Syncs the trade calendar between two days (default: 1990-12-19 to today).';
-COMMENT ON FUNCTION baostock.bench_store(integer) IS 'Benchmark: the store''s batch upsert (new, unchanged, changed rows) against COPY of the same synthetic bars into an identical temporary table; superusers only.';
+COMMENT ON FUNCTION baostock.sync_index_constituents(date) IS 'Syncs the constituents of the CSI 300 (hs300), SSE 50 (sz50) and CSI 500 (zz500) on a day (default NULL: the latest lists) into baostock.index_constituents; a list replaces the stored list of its date. One row per index. sync_date refreshes them when the newest stored list is older than this week''s Monday.';
+COMMENT ON FUNCTION baostock.sync_industries(date) IS 'Syncs every stock''s industry on a day (default NULL: the latest classification) into baostock.stock_industries. sync_date refreshes it when the newest is older than this week''s Monday.';
 COMMENT ON FUNCTION baostock.sync_securities() IS 'Syncs the list of securities with names, types, listing and delisting dates.';
 
 CREATE FUNCTION baostock.alert_json(a baostock.alerts) RETURNS text
@@ -330,9 +366,10 @@ GRANT SELECT ON baostock.health, baostock.runs, baostock.coverage, baostock.gaps
 REVOKE EXECUTE ON FUNCTION baostock.sync_date(date, boolean) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION baostock.sync_calendar(date, date) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION baostock.sync_securities() FROM PUBLIC;
-REVOKE EXECUTE ON FUNCTION baostock.bench_store(integer) FROM PUBLIC;
-REVOKE EXECUTE ON FUNCTION baostock.backfill(date, date, text[], text, boolean) FROM PUBLIC;
-REVOKE EXECUTE ON FUNCTION baostock.plan(date, date, text[], text, boolean) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION baostock.sync_index_constituents(date) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION baostock.sync_industries(date) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION baostock.backfill(date, date, text[], text, boolean, boolean) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION baostock.plan(date, date, text[], text, boolean, boolean) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION baostock.cancel(bigint) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION baostock.wait(bigint) TO PUBLIC;
 GRANT EXECUTE ON FUNCTION baostock.worker_status() TO PUBLIC;
@@ -362,5 +399,10 @@ BEGIN
 END
 $$;
 GRANT USAGE ON SCHEMA baostock TO baostock_reader;
-GRANT SELECT ON baostock.daily_bars, baostock.adjust_factors, baostock.securities, baostock.trade_calendar,
-                baostock.synced_days, baostock.synced_ranges TO baostock_reader;
+GRANT SELECT ON baostock.daily_bars, baostock.weekly_bars, baostock.monthly_bars, baostock.minute_bars,
+                baostock.adjust_factors, baostock.securities, baostock.trade_calendar,
+                baostock.synced_days, baostock.synced_ranges, baostock.daily_bars_qfq, baostock.daily_bars_hfq,
+                baostock.index_constituents, baostock.stock_industries
+                TO baostock_reader;
+GRANT EXECUTE ON FUNCTION baostock.adjusted_bars(text, date, date, text, text),
+                          baostock.adjust_factor_on(text, date, text) TO baostock_reader;

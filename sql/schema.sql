@@ -20,6 +20,38 @@ COMMENT ON COLUMN baostock.securities.ipo_date IS 'Listing date.';
 COMMENT ON COLUMN baostock.securities.out_date IS 'Delisting date; NULL while listed.';
 COMMENT ON COLUMN baostock.securities.updated_at IS 'When this row last changed.';
 
+CREATE TABLE baostock.index_constituents (
+    index_name   text NOT NULL CHECK (index_name IN ('hs300', 'sz50', 'zz500')),
+    update_date  date NOT NULL,
+    code         text NOT NULL,
+    code_name    text,
+    updated_at   timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (index_name, update_date, code)
+);
+COMMENT ON TABLE baostock.index_constituents IS 'Constituents of the CSI 300, SSE 50 and CSI 500 (query_hs300_stocks, query_sz50_stocks, query_zz500_stocks), one list per date the server says it applies to; a list fetched again replaces the stored one of its date.';
+COMMENT ON COLUMN baostock.index_constituents.index_name IS 'hs300 (CSI 300), sz50 (SSE 50) or zz500 (CSI 500).';
+COMMENT ON COLUMN baostock.index_constituents.update_date IS 'The date the list applies to, as the server gives it (the Monday of the week asked for).';
+COMMENT ON COLUMN baostock.index_constituents.code IS 'Baostock code of a constituent.';
+COMMENT ON COLUMN baostock.index_constituents.code_name IS 'Its name as the server spells it.';
+COMMENT ON COLUMN baostock.index_constituents.updated_at IS 'When this row last changed.';
+
+CREATE TABLE baostock.stock_industries (
+    code                     text NOT NULL,
+    update_date              date NOT NULL,
+    code_name                text,
+    industry                 text,
+    industry_classification  text,
+    updated_at               timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (code, update_date)
+);
+COMMENT ON TABLE baostock.stock_industries IS 'Industry of every stock (query_stock_industry), one classification per date the server says it applies to.';
+COMMENT ON COLUMN baostock.stock_industries.code IS 'Baostock code.';
+COMMENT ON COLUMN baostock.stock_industries.update_date IS 'The date the classification applies to, as the server gives it.';
+COMMENT ON COLUMN baostock.stock_industries.code_name IS 'The stock''s name as the server spells it.';
+COMMENT ON COLUMN baostock.stock_industries.industry IS 'Industry, e.g. J66货币金融服务.';
+COMMENT ON COLUMN baostock.stock_industries.industry_classification IS 'The classification the industry belongs to, e.g. 证监会行业分类 (CSRC).';
+COMMENT ON COLUMN baostock.stock_industries.updated_at IS 'When this row last changed.';
+
 CREATE TABLE baostock.trade_calendar (
     day             date PRIMARY KEY,
     is_trading_day  boolean NOT NULL
@@ -73,6 +105,103 @@ COMMENT ON COLUMN baostock.daily_bars.is_st IS 'Whether the security was under s
 COMMENT ON COLUMN baostock.daily_bars.updated_at IS 'When this row last changed.';
 COMMENT ON COLUMN baostock.daily_bars.row_hash IS 'The store''s digest of the row''s values (FNV-1a of their COPY text), so that a bar sent again unchanged costs one index lookup; NULL for a row written by anything else (the next sync rewrites it).';
 
+CREATE TABLE baostock.weekly_bars (
+    code          text    NOT NULL,
+    period_start  date    NOT NULL,
+    date          date    NOT NULL,
+    open          numeric,
+    high          numeric,
+    low           numeric,
+    close         numeric,
+    volume        bigint,
+    amount        numeric,
+    adjustflag    smallint,
+    turn          numeric,
+    pct_chg       numeric,
+    updated_at    timestamptz NOT NULL DEFAULT now(),
+    row_hash      bigint,
+    PRIMARY KEY (code, period_start)
+);
+COMMENT ON TABLE baostock.weekly_bars IS 'Unadjusted weekly bars (query_history_k_data_plus, frequency w) exactly as the server sends them; one row a code and week: the bar of a week not over yet is replaced when it is fetched again after the week ends.';
+COMMENT ON COLUMN baostock.weekly_bars.code IS 'Baostock code.';
+COMMENT ON COLUMN baostock.weekly_bars.period_start IS 'Monday of the ISO week the bar covers (the key: a week has one bar).';
+COMMENT ON COLUMN baostock.weekly_bars.date IS 'The bar''s date as the server gives it: the last trading day of the week that the bar covers.';
+COMMENT ON COLUMN baostock.weekly_bars.open IS 'Opening price of the week''s first trading day.';
+COMMENT ON COLUMN baostock.weekly_bars.high IS 'Highest price of the week.';
+COMMENT ON COLUMN baostock.weekly_bars.low IS 'Lowest price of the week.';
+COMMENT ON COLUMN baostock.weekly_bars.close IS 'Closing price of the week''s last trading day.';
+COMMENT ON COLUMN baostock.weekly_bars.volume IS 'Shares traded in the week.';
+COMMENT ON COLUMN baostock.weekly_bars.amount IS 'Turnover in yuan in the week.';
+COMMENT ON COLUMN baostock.weekly_bars.adjustflag IS '3: unadjusted (always, for stored bars).';
+COMMENT ON COLUMN baostock.weekly_bars.turn IS 'Turnover rate in percent over the week; NULL for indices.';
+COMMENT ON COLUMN baostock.weekly_bars.pct_chg IS 'Change in percent from the close before the week to its last close.';
+COMMENT ON COLUMN baostock.weekly_bars.updated_at IS 'When this row last changed.';
+COMMENT ON COLUMN baostock.weekly_bars.row_hash IS 'The store''s digest of the row''s values.';
+
+CREATE TABLE baostock.monthly_bars (
+    code          text    NOT NULL,
+    period_start  date    NOT NULL,
+    date          date    NOT NULL,
+    open          numeric,
+    high          numeric,
+    low           numeric,
+    close         numeric,
+    volume        bigint,
+    amount        numeric,
+    adjustflag    smallint,
+    turn          numeric,
+    pct_chg       numeric,
+    updated_at    timestamptz NOT NULL DEFAULT now(),
+    row_hash      bigint,
+    PRIMARY KEY (code, period_start)
+);
+COMMENT ON TABLE baostock.monthly_bars IS 'Unadjusted monthly bars (query_history_k_data_plus, frequency m) exactly as the server sends them; one row a code and month: the bar of a month not over yet is replaced when it is fetched again after the month ends.';
+COMMENT ON COLUMN baostock.monthly_bars.code IS 'Baostock code.';
+COMMENT ON COLUMN baostock.monthly_bars.period_start IS 'First day of the month the bar covers (the key: a month has one bar).';
+COMMENT ON COLUMN baostock.monthly_bars.date IS 'The bar''s date as the server gives it: the last trading day of the month that the bar covers.';
+COMMENT ON COLUMN baostock.monthly_bars.open IS 'Opening price of the month''s first trading day.';
+COMMENT ON COLUMN baostock.monthly_bars.high IS 'Highest price of the month.';
+COMMENT ON COLUMN baostock.monthly_bars.low IS 'Lowest price of the month.';
+COMMENT ON COLUMN baostock.monthly_bars.close IS 'Closing price of the month''s last trading day.';
+COMMENT ON COLUMN baostock.monthly_bars.volume IS 'Shares traded in the month.';
+COMMENT ON COLUMN baostock.monthly_bars.amount IS 'Turnover in yuan in the month.';
+COMMENT ON COLUMN baostock.monthly_bars.adjustflag IS '3: unadjusted (always, for stored bars).';
+COMMENT ON COLUMN baostock.monthly_bars.turn IS 'Turnover rate in percent over the month; NULL for indices.';
+COMMENT ON COLUMN baostock.monthly_bars.pct_chg IS 'Change in percent from the close before the month to its last close.';
+COMMENT ON COLUMN baostock.monthly_bars.updated_at IS 'When this row last changed.';
+COMMENT ON COLUMN baostock.monthly_bars.row_hash IS 'The store''s digest of the row''s values.';
+
+CREATE TABLE baostock.minute_bars (
+    code        text      NOT NULL,
+    frequency   smallint  NOT NULL CHECK (frequency IN (5, 15, 30, 60)),
+    time        timestamp NOT NULL,
+    date        date      NOT NULL,
+    open        numeric,
+    high        numeric,
+    low         numeric,
+    close       numeric,
+    volume      bigint,
+    amount      numeric,
+    adjustflag  smallint,
+    updated_at  timestamptz NOT NULL DEFAULT now(),
+    row_hash    bigint,
+    PRIMARY KEY (code, frequency, time)
+) PARTITION BY RANGE (time);
+COMMENT ON TABLE baostock.minute_bars IS 'Unadjusted 5, 15, 30 and 60-minute bars of stocks and ETFs (the server has none for indices) exactly as the server sends them; partitioned by month of time: the store creates baostock.minute_bars_YYYYMM before it writes a row of that month.';
+COMMENT ON COLUMN baostock.minute_bars.code IS 'Baostock code.';
+COMMENT ON COLUMN baostock.minute_bars.frequency IS 'Minutes a bar: 5, 15, 30 or 60.';
+COMMENT ON COLUMN baostock.minute_bars.time IS 'End of the bar, China Standard Time (UTC+8, no daylight saving) as the server gives it (its 17 digits YYYYMMDDHHMMSSmmm); time AT TIME ZONE ''Asia/Shanghai'' is the instant.';
+COMMENT ON COLUMN baostock.minute_bars.date IS 'Trading day of the bar.';
+COMMENT ON COLUMN baostock.minute_bars.open IS 'Opening price of the bar.';
+COMMENT ON COLUMN baostock.minute_bars.high IS 'Highest price.';
+COMMENT ON COLUMN baostock.minute_bars.low IS 'Lowest price.';
+COMMENT ON COLUMN baostock.minute_bars.close IS 'Closing price.';
+COMMENT ON COLUMN baostock.minute_bars.volume IS 'Shares traded in the bar.';
+COMMENT ON COLUMN baostock.minute_bars.amount IS 'Turnover in yuan.';
+COMMENT ON COLUMN baostock.minute_bars.adjustflag IS '3: unadjusted (always, for stored bars).';
+COMMENT ON COLUMN baostock.minute_bars.updated_at IS 'When this row last changed.';
+COMMENT ON COLUMN baostock.minute_bars.row_hash IS 'The store''s digest of the row''s values.';
+
 CREATE TABLE baostock.adjust_factors (
     code           text    NOT NULL,
     operate_date   date    NOT NULL,
@@ -85,7 +214,7 @@ CREATE TABLE baostock.adjust_factors (
 COMMENT ON TABLE baostock.adjust_factors IS 'Adjust factors (query_daily_adjust_factor / query_adjust_factor); a row applies from operate_date until the next row of the same code.';
 COMMENT ON COLUMN baostock.adjust_factors.code IS 'Baostock code.';
 COMMENT ON COLUMN baostock.adjust_factors.operate_date IS 'Ex-dividend day from which the factor applies.';
-COMMENT ON COLUMN baostock.adjust_factors.fore_factor IS 'Forward (qfq) factor, relative to the latest state.';
+COMMENT ON COLUMN baostock.adjust_factors.fore_factor IS 'Forward (qfq) factor: back_factor / the code''s latest back_factor, 6 decimals, as the server computes it; kept current (every write of a code''s factors recomputes its column), so it equals what the server would answer now.';
 COMMENT ON COLUMN baostock.adjust_factors.back_factor IS 'Back (hfq) factor.';
 COMMENT ON COLUMN baostock.adjust_factors.adjust_factor IS 'The server''s adjustFactor.';
 COMMENT ON COLUMN baostock.adjust_factors.updated_at IS 'When this row last changed.';
@@ -141,15 +270,15 @@ COMMENT ON COLUMN baostock.sync_runs.error_message IS 'Error message, for failed
 
 CREATE TABLE baostock.synced_ranges (
     code       text NOT NULL,
-    kind       text NOT NULL CHECK (kind IN ('d', 'factors')),
+    kind       text NOT NULL CHECK (kind IN ('d', 'w', 'm', '5', '15', '30', '60', 'factors')),
     span       daterange NOT NULL CHECK (NOT isempty(span)),
     job_id     bigint,
     synced_at  timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX synced_ranges_code ON baostock.synced_ranges (code, kind);
-COMMENT ON TABLE baostock.synced_ranges IS 'Per-code ranges completed by backfill units (95 bars or 15 factors); committed in the same transaction as their rows.';
+COMMENT ON TABLE baostock.synced_ranges IS 'Per-code ranges completed by backfill units (95 bars of a frequency, or 15 factors); committed in the same transaction as their rows. A weekly or monthly range covers whole periods only: a period not over yet is fetched again.';
 COMMENT ON COLUMN baostock.synced_ranges.code IS 'Baostock code.';
-COMMENT ON COLUMN baostock.synced_ranges.kind IS 'd: daily bars (query_history_k_data_plus); factors: adjust factor history (query_adjust_factor).';
+COMMENT ON COLUMN baostock.synced_ranges.kind IS 'The frequency of bars fetched (query_history_k_data_plus): d, w, m, 5, 15, 30 or 60; or factors: the adjust factor history (query_adjust_factor).';
 COMMENT ON COLUMN baostock.synced_ranges.span IS 'Days covered, bounds included as fetched.';
 COMMENT ON COLUMN baostock.synced_ranges.job_id IS 'The backfill job that fetched it.';
 COMMENT ON COLUMN baostock.synced_ranges.synced_at IS 'When it was completed.';
@@ -186,7 +315,7 @@ COMMENT ON COLUMN baostock.sync_jobs.state IS 'queued, running, paused (the requ
 COMMENT ON COLUMN baostock.sync_jobs.start_date IS 'First day asked.';
 COMMENT ON COLUMN baostock.sync_jobs.end_date IS 'Last day asked.';
 COMMENT ON COLUMN baostock.sync_jobs.codes IS 'Codes asked; NULL for all stocks and ETFs.';
-COMMENT ON COLUMN baostock.sync_jobs.frequency IS 'Bar frequency: d.';
+COMMENT ON COLUMN baostock.sync_jobs.frequency IS 'Bar frequency: d, w, m, 5, 15, 30 or 60.';
 COMMENT ON COLUMN baostock.sync_jobs.force IS 'Whether units already done were planned again.';
 COMMENT ON COLUMN baostock.sync_jobs.plan IS 'The plan: units per kind, days skipped as done, estimates and the assumptions behind them.';
 COMMENT ON COLUMN baostock.sync_jobs.est_requests IS 'Requests the plan expects, logins included.';
@@ -208,6 +337,7 @@ CREATE TABLE baostock.sync_units (
     unit_no         integer NOT NULL,
     kind            text NOT NULL CHECK (kind IN ('day', 'range', 'factors')),
     code            text,
+    frequency       text NOT NULL DEFAULT 'd' CHECK (frequency IN ('d', 'w', 'm', '5', '15', '30', '60')),
     start_date      date NOT NULL,
     end_date        date NOT NULL,
     state           text NOT NULL DEFAULT 'queued'
@@ -227,6 +357,7 @@ COMMENT ON COLUMN baostock.sync_units.job_id IS 'The job.';
 COMMENT ON COLUMN baostock.sync_units.unit_no IS 'Order within the job.';
 COMMENT ON COLUMN baostock.sync_units.kind IS 'day, range or factors.';
 COMMENT ON COLUMN baostock.sync_units.code IS 'The code, for range and factors units.';
+COMMENT ON COLUMN baostock.sync_units.frequency IS 'The bars'' frequency, for range units (d for the others).';
 COMMENT ON COLUMN baostock.sync_units.start_date IS 'First day (the day, for day units).';
 COMMENT ON COLUMN baostock.sync_units.end_date IS 'Last day.';
 COMMENT ON COLUMN baostock.sync_units.state IS 'queued, running (handed to the network), done, empty (a past day the server has no all-market answer for), replanned (that day is covered by per-code units), failed, cancelled.';

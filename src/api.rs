@@ -92,6 +92,7 @@ fn job_args(
     codes: Option<Vec<Option<String>>>,
     frequency: Option<String>,
     force: Option<bool>,
+    factors: Option<bool>,
 ) -> SyncResult<Args> {
     let start = to_naive(Some(not_null(start_date, "start_date")?))?.unwrap_or_default();
     let codes = match codes {
@@ -108,6 +109,7 @@ fn job_args(
         codes,
         frequency: not_null(frequency, "frequency")?,
         force: not_null(force, "force")?,
+        factors: not_null(factors, "factors")?,
     })
 }
 
@@ -175,6 +177,72 @@ fn sync_securities() -> TableIterator<
     summary(crate::sync::sync_securities().map(|o| vec![o]))
 }
 
+/// A reference sync's day: NULL (the default) for the latest, else a past or present day.
+fn reference_day(day: Option<Date>) -> SyncResult<Option<NaiveDate>> {
+    match to_naive(day)? {
+        None => Ok(None),
+        Some(d) => crate::sync::check_day(d, crate::store::china_today()?).map(Some),
+    }
+}
+
+/// Syncs the constituents of the CSI 300, SSE 50 and CSI 500 on a day (the latest lists by
+/// default): a row per index.
+#[pg_extern(security_definer, volatile, parallel_unsafe)]
+#[search_path(pg_catalog, pg_temp)]
+fn sync_index_constituents(
+    day: default!(Option<Date>, "NULL"),
+) -> TableIterator<
+    'static,
+    (
+        name!(index_name, String),
+        name!(status, String),
+        name!(rows_inserted, i64),
+        name!(rows_updated, i64),
+        name!(rows_unchanged, i64),
+        name!(requests, i32),
+        name!(seconds, f64),
+    ),
+> {
+    let rows = reference_day(day)
+        .and_then(crate::sync::sync_index_constituents)
+        .unwrap_or_else(|e| raise(e));
+    TableIterator::new(rows.into_iter().map(|(name, o)| {
+        (
+            name.to_owned(),
+            o.status.to_owned(),
+            o.counts.inserted,
+            o.counts.updated,
+            o.counts.unchanged,
+            i32::try_from(o.traffic.requests).unwrap_or(i32::MAX),
+            o.seconds,
+        )
+    }))
+}
+
+/// Syncs every stock's industry on a day (the latest classification by default).
+#[pg_extern(security_definer, volatile, parallel_unsafe)]
+#[search_path(pg_catalog, pg_temp)]
+fn sync_industries(
+    day: default!(Option<Date>, "NULL"),
+) -> TableIterator<
+    'static,
+    (
+        name!(day, Option<Date>),
+        name!(status, String),
+        name!(rows_inserted, i64),
+        name!(rows_updated, i64),
+        name!(rows_unchanged, i64),
+        name!(requests, i32),
+        name!(seconds, f64),
+    ),
+> {
+    summary(
+        reference_day(day)
+            .and_then(crate::sync::sync_industries)
+            .map(|o| vec![o]),
+    )
+}
+
 /// Queues a backfill job for the background worker and returns its id at once.
 #[pg_extern(security_definer, volatile, parallel_unsafe)]
 #[search_path(pg_catalog, pg_temp)]
@@ -184,8 +252,9 @@ fn backfill(
     codes: default!(Option<Vec<Option<String>>>, "NULL"),
     frequency: default!(Option<String>, "'d'"),
     force: default!(Option<bool>, false),
+    factors: default!(Option<bool>, true),
 ) -> i64 {
-    job_args(start_date, end_date, codes, frequency, force)
+    job_args(start_date, end_date, codes, frequency, force, factors)
         .and_then(|a| jobs::backfill(&a))
         .unwrap_or_else(|e| raise(e))
 }
@@ -199,6 +268,7 @@ fn plan(
     codes: default!(Option<Vec<Option<String>>>, "NULL"),
     frequency: default!(Option<String>, "'d'"),
     force: default!(Option<bool>, false),
+    factors: default!(Option<bool>, true),
 ) -> TableIterator<
     'static,
     (
@@ -211,7 +281,7 @@ fn plan(
         name!(est_days, Option<i64>),
     ),
 > {
-    let plan = job_args(start_date, end_date, codes, frequency, force)
+    let plan = job_args(start_date, end_date, codes, frequency, force, factors)
         .and_then(|a| jobs::plan(&a))
         .unwrap_or_else(|e| raise(e));
     TableIterator::new(plan.rows.into_iter().map(|r| {

@@ -1,5 +1,6 @@
 //! `baostock.bench_store(rows)`: the store's batch upsert against `COPY` into an identical
-//! table, side by side in one call, on synthetic bars. Superusers only (COPY reads a file).
+//! table, side by side in one call, on synthetic bars. Superusers only (COPY reads a file);
+//! built with the `bench` feature only (scripts/bench.sh), so not in a production install.
 
 use std::io::Write;
 use std::time::Instant;
@@ -95,24 +96,28 @@ fn run_bench(n: i32) -> SyncResult<Vec<(String, i64, f64)>> {
         .map_err(|e| SyncError::Store(format!("bench: cannot write {}: {e}", file.display())))?;
     let cols = "code, date, open, high, low, close, preclose, volume, amount, adjustflag, turn, trade_status, \
                 pct_chg, pe_ttm, pb_mrq, ps_ttm, pcf_ncf_ttm, is_st";
-    store::run("CREATE TEMP TABLE bench_upsert (LIKE baostock.daily_bars INCLUDING ALL)")?;
-    store::run("CREATE TEMP TABLE bench_copy (LIKE baostock.daily_bars INCLUDING ALL)")?;
+    // Plain tables, as the store's are (a temporary table lives in local buffers).
+    store::run("CREATE SCHEMA baostock_bench")?;
+    store::run("CREATE TABLE baostock_bench.upsert (LIKE baostock.daily_bars INCLUDING ALL)")?;
+    store::run("CREATE TABLE baostock_bench.copy (LIKE baostock.daily_bars INCLUDING ALL)")?;
     let mut out = Vec::new();
-    let (r, s) = measure(n, || store::upsert_bars_into("bench_upsert", &data, batch).map(drop))?;
+    let (r, s) = measure(n, || store::write_rows("baostock_bench.upsert", &data, batch).map(drop))?;
     out.push(("upsert, all new".to_string(), r, s));
-    let (r, s) = measure(n, || store::upsert_bars_into("bench_upsert", &data, batch).map(drop))?;
+    let (r, s) = measure(n, || store::write_rows("baostock_bench.upsert", &data, batch).map(drop))?;
     out.push(("upsert, all unchanged".to_string(), r, s));
-    let (r, s) = measure(n, || store::upsert_bars_into("bench_upsert", &changed, batch).map(drop))?;
+    let (r, s) = measure(n, || {
+        store::write_rows("baostock_bench.upsert", &changed, batch).map(drop)
+    })?;
     out.push(("upsert, all changed".to_string(), r, s));
     let (r, s) = measure(n, || {
         store::run(&format!(
-            "COPY bench_copy ({cols}) FROM '{}' WITH (FORMAT csv)",
+            "COPY baostock_bench.copy ({cols}) FROM '{}' WITH (FORMAT csv)",
             file.display()
         ))
     })?;
     out.push(("COPY into an identical table".to_string(), r, s));
     let _ = std::fs::remove_file(&file);
-    store::run("DROP TABLE bench_upsert, bench_copy")?;
+    store::run("DROP SCHEMA baostock_bench CASCADE")?;
     Ok(out)
 }
 
@@ -138,3 +143,10 @@ fn bench_store(
         (m, r, s, rate, rate / copy_rate)
     }))
 }
+
+extension_sql!(
+    "REVOKE EXECUTE ON FUNCTION baostock.bench_store(integer) FROM PUBLIC;
+     COMMENT ON FUNCTION baostock.bench_store(integer) IS 'Benchmark (a build with the bench feature only): the store''s writes of new, unchanged and changed rows against COPY of the same synthetic bars into an identical table, in one call; superusers only.';",
+    name = "bench_store_comment",
+    requires = [bench_store],
+);

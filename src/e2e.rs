@@ -47,6 +47,10 @@ mod tests {
         let (calendar, ..) = sync(&format!("SELECT * FROM baostock.sync_calendar('2024-01-01', '{day}')"));
         let (securities, ..) = sync("SELECT * FROM baostock.sync_securities()");
         assert_eq!((calendar.as_str(), securities.as_str()), ("ok", "ok"));
+        // Fresh reference data: sync_date has nothing to refresh before its day.
+        let (industries, ..) = sync("SELECT * FROM baostock.sync_industries()");
+        let lists = Spi::get_one::<i64>("SELECT count(*) FROM baostock.sync_index_constituents() WHERE status = 'ok'");
+        assert_eq!((industries.as_str(), lists), ("ok", Ok(Some(3))));
         (emu, day)
     }
 
@@ -740,8 +744,8 @@ mod tests {
                 "22023",
             ),
             (
-                "SELECT baostock.backfill('2024-01-02', '2024-02-01', frequency => 'w')",
-                "0A000",
+                "SELECT baostock.backfill('2024-01-02', '2024-02-01', frequency => '5', codes => ARRAY['sh.000001'])",
+                "22023",
             ),
             (
                 "SELECT baostock.backfill('2024-01-02', '2024-02-01', frequency => NULL)",
@@ -766,8 +770,8 @@ mod tests {
             ("SELECT * FROM baostock.plan(NULL)", "22004"),
             ("SELECT * FROM baostock.plan('2024-02-01', '2024-01-02')", "22023"),
             (
-                "SELECT * FROM baostock.plan('2024-01-02', '2024-02-01', frequency => '60')",
-                "0A000",
+                "SELECT * FROM baostock.plan('2024-01-02', '2024-02-01', frequency => '60', codes => ARRAY['sh.000001'])",
+                "22023",
             ),
             (
                 "SELECT * FROM baostock.plan('2024-01-02', '2024-02-01', codes => ARRAY['bogus'])",
@@ -866,11 +870,18 @@ mod tests {
             ("'2024-01-02', '2024-02-01', frequency => 'D'".into(), "22023"),
             ("'2024-01-02', '2024-02-01', frequency => 'daily'".into(), "22023"),
             ("'2024-01-02', '2024-02-01', frequency => '1'".into(), "22023"),
-            ("'2024-01-02', '2024-02-01', frequency => 'w'".into(), "0A000"),
-            ("'2024-01-02', '2024-02-01', frequency => 'm'".into(), "0A000"),
-            ("'2024-01-02', '2024-02-01', frequency => '5'".into(), "0A000"),
-            ("'2024-01-02', '2024-02-01', frequency => '60'".into(), "0A000"),
+            ("'2024-01-02', '2024-02-01', frequency => 'W'".into(), "22023"),
+            ("'2024-01-02', '2024-02-01', frequency => '120'".into(), "22023"),
+            (
+                "'2024-01-02', '2024-02-01', frequency => '5', codes => ARRAY['sh.000001']".into(),
+                "22023",
+            ),
+            (
+                "'2024-01-02', '2024-02-01', frequency => '60', codes => ARRAY['sh.600000', 'sz.399001']".into(),
+                "22023",
+            ),
             ("'2024-01-02', '2024-02-01', force => NULL".into(), "22004"),
+            ("'2024-01-02', '2024-02-01', factors => NULL".into(), "22004"),
             ("'2024-01-02', '2024-02-01', codes => ARRAY[]::text[]".into(), "22023"),
             ("'2024-01-02', '2024-02-01', codes => ARRAY[NULL::text]".into(), "22004"),
             (

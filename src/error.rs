@@ -41,9 +41,6 @@ pub enum SyncError {
     /// No such job.
     #[error("{0}")]
     UnknownJob(String),
-    /// Known to the server but not supported by this version.
-    #[error("{0}")]
-    Unsupported(String),
 }
 
 impl SyncError {
@@ -75,7 +72,6 @@ impl SyncError {
             SyncError::Postgres { sqlstate, .. } => *sqlstate,
             SyncError::NotReady { .. } => ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
             SyncError::UnknownJob(_) => ERRCODE_UNDEFINED_OBJECT,
-            SyncError::Unsupported(_) => ERRCODE_FEATURE_NOT_SUPPORTED,
             SyncError::Client { source, .. } => match source {
                 ClientError::Connect { .. } => ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION,
                 ClientError::Timeout { .. } | ClientError::Closed { .. } | ClientError::Io(_) => {

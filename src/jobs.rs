@@ -3,6 +3,7 @@
 
 use std::time::{Duration, Instant};
 
+use baostock::value::Frequency;
 use chrono::NaiveDate;
 use pgrx::pg_sys;
 use serde_json::json;
@@ -22,9 +23,6 @@ pub const ASSUMED_WRITE_RATE: f64 = 60_000.0;
 /// Seconds between two progress NOTICEs of `wait`.
 const NOTICE_EVERY: Duration = Duration::from_secs(2);
 
-/// Frequencies the server knows; only `d` is supported so far.
-const KNOWN_FREQUENCIES: [&str; 7] = ["d", "w", "m", "5", "15", "30", "60"];
-
 /// Validated arguments of `backfill()` and `plan()`.
 pub struct Args {
     pub start: NaiveDate,
@@ -32,6 +30,8 @@ pub struct Args {
     pub codes: Option<Vec<String>>,
     pub frequency: String,
     pub force: bool,
+    /// Whether codes without their whole factor history get it.
+    pub factors: bool,
 }
 
 /// A plan: the units, and the figures users see.
@@ -65,24 +65,18 @@ pub fn days_under_budget(requests: i64, budget: u64) -> Option<i64> {
     Some((requests.max(1) + per_day - 1) / per_day)
 }
 
-fn check_frequency(f: &str) -> SyncResult<()> {
-    match f {
-        "d" => Ok(()),
-        f if KNOWN_FREQUENCIES.contains(&f) => Err(SyncError::Unsupported(format!(
-            "frequency {f:?} is not supported by this version of pg_baostock; only 'd' (daily) is"
-        ))),
-        f => Err(SyncError::InvalidArgument {
-            message: format!("unknown frequency {f:?}"),
-            hint: Some("Frequencies are d, w, m, 5, 15, 30 and 60.".into()),
-            null: false,
-        }),
-    }
+fn check_frequency(f: &str) -> SyncResult<Frequency> {
+    f.parse().map_err(|_| SyncError::InvalidArgument {
+        message: format!("unknown frequency {f:?}"),
+        hint: Some("Frequencies are d, w, m, 5, 15, 30 and 60.".into()),
+        null: false,
+    })
 }
 
 /// Validates the arguments, brings the calendar and securities up to date where they fall
 /// short, and plans the units.
 pub fn plan(args: &Args) -> SyncResult<Plan> {
-    check_frequency(&args.frequency)?;
+    let frequency = check_frequency(&args.frequency)?;
     let today = store::china_today()?;
     if args.start < FIRST_TRADING_DAY {
         return Err(SyncError::invalid(format!(
@@ -122,11 +116,9 @@ pub fn plan(args: &Args) -> SyncResult<Plan> {
         Some(e) => e,
         None => store::latest_trading_day(today)?.unwrap_or(today),
     };
-    let units = match &args.codes {
-        None => q::plan_days(args.start, end, args.force)?
-            .into_iter()
-            .map(Unit::Day)
-            .collect(),
+    let codes = match &args.codes {
+        None if frequency == Frequency::Daily => None,
+        None => Some(q::listed_codes(args.start, end)?),
         Some(codes) => {
             let unknown = q::unknown_codes(codes)?;
             if !unknown.is_empty() {
@@ -138,12 +130,49 @@ pub fn plan(args: &Args) -> SyncResult<Plan> {
                     null: false,
                 });
             }
-            let mut units = q::plan_ranges(codes, args.start, end, args.force)?;
-            units.extend(q::plan_factors(codes, args.start, end, args.force)?);
-            units
+            if frequency.minutes().is_some() {
+                let indices = q::indices_among(codes)?;
+                if !indices.is_empty() {
+                    return Err(SyncError::InvalidArgument {
+                        message: format!("the server has no minute bars of indices: {}", indices.join(", ")),
+                        hint: Some("Ask for their daily, weekly or monthly bars instead.".into()),
+                        null: false,
+                    });
+                }
+            }
+            Some(codes.clone())
         }
     };
+    // Every code whose bars are stored gets its whole factor history once (adjusted prices
+    // need the factor in force on its first bar); daily syncs keep it current.
+    let mut units = match &codes {
+        None => q::plan_days(args.start, end, args.force)?
+            .into_iter()
+            .map(Unit::Day)
+            .collect(),
+        Some(codes) => q::plan_ranges(codes, frequency, args.start, end, args.force)?,
+    };
+    let factor_codes = match codes {
+        _ if !args.factors => Vec::new(),
+        Some(c) => c,
+        None if units.is_empty() => Vec::new(),
+        None => q::listed_codes(args.start, end)?,
+    };
+    units.extend(q::plan_factors(&factor_codes, end, args.force)?);
     estimate(args, end, units)
+}
+
+/// Bars a trading day brings a range unit (about, for weeks and months).
+fn bars_a_day(u: &Unit) -> f64 {
+    match u {
+        Unit::Range { frequency, .. } => match frequency.minutes() {
+            Some(m) => f64::from(240 / m),
+            None if *frequency == Frequency::Weekly => 0.2,
+            None if *frequency == Frequency::Monthly => 0.05,
+            None => 1.0,
+        },
+        _ => 1.0,
+    }
 }
 
 fn estimate(args: &Args, end: NaiveDate, units: Vec<Unit>) -> SyncResult<Plan> {
@@ -168,7 +197,7 @@ fn estimate(args: &Args, end: NaiveDate, units: Vec<Unit>) -> SyncResult<Plan> {
             "day" => listed * of_kind.len() as f64,
             "range" => of_kind
                 .iter()
-                .map(|u| q::trading_days(span(u).0, span(u).1).unwrap_or(0) as f64)
+                .map(|u| q::trading_days(span(u).0, span(u).1).unwrap_or(0) as f64 * bars_a_day(u))
                 .sum(),
             _ => 0.0,
         };

@@ -10,6 +10,7 @@
 use pgrx::prelude::*;
 
 mod api;
+#[cfg(feature = "bench")]
 mod bench;
 mod engine;
 mod error;
@@ -27,6 +28,7 @@ mod worker;
 ::pgrx::pg_module_magic!(name, version);
 
 extension_sql_file!("../sql/schema.sql", name = "schema", bootstrap);
+extension_sql_file!("../sql/adjusted.sql", name = "adjusted", requires = ["schema"]);
 extension_sql_file!("../sql/api.sql", name = "api", finalize);
 
 /// Called when the library is loaded.

@@ -7,10 +7,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use baostock::client::Pool;
-use baostock::reply::{AdjustFactor, DailyBar, Data, Reply, StockBasic, TradeDate, WrongRows};
+use baostock::reply::{
+    AdjustFactor, DailyBar, Data, IndexConstituent, MinuteBar, PeriodBar, Reply, StockBasic, StockIndustry, TradeDate,
+    WrongRows,
+};
 use baostock::request::HistoryKQuery;
-use baostock::value::{AdjustFlag, Frequency, DAILY_FIELDS};
-use baostock::{Page, Request};
+use baostock::value::{AdjustFlag, Frequency};
+use baostock::{Page, Request, StockIndex};
 use chrono::NaiveDate;
 use pgrx::pg_sys;
 
@@ -265,20 +268,53 @@ pub async fn day(pool: &Pool, date: NaiveDate) -> SyncResult<Day> {
 pub const HISTORY_PAGE: u32 = 10_000;
 
 /// One code's unadjusted daily bars between two days (95), every page.
-pub async fn daily_history(pool: &Pool, code: &str, start: NaiveDate, end: NaiveDate) -> SyncResult<Vec<DailyBar>> {
-    let req = Request::HistoryK {
+/// One code's unadjusted bars of any frequency over a range (95), every page.
+pub async fn history(
+    pool: &Pool,
+    code: &str,
+    start: NaiveDate,
+    end: NaiveDate,
+    frequency: Frequency,
+) -> SyncResult<Bars> {
+    let req = history_request(code, start, end, frequency);
+    Ok(match frequency {
+        Frequency::Daily => Bars::Daily(pages(pool, req).await?),
+        Frequency::Weekly | Frequency::Monthly => Bars::Period(frequency, pages(pool, req).await?),
+        _ => Bars::Minute(frequency, pages(pool, req).await?),
+    })
+}
+
+fn history_request(code: &str, start: NaiveDate, end: NaiveDate, frequency: Frequency) -> Request {
+    Request::HistoryK {
         user: String::new(),
         page: Page::first(HISTORY_PAGE),
         query: HistoryKQuery {
             code: code.into(),
-            fields: DAILY_FIELDS.into(),
+            fields: frequency.fields().into(),
             start,
             end,
-            frequency: Frequency::Daily,
+            frequency,
             adjust: AdjustFlag::None,
         },
-    };
-    pages(pool, req).await
+    }
+}
+
+/// Bars of one frequency, as a 95 answer brings them.
+pub enum Bars {
+    Daily(Vec<DailyBar>),
+    Period(Frequency, Vec<PeriodBar>),
+    Minute(Frequency, Vec<MinuteBar>),
+}
+
+impl Bars {
+    /// Each bar's code and date.
+    pub fn keys(&self) -> Vec<(&str, NaiveDate)> {
+        match self {
+            Bars::Daily(v) => v.iter().map(|b| (b.code.as_str(), b.date)).collect(),
+            Bars::Period(_, v) => v.iter().map(|b| (b.code.as_str(), b.date)).collect(),
+            Bars::Minute(_, v) => v.iter().map(|b| (b.code.as_str(), b.date)).collect(),
+        }
+    }
 }
 
 /// One code's adjust factors whose operate date lies between two days (15), every page.
@@ -320,6 +356,32 @@ pub fn fetch_securities(pool: &Pool) -> SyncResult<Vec<StockBasic>> {
         code_name: String::new(),
     };
     block_on(closing(pool, pages(pool, req)))?
+}
+
+/// The constituents of an index on a day (the latest list without one), every page.
+pub async fn constituents(
+    pool: &Pool,
+    index: StockIndex,
+    date: Option<NaiveDate>,
+) -> SyncResult<Vec<IndexConstituent>> {
+    let req = Request::IndexConstituents {
+        user: String::new(),
+        page: Page::first(pool.config().per_page),
+        index,
+        date,
+    };
+    pages(pool, req).await
+}
+
+/// Every stock's industry on a day (the latest without one), every page.
+pub async fn industries(pool: &Pool, date: Option<NaiveDate>) -> SyncResult<Vec<StockIndustry>> {
+    let req = Request::StockIndustry {
+        user: String::new(),
+        page: Page::first(pool.config().per_page),
+        code: String::new(),
+        date,
+    };
+    pages(pool, req).await
 }
 
 /// Runs `work`, then logs every session out, on the same runtime as the sessions' sockets.

@@ -2,6 +2,7 @@
 //! through the engine; the calendar and securities directly), write in subtransactions and
 //! record the run. Errors come back as `SyncError`; the SQL functions in `api` raise them.
 
+use baostock::StockIndex;
 use chrono::NaiveDate;
 use serde_json::json;
 
@@ -10,7 +11,7 @@ use crate::error::{SyncError, SyncResult};
 use crate::guc;
 use crate::net::{self, Traffic};
 use crate::runlog;
-use crate::store::{self, Counts, RunRecord};
+use crate::store::{self, reference, Counts, RunRecord};
 use crate::unit::{Status, Unit};
 
 /// The first trading day of the Shanghai exchange; the server has nothing earlier.
@@ -177,6 +178,121 @@ pub fn sync_securities() -> SyncResult<Outcome> {
     }
 }
 
+/// Fetches the constituents of the CSI 300, SSE 50 and CSI 500 on a day (the latest lists
+/// without one) and writes them, each list replacing the stored list of its date. One run
+/// for the three; a result row for each index.
+pub fn sync_index_constituents(day: Option<NaiveDate>) -> SyncResult<Vec<(&'static str, Outcome)>> {
+    runlog::import_leftovers();
+    let mut run = Run::start("sync_index_constituents", &json!({"day": day}), day);
+    if let Err(e) = guard_server() {
+        return Err(run.fail(e));
+    }
+    let pool = net::pool(Some(1), net::Budget::Full)?;
+    let lists = net::block_on(net::closing(&pool, async {
+        let mut lists = Vec::new();
+        for index in StockIndex::ALL {
+            lists.push((index, net::constituents(&pool, index, day).await?));
+        }
+        Ok::<_, SyncError>(lists)
+    }))
+    .and_then(|r| r);
+    run.add_traffic(Traffic::of(&pool));
+    let written = lists.and_then(|lists| {
+        subtransaction(|| {
+            let mut out = Vec::new();
+            for (index, rows) in &lists {
+                out.push((
+                    reference::index_name(*index),
+                    reference::replace_constituents(*index, rows)?,
+                ));
+            }
+            Ok(out)
+        })
+    });
+    match written {
+        Ok(per_index) => {
+            let mut total = Counts::default();
+            for (_, c) in &per_index {
+                total += *c;
+            }
+            let (_, outcome) = run.finish("ok", total, None)?;
+            Ok(per_index
+                .into_iter()
+                .map(|(name, counts)| {
+                    (
+                        name,
+                        Outcome {
+                            counts,
+                            ..outcome.clone()
+                        },
+                    )
+                })
+                .collect())
+        }
+        Err(e) => Err(run.fail(e)),
+    }
+}
+
+/// Fetches every stock's industry on a day (the latest without one) and writes it.
+pub fn sync_industries(day: Option<NaiveDate>) -> SyncResult<Outcome> {
+    runlog::import_leftovers();
+    let mut run = Run::start("sync_industries", &json!({"day": day}), day);
+    if let Err(e) = guard_server() {
+        return Err(run.fail(e));
+    }
+    let pool = net::pool(Some(1), net::Budget::Full)?;
+    let rows = net::block_on(net::closing(&pool, net::industries(&pool, day))).and_then(|r| r);
+    run.add_traffic(Traffic::of(&pool));
+    let written = rows.and_then(|rows| subtransaction(|| reference::replace_industries(&rows)));
+    match written {
+        Ok(counts) => Ok(run.finish("ok", counts, None)?.1),
+        Err(e) => Err(run.fail(e)),
+    }
+}
+
+/// A refresh of reference data; its traffic.
+type Refresh = dyn Fn() -> SyncResult<Traffic>;
+
+/// What the daily sync refreshes before its days when stale: the securities once a China
+/// day (new listings, delistings), the index lists and industries when the newest stored is
+/// older than this week's Monday (the date the server gives the latest) and they were not
+/// fetched today. Each is a run of its own; a failure is a WARNING, and the days go on.
+/// Returns the traffic (which the first day's run counts too, as it counts the calendar's).
+fn refresh_reference(today: NaiveDate) -> Traffic {
+    let monday = crate::store::bars::period_start(baostock::Frequency::Weekly, today);
+    let stale = |kind: &str| -> SyncResult<bool> {
+        Ok(reference::oldest_newest_date()?.is_none_or(|d| d < monday) && !store::ran_ok_today(kind, today)?)
+    };
+    let steps: [(&str, &str, &Refresh); 3] = [
+        ("the securities", "sync_securities", &|| Ok(sync_securities()?.traffic)),
+        ("the index constituents", "sync_index_constituents", &|| {
+            Ok(sync_index_constituents(None)?
+                .first()
+                .map(|(_, o)| o.traffic)
+                .unwrap_or_default())
+        }),
+        ("the industries", "sync_industries", &|| {
+            Ok(sync_industries(None)?.traffic)
+        }),
+    ];
+    let mut traffic = Traffic::default();
+    for (what, kind, sync) in steps {
+        let due = if kind == "sync_securities" {
+            store::ran_ok_today(kind, today).map(|ran| !ran)
+        } else {
+            stale(kind)
+        };
+        match due.and_then(|due| if due { sync() } else { Ok(Traffic::default()) }) {
+            Ok(t) => traffic = traffic + t,
+            Err(e) => pgrx::warning!(
+                "pg_baostock: refreshing {what} failed: {e} (SQLSTATE {}); the day's sync goes on",
+                e.sqlstate_text()
+            ),
+        }
+    }
+    traffic
+}
+
 /// Checks a requested day before anything is asked of the server.
 pub fn check_day(day: NaiveDate, today: NaiveDate) -> SyncResult<NaiveDate> {
     if day < FIRST_TRADING_DAY {
@@ -313,6 +429,7 @@ pub fn sync_date(arg: DayArg, force: bool) -> SyncResult<Vec<Outcome>> {
             return skipped(early, given.unwrap_or(today), nested);
         }
     }
+    let nested = nested + refresh_reference(today);
     run_days(&days, &params, nested)
 }
 

@@ -4,11 +4,13 @@
 //! transaction, where the caller adds its own record (a run, or the unit's row of a job).
 
 use baostock::client::Pool;
-use baostock::reply::{AdjustFactor, DailyBar};
+use baostock::reply::AdjustFactor;
+use baostock::value::Frequency;
 use chrono::NaiveDate;
 
 use crate::error::{SyncError, SyncResult};
 use crate::net;
+use crate::store::bars::{self, MinuteRow, PeriodRow};
 use crate::store::{self, Counts};
 
 /// Share of the stocks (and of the ETFs) `baostock.securities` lists on a day that its 98
@@ -19,9 +21,10 @@ pub const MIN_SHARE: f64 = 0.9;
 pub enum Unit {
     /// 98 + 9A + 9C: every stock's and ETF's bar and the factors taking effect that day.
     Day(NaiveDate),
-    /// 95: one code's daily bars over a range of days.
+    /// 95: one code's bars of a frequency over a range of days.
     Range {
         code: String,
+        frequency: Frequency,
         start: NaiveDate,
         end: NaiveDate,
     },
@@ -36,7 +39,7 @@ pub enum Unit {
 /// A unit's answer, in memory until it is applied.
 pub enum Fetched {
     Day(net::Day),
-    Bars(Vec<DailyBar>),
+    Bars(net::Bars),
     Factors(Vec<AdjustFactor>),
 }
 
@@ -84,7 +87,12 @@ impl Unit {
     pub async fn fetch(&self, pool: &Pool) -> SyncResult<Fetched> {
         Ok(match self {
             Unit::Day(d) => Fetched::Day(net::day(pool, *d).await?),
-            Unit::Range { code, start, end } => Fetched::Bars(net::daily_history(pool, code, *start, *end).await?),
+            Unit::Range {
+                code,
+                frequency,
+                start,
+                end,
+            } => Fetched::Bars(net::history(pool, code, *start, *end, *frequency).await?),
             Unit::Factors { code, start, end } => {
                 Fetched::Factors(net::factor_history(pool, code, *start, *end).await?)
             }
@@ -95,15 +103,41 @@ impl Unit {
     pub fn apply(&self, fetched: Fetched, job_id: Option<i64>, batch: usize) -> SyncResult<(Status, Counts)> {
         match (self, fetched) {
             (Unit::Day(day), Fetched::Day(d)) => apply_day(*day, d, job_id, batch),
-            (Unit::Range { code, start, end }, Fetched::Bars(bars)) => {
-                if let Some(b) = bars
-                    .iter()
-                    .find(|b| b.code != *code || b.date < *start || b.date > *end)
-                {
-                    return Err(outside("bar", &b.code, b.date, code, *start, *end));
+            (
+                Unit::Range {
+                    code,
+                    frequency,
+                    start,
+                    end,
+                },
+                Fetched::Bars(bars),
+            ) => {
+                if let Some((c, d)) = bars.keys().into_iter().find(|(c, d)| c != code || d < start || d > end) {
+                    return Err(outside("bar", c, d, code, *start, *end));
                 }
-                let counts = store::upsert_bars(&bars, batch)?;
-                store::mark_range(code, "d", *start, *end, job_id)?;
+                let counts = match bars {
+                    net::Bars::Daily(b) => store::upsert_bars(&b, batch)?,
+                    net::Bars::Period(f, b) => {
+                        let rows: Vec<PeriodRow> = b.into_iter().map(|b| PeriodRow::new(f, b)).collect();
+                        bars::upsert_periods(f, &rows, batch)?
+                    }
+                    net::Bars::Minute(f, b) => {
+                        let minutes = i16::try_from(f.minutes().unwrap_or(0)).unwrap_or(0);
+                        let rows: Vec<MinuteRow> = b
+                            .into_iter()
+                            .map(|bar| MinuteRow {
+                                frequency: minutes,
+                                bar,
+                            })
+                            .collect();
+                        bars::upsert_minutes(&rows, batch)?
+                    }
+                };
+                // A week or month not over yet is fetched again later: the range covers whole
+                // periods only.
+                if let Some(covered) = store::covered_end(*frequency, *end)?.filter(|c| c >= start) {
+                    store::mark_range(code, frequency.code(), *start, covered, job_id)?;
+                }
                 Ok((Status::Ok, counts))
             }
             (Unit::Factors { code, start, end }, Fetched::Factors(factors)) => {

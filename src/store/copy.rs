@@ -4,34 +4,10 @@
 use std::cell::RefCell;
 use std::ffi::{c_char, c_int, c_void, CString};
 
-use baostock::reply::DailyBar;
 use baostock::value::Decimal;
 use pgrx::pg_sys;
 
 use crate::error::{SyncError, SyncResult};
-
-/// The columns of `baostock.daily_bars` a bar fills (`updated_at` takes its default).
-pub const BAR_COLUMNS: &[&str] = &[
-    "code",
-    "date",
-    "open",
-    "high",
-    "low",
-    "close",
-    "preclose",
-    "volume",
-    "amount",
-    "adjustflag",
-    "turn",
-    "trade_status",
-    "pct_chg",
-    "pe_ttm",
-    "pb_mrq",
-    "ps_ttm",
-    "pcf_ncf_ttm",
-    "is_st",
-    "row_hash",
-];
 
 thread_local! {
     /// What the running COPY reads, and how far it has read (a backend runs one at a time).
@@ -105,7 +81,7 @@ pub fn copy_in(table: &str, columns: &[&str], text: Vec<u8>) -> SyncResult<u64> 
 }
 
 /// A text value for COPY: backslash, tab, newline and carriage return escaped.
-fn push_text(out: &mut Vec<u8>, s: &str) {
+pub fn push_text(out: &mut Vec<u8>, s: &str) {
     for b in s.bytes() {
         match b {
             b'\\' => out.extend_from_slice(b"\\\\"),
@@ -117,7 +93,7 @@ fn push_text(out: &mut Vec<u8>, s: &str) {
     }
 }
 
-fn push_opt<T: std::fmt::Display>(out: &mut Vec<u8>, v: Option<T>) {
+pub fn push_opt<T: std::fmt::Display>(out: &mut Vec<u8>, v: Option<T>) {
     use std::io::Write;
     match v {
         Some(v) => {
@@ -127,7 +103,34 @@ fn push_opt<T: std::fmt::Display>(out: &mut Vec<u8>, v: Option<T>) {
     }
 }
 
-fn push_bool(out: &mut Vec<u8>, v: Option<bool>) {
+/// A decimal as its `Display` writes it (the scale kept, `-` for a negative sign), without
+/// the formatting machinery: the store formats millions of them.
+pub fn push_decimal(out: &mut Vec<u8>, d: &Decimal) {
+    if d.is_sign_negative() {
+        out.push(b'-');
+    }
+    let mut digits = [0u8; 40];
+    let mut n = d.mantissa().unsigned_abs();
+    let mut len = 0;
+    loop {
+        digits[len] = b'0' + (n % 10) as u8;
+        n /= 10;
+        len += 1;
+        if n == 0 {
+            break;
+        }
+    }
+    let scale = d.scale() as usize;
+    let len = len.max(scale + 1);
+    for i in (0..len).rev() {
+        out.push(digits[i].max(b'0'));
+        if i == scale && scale > 0 {
+            out.push(b'.');
+        }
+    }
+}
+
+pub fn push_bool(out: &mut Vec<u8>, v: Option<bool>) {
     out.extend_from_slice(match v {
         Some(true) => b"t",
         Some(false) => b"f",
@@ -145,51 +148,70 @@ fn fnv1a(bytes: &[u8]) -> i64 {
     h as i64
 }
 
-/// The digest of a bar's values (its COPY text without the digest).
-pub fn bar_hash(r: &DailyBar) -> i64 {
-    let mut line = Vec::with_capacity(160);
-    push_values(&mut line, r);
-    fnv1a(&line)
+/// A row the store writes through COPY into a table that has a unique key, a `row_hash` and
+/// an `updated_at`.
+pub trait CopyRow {
+    /// The columns a row fills with their SQL types, in COPY order: the key first (`KEY` of
+    /// them), `row_hash` last. Columns outside the key are never free text (an update splits
+    /// a line on tabs without unescaping).
+    const COLUMNS: &'static [(&'static str, &'static str)];
+    /// How many of `COLUMNS` make the key.
+    const KEY: usize;
+    /// The key, to order rows and keep the last of a key sent twice.
+    type Key<'a>: Ord
+    where
+        Self: 'a;
+    fn key(&self) -> Self::Key<'_>;
+    /// Key column `i` as text, in its type's input format.
+    fn key_text(&self, i: usize) -> String;
+    /// The values of every column but `row_hash` in COPY's text format, tab-separated.
+    fn push_values(&self, out: &mut Vec<u8>);
 }
 
-/// Bars in COPY's text format, in the order of `BAR_COLUMNS`, each with its digest.
-pub fn bars_text(rows: &[&DailyBar]) -> Vec<u8> {
-    use std::io::Write;
-    let mut out = Vec::with_capacity(rows.len() * 180);
-    for r in rows {
-        let start = out.len();
-        push_values(&mut out, r);
-        let h = fnv1a(&out[start..]);
-        let _ = writeln!(out, "\t{h}");
-    }
-    out
+/// The names of a row type's columns.
+pub fn names<R: CopyRow>() -> Vec<&'static str> {
+    R::COLUMNS.iter().map(|(n, _)| *n).collect()
 }
 
-/// A bar's values in COPY's text format, tab-separated, without a line end.
-fn push_values(out: &mut Vec<u8>, r: &DailyBar) {
-    let d = |out: &mut Vec<u8>, v: Option<Decimal>| {
-        out.push(b'\t');
-        push_opt(out, v);
-    };
-    push_text(out, &r.code);
-    out.push(b'\t');
-    push_opt(out, Some(r.date.format("%Y-%m-%d")));
-    for v in [r.open, r.high, r.low, r.close, r.preclose] {
-        d(out, v);
+/// Rows in COPY's text format, each line with its digest, kept apart so that any subset can
+/// be copied again without formatting it twice.
+pub struct Lines {
+    text: Vec<u8>,
+    /// Where each row's line ends in `text` (after its newline).
+    ends: Vec<usize>,
+    pub hashes: Vec<i64>,
+}
+
+impl Lines {
+    pub fn new<R: CopyRow>(rows: &[&R]) -> Lines {
+        use std::io::Write;
+        let mut text = Vec::with_capacity(rows.len() * 180);
+        let (mut ends, mut hashes) = (Vec::with_capacity(rows.len()), Vec::with_capacity(rows.len()));
+        for r in rows {
+            let start = text.len();
+            r.push_values(&mut text);
+            let h = fnv1a(&text[start..]);
+            let _ = writeln!(text, "\t{h}");
+            ends.push(text.len());
+            hashes.push(h);
+        }
+        Lines { text, ends, hashes }
     }
-    out.push(b'\t');
-    push_opt(out, r.volume);
-    d(out, r.amount);
-    out.push(b'\t');
-    push_opt(out, r.adjustflag.map(|a| a.code()));
-    d(out, r.turn);
-    out.push(b'\t');
-    push_bool(out, r.tradestatus);
-    for v in [r.pct_chg, r.pe_ttm, r.pb_mrq, r.ps_ttm, r.pcf_ncf_ttm] {
-        d(out, v);
+
+    /// Every line.
+    pub fn all(&self) -> Vec<u8> {
+        self.text.clone()
     }
-    out.push(b'\t');
-    push_bool(out, r.is_st);
+
+    /// The lines of rows `picked` (indexes), in that order.
+    pub fn picked(&self, picked: impl Iterator<Item = usize>) -> Vec<u8> {
+        let mut out = Vec::new();
+        for i in picked {
+            let start = if i == 0 { 0 } else { self.ends[i - 1] };
+            out.extend_from_slice(&self.text[start..self.ends[i]]);
+        }
+        out
+    }
 }
 
 #[cfg(test)]
@@ -208,53 +230,32 @@ mod tests {
     }
 
     #[test]
-    fn the_digest_changes_with_any_value() {
-        let bar = DailyBar {
-            date: chrono::NaiveDate::from_ymd_opt(2024, 6, 3).unwrap(),
-            code: "sh.600000".into(),
-            open: Some(Decimal::new(10_5000, 4)),
-            high: None,
-            low: None,
-            close: Some(Decimal::new(10_6000, 4)),
-            preclose: None,
-            volume: Some(100),
-            amount: None,
-            adjustflag: None,
-            turn: None,
-            tradestatus: Some(true),
-            pct_chg: None,
-            pe_ttm: None,
-            pb_mrq: None,
-            ps_ttm: None,
-            pcf_ncf_ttm: None,
-            is_st: Some(false),
-        };
-        let h = bar_hash(&bar);
-        assert_eq!(h, bar_hash(&bar.clone()));
-        // 10.5000 and 10.50 are one number but not one text: a changed scale is a change.
-        for other in [
-            DailyBar {
-                open: Some(Decimal::new(1050, 2)),
-                ..bar.clone()
-            },
-            DailyBar {
-                volume: None,
-                ..bar.clone()
-            },
-            DailyBar {
-                is_st: Some(true),
-                ..bar.clone()
-            },
-            DailyBar {
-                high: Some(Decimal::ZERO),
-                ..bar.clone()
-            },
-        ] {
-            assert_ne!(bar_hash(&other), h);
+    fn decimals_are_written_as_display_writes_them() {
+        let mut values = vec![
+            Decimal::ZERO,
+            Decimal::new(0, 4),
+            -Decimal::new(0, 2),
+            Decimal::MAX,
+            Decimal::MIN,
+        ];
+        for scale in 0..=28 {
+            for m in [
+                1i64,
+                7,
+                10,
+                105_000,
+                -302_100,
+                1_234_567_890_000,
+                i64::MAX,
+                i64::MIN + 1,
+            ] {
+                values.push(Decimal::new(m, scale));
+            }
         }
-        let text = bars_text(&[&bar]);
-        let line = String::from_utf8(text).unwrap();
-        assert!(line.ends_with(&format!("\t{h}\n")), "{line}");
-        assert_eq!(line.matches('\t').count(), BAR_COLUMNS.len() - 1);
+        for d in values {
+            let mut out = Vec::new();
+            push_decimal(&mut out, &d);
+            assert_eq!(String::from_utf8(out).unwrap(), d.to_string(), "{d:?}");
+        }
     }
 }

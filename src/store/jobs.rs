@@ -1,9 +1,11 @@
 //! Jobs and their units: planning queries, the queue, checkpoints and progress.
 
-use chrono::NaiveDate;
+use baostock::value::Frequency;
+use chrono::{Datelike, NaiveDate};
 use pgrx::datum::DatumWithOid;
 use pgrx::Spi;
 
+use super::bars::period_start;
 use super::{date_text, dates, spi_err, stored_date};
 use crate::error::{SyncError, SyncResult};
 use crate::unit::Unit;
@@ -49,7 +51,8 @@ pub fn unknown_codes(codes: &[String]) -> SyncResult<Vec<String>> {
     .map_err(spi_err)
 }
 
-fn units_of(sql: &str, args: &[DatumWithOid], factors: bool) -> SyncResult<Vec<Unit>> {
+/// `(code, start, end)` rows of a planning query.
+fn spans_of(sql: &str, args: &[DatumWithOid]) -> SyncResult<Vec<(String, NaiveDate, NaiveDate)>> {
     let rows = Spi::connect(|c| {
         let mut out = Vec::new();
         for row in c.select(sql, None, args)? {
@@ -60,21 +63,22 @@ fn units_of(sql: &str, args: &[DatumWithOid], factors: bool) -> SyncResult<Vec<U
     .map_err(spi_err)?;
     let date = |s: Option<String>| stored_date(&s.unwrap_or_default());
     rows.into_iter()
-        .map(|(code, start, end)| {
-            let (code, start, end) = (code.unwrap_or_default(), date(start)?, date(end)?);
-            Ok(if factors {
-                Unit::Factors { code, start, end }
-            } else {
-                Unit::Range { code, start, end }
-            })
-        })
+        .map(|(code, start, end)| Ok((code.unwrap_or_default(), date(start)?, date(end)?)))
         .collect()
 }
 
-/// Per-code bar ranges: for each code, the stretches of trading days in the range and in its
-/// listing that neither a synced day nor a synced range of that code covers.
-pub fn plan_ranges(codes: &[String], start: NaiveDate, end: NaiveDate, force: bool) -> SyncResult<Vec<Unit>> {
-    units_of(
+/// Per-code bar ranges of a frequency: for each code, the stretches of trading days in the
+/// range and in its listing that no synced range of that code and frequency covers (nor, for
+/// daily bars, a synced day). Weekly and monthly ranges start on their period's first day (a
+/// bar covers the whole period); minute ranges are cut at year ends (a unit stays small).
+pub fn plan_ranges(
+    codes: &[String],
+    frequency: Frequency,
+    start: NaiveDate,
+    end: NaiveDate,
+    force: bool,
+) -> SyncResult<Vec<Unit>> {
+    let spans = spans_of(
         "WITH t AS (
              SELECT day, row_number() OVER (ORDER BY day) AS n FROM baostock.trade_calendar
              WHERE is_trading_day AND day BETWEEN $2::text::date AND $3::text::date
@@ -82,9 +86,9 @@ pub fn plan_ranges(codes: &[String], start: NaiveDate, end: NaiveDate, force: bo
              SELECT s.code, t.day, t.n FROM baostock.securities s
              JOIN t ON (s.ipo_date IS NULL OR t.day >= s.ipo_date) AND (s.out_date IS NULL OR t.day < s.out_date)
              WHERE s.code = ANY($1::text[])
-               AND ($4 OR NOT (EXISTS (SELECT 1 FROM baostock.synced_days d WHERE d.day = t.day)
+               AND ($4 OR NOT (($5 = 'd' AND EXISTS (SELECT 1 FROM baostock.synced_days d WHERE d.day = t.day))
                             OR EXISTS (SELECT 1 FROM baostock.synced_ranges r
-                                       WHERE r.code = s.code AND r.kind = 'd' AND r.span @> t.day)))
+                                       WHERE r.code = s.code AND r.kind = $5 AND r.span @> t.day)))
          )
          SELECT code, to_char(min(day), 'YYYY-MM-DD'), to_char(max(day), 'YYYY-MM-DD')
          FROM (SELECT code, day, n - row_number() OVER (PARTITION BY code ORDER BY n) AS island FROM need) x
@@ -95,27 +99,100 @@ pub fn plan_ranges(codes: &[String], start: NaiveDate, end: NaiveDate, force: bo
             date_text(start).into(),
             date_text(end).into(),
             force.into(),
+            frequency.code().into(),
         ],
-        false,
-    )
+    )?;
+    let mut units = Vec::new();
+    for (code, s, e) in spans {
+        let pieces = match frequency {
+            Frequency::Weekly | Frequency::Monthly => vec![(period_start(frequency, s), e)],
+            Frequency::Daily => vec![(s, e)],
+            _ => (s.year()..=e.year())
+                .filter_map(|y| {
+                    let from = NaiveDate::from_ymd_opt(y, 1, 1)?.max(s);
+                    let to = NaiveDate::from_ymd_opt(y, 12, 31)?.min(e);
+                    Some((from, to))
+                })
+                .collect(),
+        };
+        for (start, end) in pieces {
+            units.push(Unit::Range {
+                code: code.clone(),
+                frequency,
+                start,
+                end,
+            });
+        }
+    }
+    Ok(units)
 }
 
-/// Per-code factor histories over the range, for codes whose stored ranges do not cover it.
-pub fn plan_factors(codes: &[String], start: NaiveDate, end: NaiveDate, force: bool) -> SyncResult<Vec<Unit>> {
-    units_of(
-        "SELECT u.code, $2, $3 FROM unnest($1::text[]) AS u(code)
-         WHERE $4 OR NOT EXISTS (SELECT 1 FROM baostock.synced_ranges r
-                                 WHERE r.code = u.code AND r.kind = 'factors'
-                                   AND r.span @> daterange($2::text::date, $3::text::date, '[]'))
+/// Per-code factor histories: every factor from the first trading day to `end` (one request,
+/// whatever the span), for codes whose stored history does not reach `end`: none fetched
+/// yet, or one that ends before `end` with trading days after it that no synced day (whose
+/// 9C brings that day's factors) covers.
+pub fn plan_factors(codes: &[String], end: NaiveDate, force: bool) -> SyncResult<Vec<Unit>> {
+    let spans = spans_of(
+        "SELECT u.code, to_char($2::text::date, 'YYYY-MM-DD'), $3 FROM unnest($1::text[]) AS u(code)
+         WHERE $4 OR NOT EXISTS (
+             SELECT 1 FROM baostock.synced_ranges r
+             WHERE r.code = u.code AND r.kind = 'factors' AND lower(r.span) <= $2::text::date
+               AND NOT EXISTS (SELECT 1 FROM baostock.trade_calendar c
+                               WHERE c.is_trading_day AND c.day >= upper(r.span) AND c.day <= $3::text::date
+                                 AND NOT EXISTS (SELECT 1 FROM baostock.synced_days s WHERE s.day = c.day)))
          ORDER BY u.code",
         &[
             codes.to_vec().into(),
-            date_text(start).into(),
+            date_text(crate::sync::FIRST_TRADING_DAY).into(),
             date_text(end).into(),
             force.into(),
         ],
-        true,
-    )
+    )?;
+    Ok(spans
+        .into_iter()
+        .map(|(code, start, end)| Unit::Factors { code, start, end })
+        .collect())
+}
+
+/// Stocks and ETFs listed at some time between two days.
+pub fn listed_codes(start: NaiveDate, end: NaiveDate) -> SyncResult<Vec<String>> {
+    Spi::connect(|c| {
+        let mut out = Vec::new();
+        let rows = c.select(
+            "SELECT code FROM baostock.securities
+             WHERE sec_type IN (1, 5) AND (ipo_date IS NULL OR ipo_date <= $2::text::date)
+               AND (out_date IS NULL OR out_date > $1::text::date)
+             ORDER BY code",
+            None,
+            &[date_text(start).into(), date_text(end).into()],
+        )?;
+        for row in rows {
+            if let Some(s) = row.get::<String>(1)? {
+                out.push(s);
+            }
+        }
+        Ok::<_, pgrx::spi::SpiError>(out)
+    })
+    .map_err(spi_err)
+}
+
+/// The indices among `codes`.
+pub fn indices_among(codes: &[String]) -> SyncResult<Vec<String>> {
+    Spi::connect(|c| {
+        let mut out = Vec::new();
+        let rows = c.select(
+            "SELECT code FROM baostock.securities WHERE sec_type = 2 AND code = ANY($1::text[]) ORDER BY code",
+            None,
+            &[codes.to_vec().into()],
+        )?;
+        for row in rows {
+            if let Some(s) = row.get::<String>(1)? {
+                out.push(s);
+            }
+        }
+        Ok::<_, pgrx::spi::SpiError>(out)
+    })
+    .map_err(spi_err)
 }
 
 /// What `backfill()` was asked.
@@ -162,22 +239,29 @@ pub fn insert_units(job_id: i64, first: i32, units: &[Unit]) -> SyncResult<()> {
         let mut codes: Vec<Option<String>> = Vec::with_capacity(chunk.len());
         let mut starts = Vec::with_capacity(chunk.len());
         let mut ends = Vec::with_capacity(chunk.len());
+        let mut frequencies = Vec::with_capacity(chunk.len());
         for u in chunk {
             kinds.push(u.kind().to_owned());
-            let (code, s, e) = match u {
-                Unit::Day(d) => (None, *d, *d),
-                Unit::Range { code, start, end } | Unit::Factors { code, start, end } => {
-                    (Some(code.clone()), *start, *end)
-                }
+            let (code, s, e, f) = match u {
+                Unit::Day(d) => (None, *d, *d, Frequency::Daily),
+                Unit::Range {
+                    code,
+                    frequency,
+                    start,
+                    end,
+                } => (Some(code.clone()), *start, *end, *frequency),
+                Unit::Factors { code, start, end } => (Some(code.clone()), *start, *end, Frequency::Daily),
             };
             codes.push(code);
+            frequencies.push(f.code().to_owned());
             starts.push(date_text(s));
             ends.push(date_text(e));
         }
         Spi::run_with_args(
-            "INSERT INTO baostock.sync_units (job_id, unit_no, kind, code, start_date, end_date)
-             SELECT $1, $2 + n::int - 1, kind, code, s::date, e::date
-             FROM unnest($3::text[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY AS u(kind, code, s, e, n)",
+            "INSERT INTO baostock.sync_units (job_id, unit_no, kind, code, frequency, start_date, end_date)
+             SELECT $1, $2 + n::int - 1, kind, code, f, s::date, e::date
+             FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
+                  WITH ORDINALITY AS u(kind, code, s, e, f, n)",
             &[
                 job_id.into(),
                 first.into(),
@@ -185,6 +269,7 @@ pub fn insert_units(job_id: i64, first: i32, units: &[Unit]) -> SyncResult<()> {
                 codes.into(),
                 starts.into(),
                 ends.into(),
+                frequencies.into(),
             ],
         )
         .map_err(spi_err)?;
@@ -287,9 +372,10 @@ pub fn take_units(job_id: i64) -> SyncResult<Vec<(i32, Unit)>> {
             "WITH taken AS (
                  UPDATE baostock.sync_units SET state = 'running'
                  WHERE job_id = $1 AND state = 'queued'
-                 RETURNING unit_no, kind, code, to_char(start_date, 'YYYY-MM-DD') AS s, to_char(end_date, 'YYYY-MM-DD') AS e
+                 RETURNING unit_no, kind, code, to_char(start_date, 'YYYY-MM-DD') AS s, to_char(end_date, 'YYYY-MM-DD') AS e,
+                           frequency
              )
-             SELECT unit_no, kind, code, s, e FROM taken ORDER BY unit_no",
+             SELECT unit_no, kind, code, s, e, frequency FROM taken ORDER BY unit_no",
             None,
             &[job_id.into()],
         )?;
@@ -300,17 +386,25 @@ pub fn take_units(job_id: i64) -> SyncResult<Vec<(i32, Unit)>> {
                 row.get::<String>(3)?,
                 row.get::<String>(4)?.unwrap_or_default(),
                 row.get::<String>(5)?.unwrap_or_default(),
+                row.get::<String>(6)?.unwrap_or_default(),
             ));
         }
         Ok::<_, pgrx::spi::SpiError>(out)
     })
     .map_err(spi_err)?;
     rows.into_iter()
-        .map(|(no, kind, code, s, e)| {
+        .map(|(no, kind, code, s, e, f)| {
             let (start, end, code) = (stored_date(&s)?, stored_date(&e)?, code.unwrap_or_default());
             let unit = match kind.as_str() {
                 "day" => Unit::Day(start),
-                "range" => Unit::Range { code, start, end },
+                "range" => Unit::Range {
+                    code,
+                    frequency: f
+                        .parse()
+                        .map_err(|_| SyncError::Store(format!("pg_baostock store: unit {no} has frequency {f:?}")))?,
+                    start,
+                    end,
+                },
                 _ => Unit::Factors { code, start, end },
             };
             Ok((no, unit))

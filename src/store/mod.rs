@@ -15,8 +15,10 @@ use pgrx::{pg_sys, PgTryBuilder, Spi};
 
 use crate::error::{SyncError, SyncResult};
 
+pub mod bars;
 mod copy;
 pub mod jobs;
+pub mod reference;
 pub mod server;
 
 /// What an upsert did.
@@ -110,23 +112,30 @@ fn upsert<T>(sql: &str, rows: &[T], batch: usize, columns: impl Fn(&[T]) -> Vec<
 
 /// Upserts daily bars; a code and date that appears twice keeps its last row.
 pub fn upsert_bars(rows: &[DailyBar], batch: usize) -> SyncResult<Counts> {
-    upsert_bars_into("baostock.daily_bars", rows, batch)
+    write_rows("baostock.daily_bars", rows, batch)
 }
 
-/// Writes daily bars into `table`, which has the shape of `baostock.daily_bars` (benchmarks
-/// use another), the way COPY does: each row carries a digest of its values (`row_hash`).
-/// Rows not stored yet go in through COPY at once (a day or a range fetched for the first
-/// time). When some are stored already, COPY stops at the first, its subtransaction is rolled
-/// back, and the stored digests of the rows' keys are read in one query: rows with the same
-/// digest are only counted, the changed ones are deleted and copied in again with the new.
-pub fn upsert_bars_into(table: &str, rows: &[DailyBar], batch: usize) -> SyncResult<Counts> {
-    let unique: BTreeMap<(&str, NaiveDate), &DailyBar> = rows.iter().map(|r| ((r.code.as_str(), r.date), r)).collect();
-    let rows: Vec<&DailyBar> = unique.into_values().collect();
+/// Writes `rows` into `table` (`schema.name`; partitioned or not) the way COPY does, each
+/// with a digest of its values (`row_hash`); a key sent twice keeps its last row. Rows not
+/// stored yet go in through COPY at once (a day or a range fetched for the first time). When
+/// some are stored already, COPY stops at the first and its subtransaction is rolled back;
+/// then each batch is compared with what is stored: one aggregate over the batch's key range
+/// settles a batch stored unchanged, else each row is looked up: unchanged rows are only
+/// counted, changed ones deleted (by `ctid`) and copied in again with the new ones.
+pub fn write_rows<R: copy::CopyRow>(table: &str, rows: &[R], batch: usize) -> SyncResult<Counts> {
+    let rows: Vec<&R> = if rows.windows(2).all(|w| w[0].key() < w[1].key()) {
+        rows.iter().collect()
+    } else {
+        let unique: BTreeMap<R::Key<'_>, &R> = rows.iter().map(|r| (r.key(), r)).collect();
+        unique.into_values().collect()
+    };
     if rows.is_empty() {
         return Ok(Counts::default());
     }
     let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
-    match subtransaction(|| copy::copy_in(table, copy::BAR_COLUMNS, copy::bars_text(&rows))) {
+    let lines = copy::Lines::new(&rows);
+    let columns = copy::names::<R>();
+    match subtransaction(|| copy::copy_in(table, &columns, lines.all())) {
         Ok(n) => {
             return Ok(Counts {
                 inserted: i64::try_from(n).unwrap_or(i64::MAX),
@@ -140,77 +149,202 @@ pub fn upsert_bars_into(table: &str, rows: &[DailyBar], batch: usize) -> SyncRes
         Err(e) => return Err(e),
     }
     let mut total = Counts::default();
-    for chunk in rows.chunks(batch) {
-        let Differences { new, changed } = stored_differences(table, chunk)?;
-        let mut write: Vec<&DailyBar> = new.clone();
-        if !changed.is_empty() {
-            let (bars, tids): (Vec<&DailyBar>, Vec<String>) = changed.iter().cloned().unzip();
-            delete_rows(table, tids)?;
-            write.extend(bars);
+    for (c, chunk) in rows.chunks(batch).enumerate() {
+        let picked: Vec<usize> = (c * batch..c * batch + chunk.len()).collect();
+        let keys = KeyArgs::new(chunk);
+        let stored = stored_in_range::<R>(table, &keys)?;
+        let sum: i128 = picked.iter().map(|&i| i128::from(lines.hashes[i])).sum();
+        if stored == (count(chunk.len()), sum) {
+            total.unchanged += count(chunk.len());
+            continue;
         }
-        write.sort_by(|a, b| (a.code.as_str(), a.date).cmp(&(b.code.as_str(), b.date)));
+        let hashes: Vec<i64> = picked.iter().map(|&i| lines.hashes[i]).collect();
+        let Differences { new, changed } = stored_differences::<R>(table, &keys, hashes, stored.0)?;
+        for (relation, rows) in &changed {
+            delete_rows(relation, rows)?;
+        }
+        let mut write: Vec<usize> = new.clone();
+        write.extend(changed.values().flatten().map(|(i, _)| *i));
+        write.sort_unstable();
         if !write.is_empty() {
-            copy::copy_in(table, copy::BAR_COLUMNS, copy::bars_text(&write))?;
+            copy::copy_in(table, &columns, lines.picked(write.iter().map(|i| picked[*i])))?;
         }
+        let updated = changed.values().map(Vec::len).sum::<usize>();
         total += Counts {
             inserted: count(new.len()),
-            updated: count(changed.len()),
-            unchanged: count(chunk.len() - new.len() - changed.len()),
+            updated: count(updated),
+            unchanged: count(chunk.len() - new.len() - updated),
         };
     }
     Ok(total)
 }
 
-/// What a batch of bars holds against the stored rows.
-struct Differences<'a> {
-    /// Rows whose key is not stored.
-    new: Vec<&'a DailyBar>,
-    /// Rows stored with other values, and the stored row's `ctid`.
-    changed: Vec<(&'a DailyBar, String)>,
+/// A batch's key columns as text arrays, for the queries that compare it with the table.
+struct KeyArgs(Vec<Vec<String>>);
+
+impl KeyArgs {
+    fn new<R: copy::CopyRow>(rows: &[&R]) -> KeyArgs {
+        KeyArgs(
+            (0..R::KEY)
+                .map(|k| rows.iter().map(|r| r.key_text(k)).collect())
+                .collect(),
+        )
+    }
+
+    fn args(&self) -> Vec<DatumWithOid<'static>> {
+        self.0.iter().map(|v| v.clone().into()).collect()
+    }
 }
 
-/// Of `rows`, those whose key is not stored in `table`, and those stored with other values
-/// (another digest) with the stored row's `ctid`. One index lookup a row: the OFFSET keeps
-/// the planner from hashing the whole table instead.
-fn stored_differences<'a>(table: &str, rows: &[&'a DailyBar]) -> SyncResult<Differences<'a>> {
+/// The stored rows in a batch's key range: each key column but the last among the batch's
+/// values, the last between the batch's least and greatest (a day of every code, or a range
+/// of days of a few codes: little more than the batch's own keys).
+fn key_range<R: copy::CopyRow>() -> String {
+    let keys = &R::COLUMNS[..R::KEY];
+    let mut conds: Vec<String> = keys[..keys.len() - 1]
+        .iter()
+        .enumerate()
+        .map(|(i, (k, ty))| {
+            format!(
+                "b.{k} = ANY(ARRAY(SELECT DISTINCT x::{ty} FROM unnest(${}::text[]) x))",
+                i + 1
+            )
+        })
+        .collect();
+    let (last, ty) = keys[keys.len() - 1];
+    let n = keys.len();
+    conds.push(format!(
+        "b.{last} BETWEEN (SELECT min(x::{ty}) FROM unnest(${n}::text[]) x) AND (SELECT max(x::{ty}) FROM unnest(${n}::text[]) x)"
+    ));
+    conds.join(" AND ")
+}
+
+/// How many rows are stored in a batch's key range, and the sum of their digests.
+fn stored_in_range<R: copy::CopyRow>(table: &str, keys: &KeyArgs) -> SyncResult<(i64, i128)> {
     let sql = format!(
-        "SELECT i.n::int, s.tid::text
-         FROM unnest($1::text[], $2::text[]::date[], $3::int8[]) WITH ORDINALITY AS i(code, date, h, n)
-         LEFT JOIN LATERAL (SELECT b.ctid AS tid, b.row_hash AS h FROM {table} b
-                            WHERE b.code = i.code AND b.date = i.date OFFSET 0) s ON true
-         WHERE s.tid IS NULL OR s.h IS DISTINCT FROM i.h"
+        "SELECT count(*), coalesce(sum(b.row_hash), 0)::text FROM {table} b WHERE {}",
+        key_range::<R>()
     );
-    let codes: Vec<String> = rows.iter().map(|r| r.code.clone()).collect();
-    let dates: Vec<String> = rows.iter().map(|r| date_text(r.date)).collect();
-    let hashes: Vec<i64> = rows.iter().map(|r| copy::bar_hash(r)).collect();
+    Spi::connect(|c| {
+        let row = c.select(&sql, Some(1), &keys.args())?.first();
+        Ok::<_, pgrx::spi::SpiError>((
+            row.get::<i64>(1)?.unwrap_or(0),
+            row.get::<String>(2)?.unwrap_or_default(),
+        ))
+    })
+    .map_err(spi_err)
+    .map(|(n, sum)| (n, sum.parse::<i128>().unwrap_or(i128::MIN)))
+}
+
+/// What a batch of rows holds against the stored rows (indexes into the batch).
+struct Differences {
+    /// Rows whose key is not stored.
+    new: Vec<usize>,
+    /// Rows stored with other values: by the relation (partition) holding the stored row,
+    /// the row and the stored row's `ctid`.
+    changed: BTreeMap<String, Vec<(usize, String)>>,
+}
+
+/// Of a batch (its keys and digests), the rows whose key is not stored in `table`, and those
+/// stored with another digest. The stored rows of the key range are read at once and matched
+/// by a hash join; when the range holds many more rows than the batch (`in_range`), each key
+/// is looked up in the index instead (the OFFSET keeps the planner from hashing the table).
+fn stored_differences<R: copy::CopyRow>(
+    table: &str,
+    keys: &KeyArgs,
+    hashes: Vec<i64>,
+    in_range: i64,
+) -> SyncResult<Differences> {
+    let key = &R::COLUMNS[..R::KEY];
+    let params: Vec<String> = (1..=key.len()).map(|i| format!("${i}::text[]")).collect();
+    let names: Vec<&str> = key.iter().map(|(k, _)| *k).collect();
+    let matches: Vec<String> = key.iter().map(|(k, ty)| format!("s.{k} = i.{k}::{ty}")).collect();
+    let stored = if in_range > 4 * i64::try_from(hashes.len()).unwrap_or(i64::MAX) {
+        format!(
+            "LEFT JOIN LATERAL (SELECT b.tableoid::regclass::text AS rel, b.ctid AS tid, b.row_hash AS h
+                                FROM {table} b WHERE {} OFFSET 0) s ON true",
+            matches.join(" AND ").replace("s.", "b.")
+        )
+    } else {
+        format!(
+            "LEFT JOIN (SELECT {}, b.tableoid::regclass::text AS rel, b.ctid AS tid, b.row_hash AS h
+                        FROM {table} b WHERE {}) s ON {}",
+            names.iter().map(|k| format!("b.{k}")).collect::<Vec<_>>().join(", "),
+            key_range::<R>(),
+            matches.join(" AND ")
+        )
+    };
+    let sql = format!(
+        "SELECT i.n::int, s.rel, s.tid::text
+         FROM unnest({params}, ${h}::int8[]) WITH ORDINALITY AS i({names}, h, n) {stored}
+         WHERE s.tid IS NULL OR s.h IS DISTINCT FROM i.h",
+        params = params.join(", "),
+        h = key.len() + 1,
+        names = names.join(", "),
+    );
+    let mut args = keys.args();
+    args.push(hashes.into());
     let differing = Spi::connect(|c| {
         let mut out = Vec::new();
-        for row in c.select(&sql, None, &[codes.into(), dates.into(), hashes.into()])? {
-            out.push((row.get::<i32>(1)?.unwrap_or(0), row.get::<String>(2)?));
+        for row in c.select(&sql, None, &args)? {
+            out.push((
+                row.get::<i32>(1)?.unwrap_or(0),
+                row.get::<String>(2)?,
+                row.get::<String>(3)?,
+            ));
         }
         Ok::<_, pgrx::spi::SpiError>(out)
     })
     .map_err(spi_err)?;
-    let (mut new, mut changed) = (Vec::new(), Vec::new());
-    for (n, tid) in differing {
-        let Some(r) = usize::try_from(n).ok().and_then(|n| rows.get(n.wrapping_sub(1))) else {
+    let mut d = Differences {
+        new: Vec::new(),
+        changed: BTreeMap::new(),
+    };
+    for (n, rel, tid) in differing {
+        let Some(i) = usize::try_from(n).ok().and_then(|n| n.checked_sub(1)) else {
             continue;
         };
-        match tid {
-            Some(tid) => changed.push((*r, tid)),
-            None => new.push(*r),
+        match (rel, tid) {
+            (Some(rel), Some(tid)) => d.changed.entry(rel).or_default().push((i, tid)),
+            _ => d.new.push(i),
         }
     }
-    Ok(Differences { new, changed })
+    Ok(d)
 }
 
-/// Deletes rows of `table` by `ctid`.
-fn delete_rows(table: &str, tids: Vec<String>) -> SyncResult<()> {
-    Spi::run_with_args(
-        &format!("DELETE FROM {table} WHERE ctid = ANY($1::text[]::tid[])"),
-        &[tids.into()],
-    )
-    .map_err(spi_err)
+/// Deletes rows of `relation` (a table, not a partitioned one: `ctid`s are per relation) by
+/// `ctid`, with a TID scan (a small table would be scanned whole for a batch otherwise).
+fn delete_rows(relation: &str, rows: &[(usize, String)]) -> SyncResult<()> {
+    let tids: Vec<String> = rows.iter().map(|(_, t)| t.clone()).collect();
+    let sql = format!("DELETE FROM {relation} WHERE ctid = ANY($1::text[]::tid[])");
+    with_settings(&[(c"enable_seqscan", c"off")], || {
+        Spi::run_with_args(&sql, &[tids.into()]).map_err(spi_err)
+    })
+}
+
+/// Runs `body` with planner settings changed, as a function's `SET` clause does: restored
+/// when it returns (an ERROR restores them with the transaction it aborts).
+fn with_settings<T>(settings: &[(&std::ffi::CStr, &std::ffi::CStr)], body: impl FnOnce() -> T) -> T {
+    // SAFETY: what fmgr_security_definer does for proconfig: a new GUC nest level, settings
+    // saved at it, and AtEOXact_GUC(true) to pop it.
+    unsafe {
+        let level = pg_sys::NewGUCNestLevel();
+        for (name, value) in settings {
+            pg_sys::set_config_option(
+                name.as_ptr(),
+                value.as_ptr(),
+                pg_sys::GucContext::PGC_USERSET,
+                pg_sys::GucSource::PGC_S_SESSION,
+                pg_sys::GucAction::GUC_ACTION_SAVE,
+                true,
+                0,
+                false,
+            );
+        }
+        let out = body();
+        pg_sys::AtEOXact_GUC(true, level);
+        out
+    }
 }
 
 const FACTORS_SQL: &str = "
@@ -230,12 +364,15 @@ WITH input AS (
 )
 SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written";
 
-/// Upserts adjust factors.
+/// Upserts adjust factors, then makes the fore factors of every code written relative to
+/// that code's latest back factor again, as the server's are (a new factor changes them all):
+/// for codes whose whole factor history is stored; the others keep what the server sent,
+/// which is relative to a latest factor the store may not have.
 pub fn upsert_factors(rows: &[AdjustFactor], batch: usize) -> SyncResult<Counts> {
     let unique: BTreeMap<(&str, NaiveDate), &AdjustFactor> =
         rows.iter().map(|r| ((r.code.as_str(), r.operate_date), r)).collect();
     let rows: Vec<&AdjustFactor> = unique.into_values().collect();
-    upsert(FACTORS_SQL, &rows, batch, |c| {
+    let counts = upsert(FACTORS_SQL, &rows, batch, |c| {
         vec![
             Column::Text(c.iter().map(|r| Some(r.code.clone())).collect()),
             Column::Text(c.iter().map(|r| Some(date_text(r.operate_date))).collect()),
@@ -243,7 +380,23 @@ pub fn upsert_factors(rows: &[AdjustFactor], batch: usize) -> SyncResult<Counts>
             Column::Text(c.iter().map(|r| text(r.back)).collect()),
             Column::Text(c.iter().map(|r| text(r.factor)).collect()),
         ]
-    })
+    })?;
+    let mut codes: Vec<String> = rows.iter().map(|r| r.code.clone()).collect();
+    codes.dedup();
+    if !codes.is_empty() {
+        Spi::run_with_args(
+            "UPDATE baostock.adjust_factors f SET fore_factor = round(f.back_factor / l.back, 6), updated_at = now()
+             FROM (SELECT DISTINCT ON (code) code, back_factor AS back FROM baostock.adjust_factors
+                   WHERE code = ANY($1::text[]) ORDER BY code, operate_date DESC) l
+             WHERE f.code = l.code AND l.back > 0
+               AND f.fore_factor IS DISTINCT FROM round(f.back_factor / l.back, 6)
+               AND EXISTS (SELECT 1 FROM baostock.synced_ranges r
+                           WHERE r.code = f.code AND r.kind = 'factors' AND lower(r.span) <= $2::text::date)",
+            &[codes.into(), date_text(crate::sync::FIRST_TRADING_DAY).into()],
+        )
+        .map_err(spi_err)?;
+    }
+    Ok(counts)
 }
 
 const CALENDAR_SQL: &str = "
@@ -319,6 +472,17 @@ pub fn is_synced(day: NaiveDate) -> SyncResult<bool> {
     .map_err(spi_err)
 }
 
+/// Whether a run of `kind` ended ok on the China day `today`.
+pub fn ran_ok_today(kind: &str, today: NaiveDate) -> SyncResult<bool> {
+    Spi::get_one_with_args::<bool>(
+        "SELECT EXISTS (SELECT 1 FROM baostock.sync_runs WHERE kind = $1 AND status = 'ok'
+                          AND (started_at AT TIME ZONE 'Asia/Shanghai')::date = $2::text::date)",
+        &[kind.into(), date_text(today).into()],
+    )
+    .map(|b| b.unwrap_or(false))
+    .map_err(spi_err)
+}
+
 /// Number of securities stored.
 pub fn securities_count() -> SyncResult<i64> {
     Spi::get_one::<i64>("SELECT count(*) FROM baostock.securities")
@@ -361,6 +525,34 @@ pub fn mark_range(code: &str, kind: &str, start: NaiveDate, end: NaiveDate, job_
         ],
     )
     .map_err(spi_err)
+}
+
+/// The last day a range of `frequency` ending on `end` covers for good: `end`, but for weeks
+/// and months the day before the period of `end` when that period has trading days after
+/// `end`, or days the stored calendar does not reach yet (its bar is not final).
+pub fn covered_end(frequency: baostock::value::Frequency, end: NaiveDate) -> SyncResult<Option<NaiveDate>> {
+    use baostock::value::Frequency;
+    if !matches!(frequency, Frequency::Weekly | Frequency::Monthly) {
+        return Ok(Some(end));
+    }
+    let start = bars::period_start(frequency, end);
+    let unit = if frequency == Frequency::Weekly {
+        "7 days"
+    } else {
+        "1 month"
+    };
+    let open = Spi::get_one_with_args::<bool>(
+        &format!(
+            "SELECT EXISTS (SELECT 1 FROM baostock.trade_calendar WHERE is_trading_day
+                              AND day > $2::text::date AND day < $1::text::date + interval '{unit}')
+                 OR coalesce((SELECT max(day) FROM baostock.trade_calendar), '-infinity')
+                    < $1::text::date + interval '{unit}' - interval '1 day'"
+        ),
+        &[date_text(start).into(), date_text(end).into()],
+    )
+    .map_err(spi_err)?
+    .unwrap_or(false);
+    Ok(if open { start.pred_opt() } else { Some(end) })
 }
 
 /// Securities of a type (1 stock, 5 ETF) that `baostock.securities` lists as trading on `day`.

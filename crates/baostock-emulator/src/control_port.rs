@@ -10,6 +10,8 @@
 //! | `faults reset=PPM fin=PPM ... script=98:3:reset idle_ms=N error_code=C drip_chunk=N drip_ms=N` | fault settings (rates in parts per million, modes as in `--fault`) |
 //! | `override CODE DATE FIELD VALUE` | replace one daily bar cell (`VALUE` may be `""` for empty) |
 //! | `clear-overrides` | remove every override |
+//! | `corporate-action CODE YYYY-MM-DD RATIO_PPM` | add a dividend or split at the open of that day (price ratio before / after in parts per million, e.g. `1025000`) |
+//! | `clear-corporate-actions` | remove every corporate action added at run time |
 //! | `publish HH:MM[:SS]` / `publish none` | publication time of daily rows (China time) |
 //! | `clock YYYY-MM-DDTHH:MM:SS[.fff]` / `clock none` | fix the emulator's China time (frozen) |
 //! | `clock YYYY-MM-DDTHH:MM:SS[.fff] running` | set the China time and let it run on with real time |
@@ -214,6 +216,21 @@ pub fn execute(c: &Controls, line: &str) -> String {
             c.clear_overrides();
             Ok(ok())
         }
+        "corporate-action" => match args {
+            [code, date, ratio] => parse_date(date).and_then(|d| {
+                let ratio = ratio
+                    .parse::<i64>()
+                    .map_err(|_| format!("not a ratio in parts per million: {ratio:?}"))?;
+                c.add_corporate_action(code, d, ratio)
+                    .map(|_| ok())
+                    .map_err(|e| e.to_string())
+            }),
+            _ => Err("usage: corporate-action CODE YYYY-MM-DD RATIO_PPM".into()),
+        },
+        "clear-corporate-actions" => {
+            c.clear_corporate_actions();
+            Ok(ok())
+        }
         "publish" => match args {
             ["none"] => {
                 c.set_publish_time(None);
@@ -260,8 +277,20 @@ pub fn execute(c: &Controls, line: &str) -> String {
                 .iter()
                 .map(|(ip, n)| format!("\"{ip}\":{n}"))
                 .collect();
+            let actions: Vec<String> = c
+                .corporate_actions()
+                .iter()
+                .map(|a| {
+                    format!(
+                        "{{\"code\":\"{}\",\"date\":\"{}\",\"ratio_ppm\":{}}}",
+                        json_escape(&a.code),
+                        a.date.format("%Y-%m-%d"),
+                        a.ratio_ppm
+                    )
+                })
+                .collect();
             Ok(format!(
-                "{{\"ok\":true,\"now\":\"{}\",\"clock\":\"{}\",\"publish_time\":{},\"all_market_start\":{},\"latency_base_ms\":{},\"fault_modes\":{},\"scripted_faults\":{},\"daily_limit\":{},\"requests_today\":{{{}}}}}",
+                "{{\"ok\":true,\"now\":\"{}\",\"clock\":\"{}\",\"publish_time\":{},\"all_market_start\":{},\"latency_base_ms\":{},\"fault_modes\":{},\"scripted_faults\":{},\"daily_limit\":{},\"requests_today\":{{{}}},\"corporate_actions\":[{}]}}",
                 c.now().format("%Y-%m-%dT%H:%M:%S"),
                 c.clock().mode(),
                 c.publish_time()
@@ -272,7 +301,8 @@ pub fn execute(c: &Controls, line: &str) -> String {
                 f.rates.len(),
                 f.script.len(),
                 sessions.daily_limit.map_or("null".to_owned(), |n| n.to_string()),
-                today.join(",")
+                today.join(","),
+                actions.join(",")
             ))
         }
         _ => Err(format!("unknown command {cmd:?}")),

@@ -1,5 +1,5 @@
 //! Runtime controls (latency, faults, sessions and the daily request limit, overrides,
-//! publication time, clock, start of all-market history) and the counters. All methods take `&self` and may be called from any
+//! corporate actions, publication time, clock, start of all-market history) and the counters. All methods take `&self` and may be called from any
 //! thread while serving.
 
 use std::collections::{BTreeMap, HashMap};
@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 
-use crate::market::{china_now, Market, QueryError};
+use crate::market::{china_now, ActionError, CorporateAction, Market, QueryError};
 use crate::EmulatorConfig;
 
 /// Per-request delay: `base` (or the type's override) + a uniform jitter in `0..=jitter` +
@@ -463,6 +463,24 @@ impl Controls {
     /// Removes every bar override.
     pub fn clear_overrides(&self) {
         self.market.clear_overrides()
+    }
+
+    /// Adds a dividend or split of `code` at the open of `date` (price ratio before / after in
+    /// ppm) to every answer, as if it had always been in the market: 15 and 9C carry its
+    /// factor row, bars from `date` on move, forward-adjusted history changes, raw and
+    /// back-adjusted bars before `date` do not (see [`Market::add_corporate_action`]).
+    pub fn add_corporate_action(&self, code: &str, date: NaiveDate, ratio_ppm: i64) -> Result<(), ActionError> {
+        self.market.add_corporate_action(code, date, ratio_ppm)
+    }
+
+    /// Removes every corporate action added at run time.
+    pub fn clear_corporate_actions(&self) {
+        self.market.clear_corporate_actions()
+    }
+
+    /// The corporate actions added at run time.
+    pub fn corporate_actions(&self) -> Vec<CorporateAction> {
+        self.market.corporate_actions()
     }
 
     /// Sets the China time of day after which a trading day's rows are published (`None`:

@@ -7,9 +7,10 @@
 //! * a known type with the wrong number of body fields: `10004006 请求参数个数不正确`;
 //! * a malformed parameter (page, date format, frequency, adjust flag, method name):
 //!   `10004006 参数错误`;
-//! * a code not in the market (95, 15): `10004011 无效的证券代码`;
+//! * a code not in the market (95, 15), or a malformed one (45, 59): `10004011 无效的证券代码`;
 //! * a field that does not exist for the frequency (95): `10004012 无效的指标`;
-//! * a date before 1990-12-19 or after 2099-12-31, or start after end: `10004013 超出日期支持范围`.
+//! * a date before 1990-12-19 or after 2099-12-31 (59, 61, 63, 65 too), or start after end:
+//!   `10004013 超出日期支持范围`.
 
 use chrono::NaiveDate;
 
@@ -19,7 +20,7 @@ use baostock::reply::codes;
 use baostock::value::{ADJUST_FACTOR_FIELDS, DAILY_FIELDS};
 use baostock::{Page, Request};
 
-use crate::market::{Market, QueryError};
+use crate::market::{max_query_date, min_query_date, Market, QueryError};
 
 /// Field list of the 33 answer, as the real server writes it.
 pub const TRADE_DATES_FIELDS: &str = "calendar_date, is_trading_day";
@@ -27,6 +28,10 @@ pub const TRADE_DATES_FIELDS: &str = "calendar_date, is_trading_day";
 pub const ALL_STOCK_FIELDS: &str = "code,tradeStatus,code_name";
 /// Field list of the 45 answer.
 pub const STOCK_BASIC_FIELDS: &str = "code, code_name, ipoDate, outDate, type, status";
+/// Field list of the 61, 63 and 65 answers, as the real server writes it.
+pub const INDEX_CONSTITUENT_FIELDS: &str = "updateDate, code, code_name";
+/// Field list of the 59 answer, as the real server writes it.
+pub const STOCK_INDUSTRY_FIELDS: &str = "updateDate, code, code_name, industry, industryClassification";
 
 /// One answer: its message type and body (encoded on the way out).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -77,6 +82,8 @@ pub fn arity(t: MsgType) -> Option<usize> {
         MsgType::ALL_STOCK => 5,
         MsgType::STOCK_BASIC => 6,
         MsgType::ADJUST_FACTOR => 7,
+        MsgType::STOCK_INDUSTRY => 6,
+        MsgType::HS300_STOCKS | MsgType::SZ50_STOCKS | MsgType::ZZ500_STOCKS => 5,
         _ => return None,
     })
 }
@@ -102,7 +109,8 @@ pub fn session_reply(msg_type: MsgType, method: &str, user: &str, time: chrono::
     }
 }
 
-/// Publication state a query is answered under.
+/// Publication state a query is answered under. Reference data (59, 61, 63, 65) is not gated;
+/// an empty date there means the last published day (the history's end when everything is).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Publication {
     /// The last day whose daily rows are published; `None`: every day is.
@@ -163,6 +171,20 @@ fn unpaged(t: MsgType, method: &str, user: &str, rows: &[Vec<String>], fields: &
 
 fn date(d: NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()
+}
+
+/// The day a reference query asks about: its date, or for an empty one the latest day (the
+/// last published day, at most the history's end). A date the server does not support is an
+/// error.
+fn reference_day(market: &Market, asked: Option<NaiveDate>, publication: Publication) -> Result<NaiveDate, QueryError> {
+    match asked {
+        Some(d) if d < min_query_date() || d > max_query_date() => Err(QueryError::DateOutOfRange),
+        Some(d) => Ok(d),
+        None => {
+            let end = market.calendar().end();
+            Ok(publication.last_published.map_or(end, |p| p.min(end)))
+        }
+    }
 }
 
 /// Answers a query frame of a known type (not login or logout) for a logged-in session.
@@ -261,6 +283,32 @@ pub fn answer_query(market: &Market, frame: &Frame, publication: Publication) ->
             let (s, e) = (date(*start), date(*end));
             paged(t, &method, user, *page, &rows, &[code, &s, &e, ADJUST_FACTOR_FIELDS])
         }),
+        Request::IndexConstituents {
+            user,
+            page,
+            index,
+            date: asked,
+        } => reference_day(market, *asked, publication).map(|day| {
+            let rows = market.index_constituents(*index, day);
+            let echo = asked.map(date).unwrap_or_default();
+            paged(t, &method, user, *page, &rows, &[&echo, INDEX_CONSTITUENT_FIELDS])
+        }),
+        Request::StockIndustry {
+            user,
+            page,
+            code,
+            date: asked,
+        } => {
+            if !code.is_empty() && !valid_code_shape(code) {
+                Err(QueryError::InvalidCode)
+            } else {
+                reference_day(market, *asked, publication).map(|day| {
+                    let rows = market.stock_industry(code, day);
+                    let echo = asked.map(date).unwrap_or_default();
+                    paged(t, &method, user, *page, &rows, &[code, &echo, STOCK_INDUSTRY_FIELDS])
+                })
+            }
+        }
         Request::Login { .. } | Request::Logout { .. } | Request::Other { .. } => return wrong_type(),
     };
     result.unwrap_or_else(|e| query_error(&e))

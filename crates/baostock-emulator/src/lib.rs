@@ -22,7 +22,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 
 pub use controls::{Clock, Controls, Counters, FaultConfig, FaultMode, LatencyConfig, ScriptedFault, SessionConfig};
-pub use market::{Market, MarketConfig, QueryError, RawBar, SecType, Security};
+pub use market::{ActionError, CorporateAction, Market, MarketConfig, QueryError, RawBar, SecType, Security};
 
 /// Everything an emulator is started with.
 #[derive(Clone, Debug)]
@@ -221,8 +221,8 @@ impl Emulator {
         self.shared.controls.reset_counters()
     }
 
-    /// Runtime controls: latency, faults, overrides, publication time, clock, start of
-    /// all-market history, sessions.
+    /// Runtime controls: latency, faults, overrides, corporate actions, publication time,
+    /// clock, start of all-market history, sessions.
     pub fn controls(&self) -> &Controls {
         &self.shared.controls
     }

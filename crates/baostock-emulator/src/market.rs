@@ -10,12 +10,14 @@
 //! kept; open/high/low, volume, amount and the minute bars are derived from a hash of
 //! (security, day) each time they are asked for.
 
-use std::collections::HashMap;
-use std::sync::{OnceLock, RwLock};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use chrono::{Datelike, NaiveDate, NaiveTime, Timelike};
 
 use baostock::value::{AdjustFlag, Frequency, ADJUST_FACTOR_FIELDS, DAILY_FIELDS, MINUTE_FIELDS, PERIOD_FIELDS};
+use baostock::StockIndex;
 
 use crate::calendar::{is_trading_day, Calendar};
 use crate::rng::{below, h2, h3, Rng};
@@ -100,6 +102,92 @@ pub struct FactorEvent {
     pub back: i64,
 }
 
+/// A dividend or split added at run time ([`Market::add_corporate_action`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CorporateAction {
+    /// The security.
+    pub code: String,
+    /// The operate (ex) date, a trading day on which the security has a bar.
+    pub date: NaiveDate,
+    /// Price ratio before / after, in parts per million (> 1,000,000).
+    pub ratio_ppm: i64,
+}
+
+/// Why a corporate action cannot be added.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ActionError {
+    /// The code is not in the market.
+    UnknownCode,
+    /// Indices have no dividends or splits.
+    Index,
+    /// The date is not a trading day on which the security has a bar after its first one.
+    NoBar,
+    /// The ratio is not above 1,000,000 ppm and at most [`MAX_ACTION_RATIO_PPM`].
+    BadRatio,
+    /// With it, a back factor would pass [`MAX_BACK_FACTOR`].
+    FactorTooLarge,
+}
+
+impl std::fmt::Display for ActionError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ActionError::UnknownCode => "the code is not in the market",
+            ActionError::Index => "an index has no dividends or splits",
+            ActionError::NoBar => "the date is not a trading day with a bar after the security's first one",
+            ActionError::BadRatio => "the ratio must be above 1000000 ppm and at most 10000000 ppm",
+            ActionError::FactorTooLarge => "a back factor would pass 1000000000",
+        })
+    }
+}
+
+impl std::error::Error for ActionError {}
+
+/// Largest price ratio of a corporate action added at run time (a 10-for-1 split).
+pub const MAX_ACTION_RATIO_PPM: i64 = 10 * FACTOR_SCALE;
+
+/// Largest back factor run-time actions may lead to, in 1e-6 (a factor of 1e9).
+pub const MAX_BACK_FACTOR: i64 = 1_000_000_000 * FACTOR_SCALE;
+
+/// A security's corporate actions added at run time, with the events they give merged into
+/// the built ones and the close path those events give.
+#[derive(Debug)]
+struct Amended {
+    /// The actions as added: (operate date, ratio in ppm), ascending by date.
+    added: Vec<(NaiveDate, i64)>,
+    events: Vec<FactorEvent>,
+    path: Box<[u32]>,
+}
+
+/// A security's events and close path as they are now (built, or amended at run time).
+struct View<'a> {
+    sec: &'a Security,
+    amended: Option<Arc<Amended>>,
+}
+
+impl View<'_> {
+    fn events(&self) -> &[FactorEvent] {
+        self.amended.as_ref().map_or(&self.sec.events, |a| &a.events)
+    }
+
+    fn path(&self) -> &[u32] {
+        match &self.amended {
+            Some(a) => &a.path,
+            None => self.sec.path(),
+        }
+    }
+}
+
+/// The dividends and splits in force for a security: the built ones merged with those added
+/// at run time (derefs to the events, ascending).
+pub struct Events<'a>(View<'a>);
+
+impl std::ops::Deref for Events<'_> {
+    type Target = [FactorEvent];
+    fn deref(&self) -> &[FactorEvent] {
+        self.0.events()
+    }
+}
+
 /// One security and everything needed to compute its bars.
 #[derive(Debug)]
 pub struct Security {
@@ -123,7 +211,8 @@ pub struct Security {
     pub tick: i64,
     /// ST periods as trading-day index ranges.
     pub st: Vec<(usize, usize)>,
-    /// Dividends and splits, ascending.
+    /// Dividends and splits the market was built with, ascending; [`Security::factor_events`]
+    /// adds those added at run time.
     pub events: Vec<FactorEvent>,
     seed: u64,
     issue_price: i64,
@@ -132,6 +221,9 @@ pub struct Security {
     float_shares: i64,
     suspend_ppm: u64,
     path: OnceLock<Box<[u32]>>,
+    /// Set while `amended` holds run-time actions (a cheap check on every bar).
+    is_amended: AtomicBool,
+    amended: RwLock<Option<Arc<Amended>>>,
 }
 
 impl Security {
@@ -140,40 +232,110 @@ impl Security {
         self.ipo <= d && self.out.is_none_or(|o| d < o)
     }
 
+    fn view(&self) -> View<'_> {
+        let amended = if self.is_amended.load(Ordering::Acquire) {
+            self.amended.read().unwrap_or_else(|e| e.into_inner()).clone()
+        } else {
+            None
+        };
+        View { sec: self, amended }
+    }
+
+    /// The dividends and splits in force: the built ones and those added at run time.
+    pub fn factor_events(&self) -> Events<'_> {
+        Events(self.view())
+    }
+
+    /// The corporate actions added at run time, ascending by date.
+    pub fn added_actions(&self) -> Vec<CorporateAction> {
+        self.view().amended.map_or_else(Vec::new, |a| {
+            a.added
+                .iter()
+                .map(|&(date, ratio_ppm)| CorporateAction {
+                    code: self.code.clone(),
+                    date,
+                    ratio_ppm,
+                })
+                .collect()
+        })
+    }
+
+    /// Replaces the run-time actions (empty: back to the built market), merging them with the
+    /// built events (ratios of one day multiply) and regenerating the close path. Changes
+    /// nothing when a back factor would pass [`MAX_BACK_FACTOR`].
+    fn amend(&self, cal: &Calendar, mut added: Vec<(NaiveDate, i64)>) -> Result<(), ActionError> {
+        added.sort();
+        let amended = if added.is_empty() {
+            None
+        } else {
+            let scale = i128::from(FACTOR_SCALE);
+            let mut ratios: BTreeMap<usize, i128> =
+                self.events.iter().map(|e| (e.day, i128::from(e.ratio_ppm))).collect();
+            for &(date, ratio) in &added {
+                let r = ratios.entry(cal.count_before(date)).or_insert(scale);
+                *r = div_round(*r * i128::from(ratio), scale);
+            }
+            let mut back = scale;
+            let mut events = Vec::with_capacity(ratios.len());
+            for (day, ratio) in ratios {
+                back = div_round(back * ratio, scale);
+                if back > i128::from(MAX_BACK_FACTOR) || ratio > i128::from(MAX_BACK_FACTOR) {
+                    return Err(ActionError::FactorTooLarge);
+                }
+                events.push(FactorEvent {
+                    day,
+                    date: cal.day(day),
+                    ratio_ppm: ratio as i64,
+                    back: back as i64,
+                });
+            }
+            let path = self.generate_path(&events);
+            Some(Arc::new(Amended { added, events, path }))
+        };
+        let mut slot = self.amended.write().unwrap_or_else(|e| e.into_inner());
+        self.is_amended.store(amended.is_some(), Ordering::Release);
+        *slot = amended;
+        Ok(())
+    }
+
     /// Back-adjust factor in force on trading day `i` (1e-6 units).
     pub fn back_factor(&self, i: usize) -> i64 {
-        self.events
-            .iter()
-            .rev()
-            .find(|e| e.day <= i)
-            .map_or(FACTOR_SCALE, |e| e.back)
+        back_in(self.view().events(), i)
     }
 
     /// The latest back factor (the reference of forward adjustment).
     pub fn latest_back(&self) -> i64 {
-        self.events.last().map_or(FACTOR_SCALE, |e| e.back)
+        latest_in(self.view().events())
     }
 
     /// Forward factor of a back factor: back / latest back, 6 decimals, half away from zero.
     pub fn fore_of(&self, back: i64) -> i64 {
-        div_round(
-            i128::from(back) * i128::from(FACTOR_SCALE),
-            i128::from(self.latest_back()),
-        ) as i64
+        fore_in(self.view().events(), back)
     }
 
     /// The factor applied to prices for an adjust flag on trading day `i`.
     pub fn factor(&self, i: usize, adjust: AdjustFlag) -> i64 {
+        let v = self.view();
+        let events = v.events();
         match adjust {
             AdjustFlag::None => FACTOR_SCALE,
-            AdjustFlag::Back => self.back_factor(i),
-            AdjustFlag::Forward => self.fore_of(self.back_factor(i)),
+            AdjustFlag::Back => back_in(events, i),
+            AdjustFlag::Forward => fore_in(events, back_in(events, i)),
         }
     }
 
     /// Whether trading day `i` lies in an ST period.
     pub fn is_st(&self, i: usize) -> bool {
         self.st.iter().any(|&(a, b)| a <= i && i < b)
+    }
+
+    /// The name on trading day `i`: with an `ST` prefix on the days of an ST period.
+    pub fn name_on(&self, i: usize) -> String {
+        if self.is_st(i) {
+            format!("ST{}", self.name)
+        } else {
+            self.name.clone()
+        }
     }
 
     fn limit_on(&self, i: usize) -> i64 {
@@ -184,17 +346,14 @@ impl Security {
         }
     }
 
-    fn event_on(&self, i: usize) -> Option<&FactorEvent> {
-        self.events.iter().find(|e| e.day == i)
-    }
-
     /// Whether the security traded (was not suspended) on trading-day index `i`.
     pub fn trading_on(&self, i: usize) -> bool {
-        i >= self.first && i < self.end && self.path()[i - self.first + 1] & SUSPENDED == 0
+        i >= self.first && i < self.end && self.view().path()[i - self.first + 1] & SUSPENDED == 0
     }
 
+    /// The close path of the built market (run-time actions aside).
     fn path(&self) -> &[u32] {
-        self.path.get_or_init(|| self.generate_path())
+        self.path.get_or_init(|| self.generate_path(&self.events))
     }
 
     /// Whether the close path has been generated.
@@ -202,8 +361,8 @@ impl Security {
         self.path.get().is_some()
     }
 
-    fn reference(&self, prev_close: i64, i: usize) -> i64 {
-        match self.event_on(i) {
+    fn reference(&self, events: &[FactorEvent], prev_close: i64, i: usize) -> i64 {
+        match events.iter().find(|e| e.day == i) {
             Some(e) => round_to(
                 i128::from(prev_close) * i128::from(FACTOR_SCALE),
                 i128::from(e.ratio_ppm),
@@ -221,7 +380,9 @@ impl Security {
         (down, up)
     }
 
-    fn generate_path(&self) -> Box<[u32]> {
+    /// The close path the events give: the same draws every day, so a path only departs from
+    /// another from the first day their events differ.
+    fn generate_path(&self, events: &[FactorEvent]) -> Box<[u32]> {
         let n = self.end.saturating_sub(self.first);
         let mut out = Vec::with_capacity(n + 1);
         let mut rng = Rng::new(h2(self.seed, 0x7A7B));
@@ -234,10 +395,10 @@ impl Security {
         let chance = |bits: u64, ppm: u64| (bits & 0xF_FFFF) * 1_000_000 < ppm << 20;
         for k in 0..n {
             let i = self.first + k;
-            while next_event < self.events.len() && self.events[next_event].day < i {
+            while next_event < events.len() && events[next_event].day < i {
                 next_event += 1;
             }
-            let event = self.events.get(next_event).filter(|e| e.day == i);
+            let event = events.get(next_event).filter(|e| e.day == i);
             let reference = match event {
                 Some(e) => round_to64(close * FACTOR_SCALE, e.ratio_ppm, self.tick).max(self.tick),
                 None => close,
@@ -290,7 +451,8 @@ impl Security {
 
     /// The unadjusted daily bar on trading-day index `i` (`first <= i < end`).
     pub fn raw_bar(&self, cal: &Calendar, i: usize) -> RawBar {
-        let path = self.path();
+        let view = self.view();
+        let path = view.path();
         let k = i - self.first;
         let preclose = i64::from(path[k] & !SUSPENDED);
         let word = path[k + 1];
@@ -299,7 +461,7 @@ impl Security {
         let date = cal.day(i);
         let mut rng = Rng::new(h3(self.seed, i as u64, 0xBA5));
         let (open, high, low, volume, amount) = if trading {
-            let reference = self.reference(preclose, i);
+            let reference = self.reference(view.events(), preclose, i);
             let (down, up) = self.limits(reference, i);
             let wiggle = |r: &mut Rng, lo: i64, hi: i64| {
                 round_to(
@@ -565,6 +727,8 @@ pub struct Market {
     securities: Vec<Security>,
     by_code: HashMap<String, usize>,
     overrides: RwLock<HashMap<OverrideKey, String>>,
+    /// Serialises run-time corporate action changes.
+    actions: Mutex<()>,
 }
 
 const NAME_HEADS: &[&str] = &[
@@ -727,6 +891,7 @@ impl Market {
             securities: secs,
             by_code,
             overrides: RwLock::new(HashMap::new()),
+            actions: Mutex::new(()),
         }
     }
 
@@ -876,6 +1041,8 @@ impl Market {
             float_shares,
             suspend_ppm,
             path: OnceLock::new(),
+            is_amended: AtomicBool::new(false),
+            amended: RwLock::new(None),
         }
     }
 
@@ -930,6 +1097,45 @@ impl Market {
     /// Removes every override.
     pub fn clear_overrides(&self) {
         self.overrides.write().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
+    /// Adds a dividend or split to a stock or ETF at the open of `date`, as if it had always
+    /// been in the market: 15 and 9C carry its factor row, the close path departs from the
+    /// old one from `date` on (the ex-date drop shows in close against preclose), back factors
+    /// from `date` on and every forward factor change. Bars before `date` stay as they were,
+    /// raw and back-adjusted. An action on a day that already has one multiplies its ratio.
+    pub fn add_corporate_action(&self, code: &str, date: NaiveDate, ratio_ppm: i64) -> Result<(), ActionError> {
+        let s = self.security(code).ok_or(ActionError::UnknownCode)?;
+        if s.sec_type == SecType::Index {
+            return Err(ActionError::Index);
+        }
+        if ratio_ppm <= FACTOR_SCALE || ratio_ppm > MAX_ACTION_RATIO_PPM {
+            return Err(ActionError::BadRatio);
+        }
+        match self.calendar.index_of(date) {
+            Some(i) if s.first < i && i < s.end => {}
+            _ => return Err(ActionError::NoBar),
+        }
+        let _serial = self.actions.lock().unwrap_or_else(|e| e.into_inner());
+        let mut added: Vec<(NaiveDate, i64)> = s.added_actions().iter().map(|a| (a.date, a.ratio_ppm)).collect();
+        added.push((date, ratio_ppm));
+        s.amend(&self.calendar, added)
+    }
+
+    /// Removes every corporate action added at run time: the market is as built again.
+    pub fn clear_corporate_actions(&self) {
+        let _serial = self.actions.lock().unwrap_or_else(|e| e.into_inner());
+        for s in &self.securities {
+            if s.is_amended.load(Ordering::Acquire) {
+                // Going back to the built events cannot fail.
+                let _ = s.amend(&self.calendar, Vec::new());
+            }
+        }
+    }
+
+    /// The corporate actions added at run time, by code and date.
+    pub fn corporate_actions(&self) -> Vec<CorporateAction> {
+        self.securities.iter().flat_map(Security::added_actions).collect()
     }
 
     /// The unadjusted daily bar of a code on a date, if it has one.
@@ -1201,11 +1407,11 @@ impl Market {
         self.daily_all(date, SecType::Etf)
     }
 
-    fn factor_row(s: &Security, e: &FactorEvent) -> Vec<String> {
+    fn factor_row(s: &Security, events: &[FactorEvent], e: &FactorEvent) -> Vec<String> {
         vec![
             s.code.clone(),
             e.date.format("%Y-%m-%d").to_string(),
-            fixed(i128::from(s.fore_of(e.back)), 6),
+            fixed(i128::from(fore_in(events, e.back)), 6),
             fixed(i128::from(e.back), 6),
             fixed(i128::from(e.back), 6),
         ]
@@ -1217,10 +1423,12 @@ impl Market {
         self.securities
             .iter()
             .flat_map(|s| {
-                s.events
+                let events = s.factor_events();
+                events
                     .iter()
                     .filter(|e| e.date == date)
-                    .map(move |e| Self::factor_row(s, e))
+                    .map(|e| Self::factor_row(s, &events, e))
+                    .collect::<Vec<_>>()
             })
             .collect()
     }
@@ -1229,10 +1437,11 @@ impl Market {
     pub fn adjust_factors(&self, code: &str, start: NaiveDate, end: NaiveDate) -> Result<Vec<Vec<String>>, QueryError> {
         let s = self.security(code).ok_or(QueryError::InvalidCode)?;
         check_dates(start, end)?;
-        Ok(s.events
+        let events = s.factor_events();
+        Ok(events
             .iter()
             .filter(|e| start <= e.date && e.date <= end)
-            .map(|e| Self::factor_row(s, e))
+            .map(|e| Self::factor_row(s, &events, e))
             .collect())
     }
 
@@ -1266,13 +1475,126 @@ impl Market {
             .filter(|s| s.first <= i && i < s.end)
             .map(|s| {
                 let trading = s.trading_on(i);
-                // The name carries an `ST` prefix on the days of an ST period.
-                let name = if s.is_st(i) {
-                    format!("ST{}", s.name)
-                } else {
-                    s.name.clone()
-                };
-                vec![s.code.clone(), if trading { "1" } else { "0" }.to_owned(), name]
+                vec![s.code.clone(), if trading { "1" } else { "0" }.to_owned(), s.name_on(i)]
+            })
+            .collect()
+    }
+
+    /// The trading-day index of the last trading day on or before `d`, within the history.
+    fn last_trading_index(&self, d: NaiveDate) -> Option<usize> {
+        if d < self.calendar.start() {
+            return None;
+        }
+        self.calendar.count_before(d.succ_opt()?).checked_sub(1)
+    }
+
+    /// Whether a reference query (59, 61, 63, 65) for `d` has an answer: `d` in the history.
+    fn in_history(&self, d: NaiveDate) -> bool {
+        self.calendar.start() <= d && d <= self.calendar.end()
+    }
+
+    /// The name a security carries in reference lists of the update `u` (`ST` prefix during an
+    /// ST period, as in 35).
+    fn name_at(&self, s: &Security, u: NaiveDate) -> String {
+        match self.last_trading_index(u) {
+            Some(i) => s.name_on(i),
+            None => s.name.clone(),
+        }
+    }
+
+    /// The codes of an index on `date`, ranked and cut, ascending by code. The list is the one
+    /// of the weekly update on [`update_date`]`(date)`: the review of the rebalancing day in
+    /// force then ranks the sh/sz stocks (sh only for the SSE 50) listed on that day and not
+    /// in an ST period by size (float shares times a draw of the review within ±3%), and only stocks
+    /// still listed on `date` count. CSI 300: the first 300; SSE 50: the first 50 Shanghai
+    /// stocks of the CSI 300; CSI 500: the next 500 after the CSI 300 (with fewer than 800
+    /// stocks, the last 500, or all of them).
+    pub fn index_members(&self, index: StockIndex, date: NaiveDate) -> Vec<&Security> {
+        if !self.in_history(date) {
+            return Vec::new();
+        }
+        let Some(review) = rebalancing_in_force(index, update_date(date)) else {
+            return Vec::new();
+        };
+        let review_day = self.last_trading_index(review);
+        let key = review.num_days_from_ce() as u64;
+        let mut ranked: Vec<(i128, &Security)> = self
+            .securities
+            .iter()
+            .filter(|s| {
+                s.sec_type == SecType::Stock
+                    && (s.code.starts_with("sh.") || s.code.starts_with("sz."))
+                    && s.listed_on(review)
+                    && s.listed_on(date)
+                    && !review_day.is_some_and(|i| s.is_st(i))
+            })
+            .map(|s| {
+                let draw = 970_000 + below(h3(s.seed, key, 0x1DE), 60_001) as i128;
+                (i128::from(s.float_shares) * draw, s)
+            })
+            .collect();
+        ranked.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.code.cmp(&b.1.code)));
+        let n = ranked.len();
+        let mut members: Vec<&Security> = match index {
+            StockIndex::Hs300 => ranked.iter().take(300).map(|r| r.1).collect(),
+            StockIndex::Sz50 => ranked
+                .iter()
+                .take(300)
+                .filter(|r| r.1.code.starts_with("sh."))
+                .take(50)
+                .map(|r| r.1)
+                .collect(),
+            StockIndex::Zz500 => {
+                let from = 300.min(n.saturating_sub(500));
+                ranked.iter().skip(from).take(500).map(|r| r.1).collect()
+            }
+        };
+        members.sort_by(|a, b| a.code.cmp(&b.code));
+        members
+    }
+
+    /// `query_hs300_stocks` (61), `query_sz50_stocks` (63), `query_zz500_stocks` (65): the
+    /// constituents of [`Market::index_members`], `updateDate, code, code_name` with the
+    /// update's date; no rows for a day outside the history or before the index's launch.
+    pub fn index_constituents(&self, index: StockIndex, date: NaiveDate) -> Vec<Vec<String>> {
+        let u = update_date(date);
+        let label = u.format("%Y-%m-%d").to_string();
+        self.index_members(index, date)
+            .into_iter()
+            .map(|s| vec![label.clone(), s.code.clone(), self.name_at(s, u)])
+            .collect()
+    }
+
+    /// `query_stock_industry` (59): every stock listed on `date` (or the one `code`, when it is
+    /// a stock listed then), `updateDate, code, code_name, industry, industryClassification`:
+    /// its fixed CSRC industry, dated by the weekly update; a stock listed after the update's
+    /// Monday is not classified yet (empty industry and classification). No rows for a day
+    /// outside the history or a code that is not a stock.
+    pub fn stock_industry(&self, code: &str, date: NaiveDate) -> Vec<Vec<String>> {
+        if !self.in_history(date) {
+            return Vec::new();
+        }
+        let u = update_date(date);
+        let label = u.format("%Y-%m-%d").to_string();
+        let candidates: &[Security] = if code.is_empty() {
+            &self.securities
+        } else {
+            self.by_code
+                .get(code)
+                .map_or(&[], |&i| std::slice::from_ref(&self.securities[i]))
+        };
+        candidates
+            .iter()
+            .filter(|s| s.sec_type == SecType::Stock && s.listed_on(date))
+            .map(|s| {
+                let classified = s.ipo <= u;
+                vec![
+                    label.clone(),
+                    s.code.clone(),
+                    self.name_at(s, u),
+                    if classified { industry_of(s) } else { "" }.to_owned(),
+                    if classified { INDUSTRY_CLASSIFICATION } else { "" }.to_owned(),
+                ]
             })
             .collect()
     }
@@ -1297,6 +1619,174 @@ impl Market {
     }
 }
 
+/// The date of the server's weekly reference-data update in force on `d`: the Monday of its
+/// week, a holiday or not (the captures: 2026-04-20 for a query on Wednesday 2026-04-22, and
+/// 2024-01-01, New Year's Day, for 2024-01-02).
+pub fn update_date(d: NaiveDate) -> NaiveDate {
+    d.checked_sub_days(chrono::Days::new(u64::from(d.weekday().num_days_from_monday())))
+        .unwrap_or(d)
+}
+
+/// The first day an index's constituent list exists (its launch).
+pub fn index_launch(index: StockIndex) -> NaiveDate {
+    match index {
+        StockIndex::Hs300 => ymd((2005, 4, 8)),
+        StockIndex::Sz50 => ymd((2004, 1, 2)),
+        StockIndex::Zz500 => ymd((2007, 1, 15)),
+    }
+}
+
+/// Number of constituents of an index.
+pub fn index_size(index: StockIndex) -> usize {
+    match index {
+        StockIndex::Hs300 => 300,
+        StockIndex::Sz50 => 50,
+        StockIndex::Zz500 => 500,
+    }
+}
+
+/// The semi-annual rebalancing days of `year`: the first trading day after the second Friday
+/// of June and of December (the real CSI and SSE reviews).
+pub fn rebalancing_days(year: i32) -> [NaiveDate; 2] {
+    [6, 12].map(|month| {
+        let first = ymd((year, month, 1));
+        let to_friday = (4 + 7 - i64::from(first.weekday().num_days_from_monday())) % 7;
+        let mut d = first + chrono::Duration::days(to_friday + 8);
+        while !is_trading_day(d) {
+            d = d.succ_opt().unwrap_or(d);
+        }
+        d
+    })
+}
+
+/// The day whose review decides an index's list on `d`: the latest rebalancing day on or
+/// before `d`, or the launch; `None` before the launch.
+pub fn rebalancing_in_force(index: StockIndex, d: NaiveDate) -> Option<NaiveDate> {
+    let launch = index_launch(index);
+    if d < launch {
+        return None;
+    }
+    let mut best = launch;
+    for y in [d.year() - 1, d.year()] {
+        for r in rebalancing_days(y) {
+            if launch < r && r <= d && r > best {
+                best = r;
+            }
+        }
+    }
+    Some(best)
+}
+
+/// The field value of `industryClassification` (as in the capture).
+pub const INDUSTRY_CLASSIFICATION: &str = "证监会行业分类";
+
+/// Industries of the CSRC classification (2012), code and name as the server writes them.
+pub const INDUSTRIES: &[&str] = &[
+    "A01农业",
+    "A03畜牧业",
+    "B06煤炭开采和洗选业",
+    "B07石油和天然气开采业",
+    "B09有色金属矿采选业",
+    "C13农副食品加工业",
+    "C14食品制造业",
+    "C15酒、饮料和精制茶制造业",
+    "C17纺织业",
+    "C26化学原料和化学制品制造业",
+    "C27医药制造业",
+    "C29橡胶和塑料制品业",
+    "C30非金属矿物制品业",
+    "C31黑色金属冶炼和压延加工业",
+    "C32有色金属冶炼和压延加工业",
+    "C33金属制品业",
+    "C34通用设备制造业",
+    "C35专用设备制造业",
+    "C36汽车制造业",
+    "C38电气机械和器材制造业",
+    "C39计算机、通信和其他电子设备制造业",
+    "C40仪器仪表制造业",
+    "D44电力、热力生产和供应业",
+    "E48土木工程建筑业",
+    "F51批发业",
+    "F52零售业",
+    "G54道路运输业",
+    "G56航空运输业",
+    "G58装卸搬运和运输代理业",
+    "I63电信、广播电视和卫星传输服务",
+    "I64互联网和相关服务",
+    "I65软件和信息技术服务业",
+    "J66货币金融服务",
+    "J67资本市场服务",
+    "K70房地产业",
+    "L72商务服务业",
+    "N77生态保护和环境治理业",
+    "R86广播、电视、电影和影视录音制作业",
+];
+
+/// Industries that fit a name ending, by the ending.
+const INDUSTRY_BY_TAIL: &[(&str, &[&str])] = &[
+    ("银行", &["J66货币金融服务"]),
+    ("证券", &["J67资本市场服务"]),
+    ("医药", &["C27医药制造业"]),
+    ("生物", &["C27医药制造业"]),
+    ("电子", &["C39计算机、通信和其他电子设备制造业"]),
+    (
+        "科技",
+        &[
+            "C39计算机、通信和其他电子设备制造业",
+            "I65软件和信息技术服务业",
+            "C40仪器仪表制造业",
+        ],
+    ),
+    ("软件", &["I65软件和信息技术服务业"]),
+    (
+        "通信",
+        &["I63电信、广播电视和卫星传输服务", "C39计算机、通信和其他电子设备制造业"],
+    ),
+    (
+        "能源",
+        &[
+            "D44电力、热力生产和供应业",
+            "B06煤炭开采和洗选业",
+            "B07石油和天然气开采业",
+        ],
+    ),
+    ("电气", &["C38电气机械和器材制造业"]),
+    (
+        "材料",
+        &[
+            "C26化学原料和化学制品制造业",
+            "C30非金属矿物制品业",
+            "C32有色金属冶炼和压延加工业",
+        ],
+    ),
+    ("化工", &["C26化学原料和化学制品制造业", "C29橡胶和塑料制品业"]),
+    ("传媒", &["R86广播、电视、电影和影视录音制作业", "I64互联网和相关服务"]),
+    ("汽车", &["C36汽车制造业"]),
+    ("建设", &["E48土木工程建筑业"]),
+    ("农业", &["A01农业", "A03畜牧业"]),
+    (
+        "食品",
+        &["C14食品制造业", "C13农副食品加工业", "C15酒、饮料和精制茶制造业"],
+    ),
+    ("环境", &["N77生态保护和环境治理业"]),
+    ("智能", &["C35专用设备制造业", "I65软件和信息技术服务业"]),
+    ("物流", &["G58装卸搬运和运输代理业", "G54道路运输业"]),
+    ("钢铁", &["C31黑色金属冶炼和压延加工业"]),
+    ("矿业", &["B09有色金属矿采选业", "B06煤炭开采和洗选业"]),
+    ("地产", &["K70房地产业"]),
+    ("航空", &["G56航空运输业"]),
+    ("机械", &["C34通用设备制造业", "C35专用设备制造业"]),
+];
+
+/// The industry of a stock: one that fits its name's ending, else any, chosen from its seed.
+fn industry_of(s: &Security) -> &'static str {
+    let fits = INDUSTRY_BY_TAIL
+        .iter()
+        .find(|(tail, _)| s.name.ends_with(tail))
+        .map_or(INDUSTRIES, |(_, list)| *list);
+    fits[below(h2(s.seed, 0x1D57), fits.len() as u64) as usize]
+}
+
 /// Fields of the minute frequencies and of the others, re-exported for callers.
 pub const ALL_FIELD_LISTS: [&str; 4] = [DAILY_FIELDS, PERIOD_FIELDS, MINUTE_FIELDS, ADJUST_FACTOR_FIELDS];
 
@@ -1308,6 +1798,28 @@ fn fnv(s: &str) -> u64 {
     s.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     })
+}
+
+/// Back factor in force on trading day `i` under `events`.
+fn back_in(events: &[FactorEvent], i: usize) -> i64 {
+    events
+        .iter()
+        .rev()
+        .find(|e| e.day <= i)
+        .map_or(FACTOR_SCALE, |e| e.back)
+}
+
+/// The latest back factor under `events`.
+fn latest_in(events: &[FactorEvent]) -> i64 {
+    events.last().map_or(FACTOR_SCALE, |e| e.back)
+}
+
+/// Forward factor of a back factor under `events`: back / latest back, half away from zero.
+fn fore_in(events: &[FactorEvent], back: i64) -> i64 {
+    div_round(
+        i128::from(back) * i128::from(FACTOR_SCALE),
+        i128::from(latest_in(events)),
+    ) as i64
 }
 
 /// `n / d` rounded half away from zero (`d > 0`).

@@ -10,8 +10,11 @@ use baostock::client::{ClientError, Session};
 use baostock::frame::decode_request;
 use baostock::reply::{decode_reply, Data, Reply};
 use baostock::value::{AdjustFlag, Frequency, ADJUST_FACTOR_FIELDS, DAILY_FIELDS, MINUTE_FIELDS, PERIOD_FIELDS};
-use baostock::{HistoryKQuery, Limits, Page, Request};
-use baostock_emulator::handler::{query_error, ALL_STOCK_FIELDS, STOCK_BASIC_FIELDS, TRADE_DATES_FIELDS};
+use baostock::{HistoryKQuery, Limits, Page, Request, StockIndex};
+use baostock_emulator::handler::{
+    query_error, ALL_STOCK_FIELDS, INDEX_CONSTITUENT_FIELDS, STOCK_BASIC_FIELDS, STOCK_INDUSTRY_FIELDS,
+    TRADE_DATES_FIELDS,
+};
 use baostock_emulator::{Emulator, EmulatorConfig, Market};
 use common::d;
 
@@ -140,6 +143,28 @@ fn to_strings(data: &Data, fields: &[String]) -> Vec<Vec<String>> {
                 ])
             })
             .collect(),
+        Data::IndexConstituents(v) => v
+            .iter()
+            .map(|c| {
+                HashMap::from([
+                    ("updateDate", c.update_date.to_string()),
+                    ("code", c.code.clone()),
+                    ("code_name", opt(&c.code_name)),
+                ])
+            })
+            .collect(),
+        Data::StockIndustry(v) => v
+            .iter()
+            .map(|s| {
+                HashMap::from([
+                    ("updateDate", s.update_date.to_string()),
+                    ("code", s.code.clone()),
+                    ("code_name", opt(&s.code_name)),
+                    ("industry", opt(&s.industry)),
+                    ("industryClassification", opt(&s.industry_classification)),
+                ])
+            })
+            .collect(),
         Data::Rows(v) => {
             return v
                 .iter()
@@ -194,6 +219,15 @@ fn expected(m: &Market, req: &Request) -> Result<(Vec<String>, Vec<Vec<String>>)
         } => (
             split(ADJUST_FACTOR_FIELDS),
             m.adjust_factors(c, *start, *end).map_err(code)?,
+        ),
+        // The test market has no clock: an empty date is the history's last day.
+        Request::IndexConstituents { index, date, .. } => (
+            split(INDEX_CONSTITUENT_FIELDS),
+            m.index_constituents(*index, date.unwrap_or(m.calendar().end())),
+        ),
+        Request::StockIndustry { code: c, date, .. } => (
+            split(STOCK_INDUSTRY_FIELDS),
+            m.stock_industry(c, date.unwrap_or(m.calendar().end())),
         ),
         _ => unreachable!(),
     })
@@ -303,6 +337,29 @@ fn conformance_set() -> Vec<Request> {
         code: "sh.600000".into(),
         start: d("2015-01-01"),
         end: d("2024-12-31"),
+    });
+    for date in [None, Some(d("2019-03-06")), Some(d("2024-12-16"))] {
+        for index in StockIndex::ALL {
+            v.push(Request::IndexConstituents {
+                user: u(),
+                page: Page::first(2000),
+                index,
+                date,
+            });
+        }
+        v.push(Request::StockIndustry {
+            user: u(),
+            page: Page::first(2000),
+            code: "sh.600000".into(),
+            date,
+        });
+    }
+    // Every stock: more than one page of 200 rows.
+    v.push(Request::StockIndustry {
+        user: u(),
+        page: Page::first(200),
+        code: String::new(),
+        date: Some(d("2024-06-20")),
     });
     v.push(hk(
         "sh.999999",

@@ -8,8 +8,11 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use baostock::value::{AdjustFlag, Frequency, ADJUST_FACTOR_FIELDS, DAILY_FIELDS};
-use baostock_emulator::handler::{ALL_STOCK_FIELDS, STOCK_BASIC_FIELDS, TRADE_DATES_FIELDS};
-use baostock_emulator::Market;
+use baostock::StockIndex;
+use baostock_emulator::handler::{
+    ALL_STOCK_FIELDS, INDEX_CONSTITUENT_FIELDS, STOCK_BASIC_FIELDS, STOCK_INDUSTRY_FIELDS, TRADE_DATES_FIELDS,
+};
+use baostock_emulator::{Emulator, EmulatorConfig, Market};
 use common::d;
 use serde_json::Value;
 
@@ -63,13 +66,32 @@ fn expected(m: &Market, q: &Value) -> (String, Vec<String>, Vec<Vec<String>>) {
             split_fields(ADJUST_FACTOR_FIELDS),
             m.adjust_factors(&args[0], d(&args[1]), d(&args[2])).unwrap(),
         ),
+        "query_hs300_stocks" | "query_sz50_stocks" | "query_zz500_stocks" => {
+            // No clock in these runs: an empty date is the history's last day.
+            let date = kw["date"]
+                .as_str()
+                .filter(|s| !s.is_empty())
+                .map_or(m.calendar().end(), d);
+            let index = StockIndex::from_method(api).unwrap();
+            ok(
+                split_fields(INDEX_CONSTITUENT_FIELDS),
+                m.index_constituents(index, date),
+            )
+        }
+        "query_stock_industry" => {
+            let date = kw["date"]
+                .as_str()
+                .filter(|s| !s.is_empty())
+                .map_or(m.calendar().end(), d);
+            let code = kw["code"].as_str().unwrap_or("");
+            ok(split_fields(STOCK_INDUSTRY_FIELDS), m.stock_industry(code, date))
+        }
         other => panic!("no expectation for {other}"),
     }
 }
 
-#[test]
-fn official_python_client_gets_exactly_the_library_values() {
-    // $BAOSTOCK_PYTHON, else the project's virtualenv (`.venv`, a link made by setup-python.sh).
+/// $BAOSTOCK_PYTHON, else the project's virtualenv (`.venv`, a link made by setup-python.sh).
+fn python() -> PathBuf {
     let python = std::env::var_os("BAOSTOCK_PYTHON")
         .map(PathBuf::from)
         .unwrap_or_else(|| repo_root().join(".venv/bin/python"));
@@ -78,6 +100,127 @@ fn official_python_client_gets_exactly_the_library_values() {
         "{} is missing: run scripts/setup-python.sh (the conformance run is never skipped)",
         python.display()
     );
+    python
+}
+
+/// Checks one query of the official client against the library's answer.
+fn check(m: &Market, q: &Value) {
+    let what = format!("{} {} {} {}", q["phase"], q["api"], q["args"], q["kwargs"]);
+    let (code, fields, rows) = expected(m, q);
+    assert_eq!(q["error_code"].as_str().unwrap(), code, "{what}: {}", q["error_msg"]);
+    assert_eq!(strs(&q["fields"]), fields, "{what}");
+    let got: Vec<Vec<String>> = q["rows"].as_array().unwrap().iter().map(strs).collect();
+    assert_eq!(got.len(), rows.len(), "{what}: row count");
+    for (i, (g, e)) in got.iter().zip(&rows).enumerate() {
+        assert_eq!(g, e, "{what}: row {i}");
+    }
+}
+
+#[test]
+fn official_python_client_sees_reference_data_and_a_new_dividend() {
+    let python = python();
+    let emu = Emulator::start(EmulatorConfig {
+        control: Some("127.0.0.1:0".parse().unwrap()),
+        ..common::config(baostock_emulator::MarketConfig::default().codes)
+    })
+    .unwrap();
+    // The market as built, for the answers before the action.
+    let built = Market::new(emu.market().config().clone());
+    let action = "corporate-action sh.600000 2025-03-12 1300000";
+    let script = repo_root().join("crates/baostock-emulator/tests/python/official_reference.py");
+    let out = Command::new(&python)
+        .arg(&script)
+        .arg(emu.addr().ip().to_string())
+        .arg(emu.addr().port().to_string())
+        .arg(emu.control_addr().unwrap().port().to_string())
+        .arg(action)
+        .output()
+        .expect("python runs");
+    assert!(
+        out.status.success(),
+        "script failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).expect("script prints JSON");
+    assert_eq!(v["client_version"], "00.9.40");
+    assert_eq!(
+        (&v["login"]["error_code"], &v["logout"]["error_code"]),
+        (&"0".into(), &"0".into())
+    );
+    assert_eq!(v["action"], serde_json::json!({"ok": true}));
+    let queries = v["queries"].as_array().unwrap();
+    let phase = |p: &'static str| queries.iter().filter(move |q| q["phase"] == p);
+    assert_eq!(phase("ref").count(), 14);
+    for q in phase("ref") {
+        check(emu.market(), q);
+        assert!(!q["rows"].as_array().unwrap().is_empty(), "{q}");
+    }
+    // Every stock's industry takes the client three pages of 2000.
+    let all = phase("ref").find(|q| q["kwargs"]["code"] == "").unwrap();
+    assert!(all["pages"].as_u64().unwrap() >= 3, "{}", all["pages"]);
+    // Before the action the client saw the built market, after it the amended one.
+    for q in phase("before") {
+        check(&built, q);
+    }
+    for q in phase("after") {
+        check(emu.market(), q);
+    }
+    // And what changed, as the official client saw it: the factor row, forward-adjusted
+    // history before the date; back-adjusted and raw history before it did not.
+    let find = |p: &'static str, api: &str, freq: &str, adj: &str| {
+        phase(p)
+            .find(|q| q["api"] == api && q["kwargs"]["frequency"] == freq && q["kwargs"]["adjustflag"] == adj)
+            .map(|q| q["rows"].as_array().unwrap().iter().map(strs).collect::<Vec<_>>())
+            .unwrap()
+    };
+    let earlier = |rows: Vec<Vec<String>>| -> Vec<Vec<String>> {
+        rows.into_iter().filter(|r| r[0].as_str() < "2025-03-12").collect()
+    };
+    for freq in ["d", "w"] {
+        for adj in ["1", "3"] {
+            let (b, a) = (
+                find("before", "query_history_k_data_plus", freq, adj),
+                find("after", "query_history_k_data_plus", freq, adj),
+            );
+            assert_eq!(
+                earlier(b.clone()),
+                earlier(a.clone()),
+                "{freq} {adj}: history before the date stays"
+            );
+            assert_ne!(b, a, "{freq} {adj}: bars from the date on move");
+        }
+        let (b, a) = (
+            earlier(find("before", "query_history_k_data_plus", freq, "2")),
+            earlier(find("after", "query_history_k_data_plus", freq, "2")),
+        );
+        assert_eq!(b.len(), a.len());
+        assert!(
+            b.iter().zip(&a).all(|(x, y)| x[5] != y[5]),
+            "{freq}: every forward-adjusted close before the date changes"
+        );
+    }
+    let factor_rows = |p: &'static str, api: &str| {
+        phase(p).find(|q| q["api"] == api).unwrap()["rows"]
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    assert_eq!(
+        factor_rows("after", "query_adjust_factor"),
+        factor_rows("before", "query_adjust_factor") + 1
+    );
+    assert_eq!(
+        (
+            factor_rows("before", "query_daily_adjust_factor"),
+            factor_rows("after", "query_daily_adjust_factor")
+        ),
+        (0, 1)
+    );
+}
+
+#[test]
+fn official_python_client_gets_exactly_the_library_values() {
+    let python = python();
     // The full default market: 98 answers of more than 2,000 rows (which the client must not
     // page) and 35/45 answers the client must page.
     let emu = common::start(baostock_emulator::MarketConfig::default().codes);

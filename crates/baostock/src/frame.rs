@@ -41,6 +41,14 @@ impl MsgType {
     pub const TRADE_DATES: MsgType = MsgType(*b"33");
     pub const ALL_STOCK: MsgType = MsgType(*b"35");
     pub const STOCK_BASIC: MsgType = MsgType(*b"45");
+    /// `query_stock_industry`.
+    pub const STOCK_INDUSTRY: MsgType = MsgType(*b"59");
+    /// `query_hs300_stocks`.
+    pub const HS300_STOCKS: MsgType = MsgType(*b"61");
+    /// `query_sz50_stocks`.
+    pub const SZ50_STOCKS: MsgType = MsgType(*b"63");
+    /// `query_zz500_stocks`.
+    pub const ZZ500_STOCKS: MsgType = MsgType(*b"65");
     pub const HISTORY_K: MsgType = MsgType(*b"95");
     pub const HISTORY_K_REPLY: MsgType = MsgType(*b"96");
     pub const DAILY_ASTOCK: MsgType = MsgType(*b"98");

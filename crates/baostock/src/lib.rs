@@ -36,5 +36,5 @@ pub mod client;
 pub use error::DecodeError;
 pub use limits::Limits;
 pub use reply::{decode_reply, Data, Reply, ServerError, Table};
-pub use request::{HistoryKQuery, Page, Request, Secret};
+pub use request::{HistoryKQuery, Page, Request, Secret, StockIndex};
 pub use value::{AdjustFlag, Frequency};

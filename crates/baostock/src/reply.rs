@@ -118,6 +118,8 @@ impl Table {
             Data::TradeDates(v) => v.len(),
             Data::AllStock(v) => v.len(),
             Data::StockBasic(v) => v.len(),
+            Data::IndexConstituents(v) => v.len(),
+            Data::StockIndustry(v) => v.len(),
             Data::Rows(v) => v.len(),
         }
     }
@@ -144,6 +146,10 @@ pub enum Data {
     AllStock(Vec<StockListing>),
     /// 45.
     StockBasic(Vec<StockBasic>),
+    /// 61, 63 and 65.
+    IndexConstituents(Vec<IndexConstituent>),
+    /// 59.
+    StockIndustry(Vec<StockIndustry>),
     /// Every other query, as text cells (empty cells absent).
     Rows(Vec<Vec<Option<String>>>),
 }
@@ -159,6 +165,8 @@ impl Data {
             Data::TradeDates(_) => "trade dates",
             Data::AllStock(_) => "security listings",
             Data::StockBasic(_) => "security basics",
+            Data::IndexConstituents(_) => "index constituents",
+            Data::StockIndustry(_) => "stock industries",
             Data::Rows(_) => "untyped rows",
         }
     }
@@ -194,6 +202,8 @@ rows_from_data!(
     TradeDates => TradeDate,
     AllStock => StockListing,
     StockBasic => StockBasic,
+    IndexConstituents => IndexConstituent,
+    StockIndustry => StockIndustry,
 );
 
 /// A daily bar. Fields not requested, and empty cells, are `None`.
@@ -289,6 +299,28 @@ pub struct StockBasic {
     pub sec_type: Option<i16>,
     /// 1 listed, 0 delisted.
     pub status: Option<i16>,
+}
+
+/// A constituent of an index (61, 63, 65) on the list of `update_date`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IndexConstituent {
+    /// The date of the list (the server's weekly update, a Monday in the captures).
+    pub update_date: NaiveDate,
+    pub code: String,
+    pub code_name: Option<String>,
+}
+
+/// The industry of a stock (59) as classified on `update_date`; empty cells are `None`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StockIndustry {
+    /// The date of the classification (the server's weekly update, a Monday in the captures).
+    pub update_date: NaiveDate,
+    pub code: String,
+    pub code_name: Option<String>,
+    /// E.g. `J66货币金融服务`.
+    pub industry: Option<String>,
+    /// The classification the industry belongs to, e.g. `证监会行业分类`.
+    pub industry_classification: Option<String>,
 }
 
 /// Decodes one whole response from the start of `buf`: `Ok(None)` until the frame is complete,
@@ -456,6 +488,10 @@ fn typed_rows(
         "query_trade_dates" => cols.typed_from(data).map(Data::TradeDates),
         "query_all_stock" => cols.typed_from(data).map(Data::AllStock),
         "query_stock_basic" => cols.typed_from(data).map(Data::StockBasic),
+        "query_hs300_stocks" | "query_sz50_stocks" | "query_zz500_stocks" => {
+            cols.typed_from(data).map(Data::IndexConstituents)
+        }
+        "query_stock_industry" => cols.typed_from(data).map(Data::StockIndustry),
         _ => cols.untyped(data),
     }
 }
@@ -682,6 +718,30 @@ impl TypedRow for StockBasic {
     }
 }
 
+impl TypedRow for IndexConstituent {
+    const FIELDS: usize = 3;
+    fn from_row(r: &Row) -> Result<IndexConstituent, DecodeError> {
+        Ok(IndexConstituent {
+            update_date: r.req("updateDate", parse_date)?,
+            code: r.text("code")?,
+            code_name: r.raw("code_name").map(str::to_owned),
+        })
+    }
+}
+
+impl TypedRow for StockIndustry {
+    const FIELDS: usize = 5;
+    fn from_row(r: &Row) -> Result<StockIndustry, DecodeError> {
+        Ok(StockIndustry {
+            update_date: r.req("updateDate", parse_date)?,
+            code: r.text("code")?,
+            code_name: r.raw("code_name").map(str::to_owned),
+            industry: r.raw("industry").map(str::to_owned),
+            industry_classification: r.raw("industryClassification").map(str::to_owned),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -702,6 +762,8 @@ mod tests {
         check::<TradeDate>("TradeDate");
         check::<StockListing>("StockListing");
         check::<StockBasic>("StockBasic");
+        check::<IndexConstituent>("IndexConstituent");
+        check::<StockIndustry>("StockIndustry");
         // The weights are the field lists of the protocol.
         assert_eq!(DailyBar::FIELDS, crate::value::DAILY_FIELDS.split(',').count());
         assert_eq!(MinuteBar::FIELDS, crate::value::MINUTE_FIELDS.split(',').count());

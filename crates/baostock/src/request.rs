@@ -63,6 +63,50 @@ pub struct HistoryKQuery {
     pub adjust: AdjustFlag,
 }
 
+/// An index whose constituents the server lists (61, 63, 65).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum StockIndex {
+    /// CSI 300 (沪深300): `query_hs300_stocks`, type 61.
+    Hs300,
+    /// SSE 50 (上证50): `query_sz50_stocks`, type 63.
+    Sz50,
+    /// CSI 500 (中证500): `query_zz500_stocks`, type 65.
+    Zz500,
+}
+
+impl StockIndex {
+    /// Every index, in the order of their message types.
+    pub const ALL: [StockIndex; 3] = [StockIndex::Hs300, StockIndex::Sz50, StockIndex::Zz500];
+
+    /// The message type its constituents are asked with.
+    pub fn msg_type(self) -> MsgType {
+        match self {
+            StockIndex::Hs300 => MsgType::HS300_STOCKS,
+            StockIndex::Sz50 => MsgType::SZ50_STOCKS,
+            StockIndex::Zz500 => MsgType::ZZ500_STOCKS,
+        }
+    }
+
+    /// The method name of its query.
+    pub fn method(self) -> &'static str {
+        match self {
+            StockIndex::Hs300 => "query_hs300_stocks",
+            StockIndex::Sz50 => "query_sz50_stocks",
+            StockIndex::Zz500 => "query_zz500_stocks",
+        }
+    }
+
+    /// The index a message type asks for, if it is one of the three.
+    pub fn from_msg_type(t: MsgType) -> Option<StockIndex> {
+        StockIndex::ALL.into_iter().find(|i| i.msg_type() == t)
+    }
+
+    /// The index a method name asks for, if it is one of the three.
+    pub fn from_method(method: &str) -> Option<StockIndex> {
+        StockIndex::ALL.into_iter().find(|i| i.method() == method)
+    }
+}
+
 /// A request body. `user` is the logged-in user id, which every query repeats.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Request {
@@ -111,6 +155,22 @@ pub enum Request {
         start: NaiveDate,
         end: NaiveDate,
     },
+    /// 61, 63, 65: the constituents of an index on a day; `None` sends an empty date (the
+    /// latest list).
+    IndexConstituents {
+        user: String,
+        page: Page,
+        index: StockIndex,
+        date: Option<NaiveDate>,
+    },
+    /// 59: the industry of one code, or of every stock when `code` is empty, on a day; `None`
+    /// sends an empty date (the latest classification).
+    StockIndustry {
+        user: String,
+        page: Page,
+        code: String,
+        date: Option<NaiveDate>,
+    },
     /// Any other type, kept as its raw parameters (after method and user).
     Other {
         msg_type: MsgType,
@@ -134,6 +194,8 @@ impl Request {
             Request::AllStock { .. } => MsgType::ALL_STOCK,
             Request::StockBasic { .. } => MsgType::STOCK_BASIC,
             Request::AdjustFactor { .. } => MsgType::ADJUST_FACTOR,
+            Request::IndexConstituents { index, .. } => index.msg_type(),
+            Request::StockIndustry { .. } => MsgType::STOCK_INDUSTRY,
             Request::Other { msg_type, .. } => *msg_type,
         }
     }
@@ -151,6 +213,8 @@ impl Request {
             Request::AllStock { .. } => "query_all_stock",
             Request::StockBasic { .. } => "query_stock_basic",
             Request::AdjustFactor { .. } => "query_adjust_factor",
+            Request::IndexConstituents { index, .. } => index.method(),
+            Request::StockIndustry { .. } => "query_stock_industry",
             Request::Other { method, .. } => method,
         }
     }
@@ -162,7 +226,9 @@ impl Request {
             | Request::TradeDates { page, .. }
             | Request::AllStock { page, .. }
             | Request::StockBasic { page, .. }
-            | Request::AdjustFactor { page, .. } => Some(*page),
+            | Request::AdjustFactor { page, .. }
+            | Request::IndexConstituents { page, .. }
+            | Request::StockIndustry { page, .. } => Some(*page),
             _ => None,
         }
     }
@@ -174,7 +240,9 @@ impl Request {
         | Request::TradeDates { page, .. }
         | Request::AllStock { page, .. }
         | Request::StockBasic { page, .. }
-        | Request::AdjustFactor { page, .. } = &mut r
+        | Request::AdjustFactor { page, .. }
+        | Request::IndexConstituents { page, .. }
+        | Request::StockIndustry { page, .. } = &mut r
         {
             page.page = next;
         }
@@ -194,6 +262,8 @@ impl Request {
             | Request::AllStock { user, .. }
             | Request::StockBasic { user, .. }
             | Request::AdjustFactor { user, .. }
+            | Request::IndexConstituents { user, .. }
+            | Request::StockIndustry { user, .. }
             | Request::Other { user, .. } => *user = id.to_owned(),
         }
     }
@@ -252,6 +322,14 @@ impl Request {
                 paged(&mut f, user, page);
                 f.extend([code.clone(), format_date(*start), format_date(*end)]);
             }
+            Request::IndexConstituents { user, page, date, .. } => {
+                paged(&mut f, user, page);
+                f.push(date.map(format_date).unwrap_or_default());
+            }
+            Request::StockIndustry { user, page, code, date } => {
+                paged(&mut f, user, page);
+                f.extend([code.clone(), date.map(format_date).unwrap_or_default()]);
+            }
             Request::Other { user, params, .. } => {
                 f.push(user.clone());
                 f.extend(params.iter().cloned());
@@ -286,6 +364,8 @@ impl Request {
         let s = |i: usize| f[i].to_owned();
         let date =
             |i: usize| parse_date(f[i]).map_err(|e| DecodeError::BadRequest(format!("{}: {:?}: {e}", f[0], f[i])));
+        // An empty date asks for the latest data.
+        let opt_date = |i: usize| if f[i].is_empty() { Ok(None) } else { date(i).map(Some) };
         let page = || -> Result<Page, DecodeError> {
             let n = |i: usize| {
                 f[i].parse::<u32>()
@@ -310,6 +390,10 @@ impl Request {
             MsgType::ALL_STOCK,
             MsgType::STOCK_BASIC,
             MsgType::ADJUST_FACTOR,
+            MsgType::STOCK_INDUSTRY,
+            MsgType::HS300_STOCKS,
+            MsgType::SZ50_STOCKS,
+            MsgType::ZZ500_STOCKS,
         ];
         if !known.contains(&t) {
             if f.len() < 2 {
@@ -403,7 +487,16 @@ impl Request {
                     code_name: s(5),
                 }
             }
-            _ => {
+            MsgType::STOCK_INDUSTRY => {
+                arity(6)?;
+                Request::StockIndustry {
+                    user: s(1),
+                    page: page()?,
+                    code: s(4),
+                    date: opt_date(5)?,
+                }
+            }
+            MsgType::ADJUST_FACTOR => {
                 arity(7)?;
                 Request::AdjustFactor {
                     user: s(1),
@@ -411,6 +504,17 @@ impl Request {
                     code: s(4),
                     start: date(5)?,
                     end: date(6)?,
+                }
+            }
+            _ => {
+                arity(5)?;
+                let index = StockIndex::from_msg_type(t)
+                    .ok_or_else(|| DecodeError::BadRequest(format!("type {t} is not a known request")))?;
+                Request::IndexConstituents {
+                    user: s(1),
+                    page: page()?,
+                    index,
+                    date: opt_date(4)?,
                 }
             }
         };

@@ -5,9 +5,9 @@
 mod common;
 
 use baostock::frame::{decode_request, decode_response, MsgType};
-use baostock::reply::{DailyBar, Data, Reply};
+use baostock::reply::{DailyBar, Data, IndexConstituent, Reply, StockIndustry};
 use baostock::value::{parse_decimal, AdjustFlag, Frequency};
-use baostock::{decode_reply, HistoryKQuery, Limits, Page, Request};
+use baostock::{decode_reply, HistoryKQuery, Limits, Page, Request, StockIndex};
 use chrono::NaiveDate;
 
 fn limits() -> Limits {
@@ -174,6 +174,10 @@ fn requests_re_encode_byte_for_byte() {
             MsgType::ALL_STOCK,
             MsgType::STOCK_BASIC,
             MsgType::ADJUST_FACTOR,
+            MsgType::STOCK_INDUSTRY,
+            MsgType::HS300_STOCKS,
+            MsgType::SZ50_STOCKS,
+            MsgType::ZZ500_STOCKS,
         ];
         if known.contains(&frame.msg_type) {
             assert!(!matches!(req, Request::Other { .. }), "{}: decoded as untyped", c.name);
@@ -274,8 +278,243 @@ fn typed_requests_built_by_hand_match_the_captures() {
                 end: d(2023, 12, 31),
             },
         ),
+        (
+            "query_hs300_stocks",
+            Request::IndexConstituents {
+                user: user(),
+                page,
+                index: StockIndex::Hs300,
+                date: None,
+            },
+        ),
+        (
+            "query_sz50_stocks",
+            Request::IndexConstituents {
+                user: user(),
+                page,
+                index: StockIndex::Sz50,
+                date: None,
+            },
+        ),
+        (
+            "query_zz500_stocks",
+            Request::IndexConstituents {
+                user: user(),
+                page,
+                index: StockIndex::Zz500,
+                date: None,
+            },
+        ),
+        (
+            "query_stock_industry",
+            Request::StockIndustry {
+                user: user(),
+                page,
+                code: "sh.600000".into(),
+                date: None,
+            },
+        ),
     ];
     for (name, req) in cases {
-        assert_eq!(req.encode("00.9.10"), common::get(name).request, "{name}");
+        let capture = common::get(name);
+        assert_eq!(req.encode("00.9.10"), capture.request, "{name}");
+        // And the captured bytes decode back to the very same typed request.
+        let (frame, _) = decode_request(&capture.request, &limits()).unwrap().unwrap();
+        assert_eq!(Request::decode(&frame).unwrap(), req, "{name}");
     }
+}
+
+#[test]
+fn reference_requests_carry_their_types_and_an_optional_date() {
+    // The message types and method names of the captured requests.
+    for (name, index, ty) in [
+        ("query_hs300_stocks", StockIndex::Hs300, "61"),
+        ("query_sz50_stocks", StockIndex::Sz50, "63"),
+        ("query_zz500_stocks", StockIndex::Zz500, "65"),
+    ] {
+        let (frame, _) = decode_request(&common::get(name).request, &limits()).unwrap().unwrap();
+        assert_eq!(frame.msg_type.as_str(), ty, "{name}");
+        assert_eq!(index.msg_type(), frame.msg_type);
+        assert_eq!(index.method(), name);
+        assert_eq!(StockIndex::from_method(name), Some(index));
+        assert_eq!(
+            frame.msg_type.reply_type(),
+            decode_response(&common::get(name).response, &limits())
+                .unwrap()
+                .unwrap()
+                .0
+                .msg_type
+        );
+    }
+    let (frame, _) = decode_request(&common::get("query_stock_industry").request, &limits())
+        .unwrap()
+        .unwrap();
+    assert_eq!(frame.msg_type, MsgType::STOCK_INDUSTRY);
+    assert_eq!(frame.msg_type.as_str(), "59");
+    // A date, when given, goes where the captures have the empty field; a bad one is refused.
+    let day = NaiveDate::from_ymd_opt(2024, 1, 2).unwrap();
+    let req = Request::StockIndustry {
+        user: "anonymous".into(),
+        page: Page::first(2000),
+        code: String::new(),
+        date: Some(day),
+    };
+    let bytes = req.encode("00.9.40");
+    let (frame, _) = decode_request(&bytes, &limits()).unwrap().unwrap();
+    assert_eq!(
+        frame.fields(),
+        ["query_stock_industry", "anonymous", "1", "2000", "", "2024-01-02"]
+    );
+    assert_eq!(Request::decode(&frame).unwrap(), req);
+    for index in StockIndex::ALL {
+        let req = Request::IndexConstituents {
+            user: "anonymous".into(),
+            page: Page::first(2000),
+            index,
+            date: Some(day),
+        };
+        let (frame, _) = decode_request(&req.encode("00.9.40"), &limits()).unwrap().unwrap();
+        assert_eq!(frame.fields(), [index.method(), "anonymous", "1", "2000", "2024-01-02"]);
+        assert_eq!(Request::decode(&frame).unwrap(), req);
+        assert_eq!(
+            req.with_page(3).page(),
+            Some(Page {
+                page: 3,
+                per_page: 2000
+            })
+        );
+        let bad = baostock::frame::encode_request(
+            "00.9.40",
+            index.msg_type(),
+            &[index.method(), "anonymous", "1", "2000", "2024-13-01"],
+        );
+        let (frame, _) = decode_request(&bad, &limits()).unwrap().unwrap();
+        assert!(Request::decode(&frame).is_err(), "{index:?}: a bad date");
+        let short =
+            baostock::frame::encode_request("00.9.40", index.msg_type(), &[index.method(), "anonymous", "1", "2000"]);
+        let (frame, _) = decode_request(&short, &limits()).unwrap().unwrap();
+        assert!(Request::decode(&frame).is_err(), "{index:?}: a missing date field");
+    }
+    // The method must match the type.
+    let crossed = baostock::frame::encode_request(
+        "00.9.40",
+        MsgType::HS300_STOCKS,
+        &["query_sz50_stocks", "anonymous", "1", "2000", ""],
+    );
+    let (frame, _) = decode_request(&crossed, &limits()).unwrap().unwrap();
+    assert!(Request::decode(&frame).is_err());
+}
+
+/// The rows of a capture as its own JSON strings, parsed independently of the typed decoder.
+fn capture_records(name: &str, arity: usize) -> Vec<Vec<String>> {
+    let c = common::get(name);
+    let (frame, _) = decode_response(&c.response, &limits()).unwrap().unwrap();
+    let fields: Vec<&str> = frame.body.split('\x01').collect();
+    baostock::json::parse_records(fields[6], arity, usize::MAX).unwrap()
+}
+
+#[test]
+fn index_constituents_decode_from_the_captures() {
+    for (name, first, last) in [
+        (
+            "query_hs300_stocks",
+            ("sh.600000", "浦发银行"),
+            ("sz.302132", "中航成飞"),
+        ),
+        (
+            "query_sz50_stocks",
+            ("sh.600028", "中国石化"),
+            ("sh.688981", "中芯国际"),
+        ),
+        (
+            "query_zz500_stocks",
+            ("sh.600004", "白云机场"),
+            ("sz.301611", "珂玛科技"),
+        ),
+    ] {
+        let c = common::get(name);
+        let Reply::Table(t) = decoded(&c) else { panic!("{name}") };
+        assert_eq!(t.fields, ["updateDate", "code", "code_name"], "{name}");
+        assert_eq!(t.params, [""], "{name}: the echoed empty date");
+        assert_eq!(
+            t.page,
+            Some(Page {
+                page: 1,
+                per_page: 10000
+            })
+        );
+        let rows: Vec<IndexConstituent> = t.data.clone().try_into().unwrap();
+        assert_eq!(rows.len().to_string(), c.meta["rows"], "{name}");
+        let day = NaiveDate::from_ymd_opt(2026, 4, 20).unwrap();
+        assert!(rows.iter().all(|r| r.update_date == day), "{name}: one list date");
+        let row = |code: &str, n: &str| IndexConstituent {
+            update_date: day,
+            code: code.into(),
+            code_name: Some(n.into()),
+        };
+        assert_eq!(rows[0], row(first.0, first.1), "{name}");
+        assert_eq!(rows[rows.len() - 1], row(last.0, last.1), "{name}");
+        // Every row equals its JSON strings.
+        let raw = capture_records(name, 3);
+        assert_eq!(raw.len(), rows.len());
+        for (r, x) in rows.iter().zip(&raw) {
+            assert_eq!(
+                [r.update_date.to_string(), r.code.clone(), r.code_name.clone().unwrap()],
+                x[..],
+                "{name}"
+            );
+        }
+        // Of another kind, the rows refuse to convert.
+        assert!(Vec::<StockIndustry>::try_from(t.data).is_err());
+    }
+}
+
+#[test]
+fn stock_industry_decodes_from_the_capture() {
+    let c = common::get("query_stock_industry");
+    let Reply::Table(t) = decoded(&c) else { panic!() };
+    assert_eq!(t.fields, c.meta_fields().unwrap());
+    assert_eq!(t.params, ["sh.600000", ""], "echoed code and empty date");
+    let rows: Vec<StockIndustry> = t.data.try_into().unwrap();
+    assert_eq!(rows.len().to_string(), c.meta["rows"]);
+    assert_eq!(
+        rows[0],
+        StockIndustry {
+            update_date: NaiveDate::from_ymd_opt(2026, 4, 20).unwrap(),
+            code: "sh.600000".into(),
+            code_name: Some("浦发银行".into()),
+            industry: Some("J66货币金融服务".into()),
+            industry_classification: Some("证监会行业分类".into()),
+        }
+    );
+    assert_eq!(capture_records("query_stock_industry", 5)[0][3], "J66货币金融服务");
+}
+
+#[test]
+fn empty_reference_cells_are_none() {
+    use baostock::frame::{encode_response, SERVER_VERSION};
+    let body = "0\x01success\x01query_stock_industry\x01anonymous\x011\x012000\x01{\"record\":[[\"2024-01-01\",\"sz.301999\",\"\",\"\",\"\"]]}\x01\x012024-01-02\x01updateDate, code, code_name, industry, industryClassification";
+    let bytes = encode_response(SERVER_VERSION, MsgType::new(*b"60").unwrap(), body);
+    let (Reply::Table(t), _) = decode_reply(&bytes, &limits()).unwrap().unwrap() else {
+        panic!()
+    };
+    assert_eq!(t.params, ["", "2024-01-02"]);
+    let rows: Vec<StockIndustry> = t.data.try_into().unwrap();
+    assert_eq!(
+        (rows[0].code_name.as_deref(), rows[0].industry.as_deref()),
+        (None, None)
+    );
+    assert_eq!(rows[0].industry_classification, None);
+    // The list date is the key of a row: an empty one is an error, not a guess.
+    let body = "0\x01success\x01query_hs300_stocks\x01anonymous\x011\x012000\x01{\"record\":[[\"\",\"sh.600000\",\"\"]]}\x01\x01updateDate, code, code_name";
+    let bytes = encode_response(SERVER_VERSION, MsgType::new(*b"62").unwrap(), body);
+    assert!(decode_reply(&bytes, &limits()).is_err());
+    // An empty answer is no rows.
+    let body =
+        "0\x01success\x01query_zz500_stocks\x01anonymous\x011\x012000\x01\x011990-01-01\x01updateDate, code, code_name";
+    let bytes = encode_response(SERVER_VERSION, MsgType::new(*b"66").unwrap(), body);
+    let (Reply::Table(t), _) = decode_reply(&bytes, &limits()).unwrap().unwrap() else {
+        panic!()
+    };
+    assert_eq!(t.data, Data::IndexConstituents(Vec::new()));
 }

@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use baostock::client::{ClientError, Config, ErrorClass, Pool, Session};
 use baostock::frame::{decode_request, encode_response, MsgType, SERVER_VERSION};
 use baostock::json::write_records;
-use baostock::reply::{Data, Reply};
-use baostock::{decode_reply, Limits, Page, Request};
+use baostock::reply::{Data, IndexConstituent, Reply, StockIndustry};
+use baostock::{decode_reply, Limits, Page, Request, StockIndex};
 use chrono::NaiveDate;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -251,6 +251,41 @@ async fn login_then_query_equals_decoding_the_capture() {
     assert_eq!(server.stats.logins.load(Ordering::SeqCst), 1);
     assert!(!s.is_connected());
     assert_eq!(s.requests(), 3, "login, query, logout");
+}
+
+#[tokio::test]
+async fn reference_queries_work_through_the_generic_paged_path() {
+    let server = Replay::start(script(Fault::None, 0)).await;
+    let pool = Pool::new(server.config());
+    let page = Page::first(10000);
+    for index in StockIndex::ALL {
+        let req = Request::IndexConstituents {
+            user: String::new(),
+            page,
+            index,
+            date: None,
+        };
+        let tables = pool.query_all(&req).await.unwrap();
+        assert_eq!(tables.len(), 1, "{index:?}: one page under 10000 rows");
+        assert_eq!(Reply::Table(tables[0].clone()), decoded_capture(index.method()));
+        let rows: Vec<IndexConstituent> = tables[0].data.clone().try_into().unwrap();
+        let want = common::get(index.method()).meta["rows"].parse::<usize>().unwrap();
+        assert_eq!(rows.len(), want, "{index:?}");
+    }
+    let req = Request::StockIndustry {
+        user: String::new(),
+        page,
+        code: "sh.600000".into(),
+        date: None,
+    };
+    let tables = pool.query_all(&req).await.unwrap();
+    let rows: Vec<StockIndustry> = tables[0].data.clone().try_into().unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].industry.as_deref(), Some("J66货币金融服务"));
+    pool.close().await;
+    // One login, four queries (each matched on its exact captured bytes), one logout.
+    assert_eq!(server.stats.logins.load(Ordering::SeqCst), 1);
+    assert_eq!(server.stats.queries.load(Ordering::SeqCst), 4);
 }
 
 #[tokio::test]

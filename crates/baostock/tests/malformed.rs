@@ -5,7 +5,7 @@ mod common;
 
 use baostock::frame::{decode_request, decode_response, encode_request, encode_response, MsgType, SERVER_VERSION};
 use baostock::value::{AdjustFlag, Frequency};
-use baostock::{decode_reply, DecodeError, HistoryKQuery, Limits, Page, Request};
+use baostock::{decode_reply, DecodeError, HistoryKQuery, Limits, Page, Request, StockIndex};
 use chrono::NaiveDate;
 use proptest::prelude::*;
 
@@ -75,6 +75,20 @@ fn request() -> impl Strategy<Value = Request> {
                 end,
             }
         }),
+        (
+            text(),
+            page(),
+            prop::sample::select(StockIndex::ALL.to_vec()),
+            prop::option::of(date())
+        )
+            .prop_map(|(user, page, index, date)| Request::IndexConstituents {
+                user,
+                page,
+                index,
+                date
+            }),
+        (text(), page(), text(), prop::option::of(date()))
+            .prop_map(|(user, page, code, date)| { Request::StockIndustry { user, page, code, date } }),
         (text(), prop::collection::vec(text(), 0..5)).prop_map(|(user, params)| Request::Other {
             msg_type: MsgType::new(*b"17").unwrap(),
             method: "query_profit_data".into(),

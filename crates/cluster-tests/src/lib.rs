@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
-use baostock_emulator::{Emulator, EmulatorConfig};
+use baostock_emulator::{Emulator, EmulatorConfig, SecType};
 use chrono::NaiveDate;
 use serde_json::Value;
 
@@ -431,8 +431,9 @@ pub fn last_year() -> i32 {
 
 /// The tables a test starts from empty (the calendar and securities are synced again from
 /// the test's own emulator).
-const TRUNCATE: &str = "TRUNCATE baostock.daily_bars, baostock.adjust_factors, baostock.synced_days,
-    baostock.synced_ranges, baostock.sync_runs, baostock.sync_units, baostock.sync_jobs,
+const TRUNCATE: &str = "TRUNCATE baostock.daily_bars, baostock.weekly_bars, baostock.monthly_bars,
+    baostock.minute_bars, baostock.index_constituents, baostock.stock_industries,
+    baostock.adjust_factors, baostock.synced_days, baostock.synced_ranges, baostock.sync_runs, baostock.sync_units, baostock.sync_jobs,
     baostock.trade_calendar, baostock.securities, baostock.alerts, baostock.worker_starts CASCADE";
 
 /// Settings a test may change, back to what every test starts from: no request budget (the
@@ -506,6 +507,18 @@ impl TestEnv {
     /// The emulator's port.
     pub fn port(&self) -> u16 {
         self.emu.addr().port()
+    }
+
+    /// The stocks and ETFs of the market listed on one of `days` at least.
+    pub fn listed_codes(&self, days: &[NaiveDate]) -> Vec<String> {
+        self.emu
+            .market()
+            .securities()
+            .iter()
+            .filter(|s| matches!(s.sec_type, SecType::Stock | SecType::Etf))
+            .filter(|s| days.iter().any(|d| s.listed_on(*d)))
+            .map(|s| s.code.clone())
+            .collect()
     }
 
     /// The trading days of `start..=end`, from the emulator's calendar.
@@ -699,6 +712,15 @@ pub fn official_history(port: u16, code: &str, start: NaiveDate, end: NaiveDate)
     run_official(
         "official_history.py",
         &[port.to_string(), code.to_owned(), start.to_string(), end.to_string()],
+    )
+}
+
+/// What the official client gets from any API (`bs.<api>(**kwargs)`), every page:
+/// `{"fields": [...], "rows": [...]}` (scripts/official_query.py).
+pub fn official_query(port: u16, api: &str, kwargs: &Value) -> Value {
+    run_official(
+        "official_query.py",
+        &[port.to_string(), api.to_owned(), kwargs.to_string()],
     )
 }
 

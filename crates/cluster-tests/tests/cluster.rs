@@ -119,13 +119,19 @@ fn two_year_daily_backfill_matches_the_official_client() {
     let lag: f64 = lag.trim().parse().unwrap();
     assert!(lag < 1.5, "the worker started job {id} {lag} s after backfill()");
 
-    // One day unit per trading day, all done.
+    // One day unit per trading day and one factor history per stock and ETF listed in the
+    // range, all done.
+    let codes = env.listed_codes(&days).len() as i64;
     let units = unit_states(id);
-    let expected: BTreeMap<(String, String), i64> = [(("day".to_owned(), "done".to_owned()), days.len() as i64)]
-        .into_iter()
-        .collect();
+    let expected: BTreeMap<(String, String), i64> = [
+        (("day".to_owned(), "done".to_owned()), days.len() as i64),
+        (("factors".to_owned(), "done".to_owned()), codes),
+    ]
+    .into_iter()
+    .collect();
     assert_eq!(units, expected, "units of job {id}");
     let j = job(id);
+    let all = days.len() as i64 + codes;
     assert_eq!(
         (
             j.state.as_str(),
@@ -134,7 +140,7 @@ fn two_year_daily_backfill_matches_the_official_client() {
             j.units_failed,
             j.finished
         ),
-        ("done", days.len() as i64, days.len() as i64, 0, true),
+        ("done", all, all, 0, true),
         "{j:?}"
     );
     assert!(j.rows_written > 0, "{j:?}");
@@ -158,14 +164,16 @@ fn two_year_daily_backfill_matches_the_official_client() {
             c.requests_by_type
         );
     }
+    // And one 15 a code, its whole factor history.
+    assert_eq!(c.requests("15"), codes as u64, "{:?}", c.requests_by_type);
     assert!(
-        c.total_requests() <= 3 * n + 20,
+        c.total_requests() <= 3 * n + codes as u64 + 20,
         "{} requests for {n} trading days: {:?}",
         c.total_requests(),
         c.requests_by_type
     );
     assert!(
-        j.requests >= 3 * n as i64 && j.requests <= c.total_requests() as i64,
+        j.requests >= 3 * n as i64 + codes && j.requests <= c.total_requests() as i64,
         "the job counts {} requests, the server saw {}",
         j.requests,
         c.total_requests()
@@ -466,7 +474,8 @@ fn interrupted_job(start: NaiveDate, end: NaiveDate, what: &str, interrupt: impl
     wait_for_new_worker(old);
     assert_eq!(wait_checked(id), "done");
     let j = job(id);
-    assert_eq!((j.units_done, j.units_failed), (n as i64, 0), "{j:?}");
+    let codes = env.listed_codes(&days).len() as i64;
+    assert_eq!((j.units_done, j.units_failed), (n as i64 + codes, 0), "{j:?}");
     assert_all_days_synced(&days, start, end);
     let r98 = env.emu.counters().requests("98");
     assert!(
@@ -548,7 +557,8 @@ fn cancel_stops_within_a_second_and_a_cancelled_wait_leaves_the_job_running() {
     assert!(
         units
             .keys()
-            .all(|(kind, state)| kind == "day" && ["done", "cancelled", "queued"].contains(&state.as_str())),
+            .all(|(kind, state)| ["day", "factors"].contains(&kind.as_str())
+                && ["done", "cancelled", "queued"].contains(&state.as_str())),
         "units after cancel(): {units:?}"
     );
     let done = units.get(&("day".to_owned(), "done".to_owned())).copied().unwrap_or(0);
@@ -659,8 +669,12 @@ fn bad_input_queues_nothing() {
             "22023",
         ),
     ];
-    for f in ["w", "m", "5", "15", "30", "60"] {
-        cases.push((format!("'2024-01-01', '2024-01-31', frequency => '{f}'"), "0A000"));
+    // The server has no minute bars of indices.
+    for f in ["5", "15", "30", "60"] {
+        cases.push((
+            format!("'2024-01-01', '2024-01-31', frequency => '{f}', codes => ARRAY['{stock}', 'sh.000001']"),
+            "22023",
+        ));
     }
     let mut wrong = Vec::new();
     for (args, want) in &cases {

@@ -1,0 +1,142 @@
+-- pg_baostock: adjusted prices, computed from the raw bars and the back factors (never
+-- downloaded). The server's rule, which its answers with adjustflag 1 and 2 follow to the
+-- last of their 10 decimals:
+--   hfq (back-adjusted)    price x back_factor in force that day
+--   qfq (forward-adjusted) price x round(back_factor in force / the code's latest back_factor, 6)
+-- where the factor in force is that of the code's latest factor row with operate_date on or
+-- before the day (1.000000 before its first). A raw price has 4 decimals and a factor 6, so
+-- the product has exactly 10. A new dividend changes every forward-adjusted price before it
+-- (the latest back factor moves) and no back-adjusted one. Weeks and months are built from
+-- the daily bars the way the server builds them: first open, highest high, lowest low, last
+-- close of the adjusted daily prices within the range asked; volume, amount and turnover
+-- summed; pct_chg from the close before the period to its last close (raw prices).
+
+-- The factor of a code in force on a day for an adjust mode: 1 for none. One expression with
+-- no SET clause, so that the planner inlines it into the queries below.
+CREATE FUNCTION baostock.adjust_factor_on(code text, day date, adjust text)
+RETURNS numeric
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT CASE adjust
+        WHEN 'none' THEN 1::numeric
+        WHEN 'hfq' THEN coalesce((SELECT a.back_factor FROM baostock.adjust_factors a
+                                  WHERE a.code = $1 AND a.operate_date <= $2
+                                  ORDER BY a.operate_date DESC LIMIT 1), 1.000000)
+        WHEN 'qfq' THEN pg_catalog.round(
+            coalesce((SELECT a.back_factor FROM baostock.adjust_factors a
+                      WHERE a.code = $1 AND a.operate_date <= $2
+                      ORDER BY a.operate_date DESC LIMIT 1), 1.000000)
+            / coalesce((SELECT a.back_factor FROM baostock.adjust_factors a
+                        WHERE a.code = $1 ORDER BY a.operate_date DESC LIMIT 1), 1.000000), 6)
+    END
+$$;
+COMMENT ON FUNCTION baostock.adjust_factor_on(text, date, text) IS 'The price factor of a code on a day: none 1, hfq the back factor in force (1.000000 before the first factor row), qfq that back factor / the code''s latest back factor rounded to 6 decimals, as the server computes its fore factor.';
+
+CREATE FUNCTION baostock.adjusted_bars(
+    code text,
+    start_date date,
+    end_date date,
+    adjust text DEFAULT 'qfq',
+    frequency text DEFAULT 'd'
+) RETURNS TABLE (
+    code text, date date, "time" timestamp, open numeric, high numeric, low numeric, close numeric,
+    preclose numeric, volume bigint, amount numeric, adjustflag smallint, turn numeric, trade_status boolean,
+    pct_chg numeric, pe_ttm numeric, pb_mrq numeric, ps_ttm numeric, pcf_ncf_ttm numeric, is_st boolean
+)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c text := adjusted_bars.code;
+    flag smallint;
+BEGIN
+    IF c IS NULL OR start_date IS NULL OR end_date IS NULL OR adjust IS NULL OR frequency IS NULL THEN
+        RAISE EXCEPTION 'pg_baostock: adjusted_bars: code, start_date, end_date, adjust and frequency must not be NULL'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    flag := CASE adjust WHEN 'qfq' THEN 2 WHEN 'hfq' THEN 1 WHEN 'none' THEN 3 END;
+    IF flag IS NULL THEN
+        RAISE EXCEPTION 'pg_baostock: adjusted_bars: unknown adjust mode %', quote_literal(adjust)
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Adjust modes are qfq (forward), hfq (back) and none.';
+    END IF;
+    IF frequency NOT IN ('d', 'w', 'm', '5', '15', '30', '60') THEN
+        RAISE EXCEPTION 'pg_baostock: adjusted_bars: unknown frequency %', quote_literal(frequency)
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Frequencies are d, w, m, 5, 15, 30 and 60.';
+    END IF;
+    IF start_date > end_date THEN
+        RAISE EXCEPTION 'pg_baostock: adjusted_bars: start_date % is after end_date %', start_date, end_date
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF frequency IN ('5', '15', '30', '60')
+       AND EXISTS (SELECT 1 FROM baostock.securities s WHERE s.code = c AND s.sec_type = 2) THEN
+        RAISE EXCEPTION 'pg_baostock: adjusted_bars: the server has no minute bars of indices (% is one)', c
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Ask for its daily, weekly or monthly bars instead.';
+    END IF;
+
+    IF frequency = 'd' THEN
+        RETURN QUERY
+        SELECT b.code, b.date, NULL::timestamp,
+               b.open * k.f, b.high * k.f, b.low * k.f, b.close * k.f, b.preclose * k.f,
+               b.volume, b.amount, flag, b.turn, b.trade_status, b.pct_chg,
+               b.pe_ttm, b.pb_mrq, b.ps_ttm, b.pcf_ncf_ttm, b.is_st
+        FROM baostock.daily_bars b
+        CROSS JOIN LATERAL (SELECT baostock.adjust_factor_on(b.code, b.date, adjust) AS f) k
+        WHERE b.code = c AND b.date BETWEEN start_date AND end_date
+        ORDER BY b.date;
+    ELSIF frequency IN ('w', 'm') THEN
+        RETURN QUERY
+        WITH d AS (
+            SELECT b.*, k.f, date_trunc(CASE adjusted_bars.frequency WHEN 'w' THEN 'week' ELSE 'month' END, b.date) AS period
+            FROM baostock.daily_bars b
+            CROSS JOIN LATERAL (SELECT baostock.adjust_factor_on(b.code, b.date, adjust) AS f) k
+            WHERE b.code = c AND b.date BETWEEN start_date AND end_date
+        )
+        SELECT c, max(d.date), NULL::timestamp,
+               (array_agg(d.open * d.f ORDER BY d.date))[1],
+               max(d.high * d.f), min(d.low * d.f),
+               (array_agg(d.close * d.f ORDER BY d.date DESC))[1],
+               NULL::numeric,
+               sum(d.volume)::bigint, sum(d.amount), flag,
+               CASE WHEN (SELECT s.sec_type FROM baostock.securities s WHERE s.code = c) = 2 THEN NULL
+                    ELSE coalesce(sum(d.turn), 0.000000) END,
+               NULL::boolean,
+               round(((array_agg(d.close ORDER BY d.date DESC))[1] - (array_agg(d.preclose ORDER BY d.date))[1]) * 100
+                     / nullif((array_agg(d.preclose ORDER BY d.date))[1], 0), 6),
+               NULL::numeric, NULL::numeric, NULL::numeric, NULL::numeric, NULL::boolean
+        FROM d
+        GROUP BY d.period
+        ORDER BY d.period;
+    ELSE
+        RETURN QUERY
+        SELECT b.code, b.date, b.time,
+               b.open * k.f, b.high * k.f, b.low * k.f, b.close * k.f, NULL::numeric,
+               b.volume, b.amount, flag, NULL::numeric, NULL::boolean, NULL::numeric,
+               NULL::numeric, NULL::numeric, NULL::numeric, NULL::numeric, NULL::boolean
+        FROM baostock.minute_bars b
+        CROSS JOIN LATERAL (SELECT baostock.adjust_factor_on(b.code, b.date, adjust) AS f) k
+        WHERE b.code = c AND b.frequency = adjusted_bars.frequency::smallint
+          AND b.time >= start_date AND b.time < end_date + 1
+        ORDER BY b.time;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION baostock.adjusted_bars(text, date, date, text, text) IS 'A code''s bars between two days with prices adjusted in SQL from the stored raw bars and back factors: adjust qfq (forward, the default), hfq (back) or none; frequency d (default), w or m (built from the daily bars as the server builds them), 5, 15, 30 or 60 (from baostock.minute_bars; indices have none). Equal to the server''s answers with adjustflag 2 / 1 when the code''s factor history is complete (backfill fetches it). Columns a frequency does not have are NULL.';
+
+CREATE VIEW baostock.daily_bars_qfq AS
+SELECT b.code, b.date, b.open * k.f AS open, b.high * k.f AS high, b.low * k.f AS low, b.close * k.f AS close,
+       b.preclose * k.f AS preclose, b.volume, b.amount, 2::smallint AS adjustflag, b.turn, b.trade_status,
+       b.pct_chg, b.pe_ttm, b.pb_mrq, b.ps_ttm, b.pcf_ncf_ttm, b.is_st
+FROM baostock.daily_bars b
+CROSS JOIN LATERAL (SELECT baostock.adjust_factor_on(b.code, b.date, 'qfq') AS f) k;
+COMMENT ON VIEW baostock.daily_bars_qfq IS 'Every stored daily bar with forward-adjusted (qfq) prices, computed as baostock.adjusted_bars does; filter by code and date.';
+
+CREATE VIEW baostock.daily_bars_hfq AS
+SELECT b.code, b.date, b.open * k.f AS open, b.high * k.f AS high, b.low * k.f AS low, b.close * k.f AS close,
+       b.preclose * k.f AS preclose, b.volume, b.amount, 1::smallint AS adjustflag, b.turn, b.trade_status,
+       b.pct_chg, b.pe_ttm, b.pb_mrq, b.ps_ttm, b.pcf_ncf_ttm, b.is_st
+FROM baostock.daily_bars b
+CROSS JOIN LATERAL (SELECT baostock.adjust_factor_on(b.code, b.date, 'hfq') AS f) k;
+COMMENT ON VIEW baostock.daily_bars_hfq IS 'Every stored daily bar with back-adjusted (hfq) prices, computed as baostock.adjusted_bars does; filter by code and date.';

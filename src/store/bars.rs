@@ -1,0 +1,381 @@
+//! The bar tables: how each kind of bar goes into COPY's text format, and the writes that
+//! need more than a COPY (a minute bar's month partition).
+
+use std::collections::BTreeSet;
+
+use baostock::reply::{DailyBar, MinuteBar, PeriodBar};
+use baostock::value::{Decimal, Frequency};
+use chrono::{Datelike, NaiveDate, NaiveDateTime};
+use pgrx::Spi;
+
+use super::copy::{push_bool, push_decimal, push_opt, push_text, CopyRow};
+use super::{date_text, spi_err, write_rows, Counts};
+use crate::error::{SyncError, SyncResult};
+
+/// A decimal column: a tab, then the value or `\N`.
+fn decimal(out: &mut Vec<u8>, v: Option<Decimal>) {
+    out.push(b'\t');
+    match v {
+        Some(d) => push_decimal(out, &d),
+        None => out.extend_from_slice(b"\\N"),
+    }
+}
+
+impl CopyRow for DailyBar {
+    const COLUMNS: &'static [(&'static str, &'static str)] = &[
+        ("code", "text"),
+        ("date", "date"),
+        ("open", "numeric"),
+        ("high", "numeric"),
+        ("low", "numeric"),
+        ("close", "numeric"),
+        ("preclose", "numeric"),
+        ("volume", "int8"),
+        ("amount", "numeric"),
+        ("adjustflag", "int2"),
+        ("turn", "numeric"),
+        ("trade_status", "bool"),
+        ("pct_chg", "numeric"),
+        ("pe_ttm", "numeric"),
+        ("pb_mrq", "numeric"),
+        ("ps_ttm", "numeric"),
+        ("pcf_ncf_ttm", "numeric"),
+        ("is_st", "bool"),
+        ("row_hash", "int8"),
+    ];
+    const KEY: usize = 2;
+    type Key<'a> = (&'a str, NaiveDate);
+
+    fn key(&self) -> Self::Key<'_> {
+        (self.code.as_str(), self.date)
+    }
+
+    fn key_text(&self, i: usize) -> String {
+        match i {
+            0 => self.code.clone(),
+            _ => super::date_text(self.date),
+        }
+    }
+
+    fn push_values(&self, out: &mut Vec<u8>) {
+        push_text(out, &self.code);
+        out.push(b'\t');
+        push_opt(out, Some(self.date.format("%Y-%m-%d")));
+        for v in [self.open, self.high, self.low, self.close, self.preclose] {
+            decimal(out, v);
+        }
+        out.push(b'\t');
+        push_opt(out, self.volume);
+        decimal(out, self.amount);
+        out.push(b'\t');
+        push_opt(out, self.adjustflag.map(|a| a.code()));
+        decimal(out, self.turn);
+        out.push(b'\t');
+        push_bool(out, self.tradestatus);
+        for v in [self.pct_chg, self.pe_ttm, self.pb_mrq, self.ps_ttm, self.pcf_ncf_ttm] {
+            decimal(out, v);
+        }
+        out.push(b'\t');
+        push_bool(out, self.is_st);
+    }
+}
+
+/// A weekly or monthly bar with the first day of its period (the table's key: a period has
+/// one bar, which a later fetch of the period replaces).
+pub struct PeriodRow {
+    pub period_start: NaiveDate,
+    pub bar: PeriodBar,
+}
+
+impl PeriodRow {
+    /// The row of a bar of `frequency` (w or m).
+    pub fn new(frequency: Frequency, bar: PeriodBar) -> PeriodRow {
+        PeriodRow {
+            period_start: period_start(frequency, bar.date),
+            bar,
+        }
+    }
+}
+
+/// The first day of the week (ISO, Monday) or month holding `day`.
+pub fn period_start(frequency: Frequency, day: NaiveDate) -> NaiveDate {
+    match frequency {
+        Frequency::Weekly => day - chrono::Days::new(u64::from(day.weekday().num_days_from_monday())),
+        _ => day.with_day(1).unwrap_or(day),
+    }
+}
+
+impl CopyRow for PeriodRow {
+    const COLUMNS: &'static [(&'static str, &'static str)] = &[
+        ("code", "text"),
+        ("period_start", "date"),
+        ("date", "date"),
+        ("open", "numeric"),
+        ("high", "numeric"),
+        ("low", "numeric"),
+        ("close", "numeric"),
+        ("volume", "int8"),
+        ("amount", "numeric"),
+        ("adjustflag", "int2"),
+        ("turn", "numeric"),
+        ("pct_chg", "numeric"),
+        ("row_hash", "int8"),
+    ];
+    const KEY: usize = 2;
+    type Key<'a> = (&'a str, NaiveDate);
+
+    fn key(&self) -> Self::Key<'_> {
+        (self.bar.code.as_str(), self.period_start)
+    }
+
+    fn key_text(&self, i: usize) -> String {
+        match i {
+            0 => self.bar.code.clone(),
+            _ => date_text(self.period_start),
+        }
+    }
+
+    fn push_values(&self, out: &mut Vec<u8>) {
+        let b = &self.bar;
+        push_text(out, &b.code);
+        out.push(b'\t');
+        push_opt(out, Some(self.period_start.format("%Y-%m-%d")));
+        out.push(b'\t');
+        push_opt(out, Some(b.date.format("%Y-%m-%d")));
+        for v in [b.open, b.high, b.low, b.close] {
+            decimal(out, v);
+        }
+        out.push(b'\t');
+        push_opt(out, b.volume);
+        decimal(out, b.amount);
+        out.push(b'\t');
+        push_opt(out, b.adjustflag.map(|a| a.code()));
+        decimal(out, b.turn);
+        decimal(out, b.pct_chg);
+    }
+}
+
+/// A 5, 15, 30 or 60-minute bar with its frequency (part of the table's key).
+pub struct MinuteRow {
+    pub frequency: i16,
+    pub bar: MinuteBar,
+}
+
+/// A minute bar's time as the key and COPY take it.
+fn time_text(t: NaiveDateTime) -> String {
+    t.format("%Y-%m-%d %H:%M:%S%.3f").to_string()
+}
+
+impl CopyRow for MinuteRow {
+    const COLUMNS: &'static [(&'static str, &'static str)] = &[
+        ("code", "text"),
+        ("frequency", "int2"),
+        ("time", "timestamp"),
+        ("date", "date"),
+        ("open", "numeric"),
+        ("high", "numeric"),
+        ("low", "numeric"),
+        ("close", "numeric"),
+        ("volume", "int8"),
+        ("amount", "numeric"),
+        ("adjustflag", "int2"),
+        ("row_hash", "int8"),
+    ];
+    const KEY: usize = 3;
+    type Key<'a> = (&'a str, i16, NaiveDateTime);
+
+    fn key(&self) -> Self::Key<'_> {
+        (self.bar.code.as_str(), self.frequency, self.bar.time)
+    }
+
+    fn key_text(&self, i: usize) -> String {
+        match i {
+            0 => self.bar.code.clone(),
+            1 => self.frequency.to_string(),
+            _ => time_text(self.bar.time),
+        }
+    }
+
+    fn push_values(&self, out: &mut Vec<u8>) {
+        let b = &self.bar;
+        push_text(out, &b.code);
+        out.push(b'\t');
+        push_opt(out, Some(self.frequency));
+        out.push(b'\t');
+        out.extend_from_slice(time_text(b.time).as_bytes());
+        out.push(b'\t');
+        push_opt(out, Some(b.date.format("%Y-%m-%d")));
+        for v in [b.open, b.high, b.low, b.close] {
+            decimal(out, v);
+        }
+        out.push(b'\t');
+        push_opt(out, b.volume);
+        decimal(out, b.amount);
+        out.push(b'\t');
+        push_opt(out, b.adjustflag.map(|a| a.code()));
+    }
+}
+
+/// The table of a frequency's bars.
+pub fn table(frequency: Frequency) -> &'static str {
+    match frequency {
+        Frequency::Daily => "baostock.daily_bars",
+        Frequency::Weekly => "baostock.weekly_bars",
+        Frequency::Monthly => "baostock.monthly_bars",
+        _ => "baostock.minute_bars",
+    }
+}
+
+/// Writes weekly or monthly bars.
+pub fn upsert_periods(frequency: Frequency, rows: &[PeriodRow], batch: usize) -> SyncResult<Counts> {
+    write_rows(table(frequency), rows, batch)
+}
+
+/// Writes minute bars, creating the month partitions they need first.
+pub fn upsert_minutes(rows: &[MinuteRow], batch: usize) -> SyncResult<Counts> {
+    let months: BTreeSet<(i32, u32)> = rows.iter().map(|r| (r.bar.time.year(), r.bar.time.month())).collect();
+    for (year, month) in months {
+        ensure_minute_partition(year, month)?;
+    }
+    write_rows("baostock.minute_bars", rows, batch)
+}
+
+/// Creates `baostock.minute_bars_YYYYMM` when it does not exist; two writers of one month
+/// wait for each other (an advisory lock to the end of the transaction).
+fn ensure_minute_partition(year: i32, month: u32) -> SyncResult<()> {
+    let name = format!("minute_bars_{year:04}{month:02}");
+    let exists = || {
+        Spi::get_one::<bool>(&format!("SELECT to_regclass('baostock.{name}') IS NOT NULL"))
+            .map(|b| b.unwrap_or(false))
+            .map_err(spi_err)
+    };
+    if exists()? {
+        return Ok(());
+    }
+    let (Some(from), Some(to)) = (
+        NaiveDate::from_ymd_opt(year, month, 1),
+        NaiveDate::from_ymd_opt(year + i32::from(month == 12), month % 12 + 1, 1),
+    ) else {
+        return Err(SyncError::Store(format!("pg_baostock store: no month {year}-{month}")));
+    };
+    Spi::run_with_args(
+        "SELECT pg_advisory_xact_lock(1651470196, $1)",
+        &[(year * 100 + month as i32).into()],
+    )
+    .map_err(spi_err)?;
+    if exists()? {
+        return Ok(());
+    }
+    Spi::run(&format!(
+        "CREATE TABLE baostock.{name} PARTITION OF baostock.minute_bars
+             FOR VALUES FROM ('{from} 00:00') TO ('{to} 00:00');
+         COMMENT ON TABLE baostock.{name} IS 'Minute bars of {from} to {to} (a partition of baostock.minute_bars, created by the store).'"
+    ))
+    .map_err(spi_err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::copy::Lines;
+    use super::*;
+
+    fn digest(bar: &DailyBar) -> i64 {
+        Lines::new(&[bar]).hashes[0]
+    }
+
+    #[test]
+    fn periods_start_on_monday_and_on_the_first() {
+        let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+        // 2024-01-05 is a Friday; 2024-12-31 a Tuesday of ISO week 1 of 2025.
+        assert_eq!(period_start(Frequency::Weekly, d(2024, 1, 5)), d(2024, 1, 1));
+        assert_eq!(period_start(Frequency::Weekly, d(2024, 1, 1)), d(2024, 1, 1));
+        assert_eq!(period_start(Frequency::Weekly, d(2024, 12, 31)), d(2024, 12, 30));
+        assert_eq!(period_start(Frequency::Monthly, d(2024, 2, 29)), d(2024, 2, 1));
+    }
+
+    #[test]
+    fn every_bar_row_has_as_many_values_as_columns() {
+        let t = NaiveDate::from_ymd_opt(2024, 1, 2)
+            .unwrap()
+            .and_hms_opt(9, 35, 0)
+            .unwrap();
+        let minute = MinuteRow {
+            frequency: 5,
+            bar: MinuteBar {
+                date: t.date(),
+                time: t,
+                code: "sz.000001".into(),
+                open: Some(Decimal::new(91_100, 4)),
+                high: None,
+                low: None,
+                close: None,
+                volume: Some(3),
+                amount: None,
+                adjustflag: None,
+            },
+        };
+        let line = String::from_utf8(Lines::new(&[&minute]).all()).unwrap();
+        assert_eq!(line.matches('\t').count(), MinuteRow::COLUMNS.len() - 1, "{line}");
+        assert!(
+            line.starts_with("sz.000001\t5\t2024-01-02 09:35:00.000\t2024-01-02\t9.1100\t"),
+            "{line}"
+        );
+        let week = PeriodRow::new(
+            Frequency::Weekly,
+            PeriodBar {
+                date: t.date(),
+                code: "sz.000001".into(),
+                ..PeriodBar::default()
+            },
+        );
+        let line = String::from_utf8(Lines::new(&[&week]).all()).unwrap();
+        assert_eq!(line.matches('\t').count(), PeriodRow::COLUMNS.len() - 1, "{line}");
+        assert!(line.starts_with("sz.000001\t2024-01-01\t2024-01-02\t"), "{line}");
+        for cols in [MinuteRow::COLUMNS, PeriodRow::COLUMNS] {
+            assert_eq!(cols.last().map(|c| c.0), Some("row_hash"));
+        }
+    }
+
+    #[test]
+    fn the_digest_changes_with_any_value() {
+        let bar = DailyBar {
+            date: NaiveDate::from_ymd_opt(2024, 6, 3).unwrap(),
+            code: "sh.600000".into(),
+            open: Some(Decimal::new(10_5000, 4)),
+            close: Some(Decimal::new(10_6000, 4)),
+            volume: Some(100),
+            tradestatus: Some(true),
+            is_st: Some(false),
+            ..DailyBar::default()
+        };
+        let h = digest(&bar);
+        assert_eq!(h, digest(&bar.clone()));
+        // 10.5000 and 10.50 are one number but not one text: a changed scale is a change.
+        for other in [
+            DailyBar {
+                open: Some(Decimal::new(1050, 2)),
+                ..bar.clone()
+            },
+            DailyBar {
+                volume: None,
+                ..bar.clone()
+            },
+            DailyBar {
+                is_st: Some(true),
+                ..bar.clone()
+            },
+            DailyBar {
+                high: Some(Decimal::ZERO),
+                ..bar.clone()
+            },
+        ] {
+            assert_ne!(digest(&other), h);
+        }
+        let lines = Lines::new(&[&bar, &bar]);
+        let line = String::from_utf8(lines.picked([1].into_iter())).unwrap();
+        assert!(line.ends_with(&format!("\t{h}\n")), "{line}");
+        assert_eq!(line.matches('\t').count(), DailyBar::COLUMNS.len() - 1);
+        assert!(DailyBar::COLUMNS[DailyBar::KEY..].iter().all(|(_, ty)| *ty != "text"));
+        assert_eq!(lines.all().len(), 2 * line.len());
+    }
+}
