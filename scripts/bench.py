@@ -182,27 +182,46 @@ def our_sync(label, sql, copy_rate, peer_s):
             "bound_s": max(net, write), "days": len([l for l in out.splitlines() if l.endswith("|ok")])}
 
 
-def our_backfill(years, sessions, end, copy_rate, peer_s):
-    reset_data()
+def our_job(label, args, sessions, copy_rate, peer_s, reset=True):
+    """One backfill job (`args` are backfill()'s) at `sessions` worker sessions: its own
+    seconds, requests, bytes and rows, the worker's peak private RSS and the bound."""
+    if reset:
+        reset_data()
     pid = set_sessions(sessions + 1)
     control("reset-counters")
     private = PrivatePeak(pid)
     private.start()
-    start = end.replace(year=end.year - years) + datetime.timedelta(days=1)
-    job = psql(f"SELECT baostock.backfill('{start}', '{end}')").splitlines()[-1]
+    job = psql(f"SELECT baostock.backfill({args})").splitlines()[-1]
     state = psql(f"SELECT baostock.wait({job})").splitlines()[-1]
     j = psql(f"SELECT extract(epoch FROM finished_at - started_at), requests, bytes, rows_written "
              f"FROM baostock.sync_jobs WHERE job_id = {job}").split("|")
     seconds, requests, nbytes, written = float(j[0]), int(j[1]), int(j[2]), int(j[3])
     counters = control("counters")["counters"]
     mb = private.stop_mb()
-    print(f"[bench] backfill {years} y at {sessions} sessions: {state}, {seconds:.1f} s", flush=True, file=sys.stderr)
+    print(f"[bench] {label}: {state}, {seconds:.1f} s", flush=True, file=sys.stderr)
     if state != "done":
         raise SystemExit(f"job {job} ended {state}")
-    return {"what": f"backfill {years} y, {sessions} session{'s' if sessions > 1 else ''}", "seconds": seconds,
-            "requests": requests, "bytes": nbytes, "rows": written, "rss_mb": mb, "peer_s": peer_s,
-            "bound_s": max(net_bound(counters, sessions), written / copy_rate), "years": years,
+    return {"what": label, "seconds": seconds, "requests": requests, "bytes": nbytes, "rows": written,
+            "rss_mb": mb, "peer_s": peer_s, "bound_s": max(net_bound(counters, sessions), written / copy_rate),
             "sessions": sessions}
+
+
+def our_backfill(years, sessions, end, copy_rate, peer_s):
+    """A backfill of the bars of every code over `years` (the peer fetches no factors)."""
+    start = end.replace(year=end.year - years) + datetime.timedelta(days=1)
+    r = our_job(f"backfill {years} y, {sessions} session{'s' if sessions > 1 else ''}",
+                f"'{start}', '{end}', factors => false", sessions, copy_rate, peer_s)
+    r["years"] = years
+    return r
+
+
+def exec_ms(query, runs=5):
+    """The median execution time of a query in ms (EXPLAIN ANALYZE without per-node timing)."""
+    times = []
+    for _ in range(runs):
+        out = psql(f"EXPLAIN (ANALYZE, TIMING OFF) {query}")
+        times.append(float(next(l for l in out.splitlines() if l.startswith("Execution Time")).split()[2]))
+    return sorted(times)[len(times) // 2]
 
 
 def peer(mode, *args):
@@ -290,6 +309,31 @@ def main():
         if years == max(SCALING_YEARS):
             rows.append(r)
 
+    # Factor histories of every code (once, a request a code), 5-minute bars, adjusted reads:
+    # on the ten years the scaling left stored.
+    ten = end.replace(year=end.year - max(SCALING_YEARS)) + datetime.timedelta(days=1)
+    rows.append(our_job("factor histories, every code (once)", f"'{ten}', '{end}'", SCALING_SESSIONS, copy_rate,
+                        None, reset=False))
+    one = end.replace(year=end.year - 1) + datetime.timedelta(days=1)
+    codes = psql("SELECT string_agg(quote_literal(code), ',') FROM (SELECT code FROM baostock.securities "
+                 "WHERE sec_type = 1 AND ipo_date < '" + str(one) + "' AND out_date IS NULL ORDER BY code LIMIT 300) c")
+    rows.append(our_job("5-minute bars 1 y, 300 codes", f"'{one}', '{end}', codes => ARRAY[{codes}], "
+                        f"frequency => '5', factors => false", SCALING_SESSIONS, copy_rate, None, reset=False))
+    rich = psql("SELECT code FROM baostock.adjust_factors a JOIN baostock.securities s USING (code) "
+                "WHERE s.sec_type = 1 AND s.ipo_date < '" + str(ten) + "' GROUP BY code ORDER BY count(*) DESC, code LIMIT 1")
+    reads = [
+        (f"one code ({rich}), 10 years, daily", f"SELECT * FROM baostock.daily_bars WHERE code = '{rich}' "
+         f"AND date BETWEEN '{ten}' AND '{end}'", f"SELECT * FROM baostock.adjusted_bars('{rich}', '{ten}', '{end}', 'qfq')"),
+        (f"one code ({rich}), 10 years, weekly", None,
+         f"SELECT * FROM baostock.adjusted_bars('{rich}', '{ten}', '{end}', 'qfq', 'w')"),
+        (f"every code, one day ({end})", f"SELECT * FROM baostock.daily_bars WHERE date = '{end}'",
+         f"SELECT * FROM baostock.daily_bars_qfq WHERE date = '{end}'"),
+    ]
+    read_rows = []
+    for what, raw, adjusted in reads:
+        n = int(psql(f"SELECT count(*) FROM ({adjusted}) x"))
+        read_rows.append((what, n, exec_ms(raw) if raw else None, exec_ms(adjusted)))
+
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
     print(f"Benchmark of {datetime.date.today()}, {os.cpu_count()} cores ({cpu}), {platform.system()}; emulator "
           f"profile {PROFILE}, full default market; COPY rate in this run {copy_rate:,.0f} rows/s; bound = "
@@ -300,12 +344,19 @@ def main():
     print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         rate = f"{r['rows'] / r['seconds']:,.0f}" if r["rows"] else "-"
-        vs_peer = f"{r['peer_s'] / r['seconds']:.0f}x faster" if not r["what"].startswith("peer") else "1"
+        vs_peer = ("1" if r["what"].startswith("peer") else
+                   f"{r['peer_s'] / r['seconds']:.0f}x faster" if r["peer_s"] else "-")
         vs_bound = f"{r['seconds'] / r['bound_s']:.2f}x" if r["bound_s"] else "-"
         nbytes = f"{r['bytes'] / 1e6:,.1f} MB" if r["bytes"] else "-"
         nrows = f"{r['rows']:,.0f}" if r["rows"] else "-"
         print(f"| {r['what']} | {fmt_s(r['seconds'])} | {r['requests']:,.0f} | {nbytes} | {nrows} | {rate} "
               f"| {r['rss_mb']:.0f} MB | {vs_peer} | {vs_bound} |")
+    print("\nReading, forward-adjusted (qfq) in SQL beside the raw bars (median of 5 runs, execution time):\n")
+    print("| read | rows | raw bars | adjusted |")
+    print("|---|---|---|---|")
+    for what, n, raw, adjusted in read_rows:
+        raw_text = f"{raw:.1f} ms" if raw is not None else "-"
+        print(f"| {what} | {n:,} | {raw_text} | {adjusted:.1f} ms |")
     any_store = next(iter(store.values()))
     print(f"\nStore vs COPY: baostock.bench_store({any_store['rows']}), {any_store['runs']} runs, medians "
           f"(the range of the ratio in brackets):\n")

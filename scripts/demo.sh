@@ -93,16 +93,33 @@ psql_demo -v days="$DEMO_DAYS" <<'SQL'
 SELECT min(day) AS start FROM (SELECT day FROM baostock.trade_calendar
       WHERE is_trading_day AND day <= baostock.latest_trading_day()
       ORDER BY day DESC LIMIT :days) d \gset
-SELECT * FROM baostock.plan(:'start');
-SELECT baostock.backfill(:'start') AS job \gset
+-- The bars of every code; factor histories (a request a code, once) follow for two codes.
+SELECT * FROM baostock.plan(:'start', factors => false);
+SELECT baostock.backfill(:'start', factors => false) AS job \gset
 SELECT baostock.wait(:job);
 SELECT job_id, state, units_total, units_done, units_failed, rows_written, requests,
        round(extract(epoch FROM finished_at - started_at)::numeric, 1) AS seconds, round(rate::numeric, 1) AS units_per_s
 FROM baostock.jobs WHERE job_id = :job;
 SQL
 
-log "what the scheduled call does now: every day is synced, so nothing"
-psql_demo -c "SELECT day, status, requests FROM baostock.sync_date()"
+log "adjusted prices, computed in SQL: the factor histories of two codes, then their last closes"
+psql_demo -v days="$DEMO_DAYS" <<'SQL'
+SELECT baostock.backfill(baostock.latest_trading_day() - 7, codes => ARRAY['sh.600000', 'sz.000001']) AS job \gset
+SELECT baostock.wait(:job);
+SELECT b.code, b.date, b.close AS raw, q.close AS qfq, h.close AS hfq
+FROM baostock.daily_bars b
+JOIN baostock.daily_bars_qfq q USING (code, date)
+JOIN baostock.daily_bars_hfq h USING (code, date)
+WHERE b.code IN ('sh.600000', 'sz.000001') AND b.date > baostock.latest_trading_day() - 7
+ORDER BY b.code, b.date;
+SQL
+
+log "what the scheduled call does now: every day is synced, so it only refreshes the reference data"
+psql_demo <<'SQL'
+SELECT day, status, requests FROM baostock.sync_date();
+SELECT index_name, update_date, count(*) AS constituents FROM baostock.index_constituents GROUP BY 1, 2 ORDER BY 1;
+SELECT industry, count(*) AS stocks FROM baostock.stock_industries GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 5;
+SQL
 
 log "scheduling the daily sync with pg_cron: 18:30, 19:30, 21:00, 23:00 China time (GMT+8) and a morning retry"
 psql_demo <<'SQL'
@@ -119,7 +136,8 @@ SELECT kind, severity, message FROM baostock.open_alerts;
 SELECT kind, status, count(*) AS runs, sum(requests) AS requests, sum(rows_inserted) AS rows,
        round(avg(extract(epoch FROM duration))::numeric, 2) AS mean_s
 FROM baostock.runs GROUP BY kind, status ORDER BY kind, status;
-SELECT count(*) AS codes, sum(bars) AS bars, min(first_day) AS first_day, max(last_day) AS last_day FROM baostock.coverage;
+SELECT frequency, count(*) AS codes, sum(bars) AS bars, min(first_day) AS first_day, max(last_day) AS last_day
+FROM baostock.coverage GROUP BY frequency;
 SELECT count(*) AS gaps FROM baostock.gaps;
 SQL
 

@@ -32,12 +32,13 @@ AS $$
 $$;
 COMMENT ON FUNCTION baostock.adjust_factor_on(text, date, text) IS 'The price factor of a code on a day: none 1, hfq the back factor in force (1.000000 before the first factor row), qfq that back factor / the code''s latest back factor rounded to 6 decimals, as the server computes its fore factor.';
 
-CREATE FUNCTION baostock.adjusted_bars(
-    code text,
+-- adjusted_bars' body: PL/pgSQL cannot name a parameter like a result column (code, date).
+CREATE FUNCTION baostock.adjusted_bars_of(
+    c text,
     start_date date,
     end_date date,
-    adjust text DEFAULT 'qfq',
-    frequency text DEFAULT 'd'
+    adjust text,
+    frequency text
 ) RETURNS TABLE (
     code text, date date, "time" timestamp, open numeric, high numeric, low numeric, close numeric,
     preclose numeric, volume bigint, amount numeric, adjustflag smallint, turn numeric, trade_status boolean,
@@ -47,7 +48,6 @@ LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    c text := adjusted_bars.code;
     flag smallint;
 BEGIN
     IF c IS NULL OR start_date IS NULL OR end_date IS NULL OR adjust IS NULL OR frequency IS NULL THEN
@@ -89,7 +89,7 @@ BEGIN
     ELSIF frequency IN ('w', 'm') THEN
         RETURN QUERY
         WITH d AS (
-            SELECT b.*, k.f, date_trunc(CASE adjusted_bars.frequency WHEN 'w' THEN 'week' ELSE 'month' END, b.date) AS period
+            SELECT b.*, k.f, date_trunc(CASE adjusted_bars_of.frequency WHEN 'w' THEN 'week' ELSE 'month' END, b.date) AS period
             FROM baostock.daily_bars b
             CROSS JOIN LATERAL (SELECT baostock.adjust_factor_on(b.code, b.date, adjust) AS f) k
             WHERE b.code = c AND b.date BETWEEN start_date AND end_date
@@ -117,12 +117,27 @@ BEGIN
                NULL::numeric, NULL::numeric, NULL::numeric, NULL::numeric, NULL::boolean
         FROM baostock.minute_bars b
         CROSS JOIN LATERAL (SELECT baostock.adjust_factor_on(b.code, b.date, adjust) AS f) k
-        WHERE b.code = c AND b.frequency = adjusted_bars.frequency::smallint
+        WHERE b.code = c AND b.frequency = adjusted_bars_of.frequency::smallint
           AND b.time >= start_date AND b.time < end_date + 1
         ORDER BY b.time;
     END IF;
 END
 $$;
+COMMENT ON FUNCTION baostock.adjusted_bars_of(text, date, date, text, text) IS 'The body of baostock.adjusted_bars (same arguments, in order); call that instead.';
+
+CREATE FUNCTION baostock.adjusted_bars(
+    code text,
+    start_date date,
+    end_date date,
+    adjust text DEFAULT 'qfq',
+    frequency text DEFAULT 'd'
+) RETURNS TABLE (
+    code text, date date, "time" timestamp, open numeric, high numeric, low numeric, close numeric,
+    preclose numeric, volume bigint, amount numeric, adjustflag smallint, turn numeric, trade_status boolean,
+    pct_chg numeric, pe_ttm numeric, pb_mrq numeric, ps_ttm numeric, pcf_ncf_ttm numeric, is_st boolean
+)
+LANGUAGE sql STABLE
+AS $$ SELECT * FROM baostock.adjusted_bars_of($1, $2, $3, $4, $5) $$;
 COMMENT ON FUNCTION baostock.adjusted_bars(text, date, date, text, text) IS 'A code''s bars between two days with prices adjusted in SQL from the stored raw bars and back factors: adjust qfq (forward, the default), hfq (back) or none; frequency d (default), w or m (built from the daily bars as the server builds them), 5, 15, 30 or 60 (from baostock.minute_bars; indices have none). Equal to the server''s answers with adjustflag 2 / 1 when the code''s factor history is complete (backfill fetches it). Columns a frequency does not have are NULL.';
 
 CREATE VIEW baostock.daily_bars_qfq AS

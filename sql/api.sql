@@ -405,4 +405,5 @@ GRANT SELECT ON baostock.daily_bars, baostock.weekly_bars, baostock.monthly_bars
                 baostock.index_constituents, baostock.stock_industries
                 TO baostock_reader;
 GRANT EXECUTE ON FUNCTION baostock.adjusted_bars(text, date, date, text, text),
+                          baostock.adjusted_bars_of(text, date, date, text, text),
                           baostock.adjust_factor_on(text, date, text) TO baostock_reader;

@@ -83,6 +83,8 @@ CREATE TABLE baostock.daily_bars (
     row_hash      bigint,
     PRIMARY KEY (code, date)
 );
+CREATE INDEX daily_bars_date ON baostock.daily_bars (date);
+COMMENT ON INDEX baostock.daily_bars_date IS 'Every code on a day (a cross-section, and the store''s check of a day already stored).';
 COMMENT ON TABLE baostock.daily_bars IS 'Unadjusted daily bars of A-shares and ETFs, exactly as the server sends them (adjusted prices come from baostock.adjust_factors).';
 COMMENT ON COLUMN baostock.daily_bars.code IS 'Baostock code.';
 COMMENT ON COLUMN baostock.daily_bars.date IS 'Trading day.';

@@ -150,7 +150,7 @@ pub fn plan(args: &Args) -> SyncResult<Plan> {
             .into_iter()
             .map(Unit::Day)
             .collect(),
-        Some(codes) => q::plan_ranges(codes, frequency, args.start, end, args.force)?,
+        Some(codes) => q::plan_ranges(codes, frequency, args.start, end, args.force, today)?,
     };
     let factor_codes = match codes {
         _ if !args.factors => Vec::new(),

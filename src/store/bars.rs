@@ -105,6 +105,16 @@ pub fn period_start(frequency: Frequency, day: NaiveDate) -> NaiveDate {
     }
 }
 
+/// The last day of the week (Sunday) or month holding `day`.
+pub fn period_end(frequency: Frequency, day: NaiveDate) -> NaiveDate {
+    let start = period_start(frequency, day);
+    let next = match frequency {
+        Frequency::Weekly => start + chrono::Days::new(7),
+        _ => start + chrono::Months::new(1),
+    };
+    next.pred_opt().unwrap_or(day)
+}
+
 impl CopyRow for PeriodRow {
     const COLUMNS: &'static [(&'static str, &'static str)] = &[
         ("code", "text"),
@@ -291,6 +301,9 @@ mod tests {
         assert_eq!(period_start(Frequency::Weekly, d(2024, 1, 1)), d(2024, 1, 1));
         assert_eq!(period_start(Frequency::Weekly, d(2024, 12, 31)), d(2024, 12, 30));
         assert_eq!(period_start(Frequency::Monthly, d(2024, 2, 29)), d(2024, 2, 1));
+        assert_eq!(period_end(Frequency::Weekly, d(2024, 12, 31)), d(2025, 1, 5));
+        assert_eq!(period_end(Frequency::Monthly, d(2024, 2, 10)), d(2024, 2, 29));
+        assert_eq!(period_end(Frequency::Monthly, d(2024, 12, 31)), d(2024, 12, 31));
     }
 
     #[test]

@@ -5,7 +5,7 @@ use chrono::{Datelike, NaiveDate};
 use pgrx::datum::DatumWithOid;
 use pgrx::Spi;
 
-use super::bars::period_start;
+use super::bars::{period_end, period_start};
 use super::{date_text, dates, spi_err, stored_date};
 use crate::error::{SyncError, SyncResult};
 use crate::unit::Unit;
@@ -69,14 +69,16 @@ fn spans_of(sql: &str, args: &[DatumWithOid]) -> SyncResult<Vec<(String, NaiveDa
 
 /// Per-code bar ranges of a frequency: for each code, the stretches of trading days in the
 /// range and in its listing that no synced range of that code and frequency covers (nor, for
-/// daily bars, a synced day). Weekly and monthly ranges start on their period's first day (a
-/// bar covers the whole period); minute ranges are cut at year ends (a unit stays small).
+/// daily bars, a synced day). Weekly and monthly ranges start on their period's first day
+/// and end on its last (or today): a bar covers the whole period, and only the period not over
+/// yet is fetched again later; minute ranges are cut at year ends (a unit stays small).
 pub fn plan_ranges(
     codes: &[String],
     frequency: Frequency,
     start: NaiveDate,
     end: NaiveDate,
     force: bool,
+    today: NaiveDate,
 ) -> SyncResult<Vec<Unit>> {
     let spans = spans_of(
         "WITH t AS (
@@ -105,7 +107,9 @@ pub fn plan_ranges(
     let mut units = Vec::new();
     for (code, s, e) in spans {
         let pieces = match frequency {
-            Frequency::Weekly | Frequency::Monthly => vec![(period_start(frequency, s), e)],
+            Frequency::Weekly | Frequency::Monthly => {
+                vec![(period_start(frequency, s), period_end(frequency, e).min(today))]
+            }
             Frequency::Daily => vec![(s, e)],
             _ => (s.year()..=e.year())
                 .filter_map(|y| {

@@ -528,30 +528,23 @@ pub fn mark_range(code: &str, kind: &str, start: NaiveDate, end: NaiveDate, job_
 }
 
 /// The last day a range of `frequency` ending on `end` covers for good: `end`, but for weeks
-/// and months the day before the period of `end` when that period has trading days after
-/// `end`, or days the stored calendar does not reach yet (its bar is not final).
+/// and months the day before the period of `end` while that period is not over: its last
+/// day is today or later (China), or it has trading days after `end`. Its bar is stored; the
+/// next backfill fetches it again.
 pub fn covered_end(frequency: baostock::value::Frequency, end: NaiveDate) -> SyncResult<Option<NaiveDate>> {
     use baostock::value::Frequency;
     if !matches!(frequency, Frequency::Weekly | Frequency::Monthly) {
         return Ok(Some(end));
     }
-    let start = bars::period_start(frequency, end);
-    let unit = if frequency == Frequency::Weekly {
-        "7 days"
-    } else {
-        "1 month"
-    };
-    let open = Spi::get_one_with_args::<bool>(
-        &format!(
+    let (start, last) = (bars::period_start(frequency, end), bars::period_end(frequency, end));
+    let open = last >= china_today()?
+        || Spi::get_one_with_args::<bool>(
             "SELECT EXISTS (SELECT 1 FROM baostock.trade_calendar WHERE is_trading_day
-                              AND day > $2::text::date AND day < $1::text::date + interval '{unit}')
-                 OR coalesce((SELECT max(day) FROM baostock.trade_calendar), '-infinity')
-                    < $1::text::date + interval '{unit}' - interval '1 day'"
-        ),
-        &[date_text(start).into(), date_text(end).into()],
-    )
-    .map_err(spi_err)?
-    .unwrap_or(false);
+                              AND day > $1::text::date AND day <= $2::text::date)",
+            &[date_text(end).into(), date_text(last).into()],
+        )
+        .map_err(spi_err)?
+        .unwrap_or(false);
     Ok(if open { start.pred_opt() } else { Some(end) })
 }
 
