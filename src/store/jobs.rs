@@ -32,16 +32,11 @@ pub fn trading_days(start: NaiveDate, end: NaiveDate) -> SyncResult<i64> {
     .map_err(spi_err)
 }
 
-/// Codes of `codes` that `baostock.securities` does not know.
-pub fn unknown_codes(codes: &[String]) -> SyncResult<Vec<String>> {
+/// The first column of a query's rows, as text.
+fn strings(sql: &str, args: &[DatumWithOid]) -> SyncResult<Vec<String>> {
     Spi::connect(|c| {
         let mut out = Vec::new();
-        let rows = c.select(
-            "SELECT x FROM unnest($1::text[]) x WHERE x NOT IN (SELECT code FROM baostock.securities) ORDER BY 1",
-            None,
-            &[codes.to_vec().into()],
-        )?;
-        for row in rows {
+        for row in c.select(sql, None, args)? {
             if let Some(s) = row.get::<String>(1)? {
                 out.push(s);
             }
@@ -49,6 +44,14 @@ pub fn unknown_codes(codes: &[String]) -> SyncResult<Vec<String>> {
         Ok::<_, pgrx::spi::SpiError>(out)
     })
     .map_err(spi_err)
+}
+
+/// Codes of `codes` that `baostock.securities` does not know.
+pub fn unknown_codes(codes: &[String]) -> SyncResult<Vec<String>> {
+    strings(
+        "SELECT x FROM unnest($1::text[]) x WHERE x NOT IN (SELECT code FROM baostock.securities) ORDER BY 1",
+        &[codes.to_vec().into()],
+    )
 }
 
 /// `(code, start, end)` rows of a planning query.
@@ -160,43 +163,21 @@ pub fn plan_factors(codes: &[String], end: NaiveDate, force: bool) -> SyncResult
 
 /// Stocks and ETFs listed at some time between two days.
 pub fn listed_codes(start: NaiveDate, end: NaiveDate) -> SyncResult<Vec<String>> {
-    Spi::connect(|c| {
-        let mut out = Vec::new();
-        let rows = c.select(
-            "SELECT code FROM baostock.securities
-             WHERE sec_type IN (1, 5) AND (ipo_date IS NULL OR ipo_date <= $2::text::date)
-               AND (out_date IS NULL OR out_date > $1::text::date)
-             ORDER BY code",
-            None,
-            &[date_text(start).into(), date_text(end).into()],
-        )?;
-        for row in rows {
-            if let Some(s) = row.get::<String>(1)? {
-                out.push(s);
-            }
-        }
-        Ok::<_, pgrx::spi::SpiError>(out)
-    })
-    .map_err(spi_err)
+    strings(
+        "SELECT code FROM baostock.securities
+         WHERE sec_type IN (1, 5) AND (ipo_date IS NULL OR ipo_date <= $2::text::date)
+           AND (out_date IS NULL OR out_date > $1::text::date)
+         ORDER BY code",
+        &[date_text(start).into(), date_text(end).into()],
+    )
 }
 
 /// The indices among `codes`.
 pub fn indices_among(codes: &[String]) -> SyncResult<Vec<String>> {
-    Spi::connect(|c| {
-        let mut out = Vec::new();
-        let rows = c.select(
-            "SELECT code FROM baostock.securities WHERE sec_type = 2 AND code = ANY($1::text[]) ORDER BY code",
-            None,
-            &[codes.to_vec().into()],
-        )?;
-        for row in rows {
-            if let Some(s) = row.get::<String>(1)? {
-                out.push(s);
-            }
-        }
-        Ok::<_, pgrx::spi::SpiError>(out)
-    })
-    .map_err(spi_err)
+    strings(
+        "SELECT code FROM baostock.securities WHERE sec_type = 2 AND code = ANY($1::text[]) ORDER BY code",
+        &[codes.to_vec().into()],
+    )
 }
 
 /// What `backfill()` was asked.

@@ -706,12 +706,14 @@ pub fn official_daily(port: u16, day: NaiveDate) -> Value {
     run_official("official_daily.py", &[port.to_string(), day.to_string()])
 }
 
-/// What the official client gets from `query_history_k_data_plus` (95, daily, unadjusted)
-/// for one code: `{"fields": [...], "rows": [...]}` (scripts/official_history.py).
+/// What the official client gets from `query_history_k_data_plus` (95, daily, unadjusted,
+/// every field) for one code: `{"fields": [...], "rows": [...]}`.
 pub fn official_history(port: u16, code: &str, start: NaiveDate, end: NaiveDate) -> Value {
-    run_official(
-        "official_history.py",
-        &[port.to_string(), code.to_owned(), start.to_string(), end.to_string()],
+    official_query(
+        port,
+        "query_history_k_data_plus",
+        &serde_json::json!({"code": code, "fields": baostock::value::DAILY_FIELDS, "start_date": start.to_string(),
+                            "end_date": end.to_string(), "frequency": "d", "adjustflag": "3"}),
     )
 }
 
