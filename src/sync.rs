@@ -405,7 +405,7 @@ pub fn sync_date(arg: DayArg, force: bool) -> SyncResult<Vec<Outcome>> {
             }
             if days.is_empty() {
                 pgrx::notice!("{latest} is already synced; nothing to catch up");
-                return skipped(early, latest, nested);
+                return skipped(early, latest, nested + refresh_reference(today));
             }
             days
         }
