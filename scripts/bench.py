@@ -29,6 +29,10 @@ PROFILE = os.environ["BENCH_PROFILE"]
 PEER_SAMPLE = int(os.environ.get("BENCH_PEER_SAMPLE", "200"))
 PEER_HISTORY_SAMPLE = int(os.environ.get("BENCH_PEER_HISTORY_SAMPLE", "100"))
 PEER_WINDOWS = int(os.environ.get("BENCH_PEER_WINDOWS", "3"))
+# What to run: "daily" (the daily update), "history" (the historical load and the scaling) and
+# "extras" (on ten years of bars: factor histories, minute bars, adjusted reads); the store table
+# always.
+PARTS = os.environ.get("BENCH_PARTS", "daily history extras").split()
 # baostock.max_sessions' default: what sync_date uses out of the box.
 DEFAULT_SESSIONS = 2
 
@@ -274,68 +278,74 @@ def main():
                 f"ORDER BY day DESC LIMIT 7").splitlines()
     rows = []
 
-    # The daily update: the peer's, one day by sync_date, and a 5-day catch-up.
-    p = peer("daily", str(end), "--sample", str(PEER_SAMPLE))
-    rows.append({"what": f"peer: daily update, {p['sampled_codes']} of {p['total_codes']:.0f} codes sampled",
-                 "seconds": p["extrapolated_seconds"], "requests": p["extrapolated_requests"], "bytes": None,
-                 "rows": p["total_codes"], "rss_mb": p["peak_rss_mb"], "peer_s": p["extrapolated_seconds"],
-                 "bound_s": None})
-    psql("TRUNCATE peer_daily_bars")
-    reset_data()
-    set_sessions(DEFAULT_SESSIONS)
-    rows.append(our_sync("sync_date, 1 day", f"SELECT * FROM baostock.sync_date('{end}')", copy_rate,
-                         p["extrapolated_seconds"]))
-    reset_data()
-    psql(f"SELECT * FROM baostock.sync_date('{days[6]}')")
-    psql("TRUNCATE baostock.sync_runs")
-    rows.append(our_sync("sync_date catch-up, 5 days", "SELECT * FROM baostock.sync_date()", copy_rate,
-                         5 * p["extrapolated_seconds"]))
+    if "daily" in PARTS:
+        # The daily update: the peer's, one day by sync_date, and a 5-day catch-up.
+        p = peer("daily", str(end), "--sample", str(PEER_SAMPLE))
+        rows.append({"what": f"peer: daily update, {p['sampled_codes']} of {p['total_codes']:.0f} codes sampled",
+                     "seconds": p["extrapolated_seconds"], "requests": p["extrapolated_requests"], "bytes": None,
+                     "rows": p["total_codes"], "rss_mb": p["peak_rss_mb"], "peer_s": p["extrapolated_seconds"],
+                     "bound_s": None})
+        psql("TRUNCATE peer_daily_bars")
+        reset_data()
+        set_sessions(DEFAULT_SESSIONS)
+        rows.append(our_sync("sync_date, 1 day", f"SELECT * FROM baostock.sync_date('{end}')", copy_rate,
+                             p["extrapolated_seconds"]))
+        reset_data()
+        psql(f"SELECT * FROM baostock.sync_date('{days[6]}')")
+        psql("TRUNCATE baostock.sync_runs")
+        rows.append(our_sync("sync_date catch-up, 5 days", "SELECT * FROM baostock.sync_date()", copy_rate,
+                             5 * p["extrapolated_seconds"]))
 
-    # The historical load: the peer's year, our year at 1-3 sessions, ten years and the scaling.
-    start = end.replace(year=end.year - 1) + datetime.timedelta(days=1)
-    h = peer("history", str(start), str(end), "--sample", str(PEER_HISTORY_SAMPLE), "--windows", str(PEER_WINDOWS))
-    psql("DROP TABLE peer_daily_bars")
-    rows.append({"what": f"peer: historical load 1 y, {h['sampled_codes']} codes x {h['sampled_windows']} of "
-                         f"{h['total_windows']} windows sampled",
-                 "seconds": h["extrapolated_seconds"], "requests": h["extrapolated_requests"], "bytes": None,
-                 "rows": None, "rss_mb": h["peak_rss_mb"], "peer_s": h["extrapolated_seconds"], "bound_s": None})
-    peer_year = h["extrapolated_seconds"]
-    scaling = {}
-    for sessions in SESSIONS:
-        r = our_backfill(1, sessions, end, copy_rate, peer_year)
-        rows.append(r)
-        if sessions == SCALING_SESSIONS:
-            scaling[1] = r
-    for years in sorted(set(SCALING_YEARS) - {1}):
-        r = our_backfill(years, SCALING_SESSIONS, end, copy_rate, peer_year * years)
-        scaling[years] = r
-        if years == max(SCALING_YEARS):
+    scaling, read_rows = {}, []
+    if "history" in PARTS:
+        # The historical load: the peer's year, our year at 1-3 sessions, ten years and the scaling.
+        start = end.replace(year=end.year - 1) + datetime.timedelta(days=1)
+        h = peer("history", str(start), str(end), "--sample", str(PEER_HISTORY_SAMPLE), "--windows", str(PEER_WINDOWS))
+        psql("DROP TABLE peer_daily_bars")
+        rows.append({"what": f"peer: historical load 1 y, {h['sampled_codes']} codes x {h['sampled_windows']} of "
+                             f"{h['total_windows']} windows sampled",
+                     "seconds": h["extrapolated_seconds"], "requests": h["extrapolated_requests"], "bytes": None,
+                     "rows": None, "rss_mb": h["peak_rss_mb"], "peer_s": h["extrapolated_seconds"], "bound_s": None})
+        peer_year = h["extrapolated_seconds"]
+        scaling = {}
+        for sessions in SESSIONS:
+            r = our_backfill(1, sessions, end, copy_rate, peer_year)
             rows.append(r)
+            if sessions == SCALING_SESSIONS:
+                scaling[1] = r
+        for years in sorted(set(SCALING_YEARS) - {1}):
+            r = our_backfill(years, SCALING_SESSIONS, end, copy_rate, peer_year * years)
+            scaling[years] = r
+            if years == max(SCALING_YEARS):
+                rows.append(r)
 
-    # Factor histories of every code (once, a request a code), 5-minute bars, adjusted reads:
-    # on the ten years the scaling left stored.
-    ten = end.replace(year=end.year - max(SCALING_YEARS)) + datetime.timedelta(days=1)
-    rows.append(our_job("factor histories, every code (once)", f"'{ten}', '{end}'", SCALING_SESSIONS, copy_rate,
-                        None, reset=False))
-    one = end.replace(year=end.year - 1) + datetime.timedelta(days=1)
-    codes = psql("SELECT string_agg(quote_literal(code), ',') FROM (SELECT code FROM baostock.securities "
-                 "WHERE sec_type = 1 AND ipo_date < '" + str(one) + "' AND out_date IS NULL ORDER BY code LIMIT 300) c")
-    rows.append(our_job("5-minute bars 1 y, 300 codes", f"'{one}', '{end}', codes => ARRAY[{codes}], "
-                        f"frequency => '5', factors => false", SCALING_SESSIONS, copy_rate, None, reset=False))
-    rich = psql("SELECT code FROM baostock.adjust_factors a JOIN baostock.securities s USING (code) "
-                "WHERE s.sec_type = 1 AND s.ipo_date < '" + str(ten) + "' GROUP BY code ORDER BY count(*) DESC, code LIMIT 1")
-    reads = [
-        (f"one code ({rich}), 10 years, daily", f"SELECT * FROM baostock.daily_bars WHERE code = '{rich}' "
-         f"AND date BETWEEN '{ten}' AND '{end}'", f"SELECT * FROM baostock.adjusted_bars('{rich}', '{ten}', '{end}', 'qfq')"),
-        (f"one code ({rich}), 10 years, weekly", None,
-         f"SELECT * FROM baostock.adjusted_bars('{rich}', '{ten}', '{end}', 'qfq', 'w')"),
-        (f"every code, one day ({end})", f"SELECT * FROM baostock.daily_bars WHERE date = '{end}'",
-         f"SELECT * FROM baostock.daily_bars_qfq WHERE date = '{end}'"),
-    ]
-    read_rows = []
-    for what, raw, adjusted in reads:
-        n = int(psql(f"SELECT count(*) FROM ({adjusted}) x"))
-        read_rows.append((what, n, exec_ms(raw) if raw else None, exec_ms(adjusted)))
+    if "extras" in PARTS:
+        if max(SCALING_YEARS) not in scaling:
+            rows.append(our_backfill(max(SCALING_YEARS), SCALING_SESSIONS, end, copy_rate, None))
+        # Factor histories of every code (once, a request a code), 5-minute bars, adjusted reads:
+        # on the ten years the scaling left stored.
+        ten = end.replace(year=end.year - max(SCALING_YEARS)) + datetime.timedelta(days=1)
+        rows.append(our_job("factor histories, every code (once)", f"'{ten}', '{end}'", SCALING_SESSIONS, copy_rate,
+                            None, reset=False))
+        one = end.replace(year=end.year - 1) + datetime.timedelta(days=1)
+        codes = psql("SELECT string_agg(quote_literal(code), ',') FROM (SELECT code FROM baostock.securities "
+                     "WHERE sec_type = 1 AND ipo_date < '" + str(one) + "' AND out_date IS NULL ORDER BY code LIMIT 300) c")
+        rows.append(our_job("5-minute bars 1 y, 300 codes", f"'{one}', '{end}', codes => ARRAY[{codes}], "
+                            f"frequency => '5', factors => false", SCALING_SESSIONS, copy_rate, None, reset=False))
+        rich = psql("SELECT code FROM baostock.adjust_factors a JOIN baostock.securities s USING (code) "
+                    "WHERE s.sec_type = 1 AND s.ipo_date < '" + str(ten) + "' GROUP BY code ORDER BY count(*) DESC, code LIMIT 1")
+        reads = [
+            (f"one code ({rich}), 10 years, daily", f"SELECT * FROM baostock.daily_bars WHERE code = '{rich}' "
+             f"AND date BETWEEN '{ten}' AND '{end}'", f"SELECT * FROM baostock.adjusted_bars('{rich}', '{ten}', '{end}', 'qfq')"),
+            (f"one code ({rich}), 10 years, weekly", None,
+             f"SELECT * FROM baostock.adjusted_bars('{rich}', '{ten}', '{end}', 'qfq', 'w')"),
+            (f"every code, one day ({end})", f"SELECT * FROM baostock.daily_bars WHERE date = '{end}'",
+             f"SELECT * FROM baostock.daily_bars_qfq WHERE date = '{end}'"),
+        ]
+        read_rows = []
+        for what, raw, adjusted in reads:
+            n = int(psql(f"SELECT count(*) FROM ({adjusted}) x"))
+            read_rows.append((what, n, exec_ms(raw) if raw else None, exec_ms(adjusted)))
 
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
     print(f"Benchmark of {datetime.date.today()}, {os.cpu_count()} cores ({cpu}), {platform.system()}; emulator "
@@ -354,9 +364,11 @@ def main():
         nrows = f"{r['rows']:,.0f}" if r["rows"] else "-"
         print(f"| {r['what']} | {fmt_s(r['seconds'])} | {r['requests']:,.0f} | {nbytes} | {nrows} | {rate} "
               f"| {r['rss_mb']:.0f} MB | {vs_peer} | {vs_bound} |")
-    print("\nReading, forward-adjusted (qfq) in SQL beside the raw bars (median of 5 runs, execution time):\n")
-    print("| read | rows | raw bars | adjusted |")
-    print("|---|---|---|---|")
+    if read_rows:
+        print("\nReading, forward-adjusted (qfq) in SQL beside the raw bars (median of 5 runs, execution "
+              "time):\n")
+        print("| read | rows | raw bars | adjusted |")
+        print("|---|---|---|---|")
     for what, n, raw, adjusted in read_rows:
         raw_text = f"{raw:.1f} ms" if raw is not None else "-"
         print(f"| {what} | {n:,} | {raw_text} | {adjusted:.1f} ms |")
@@ -368,9 +380,10 @@ def main():
     for method, r in store.items():
         lo, hi = r["vs_range"]
         print(f"| {method} | {r['rows_per_s']:,.0f} | {r['vs_copy']:.2f} ({lo:.2f}-{hi:.2f}) |")
-    print(f"\nScaling, {SCALING_SESSIONS} worker sessions:\n")
-    print("| years | seconds | seconds a year | rows | worker peak private RSS |")
-    print("|---|---|---|---|---|")
+    if scaling:
+        print(f"\nScaling, {SCALING_SESSIONS} worker sessions:\n")
+        print("| years | seconds | seconds a year | rows | worker peak private RSS |")
+        print("|---|---|---|---|---|")
     for years in sorted(scaling):
         r = scaling[years]
         print(f"| {years} | {r['seconds']:.1f} | {r['seconds'] / years:.1f} | {r['rows']:,} | {r['rss_mb']:.0f} MB |")

@@ -15,6 +15,8 @@
 #                                  latest trading day, at BENCH_SCALING_SESSIONS (3) sessions
 #   BENCH_PEER_SAMPLE=200          codes the peer's daily update times (of ~5,000)
 #   BENCH_PEER_HISTORY_SAMPLE=100  codes x BENCH_PEER_WINDOWS=3 windows its historical load times
+#   BENCH_PARTS="daily history extras"  the daily update; the historical load and the scaling;
+#                                  on ten years of bars, factor histories, minute bars, adjusted reads
 #   BENCH_PORT=5497                cluster port; emulator on 10040, its control port on 10041
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,6 +30,7 @@ CONTROL_PORT=$((EMU_PORT + 1))
 export BENCH_SESSIONS=${BENCH_SESSIONS:-1 2 3}
 export BENCH_SCALING_YEARS=${BENCH_SCALING_YEARS:-1 2 5 10}
 export BENCH_PROFILE=${BENCH_PROFILE:-realistic}
+export BENCH_PARTS=${BENCH_PARTS:-daily history extras}
 PGBIN=/usr/lib/postgresql/15/bin
 
 log() { printf '\n==> %s\n' "$*" >&2; }

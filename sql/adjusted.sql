@@ -11,26 +11,33 @@
 -- close of the adjusted daily prices within the range asked; volume, amount and turnover
 -- summed; pct_chg from the close before the period to its last close (raw prices).
 
--- The factor of a code in force on a day for an adjust mode: 1 for none. One expression with
--- no SET clause, so that the planner inlines it into the queries below.
-CREATE FUNCTION baostock.adjust_factor_on(code text, day date, adjust text)
-RETURNS numeric
+-- The price factor of a code for an adjust mode over each stretch of days: from each factor
+-- row's operate_date until the next one's, and before the first one (from -infinity). One pass
+-- over the code's factors, which the bars then join by range.
+CREATE FUNCTION baostock.factor_ranges(code text, adjust text)
+RETURNS TABLE (since date, until date, factor numeric)
 LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
-    SELECT CASE adjust
-        WHEN 'none' THEN 1::numeric
-        WHEN 'hfq' THEN coalesce((SELECT a.back_factor FROM baostock.adjust_factors a
-                                  WHERE a.code = $1 AND a.operate_date <= $2
-                                  ORDER BY a.operate_date DESC LIMIT 1), 1.000000)
-        WHEN 'qfq' THEN pg_catalog.round(
-            coalesce((SELECT a.back_factor FROM baostock.adjust_factors a
-                      WHERE a.code = $1 AND a.operate_date <= $2
-                      ORDER BY a.operate_date DESC LIMIT 1), 1.000000)
-            / coalesce((SELECT a.back_factor FROM baostock.adjust_factors a
-                        WHERE a.code = $1 ORDER BY a.operate_date DESC LIMIT 1), 1.000000), 6)
-    END
+    WITH f AS (
+        SELECT a.operate_date, a.back_factor,
+               lead(a.operate_date) OVER (ORDER BY a.operate_date) AS next,
+               last_value(a.back_factor) OVER (ORDER BY a.operate_date
+                                               ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS latest
+        FROM baostock.adjust_factors a WHERE a.code = $1
+    ), r AS (
+        SELECT '-infinity'::date AS since, coalesce(min(operate_date), 'infinity') AS until, 1.000000::numeric AS back,
+               coalesce(max(latest), 1.000000) AS latest
+        FROM f
+        UNION ALL
+        SELECT operate_date, coalesce(next, 'infinity'), coalesce(back_factor, 1.000000), coalesce(latest, 1.000000)
+        FROM f
+    )
+    SELECT '-infinity'::date, 'infinity'::date, 1::numeric WHERE $2 = 'none'
+    UNION ALL
+    SELECT since, until, CASE $2 WHEN 'hfq' THEN back ELSE pg_catalog.round(back / nullif(latest, 0), 6) END
+    FROM r WHERE $2 IN ('hfq', 'qfq')
 $$;
-COMMENT ON FUNCTION baostock.adjust_factor_on(text, date, text) IS 'The price factor of a code on a day: none 1, hfq the back factor in force (1.000000 before the first factor row), qfq that back factor / the code''s latest back factor rounded to 6 decimals, as the server computes its fore factor.';
+COMMENT ON FUNCTION baostock.factor_ranges(text, text) IS 'The price factor of a code for an adjust mode over each stretch of days [since, until): none 1; hfq the back factor in force (1.000000 before the first factor row); qfq that back factor / the code''s latest back factor rounded to 6 decimals, as the server computes its fore factor.';
 
 -- adjusted_bars' body: PL/pgSQL cannot name a parameter like a result column (code, date).
 CREATE FUNCTION baostock.adjusted_bars_of(
@@ -79,19 +86,20 @@ BEGIN
     IF frequency = 'd' THEN
         RETURN QUERY
         SELECT b.code, b.date, NULL::timestamp,
-               b.open * k.f, b.high * k.f, b.low * k.f, b.close * k.f, b.preclose * k.f,
+               b.open * k.factor, b.high * k.factor, b.low * k.factor, b.close * k.factor, b.preclose * k.factor,
                b.volume, b.amount, flag, b.turn, b.trade_status, b.pct_chg,
                b.pe_ttm, b.pb_mrq, b.ps_ttm, b.pcf_ncf_ttm, b.is_st
         FROM baostock.daily_bars b
-        CROSS JOIN LATERAL (SELECT baostock.adjust_factor_on(b.code, b.date, adjust) AS f) k
+        JOIN baostock.factor_ranges(c, adjust) k ON b.date >= k.since AND b.date < k.until
         WHERE b.code = c AND b.date BETWEEN start_date AND end_date
         ORDER BY b.date;
     ELSIF frequency IN ('w', 'm') THEN
         RETURN QUERY
         WITH d AS (
-            SELECT b.*, k.f, date_trunc(CASE adjusted_bars_of.frequency WHEN 'w' THEN 'week' ELSE 'month' END, b.date) AS period
+            SELECT b.*, k.factor AS f,
+                   date_trunc(CASE adjusted_bars_of.frequency WHEN 'w' THEN 'week' ELSE 'month' END, b.date) AS period
             FROM baostock.daily_bars b
-            CROSS JOIN LATERAL (SELECT baostock.adjust_factor_on(b.code, b.date, adjust) AS f) k
+            JOIN baostock.factor_ranges(c, adjust) k ON b.date >= k.since AND b.date < k.until
             WHERE b.code = c AND b.date BETWEEN start_date AND end_date
         )
         SELECT c, max(d.date), NULL::timestamp,
@@ -112,11 +120,11 @@ BEGIN
     ELSE
         RETURN QUERY
         SELECT b.code, b.date, b.time,
-               b.open * k.f, b.high * k.f, b.low * k.f, b.close * k.f, NULL::numeric,
+               b.open * k.factor, b.high * k.factor, b.low * k.factor, b.close * k.factor, NULL::numeric,
                b.volume, b.amount, flag, NULL::numeric, NULL::boolean, NULL::numeric,
                NULL::numeric, NULL::numeric, NULL::numeric, NULL::numeric, NULL::boolean
         FROM baostock.minute_bars b
-        CROSS JOIN LATERAL (SELECT baostock.adjust_factor_on(b.code, b.date, adjust) AS f) k
+        JOIN baostock.factor_ranges(c, adjust) k ON b.date >= k.since AND b.date < k.until
         WHERE b.code = c AND b.frequency = adjusted_bars_of.frequency::smallint
           AND b.time >= start_date AND b.time < end_date + 1
         ORDER BY b.time;
@@ -140,12 +148,17 @@ LANGUAGE sql STABLE
 AS $$ SELECT * FROM baostock.adjusted_bars_of($1, $2, $3, $4, $5) $$;
 COMMENT ON FUNCTION baostock.adjusted_bars(text, date, date, text, text) IS 'A code''s bars between two days with prices adjusted in SQL from the stored raw bars and back factors: adjust qfq (forward, the default), hfq (back) or none; frequency d (default), w or m (built from the daily bars as the server builds them), 5, 15, 30 or 60 (from baostock.minute_bars; indices have none). Equal to the server''s answers with adjustflag 2 / 1 when the code''s factor history is complete (backfill fetches it). Columns a frequency does not have are NULL.';
 
+-- Every code's bars of a day: two index probes a bar (the factor in force, the latest).
 CREATE VIEW baostock.daily_bars_qfq AS
 SELECT b.code, b.date, b.open * k.f AS open, b.high * k.f AS high, b.low * k.f AS low, b.close * k.f AS close,
        b.preclose * k.f AS preclose, b.volume, b.amount, 2::smallint AS adjustflag, b.turn, b.trade_status,
        b.pct_chg, b.pe_ttm, b.pb_mrq, b.ps_ttm, b.pcf_ncf_ttm, b.is_st
 FROM baostock.daily_bars b
-CROSS JOIN LATERAL (SELECT baostock.adjust_factor_on(b.code, b.date, 'qfq') AS f) k;
+LEFT JOIN LATERAL (SELECT a.back_factor FROM baostock.adjust_factors a
+                   WHERE a.code = b.code AND a.operate_date <= b.date ORDER BY a.operate_date DESC LIMIT 1) f ON true
+LEFT JOIN LATERAL (SELECT a.back_factor FROM baostock.adjust_factors a
+                   WHERE a.code = b.code ORDER BY a.operate_date DESC LIMIT 1) l ON true
+CROSS JOIN LATERAL (SELECT round(coalesce(f.back_factor, 1.000000) / coalesce(nullif(l.back_factor, 0), 1.000000), 6) AS f) k;
 COMMENT ON VIEW baostock.daily_bars_qfq IS 'Every stored daily bar with forward-adjusted (qfq) prices, computed as baostock.adjusted_bars does; filter by code and date.';
 
 CREATE VIEW baostock.daily_bars_hfq AS
@@ -153,5 +166,7 @@ SELECT b.code, b.date, b.open * k.f AS open, b.high * k.f AS high, b.low * k.f A
        b.preclose * k.f AS preclose, b.volume, b.amount, 1::smallint AS adjustflag, b.turn, b.trade_status,
        b.pct_chg, b.pe_ttm, b.pb_mrq, b.ps_ttm, b.pcf_ncf_ttm, b.is_st
 FROM baostock.daily_bars b
-CROSS JOIN LATERAL (SELECT baostock.adjust_factor_on(b.code, b.date, 'hfq') AS f) k;
+LEFT JOIN LATERAL (SELECT a.back_factor FROM baostock.adjust_factors a
+                   WHERE a.code = b.code AND a.operate_date <= b.date ORDER BY a.operate_date DESC LIMIT 1) f ON true
+CROSS JOIN LATERAL (SELECT coalesce(f.back_factor, 1.000000) AS f) k;
 COMMENT ON VIEW baostock.daily_bars_hfq IS 'Every stored daily bar with back-adjusted (hfq) prices, computed as baostock.adjusted_bars does; filter by code and date.';

@@ -406,4 +406,4 @@ GRANT SELECT ON baostock.daily_bars, baostock.weekly_bars, baostock.monthly_bars
                 TO baostock_reader;
 GRANT EXECUTE ON FUNCTION baostock.adjusted_bars(text, date, date, text, text),
                           baostock.adjusted_bars_of(text, date, date, text, text),
-                          baostock.adjust_factor_on(text, date, text) TO baostock_reader;
+                          baostock.factor_ranges(text, text) TO baostock_reader;

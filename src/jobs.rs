@@ -155,7 +155,6 @@ pub fn plan(args: &Args) -> SyncResult<Plan> {
     let factor_codes = match codes {
         _ if !args.factors => Vec::new(),
         Some(c) => c,
-        None if units.is_empty() => Vec::new(),
         None => q::listed_codes(args.start, end)?,
     };
     units.extend(q::plan_factors(&factor_codes, end, args.force)?);

@@ -465,9 +465,10 @@ fn run_days(days: &[NaiveDate], params: &serde_json::Value, nested: Traffic) -> 
             Ok(None) => break,
             Err(e) => Err(e),
         };
-        // The last answer, or a failure: the logouts belong to this run.
-        let ends = index + 1 == days.len() || answer.is_err();
-        let now = if ends {
+        // A failure: the logouts belong to this run. After the last answer the network thread
+        // logs out by itself while the answer is written; the logouts are added to its run then.
+        let last = index + 1 == days.len();
+        let now = if answer.is_err() {
             runner.take().map_or(seen, Runner::finish)
         } else {
             r.traffic()
@@ -486,9 +487,17 @@ fn run_days(days: &[NaiveDate], params: &serde_json::Value, nested: Traffic) -> 
                 if status == Status::Ok {
                     store::set_synced_run(day, run_id)?;
                 }
-                Ok((status, outcome))
+                Ok((status, outcome, run_id))
             })
         });
+        let applied = match applied {
+            Ok((status, mut outcome, run_id)) if last => {
+                let logouts = runner.take().map_or(seen, Runner::finish) - seen;
+                outcome.traffic = outcome.traffic + logouts;
+                store::add_run_traffic(run_id, logouts.requests, logouts.bytes).map(|()| (status, outcome))
+            }
+            other => other.map(|(status, outcome, _)| (status, outcome)),
+        };
         started = runlog::now();
         match applied {
             Ok((status, outcome)) => {

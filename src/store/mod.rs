@@ -651,6 +651,15 @@ pub fn insert_run(r: &RunRecord) -> SyncResult<i64> {
     .ok_or_else(|| SyncError::Store("pg_baostock store: INSERT ... RETURNING gave no row".into()))
 }
 
+/// Adds traffic that came after a run was written (its logouts) to the run.
+pub fn add_run_traffic(run_id: i64, requests: i64, bytes: i64) -> SyncResult<()> {
+    Spi::run_with_args(
+        "UPDATE baostock.sync_runs SET requests = requests + $2::int, bytes = bytes + $3 WHERE run_id = $1",
+        &[run_id.into(), requests.into(), bytes.into()],
+    )
+    .map_err(spi_err)
+}
+
 /// Today in China (UTC+8), by the database clock (formatted explicitly: DateStyle varies).
 pub fn china_today() -> SyncResult<NaiveDate> {
     let s =

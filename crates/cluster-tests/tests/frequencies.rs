@@ -365,6 +365,18 @@ fn adjusted_prices_equal_the_servers_and_follow_a_new_dividend() {
     assert_eq!(status, "ok");
     check(latest);
     let (qfq_after, hfq_after) = (adjusted("qfq", "d", latest), adjusted("hfq", "d", latest));
+    // The views adjust every code the same way.
+    let scope = format!("code = '{stock}' AND date BETWEEN '{start}' AND '{latest}'");
+    assert_eq!(
+        ours(DAILY, "baostock.daily_bars_qfq", &scope, "date"),
+        qfq_after,
+        "daily_bars_qfq"
+    );
+    assert_eq!(
+        ours(DAILY, "baostock.daily_bars_hfq", &scope, "date"),
+        hfq_after,
+        "daily_bars_hfq"
+    );
     assert_eq!(
         &hfq_after[..hfq_before.len()],
         &hfq_before[..],
