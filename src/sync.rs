@@ -493,8 +493,10 @@ fn run_days(days: &[NaiveDate], params: &serde_json::Value, nested: Traffic) -> 
         let applied = match applied {
             Ok((status, mut outcome, run_id)) if last => {
                 let logouts = runner.take().map_or(seen, Runner::finish) - seen;
+                let finished_at = runlog::now();
                 outcome.traffic = outcome.traffic + logouts;
-                store::add_run_traffic(run_id, logouts.requests, logouts.bytes).map(|()| (status, outcome))
+                outcome.seconds = (finished_at - run.rec.started_at).max(0.0);
+                store::add_run_traffic(run_id, logouts.requests, logouts.bytes, finished_at).map(|()| (status, outcome))
             }
             other => other.map(|(status, outcome, _)| (status, outcome)),
         };

@@ -651,11 +651,14 @@ pub fn insert_run(r: &RunRecord) -> SyncResult<i64> {
     .ok_or_else(|| SyncError::Store("pg_baostock store: INSERT ... RETURNING gave no row".into()))
 }
 
-/// Adds traffic that came after a run was written (its logouts) to the run.
-pub fn add_run_traffic(run_id: i64, requests: i64, bytes: i64) -> SyncResult<()> {
+/// Adds traffic that came after a run was written (its logouts) to the run, which ends at
+/// `finished_at` (seconds since the Unix epoch) then.
+pub fn add_run_traffic(run_id: i64, requests: i64, bytes: i64, finished_at: f64) -> SyncResult<()> {
     Spi::run_with_args(
-        "UPDATE baostock.sync_runs SET requests = requests + $2::int, bytes = bytes + $3 WHERE run_id = $1",
-        &[run_id.into(), requests.into(), bytes.into()],
+        "UPDATE baostock.sync_runs SET requests = requests + $2::int, bytes = bytes + $3,
+                finished_at = greatest(finished_at, to_timestamp($4))
+         WHERE run_id = $1",
+        &[run_id.into(), requests.into(), bytes.into(), finished_at.into()],
     )
     .map_err(spi_err)
 }
