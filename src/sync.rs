@@ -146,108 +146,96 @@ pub fn sync_calendar(start: Option<NaiveDate>, end: Option<NaiveDate>) -> SyncRe
             "start {start} is before the first trading day {FIRST_TRADING_DAY}"
         )));
     }
+    let (outcome, ()) = one_session(
+        "sync_calendar",
+        json!({"start": start, "end": end}),
+        None,
+        |pool| net::fetch_calendar(pool, start, end),
+        |days| Ok((store::upsert_calendar(&days, guc::batch_rows())?, ())),
+    )?;
+    Ok(outcome)
+}
+
+/// A sync of what one session asks: refused while the server is out of reach (a failed
+/// run), the answer written in a subtransaction, the run recorded either way. `write` gives
+/// the run's counts and what the caller reports beside them.
+fn one_session<T, W>(
+    kind: &str,
+    params: serde_json::Value,
+    day: Option<NaiveDate>,
+    fetch: impl FnOnce(&baostock::client::Pool) -> SyncResult<T>,
+    write: impl FnOnce(T) -> SyncResult<(Counts, W)>,
+) -> SyncResult<(Outcome, W)> {
     runlog::import_leftovers();
-    let mut run = Run::start("sync_calendar", &json!({"start": start, "end": end}), None);
+    let mut run = Run::start(kind, &params, day);
     if let Err(e) = guard_server() {
         return Err(run.fail(e));
     }
     let pool = net::pool(Some(1), net::Budget::Full)?;
-    let days = net::fetch_calendar(&pool, start, end);
+    let answer = fetch(&pool);
     run.add_traffic(Traffic::of(&pool));
-    let written = days.and_then(|days| subtransaction(|| store::upsert_calendar(&days, guc::batch_rows())));
-    match written {
-        Ok(counts) => Ok(run.finish("ok", counts, None)?.1),
+    match answer.and_then(|a| subtransaction(|| write(a))) {
+        Ok((counts, reported)) => Ok((run.finish("ok", counts, None)?.1, reported)),
         Err(e) => Err(run.fail(e)),
     }
 }
 
 /// Fetches every security's basic data and upserts it.
 pub fn sync_securities() -> SyncResult<Outcome> {
-    runlog::import_leftovers();
-    let mut run = Run::start("sync_securities", &json!({}), None);
-    if let Err(e) = guard_server() {
-        return Err(run.fail(e));
-    }
-    let pool = net::pool(Some(1), net::Budget::Full)?;
-    let rows = net::fetch_securities(&pool);
-    run.add_traffic(Traffic::of(&pool));
-    let written = rows.and_then(|rows| subtransaction(|| store::upsert_securities(&rows, guc::batch_rows())));
-    match written {
-        Ok(counts) => Ok(run.finish("ok", counts, None)?.1),
-        Err(e) => Err(run.fail(e)),
-    }
+    let (outcome, ()) = one_session("sync_securities", json!({}), None, net::fetch_securities, |rows| {
+        Ok((store::upsert_securities(&rows, guc::batch_rows())?, ()))
+    })?;
+    Ok(outcome)
 }
 
 /// Fetches the constituents of the CSI 300, SSE 50 and CSI 500 on a day (the latest lists
 /// without one) and writes them, each list replacing the stored list of its date. One run
 /// for the three; a result row for each index.
 pub fn sync_index_constituents(day: Option<NaiveDate>) -> SyncResult<Vec<(&'static str, Outcome)>> {
-    runlog::import_leftovers();
-    let mut run = Run::start("sync_index_constituents", &json!({"day": day}), day);
-    if let Err(e) = guard_server() {
-        return Err(run.fail(e));
-    }
-    let pool = net::pool(Some(1), net::Budget::Full)?;
-    let lists = net::block_on(net::closing(&pool, async {
-        let mut lists = Vec::new();
-        for index in StockIndex::ALL {
-            lists.push((index, net::constituents(&pool, index, day).await?));
-        }
-        Ok::<_, SyncError>(lists)
-    }))
-    .and_then(|r| r);
-    run.add_traffic(Traffic::of(&pool));
-    let written = lists.and_then(|lists| {
-        subtransaction(|| {
-            let mut out = Vec::new();
-            for (index, rows) in &lists {
-                out.push((
-                    reference::index_name(*index),
-                    reference::replace_constituents(*index, rows)?,
-                ));
+    let fetch = |pool: &baostock::client::Pool| {
+        net::block_on(net::closing(pool, async {
+            let mut lists = Vec::new();
+            for index in StockIndex::ALL {
+                lists.push((index, net::constituents(pool, index, day).await?));
             }
-            Ok(out)
+            Ok::<_, SyncError>(lists)
+        }))?
+    };
+    let write = |lists: Vec<(StockIndex, Vec<baostock::reply::IndexConstituent>)>| {
+        let mut per_index = Vec::new();
+        let mut total = Counts::default();
+        for (index, rows) in &lists {
+            let counts = reference::replace_constituents(*index, rows)?;
+            total += counts;
+            per_index.push((reference::index_name(*index), counts));
+        }
+        Ok((total, per_index))
+    };
+    let (outcome, per_index) = one_session("sync_index_constituents", json!({"day": day}), day, fetch, write)?;
+    Ok(per_index
+        .into_iter()
+        .map(|(name, counts)| {
+            (
+                name,
+                Outcome {
+                    counts,
+                    ..outcome.clone()
+                },
+            )
         })
-    });
-    match written {
-        Ok(per_index) => {
-            let mut total = Counts::default();
-            for (_, c) in &per_index {
-                total += *c;
-            }
-            let (_, outcome) = run.finish("ok", total, None)?;
-            Ok(per_index
-                .into_iter()
-                .map(|(name, counts)| {
-                    (
-                        name,
-                        Outcome {
-                            counts,
-                            ..outcome.clone()
-                        },
-                    )
-                })
-                .collect())
-        }
-        Err(e) => Err(run.fail(e)),
-    }
+        .collect())
 }
 
 /// Fetches every stock's industry on a day (the latest without one) and writes it.
 pub fn sync_industries(day: Option<NaiveDate>) -> SyncResult<Outcome> {
-    runlog::import_leftovers();
-    let mut run = Run::start("sync_industries", &json!({"day": day}), day);
-    if let Err(e) = guard_server() {
-        return Err(run.fail(e));
-    }
-    let pool = net::pool(Some(1), net::Budget::Full)?;
-    let rows = net::block_on(net::closing(&pool, net::industries(&pool, day))).and_then(|r| r);
-    run.add_traffic(Traffic::of(&pool));
-    let written = rows.and_then(|rows| subtransaction(|| reference::replace_industries(&rows)));
-    match written {
-        Ok(counts) => Ok(run.finish("ok", counts, None)?.1),
-        Err(e) => Err(run.fail(e)),
-    }
+    let (outcome, ()) = one_session(
+        "sync_industries",
+        json!({"day": day}),
+        day,
+        |pool| net::block_on(net::closing(pool, net::industries(pool, day)))?,
+        |rows| Ok((reference::replace_industries(&rows)?, ())),
+    )?;
+    Ok(outcome)
 }
 
 /// A refresh of reference data; its traffic.

@@ -4,13 +4,32 @@
 use std::collections::BTreeSet;
 
 use baostock::reply::{DailyBar, MinuteBar, PeriodBar};
-use baostock::value::{Decimal, Frequency};
+use baostock::value::{AdjustFlag, Decimal, Frequency};
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use pgrx::Spi;
 
 use super::copy::{push_bool, push_decimal, push_opt, push_text, CopyRow};
 use super::{date_text, spi_err, write_rows, Counts};
 use crate::error::{SyncError, SyncResult};
+
+/// The columns every bar table has in this order, each after a tab: the prices, then
+/// volume, amount and adjust flag.
+fn push_trading(
+    out: &mut Vec<u8>,
+    prices: &[Option<Decimal>],
+    volume: Option<i64>,
+    amount: Option<Decimal>,
+    adjustflag: Option<AdjustFlag>,
+) {
+    for v in prices {
+        decimal(out, *v);
+    }
+    out.push(b'\t');
+    push_opt(out, volume);
+    decimal(out, amount);
+    out.push(b'\t');
+    push_opt(out, adjustflag.map(|a| a.code()));
+}
 
 /// A decimal column: a tab, then the value or `\N`.
 fn decimal(out: &mut Vec<u8>, v: Option<Decimal>) {
@@ -61,14 +80,8 @@ impl CopyRow for DailyBar {
         push_text(out, &self.code);
         out.push(b'\t');
         push_opt(out, Some(self.date.format("%Y-%m-%d")));
-        for v in [self.open, self.high, self.low, self.close, self.preclose] {
-            decimal(out, v);
-        }
-        out.push(b'\t');
-        push_opt(out, self.volume);
-        decimal(out, self.amount);
-        out.push(b'\t');
-        push_opt(out, self.adjustflag.map(|a| a.code()));
+        let prices = [self.open, self.high, self.low, self.close, self.preclose];
+        push_trading(out, &prices, self.volume, self.amount, self.adjustflag);
         decimal(out, self.turn);
         out.push(b'\t');
         push_bool(out, self.tradestatus);
@@ -152,14 +165,7 @@ impl CopyRow for PeriodRow {
         push_opt(out, Some(self.period_start.format("%Y-%m-%d")));
         out.push(b'\t');
         push_opt(out, Some(b.date.format("%Y-%m-%d")));
-        for v in [b.open, b.high, b.low, b.close] {
-            decimal(out, v);
-        }
-        out.push(b'\t');
-        push_opt(out, b.volume);
-        decimal(out, b.amount);
-        out.push(b'\t');
-        push_opt(out, b.adjustflag.map(|a| a.code()));
+        push_trading(out, &[b.open, b.high, b.low, b.close], b.volume, b.amount, b.adjustflag);
         decimal(out, b.turn);
         decimal(out, b.pct_chg);
     }
@@ -215,14 +221,7 @@ impl CopyRow for MinuteRow {
         out.extend_from_slice(time_text(b.time).as_bytes());
         out.push(b'\t');
         push_opt(out, Some(b.date.format("%Y-%m-%d")));
-        for v in [b.open, b.high, b.low, b.close] {
-            decimal(out, v);
-        }
-        out.push(b'\t');
-        push_opt(out, b.volume);
-        decimal(out, b.amount);
-        out.push(b'\t');
-        push_opt(out, b.adjustflag.map(|a| a.code()));
+        push_trading(out, &[b.open, b.high, b.low, b.close], b.volume, b.amount, b.adjustflag);
     }
 }
 

@@ -6,7 +6,7 @@ use pgrx::datum::DatumWithOid;
 use pgrx::Spi;
 
 use super::bars::{period_end, period_start};
-use super::{date_text, dates, spi_err, stored_date};
+use super::{date_text, dates, spi_err, stored_date, strings};
 use crate::error::{SyncError, SyncResult};
 use crate::unit::Unit;
 
@@ -29,20 +29,6 @@ pub fn trading_days(start: NaiveDate, end: NaiveDate) -> SyncResult<i64> {
         &[date_text(start).into(), date_text(end).into()],
     )
     .map(|n| n.unwrap_or(0))
-    .map_err(spi_err)
-}
-
-/// The first column of a query's rows, as text.
-fn strings(sql: &str, args: &[DatumWithOid]) -> SyncResult<Vec<String>> {
-    Spi::connect(|c| {
-        let mut out = Vec::new();
-        for row in c.select(sql, None, args)? {
-            if let Some(s) = row.get::<String>(1)? {
-                out.push(s);
-            }
-        }
-        Ok::<_, pgrx::spi::SpiError>(out)
-    })
     .map_err(spi_err)
 }
 

@@ -582,8 +582,8 @@ pub fn lock_day(day: NaiveDate) -> SyncResult<()> {
     .map_err(spi_err)
 }
 
-/// Dates a query returns as `YYYY-MM-DD` text, in order.
-pub fn dates(sql: &str, args: &[DatumWithOid]) -> SyncResult<Vec<NaiveDate>> {
+/// The first column of a query's rows, as text (rows where it is NULL left out).
+pub fn strings(sql: &str, args: &[DatumWithOid]) -> SyncResult<Vec<String>> {
     Spi::connect(|c| {
         let mut out = Vec::new();
         for row in c.select(sql, None, args)? {
@@ -593,10 +593,12 @@ pub fn dates(sql: &str, args: &[DatumWithOid]) -> SyncResult<Vec<NaiveDate>> {
         }
         Ok::<_, pgrx::spi::SpiError>(out)
     })
-    .map_err(spi_err)?
-    .iter()
-    .map(|s| stored_date(s))
-    .collect()
+    .map_err(spi_err)
+}
+
+/// Dates a query returns as `YYYY-MM-DD` text, in order.
+pub fn dates(sql: &str, args: &[DatumWithOid]) -> SyncResult<Vec<NaiveDate>> {
+    strings(sql, args)?.iter().map(|s| stored_date(s)).collect()
 }
 
 /// A date the store formatted as `YYYY-MM-DD` (DateStyle varies, so queries format it).
