@@ -13,11 +13,23 @@
 
 -- The price factor of a code for an adjust mode over each stretch of days: from each factor
 -- row's operate_date until the next one's, and before the first one (from -infinity). One pass
--- over the code's factors, which the bars then join by range.
+-- over the code's factors, which the bars then join by range (called once a query).
 CREATE FUNCTION baostock.factor_ranges(code text, adjust text)
 RETURNS TABLE (since date, until date, factor numeric)
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
 AS $$
+BEGIN
+    IF $1 IS NULL OR $2 IS NULL THEN
+        RAISE EXCEPTION 'pg_baostock: factor_ranges: code and adjust must not be NULL'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF $2 NOT IN ('qfq', 'hfq', 'none') THEN
+        RAISE EXCEPTION 'pg_baostock: factor_ranges: unknown adjust mode %', quote_literal($2)
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Adjust modes are qfq (forward), hfq (back) and none.';
+    END IF;
+    RETURN QUERY
     WITH f AS (
         SELECT a.operate_date, a.back_factor,
                lead(a.operate_date) OVER (ORDER BY a.operate_date) AS next,
@@ -25,17 +37,19 @@ AS $$
                                                ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS latest
         FROM baostock.adjust_factors a WHERE a.code = $1
     ), r AS (
-        SELECT '-infinity'::date AS since, coalesce(min(operate_date), 'infinity') AS until, 1.000000::numeric AS back,
-               coalesce(max(latest), 1.000000) AS latest
+        SELECT '-infinity'::date AS d0, coalesce(min(f.operate_date), 'infinity') AS d1, 1.000000::numeric AS back,
+               coalesce(max(f.latest), 1.000000) AS latest
         FROM f
         UNION ALL
-        SELECT operate_date, coalesce(next, 'infinity'), coalesce(back_factor, 1.000000), coalesce(latest, 1.000000)
+        SELECT f.operate_date, coalesce(f.next, 'infinity'), coalesce(f.back_factor, 1.000000),
+               coalesce(f.latest, 1.000000)
         FROM f
     )
     SELECT '-infinity'::date, 'infinity'::date, 1::numeric WHERE $2 = 'none'
     UNION ALL
-    SELECT since, until, CASE $2 WHEN 'hfq' THEN back ELSE pg_catalog.round(back / nullif(latest, 0), 6) END
-    FROM r WHERE $2 IN ('hfq', 'qfq')
+    SELECT r.d0, r.d1, CASE $2 WHEN 'hfq' THEN r.back ELSE round(r.back / nullif(r.latest, 0), 6) END
+    FROM r WHERE $2 IN ('hfq', 'qfq');
+END
 $$;
 COMMENT ON FUNCTION baostock.factor_ranges(text, text) IS 'The price factor of a code for an adjust mode over each stretch of days [since, until): none 1; hfq the back factor in force (1.000000 before the first factor row); qfq that back factor / the code''s latest back factor rounded to 6 decimals, as the server computes its fore factor.';
 

@@ -418,6 +418,15 @@ fn adjusted_prices_equal_the_servers_and_follow_a_new_dividend() {
             .expect_err("bad adjusted_bars call");
         assert_eq!(e.sqlstate, want, "adjusted_bars({args}): {e:?}");
     }
+    for (args, want) in [
+        (format!("'{stock}', 'xfq'"), "22023"),
+        (format!("'{stock}', NULL"), "22004"),
+        ("NULL, 'qfq'".to_owned(), "22004"),
+    ] {
+        let e = try_sql(&format!("SELECT count(*) FROM baostock.factor_ranges({args})"))
+            .expect_err("bad factor_ranges call");
+        assert_eq!(e.sqlstate, want, "factor_ranges({args}): {e:?}");
+    }
 }
 
 #[test]
