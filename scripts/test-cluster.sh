@@ -11,6 +11,13 @@
 #
 #   bash scripts/test-cluster.sh
 #   bash scripts/test-cluster.sh cancel_stops
+#
+# UPGRADE_FROM=0.1.0 makes the tests' database an upgraded one (what CI runs): the library of
+# that released version is built from its commit and installed in place of the current one, its
+# extension created and a few days synced with it; then the current library goes back, the
+# worker must wait for the update, ALTER EXTENSION pg_baostock UPDATE runs, every row of the old
+# tables must be there unchanged and the schema must be object for object the one a fresh install
+# makes (scripts/sql/schema-fingerprint.sql); the tests then run on that database.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -41,13 +48,34 @@ stop_cluster() {
   fi
 }
 
+EXTDIR=$("$PGBIN/pg_config" --sharedir)/extension
+LIBDIR=$("$PGBIN/pg_config" --pkglibdir)
+STASH=/var/tmp/pg_baostock-cluster-library
+EMULATOR_PID=
+
+# The current library and install script, set aside while a released one is installed.
+stash_library() {
+  rm -rf "$STASH"
+  mkdir -p "$STASH"
+  cp "$LIBDIR/pg_baostock.so" "$STASH/"
+}
+restore_library() {
+  if [ -f "$STASH/pg_baostock.so" ]; then
+    cp "$STASH/pg_baostock.so" "$LIBDIR/pg_baostock.so.new"
+    mv "$LIBDIR/pg_baostock.so.new" "$LIBDIR/pg_baostock.so"
+    rm -rf "$STASH"
+  fi
+}
+
 cleanup() {
   local rc=$?
+  if [ -n "$EMULATOR_PID" ]; then kill "$EMULATOR_PID" 2>/dev/null || true; fi
   if [ "$rc" -ne 0 ] && [ -f "$LOG" ]; then
     printf '\n==> failed (exit %s): the last lines of %s\n' "$rc" "$LOG"
     tail -n 100 "$LOG" || true
   fi
   stop_cluster fast
+  restore_library
   exit "$rc"
 }
 
@@ -71,9 +99,92 @@ cron.database_name = 'postgres'
 baostock.worker_database = 'postgres'
 log_min_messages = info
 EOF
-as_pg "$PGBIN/pg_ctl" -D "$CLUSTER_PGDATA" -l "$LOG" -w -t 60 start > /dev/null
-psql -U postgres -h "$CLUSTER_DIR" -p "$CLUSTER_PORT" -d postgres -X -At -v ON_ERROR_STOP=1 \
-  -c "CREATE EXTENSION pg_baostock" -c "CREATE EXTENSION pg_cron"
+start_cluster() { as_pg "$PGBIN/pg_ctl" -D "$CLUSTER_PGDATA" -l "$LOG" -w -t 60 start > /dev/null; }
+q() { psql -U postgres -h "$CLUSTER_DIR" -p "$CLUSTER_PORT" -X -At -v ON_ERROR_STOP=1 "$@"; }
+
+if [ -z "${UPGRADE_FROM:-}" ]; then
+  start_cluster
+  q -d postgres -c "CREATE EXTENSION pg_baostock" -c "CREATE EXTENSION pg_cron"
+else
+  log "upgrade: the library of pg_baostock $UPGRADE_FROM (built from its commit)"
+  old_library=$(bash scripts/released-library.sh "$UPGRADE_FROM")
+  cargo build -q -p baostock-emulator
+  stash_library
+  cp "$old_library" "$LIBDIR/pg_baostock.so"
+  cp "sql/released/pg_baostock--$UPGRADE_FROM.sql" "$EXTDIR/"
+  emulator_port=$((CLUSTER_PORT + 1000))
+  target/debug/baostock-emulator --listen "127.0.0.1:$emulator_port" --profile fast > "$CLUSTER_DIR/emulator.log" 2>&1 &
+  EMULATOR_PID=$!
+  start_cluster
+  log "upgrade: pg_baostock $UPGRADE_FROM syncs a calendar, the securities and three days"
+  q -d postgres -c "ALTER SYSTEM SET baostock.host = '127.0.0.1'" -c "ALTER SYSTEM SET baostock.port = $emulator_port" \
+    -c "SELECT pg_reload_conf()" > /dev/null
+  q -d postgres -c "CREATE EXTENSION pg_baostock VERSION '$UPGRADE_FROM'" -c "CREATE EXTENSION pg_cron"
+  q -d postgres -c "SELECT count(*) FROM baostock.sync_calendar('2023-12-01', '2024-01-31')" \
+    -c "SELECT count(*) FROM baostock.sync_securities()" \
+    -c "SELECT status FROM baostock.sync_date('2024-01-02')" -c "SELECT status FROM baostock.sync_date('2024-01-03')" \
+    -c "SELECT status FROM baostock.sync_date('2024-01-04')" > /dev/null
+  # Every row of every table, by the columns the old version has: the same digests after.
+  digests() {
+    q -d postgres -c "SELECT string_agg(format(
+          'SELECT %L || '' '' || count(*) || '' '' || md5(coalesce(string_agg(r::text, E''\\n'' ORDER BY r::text), '''')) FROM (SELECT %s FROM %s) r',
+          c.oid::regclass, (SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) FROM pg_attribute
+                             WHERE attrelid = c.oid AND attnum > 0 AND NOT attisdropped), c.oid::regclass),
+          ' UNION ALL ' ORDER BY c.oid::regclass::text)
+        FROM pg_class c WHERE c.relnamespace = 'baostock'::regnamespace AND c.relkind = 'r'" > "$CLUSTER_DIR/digest.sql"
+    q -d postgres -f "$CLUSTER_DIR/digest.sql"
+  }
+  before=$(digests)
+  echo "$before"
+  if ! grep -q "daily_bars [1-9]" <<< "$before"; then
+    echo "upgrade: pg_baostock $UPGRADE_FROM stored no daily bars" >&2
+    exit 1
+  fi
+  stop_cluster fast
+  restore_library
+  log "upgrade: the current library; the worker waits for ALTER EXTENSION pg_baostock UPDATE"
+  start_cluster
+  for _ in $(seq 100); do
+    grep -q "has pg_baostock $UPGRADE_FROM but the library is" "$LOG" && break
+    sleep 0.1
+  done
+  if ! grep -q "has pg_baostock $UPGRADE_FROM but the library is" "$LOG"; then
+    echo "upgrade: the worker did not say it waits for the update" >&2
+    exit 1
+  fi
+  # The digests in the update's transaction: once it commits, the worker brings the calendar
+  # up to date. digest.sql still lists the old version's columns.
+  after=$({ echo "ALTER EXTENSION pg_baostock UPDATE;"; cat "$CLUSTER_DIR/digest.sql"; } | q -d postgres -q -1 -f -)
+  q -d postgres -c "SELECT 'extension version ' || extversion FROM pg_extension WHERE extname = 'pg_baostock'"
+  if [ "$before" != "$after" ]; then
+    echo "upgrade: stored rows changed:" >&2
+    diff <(echo "$before") <(echo "$after") >&2 || true
+    exit 1
+  fi
+  log "upgrade: the upgraded schema against a fresh install"
+  q -d postgres -c "CREATE DATABASE fresh_install"
+  q -d fresh_install -c "CREATE EXTENSION pg_baostock"
+  q -d postgres -f scripts/sql/schema-fingerprint.sql > "$CLUSTER_DIR/schema-upgraded.txt"
+  q -d fresh_install -f scripts/sql/schema-fingerprint.sql > "$CLUSTER_DIR/schema-fresh.txt"
+  q -d postgres -c "DROP DATABASE fresh_install"
+  if ! diff "$CLUSTER_DIR/schema-fresh.txt" "$CLUSTER_DIR/schema-upgraded.txt" > "$CLUSTER_DIR/schema.diff"; then
+    echo "upgrade: the schema after ALTER EXTENSION UPDATE differs from a fresh install (< fresh, > upgraded):" >&2
+    cat "$CLUSTER_DIR/schema.diff" >&2
+    exit 1
+  fi
+  echo "same $(wc -l < "$CLUSTER_DIR/schema-fresh.txt") catalog lines"
+  # The worker took the upgraded database up.
+  for _ in $(seq 100); do
+    [ "$(q -d postgres -c "SELECT count(*) FROM baostock.worker_starts")" -gt 0 ] && break
+    sleep 0.1
+  done
+  if [ "$(q -d postgres -c "SELECT count(*) FROM baostock.worker_starts")" -eq 0 ]; then
+    echo "upgrade: the worker did not start on the upgraded database" >&2
+    exit 1
+  fi
+  kill "$EMULATOR_PID"
+  EMULATOR_PID=
+fi
 
 export BAOSTOCK_CLUSTER_DIR=$CLUSTER_DIR
 export BAOSTOCK_CLUSTER_PORT=$CLUSTER_PORT

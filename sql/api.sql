@@ -80,7 +80,7 @@ WITH today AS (
     SELECT CASE WHEN budget_day = ((now() + make_interval(secs => clock_offset_ms / 1000.0)) AT TIME ZONE 'Asia/Shanghai')::date
                 THEN budget_used ELSE 0 END AS used,
            CASE WHEN blacklisted_until > now() THEN blacklisted_until END AS until
-    FROM baostock.server_state
+    FROM (VALUES (true)) one (id) LEFT JOIN baostock.server_state USING (id)
 ), al AS (
     SELECT count(*)::integer AS n,
            (array_agg(format('%s (%s): %s', kind, severity, message) ORDER BY alert_id DESC))[1] AS newest

@@ -224,10 +224,10 @@ COMMENT ON COLUMN baostock.adjust_factors.updated_at IS 'When this row last chan
 CREATE TABLE baostock.synced_days (
     day        date PRIMARY KEY,
     run_id     bigint,
-    job_id     bigint,
     synced_at  timestamptz NOT NULL DEFAULT now(),
     bars       integer NOT NULL,
-    factors    integer NOT NULL
+    factors    integer NOT NULL,
+    job_id     bigint
 );
 COMMENT ON TABLE baostock.synced_days IS 'Trading days whose bars and factors are complete; committed in the same transaction as the data.';
 COMMENT ON COLUMN baostock.synced_days.day IS 'Trading day.';
@@ -369,7 +369,8 @@ COMMENT ON COLUMN baostock.sync_units.finished_at IS 'When it reached its final 
 COMMENT ON COLUMN baostock.sync_units.error_sqlstate IS 'SQLSTATE of the error, for failed units.';
 COMMENT ON COLUMN baostock.sync_units.error_message IS 'Error message, for failed units (never contains credentials).';
 
--- What must outlive a restart about the server: one row.
+-- What must outlive a restart about the server: one row, written by the worker's first save (not
+-- seeded here: a restored dump brings its own row, and a seeded one would collide with it).
 CREATE TABLE baostock.server_state (
     id                 boolean PRIMARY KEY DEFAULT true CHECK (id),
     blacklisted_until  timestamptz,
@@ -380,7 +381,6 @@ CREATE TABLE baostock.server_state (
     calendar_checked   date,
     updated_at         timestamptz NOT NULL DEFAULT now()
 );
-INSERT INTO baostock.server_state DEFAULT VALUES;
 COMMENT ON TABLE baostock.server_state IS 'One row the worker keeps from shared memory, so that a blacklist, the day''s request count and the server''s clock survive restarts.';
 COMMENT ON COLUMN baostock.server_state.id IS 'Always true: there is one row.';
 COMMENT ON COLUMN baostock.server_state.blacklisted_until IS 'No request goes to the server before this time (set on a 10001011 answer for baostock.blacklist_pause; baostock.resume() clears it).';
@@ -428,8 +428,13 @@ COMMENT ON COLUMN baostock.worker_starts.started_at IS 'When it started.';
 COMMENT ON COLUMN baostock.worker_starts.pid IS 'Its process id.';
 
 SELECT pg_catalog.pg_extension_config_dump('baostock.securities', '');
+SELECT pg_catalog.pg_extension_config_dump('baostock.index_constituents', '');
+SELECT pg_catalog.pg_extension_config_dump('baostock.stock_industries', '');
 SELECT pg_catalog.pg_extension_config_dump('baostock.trade_calendar', '');
 SELECT pg_catalog.pg_extension_config_dump('baostock.daily_bars', '');
+SELECT pg_catalog.pg_extension_config_dump('baostock.weekly_bars', '');
+SELECT pg_catalog.pg_extension_config_dump('baostock.monthly_bars', '');
+SELECT pg_catalog.pg_extension_config_dump('baostock.minute_bars', '');
 SELECT pg_catalog.pg_extension_config_dump('baostock.adjust_factors', '');
 SELECT pg_catalog.pg_extension_config_dump('baostock.synced_days', '');
 SELECT pg_catalog.pg_extension_config_dump('baostock.sync_runs', '');

@@ -27,6 +27,8 @@ use crate::{guc, jobs, runlog, shmem, store};
 
 /// The worker's `backend_type` in `pg_stat_activity`.
 pub const TYPE: &str = "pg_baostock worker";
+/// The extension version this library was built for (its SQL is `pg_baostock--VERSION.sql`).
+const LIBRARY_VERSION: &str = env!("CARGO_PKG_VERSION");
 /// Sleep between looks at the queue when idle.
 const IDLE: Duration = Duration::from_millis(250);
 /// How often a running job's state is read (for a cancel) and its progress reported.
@@ -102,12 +104,12 @@ pub extern "C-unwind" fn pg_baostock_worker_main(_arg: pg_sys::Datum) {
     let mut house = House::new(database);
     while !stopping() {
         beat();
+        house.reload();
         let installed = xact(|| {
-            Spi::get_one::<bool>("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_baostock')")
-                .map(|b| b.unwrap_or(false))
+            Spi::get_one::<String>("SELECT extversion FROM pg_extension WHERE extname = 'pg_baostock'")
                 .map_err(store::spi_err)
         });
-        if installed.unwrap_or(false) {
+        if schema_matches(installed.ok().flatten(), &mut house) {
             if !recovered {
                 match xact(|| {
                     q::requeue_orphans()?;
@@ -143,6 +145,24 @@ pub extern "C-unwind" fn pg_baostock_worker_main(_arg: pg_sys::Datum) {
     unsafe { pg_sys::proc_exit(1) };
 }
 
+/// Whether the database holds the schema this library was built for: an older version waits
+/// for `ALTER EXTENSION pg_baostock UPDATE` (said once in the log), none for `CREATE EXTENSION`.
+fn schema_matches(installed: Option<String>, house: &mut House) -> bool {
+    let matches = installed.as_deref() == Some(LIBRARY_VERSION);
+    house.schema_ok = matches;
+    if let Some(version) = installed.filter(|_| !matches) {
+        if house.told_version.as_deref() != Some(version.as_str()) {
+            log!(
+                "{TYPE}: database {:?} has pg_baostock {version} but the library is {LIBRARY_VERSION}; \
+                 waiting for ALTER EXTENSION pg_baostock UPDATE",
+                house.database
+            );
+            house.told_version = Some(version);
+        }
+    }
+    matches
+}
+
 fn pid() -> i32 {
     // SAFETY: MyProcPid is set for the life of the process.
     unsafe { pg_sys::MyProcPid }
@@ -155,6 +175,10 @@ struct House {
     last_save: Instant,
     last_alerts: Instant,
     last_daily: Option<Instant>,
+    /// Whether the database's extension version was this library's at the last look.
+    schema_ok: bool,
+    /// The older extension version the log was last told about.
+    told_version: Option<String>,
 }
 
 impl House {
@@ -166,22 +190,15 @@ impl House {
             last_save: long_ago,
             last_alerts: long_ago,
             last_daily: None,
+            schema_ok: false,
+            told_version: None,
         }
     }
 
     /// Does whatever is due: reload the settings, write the server state down, evaluate and
     /// deliver alerts, and once a China day bring the calendar up to date and prune.
     fn tick(&mut self) {
-        if BackgroundWorker::sighup_received() {
-            // SAFETY: what every process does on SIGHUP, outside a transaction.
-            unsafe { pg_sys::ProcessConfigFile(pg_sys::GucContext::PGC_SIGHUP) };
-            if guc::worker_database() != self.database {
-                log!("{TYPE}: baostock.worker_database changed; restarting to connect there");
-                self.save();
-                // SAFETY: exit code 1 makes the postmaster restart the worker.
-                unsafe { pg_sys::proc_exit(1) };
-            }
-        }
+        self.reload();
         if self.last_save.elapsed() >= SAVE_EVERY {
             self.save();
         }
@@ -195,9 +212,28 @@ impl House {
         }
     }
 
-    /// Writes the shared server state to `baostock.server_state` when it changed.
+    /// Rereads the settings after a SIGHUP; a new `baostock.worker_database` restarts the worker.
+    fn reload(&mut self) {
+        if !BackgroundWorker::sighup_received() {
+            return;
+        }
+        // SAFETY: what every process does on SIGHUP, outside a transaction.
+        unsafe { pg_sys::ProcessConfigFile(pg_sys::GucContext::PGC_SIGHUP) };
+        if guc::worker_database() != self.database {
+            log!("{TYPE}: baostock.worker_database changed; restarting to connect there");
+            self.save();
+            // SAFETY: exit code 1 makes the postmaster restart the worker.
+            unsafe { pg_sys::proc_exit(1) };
+        }
+    }
+
+    /// Writes the shared server state to `baostock.server_state` when it changed (never into a
+    /// database whose schema is not this library's).
     fn save(&mut self) {
         self.last_save = Instant::now();
+        if !self.schema_ok {
+            return;
+        }
         let Some(now) = shmem::server_state() else { return };
         if self.saved == Some(now) {
             return;

@@ -1,4 +1,5 @@
-//! The server-facing state that outlives restarts (`baostock.server_state`), the worker's
+//! The server-facing state that outlives restarts (`baostock.server_state`, one row, written by
+//! the first save: a fresh install has none), the worker's
 //! start log, alerts and the pruning of old history.
 
 use pgrx::Spi;
@@ -24,7 +25,7 @@ pub fn load() -> SyncResult<ServerState> {
                 "SELECT coalesce((extract(epoch FROM blacklisted_until) * 1000)::bigint, 0),
                         coalesce((extract(epoch FROM blacklisted_at) * 1000)::bigint, 0),
                         to_char(budget_day, 'YYYY-MM-DD'), budget_used, clock_offset_ms
-                 FROM baostock.server_state",
+                 FROM (VALUES (true)) one (id) LEFT JOIN baostock.server_state USING (id)",
                 None,
                 &[],
             )?
@@ -56,9 +57,13 @@ pub fn load() -> SyncResult<ServerState> {
 pub fn save(s: &ServerState) -> SyncResult<()> {
     let ms = |v: i64| (v > 0).then_some(v as f64 / 1000.0);
     Spi::run_with_args(
-        "UPDATE baostock.server_state SET
-             blacklisted_until = to_timestamp($1), blacklisted_at = coalesce(to_timestamp($2), blacklisted_at),
-             budget_day = $3::text::date, budget_used = $4, clock_offset_ms = $5, updated_at = now()",
+        "INSERT INTO baostock.server_state AS s (blacklisted_until, blacklisted_at, budget_day, budget_used, clock_offset_ms)
+         VALUES (to_timestamp($1), to_timestamp($2), $3::text::date, $4, $5)
+         ON CONFLICT (id) DO UPDATE SET
+             blacklisted_until = excluded.blacklisted_until,
+             blacklisted_at = coalesce(excluded.blacklisted_at, s.blacklisted_at),
+             budget_day = excluded.budget_day, budget_used = excluded.budget_used,
+             clock_offset_ms = excluded.clock_offset_ms, updated_at = now()",
         &[
             ms(s.blacklisted_until).into(),
             ms(s.blacklisted_at).into(),
@@ -92,14 +97,15 @@ pub fn record_start(pid: i32) -> SyncResult<()> {
 
 /// The China day the worker last brought the calendar up to date.
 pub fn calendar_checked() -> SyncResult<Option<chrono::NaiveDate>> {
-    let d = Spi::get_one::<String>("SELECT to_char(calendar_checked, 'YYYY-MM-DD') FROM baostock.server_state")
+    let d = Spi::get_one::<String>("SELECT (SELECT to_char(calendar_checked, 'YYYY-MM-DD') FROM baostock.server_state)")
         .map_err(spi_err)?;
     d.map(|d| stored_date(&d)).transpose()
 }
 
 pub fn set_calendar_checked(day: chrono::NaiveDate) -> SyncResult<()> {
     Spi::run_with_args(
-        "UPDATE baostock.server_state SET calendar_checked = $1::text::date",
+        "INSERT INTO baostock.server_state (calendar_checked) VALUES ($1::text::date)
+         ON CONFLICT (id) DO UPDATE SET calendar_checked = excluded.calendar_checked",
         &[date_text(day).into()],
     )
     .map_err(spi_err)
