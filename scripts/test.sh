@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The project's one test command (README, .ci/run): installs what is missing, then runs the
-# format and lint checks, the Rust tests that need no Postgres (codec against the real
-# captures, client against loopback servers), the extension's tests on a live cluster, and the
-# worker's and jobs' tests on a cluster driven from outside.
+# format and lint checks, the released SQL check, the Rust tests that need no Postgres (codec
+# against the real captures, client against loopback servers), the extension's tests on a live
+# cluster, and the worker's, jobs', upgrade and dump tests on a cluster driven from outside.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +15,9 @@ step() { printf '\n==> %s\n' "$*"; }
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
+
+step "released SQL unchanged (scripts/check-released.sh)"
+bash scripts/check-released.sh
 
 step "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --features "pg_test bench" -- -D warnings
@@ -31,7 +34,15 @@ step "cargo pgrx test pg15 (live cluster, run as postgres)"
 bash scripts/demo.sh stop
 RUST_TEST_THREADS=1 cargo pgrx test pg15 --runas postgres --pgdata "$PGRX_TEST_PGDATA"
 
-step "cluster tests: the background worker and jobs on a cluster of their own (scripts/test-cluster.sh)"
+step "cargo pgrx install (the build users get) and its install script against the released one"
+# cargo pgrx test installed a build with the test functions; the cluster tests and the upgrade
+# test use what users install.
+cargo pgrx install --pg-config /usr/lib/postgresql/15/bin/pg_config
+bash scripts/check-released.sh --installed
+
+step "cluster tests on a database upgraded from 0.1.0 (scripts/test-cluster.sh)"
 # Jobs must commit for the worker to see them, which a #[pg_test] never does: these tests drive
-# a real cluster from outside, with the library cargo pgrx test just installed.
-bash scripts/test-cluster.sh
+# a real cluster from outside. Its database is made by 0.1.0's library and SQL, filled, then
+# updated with ALTER EXTENSION and compared with a fresh install before the tests run on it;
+# the dump test (tests/dump.rs) moves a database with pg_dump / pg_restore.
+UPGRADE_FROM=0.1.0 bash scripts/test-cluster.sh

@@ -186,10 +186,9 @@ CREATE TABLE baostock.minute_bars (
     amount      numeric,
     adjustflag  smallint,
     updated_at  timestamptz NOT NULL DEFAULT now(),
-    row_hash    bigint,
-    PRIMARY KEY (code, frequency, time)
+    row_hash    bigint
 ) PARTITION BY RANGE (time);
-COMMENT ON TABLE baostock.minute_bars IS 'Unadjusted 5, 15, 30 and 60-minute bars of stocks and ETFs (the server has none for indices) exactly as the server sends them; partitioned by month of time: the store creates baostock.minute_bars_YYYYMM before it writes a row of that month.';
+COMMENT ON TABLE baostock.minute_bars IS 'Unadjusted 5, 15, 30 and 60-minute bars of stocks and ETFs (the server has none for indices) exactly as the server sends them; partitioned by month of time: the store creates baostock.minute_bars_YYYYMM, keyed by (code, frequency, time), before it writes a row of that month. The key is each partition''s (a key on this table would be made by CREATE EXTENSION before pg_restore attaches the dumped partitions, and the restore would fail).';
 COMMENT ON COLUMN baostock.minute_bars.code IS 'Baostock code.';
 COMMENT ON COLUMN baostock.minute_bars.frequency IS 'Minutes a bar: 5, 15, 30 or 60.';
 COMMENT ON COLUMN baostock.minute_bars.time IS 'End of the bar, China Standard Time (UTC+8, no daylight saving) as the server gives it (its 17 digits YYYYMMDDHHMMSSmmm); time AT TIME ZONE ''Asia/Shanghai'' is the instant.';

@@ -276,7 +276,7 @@ fn ensure_minute_partition(year: i32, month: u32) -> SyncResult<()> {
         return Ok(());
     }
     Spi::run(&format!(
-        "CREATE TABLE baostock.{name} PARTITION OF baostock.minute_bars
+        "CREATE TABLE baostock.{name} PARTITION OF baostock.minute_bars (PRIMARY KEY (code, frequency, time))
              FOR VALUES FROM ('{from} 00:00') TO ('{to} 00:00');
          COMMENT ON TABLE baostock.{name} IS 'Minute bars of {from} to {to} (a partition of baostock.minute_bars, created by the store).'"
     ))

@@ -696,6 +696,7 @@ pub fn latest_trading_day(today: NaiveDate) -> SyncResult<Option<NaiveDate>> {
 }
 
 /// Runs a statement that returns nothing (benchmark set-up).
+#[cfg(feature = "bench")]
 pub fn run(sql: &str) -> SyncResult<()> {
     Spi::run(sql).map_err(spi_err)
 }
