@@ -97,8 +97,9 @@ pub fn record_start(pid: i32) -> SyncResult<()> {
 
 /// The China day the worker last brought the calendar up to date.
 pub fn calendar_checked() -> SyncResult<Option<chrono::NaiveDate>> {
-    let d = Spi::get_one::<String>("SELECT (SELECT to_char(calendar_checked, 'YYYY-MM-DD') FROM baostock.server_state)")
-        .map_err(spi_err)?;
+    let d =
+        Spi::get_one::<String>("SELECT (SELECT to_char(calendar_checked, 'YYYY-MM-DD') FROM baostock.server_state)")
+            .map_err(spi_err)?;
     d.map(|d| stored_date(&d)).transpose()
 }
 

@@ -35,6 +35,7 @@ enum Fault {
 struct Stats {
     connections: AtomicUsize,
     logins: AtomicUsize,
+    logouts: AtomicUsize,
     queries: AtomicUsize,
     active: AtomicUsize,
     peak: AtomicUsize,
@@ -53,6 +54,8 @@ struct Script {
     fault: Fault,
     fault_on: usize,
     blacklist_login: bool,
+    /// Reads logouts and never answers them (holding the connection open).
+    silent_logout: bool,
     paging: Paging,
 }
 
@@ -152,7 +155,14 @@ async fn serve(
                     by_request[&raw].clone()
                 }
             }
-            Request::Logout { .. } => logout.to_vec(),
+            Request::Logout { .. } => {
+                st.logouts.fetch_add(1, Ordering::SeqCst);
+                if script.silent_logout {
+                    tokio::time::sleep(Duration::from_secs(30)).await;
+                    return;
+                }
+                logout.to_vec()
+            }
             other => {
                 let n = st.queries.fetch_add(1, Ordering::SeqCst) + 1;
                 if n == script.fault_on {
@@ -220,6 +230,7 @@ fn script(fault: Fault, fault_on: usize) -> Script {
         fault,
         fault_on,
         blacklist_login: false,
+        silent_logout: false,
         paging: Paging::Honest,
     }
 }
@@ -251,6 +262,38 @@ async fn login_then_query_equals_decoding_the_capture() {
     assert_eq!(server.stats.logins.load(Ordering::SeqCst), 1);
     assert!(!s.is_connected());
     assert_eq!(s.requests(), 3, "login, query, logout");
+    // The logout is written and the connection closed without waiting for the reply; the
+    // server still reads it.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while server.stats.logouts.load(Ordering::SeqCst) == 0 {
+        assert!(Instant::now() < deadline, "the server never read the logout");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_logout_does_not_wait_for_a_reply_that_never_comes() {
+    // A server that reads the logout and never answers: the session ends at once (it used to
+    // wait for the reply, up to 5 s).
+    let server = Replay::start(Script {
+        silent_logout: true,
+        ..script(Fault::None, 0)
+    })
+    .await;
+    let cfg = Config {
+        read_timeout: Duration::from_secs(30),
+        ..server.config()
+    };
+    let mut s = Session::connect(Arc::new(cfg)).await.unwrap();
+    s.request(&all_stock()).await.unwrap();
+    let start = Instant::now();
+    s.logout().await;
+    assert!(!s.is_connected());
+    assert!(
+        start.elapsed() < Duration::from_secs(2),
+        "logout waited {:?} for a reply",
+        start.elapsed()
+    );
 }
 
 #[tokio::test]

@@ -111,9 +111,16 @@ fn a_dump_restores_into_a_fresh_database_and_the_worker_carries_on() {
     // Jobs run by the worker in the source database: weekly bars, and 5-minute bars over a
     // month boundary (two partitions the store creates at run time).
     worker_to(SOURCE);
-    let month_end = days.iter().rposition(|d| d.format("%m").to_string() == "01").expect("a January day");
+    let month_end = days
+        .iter()
+        .rposition(|d| d.format("%m").to_string() == "01")
+        .expect("a January day");
     for args in [
-        format!("'{}', '{}', codes => ARRAY[{list}], frequency => 'w'", days[0], days[days.len() - 1]),
+        format!(
+            "'{}', '{}', codes => ARRAY[{list}], frequency => 'w'",
+            days[0],
+            days[days.len() - 1]
+        ),
         format!(
             "'{}', '{}', codes => ARRAY[{list}], frequency => '5', factors => false",
             days[month_end - 1],
@@ -121,10 +128,17 @@ fn a_dump_restores_into_a_fresh_database_and_the_worker_carries_on() {
         ),
     ] {
         let id = int_in(SOURCE, &format!("SELECT baostock.backfill({args})"));
-        assert_eq!(sql_in(SOURCE, &format!("SELECT baostock.wait({id})")), "done", "job {args}");
+        assert_eq!(
+            sql_in(SOURCE, &format!("SELECT baostock.wait({id})")),
+            "done",
+            "job {args}"
+        );
     }
     assert_eq!(
-        int_in(SOURCE, "SELECT count(*) FROM pg_inherits WHERE inhparent = 'baostock.minute_bars'::regclass"),
+        int_in(
+            SOURCE,
+            "SELECT count(*) FROM pg_inherits WHERE inhparent = 'baostock.minute_bars'::regclass"
+        ),
         2,
         "minute partitions"
     );
@@ -146,7 +160,14 @@ fn a_dump_restores_into_a_fresh_database_and_the_worker_carries_on() {
     );
     assert_eq!(job_state(SOURCE, queued), "queued");
     let before = contents(SOURCE);
-    for table in ["daily_bars", "weekly_bars", "minute_bars", "index_constituents", "sync_runs", "sync_units"] {
+    for table in [
+        "daily_bars",
+        "weekly_bars",
+        "minute_bars",
+        "index_constituents",
+        "sync_runs",
+        "sync_units",
+    ] {
         assert!(
             int_in(SOURCE, &format!("SELECT count(*) FROM baostock.{table}")) > 0,
             "{table} has rows before the dump"
@@ -167,7 +188,10 @@ fn a_dump_restores_into_a_fresh_database_and_the_worker_carries_on() {
     assert_eq!(after, before, "the restored database differs from the dumped one");
     assert_eq!(contents(MOVED), before, "the dumped database changed");
     assert_eq!(
-        int_in(SOURCE, "SELECT count(*) FROM pg_inherits WHERE inhparent = 'baostock.minute_bars'::regclass"),
+        int_in(
+            SOURCE,
+            "SELECT count(*) FROM pg_inherits WHERE inhparent = 'baostock.minute_bars'::regclass"
+        ),
         2,
         "restored minute partitions"
     );
@@ -186,7 +210,10 @@ fn a_dump_restores_into_a_fresh_database_and_the_worker_carries_on() {
         SOURCE,
         &format!("SELECT baostock.backfill('{q_start}', '{q_end}', factors => false)"),
     );
-    assert!(next > restored_max_job, "a new job id {next} after the restored {restored_max_job}");
+    assert!(
+        next > restored_max_job,
+        "a new job id {next} after the restored {restored_max_job}"
+    );
     drop(env);
 }
 

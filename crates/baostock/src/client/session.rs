@@ -150,8 +150,10 @@ impl Session {
         }
     }
 
-    /// Logs out and closes the connection, if one is open. Errors are ignored: the server
-    /// drops idle sessions on its own.
+    /// Logs out and closes the connection, if one is open: the logout is written and the
+    /// connection closed without waiting for the reply (which says nothing we act on), so a
+    /// session's end costs no round trip. Errors are ignored: the server drops idle sessions
+    /// on its own.
     pub async fn logout(&mut self) {
         if self.conn.is_none() {
             return;
@@ -162,7 +164,14 @@ impl Session {
             time: time.format("%Y%m%d%H%M%S").to_string(),
         };
         let deadline = Instant::now() + self.cfg.read_timeout.min(Duration::from_secs(5));
-        let _ = timeout(deadline - Instant::now(), self.exchange(&req, deadline)).await;
+        if timeout(deadline - Instant::now(), self.send(&req, deadline))
+            .await
+            .is_ok_and(|r| r.is_ok())
+        {
+            if let Some(conn) = self.conn.as_mut() {
+                let _ = timeout(deadline - Instant::now(), conn.stream.shutdown()).await;
+            }
+        }
         self.disconnect();
     }
 
@@ -258,7 +267,8 @@ impl Session {
     }
 
     /// Writes one request and reads one whole reply on the current connection.
-    async fn exchange(&mut self, req: &Request, deadline: Instant) -> Result<Reply> {
+    /// Writes one request (after the configured interval since the last one).
+    async fn send(&mut self, req: &Request, deadline: Instant) -> Result<()> {
         if let Some(last) = self.last_sent {
             sleep_until((last + self.cfg.min_interval).min(deadline)).await;
         }
@@ -267,20 +277,25 @@ impl Session {
         }
         let frame = req.encode(&self.cfg.client_version);
         let read_timeout = self.cfg.read_timeout;
-        let limits = self.cfg.limits.clone();
         let conn = self.conn.as_mut().ok_or(ClientError::Closed { mid_frame: false })?;
         conn.buf.clear();
         self.last_sent = Some(Instant::now());
         self.requests += 1;
         match timeout(read_timeout, conn.stream.write_all(&frame)).await {
-            Ok(r) => r?,
-            Err(_) => {
-                return Err(ClientError::Timeout {
-                    what: "write",
-                    after: read_timeout,
-                })
-            }
+            Ok(r) => Ok(r?),
+            Err(_) => Err(ClientError::Timeout {
+                what: "write",
+                after: read_timeout,
+            }),
         }
+    }
+
+    /// Writes one request and reads its reply.
+    async fn exchange(&mut self, req: &Request, deadline: Instant) -> Result<Reply> {
+        self.send(req, deadline).await?;
+        let read_timeout = self.cfg.read_timeout;
+        let limits = self.cfg.limits.clone();
+        let conn = self.conn.as_mut().ok_or(ClientError::Closed { mid_frame: false })?;
         let mut chunk = vec![0u8; READ_CHUNK];
         let mut header_checked = false;
         loop {
