@@ -8,7 +8,7 @@ use baostock::value::{AdjustFlag, Decimal, Frequency};
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use pgrx::Spi;
 
-use super::copy::{push_bool, push_decimal, push_opt, push_text, CopyRow};
+use super::copy::{push_bool, push_date, push_decimal, push_int, push_opt, push_text, CopyRow};
 use super::{date_text, spi_err, write_rows, Counts};
 use crate::error::{SyncError, SyncResult};
 
@@ -25,7 +25,10 @@ fn push_trading(
         decimal(out, *v);
     }
     out.push(b'\t');
-    push_opt(out, volume);
+    match volume {
+        Some(v) => push_int(out, v),
+        None => out.extend_from_slice(b"\\N"),
+    }
     decimal(out, amount);
     out.push(b'\t');
     push_opt(out, adjustflag.map(|a| a.code()));
@@ -79,7 +82,7 @@ impl CopyRow for DailyBar {
     fn push_values(&self, out: &mut Vec<u8>) {
         push_text(out, &self.code);
         out.push(b'\t');
-        push_opt(out, Some(self.date.format("%Y-%m-%d")));
+        push_date(out, self.date);
         let prices = [self.open, self.high, self.low, self.close, self.preclose];
         push_trading(out, &prices, self.volume, self.amount, self.adjustflag);
         decimal(out, self.turn);
@@ -162,9 +165,9 @@ impl CopyRow for PeriodRow {
         let b = &self.bar;
         push_text(out, &b.code);
         out.push(b'\t');
-        push_opt(out, Some(self.period_start.format("%Y-%m-%d")));
+        push_date(out, self.period_start);
         out.push(b'\t');
-        push_opt(out, Some(b.date.format("%Y-%m-%d")));
+        push_date(out, b.date);
         push_trading(out, &[b.open, b.high, b.low, b.close], b.volume, b.amount, b.adjustflag);
         decimal(out, b.turn);
         decimal(out, b.pct_chg);
@@ -220,7 +223,7 @@ impl CopyRow for MinuteRow {
         out.push(b'\t');
         out.extend_from_slice(time_text(b.time).as_bytes());
         out.push(b'\t');
-        push_opt(out, Some(b.date.format("%Y-%m-%d")));
+        push_date(out, b.date);
         push_trading(out, &[b.open, b.high, b.low, b.close], b.volume, b.amount, b.adjustflag);
     }
 }

@@ -103,25 +103,72 @@ pub fn push_opt<T: std::fmt::Display>(out: &mut Vec<u8>, v: Option<T>) {
     }
 }
 
-/// A decimal as its `Display` writes it (the scale kept, `-` for a negative sign), without
-/// the formatting machinery: the store formats millions of them.
-pub fn push_decimal(out: &mut Vec<u8>, d: &Decimal) {
-    if d.is_sign_negative() {
+/// An integer as `Display` writes it, without the formatting machinery.
+pub fn push_int(out: &mut Vec<u8>, v: i64) {
+    if v < 0 {
         out.push(b'-');
     }
-    let mut digits = [0u8; 40];
-    let mut n = d.mantissa().unsigned_abs();
+    let mut digits = [0u8; 20];
+    let len = digits_of(v.unsigned_abs(), &mut digits);
+    out.extend(digits[..len].iter().rev());
+}
+
+/// The decimal digits of `n`, least significant first; returns how many.
+fn digits_of(mut n: u64, digits: &mut [u8]) -> usize {
     let mut len = 0;
     loop {
         digits[len] = b'0' + (n % 10) as u8;
         n /= 10;
         len += 1;
         if n == 0 {
-            break;
+            return len;
         }
     }
+}
+
+/// A date as `%Y-%m-%d` writes it (the only format COPY gets from the store).
+pub fn push_date(out: &mut Vec<u8>, d: chrono::NaiveDate) {
+    use chrono::Datelike;
+    let y = d.year();
+    if !(0..=9999).contains(&y) {
+        use std::io::Write;
+        let _ = write!(out, "{}", d.format("%Y-%m-%d"));
+        return;
+    }
+    let two = |v: u32| [b'0' + (v / 10) as u8, b'0' + (v % 10) as u8];
+    let y = y as u32;
+    out.extend_from_slice(&two(y / 100));
+    out.extend_from_slice(&two(y % 100));
+    out.push(b'-');
+    out.extend_from_slice(&two(d.month()));
+    out.push(b'-');
+    out.extend_from_slice(&two(d.day()));
+}
+
+/// A decimal as its `Display` writes it (the scale kept, `-` for a negative sign), without
+/// the formatting machinery: the store formats millions of them (mantissas that fit 64 bits,
+/// every price and amount, without 128-bit division).
+pub fn push_decimal(out: &mut Vec<u8>, d: &Decimal) {
+    if d.is_sign_negative() {
+        out.push(b'-');
+    }
+    let mut digits = [0u8; 40];
+    let m = d.mantissa().unsigned_abs();
+    let mut len = match u64::try_from(m) {
+        Ok(n) => digits_of(n, &mut digits),
+        Err(_) => {
+            let mut n = m;
+            let mut len = 0;
+            while n > 0 {
+                digits[len] = b'0' + (n % 10) as u8;
+                n /= 10;
+                len += 1;
+            }
+            len
+        }
+    };
     let scale = d.scale() as usize;
-    let len = len.max(scale + 1);
+    len = len.max(scale + 1);
     for i in (0..len).rev() {
         out.push(digits[i].max(b'0'));
         if i == scale && scale > 0 {
@@ -184,14 +231,15 @@ pub struct Lines {
 
 impl Lines {
     pub fn new<R: CopyRow>(rows: &[&R]) -> Lines {
-        use std::io::Write;
         let mut text = Vec::with_capacity(rows.len() * 180);
         let (mut ends, mut hashes) = (Vec::with_capacity(rows.len()), Vec::with_capacity(rows.len()));
         for r in rows {
             let start = text.len();
             r.push_values(&mut text);
             let h = fnv1a(&text[start..]);
-            let _ = writeln!(text, "\t{h}");
+            text.push(b'\t');
+            push_int(&mut text, h);
+            text.push(b'\n');
             ends.push(text.len());
             hashes.push(h);
         }
@@ -256,6 +304,27 @@ mod tests {
             let mut out = Vec::new();
             push_decimal(&mut out, &d);
             assert_eq!(String::from_utf8(out).unwrap(), d.to_string(), "{d:?}");
+        }
+    }
+
+    #[test]
+    fn integers_and_dates_are_written_as_display_and_format_write_them() {
+        for v in [0i64, 1, -1, 9, 10, -10, 99, 1_000_000, i64::MAX, i64::MIN, i64::MIN + 1] {
+            let mut out = Vec::new();
+            push_int(&mut out, v);
+            assert_eq!(String::from_utf8(out).unwrap(), v.to_string());
+        }
+        let mut d = chrono::NaiveDate::from_ymd_opt(1, 1, 1).unwrap();
+        let end = chrono::NaiveDate::from_ymd_opt(9999, 12, 31).unwrap();
+        let mut days = vec![chrono::NaiveDate::MIN, chrono::NaiveDate::MAX, end];
+        while d < end {
+            days.push(d);
+            d = d + chrono::Days::new(97);
+        }
+        for d in days {
+            let mut out = Vec::new();
+            push_date(&mut out, d);
+            assert_eq!(String::from_utf8(out).unwrap(), d.format("%Y-%m-%d").to_string());
         }
     }
 }

@@ -161,7 +161,7 @@ pub fn write_rows<R: copy::CopyRow>(table: &str, rows: &[R], batch: usize) -> Sy
         let hashes: Vec<i64> = picked.iter().map(|&i| lines.hashes[i]).collect();
         let Differences { new, changed } = stored_differences::<R>(table, &keys, hashes, stored.0)?;
         for (relation, rows) in &changed {
-            delete_rows(relation, rows)?;
+            delete_rows(*relation, rows)?;
         }
         let mut write: Vec<usize> = new.clone();
         write.extend(changed.values().flatten().map(|(i, _)| *i));
@@ -179,54 +179,108 @@ pub fn write_rows<R: copy::CopyRow>(table: &str, rows: &[R], batch: usize) -> Sy
     Ok(total)
 }
 
-/// A batch's key columns as text arrays, for the queries that compare it with the table.
-struct KeyArgs(Vec<Vec<String>>);
+/// A batch's keys, for the queries that compare it with the table: every row's key columns as
+/// text arrays, and the part of the table the batch covers. The batch is sorted by key, so
+/// its rows fall into groups of equal leading key columns (a code, or a code and frequency),
+/// each a stretch of the last one (dates, times) from `lo` to `hi`.
+struct KeyArgs {
+    rows: Vec<Vec<String>>,
+    /// Per leading key column, its value in each group.
+    leads: Vec<Vec<String>>,
+    lo: Vec<String>,
+    hi: Vec<String>,
+}
 
 impl KeyArgs {
     fn new<R: copy::CopyRow>(rows: &[&R]) -> KeyArgs {
-        KeyArgs(
-            (0..R::KEY)
-                .map(|k| rows.iter().map(|r| r.key_text(k)).collect())
-                .collect(),
-        )
+        let n = R::KEY;
+        let mut k = KeyArgs {
+            rows: (0..n).map(|i| rows.iter().map(|r| r.key_text(i)).collect()).collect(),
+            leads: vec![Vec::new(); n - 1],
+            lo: Vec::new(),
+            hi: Vec::new(),
+        };
+        for i in 0..rows.len() {
+            let same_group = i > 0 && (0..n - 1).all(|c| k.rows[c][i] == k.rows[c][i - 1]);
+            let last = k.rows[n - 1][i].clone();
+            if same_group {
+                if let Some(hi) = k.hi.last_mut() {
+                    *hi = last;
+                }
+            } else {
+                for c in 0..n - 1 {
+                    k.leads[c].push(k.rows[c][i].clone());
+                }
+                k.lo.push(last.clone());
+                k.hi.push(last);
+            }
+        }
+        k
     }
 
-    fn args(&self) -> Vec<DatumWithOid<'static>> {
-        self.0.iter().map(|v| v.clone().into()).collect()
+    /// Every group spans the same stretch (a day of every code): the table's rows of the
+    /// groups' leading values within it are exactly the batch's part.
+    fn one_stretch(&self) -> bool {
+        self.lo.iter().all(|l| *l == self.lo[0]) && self.hi.iter().all(|h| *h == self.hi[0])
     }
-}
 
-/// The stored rows in a batch's key range: each key column but the last among the batch's
-/// values, the last between the batch's least and greatest (a day of every code, or a range
-/// of days of a few codes: little more than the batch's own keys).
-fn key_range<R: copy::CopyRow>() -> String {
-    let keys = &R::COLUMNS[..R::KEY];
-    let mut conds: Vec<String> = keys[..keys.len() - 1]
-        .iter()
-        .enumerate()
-        .map(|(i, (k, ty))| {
-            format!(
-                "b.{k} = ANY(ARRAY(SELECT DISTINCT x::{ty} FROM unnest(${}::text[]) x))",
-                i + 1
+    /// The stored rows of the part of `table` the batch covers, as a FROM item `b` with the
+    /// key columns, `row_hash`, `rel` (the partition) and `tid`; its parameters come after the
+    /// first `taken` ones.
+    fn covered<R: copy::CopyRow>(&self, table: &str, taken: usize) -> (String, Vec<DatumWithOid<'static>>) {
+        let keys = &R::COLUMNS[..R::KEY];
+        let (last, last_ty) = keys[keys.len() - 1];
+        let leads = &keys[..keys.len() - 1];
+        let names: Vec<String> = keys.iter().map(|(k, _)| format!("t.{k}")).collect();
+        let select = format!(
+            "SELECT {}, t.row_hash, t.tableoid AS rel, t.ctid AS tid FROM {table} t",
+            names.join(", ")
+        );
+        let p = |i: usize| taken + i + 1;
+        let mut args: Vec<DatumWithOid<'static>> = self.leads.iter().map(|v| v.clone().into()).collect();
+        if self.one_stretch() {
+            let mut conds: Vec<String> = leads
+                .iter()
+                .enumerate()
+                .map(|(i, (k, ty))| format!("t.{k} = ANY(${}::text[]::{ty}[])", p(i)))
+                .collect();
+            conds.push(format!(
+                "t.{last} BETWEEN ${}::text::{last_ty} AND ${}::text::{last_ty}",
+                p(leads.len()),
+                p(leads.len() + 1)
+            ));
+            args.push(self.lo[0].clone().into());
+            args.push(self.hi[0].clone().into());
+            (format!("({select} WHERE {}) b", conds.join(" AND ")), args)
+        } else {
+            // A stretch per group, each read by its own index scan (a lateral subquery).
+            let arrays: Vec<String> = (0..leads.len() + 2).map(|i| format!("${}::text[]", p(i))).collect();
+            let mut cols: Vec<String> = leads.iter().map(|(k, _)| k.to_string()).collect();
+            cols.extend(["lo".to_owned(), "hi".to_owned()]);
+            let mut conds: Vec<String> = leads.iter().map(|(k, ty)| format!("t.{k} = g.{k}::{ty}")).collect();
+            conds.push(format!("t.{last} BETWEEN g.lo::{last_ty} AND g.hi::{last_ty}"));
+            args.push(self.lo.clone().into());
+            args.push(self.hi.clone().into());
+            (
+                format!(
+                    "unnest({}) g({}) CROSS JOIN LATERAL ({select} WHERE {} OFFSET 0) b",
+                    arrays.join(", "),
+                    cols.join(", "),
+                    conds.join(" AND ")
+                ),
+                args,
             )
-        })
-        .collect();
-    let (last, ty) = keys[keys.len() - 1];
-    let n = keys.len();
-    conds.push(format!(
-        "b.{last} BETWEEN (SELECT min(x::{ty}) FROM unnest(${n}::text[]) x) AND (SELECT max(x::{ty}) FROM unnest(${n}::text[]) x)"
-    ));
-    conds.join(" AND ")
+        }
+    }
 }
 
-/// How many rows are stored in a batch's key range, and the sum of their digests.
+/// How many rows are stored in the part of the table a batch covers, and the sum of their
+/// digests.
 fn stored_in_range<R: copy::CopyRow>(table: &str, keys: &KeyArgs) -> SyncResult<(i64, i128)> {
-    let sql = format!(
-        "SELECT count(*), coalesce(sum(b.row_hash), 0)::text FROM {table} b WHERE {}",
-        key_range::<R>()
-    );
+    let (covered, args) = keys.covered::<R>(table, 0);
+    let sql = format!("SELECT count(*), coalesce(sum(b.row_hash), 0)::text FROM {covered}");
     Spi::connect(|c| {
-        let row = c.select(&sql, Some(1), &keys.args())?.first();
+        let row = c.select(&sql, Some(1), &args)?.first();
         Ok::<_, pgrx::spi::SpiError>((
             row.get::<i64>(1)?.unwrap_or(0),
             row.get::<String>(2)?.unwrap_or_default(),
@@ -240,9 +294,9 @@ fn stored_in_range<R: copy::CopyRow>(table: &str, keys: &KeyArgs) -> SyncResult<
 struct Differences {
     /// Rows whose key is not stored.
     new: Vec<usize>,
-    /// Rows stored with other values: by the relation (partition) holding the stored row,
+    /// Rows stored with other values: by the oid of the relation (partition) holding the stored row,
     /// the row and the stored row's `ctid`.
-    changed: BTreeMap<String, Vec<(usize, String)>>,
+    changed: BTreeMap<u32, Vec<(usize, String)>>,
 }
 
 /// Of a batch (its keys and digests), the rows whose key is not stored in `table`, and those
@@ -259,18 +313,19 @@ fn stored_differences<R: copy::CopyRow>(
     let params: Vec<String> = (1..=key.len()).map(|i| format!("${i}::text[]")).collect();
     let names: Vec<&str> = key.iter().map(|(k, _)| *k).collect();
     let matches: Vec<String> = key.iter().map(|(k, ty)| format!("s.{k} = i.{k}::{ty}")).collect();
+    let mut extra = Vec::new();
     let stored = if in_range > 4 * i64::try_from(hashes.len()).unwrap_or(i64::MAX) {
         format!(
-            "LEFT JOIN LATERAL (SELECT b.tableoid::regclass::text AS rel, b.ctid AS tid, b.row_hash AS h
+            "LEFT JOIN LATERAL (SELECT b.tableoid AS rel, b.ctid AS tid, b.row_hash AS h
                                 FROM {table} b WHERE {} OFFSET 0) s ON true",
             matches.join(" AND ").replace("s.", "b.")
         )
     } else {
+        let (covered, args) = keys.covered::<R>(table, key.len() + 1);
+        extra = args;
         format!(
-            "LEFT JOIN (SELECT {}, b.tableoid::regclass::text AS rel, b.ctid AS tid, b.row_hash AS h
-                        FROM {table} b WHERE {}) s ON {}",
+            "LEFT JOIN (SELECT {}, b.rel, b.tid, b.row_hash AS h FROM {covered}) s ON {}",
             names.iter().map(|k| format!("b.{k}")).collect::<Vec<_>>().join(", "),
-            key_range::<R>(),
             matches.join(" AND ")
         )
     };
@@ -282,14 +337,15 @@ fn stored_differences<R: copy::CopyRow>(
         h = key.len() + 1,
         names = names.join(", "),
     );
-    let mut args = keys.args();
+    let mut args: Vec<DatumWithOid<'static>> = keys.rows.iter().map(|v| v.clone().into()).collect();
     args.push(hashes.into());
+    args.extend(extra);
     let differing = Spi::connect(|c| {
         let mut out = Vec::new();
         for row in c.select(&sql, None, &args)? {
             out.push((
                 row.get::<i32>(1)?.unwrap_or(0),
-                row.get::<String>(2)?,
+                row.get::<pg_sys::Oid>(2)?,
                 row.get::<String>(3)?,
             ));
         }
@@ -305,7 +361,7 @@ fn stored_differences<R: copy::CopyRow>(
             continue;
         };
         match (rel, tid) {
-            (Some(rel), Some(tid)) => d.changed.entry(rel).or_default().push((i, tid)),
+            (Some(rel), Some(tid)) => d.changed.entry(rel.to_u32()).or_default().push((i, tid)),
             _ => d.new.push(i),
         }
     }
@@ -314,9 +370,12 @@ fn stored_differences<R: copy::CopyRow>(
 
 /// Deletes rows of `relation` (a table, not a partitioned one: `ctid`s are per relation) by
 /// `ctid`, with a TID scan (a small table would be scanned whole for a batch otherwise).
-fn delete_rows(relation: &str, rows: &[(usize, String)]) -> SyncResult<()> {
+fn delete_rows(relation: u32, rows: &[(usize, String)]) -> SyncResult<()> {
     let tids: Vec<String> = rows.iter().map(|(_, t)| t.clone()).collect();
-    let sql = format!("DELETE FROM {relation} WHERE ctid = ANY($1::text[]::tid[])");
+    let name = Spi::get_one_with_args::<String>("SELECT $1::regclass::text", &[pg_sys::Oid::from(relation).into()])
+        .map_err(spi_err)?
+        .ok_or_else(|| SyncError::Store(format!("pg_baostock store: no relation {relation}")))?;
+    let sql = format!("DELETE FROM {name} WHERE ctid = ANY($1::text[]::tid[])");
     with_settings(&[(c"enable_seqscan", c"off")], || {
         Spi::run_with_args(&sql, &[tids.into()]).map_err(spi_err)
     })
