@@ -119,9 +119,10 @@ pub fn upsert_bars(rows: &[DailyBar], batch: usize) -> SyncResult<Counts> {
 /// with a digest of its values (`row_hash`); a key sent twice keeps its last row. Rows not
 /// stored yet go in through COPY at once (a day or a range fetched for the first time). When
 /// some are stored already, COPY stops at the first and its subtransaction is rolled back;
-/// then each batch is compared with what is stored: one aggregate over the batch's key range
-/// settles a batch stored unchanged, else each row is looked up: unchanged rows are only
-/// counted, changed ones deleted (by `ctid`) and copied in again with the new ones.
+/// then each batch is compared with what is stored: one aggregate (count and sum of digests)
+/// over the part of the table the batch covers settles a batch stored unchanged, else each row
+/// is looked up: unchanged rows are only counted, changed ones deleted (by `ctid`) and copied
+/// in again with the new ones.
 pub fn write_rows<R: copy::CopyRow>(table: &str, rows: &[R], batch: usize) -> SyncResult<Counts> {
     let rows: Vec<&R> = if rows.windows(2).all(|w| w[0].key() < w[1].key()) {
         rows.iter().collect()
@@ -149,17 +150,26 @@ pub fn write_rows<R: copy::CopyRow>(table: &str, rows: &[R], batch: usize) -> Sy
         Err(e) => return Err(e),
     }
     let mut total = Counts::default();
+    // The aggregate is skipped after a batch it did not settle, until a batch turns out
+    // unchanged again: rows that change tend to come together (a day revised, a range fetched
+    // again with new values), and then the probe only costs.
+    let mut probe = true;
     for (c, chunk) in rows.chunks(batch).enumerate() {
         let picked: Vec<usize> = (c * batch..c * batch + chunk.len()).collect();
         let keys = KeyArgs::new(chunk);
-        let stored = stored_in_range::<R>(table, &keys)?;
-        let sum: i128 = picked.iter().map(|&i| i128::from(lines.hashes[i])).sum();
-        if stored == (count(chunk.len()), sum) {
-            total.unchanged += count(chunk.len());
-            continue;
+        let mut in_range = count(chunk.len());
+        if probe {
+            let stored = stored_in_range::<R>(table, &keys)?;
+            let sum: i128 = picked.iter().map(|&i| i128::from(lines.hashes[i])).sum();
+            if stored == (count(chunk.len()), sum) {
+                total.unchanged += count(chunk.len());
+                continue;
+            }
+            in_range = stored.0;
         }
         let hashes: Vec<i64> = picked.iter().map(|&i| lines.hashes[i]).collect();
-        let Differences { new, changed } = stored_differences::<R>(table, &keys, hashes, stored.0)?;
+        let Differences { new, changed } = stored_differences::<R>(table, &keys, hashes, in_range)?;
+        probe = new.is_empty() && changed.is_empty();
         for (relation, rows) in &changed {
             delete_rows(*relation, rows)?;
         }
