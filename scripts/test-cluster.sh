@@ -152,6 +152,17 @@ else
     echo "upgrade: the worker did not say it waits for the update" >&2
     exit 1
   fi
+  # Until the update, the functions the old SQL has refuse to work on it, with a hint.
+  if stale=$(q -d postgres -v VERBOSITY=verbose -c "SELECT * FROM baostock.sync_date('2024-01-05')" 2>&1); then
+    echo "upgrade: sync_date ran on the $UPGRADE_FROM schema with the current library" >&2
+    exit 1
+  fi
+  if ! grep -q "55000" <<< "$stale" || ! grep -q "ALTER EXTENSION pg_baostock UPDATE" <<< "$stale"; then
+    echo "upgrade: sync_date on the $UPGRADE_FROM schema did not refuse with 55000 and the hint:" >&2
+    echo "$stale" >&2
+    exit 1
+  fi
+  echo "before the update: $(grep -m1 ERROR <<< "$stale")"
   # The digests in the update's transaction: once it commits, the worker brings the calendar
   # up to date. digest.sql still lists the old version's columns.
   after=$({ echo "ALTER EXTENSION pg_baostock UPDATE;"; cat "$CLUSTER_DIR/digest.sql"; } | q -d postgres -q -1 -f -)

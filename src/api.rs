@@ -77,6 +77,11 @@ fn summary(
     }))
 }
 
+/// What every function that syncs or queues checks first: the database's SQL is this library's.
+fn current() -> SyncResult<()> {
+    crate::store::require_current_schema()
+}
+
 fn not_null<T>(v: Option<T>, name: &str) -> SyncResult<T> {
     v.ok_or_else(|| SyncError::InvalidArgument {
         message: format!("{name} must not be NULL"),
@@ -131,7 +136,11 @@ fn sync_date(
         name!(seconds, f64),
     ),
 > {
-    summary(day_arg(day).and_then(|d| crate::sync::sync_date(d, not_null(force, "force")?)))
+    summary(
+        current()
+            .and_then(|()| day_arg(day))
+            .and_then(|d| crate::sync::sync_date(d, not_null(force, "force")?)),
+    )
 }
 
 /// Syncs the trade calendar between two days (default: the first trading day to today).
@@ -153,7 +162,8 @@ fn sync_calendar(
     ),
 > {
     summary(
-        to_naive(start_date)
+        current()
+            .and_then(|()| to_naive(start_date))
             .and_then(|s| to_naive(end_date).and_then(|e| crate::sync::sync_calendar(s, e)))
             .map(|o| vec![o]),
     )
@@ -174,7 +184,7 @@ fn sync_securities() -> TableIterator<
         name!(seconds, f64),
     ),
 > {
-    summary(crate::sync::sync_securities().map(|o| vec![o]))
+    summary(current().and_then(|()| crate::sync::sync_securities()).map(|o| vec![o]))
 }
 
 /// A reference sync's day: NULL (the default) for the latest, else a past or present day.
@@ -203,7 +213,8 @@ fn sync_index_constituents(
         name!(seconds, f64),
     ),
 > {
-    let rows = reference_day(day)
+    let rows = current()
+        .and_then(|()| reference_day(day))
         .and_then(crate::sync::sync_index_constituents)
         .unwrap_or_else(|e| raise(e));
     TableIterator::new(rows.into_iter().map(|(name, o)| {
@@ -237,7 +248,8 @@ fn sync_industries(
     ),
 > {
     summary(
-        reference_day(day)
+        current()
+            .and_then(|()| reference_day(day))
             .and_then(crate::sync::sync_industries)
             .map(|o| vec![o]),
     )
@@ -254,7 +266,8 @@ fn backfill(
     force: default!(Option<bool>, false),
     factors: default!(Option<bool>, true),
 ) -> i64 {
-    job_args(start_date, end_date, codes, frequency, force, factors)
+    current()
+        .and_then(|()| job_args(start_date, end_date, codes, frequency, force, factors))
         .and_then(|a| jobs::backfill(&a))
         .unwrap_or_else(|e| raise(e))
 }
@@ -281,7 +294,8 @@ fn plan(
         name!(est_days, Option<i64>),
     ),
 > {
-    let plan = job_args(start_date, end_date, codes, frequency, force, factors)
+    let plan = current()
+        .and_then(|()| job_args(start_date, end_date, codes, frequency, force, factors))
         .and_then(|a| jobs::plan(&a))
         .unwrap_or_else(|e| raise(e));
     TableIterator::new(plan.rows.into_iter().map(|r| {

@@ -27,6 +27,9 @@ mod worker;
 
 ::pgrx::pg_module_magic!(name, version);
 
+/// The extension version this library is built for (its SQL is `pg_baostock--VERSION.sql`).
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
 extension_sql_file!("../sql/schema.sql", name = "schema", bootstrap);
 extension_sql_file!("../sql/adjusted.sql", name = "adjusted", requires = ["schema"]);
 extension_sql_file!("../sql/api.sql", name = "api", finalize);

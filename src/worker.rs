@@ -27,8 +27,7 @@ use crate::{guc, jobs, runlog, shmem, store};
 
 /// The worker's `backend_type` in `pg_stat_activity`.
 pub const TYPE: &str = "pg_baostock worker";
-/// The extension version this library was built for (its SQL is `pg_baostock--VERSION.sql`).
-const LIBRARY_VERSION: &str = env!("CARGO_PKG_VERSION");
+
 /// Sleep between looks at the queue when idle.
 const IDLE: Duration = Duration::from_millis(250);
 /// How often a running job's state is read (for a cancel) and its progress reported.
@@ -105,10 +104,7 @@ pub extern "C-unwind" fn pg_baostock_worker_main(_arg: pg_sys::Datum) {
     while !stopping() {
         beat();
         house.reload();
-        let installed = xact(|| {
-            Spi::get_one::<String>("SELECT extversion FROM pg_extension WHERE extname = 'pg_baostock'")
-                .map_err(store::spi_err)
-        });
+        let installed = xact(store::extension_version);
         if schema_matches(installed.ok().flatten(), &mut house) {
             if !recovered {
                 match xact(|| {
@@ -148,14 +144,15 @@ pub extern "C-unwind" fn pg_baostock_worker_main(_arg: pg_sys::Datum) {
 /// Whether the database holds the schema this library was built for: an older version waits
 /// for `ALTER EXTENSION pg_baostock UPDATE` (said once in the log), none for `CREATE EXTENSION`.
 fn schema_matches(installed: Option<String>, house: &mut House) -> bool {
-    let matches = installed.as_deref() == Some(LIBRARY_VERSION);
+    let matches = installed.as_deref() == Some(crate::VERSION);
     house.schema_ok = matches;
     if let Some(version) = installed.filter(|_| !matches) {
         if house.told_version.as_deref() != Some(version.as_str()) {
             log!(
-                "{TYPE}: database {:?} has pg_baostock {version} but the library is {LIBRARY_VERSION}; \
-                 waiting for ALTER EXTENSION pg_baostock UPDATE",
-                house.database
+                "{TYPE}: database {:?} has pg_baostock {version} but the library is {}; \
+                 waiting for ALTER EXTENSION pg_baostock UPDATE (or the library of {version})",
+                house.database,
+                crate::VERSION
             );
             house.told_version = Some(version);
         }

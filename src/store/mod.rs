@@ -770,6 +770,31 @@ pub fn run(sql: &str) -> SyncResult<()> {
     Spi::run(sql).map_err(spi_err)
 }
 
+/// The version of pg_baostock's SQL in this database (`pg_extension.extversion`), if it is
+/// installed.
+pub fn extension_version() -> SyncResult<Option<String>> {
+    Spi::get_one::<String>("SELECT (SELECT extversion FROM pg_extension WHERE extname = 'pg_baostock')")
+        .map_err(spi_err)
+}
+
+/// Refuses to work on a database whose pg_baostock SQL is not this library's version (the
+/// library was updated and `ALTER EXTENSION pg_baostock UPDATE` not run yet).
+pub fn require_current_schema() -> SyncResult<()> {
+    match extension_version()? {
+        Some(v) if v == crate::VERSION => Ok(()),
+        v => Err(SyncError::NotReady {
+            message: format!(
+                "the pg_baostock library is {} but this database has pg_baostock {}",
+                crate::VERSION,
+                v.as_deref().unwrap_or("not installed")
+            ),
+            hint: Some(
+                "Run ALTER EXTENSION pg_baostock UPDATE (after installing a library, restart PostgreSQL first).".into(),
+            ),
+        }),
+    }
+}
+
 /// Runs `body` in a subtransaction: its writes are kept when it returns `Ok` and rolled back
 /// otherwise, and a Postgres ERROR raised inside comes back as `SyncError::Postgres` only
 /// after the rollback, so the caller may go on using the database.
