@@ -42,9 +42,19 @@ fi
 for v in $(awk '!/^#/ && NF { print $1 }' sql/released/VERSIONS); do
   [ -f "sql/released/pg_baostock--$v.sql" ] || fail "released $v has no install script sql/released/pg_baostock--$v.sql"
   at=$v
+  steps=0
   while [ "$at" != "$version" ]; do
-    next=$(find sql -maxdepth 1 -name "pg_baostock--$at--*.sql" | sed -E 's/.*--([^-]+)\.sql$/\1/' | sort -V | tail -n 1)
-    [ -n "$next" ] || fail "no upgrade path from released $v to $version (missing sql/pg_baostock--$at--*.sql)"
+    # The furthest step up that does not pass the current version.
+    next=$(find sql -maxdepth 1 -name "pg_baostock--$at--*.sql" | sed -E 's/.*--([^-]+)\.sql$/\1/' |
+      while read -r to; do
+        if [ "$to" != "$at" ] && [ "$(printf '%s\n%s\n' "$at" "$to" | sort -V | head -n 1)" = "$at" ] &&
+          [ "$(printf '%s\n%s\n' "$to" "$version" | sort -V | head -n 1)" = "$to" ]; then
+          echo "$to"
+        fi
+      done | sort -V | tail -n 1)
+    steps=$((steps + 1))
+    [ -n "$next" ] && [ "$steps" -le 100 ] ||
+      fail "no upgrade path from released $v to $version (missing sql/pg_baostock--$at--*.sql)"
     at=$next
   done
 done

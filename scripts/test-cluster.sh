@@ -50,21 +50,26 @@ stop_cluster() {
 
 EXTDIR=$("$PGBIN/pg_config" --sharedir)/extension
 LIBDIR=$("$PGBIN/pg_config" --pkglibdir)
-STASH=/var/tmp/pg_baostock-cluster-library
+STASH=
 EMULATOR_PID=
 
-# The current library and install script, set aside while a released one is installed.
+# Replaces the installed library with a new file (never rewriting the one a running cluster
+# has mapped).
+install_library() {
+  cp "$1" "$LIBDIR/pg_baostock.so.new"
+  mv "$LIBDIR/pg_baostock.so.new" "$LIBDIR/pg_baostock.so"
+}
+# The current library, set aside by this run while a released one is installed.
 stash_library() {
-  rm -rf "$STASH"
-  mkdir -p "$STASH"
+  STASH=$(mktemp -d /var/tmp/pg_baostock-cluster-library.XXXXXX)
   cp "$LIBDIR/pg_baostock.so" "$STASH/"
 }
 restore_library() {
-  if [ -f "$STASH/pg_baostock.so" ]; then
-    cp "$STASH/pg_baostock.so" "$LIBDIR/pg_baostock.so.new"
-    mv "$LIBDIR/pg_baostock.so.new" "$LIBDIR/pg_baostock.so"
+  if [ -n "$STASH" ] && [ -f "$STASH/pg_baostock.so" ]; then
+    install_library "$STASH/pg_baostock.so"
     rm -rf "$STASH"
   fi
+  STASH=
 }
 
 cleanup() {
@@ -110,11 +115,16 @@ else
   old_library=$(bash scripts/released-library.sh "$UPGRADE_FROM")
   cargo build -q -p baostock-emulator
   stash_library
-  cp "$old_library" "$LIBDIR/pg_baostock.so"
+  install_library "$old_library"
   cp "sql/released/pg_baostock--$UPGRADE_FROM.sql" "$EXTDIR/"
   emulator_port=$((CLUSTER_PORT + 1000))
   target/debug/baostock-emulator --listen "127.0.0.1:$emulator_port" --profile fast > "$CLUSTER_DIR/emulator.log" 2>&1 &
   EMULATOR_PID=$!
+  for _ in $(seq 100); do
+    (exec 3<> "/dev/tcp/127.0.0.1/$emulator_port") 2> /dev/null && break
+    kill -0 "$EMULATOR_PID" 2> /dev/null || { cat "$CLUSTER_DIR/emulator.log" >&2; exit 1; }
+    sleep 0.1
+  done
   start_cluster
   log "upgrade: pg_baostock $UPGRADE_FROM syncs a calendar, the securities and three days"
   q -d postgres -c "ALTER SYSTEM SET baostock.host = '127.0.0.1'" -c "ALTER SYSTEM SET baostock.port = $emulator_port" \
@@ -184,6 +194,16 @@ else
     exit 1
   fi
   echo "same $(wc -l < "$CLUSTER_DIR/schema-fresh.txt") catalog lines"
+  # The old version's rows have no digest: the first sync of their day rewrites them (counted
+  # as updated), the next finds them unchanged.
+  bars=$(q -d postgres -c "SELECT count(*) FROM baostock.daily_bars WHERE date = '2024-01-02'")
+  first=$(q -d postgres -c "SELECT rows_updated || ' ' || rows_unchanged FROM baostock.sync_date('2024-01-02', force => true)")
+  again=$(q -d postgres -c "SELECT rows_updated || ' ' || rows_unchanged FROM baostock.sync_date('2024-01-02', force => true)")
+  if [ "$first" != "$bars 0" ] || [ "$again" != "0 $bars" ]; then
+    echo "upgrade: re-syncing a day of $UPGRADE_FROM's rows ($bars bars): updated/unchanged '$first', then '$again'" >&2
+    exit 1
+  fi
+  echo "a day of $UPGRADE_FROM's rows synced again: $bars updated, then $bars unchanged"
   # The worker took the upgraded database up.
   for _ in $(seq 100); do
     [ "$(q -d postgres -c "SELECT count(*) FROM baostock.worker_starts")" -gt 0 ] && break
