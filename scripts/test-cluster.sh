@@ -155,10 +155,10 @@ else
   log "upgrade: the current library; the worker waits for ALTER EXTENSION pg_baostock UPDATE"
   start_cluster
   for _ in $(seq 100); do
-    grep -q "has pg_baostock $UPGRADE_FROM but the library is" "$LOG" && break
+    grep -q "waiting in database \"postgres\": the pg_baostock library is [0-9.]* but this database has pg_baostock $UPGRADE_FROM (Run ALTER EXTENSION pg_baostock UPDATE" "$LOG" && break
     sleep 0.1
   done
-  if ! grep -q "has pg_baostock $UPGRADE_FROM but the library is" "$LOG"; then
+  if ! grep -q "waiting in database \"postgres\": the pg_baostock library is [0-9.]* but this database has pg_baostock $UPGRADE_FROM (Run ALTER EXTENSION pg_baostock UPDATE" "$LOG"; then
     echo "upgrade: the worker did not say it waits for the update" >&2
     exit 1
   fi

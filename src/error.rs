@@ -129,7 +129,7 @@ impl SyncError {
         }
     }
 
-    fn hint(&self) -> Option<String> {
+    pub fn hint(&self) -> Option<String> {
         match self {
             SyncError::InvalidArgument { hint, .. } | SyncError::NotReady { hint, .. } => hint.clone(),
             SyncError::Client { source, .. } => match source.class() {

@@ -104,8 +104,7 @@ pub extern "C-unwind" fn pg_baostock_worker_main(_arg: pg_sys::Datum) {
     while !stopping() {
         beat();
         house.reload();
-        let installed = xact(store::extension_version);
-        if schema_matches(installed.ok().flatten(), &mut house) {
+        if house.schema_current() {
             if !recovered {
                 match xact(|| {
                     q::requeue_orphans()?;
@@ -141,25 +140,6 @@ pub extern "C-unwind" fn pg_baostock_worker_main(_arg: pg_sys::Datum) {
     unsafe { pg_sys::proc_exit(1) };
 }
 
-/// Whether the database holds the schema this library was built for: an older version waits
-/// for `ALTER EXTENSION pg_baostock UPDATE` (said once in the log), none for `CREATE EXTENSION`.
-fn schema_matches(installed: Option<String>, house: &mut House) -> bool {
-    let matches = installed.as_deref() == Some(crate::VERSION);
-    house.schema_ok = matches;
-    if let Some(version) = installed.filter(|_| !matches) {
-        if house.told_version.as_deref() != Some(version.as_str()) {
-            log!(
-                "{TYPE}: database {:?} has pg_baostock {version} but the library is {}; \
-                 waiting for ALTER EXTENSION pg_baostock UPDATE (or the library of {version})",
-                house.database,
-                crate::VERSION
-            );
-            house.told_version = Some(version);
-        }
-    }
-    matches
-}
-
 fn pid() -> i32 {
     // SAFETY: MyProcPid is set for the life of the process.
     unsafe { pg_sys::MyProcPid }
@@ -174,8 +154,8 @@ struct House {
     last_daily: Option<Instant>,
     /// Whether the database's extension version was this library's at the last look.
     schema_ok: bool,
-    /// The older extension version the log was last told about.
-    told_version: Option<String>,
+    /// Why the worker waits, as the log was last told it.
+    told: Option<String>,
 }
 
 impl House {
@@ -188,7 +168,7 @@ impl House {
             last_alerts: long_ago,
             last_daily: None,
             schema_ok: false,
-            told_version: None,
+            told: None,
         }
     }
 
@@ -207,6 +187,28 @@ impl House {
             self.last_daily = Some(Instant::now());
             self.daily();
         }
+    }
+
+    /// Whether the database holds the SQL of this library's version; while not (before
+    /// `CREATE EXTENSION`, or between a new library and `ALTER EXTENSION pg_baostock UPDATE`) the
+    /// worker waits, and says why once in the log.
+    fn schema_current(&mut self) -> bool {
+        let ready = xact(store::require_current_schema);
+        self.schema_ok = ready.is_ok();
+        match ready {
+            Ok(()) => self.told = None,
+            Err(e) => {
+                let why = match e.hint() {
+                    Some(hint) => format!("{e} ({hint})"),
+                    None => e.to_string(),
+                };
+                if self.told.as_ref() != Some(&why) {
+                    log!("{TYPE}: waiting in database {:?}: {why}", self.database);
+                    self.told = Some(why);
+                }
+            }
+        }
+        self.schema_ok
     }
 
     /// Rereads the settings after a SIGHUP; a new `baostock.worker_database` restarts the worker.

@@ -772,13 +772,14 @@ pub fn run(sql: &str) -> SyncResult<()> {
 
 /// The version of pg_baostock's SQL in this database (`pg_extension.extversion`), if it is
 /// installed.
-pub fn extension_version() -> SyncResult<Option<String>> {
+fn extension_version() -> SyncResult<Option<String>> {
     Spi::get_one::<String>("SELECT (SELECT extversion FROM pg_extension WHERE extname = 'pg_baostock')")
         .map_err(spi_err)
 }
 
 /// Refuses to work on a database whose pg_baostock SQL is not this library's version (the
-/// library was updated and `ALTER EXTENSION pg_baostock UPDATE` not run yet).
+/// library was updated and `ALTER EXTENSION pg_baostock UPDATE` not run yet), or that has none
+/// (the worker's database before `CREATE EXTENSION`).
 pub fn require_current_schema() -> SyncResult<()> {
     match extension_version()? {
         Some(v) if v == crate::VERSION => Ok(()),
@@ -788,9 +789,13 @@ pub fn require_current_schema() -> SyncResult<()> {
                 crate::VERSION,
                 v.as_deref().unwrap_or("not installed")
             ),
-            hint: Some(
-                "Run ALTER EXTENSION pg_baostock UPDATE (after installing a library, restart PostgreSQL first).".into(),
-            ),
+            hint: Some(match v {
+                Some(_) => {
+                    "Run ALTER EXTENSION pg_baostock UPDATE (after installing a library, restart PostgreSQL first)."
+                        .into()
+                }
+                None => "Run CREATE EXTENSION pg_baostock.".into(),
+            }),
         }),
     }
 }

@@ -406,13 +406,17 @@ pub fn worker_pid() -> Option<i32> {
         .and_then(|s| s.lines().next()?.trim().parse().ok())
 }
 
+/// Sends signal `sig` (`9`, `STOP`, `CONT`) to a process of the cluster; whether `kill` did.
+pub fn signal(pid: i32, sig: &str) -> bool {
+    Command::new("kill")
+        .args([&format!("-{sig}"), &pid.to_string()])
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
 /// SIGKILL to a process of the cluster.
 pub fn kill_9(pid: i32) {
-    let status = Command::new("kill")
-        .args(["-9", &pid.to_string()])
-        .status()
-        .expect("run kill");
-    assert!(status.success(), "kill -9 {pid} failed");
+    assert!(signal(pid, "9"), "kill -9 {pid} failed");
 }
 
 /// A date, for test literals.

@@ -16,10 +16,7 @@ fn sql_in(db: &str, script: &str) -> String {
 }
 
 fn int_in(db: &str, query: &str) -> i64 {
-    let out = sql_in(db, query);
-    out.trim()
-        .parse()
-        .unwrap_or_else(|_| panic!("not an integer: {out:?} from {query} in {db}"))
+    int(&format!("\\c {db}\n{query}"))
 }
 
 /// Points the worker at `db` and waits until it runs there.
@@ -146,7 +143,7 @@ fn a_dump_restores_into_a_fresh_database_and_the_worker_carries_on() {
     // database, is held stopped (SIGSTOP) until the dump is written.
     worker_to("postgres");
     let worker = worker_pid().expect("the worker");
-    signal(worker, "STOP");
+    assert!(signal(worker, "STOP"), "kill -STOP {worker}");
     sql(&format!(
         "ALTER SYSTEM SET baostock.worker_database = '{SOURCE}'; SELECT pg_reload_conf();"
     ));
@@ -180,7 +177,7 @@ fn a_dump_restores_into_a_fresh_database_and_the_worker_carries_on() {
     poll("the reloaded baostock.worker_database", Duration::from_secs(10), || {
         (try_sql("SHOW baostock.worker_database").ok()?.trim() == "postgres").then_some(())
     });
-    signal(worker, "CONT");
+    assert!(signal(worker, "CONT"), "kill -CONT {worker}");
     sql(&format!("ALTER DATABASE {SOURCE} RENAME TO {MOVED}"));
     run("pg_restore", &["--exit-on-error", "-C", "-d", "postgres", &file]);
 
@@ -224,21 +221,13 @@ struct Cleanup;
 impl Drop for Cleanup {
     fn drop(&mut self) {
         if let Some(pid) = worker_pid() {
-            let _ = Command::new("kill").args(["-CONT", &pid.to_string()]).status();
+            signal(pid, "CONT");
         }
         let _ = try_sql("ALTER SYSTEM RESET baostock.worker_database; SELECT pg_reload_conf();");
         let _ = try_sql(&format!(
             "DROP DATABASE IF EXISTS {SOURCE} WITH (FORCE); DROP DATABASE IF EXISTS {MOVED} WITH (FORCE);"
         ));
     }
-}
-
-fn signal(pid: i32, sig: &str) {
-    let status = Command::new("kill")
-        .args([&format!("-{sig}"), &pid.to_string()])
-        .status()
-        .expect("run kill");
-    assert!(status.success(), "kill -{sig} {pid}");
 }
 
 fn job_state(db: &str, id: i64) -> String {
