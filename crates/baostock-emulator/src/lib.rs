@@ -216,6 +216,19 @@ impl Emulator {
         self.shared.controls.counters()
     }
 
+    /// The counters once every session has ended (at most `timeout`): a client that writes its
+    /// logout and closes without waiting for the reply has returned before the logout is read.
+    pub fn settled_counters(&self, timeout: std::time::Duration) -> Counters {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let c = self.counters();
+            if c.sessions_active == 0 || std::time::Instant::now() >= deadline {
+                return c;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+
     /// Zeroes the counters (active sessions are kept).
     pub fn reset_counters(&self) {
         self.shared.controls.reset_counters()

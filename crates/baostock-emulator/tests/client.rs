@@ -410,7 +410,7 @@ fn rust_client_gets_exactly_the_library_values() {
         assert!(paged >= 2, "{paged}");
         s.logout().await;
     });
-    let c = emu.counters();
+    let c = emu.settled_counters(std::time::Duration::from_secs(5));
     assert_eq!((c.requests("00"), c.requests("02")), (1, 1));
     assert_eq!(c.sessions_active, 0);
 }

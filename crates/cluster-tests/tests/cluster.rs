@@ -147,7 +147,7 @@ fn two_year_daily_backfill_matches_the_official_client() {
     assert_all_days_synced(&days, start, end);
 
     // Three days against the referee, one of them with adjust factors.
-    let c = env.emu.counters();
+    let c = env.emu.settled_counters(Duration::from_secs(5));
     let rich = day_with_factors(&env, &days);
     let mut samples = vec![days[0], rich, *days.last().unwrap()];
     samples.dedup();
@@ -256,7 +256,7 @@ fn per_code_backfill_matches_official_95() {
             assert_eq!(covered, "t", "synced_ranges of {code} ({kind}) cover the range");
         }
     }
-    let c = env.emu.counters();
+    let c = env.emu.settled_counters(Duration::from_secs(5));
     assert_eq!(c.requests("98"), 0, "{:?}", c.requests_by_type);
     assert!(c.requests("95") >= codes.len() as u64, "{:?}", c.requests_by_type);
     assert!(c.requests("15") >= codes.len() as u64, "{:?}", c.requests_by_type);
@@ -375,7 +375,7 @@ fn fallback_to_per_code_before_the_all_market_start() {
     assert_day_matches_official(&env, after[0]);
 
     // Every day from the start on was asked for once with 98; the days before at most once.
-    let c = env.emu.counters();
+    let c = env.emu.settled_counters(Duration::from_secs(5));
     let r98 = c.requests("98");
     assert!(
         r98 >= after.len() as u64 && r98 <= (days.len() as u64) + HANDFUL,
@@ -622,7 +622,7 @@ fn two_sync_dates_and_a_backfill_never_exceed_the_session_cap() {
         }
     }
     assert_eq!(wait_checked(id), "done");
-    let c = env.emu.counters();
+    let c = env.emu.settled_counters(Duration::from_secs(5));
     assert!(c.peak_sessions >= 1, "{c:?}");
     assert!(
         c.peak_sessions <= 2,
@@ -774,7 +774,7 @@ fn two_concurrent_catch_ups_fetch_each_day_once() {
     both.sort();
     let want: Vec<String> = days[1..].iter().map(|t| t.to_string()).collect();
     assert_eq!(both, want, "days synced by the two calls: {synced_by:?}");
-    let c = env.emu.counters();
+    let c = env.emu.settled_counters(Duration::from_secs(5));
     assert_eq!(c.requests("98"), 5, "98 once a day: {:?}", c.requests_by_type);
     assert_eq!(c.requests("9A"), 5, "{:?}", c.requests_by_type);
     assert_eq!(synced_days(days[1], days[5]).len(), 5);
