@@ -96,10 +96,15 @@ fn run_bench(n: i32) -> SyncResult<Vec<(String, i64, f64)>> {
         .map_err(|e| SyncError::Store(format!("bench: cannot write {}: {e}", file.display())))?;
     let cols = "code, date, open, high, low, close, preclose, volume, amount, adjustflag, turn, trade_status, \
                 pct_chg, pe_ttm, pb_mrq, ps_ttm, pcf_ncf_ttm, is_st";
-    // Plain tables, as the store's are (a temporary table lives in local buffers).
+    // Plain tables, as the store's are (a temporary table lives in local buffers), that no
+    // autovacuum visits: a vacuum of the rows one method wrote would run beside the next one.
     store::run("CREATE SCHEMA baostock_bench")?;
-    store::run("CREATE TABLE baostock_bench.upsert (LIKE baostock.daily_bars INCLUDING ALL)")?;
-    store::run("CREATE TABLE baostock_bench.copy (LIKE baostock.daily_bars INCLUDING ALL)")?;
+    for table in ["upsert", "copy"] {
+        store::run(&format!(
+            "CREATE TABLE baostock_bench.{table} (LIKE baostock.daily_bars INCLUDING ALL)
+             WITH (autovacuum_enabled = false)"
+        ))?;
+    }
     let mut out = Vec::new();
     let (r, s) = measure(n, || store::write_rows("baostock_bench.upsert", &data, batch).map(drop))?;
     out.push(("upsert, all new".to_string(), r, s));

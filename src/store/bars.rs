@@ -1,5 +1,5 @@
-//! The bar tables: how each kind of bar goes into COPY's text format, and the writes that
-//! need more than a COPY (a minute bar's month partition).
+//! The bar tables: the values each kind of bar gives COPY, and the writes that need more
+//! than a COPY (a minute bar's month partition).
 
 use std::collections::BTreeSet;
 
@@ -8,39 +8,27 @@ use baostock::value::{AdjustFlag, Decimal, Frequency};
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use pgrx::Spi;
 
-use super::copy::{push_bool, push_date, push_decimal, push_int, push_opt, push_text, CopyRow};
-use super::{date_text, spi_err, write_rows, Counts};
+use super::copy::{CopyRow, Value};
+use super::{spi_err, write_rows, Counts};
 use crate::error::{SyncError, SyncResult};
 
-/// The columns every bar table has in this order, each after a tab: the prices, then
-/// volume, amount and adjust flag.
-fn push_trading(
-    out: &mut Vec<u8>,
+/// The columns every bar table has in this order: the prices, then volume, amount and adjust
+/// flag.
+fn trading<'a>(
+    out: &mut Vec<Value<'a>>,
     prices: &[Option<Decimal>],
     volume: Option<i64>,
     amount: Option<Decimal>,
     adjustflag: Option<AdjustFlag>,
 ) {
-    for v in prices {
-        decimal(out, *v);
-    }
-    out.push(b'\t');
-    match volume {
-        Some(v) => push_int(out, v),
-        None => out.extend_from_slice(b"\\N"),
-    }
-    decimal(out, amount);
-    out.push(b'\t');
-    push_opt(out, adjustflag.map(|a| a.code()));
-}
-
-/// A decimal column: a tab, then the value or `\N`.
-fn decimal(out: &mut Vec<u8>, v: Option<Decimal>) {
-    out.push(b'\t');
-    match v {
-        Some(d) => push_decimal(out, &d),
-        None => out.extend_from_slice(b"\\N"),
-    }
+    out.extend(prices.iter().map(|p| Value::Numeric(*p)));
+    out.push(Value::Int8(volume));
+    out.push(Value::Numeric(amount));
+    out.push(Value::Int2(adjustflag.map(|a| match a {
+        AdjustFlag::Back => 1,
+        AdjustFlag::Forward => 2,
+        AdjustFlag::None => 3,
+    })));
 }
 
 impl CopyRow for DailyBar {
@@ -72,27 +60,15 @@ impl CopyRow for DailyBar {
         (self.code.as_str(), self.date)
     }
 
-    fn key_text(&self, i: usize) -> String {
-        match i {
-            0 => self.code.clone(),
-            _ => super::date_text(self.date),
-        }
-    }
-
-    fn push_values(&self, out: &mut Vec<u8>) {
-        push_text(out, &self.code);
-        out.push(b'\t');
-        push_date(out, self.date);
+    fn values<'a>(&'a self, out: &mut Vec<Value<'a>>) {
+        out.extend([Value::Text(&self.code), Value::Date(self.date)]);
         let prices = [self.open, self.high, self.low, self.close, self.preclose];
-        push_trading(out, &prices, self.volume, self.amount, self.adjustflag);
-        decimal(out, self.turn);
-        out.push(b'\t');
-        push_bool(out, self.tradestatus);
+        trading(out, &prices, self.volume, self.amount, self.adjustflag);
+        out.extend([Value::Numeric(self.turn), Value::Bool(self.tradestatus)]);
         for v in [self.pct_chg, self.pe_ttm, self.pb_mrq, self.ps_ttm, self.pcf_ncf_ttm] {
-            decimal(out, v);
+            out.push(Value::Numeric(v));
         }
-        out.push(b'\t');
-        push_bool(out, self.is_st);
+        out.push(Value::Bool(self.is_st));
     }
 }
 
@@ -154,23 +130,15 @@ impl CopyRow for PeriodRow {
         (self.bar.code.as_str(), self.period_start)
     }
 
-    fn key_text(&self, i: usize) -> String {
-        match i {
-            0 => self.bar.code.clone(),
-            _ => date_text(self.period_start),
-        }
-    }
-
-    fn push_values(&self, out: &mut Vec<u8>) {
+    fn values<'a>(&'a self, out: &mut Vec<Value<'a>>) {
         let b = &self.bar;
-        push_text(out, &b.code);
-        out.push(b'\t');
-        push_date(out, self.period_start);
-        out.push(b'\t');
-        push_date(out, b.date);
-        push_trading(out, &[b.open, b.high, b.low, b.close], b.volume, b.amount, b.adjustflag);
-        decimal(out, b.turn);
-        decimal(out, b.pct_chg);
+        out.extend([
+            Value::Text(&b.code),
+            Value::Date(self.period_start),
+            Value::Date(b.date),
+        ]);
+        trading(out, &[b.open, b.high, b.low, b.close], b.volume, b.amount, b.adjustflag);
+        out.extend([Value::Numeric(b.turn), Value::Numeric(b.pct_chg)]);
     }
 }
 
@@ -178,11 +146,6 @@ impl CopyRow for PeriodRow {
 pub struct MinuteRow {
     pub frequency: i16,
     pub bar: MinuteBar,
-}
-
-/// A minute bar's time as the key and COPY take it.
-fn time_text(t: NaiveDateTime) -> String {
-    t.format("%Y-%m-%d %H:%M:%S%.3f").to_string()
 }
 
 impl CopyRow for MinuteRow {
@@ -207,24 +170,15 @@ impl CopyRow for MinuteRow {
         (self.bar.code.as_str(), self.frequency, self.bar.time)
     }
 
-    fn key_text(&self, i: usize) -> String {
-        match i {
-            0 => self.bar.code.clone(),
-            1 => self.frequency.to_string(),
-            _ => time_text(self.bar.time),
-        }
-    }
-
-    fn push_values(&self, out: &mut Vec<u8>) {
+    fn values<'a>(&'a self, out: &mut Vec<Value<'a>>) {
         let b = &self.bar;
-        push_text(out, &b.code);
-        out.push(b'\t');
-        push_opt(out, Some(self.frequency));
-        out.push(b'\t');
-        out.extend_from_slice(time_text(b.time).as_bytes());
-        out.push(b'\t');
-        push_date(out, b.date);
-        push_trading(out, &[b.open, b.high, b.low, b.close], b.volume, b.amount, b.adjustflag);
+        out.extend([
+            Value::Text(&b.code),
+            Value::Int2(Some(self.frequency)),
+            Value::Timestamp(b.time),
+            Value::Date(b.date),
+        ]);
+        trading(out, &[b.open, b.high, b.low, b.close], b.volume, b.amount, b.adjustflag);
     }
 }
 
@@ -288,11 +242,19 @@ fn ensure_minute_partition(year: i32, month: u32) -> SyncResult<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::copy::Lines;
+    use super::super::copy::{text_line, Lines};
     use super::*;
 
     fn digest(bar: &DailyBar) -> i64 {
         Lines::new(&[bar]).hashes[0]
+    }
+
+    /// A row's values in COPY's text format (what its digest is of).
+    fn line<R: CopyRow>(row: &R) -> String {
+        let (mut values, mut out) = (Vec::new(), Vec::new());
+        row.values(&mut values);
+        text_line(&values, &mut out);
+        String::from_utf8(out).unwrap()
     }
 
     #[test]
@@ -329,8 +291,8 @@ mod tests {
                 adjustflag: None,
             },
         };
-        let line = String::from_utf8(Lines::new(&[&minute]).all()).unwrap();
-        assert_eq!(line.matches('\t').count(), MinuteRow::COLUMNS.len() - 1, "{line}");
+        let line = line(&minute);
+        assert_eq!(line.matches('\t').count(), MinuteRow::COLUMNS.len() - 2, "{line}");
         assert!(
             line.starts_with("sz.000001\t5\t2024-01-02 09:35:00.000\t2024-01-02\t9.1100\t"),
             "{line}"
@@ -343,8 +305,8 @@ mod tests {
                 ..PeriodBar::default()
             },
         );
-        let line = String::from_utf8(Lines::new(&[&week]).all()).unwrap();
-        assert_eq!(line.matches('\t').count(), PeriodRow::COLUMNS.len() - 1, "{line}");
+        let line = super::tests::line(&week);
+        assert_eq!(line.matches('\t').count(), PeriodRow::COLUMNS.len() - 2, "{line}");
         assert!(line.starts_with("sz.000001\t2024-01-01\t2024-01-02\t"), "{line}");
         for cols in [MinuteRow::COLUMNS, PeriodRow::COLUMNS] {
             assert_eq!(cols.last().map(|c| c.0), Some("row_hash"));
@@ -386,11 +348,19 @@ mod tests {
         ] {
             assert_ne!(digest(&other), h);
         }
+        // The digest is stored: it is FNV-1a of exactly this line (0.2.0's), whatever COPY gets.
+        let expected =
+            "sh.600000\t2024-06-03\t10.5000\t\\N\t\\N\t10.6000\t\\N\t100\t\\N\t\\N\t\\N\tt\t\\N\t\\N\t\\N\t\\N\t\\N\tf";
+        assert_eq!(line(&bar), expected);
+        let fnv = expected.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+        assert_eq!(h, fnv as i64);
         let lines = Lines::new(&[&bar, &bar]);
-        let line = String::from_utf8(lines.picked([1].into_iter())).unwrap();
-        assert!(line.ends_with(&format!("\t{h}\n")), "{line}");
-        assert_eq!(line.matches('\t').count(), DailyBar::COLUMNS.len() - 1);
-        assert!(DailyBar::COLUMNS[DailyBar::KEY..].iter().all(|(_, ty)| *ty != "text"));
-        assert_eq!(lines.all().len(), 2 * line.len());
+        let one = lines.picked([1].into_iter());
+        assert!(one.starts_with(b"PGCOPY\n\xff\r\n\0"));
+        assert!(one.ends_with(&(-1i16).to_be_bytes()));
+        assert_eq!(one[19..21], (DailyBar::COLUMNS.len() as i16).to_be_bytes());
+        assert_eq!(lines.all().len(), 2 * one.len() - 21);
     }
 }

@@ -1,10 +1,12 @@
 //! Rows written through Postgres' own COPY machinery (`BeginCopyFrom` / `CopyFrom`), fed from
-//! memory in COPY's text format: the store's fast path for rows that are not stored yet.
+//! memory in COPY's binary format (each value in its type's send format: no numeric or date to
+//! parse), with a digest of each row's values in COPY's text format.
 
 use std::cell::RefCell;
 use std::ffi::{c_char, c_int, c_void, CString};
 
 use baostock::value::Decimal;
+use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime};
 use pgrx::pg_sys;
 
 use crate::error::{SyncError, SyncResult};
@@ -33,10 +35,10 @@ fn c_string(s: &str) -> SyncResult<*mut c_char> {
     Ok(unsafe { pg_sys::pstrdup(c.as_ptr()) })
 }
 
-/// COPYs `text` (COPY's text format: tab-separated, `\N` for NULL, a line a row) into the
-/// columns of `table` (`schema.name`, or a name on the search path); returns the rows copied.
-/// Raises what COPY raises (a unique violation first of all): call it in a subtransaction.
-pub fn copy_in(table: &str, columns: &[&str], text: Vec<u8>) -> SyncResult<u64> {
+/// COPYs `data` (COPY's binary format, header to trailer) into the columns of `table`
+/// (`schema.name`, or a name on the search path); returns the rows copied. Raises what COPY
+/// raises (a unique violation first of all): call it in a subtransaction.
+pub fn copy_in(table: &str, columns: &[&str], data: Vec<u8>) -> SyncResult<u64> {
     let (schema, name) = match table.split_once('.') {
         Some((s, n)) => (Some(c_string(s)?), c_string(n)?),
         None => (None, c_string(table)?),
@@ -47,7 +49,15 @@ pub fn copy_in(table: &str, columns: &[&str], text: Vec<u8>) -> SyncResult<u64> 
         // SAFETY: makeString and lappend allocate in the current memory context.
         names = unsafe { pg_sys::lappend(names, pg_sys::makeString(value).cast()) };
     }
-    FEED.with(|f| *f.borrow_mut() = (text, 0));
+    let format = c_string("format")?;
+    let binary = c_string("binary")?;
+    // SAFETY: makeDefElem, makeString and lappend allocate in the current memory context; the
+    // list is what `COPY ... WITH (FORMAT binary)` parses to.
+    let options = unsafe {
+        let option = pg_sys::makeDefElem(format, pg_sys::makeString(binary).cast(), -1);
+        pg_sys::lappend(std::ptr::null_mut(), option.cast())
+    };
+    FEED.with(|f| *f.borrow_mut() = (data, 0));
     let lock = pg_sys::RowExclusiveLock as pg_sys::LOCKMODE;
     // SAFETY: what DoCopy does for COPY ... FROM, with a callback as the source: the relation
     // opened and locked, a range table with it as entry 1 (CopyFrom's result relation), then
@@ -68,7 +78,7 @@ pub fn copy_in(table: &str, columns: &[&str], text: Vec<u8>) -> SyncResult<u64> 
             false,
             Some(feed),
             names,
-            std::ptr::null_mut(),
+            options,
         );
         let n = pg_sys::CopyFrom(cstate);
         pg_sys::EndCopyFrom(cstate);
@@ -81,7 +91,7 @@ pub fn copy_in(table: &str, columns: &[&str], text: Vec<u8>) -> SyncResult<u64> 
 }
 
 /// A text value for COPY: backslash, tab, newline and carriage return escaped.
-pub fn push_text(out: &mut Vec<u8>, s: &str) {
+fn push_text(out: &mut Vec<u8>, s: &str) {
     for b in s.bytes() {
         match b {
             b'\\' => out.extend_from_slice(b"\\\\"),
@@ -93,18 +103,8 @@ pub fn push_text(out: &mut Vec<u8>, s: &str) {
     }
 }
 
-pub fn push_opt<T: std::fmt::Display>(out: &mut Vec<u8>, v: Option<T>) {
-    use std::io::Write;
-    match v {
-        Some(v) => {
-            let _ = write!(out, "{v}");
-        }
-        None => out.extend_from_slice(b"\\N"),
-    }
-}
-
 /// An integer as `Display` writes it, without the formatting machinery.
-pub fn push_int(out: &mut Vec<u8>, v: i64) {
+fn push_int(out: &mut Vec<u8>, v: i64) {
     if v < 0 {
         out.push(b'-');
     }
@@ -126,9 +126,8 @@ fn digits_of(mut n: u64, digits: &mut [u8]) -> usize {
     }
 }
 
-/// A date as `%Y-%m-%d` writes it (the only format COPY gets from the store).
-pub fn push_date(out: &mut Vec<u8>, d: chrono::NaiveDate) {
-    use chrono::Datelike;
+/// A date as `%Y-%m-%d` writes it.
+fn push_date(out: &mut Vec<u8>, d: NaiveDate) {
     let y = d.year();
     if !(0..=9999).contains(&y) {
         use std::io::Write;
@@ -146,9 +145,8 @@ pub fn push_date(out: &mut Vec<u8>, d: chrono::NaiveDate) {
 }
 
 /// A decimal as its `Display` writes it (the scale kept, `-` for a negative sign), without
-/// the formatting machinery: the store formats millions of them (mantissas that fit 64 bits,
-/// every price and amount, without 128-bit division).
-pub fn push_decimal(out: &mut Vec<u8>, d: &Decimal) {
+/// the formatting machinery: the store formats millions of them.
+fn push_decimal(out: &mut Vec<u8>, d: &Decimal) {
     if d.is_sign_negative() {
         out.push(b'-');
     }
@@ -157,14 +155,10 @@ pub fn push_decimal(out: &mut Vec<u8>, d: &Decimal) {
     let mut len = match u64::try_from(m) {
         Ok(n) => digits_of(n, &mut digits),
         Err(_) => {
-            let mut n = m;
-            let mut len = 0;
-            while n > 0 {
-                digits[len] = b'0' + (n % 10) as u8;
-                n /= 10;
-                len += 1;
-            }
-            len
+            let ten16 = 10_000_000_000_000_000u128;
+            let len = digits_of((m % ten16) as u64, &mut digits);
+            digits[len..16].fill(b'0');
+            16 + digits_of((m / ten16) as u64, &mut digits[16..])
         }
     };
     let scale = d.scale() as usize;
@@ -177,12 +171,131 @@ pub fn push_decimal(out: &mut Vec<u8>, d: &Decimal) {
     }
 }
 
-pub fn push_bool(out: &mut Vec<u8>, v: Option<bool>) {
-    out.extend_from_slice(match v {
-        Some(true) => b"t",
-        Some(false) => b"f",
-        None => b"\\N",
-    });
+/// The base-10000 digits of `n`, least significant first; returns how many (none for 0).
+fn groups_of(mut n: u64, groups: &mut [i16]) -> usize {
+    let mut len = 0;
+    while n > 0 {
+        groups[len] = (n % 10_000) as i16;
+        n /= 10_000;
+        len += 1;
+    }
+    len
+}
+
+/// A decimal in numeric's send format: digit count, weight, sign and display scale, then the
+/// base-10000 digits from the most significant, none of them zero at either end.
+fn push_numeric(out: &mut Vec<u8>, d: &Decimal) {
+    let scale = d.scale() as usize;
+    // Shifted left so that the point falls between two base-10000 digits.
+    let pad = (4 - scale % 4) % 4;
+    let m = d.mantissa().unsigned_abs() * 10u128.pow(pad as u32);
+    let mut groups = [0i16; 12];
+    let len = match u64::try_from(m) {
+        Ok(n) => groups_of(n, &mut groups),
+        Err(_) => {
+            let ten16 = 10_000_000_000_000_000u128;
+            groups_of((m % ten16) as u64, &mut groups);
+            4 + groups_of((m / ten16) as u64, &mut groups[4..])
+        }
+    };
+    let low_zeros = groups[..len].iter().take_while(|g| **g == 0).count();
+    let digits = &groups[low_zeros..len];
+    let weight = len as i64 - ((scale + pad) / 4) as i64 - 1;
+    let sign: u16 = if d.is_sign_negative() && !digits.is_empty() {
+        0x4000
+    } else {
+        0
+    };
+    let words = [digits.len() as i16, if digits.is_empty() { 0 } else { weight as i16 }];
+    for w in words {
+        out.extend_from_slice(&w.to_be_bytes());
+    }
+    out.extend_from_slice(&sign.to_be_bytes());
+    out.extend_from_slice(&(scale as u16).to_be_bytes());
+    for g in digits.iter().rev() {
+        out.extend_from_slice(&g.to_be_bytes());
+    }
+}
+
+/// Days from 2000-01-01, where Postgres counts dates and timestamps from.
+fn postgres_epoch() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2000, 1, 1).unwrap_or_default()
+}
+
+/// A date as Postgres holds it: days from 2000-01-01.
+pub fn pg_days(d: NaiveDate) -> i32 {
+    (d - postgres_epoch()).num_days() as i32
+}
+
+/// A timestamp as Postgres holds it, to the millisecond: microseconds from 2000-01-01.
+pub fn pg_micros(t: NaiveDateTime) -> i64 {
+    (t - postgres_epoch().and_time(NaiveTime::MIN)).num_milliseconds() * 1000
+}
+
+/// A minute bar's time in COPY's text format (to the millisecond, as the server sends it).
+fn push_time(out: &mut Vec<u8>, t: NaiveDateTime) {
+    use std::io::Write;
+    let _ = write!(out, "{}", t.format("%Y-%m-%d %H:%M:%S%.3f"));
+}
+
+/// One value of a row as COPY takes it, in its column's type.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Value<'a> {
+    Text(&'a str),
+    Date(NaiveDate),
+    /// To the millisecond.
+    Timestamp(NaiveDateTime),
+    Numeric(Option<Decimal>),
+    Int8(Option<i64>),
+    Int2(Option<i16>),
+    Bool(Option<bool>),
+}
+
+impl Value<'_> {
+    /// In COPY's text format (`\N` for NULL): what a row's digest is of.
+    fn push_text(&self, out: &mut Vec<u8>) {
+        match *self {
+            Value::Text(s) => push_text(out, s),
+            Value::Date(d) => push_date(out, d),
+            Value::Timestamp(t) => push_time(out, t),
+            Value::Numeric(Some(d)) => push_decimal(out, &d),
+            Value::Int8(Some(v)) => push_int(out, v),
+            Value::Int2(Some(v)) => push_int(out, i64::from(v)),
+            Value::Bool(Some(v)) => out.push(if v { b't' } else { b'f' }),
+            Value::Numeric(None) | Value::Int8(None) | Value::Int2(None) | Value::Bool(None) => {
+                out.extend_from_slice(b"\\N")
+            }
+        }
+    }
+
+    /// In COPY's binary format: the length (-1 for NULL), then the type's send format.
+    fn push_binary(&self, out: &mut Vec<u8>) {
+        let at = out.len();
+        out.extend_from_slice(&0i32.to_be_bytes());
+        match *self {
+            Value::Text(s) => out.extend_from_slice(s.as_bytes()),
+            Value::Date(d) => out.extend_from_slice(&pg_days(d).to_be_bytes()),
+            Value::Timestamp(t) => out.extend_from_slice(&pg_micros(t).to_be_bytes()),
+            Value::Numeric(Some(d)) => push_numeric(out, &d),
+            Value::Int8(Some(v)) => out.extend_from_slice(&v.to_be_bytes()),
+            Value::Int2(Some(v)) => out.extend_from_slice(&v.to_be_bytes()),
+            Value::Bool(Some(v)) => out.push(u8::from(v)),
+            Value::Numeric(None) | Value::Int8(None) | Value::Int2(None) | Value::Bool(None) => {
+                out.truncate(at);
+                out.extend_from_slice(&(-1i32).to_be_bytes());
+                return;
+            }
+        }
+        let len = (out.len() - at - 4) as i32;
+        out[at..at + 4].copy_from_slice(&len.to_be_bytes());
+    }
+}
+
+/// A value in COPY's text format, as a string.
+pub fn text_of(v: Value<'_>) -> String {
+    let mut out = Vec::new();
+    v.push_text(&mut out);
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// FNV-1a, 64 bits: the digest of a row's values (stable across versions: it is stored).
@@ -199,8 +312,7 @@ fn fnv1a(bytes: &[u8]) -> i64 {
 /// an `updated_at`.
 pub trait CopyRow {
     /// The columns a row fills with their SQL types, in COPY order: the key first (`KEY` of
-    /// them), `row_hash` last. Columns outside the key are never free text (an update splits
-    /// a line on tabs without unescaping).
+    /// them), `row_hash` last.
     const COLUMNS: &'static [(&'static str, &'static str)];
     /// How many of `COLUMNS` make the key.
     const KEY: usize;
@@ -209,10 +321,8 @@ pub trait CopyRow {
     where
         Self: 'a;
     fn key(&self) -> Self::Key<'_>;
-    /// Key column `i` as text, in its type's input format.
-    fn key_text(&self, i: usize) -> String;
-    /// The values of every column but `row_hash` in COPY's text format, tab-separated.
-    fn push_values(&self, out: &mut Vec<u8>);
+    /// The values of every column but `row_hash`, in `COLUMNS` order (the key's first).
+    fn values<'a>(&'a self, out: &mut Vec<Value<'a>>);
 }
 
 /// The names of a row type's columns.
@@ -220,44 +330,67 @@ pub fn names<R: CopyRow>() -> Vec<&'static str> {
     R::COLUMNS.iter().map(|(n, _)| *n).collect()
 }
 
-/// Rows in COPY's text format, each line with its digest, kept apart so that any subset can
-/// be copied again without formatting it twice.
+/// The values of a row (every column but `row_hash`) in COPY's text format, tab-separated:
+/// what its digest is of.
+pub fn text_line(values: &[Value<'_>], out: &mut Vec<u8>) {
+    for (i, v) in values.iter().enumerate() {
+        if i > 0 {
+            out.push(b'\t');
+        }
+        v.push_text(out);
+    }
+}
+
+/// The start of COPY's binary format: signature, flags, no header extension.
+const BINARY_HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
+/// Its end: a tuple of -1 fields.
+const BINARY_TRAILER: &[u8] = &(-1i16).to_be_bytes();
+
+/// Rows in COPY's binary format, each with its digest (`row_hash`, its last value), kept apart
+/// so that any subset can be copied again without encoding it twice.
 pub struct Lines {
-    text: Vec<u8>,
-    /// Where each row's line ends in `text` (after its newline).
+    tuples: Vec<u8>,
+    /// Where each row's tuple ends in `tuples`.
     ends: Vec<usize>,
     pub hashes: Vec<i64>,
 }
 
 impl Lines {
-    pub fn new<R: CopyRow>(rows: &[&R]) -> Lines {
-        let mut text = Vec::with_capacity(rows.len() * 180);
+    pub fn new<'a, R: CopyRow>(rows: &[&'a R]) -> Lines {
+        let mut tuples = Vec::with_capacity(rows.len() * 200);
         let (mut ends, mut hashes) = (Vec::with_capacity(rows.len()), Vec::with_capacity(rows.len()));
+        let mut values: Vec<Value<'a>> = Vec::with_capacity(R::COLUMNS.len());
+        let mut text = Vec::with_capacity(256);
         for r in rows {
-            let start = text.len();
-            r.push_values(&mut text);
-            let h = fnv1a(&text[start..]);
-            text.push(b'\t');
-            push_int(&mut text, h);
-            text.push(b'\n');
-            ends.push(text.len());
+            values.clear();
+            r.values(&mut values);
+            text.clear();
+            text_line(&values, &mut text);
+            let h = fnv1a(&text);
+            values.push(Value::Int8(Some(h)));
+            tuples.extend_from_slice(&(values.len() as i16).to_be_bytes());
+            for v in &values {
+                v.push_binary(&mut tuples);
+            }
+            ends.push(tuples.len());
             hashes.push(h);
         }
-        Lines { text, ends, hashes }
+        Lines { tuples, ends, hashes }
     }
 
-    /// Every line.
+    /// Every row, as COPY's binary format.
     pub fn all(&self) -> Vec<u8> {
-        self.text.clone()
+        [BINARY_HEADER, &self.tuples, BINARY_TRAILER].concat()
     }
 
-    /// The lines of rows `picked` (indexes), in that order.
+    /// The rows `picked` (indexes) in that order, as COPY's binary format.
     pub fn picked(&self, picked: impl Iterator<Item = usize>) -> Vec<u8> {
-        let mut out = Vec::new();
+        let mut out = BINARY_HEADER.to_vec();
         for i in picked {
             let start = if i == 0 { 0 } else { self.ends[i - 1] };
-            out.extend_from_slice(&self.text[start..self.ends[i]]);
+            out.extend_from_slice(&self.tuples[start..self.ends[i]]);
         }
+        out.extend_from_slice(BINARY_TRAILER);
         out
     }
 }
@@ -272,9 +405,73 @@ mod tests {
         push_text(&mut out, "a\tb\\c\nd");
         assert_eq!(out, b"a\\tb\\\\c\\nd");
         let mut out = Vec::new();
-        push_opt::<i64>(&mut out, None);
-        push_bool(&mut out, Some(false));
-        assert_eq!(out, b"\\Nf");
+        text_line(
+            &[Value::Int8(None), Value::Bool(Some(false)), Value::Int2(Some(-3))],
+            &mut out,
+        );
+        assert_eq!(out, b"\\N\tf\t-3");
+    }
+
+    fn numeric(d: Decimal) -> Vec<i16> {
+        let mut out = Vec::new();
+        push_numeric(&mut out, &d);
+        out.chunks(2).map(|w| i16::from_be_bytes([w[0], w[1]])).collect()
+    }
+
+    #[test]
+    fn decimals_go_in_numeric_send_format() {
+        // ndigits, weight, sign, dscale, then base-10000 digits (numeric.c's numeric_send).
+        assert_eq!(numeric(Decimal::new(10_5000, 4)), [2, 0, 0, 4, 10, 5000]);
+        assert_eq!(numeric(Decimal::new(1, 4)), [1, -1, 0, 4, 1]);
+        assert_eq!(numeric(Decimal::new(1, 8)), [1, -2, 0, 8, 1]);
+        assert_eq!(
+            numeric(Decimal::new(1_234_567_890_123, 4)),
+            [4, 2, 0, 4, 1, 2345, 6789, 123]
+        );
+        assert_eq!(numeric(Decimal::new(-321, 2)), [2, 0, 0x4000, 2, 3, 2100]);
+        assert_eq!(numeric(Decimal::new(10_000, 0)), [1, 1, 0, 0, 1]);
+        assert_eq!(numeric(Decimal::new(5, 1)), [1, -1, 0, 1, 5000]);
+        assert_eq!(numeric(Decimal::new(0, 4)), [0, 0, 0, 4]);
+        assert_eq!(numeric(-Decimal::new(0, 2)), [0, 0, 0, 2]);
+        // 79228162514264337593543950335 = 7 9228 1625 1426 4337 5935 4395 0335.
+        assert_eq!(
+            numeric(Decimal::MAX),
+            [8, 7, 0, 0, 7, 9228, 1625, 1426, 4337, 5935, 4395, 335]
+        );
+        // The same digits with 28 after the point: 7.9228 1625 1426 4337 5935 4395 0335.
+        assert_eq!(
+            numeric(Decimal::from_i128_with_scale(Decimal::MAX.mantissa(), 28)),
+            [8, 0, 0, 28, 7, 9228, 1625, 1426, 4337, 5935, 4395, 335]
+        );
+    }
+
+    #[test]
+    fn values_go_in_binary_with_their_length_and_null_as_minus_one() {
+        let binary = |v: Value| {
+            let mut out = Vec::new();
+            v.push_binary(&mut out);
+            out
+        };
+        let d = NaiveDate::from_ymd_opt(2000, 1, 3).unwrap();
+        assert_eq!(binary(Value::Date(d)), [0, 0, 0, 4, 0, 0, 0, 2]);
+        let before = NaiveDate::from_ymd_opt(1999, 12, 31).unwrap();
+        assert_eq!(binary(Value::Date(before)), [0, 0, 0, 4, 255, 255, 255, 255]);
+        let t = d.and_hms_milli_opt(0, 0, 1, 5).unwrap();
+        let micros = (2 * 86_400 + 1) * 1_000_000 + 5_000i64;
+        assert_eq!(binary(Value::Timestamp(t))[4..], micros.to_be_bytes());
+        assert_eq!(binary(Value::Text("sh.6")), [0, 0, 0, 4, b's', b'h', b'.', b'6']);
+        assert_eq!(binary(Value::Bool(Some(true))), [0, 0, 0, 1, 1]);
+        assert_eq!(binary(Value::Int2(Some(3))), [0, 0, 0, 2, 0, 3]);
+        assert_eq!(binary(Value::Int8(Some(-2)))[4..], (-2i64).to_be_bytes());
+        for null in [
+            Value::Numeric(None),
+            Value::Int8(None),
+            Value::Int2(None),
+            Value::Bool(None),
+        ] {
+            assert_eq!(binary(null), [255, 255, 255, 255]);
+        }
+        assert_eq!(binary(Value::Numeric(Some(Decimal::new(5, 1))))[..4], [0, 0, 0, 10]);
     }
 
     #[test]

@@ -14,10 +14,13 @@ use pgrx::spi::{SpiClient, SpiResult};
 use pgrx::{pg_sys, PgTryBuilder, Spi};
 
 use crate::error::{SyncError, SyncResult};
+use copy::Value;
 
 pub mod bars;
 mod copy;
 pub mod jobs;
+#[cfg(any(test, feature = "pg_test"))]
+mod pg_tests;
 pub mod reference;
 pub mod server;
 
@@ -189,40 +192,90 @@ pub fn write_rows<R: copy::CopyRow>(table: &str, rows: &[R], batch: usize) -> Sy
     Ok(total)
 }
 
-/// A batch's keys, for the queries that compare it with the table: every row's key columns as
-/// text arrays, and the part of the table the batch covers. The batch is sorted by key, so
-/// its rows fall into groups of equal leading key columns (a code, or a code and frequency),
-/// each a stretch of the last one (dates, times) from `lo` to `hi`.
-struct KeyArgs {
-    rows: Vec<Vec<String>>,
-    /// Per leading key column, its value in each group.
-    leads: Vec<Vec<String>>,
-    lo: Vec<String>,
-    hi: Vec<String>,
+/// A key value as a query parameter of its column's type (a type no key has yet: as text).
+fn key_value(v: Value<'_>) -> DatumWithOid<'static> {
+    match v {
+        Value::Text(s) => s.to_owned().into(),
+        Value::Date(d) => pgrx::datum::Date::saturating_from_raw(copy::pg_days(d)).into(),
+        Value::Timestamp(t) => pgrx::datum::Timestamp::saturating_from_raw(copy::pg_micros(t)).into(),
+        Value::Int2(v) => v.into(),
+        Value::Int8(v) => v.into(),
+        other => copy::text_of(other).into(),
+    }
 }
 
-impl KeyArgs {
-    fn new<R: copy::CopyRow>(rows: &[&R]) -> KeyArgs {
+/// A key column's values as an array parameter of the column's type (see `key_value`).
+fn key_array(column: &[Value<'_>]) -> DatumWithOid<'static> {
+    fn all<T>(column: &[Value<'_>], f: impl Fn(Value<'_>) -> Option<T>) -> Option<Vec<T>> {
+        column.iter().map(|v| f(*v)).collect()
+    }
+    let first = column.first().copied().unwrap_or(Value::Text(""));
+    let array = match first {
+        Value::Text(_) => all(column, |v| match v {
+            Value::Text(s) => Some(s.to_owned()),
+            _ => None,
+        })
+        .map(DatumWithOid::from),
+        Value::Date(_) => all(column, |v| match v {
+            Value::Date(d) => Some(pgrx::datum::Date::saturating_from_raw(copy::pg_days(d))),
+            _ => None,
+        })
+        .map(DatumWithOid::from),
+        Value::Timestamp(_) => all(column, |v| match v {
+            Value::Timestamp(t) => Some(pgrx::datum::Timestamp::saturating_from_raw(copy::pg_micros(t))),
+            _ => None,
+        })
+        .map(DatumWithOid::from),
+        Value::Int2(_) => all(column, |v| match v {
+            Value::Int2(i) => Some(i),
+            _ => None,
+        })
+        .map(DatumWithOid::from),
+        _ => None,
+    };
+    array.unwrap_or_else(|| column.iter().map(|v| copy::text_of(*v)).collect::<Vec<String>>().into())
+}
+
+/// A batch's keys, for the queries that compare it with the table: every row's key columns,
+/// and the part of the table the batch covers. The batch is sorted by key, so its rows fall
+/// into groups of equal leading key columns (a code, or a code and frequency), each a stretch
+/// of the last one (dates, times) from `lo` to `hi`.
+struct KeyArgs<'a> {
+    /// Per key column, every row's value.
+    rows: Vec<Vec<Value<'a>>>,
+    /// Per leading key column, its value in each group.
+    leads: Vec<Vec<Value<'a>>>,
+    lo: Vec<Value<'a>>,
+    hi: Vec<Value<'a>>,
+}
+
+impl<'a> KeyArgs<'a> {
+    fn new<R: copy::CopyRow>(rows: &[&'a R]) -> KeyArgs<'a> {
         let n = R::KEY;
         let mut k = KeyArgs {
-            rows: (0..n).map(|i| rows.iter().map(|r| r.key_text(i)).collect()).collect(),
+            rows: vec![Vec::with_capacity(rows.len()); n],
             leads: vec![Vec::new(); n - 1],
             lo: Vec::new(),
             hi: Vec::new(),
         };
-        for i in 0..rows.len() {
+        let mut values = Vec::with_capacity(R::COLUMNS.len());
+        for (i, r) in rows.iter().enumerate() {
+            values.clear();
+            r.values(&mut values);
+            for (c, v) in values[..n].iter().enumerate() {
+                k.rows[c].push(*v);
+            }
             let same_group = i > 0 && (0..n - 1).all(|c| k.rows[c][i] == k.rows[c][i - 1]);
-            let last = k.rows[n - 1][i].clone();
-            if same_group {
-                if let Some(hi) = k.hi.last_mut() {
-                    *hi = last;
+            let last = values[n - 1];
+            match k.hi.last_mut() {
+                Some(hi) if same_group => *hi = last,
+                _ => {
+                    for (lead, v) in k.leads.iter_mut().zip(&values) {
+                        lead.push(*v);
+                    }
+                    k.lo.push(last);
+                    k.hi.push(last);
                 }
-            } else {
-                for c in 0..n - 1 {
-                    k.leads[c].push(k.rows[c][i].clone());
-                }
-                k.lo.push(last.clone());
-                k.hi.push(last);
             }
         }
         k
@@ -247,30 +300,36 @@ impl KeyArgs {
             names.join(", ")
         );
         let p = |i: usize| taken + i + 1;
-        let mut args: Vec<DatumWithOid<'static>> = self.leads.iter().map(|v| v.clone().into()).collect();
+        let mut args: Vec<DatumWithOid<'static>> = self.leads.iter().map(|v| key_array(v)).collect();
         if self.one_stretch() {
             let mut conds: Vec<String> = leads
                 .iter()
                 .enumerate()
-                .map(|(i, (k, ty))| format!("t.{k} = ANY(${}::text[]::{ty}[])", p(i)))
+                .map(|(i, (k, ty))| format!("t.{k} = ANY(${}::{ty}[])", p(i)))
                 .collect();
             conds.push(format!(
-                "t.{last} BETWEEN ${}::text::{last_ty} AND ${}::text::{last_ty}",
+                "t.{last} BETWEEN ${}::{last_ty} AND ${}::{last_ty}",
                 p(leads.len()),
                 p(leads.len() + 1)
             ));
-            args.push(self.lo[0].clone().into());
-            args.push(self.hi[0].clone().into());
+            args.push(key_value(self.lo[0]));
+            args.push(key_value(self.hi[0]));
             (format!("({select} WHERE {}) b", conds.join(" AND ")), args)
         } else {
             // A stretch per group, each read by its own index scan (a lateral subquery).
-            let arrays: Vec<String> = (0..leads.len() + 2).map(|i| format!("${}::text[]", p(i))).collect();
+            let mut arrays: Vec<String> = leads
+                .iter()
+                .enumerate()
+                .map(|(i, (_, ty))| format!("${}::{ty}[]", p(i)))
+                .collect();
+            arrays.push(format!("${}::{last_ty}[]", p(leads.len())));
+            arrays.push(format!("${}::{last_ty}[]", p(leads.len() + 1)));
             let mut cols: Vec<String> = leads.iter().map(|(k, _)| k.to_string()).collect();
             cols.extend(["lo".to_owned(), "hi".to_owned()]);
-            let mut conds: Vec<String> = leads.iter().map(|(k, ty)| format!("t.{k} = g.{k}::{ty}")).collect();
-            conds.push(format!("t.{last} BETWEEN g.lo::{last_ty} AND g.hi::{last_ty}"));
-            args.push(self.lo.clone().into());
-            args.push(self.hi.clone().into());
+            let mut conds: Vec<String> = leads.iter().map(|(k, _)| format!("t.{k} = g.{k}")).collect();
+            conds.push(format!("t.{last} BETWEEN g.lo AND g.hi"));
+            args.push(key_array(&self.lo));
+            args.push(key_array(&self.hi));
             (
                 format!(
                     "unnest({}) g({}) CROSS JOIN LATERAL ({select} WHERE {} OFFSET 0) b",
@@ -320,9 +379,13 @@ fn stored_differences<R: copy::CopyRow>(
     in_range: i64,
 ) -> SyncResult<Differences> {
     let key = &R::COLUMNS[..R::KEY];
-    let params: Vec<String> = (1..=key.len()).map(|i| format!("${i}::text[]")).collect();
+    let params: Vec<String> = key
+        .iter()
+        .enumerate()
+        .map(|(i, (_, ty))| format!("${}::{ty}[]", i + 1))
+        .collect();
     let names: Vec<&str> = key.iter().map(|(k, _)| *k).collect();
-    let matches: Vec<String> = key.iter().map(|(k, ty)| format!("s.{k} = i.{k}::{ty}")).collect();
+    let matches: Vec<String> = key.iter().map(|(k, _)| format!("s.{k} = i.{k}")).collect();
     let mut extra = Vec::new();
     let stored = if in_range > 4 * i64::try_from(hashes.len()).unwrap_or(i64::MAX) {
         format!(
@@ -347,7 +410,7 @@ fn stored_differences<R: copy::CopyRow>(
         h = key.len() + 1,
         names = names.join(", "),
     );
-    let mut args: Vec<DatumWithOid<'static>> = keys.rows.iter().map(|v| v.clone().into()).collect();
+    let mut args: Vec<DatumWithOid<'static>> = keys.rows.iter().map(|v| key_array(v)).collect();
     args.push(hashes.into());
     args.extend(extra);
     let differing = Spi::connect(|c| {

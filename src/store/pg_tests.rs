@@ -1,0 +1,180 @@
+//! The store on a live cluster (`cargo pgrx test`): what COPY's binary format writes must be
+//! what Postgres reads from the text line the digest is of.
+
+#[pgrx::pg_schema]
+mod tests {
+    use baostock::reply::{DailyBar, MinuteBar, PeriodBar};
+    use baostock::value::{AdjustFlag, Decimal, Frequency};
+    use chrono::NaiveDate;
+    use pgrx::prelude::*;
+
+    use crate::store::bars::{self, MinuteRow, PeriodRow};
+    use crate::store::copy::{text_line, CopyRow, Lines};
+
+    /// Decimals of every scale the server could send, signs, zeros with a scale, and
+    /// mantissas beyond 64 bits.
+    fn decimals() -> Vec<Option<Decimal>> {
+        let mut out = vec![
+            None,
+            Some(Decimal::ZERO),
+            Some(Decimal::new(0, 4)),
+            Some(-Decimal::new(0, 2)),
+        ];
+        for scale in 0..=28 {
+            for m in [
+                1i64,
+                7,
+                10,
+                105_000,
+                -302_100,
+                99_999_999,
+                1_234_567_890_123_456,
+                i64::MIN + 1,
+            ] {
+                out.push(Some(Decimal::new(m, scale)));
+            }
+            out.push(Some(Decimal::from_i128_with_scale(Decimal::MAX.mantissa(), scale)));
+            out.push(Some(Decimal::from_i128_with_scale(-Decimal::MAX.mantissa() / 7, scale)));
+        }
+        out
+    }
+
+    /// How many of `rows`, written by the store into `table`, are stored with every column
+    /// (`row_hash` too) as Postgres reads the row's text line (compared as text, so that a
+    /// scale counts), and how many are stored at all.
+    fn stored_as_their_text_reads<R: CopyRow>(table: &str, rows: &[R]) -> (i64, i64) {
+        let refs: Vec<&R> = rows.iter().collect();
+        let hashes = Lines::new(&refs).hashes;
+        let lines: Vec<String> = rows
+            .iter()
+            .zip(hashes)
+            .map(|(r, h)| {
+                let (mut values, mut out) = (Vec::new(), Vec::new());
+                r.values(&mut values);
+                text_line(&values, &mut out);
+                format!("{}\t{h}", String::from_utf8(out).unwrap())
+            })
+            .collect();
+        let value = |i: usize, ty: &str| format!("nullif(x.v[{}], '\\N')::{ty}", i + 1);
+        let keys: Vec<String> = R::COLUMNS[..R::KEY]
+            .iter()
+            .enumerate()
+            .map(|(i, (c, ty))| format!("t.{c} = {}", value(i, ty)))
+            .collect();
+        let same: Vec<String> = R::COLUMNS
+            .iter()
+            .enumerate()
+            .map(|(i, (c, ty))| format!("t.{c}::text IS NOT DISTINCT FROM {}::text", value(i, ty)))
+            .collect();
+        let sql = format!(
+            "SELECT count(*) FILTER (WHERE {}), count(t.ctid)
+             FROM unnest($1::text[]) l(line) CROSS JOIN LATERAL (SELECT string_to_array(l.line, E'\\t') AS v) x
+             LEFT JOIN {table} t ON {}",
+            same.join(" AND "),
+            keys.join(" AND ")
+        );
+        Spi::connect(|c| {
+            let row = c.select(&sql, Some(1), &[lines.into()])?.first();
+            Ok::<_, pgrx::spi::SpiError>((row.get::<i64>(1)?.unwrap_or(-1), row.get::<i64>(2)?.unwrap_or(-1)))
+        })
+        .unwrap()
+    }
+
+    #[pg_test]
+    fn binary_copy_stores_what_the_text_line_says() {
+        let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+        let values = decimals();
+        let n = values.len();
+        let days = [d(1990, 12, 19), d(1999, 12, 31), d(2000, 1, 1), d(2024, 2, 29)];
+        let mut daily = Vec::new();
+        for (i, v) in values.iter().enumerate() {
+            let w = values[(i * 7 + 3) % n];
+            daily.push(DailyBar {
+                date: days[i % days.len()],
+                code: format!("sz.{:06}", i),
+                open: *v,
+                high: w,
+                low: values[(i + 1) % n],
+                close: *v,
+                preclose: w,
+                volume: [None, Some(0), Some(-1), Some(i64::MAX), Some(123_456_789)][i % 5],
+                amount: w,
+                adjustflag: [
+                    None,
+                    Some(AdjustFlag::Back),
+                    Some(AdjustFlag::Forward),
+                    Some(AdjustFlag::None),
+                ][i % 4],
+                turn: *v,
+                tradestatus: [None, Some(true), Some(false)][i % 3],
+                pct_chg: w,
+                pe_ttm: *v,
+                pb_mrq: w,
+                ps_ttm: *v,
+                pcf_ncf_ttm: w,
+                is_st: [Some(false), None, Some(true)][i % 3],
+            });
+        }
+        let counts = crate::store::upsert_bars(&daily, 50).unwrap();
+        assert_eq!(counts.inserted, n as i64);
+        let all = (n as i64, n as i64);
+        assert_eq!(stored_as_their_text_reads("baostock.daily_bars", &daily), all);
+
+        let times = [
+            d(1999, 12, 31).and_hms_milli_opt(23, 59, 59, 999).unwrap(),
+            d(2000, 1, 1).and_hms_opt(0, 0, 0).unwrap(),
+            d(2024, 1, 2).and_hms_milli_opt(9, 35, 0, 500).unwrap(),
+        ];
+        let minutes: Vec<MinuteRow> = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| MinuteRow {
+                frequency: [5, 15, 30, 60][i % 4],
+                bar: MinuteBar {
+                    date: times[i % 3].date(),
+                    time: times[i % 3] + chrono::Duration::minutes(i as i64),
+                    code: "sh.600000".into(),
+                    open: *v,
+                    high: values[(i + 5) % n],
+                    low: None,
+                    close: *v,
+                    volume: Some(i as i64),
+                    amount: *v,
+                    adjustflag: Some(AdjustFlag::None),
+                },
+            })
+            .collect();
+        assert_eq!(bars::upsert_minutes(&minutes, 64).unwrap().inserted, n as i64);
+        assert_eq!(stored_as_their_text_reads("baostock.minute_bars", &minutes), all);
+
+        let weeks: Vec<PeriodRow> = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let bar = PeriodBar {
+                    date: d(2024, 1, 5) + chrono::Days::new(7 * i as u64),
+                    code: "sh.600000".into(),
+                    open: *v,
+                    turn: values[(i + 9) % n],
+                    pct_chg: *v,
+                    ..PeriodBar::default()
+                };
+                PeriodRow::new(Frequency::Weekly, bar)
+            })
+            .collect();
+        assert_eq!(
+            bars::upsert_periods(Frequency::Weekly, &weeks, 100).unwrap().inserted,
+            n as i64
+        );
+        assert_eq!(stored_as_their_text_reads("baostock.weekly_bars", &weeks), all);
+
+        // Written again: every row found unchanged by its digest; one value changed: updated.
+        let again = crate::store::upsert_bars(&daily, 50).unwrap();
+        assert_eq!((again.unchanged, again.updated, again.inserted), (n as i64, 0, 0));
+        let mut changed = daily.clone();
+        changed[3].close = Some(Decimal::new(42, 1));
+        let once = crate::store::upsert_bars(&changed, 50).unwrap();
+        assert_eq!((once.unchanged, once.updated), (n as i64 - 1, 1));
+        assert_eq!(stored_as_their_text_reads("baostock.daily_bars", &changed), all);
+    }
+}
