@@ -110,7 +110,8 @@ fn push_int(out: &mut Vec<u8>, v: i64) {
     }
     let mut digits = [0u8; 20];
     let len = digits_of(v.unsigned_abs(), &mut digits);
-    out.extend(digits[..len].iter().rev());
+    digits[..len].reverse();
+    out.extend_from_slice(&digits[..len]);
 }
 
 /// The decimal digits of `n`, least significant first; returns how many.
@@ -163,12 +164,17 @@ fn push_decimal(out: &mut Vec<u8>, d: &Decimal) {
     };
     let scale = d.scale() as usize;
     len = len.max(scale + 1);
+    let mut text = [0u8; 48];
+    let mut n = 0;
     for i in (0..len).rev() {
-        out.push(digits[i].max(b'0'));
+        text[n] = digits[i].max(b'0');
+        n += 1;
         if i == scale && scale > 0 {
-            out.push(b'.');
+            text[n] = b'.';
+            n += 1;
         }
     }
+    out.extend_from_slice(&text[..n]);
 }
 
 /// The base-10000 digits of `n`, least significant first; returns how many (none for 0).

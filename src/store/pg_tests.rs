@@ -177,4 +177,24 @@ mod tests {
         assert_eq!((once.unchanged, once.updated), (n as i64 - 1, 1));
         assert_eq!(stored_as_their_text_reads("baostock.daily_bars", &changed), all);
     }
+
+    #[pg_test]
+    fn a_few_rows_in_a_long_stored_range_are_looked_up_by_key() {
+        let day0 = NaiveDate::from_ymd_opt(2020, 1, 1).unwrap();
+        let bar = |i: u64, close: i64| DailyBar {
+            date: day0 + chrono::Days::new(i),
+            code: "sh.600000".into(),
+            close: Some(Decimal::new(close, 2)),
+            ..DailyBar::default()
+        };
+        let history: Vec<DailyBar> = (0..300).map(|i| bar(i, 1000 + i as i64)).collect();
+        assert_eq!(crate::store::upsert_bars(&history, 1000).unwrap().inserted, 300);
+        // The batch covers 302 days, 300 of them stored: far more than its 4 rows.
+        let batch = vec![bar(0, 1000), bar(150, 1), bar(299, 1299), bar(301, 7)];
+        let counts = crate::store::upsert_bars(&batch, 1000).unwrap();
+        assert_eq!((counts.inserted, counts.updated, counts.unchanged), (1, 1, 2));
+        assert_eq!(stored_as_their_text_reads("baostock.daily_bars", &batch), (4, 4));
+        let n = Spi::get_one::<i64>("SELECT count(*) FROM baostock.daily_bars WHERE code = 'sh.600000'");
+        assert_eq!(n, Ok(Some(301)));
+    }
 }
