@@ -271,7 +271,7 @@ def main():
     psql("CREATE EXTENSION IF NOT EXISTS pg_baostock")
     psql("SELECT * FROM baostock.sync_calendar()")
     psql("SELECT * FROM baostock.sync_securities()")
-    store = bench_store(3, 200000)
+    store = bench_store(5, 200000)
     copy_rate = store["COPY into an identical table"]["rows_per_s"]
     end = datetime.date.fromisoformat(psql("SELECT baostock.latest_trading_day()"))
     days = psql(f"SELECT day FROM baostock.trade_calendar WHERE is_trading_day AND day <= '{end}' "
