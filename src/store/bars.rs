@@ -24,11 +24,7 @@ fn trading<'a>(
     out.extend(prices.iter().map(|p| Value::Numeric(*p)));
     out.push(Value::Int8(volume));
     out.push(Value::Numeric(amount));
-    out.push(Value::Int2(adjustflag.map(|a| match a {
-        AdjustFlag::Back => 1,
-        AdjustFlag::Forward => 2,
-        AdjustFlag::None => 3,
-    })));
+    out.push(Value::Int2(adjustflag.map(AdjustFlag::number)));
 }
 
 impl CopyRow for DailyBar {
@@ -270,8 +266,16 @@ mod tests {
         assert_eq!(period_end(Frequency::Monthly, d(2024, 12, 31)), d(2024, 12, 31));
     }
 
+    /// The SQL types of a row's values, and those its table's columns are declared with.
+    fn types<R: CopyRow>(row: &R) -> (Vec<&'static str>, Vec<&'static str>) {
+        let mut values = Vec::new();
+        row.values(&mut values);
+        let declared = R::COLUMNS[..R::COLUMNS.len() - 1].iter().map(|c| c.1).collect();
+        (values.iter().map(|v| v.sql_type()).collect(), declared)
+    }
+
     #[test]
-    fn every_bar_row_has_as_many_values_as_columns() {
+    fn every_bar_row_gives_a_value_of_its_columns_type_to_each_column() {
         let t = NaiveDate::from_ymd_opt(2024, 1, 2)
             .unwrap()
             .and_hms_opt(9, 35, 0)
@@ -291,11 +295,11 @@ mod tests {
                 adjustflag: None,
             },
         };
-        let line = line(&minute);
-        assert_eq!(line.matches('\t').count(), MinuteRow::COLUMNS.len() - 2, "{line}");
+        let text = line(&minute);
+        assert_eq!(text.matches('\t').count(), MinuteRow::COLUMNS.len() - 2, "{text}");
         assert!(
-            line.starts_with("sz.000001\t5\t2024-01-02 09:35:00.000\t2024-01-02\t9.1100\t"),
-            "{line}"
+            text.starts_with("sz.000001\t5\t2024-01-02 09:35:00.000\t2024-01-02\t9.1100\t"),
+            "{text}"
         );
         let week = PeriodRow::new(
             Frequency::Weekly,
@@ -305,12 +309,18 @@ mod tests {
                 ..PeriodBar::default()
             },
         );
-        let line = super::tests::line(&week);
-        assert_eq!(line.matches('\t').count(), PeriodRow::COLUMNS.len() - 2, "{line}");
-        assert!(line.starts_with("sz.000001\t2024-01-01\t2024-01-02\t"), "{line}");
-        for cols in [MinuteRow::COLUMNS, PeriodRow::COLUMNS] {
-            assert_eq!(cols.last().map(|c| c.0), Some("row_hash"));
+        let text = line(&week);
+        assert_eq!(text.matches('\t').count(), PeriodRow::COLUMNS.len() - 2, "{text}");
+        assert!(text.starts_with("sz.000001\t2024-01-01\t2024-01-02\t"), "{text}");
+        for cols in [MinuteRow::COLUMNS, PeriodRow::COLUMNS, DailyBar::COLUMNS] {
+            assert_eq!(cols.last(), Some(&("row_hash", "int8")));
         }
+        let (given, declared) = types(&minute);
+        assert_eq!(given, declared);
+        let (given, declared) = types(&week);
+        assert_eq!(given, declared);
+        let (given, declared) = types(&DailyBar::default());
+        assert_eq!(given, declared);
     }
 
     #[test]

@@ -157,8 +157,8 @@ fn push_decimal(out: &mut Vec<u8>, d: &Decimal) {
         Ok(n) => digits_of(n, &mut digits),
         Err(_) => {
             let ten16 = 10_000_000_000_000_000u128;
-            let len = digits_of((m % ten16) as u64, &mut digits);
-            digits[len..16].fill(b'0');
+            // The low 16 digits' leading zeros stay 0 in `digits`, written as '0' below.
+            digits_of((m % ten16) as u64, &mut digits);
             16 + digits_of((m / ten16) as u64, &mut digits[16..])
         }
     };
@@ -223,19 +223,23 @@ fn push_numeric(out: &mut Vec<u8>, d: &Decimal) {
     }
 }
 
-/// Days from 2000-01-01, where Postgres counts dates and timestamps from.
-fn postgres_epoch() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2000, 1, 1).unwrap_or_default()
-}
+/// 2000-01-01, where Postgres counts dates and timestamps from.
+const POSTGRES_EPOCH: NaiveDate = match NaiveDate::from_ymd_opt(2000, 1, 1) {
+    Some(d) => d,
+    None => panic!("2000-01-01 is a date"),
+};
 
 /// A date as Postgres holds it: days from 2000-01-01.
 pub fn pg_days(d: NaiveDate) -> i32 {
-    (d - postgres_epoch()).num_days() as i32
+    (d - POSTGRES_EPOCH).num_days() as i32
 }
 
-/// A timestamp as Postgres holds it, to the millisecond: microseconds from 2000-01-01.
+/// A timestamp as Postgres holds it, to the millisecond as its text form (`push_time`) has
+/// it: microseconds from 2000-01-01, the fraction of a millisecond dropped (downwards, before
+/// 2000 too).
 pub fn pg_micros(t: NaiveDateTime) -> i64 {
-    (t - postgres_epoch().and_time(NaiveTime::MIN)).num_milliseconds() * 1000
+    let epoch = POSTGRES_EPOCH.and_time(NaiveTime::MIN).and_utc().timestamp_millis();
+    (t.and_utc().timestamp_millis() - epoch) * 1000
 }
 
 /// A minute bar's time in COPY's text format (to the millisecond, as the server sends it).
@@ -258,6 +262,20 @@ pub enum Value<'a> {
 }
 
 impl Value<'_> {
+    /// The SQL type of the column it goes into (as `CopyRow::COLUMNS` names them).
+    #[cfg(test)]
+    pub fn sql_type(&self) -> &'static str {
+        match self {
+            Value::Text(_) => "text",
+            Value::Date(_) => "date",
+            Value::Timestamp(_) => "timestamp",
+            Value::Numeric(_) => "numeric",
+            Value::Int8(_) => "int8",
+            Value::Int2(_) => "int2",
+            Value::Bool(_) => "bool",
+        }
+    }
+
     /// In COPY's text format (`\N` for NULL): what a row's digest is of.
     fn push_text(&self, out: &mut Vec<u8>) {
         match *self {
@@ -295,13 +313,6 @@ impl Value<'_> {
         let len = (out.len() - at - 4) as i32;
         out[at..at + 4].copy_from_slice(&len.to_be_bytes());
     }
-}
-
-/// A value in COPY's text format, as a string.
-pub fn text_of(v: Value<'_>) -> String {
-    let mut out = Vec::new();
-    v.push_text(&mut out);
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// FNV-1a, 64 bits: the digest of a row's values (stable across versions: it is stored).
@@ -438,6 +449,14 @@ mod tests {
         assert_eq!(numeric(Decimal::new(10_000, 0)), [1, 1, 0, 0, 1]);
         assert_eq!(numeric(Decimal::new(5, 1)), [1, -1, 0, 1, 5000]);
         assert_eq!(numeric(Decimal::new(0, 4)), [0, 0, 0, 4]);
+        // Zero digits inside are kept, only those at the ends dropped.
+        assert_eq!(numeric(Decimal::new(100_000_001, 4)), [3, 1, 0, 4, 1, 0, 1]);
+        let e20 = 100_000_000_000_000_000_000i128;
+        assert_eq!(numeric(Decimal::from_i128_with_scale(e20, 0)), [1, 5, 0, 0, 1]);
+        assert_eq!(
+            numeric(Decimal::from_i128_with_scale(e20 + 1, 0)),
+            [6, 5, 0, 0, 1, 0, 0, 0, 0, 1]
+        );
         assert_eq!(numeric(-Decimal::new(0, 2)), [0, 0, 0, 2]);
         // 79228162514264337593543950335 = 7 9228 1625 1426 4337 5935 4395 0335.
         assert_eq!(
@@ -465,6 +484,12 @@ mod tests {
         let t = d.and_hms_milli_opt(0, 0, 1, 5).unwrap();
         let micros = (2 * 86_400 + 1) * 1_000_000 + 5_000i64;
         assert_eq!(binary(Value::Timestamp(t))[4..], micros.to_be_bytes());
+        // To the millisecond as the text form has it, before 2000 too: 23:59:59.999(5).
+        let late = before.and_hms_micro_opt(23, 59, 59, 999_500).unwrap();
+        assert_eq!(pg_micros(late), -1_000);
+        let mut text = Vec::new();
+        Value::Timestamp(late).push_text(&mut text);
+        assert_eq!(text, b"1999-12-31 23:59:59.999");
         assert_eq!(binary(Value::Text("sh.6")), [0, 0, 0, 4, b's', b'h', b'.', b'6']);
         assert_eq!(binary(Value::Bool(Some(true))), [0, 0, 0, 1, 1]);
         assert_eq!(binary(Value::Int2(Some(3))), [0, 0, 0, 2, 0, 3]);

@@ -1,6 +1,8 @@
-//! The only module that talks SPI. Writes are batch upserts: many rows a statement through
-//! array parameters and `unnest`, one prepared statement per table and call, touching only
-//! rows whose values changed and counting inserted / updated / unchanged.
+//! The only module that talks SPI. Bars go in through COPY (`copy`) and are compared with
+//! what is stored by their digests (`write_rows`); the other tables by batch upserts, many rows
+//! a statement through array parameters and `unnest`, one prepared statement per table and
+//! call. Every write touches only rows whose values changed and counts inserted / updated /
+//! unchanged.
 
 use std::collections::BTreeMap;
 use std::panic::AssertUnwindSafe;
@@ -192,48 +194,53 @@ pub fn write_rows<R: copy::CopyRow>(table: &str, rows: &[R], batch: usize) -> Sy
     Ok(total)
 }
 
-/// A key value as a query parameter of its column's type (a type no key has yet: as text).
+/// A key value as a query parameter of its column's type.
 fn key_value(v: Value<'_>) -> DatumWithOid<'static> {
-    match v {
-        Value::Text(s) => s.to_owned().into(),
-        Value::Date(d) => pgrx::datum::Date::saturating_from_raw(copy::pg_days(d)).into(),
-        Value::Timestamp(t) => pgrx::datum::Timestamp::saturating_from_raw(copy::pg_micros(t)).into(),
-        Value::Int2(v) => v.into(),
-        Value::Int8(v) => v.into(),
-        other => copy::text_of(other).into(),
-    }
+    key_param(std::slice::from_ref(&v), false)
 }
 
-/// A key column's values as an array parameter of the column's type (see `key_value`).
+/// A key column's values as an array parameter of the column's type.
 fn key_array(column: &[Value<'_>]) -> DatumWithOid<'static> {
-    fn all<T>(column: &[Value<'_>], f: impl Fn(Value<'_>) -> Option<T>) -> Option<Vec<T>> {
-        column.iter().map(|v| f(*v)).collect()
+    key_param(column, true)
+}
+
+/// The first of `column`'s values, or all of them as an array, in the type of the first: text,
+/// int2, int8, date or timestamp (every key column is one). A value of another kind goes as
+/// NULL, which matches no stored key.
+fn key_param(column: &[Value<'_>], array: bool) -> DatumWithOid<'static> {
+    fn param<T>(column: &[Value<'_>], array: bool, f: impl Fn(Value<'_>) -> Option<T>) -> DatumWithOid<'static>
+    where
+        T: pgrx::IntoDatum + 'static,
+    {
+        let mut values = column.iter().map(|v| f(*v));
+        if array {
+            values.collect::<Vec<Option<T>>>().into()
+        } else {
+            values.next().flatten().into()
+        }
     }
-    let first = column.first().copied().unwrap_or(Value::Text(""));
-    let array = match first {
-        Value::Text(_) => all(column, |v| match v {
-            Value::Text(s) => Some(s.to_owned()),
-            _ => None,
-        })
-        .map(DatumWithOid::from),
-        Value::Date(_) => all(column, |v| match v {
+    match column.first() {
+        Some(Value::Date(_)) => param(column, array, |v| match v {
             Value::Date(d) => Some(pgrx::datum::Date::saturating_from_raw(copy::pg_days(d))),
             _ => None,
-        })
-        .map(DatumWithOid::from),
-        Value::Timestamp(_) => all(column, |v| match v {
+        }),
+        Some(Value::Timestamp(_)) => param(column, array, |v| match v {
             Value::Timestamp(t) => Some(pgrx::datum::Timestamp::saturating_from_raw(copy::pg_micros(t))),
             _ => None,
-        })
-        .map(DatumWithOid::from),
-        Value::Int2(_) => all(column, |v| match v {
-            Value::Int2(i) => Some(i),
+        }),
+        Some(Value::Int2(_)) => param(column, array, |v| match v {
+            Value::Int2(i) => i,
             _ => None,
-        })
-        .map(DatumWithOid::from),
-        _ => None,
-    };
-    array.unwrap_or_else(|| column.iter().map(|v| copy::text_of(*v)).collect::<Vec<String>>().into())
+        }),
+        Some(Value::Int8(_)) => param(column, array, |v| match v {
+            Value::Int8(i) => i,
+            _ => None,
+        }),
+        _ => param(column, array, |v| match v {
+            Value::Text(s) => Some(s.to_owned()),
+            _ => None,
+        }),
+    }
 }
 
 /// A batch's keys, for the queries that compare it with the table: every row's key columns,

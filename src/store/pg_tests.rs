@@ -21,10 +21,13 @@ mod tests {
             Some(-Decimal::new(0, 2)),
         ];
         for scale in 0..=28 {
+            // Zero digits inside, and a mantissa over 64 bits with zeros in its low part.
+            out.push(Some(Decimal::from_i128_with_scale(100_000_000_000_000_000_001, scale)));
             for m in [
                 1i64,
                 7,
                 10,
+                100_000_001,
                 105_000,
                 -302_100,
                 99_999_999,
@@ -146,6 +149,11 @@ mod tests {
             .collect();
         assert_eq!(bars::upsert_minutes(&minutes, 64).unwrap().inserted, n as i64);
         assert_eq!(stored_as_their_text_reads("baostock.minute_bars", &minutes), all);
+        let mut minutes = minutes;
+        minutes[7].bar.close = Some(Decimal::new(-1, 3));
+        let again = bars::upsert_minutes(&minutes, 64).unwrap();
+        assert_eq!((again.unchanged, again.updated, again.inserted), (n as i64 - 1, 1, 0));
+        assert_eq!(stored_as_their_text_reads("baostock.minute_bars", &minutes), all);
 
         let weeks: Vec<PeriodRow> = values
             .iter()
@@ -166,6 +174,11 @@ mod tests {
             bars::upsert_periods(Frequency::Weekly, &weeks, 100).unwrap().inserted,
             n as i64
         );
+        assert_eq!(stored_as_their_text_reads("baostock.weekly_bars", &weeks), all);
+        let mut weeks = weeks;
+        weeks[11].bar.turn = None;
+        let again = bars::upsert_periods(Frequency::Weekly, &weeks, 100).unwrap();
+        assert_eq!((again.unchanged, again.updated, again.inserted), (n as i64 - 1, 1, 0));
         assert_eq!(stored_as_their_text_reads("baostock.weekly_bars", &weeks), all);
 
         // Written again: every row found unchanged by its digest; one value changed: updated.

@@ -194,6 +194,15 @@ impl AdjustFlag {
             AdjustFlag::None => "3",
         }
     }
+
+    /// The code as a number (what a smallint column holds).
+    pub fn number(self) -> i16 {
+        match self {
+            AdjustFlag::Back => 1,
+            AdjustFlag::Forward => 2,
+            AdjustFlag::None => 3,
+        }
+    }
 }
 
 impl FromStr for AdjustFlag {
@@ -215,6 +224,13 @@ impl fmt::Display for AdjustFlag {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_adjust_flag_is_its_code_as_a_number() {
+        for a in AdjustFlag::ALL {
+            assert_eq!(a.number().to_string(), a.code());
+        }
+    }
 
     #[test]
     fn dates_are_strict() {
