@@ -372,7 +372,7 @@ struct Differences {
     new: Vec<usize>,
     /// Rows stored with other values: by the oid of the relation (partition) holding the stored row,
     /// the row and the stored row's `ctid`.
-    changed: BTreeMap<u32, Vec<(usize, String)>>,
+    changed: BTreeMap<u32, Vec<(usize, pg_sys::ItemPointerData)>>,
 }
 
 /// Of a batch (its keys and digests), the rows whose key is not stored in `table`, and those
@@ -410,7 +410,7 @@ fn stored_differences<R: copy::CopyRow>(
         )
     };
     let sql = format!(
-        "SELECT i.n::int, s.rel, s.tid::text
+        "SELECT i.n::int, s.rel, s.tid
          FROM unnest({params}, ${h}::int8[]) WITH ORDINALITY AS i({names}, h, n) {stored}
          WHERE s.tid IS NULL OR s.h IS DISTINCT FROM i.h",
         params = params.join(", "),
@@ -426,7 +426,7 @@ fn stored_differences<R: copy::CopyRow>(
             out.push((
                 row.get::<i32>(1)?.unwrap_or(0),
                 row.get::<pg_sys::Oid>(2)?,
-                row.get::<String>(3)?,
+                row.get::<pg_sys::ItemPointerData>(3)?,
             ));
         }
         Ok::<_, pgrx::spi::SpiError>(out)
@@ -450,12 +450,12 @@ fn stored_differences<R: copy::CopyRow>(
 
 /// Deletes rows of `relation` (a table, not a partitioned one: `ctid`s are per relation) by
 /// `ctid`, with a TID scan (a small table would be scanned whole for a batch otherwise).
-fn delete_rows(relation: u32, rows: &[(usize, String)]) -> SyncResult<()> {
-    let tids: Vec<String> = rows.iter().map(|(_, t)| t.clone()).collect();
+fn delete_rows(relation: u32, rows: &[(usize, pg_sys::ItemPointerData)]) -> SyncResult<()> {
+    let tids: Vec<pg_sys::ItemPointerData> = rows.iter().map(|(_, t)| *t).collect();
     let name = Spi::get_one_with_args::<String>("SELECT $1::regclass::text", &[pg_sys::Oid::from(relation).into()])
         .map_err(spi_err)?
         .ok_or_else(|| SyncError::Store(format!("pg_baostock store: no relation {relation}")))?;
-    let sql = format!("DELETE FROM {name} WHERE ctid = ANY($1::text[]::tid[])");
+    let sql = format!("DELETE FROM {name} WHERE ctid = ANY($1::tid[])");
     with_settings(&[(c"enable_seqscan", c"off")], || {
         Spi::run_with_args(&sql, &[tids.into()]).map_err(spi_err)
     })
