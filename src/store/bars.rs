@@ -238,19 +238,11 @@ fn ensure_minute_partition(year: i32, month: u32) -> SyncResult<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::copy::{text_line, Lines};
+    use super::super::copy::{line_of as line, Lines};
     use super::*;
 
     fn digest(bar: &DailyBar) -> i64 {
         Lines::new(&[bar]).hashes[0]
-    }
-
-    /// A row's values in COPY's text format (what its digest is of).
-    fn line<R: CopyRow>(row: &R) -> String {
-        let (mut values, mut out) = (Vec::new(), Vec::new());
-        row.values(&mut values);
-        text_line(&values, &mut out);
-        String::from_utf8(out).unwrap()
     }
 
     #[test]

@@ -108,21 +108,36 @@ fn push_int(out: &mut Vec<u8>, v: i64) {
     if v < 0 {
         out.push(b'-');
     }
-    let mut digits = [0u8; 20];
-    let len = digits_of(v.unsigned_abs(), &mut digits);
-    digits[..len].reverse();
-    out.extend_from_slice(&digits[..len]);
+    let mut digits = [0u16; 20];
+    let len = digits_in::<10>(u128::from(v.unsigned_abs()), &mut digits).max(1);
+    let mut text = [0u8; 20];
+    for (t, d) in text.iter_mut().zip(digits[..len].iter().rev()) {
+        *t = b'0' + *d as u8;
+    }
+    out.extend_from_slice(&text[..len]);
 }
 
-/// The decimal digits of `n`, least significant first; returns how many.
-fn digits_of(mut n: u64, digits: &mut [u8]) -> usize {
-    let mut len = 0;
-    loop {
-        digits[len] = b'0' + (n % 10) as u8;
-        n /= 10;
-        len += 1;
-        if n == 0 {
-            return len;
+/// The digits of `m` in base `BASE` (10, or 10,000 for numeric's send format), least
+/// significant first, into `digits`, which must be zeros; returns how many (none for 0). A
+/// mantissa over 64 bits costs one 128-bit division.
+fn digits_in<const BASE: u64>(m: u128, digits: &mut [u16]) -> usize {
+    fn small<const BASE: u64>(mut n: u64, digits: &mut [u16]) -> usize {
+        let mut len = 0;
+        while n > 0 {
+            digits[len] = (n % BASE) as u16;
+            n /= BASE;
+            len += 1;
+        }
+        len
+    }
+    const TEN16: u64 = 10_000_000_000_000_000;
+    match u64::try_from(m) {
+        Ok(n) => small::<BASE>(n, digits),
+        Err(_) => {
+            // The low part takes all its places, its leading zeros staying zeros.
+            let low = TEN16.ilog(BASE) as usize;
+            small::<BASE>((m % u128::from(TEN16)) as u64, digits);
+            low + small::<BASE>((m / u128::from(TEN16)) as u64, &mut digits[low..])
         }
     }
 }
@@ -151,23 +166,13 @@ fn push_decimal(out: &mut Vec<u8>, d: &Decimal) {
     if d.is_sign_negative() {
         out.push(b'-');
     }
-    let mut digits = [0u8; 40];
-    let m = d.mantissa().unsigned_abs();
-    let mut len = match u64::try_from(m) {
-        Ok(n) => digits_of(n, &mut digits),
-        Err(_) => {
-            let ten16 = 10_000_000_000_000_000u128;
-            // The low 16 digits' leading zeros stay 0 in `digits`, written as '0' below.
-            digits_of((m % ten16) as u64, &mut digits);
-            16 + digits_of((m / ten16) as u64, &mut digits[16..])
-        }
-    };
+    let mut digits = [0u16; 40];
     let scale = d.scale() as usize;
-    len = len.max(scale + 1);
+    let len = digits_in::<10>(d.mantissa().unsigned_abs(), &mut digits).max(scale + 1);
     let mut text = [0u8; 48];
     let mut n = 0;
     for i in (0..len).rev() {
-        text[n] = digits[i].max(b'0');
+        text[n] = b'0' + digits[i] as u8;
         n += 1;
         if i == scale && scale > 0 {
             text[n] = b'.';
@@ -177,17 +182,6 @@ fn push_decimal(out: &mut Vec<u8>, d: &Decimal) {
     out.extend_from_slice(&text[..n]);
 }
 
-/// The base-10000 digits of `n`, least significant first; returns how many (none for 0).
-fn groups_of(mut n: u64, groups: &mut [i16]) -> usize {
-    let mut len = 0;
-    while n > 0 {
-        groups[len] = (n % 10_000) as i16;
-        n /= 10_000;
-        len += 1;
-    }
-    len
-}
-
 /// A decimal in numeric's send format: digit count, weight, sign and display scale, then the
 /// base-10000 digits from the most significant, none of them zero at either end.
 fn push_numeric(out: &mut Vec<u8>, d: &Decimal) {
@@ -195,15 +189,8 @@ fn push_numeric(out: &mut Vec<u8>, d: &Decimal) {
     // Shifted left so that the point falls between two base-10000 digits.
     let pad = (4 - scale % 4) % 4;
     let m = d.mantissa().unsigned_abs() * 10u128.pow(pad as u32);
-    let mut groups = [0i16; 12];
-    let len = match u64::try_from(m) {
-        Ok(n) => groups_of(n, &mut groups),
-        Err(_) => {
-            let ten16 = 10_000_000_000_000_000u128;
-            groups_of((m % ten16) as u64, &mut groups);
-            4 + groups_of((m / ten16) as u64, &mut groups[4..])
-        }
-    };
+    let mut groups = [0u16; 12];
+    let len = digits_in::<10_000>(m, &mut groups);
     let low_zeros = groups[..len].iter().take_while(|g| **g == 0).count();
     let digits = &groups[low_zeros..len];
     let weight = len as i64 - ((scale + pad) / 4) as i64 - 1;
@@ -358,6 +345,15 @@ pub fn text_line(values: &[Value<'_>], out: &mut Vec<u8>) {
     }
 }
 
+/// A row's values (every column but `row_hash`) in COPY's text format: what its digest is of.
+#[cfg(any(test, feature = "pg_test"))]
+pub fn line_of<R: CopyRow>(row: &R) -> String {
+    let (mut values, mut out) = (Vec::new(), Vec::new());
+    row.values(&mut values);
+    text_line(&values, &mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// The start of COPY's binary format: signature, flags, no header extension.
 const BINARY_HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
 /// Its end: a tuple of -1 fields.
@@ -365,22 +361,27 @@ const BINARY_TRAILER: &[u8] = &(-1i16).to_be_bytes();
 
 /// Rows in COPY's binary format, each with its digest (`row_hash`, its last value), kept apart
 /// so that any subset can be copied again without encoding it twice.
-pub struct Lines {
+pub struct Lines<'a> {
     tuples: Vec<u8>,
     /// Where each row's tuple ends in `tuples`.
     ends: Vec<usize>,
     pub hashes: Vec<i64>,
+    /// Each row's key values, `key` of them a row.
+    keys: Vec<Value<'a>>,
+    key: usize,
 }
 
-impl Lines {
-    pub fn new<'a, R: CopyRow>(rows: &[&'a R]) -> Lines {
+impl<'a> Lines<'a> {
+    pub fn new<R: CopyRow>(rows: &[&'a R]) -> Lines<'a> {
         let mut tuples = Vec::with_capacity(rows.len() * 200);
         let (mut ends, mut hashes) = (Vec::with_capacity(rows.len()), Vec::with_capacity(rows.len()));
+        let mut keys = Vec::with_capacity(rows.len() * R::KEY);
         let mut values: Vec<Value<'a>> = Vec::with_capacity(R::COLUMNS.len());
         let mut text = Vec::with_capacity(256);
         for r in rows {
             values.clear();
             r.values(&mut values);
+            keys.extend_from_slice(&values[..R::KEY]);
             text.clear();
             text_line(&values, &mut text);
             let h = fnv1a(&text);
@@ -392,7 +393,18 @@ impl Lines {
             ends.push(tuples.len());
             hashes.push(h);
         }
-        Lines { tuples, ends, hashes }
+        Lines {
+            tuples,
+            ends,
+            hashes,
+            keys,
+            key: R::KEY,
+        }
+    }
+
+    /// The key values of rows `rows`, a row's after another.
+    pub fn keys(&self, rows: std::ops::Range<usize>) -> &[Value<'a>] {
+        &self.keys[rows.start * self.key..rows.end * self.key]
     }
 
     /// Every row, as COPY's binary format.

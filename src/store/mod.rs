@@ -161,7 +161,7 @@ pub fn write_rows<R: copy::CopyRow>(table: &str, rows: &[R], batch: usize) -> Sy
     let mut probe = true;
     for (c, chunk) in rows.chunks(batch).enumerate() {
         let picked: Vec<usize> = (c * batch..c * batch + chunk.len()).collect();
-        let keys = KeyArgs::new(chunk);
+        let keys = KeyArgs::new(lines.keys(c * batch..c * batch + chunk.len()), R::KEY);
         let mut in_range = count(chunk.len());
         if probe {
             let stored = stored_in_range::<R>(table, &keys)?;
@@ -257,19 +257,16 @@ struct KeyArgs<'a> {
 }
 
 impl<'a> KeyArgs<'a> {
-    fn new<R: copy::CopyRow>(rows: &[&'a R]) -> KeyArgs<'a> {
-        let n = R::KEY;
+    /// The keys of a batch: `n` values a row, one row's after another.
+    fn new(keys: &[Value<'a>], n: usize) -> KeyArgs<'a> {
         let mut k = KeyArgs {
-            rows: vec![Vec::with_capacity(rows.len()); n],
+            rows: vec![Vec::with_capacity(keys.len() / n); n],
             leads: vec![Vec::new(); n - 1],
             lo: Vec::new(),
             hi: Vec::new(),
         };
-        let mut values = Vec::with_capacity(R::COLUMNS.len());
-        for (i, r) in rows.iter().enumerate() {
-            values.clear();
-            r.values(&mut values);
-            for (c, v) in values[..n].iter().enumerate() {
+        for (i, values) in keys.chunks_exact(n).enumerate() {
+            for (c, v) in values.iter().enumerate() {
                 k.rows[c].push(*v);
             }
             let same_group = i > 0 && (0..n - 1).all(|c| k.rows[c][i] == k.rows[c][i - 1]);
@@ -277,7 +274,7 @@ impl<'a> KeyArgs<'a> {
             match k.hi.last_mut() {
                 Some(hi) if same_group => *hi = last,
                 _ => {
-                    for (lead, v) in k.leads.iter_mut().zip(&values) {
+                    for (lead, v) in k.leads.iter_mut().zip(values) {
                         lead.push(*v);
                     }
                     k.lo.push(last);

@@ -9,7 +9,7 @@ mod tests {
     use pgrx::prelude::*;
 
     use crate::store::bars::{self, MinuteRow, PeriodRow};
-    use crate::store::copy::{text_line, CopyRow, Lines};
+    use crate::store::copy::{line_of, CopyRow, Lines};
 
     /// Decimals of every scale the server could send, signs, zeros with a scale, and
     /// mantissas beyond 64 bits.
@@ -51,12 +51,7 @@ mod tests {
         let lines: Vec<String> = rows
             .iter()
             .zip(hashes)
-            .map(|(r, h)| {
-                let (mut values, mut out) = (Vec::new(), Vec::new());
-                r.values(&mut values);
-                text_line(&values, &mut out);
-                format!("{}\t{h}", String::from_utf8(out).unwrap())
-            })
+            .map(|(r, h)| format!("{}\t{h}", line_of(r)))
             .collect();
         let value = |i: usize, ty: &str| format!("nullif(x.v[{}], '\\N')::{ty}", i + 1);
         let keys: Vec<String> = R::COLUMNS[..R::KEY]
