@@ -82,7 +82,8 @@ fn current() -> SyncResult<()> {
     crate::store::require_current_schema()
 }
 
-fn not_null<T>(v: Option<T>, name: &str) -> SyncResult<T> {
+/// `v`, or a 22004 error naming the argument `name`.
+pub(crate) fn not_null<T>(v: Option<T>, name: &str) -> SyncResult<T> {
     v.ok_or_else(|| SyncError::InvalidArgument {
         message: format!("{name} must not be NULL"),
         hint: None,

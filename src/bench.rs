@@ -130,7 +130,7 @@ fn run_bench(n: i32) -> SyncResult<Vec<(String, i64, f64)>> {
 /// into an identical table; `vs_copy` is each method's rows/s over COPY's.
 #[pg_extern(volatile, parallel_unsafe)]
 fn bench_store(
-    rows: default!(i32, 100000),
+    rows: default!(Option<i32>, 100000),
 ) -> TableIterator<
     'static,
     (
@@ -141,7 +141,9 @@ fn bench_store(
         name!(vs_copy, f64),
     ),
 > {
-    let results = run_bench(rows).unwrap_or_else(|e| e.raise());
+    let results = crate::api::not_null(rows, "rows")
+        .and_then(run_bench)
+        .unwrap_or_else(|e| e.raise());
     let copy_rate = results.last().map(|(_, r, s)| *r as f64 / s.max(1e-9)).unwrap_or(1.0);
     TableIterator::new(results.into_iter().map(move |(m, r, s)| {
         let rate = r as f64 / s.max(1e-9);
