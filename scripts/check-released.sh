@@ -4,7 +4,9 @@
 # recorded in sql/released/SHA256SUMS, that each released version has a path of upgrade
 # scripts to the current one, and, with --installed, that the install script `cargo pgrx
 # install` generated for this version equals the released one when this version is released
-# (a schema change needs a new version and an upgrade script, not an edit).
+# (a schema change needs a new version and an upgrade script, not an edit), or, before this
+# version is released, that its upgrade scripts are assembled from sql/updates/ and this build
+# (scripts/assemble-update.sh).
 #
 #   bash scripts/check-released.sh               # the digests and the upgrade paths
 #   bash scripts/check-released.sh --installed   # also the generated install script
@@ -67,5 +69,13 @@ if [ "${1:-}" = "--installed" ] && [ -f "sql/released/pg_baostock--$version.sql"
     fail "the SQL this build generates differs from released $version (< released, > generated). The
 schema of a released version cannot change: bump Cargo.toml's version and write an upgrade script."
   fi
+fi
+# 4. An upgrade script to this unreleased version is what sql/updates/ and this build assemble.
+if [ "${1:-}" = "--installed" ] && [ ! -f "sql/released/pg_baostock--$version.sql" ]; then
+  for part in sql/updates/*--"$version".sql; do
+    [ -f "$part" ] || continue
+    from=$(basename "$part" .sql)
+    bash scripts/assemble-update.sh "${from%%--*}" --check
+  done
 fi
 echo "check-released: released scripts unchanged; every released version upgrades to $version"

@@ -11,6 +11,27 @@
 -- close of the adjusted daily prices within the range asked; volume, amount and turnover
 -- summed; pct_chg from the close before the period to its last close (raw prices).
 
+-- The last day through which a code's stored factor history is known to be complete: the end
+-- of its newest whole-history fetch (a factors range from the first trading day), carried on
+-- by each synced day after it (whose 9C brings that day's factors) up to the first trading day
+-- that is not synced. NULL when the whole history was never fetched.
+CREATE FUNCTION baostock.factors_known_through(code text) RETURNS date
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH fetched AS (
+        SELECT max(upper(r.span)) - 1 AS through FROM baostock.synced_ranges r
+        WHERE r.code = $1 AND r.kind = 'factors' AND lower(r.span) <= date '1990-12-19'
+    )
+    SELECT CASE WHEN f.through IS NULL THEN NULL
+                ELSE coalesce((SELECT min(c.day) - 1 FROM baostock.trade_calendar c
+                               WHERE c.is_trading_day AND c.day > f.through
+                                 AND NOT EXISTS (SELECT 1 FROM baostock.synced_days s WHERE s.day = c.day)),
+                              greatest(f.through, (SELECT max(day) FROM baostock.trade_calendar))) END
+    FROM fetched f
+$$;
+COMMENT ON FUNCTION baostock.factors_known_through(text) IS 'The last day through which the code''s stored adjust factors are known complete (its whole history fetched, then every trading day synced); NULL when its whole history was never fetched. Forward-adjusted prices equal the server''s only while this reaches the last trading day before today.';
+
 -- The price factor of a code for an adjust mode over each stretch of days: from each factor
 -- row's operate_date until the next one's, and before the first one (from -infinity). One pass
 -- over the code's factors, which the bars then join by range (called once a query).
@@ -19,6 +40,8 @@ RETURNS TABLE (since date, until date, factor numeric)
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    known date;
 BEGIN
     IF $1 IS NULL OR $2 IS NULL THEN
         RAISE EXCEPTION 'pg_baostock: factor_ranges: code and adjust must not be NULL'
@@ -28,6 +51,18 @@ BEGIN
         RAISE EXCEPTION 'pg_baostock: factor_ranges: unknown adjust mode %', quote_literal($2)
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Adjust modes are qfq (forward), hfq (back) and none.';
+    END IF;
+    -- A dividend after what is known moves every forward-adjusted price: say so, never guess.
+    IF $2 = 'qfq' THEN
+        known := baostock.factors_known_through($1);
+        IF known IS NULL OR EXISTS (SELECT 1 FROM baostock.trade_calendar c
+                                    WHERE c.is_trading_day AND c.day > known
+                                      AND c.day < (now() AT TIME ZONE 'Asia/Shanghai')::date) THEN
+            RAISE WARNING 'pg_baostock: the adjust factors of % are known only through %: its forward-adjusted (qfq) prices may differ from the server''s',
+                $1, coalesce(known::text, 'no day (its whole factor history was never fetched)')
+                USING HINT = format('SELECT baostock.backfill(%L, codes => ARRAY[%L]) fetches its factor history up to today; sync_date() keeps it current.',
+                                    (SELECT coalesce(min(b.date), date '1990-12-19') FROM baostock.daily_bars b WHERE b.code = $1), $1);
+        END IF;
     END IF;
     RETURN QUERY
     WITH f AS (

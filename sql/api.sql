@@ -223,11 +223,9 @@ DECLARE
     h record;
 BEGIN
     SELECT * INTO h FROM baostock.sync_health();
-    CREATE TEMP TABLE IF NOT EXISTS baostock_conditions (
-        severity text, kind text, key text, message text, job_id bigint, run_id bigint
-    ) ON COMMIT DROP;
-    TRUNCATE baostock_conditions;
-    INSERT INTO baostock_conditions
+    -- One statement over the conditions of now (no temporary table: a caller could have made
+    -- one of that name beforehand, with a trigger that would run as this function's owner).
+    WITH conditions (severity, kind, key, message, job_id, run_id) AS (
     SELECT 'warning', 'job_failures', j.job_id::text,
            CASE WHEN j.state = 'failed' THEN format('backfill job %s failed: %s', j.job_id, j.error_message)
                 ELSE format('backfill job %s ended with %s failed units (SELECT baostock.retry(%s) queues them again)',
@@ -264,15 +262,14 @@ BEGIN
            format('the background worker started %s times in the last 10 minutes; see the server log', n),
            NULL, NULL
     FROM (SELECT count(*) AS n FROM baostock.worker_starts WHERE started_at > now() - interval '10 minutes') w
-    WHERE n >= 5;
-
-    UPDATE baostock.alerts a SET cleared_at = now()
-    WHERE a.cleared_at IS NULL
-      AND NOT EXISTS (SELECT 1 FROM baostock_conditions c WHERE c.kind = a.kind AND c.key = a.key);
-
-    WITH new AS (
+    WHERE n >= 5
+    ), cleared AS (
+        UPDATE baostock.alerts a SET cleared_at = now()
+        WHERE a.cleared_at IS NULL
+          AND NOT EXISTS (SELECT 1 FROM conditions c WHERE c.kind = a.kind AND c.key = a.key)
+    ), new AS (
         INSERT INTO baostock.alerts (severity, kind, key, message, job_id, run_id)
-        SELECT severity, kind, key, message, job_id, run_id FROM baostock_conditions
+        SELECT severity, kind, key, message, job_id, run_id FROM conditions
         ON CONFLICT (kind, key) WHERE cleared_at IS NULL DO NOTHING
         RETURNING *
     )
@@ -391,10 +388,16 @@ GRANT SELECT ON baostock.alerts, baostock.open_alerts TO PUBLIC;
 GRANT EXECUTE ON FUNCTION baostock.stale_after() TO PUBLIC;
 
 -- A role for those who read the data (analysts, dashboards): GRANT baostock_reader TO someone.
+-- One that exists already is used only if nobody can log in as it: a role made beforehand with
+-- LOGIN (by anyone with CREATEROLE) would receive these grants for whoever made it.
 DO $$
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'baostock_reader') THEN
         CREATE ROLE baostock_reader NOLOGIN;
+    ELSIF EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'baostock_reader' AND (rolcanlogin OR rolsuper)) THEN
+        RAISE EXCEPTION 'pg_baostock: the role baostock_reader exists and can log in (or is a superuser)'
+            USING ERRCODE = 'duplicate_object',
+                  HINT = 'pg_baostock grants its data to baostock_reader, a NOLOGIN role: drop that role (or ALTER ROLE baostock_reader NOLOGIN NOSUPERUSER if it is yours), then create or update the extension.';
     END IF;
 END
 $$;
@@ -406,4 +409,4 @@ GRANT SELECT ON baostock.daily_bars, baostock.weekly_bars, baostock.monthly_bars
                 TO baostock_reader;
 GRANT EXECUTE ON FUNCTION baostock.adjusted_bars(text, date, date, text, text),
                           baostock.adjusted_bars_of(text, date, date, text, text),
-                          baostock.factor_ranges(text, text) TO baostock_reader;
+                          baostock.factor_ranges(text, text), baostock.factors_known_through(text) TO baostock_reader;

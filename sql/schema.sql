@@ -426,6 +426,16 @@ COMMENT ON TABLE baostock.worker_starts IS 'Each start of the background worker 
 COMMENT ON COLUMN baostock.worker_starts.started_at IS 'When it started.';
 COMMENT ON COLUMN baostock.worker_starts.pid IS 'Its process id.';
 
+-- The locks that keep two syncs from fetching one day, or creating one minute partition, at
+-- once: row locks on rows only the extension's owner may lock (advisory locks any role could
+-- take and hold). Rows are made on first use and hold nothing worth a dump.
+CREATE TABLE baostock.sync_locks (
+    name text PRIMARY KEY
+);
+REVOKE ALL ON baostock.sync_locks FROM PUBLIC;
+COMMENT ON TABLE baostock.sync_locks IS 'Locks of the syncs (a row per day or minute partition, locked FOR UPDATE while one is synced or created); no role but the owner may lock them.';
+COMMENT ON COLUMN baostock.sync_locks.name IS 'What the row locks: day YYYY-MM-DD, or minute partition YYYYMM.';
+
 SELECT pg_catalog.pg_extension_config_dump('baostock.securities', '');
 SELECT pg_catalog.pg_extension_config_dump('baostock.index_constituents', '');
 SELECT pg_catalog.pg_extension_config_dump('baostock.stock_industries', '');

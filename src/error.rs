@@ -41,6 +41,9 @@ pub enum SyncError {
     /// No such job.
     #[error("{0}")]
     UnknownJob(String),
+    /// Another session held a lock of ours longer than we wait.
+    #[error("{message}")]
+    Busy { message: String, hint: Option<String> },
 }
 
 impl SyncError {
@@ -72,6 +75,7 @@ impl SyncError {
             SyncError::Postgres { sqlstate, .. } => *sqlstate,
             SyncError::NotReady { .. } => ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
             SyncError::UnknownJob(_) => ERRCODE_UNDEFINED_OBJECT,
+            SyncError::Busy { .. } => ERRCODE_LOCK_NOT_AVAILABLE,
             SyncError::Client { source, .. } => match source {
                 ClientError::Connect { .. } => ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION,
                 ClientError::Timeout { .. } | ClientError::Closed { .. } | ClientError::Io(_) => {
@@ -131,7 +135,9 @@ impl SyncError {
 
     pub fn hint(&self) -> Option<String> {
         match self {
-            SyncError::InvalidArgument { hint, .. } | SyncError::NotReady { hint, .. } => hint.clone(),
+            SyncError::InvalidArgument { hint, .. } | SyncError::NotReady { hint, .. } | SyncError::Busy { hint, .. } => {
+                hint.clone()
+            }
             SyncError::Client { source, .. } => match source.class() {
                 ErrorClass::Blacklist => Some(
                     "The server blacklisted this address, usually for too many parallel sessions; it lifts after about a day. Lower baostock.max_sessions.".into(),

@@ -157,7 +157,9 @@ pub fn plan(args: &Args) -> SyncResult<Plan> {
         Some(c) => c,
         None => q::listed_codes(args.start, end)?,
     };
-    units.extend(q::plan_factors(&factor_codes, end, args.force)?);
+    // A history reaches today whatever the job's end (one request however long it is): the
+    // forward-adjusted prices of every day depend on the code's latest factor.
+    units.extend(q::plan_factors(&factor_codes, today, args.force)?);
     estimate(args, end, units)
 }
 
@@ -379,7 +381,7 @@ pub fn wait(job_id: i64) -> SyncResult<String> {
 pub fn cancel(job_id: i64) -> SyncResult<String> {
     let before = q::job_state(job_id)?.ok_or_else(|| SyncError::UnknownJob(format!("there is no job {job_id}")))?;
     let after = q::cancel_job(job_id)?.unwrap_or_else(|| before.clone());
-    if before != "queued" && before != "running" {
+    if !matches!(before.as_str(), "queued" | "running" | "paused") {
         pgrx::notice!("job {job_id} had already ended: {before}");
     }
     Ok(after)

@@ -66,6 +66,16 @@ pub fn budget_reserve(budget: u64) -> u64 {
     (budget / 20).max(20).min(budget)
 }
 
+/// The most requests a pool of `who` may send a China day under the cluster's `budget` (0: no
+/// budget, `None`). A budget all reserve leaves backfills `Some(0)`: nothing, never unlimited.
+pub fn request_limit(budget: u64, who: Budget) -> Option<u64> {
+    match (budget, who) {
+        (0, _) => None,
+        (b, Budget::Full) => Some(b),
+        (b, Budget::LessReserve) => Some(b - budget_reserve(b)),
+    }
+}
+
 /// Reads `user`, `password` and `api_key` lines (`key=value`) from the credentials file into
 /// `cfg`. The file must be a regular file of the server's own user, unreadable by others;
 /// errors name the file and the line number, never a value.
@@ -101,9 +111,10 @@ fn read_credentials(path: &str, cfg: &mut baostock::client::Config) -> SyncResul
             "user" => cfg.user = value,
             "password" => cfg.password = value,
             "api_key" => cfg.api_key = (!value.is_empty()).then_some(value),
-            other => {
+            // The line may be a secret pasted whole: say where it is, never what it says.
+            _ => {
                 return Err(bad(format!(
-                    "line {}: unknown key {other:?} (user, password, api_key)",
+                    "line {} has an unknown key (the keys are user, password and api_key)",
                     n + 1
                 )))
             }
@@ -139,10 +150,7 @@ pub fn pool(max_sessions: Option<usize>, budget: Budget) -> SyncResult<Pool> {
     let full = guc::daily_request_budget();
     cfg.gate = Some(Arc::new(ClusterGate {
         max: cfg.max_sessions,
-        budget: match budget {
-            Budget::Full => full,
-            Budget::LessReserve => full - budget_reserve(full),
-        },
+        budget: request_limit(full, budget),
         blacklist_pause_ms: guc::blacklist_pause_ms(),
     }));
     if let Some(n) = max_sessions {

@@ -129,6 +129,9 @@ pub extern "C-unwind" fn pg_baostock_import_runs(_arg: pg_sys::Datum) {
         return;
     };
     BackgroundWorker::connect_worker_to_spi_by_oid(Some(pg_sys::Oid::from(db)), Some(pg_sys::Oid::from(user)));
+    if !BackgroundWorker::transaction(|| store::pin_session(None).is_ok()) {
+        return;
+    }
     let prefix = db_prefix();
     let Ok(dir) = std::fs::read_dir(SPOOL) else { return };
     let mut files = Vec::new();

@@ -76,11 +76,11 @@ fn alive(pid: i32) -> bool {
 
 /// The cluster-wide gate: a session connects only while fewer than `max` slots are held by
 /// live processes, and a request goes out only while the cluster is not blacklisted and has
-/// sent fewer than `budget` requests this China day (0: no budget). Without the preload there
+/// sent fewer than `budget` requests this China day (`None`: no budget). Without the preload there
 /// is no shared memory and only the pool's own cap applies.
 pub struct ClusterGate {
     pub max: usize,
-    pub budget: u64,
+    pub budget: Option<u64>,
     /// How long a blacklist answer stops every request.
     pub blacklist_pause_ms: i64,
 }
@@ -133,16 +133,12 @@ impl SessionGate for ClusterGate {
             return Err(Refusal::Blacklisted { until: utc_text(until) });
         }
         let mut refusal = None;
-        update_budget(s, |used| {
-            if self.budget > 0 && used >= self.budget {
-                refusal = Some(Refusal::BudgetSpent {
-                    used,
-                    budget: self.budget,
-                });
+        update_budget(s, |used| match self.budget {
+            Some(budget) if used >= budget => {
+                refusal = Some(Refusal::BudgetSpent { used, budget });
                 None
-            } else {
-                Some(used + 1)
             }
+            _ => Some(used + 1),
         });
         refusal.map_or(Ok(()), Err)
     }

@@ -273,7 +273,8 @@ fn refresh_reference(today: NaiveDate) -> Traffic {
         match due.and_then(|due| if due { sync() } else { Ok(Traffic::default()) }) {
             Ok(t) => traffic = traffic + t,
             Err(e) => pgrx::warning!(
-                "pg_baostock: refreshing {what} failed: {e} (SQLSTATE {}); the day's sync goes on",
+                "pg_baostock: refreshing {what} failed: {} (SQLSTATE {}); the day's sync goes on",
+                e.text(),
                 e.sqlstate_text()
             ),
         }
@@ -513,7 +514,11 @@ fn run_days(days: &[NaiveDate], params: &serde_json::Value, nested: Traffic) -> 
                 if matches!(e, SyncError::Interrupted) || !out.iter().any(|o| o.status == "ok") {
                     return Err(run.fail(e));
                 }
-                pgrx::warning!("sync_date stopped at {day}: {e} (SQLSTATE {})", e.sqlstate_text());
+                pgrx::warning!(
+                    "sync_date stopped at {day}: {} (SQLSTATE {})",
+                    e.text(),
+                    e.sqlstate_text()
+                );
                 out.push(run.fail_here(&e)?);
                 break;
             }

@@ -122,6 +122,17 @@ impl Unit {
                         bars::upsert_periods(f, &rows, batch)?
                     }
                     net::Bars::Minute(f, b) => {
+                        // The time picks the month partition: it must lie on the bar's day.
+                        if let Some(bar) = b.iter().find(|bar| bar.time.date() != bar.date) {
+                            return Err(outside(
+                                "minute bar time",
+                                &bar.code,
+                                bar.time.date(),
+                                code,
+                                *start,
+                                *end,
+                            ));
+                        }
                         let minutes = i16::try_from(f.minutes().unwrap_or(0)).unwrap_or(0);
                         let rows: Vec<MinuteRow> = b
                             .into_iter()
@@ -162,6 +173,8 @@ impl Unit {
 /// stocks and of the ETFs `baostock.securities` lists as trading that day (so an empty 9A
 /// is complete only on days before the first ETF).
 fn apply_day(day: NaiveDate, d: net::Day, job_id: Option<i64>, batch: usize) -> SyncResult<(Status, Counts)> {
+    // A backfill's day and sync_date's write one after the other (sync_date holds it already).
+    store::lock_day(day)?;
     if d.stocks.is_empty() {
         return Ok((Status::Empty, Counts::default()));
     }
@@ -196,13 +209,19 @@ fn apply_day(day: NaiveDate, d: net::Day, job_id: Option<i64>, batch: usize) -> 
 fn other_day(what: &str, code: &str, got: NaiveDate, day: NaiveDate) -> SyncError {
     SyncError::Protocol {
         what: "sync_date".into(),
-        message: format!("the server answered {day} with a {what} of {code} for {got}"),
+        message: format!(
+            "the server answered {day} with a {what} of {} for {got}",
+            crate::error::clean(code)
+        ),
     }
 }
 
 fn outside(what: &str, got_code: &str, got: NaiveDate, code: &str, start: NaiveDate, end: NaiveDate) -> SyncError {
     SyncError::Protocol {
         what: "backfill".into(),
-        message: format!("the server answered {code} {start}..{end} with a {what} of {got_code} for {got}"),
+        message: format!(
+            "the server answered {code} {start}..{end} with a {what} of {} for {got}",
+            crate::error::clean(got_code)
+        ),
     }
 }

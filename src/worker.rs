@@ -38,6 +38,9 @@ const SAVE_EVERY: Duration = Duration::from_secs(1);
 const ALERTS_EVERY: Duration = Duration::from_secs(2);
 /// How often the calendar check and the pruning may be tried.
 const DAILY_TRY_EVERY: Duration = Duration::from_secs(600);
+/// The longest the worker waits for any lock (its `lock_timeout`): a wait on a lock another
+/// session holds ends, the unit fails and gets the second pass, and the worker goes on.
+pub const LOCK_WAIT: &str = "10s";
 
 /// Registers the worker with the postmaster; call from `_PG_init` while preloading.
 pub fn register() {
@@ -98,6 +101,13 @@ pub extern "C-unwind" fn pg_baostock_worker_main(_arg: pg_sys::Datum) {
     BackgroundWorker::attach_signal_handlers(SignalWakeFlags::SIGHUP | SignalWakeFlags::SIGTERM);
     let database = guc::worker_database();
     BackgroundWorker::connect_worker_to_spi(Some(&database), None);
+    // It runs as the bootstrap superuser: before any other statement, names resolve in
+    // pg_catalog alone and lock waits are bounded, for the worker's whole life.
+    if let Err(e) = xact(|| store::pin_session(Some(LOCK_WAIT))) {
+        warning!("{TYPE}: cannot pin its session settings, stopping: {}", e.text());
+        // SAFETY: exit code 1 makes the postmaster restart the worker.
+        unsafe { pg_sys::proc_exit(1) };
+    }
     log!("{TYPE} started in database {database:?}");
     let mut recovered = false;
     let mut house = House::new(database);
@@ -113,7 +123,7 @@ pub extern "C-unwind" fn pg_baostock_worker_main(_arg: pg_sys::Datum) {
                     Ok(())
                 }) {
                     Ok(()) => recovered = true,
-                    Err(e) => warning!("{TYPE}: cannot requeue interrupted units: {e}"),
+                    Err(e) => warning!("{TYPE}: cannot requeue interrupted units: {}", e.text()),
                 }
             }
             house.tick();
@@ -124,7 +134,7 @@ pub extern "C-unwind" fn pg_baostock_worker_main(_arg: pg_sys::Datum) {
                     continue;
                 }
                 Ok(None) => {}
-                Err(e) => warning!("{TYPE}: cannot read the job queue: {e}"),
+                Err(e) => warning!("{TYPE}: cannot read the job queue: {}", e.text()),
             }
         }
         report("idle");
@@ -156,6 +166,9 @@ struct House {
     schema_ok: bool,
     /// Why the worker waits, as the log was last told it.
     told: Option<String>,
+    /// Posts alerts to the webhook on a thread of its own (started with the first).
+    courier: Option<crate::webhook::Courier>,
+    backoff: crate::webhook::Backoff,
 }
 
 impl House {
@@ -169,6 +182,8 @@ impl House {
             last_daily: None,
             schema_ok: false,
             told: None,
+            courier: None,
+            backoff: Default::default(),
         }
     }
 
@@ -239,24 +254,46 @@ impl House {
         }
         match xact(|| server::save(&now)) {
             Ok(()) => self.saved = Some(now),
-            Err(e) => warning!("{TYPE}: cannot save the server state: {e}"),
+            Err(e) => warning!("{TYPE}: cannot save the server state: {}", e.text()),
         }
     }
 
+    /// Raises and clears alerts, hands the undelivered ones whose pause is over to the courier
+    /// (which posts them on its own thread), and records the deliveries it finished.
     fn alerts(&mut self) {
         let webhook = guc::alert_webhook();
         let pending = match xact(|| server::evaluate_alerts(webhook.is_some())) {
             Ok(p) => p,
-            Err(e) => return warning!("{TYPE}: cannot evaluate alerts: {e}"),
+            Err(e) => return warning!("{TYPE}: cannot evaluate alerts: {}", e.text()),
         };
+        self.record_deliveries();
         let Some(url) = webhook else { return };
+        let now = Instant::now();
+        self.backoff
+            .keep_only(&pending.iter().map(|a| a.id).collect::<Vec<_>>());
         for alert in pending {
-            let error = crate::webhook::post(&url, &alert.json).err();
-            if let Some(e) = &error {
-                warning!("{TYPE}: alert {} not delivered: {e}", alert.id);
+            if self.backoff.take(alert.id, now) {
+                let courier = self.courier.get_or_insert_with(crate::webhook::Courier::start);
+                courier.send(crate::webhook::Parcel {
+                    id: alert.id,
+                    url: url.clone(),
+                    json: alert.json,
+                });
             }
-            if let Err(e) = xact(|| server::set_delivered(alert.id, error.as_deref())) {
-                warning!("{TYPE}: alert {}: {e}", alert.id);
+        }
+    }
+
+    /// Writes down what became of the deliveries the courier finished.
+    fn record_deliveries(&mut self) {
+        let Some(courier) = &self.courier else { return };
+        for (id, result) in courier.delivered() {
+            self.backoff.ended(id, result.is_ok(), Instant::now());
+            let error = result.err();
+            if let Some(e) = &error {
+                warning!("{TYPE}: alert {id} not delivered: {e}");
+            }
+            if let Err(e) = xact(|| server::set_delivered(id, error.as_deref())) {
+                warning!("{TYPE}: alert {id}: {}", e.text());
             }
         }
     }
@@ -284,7 +321,7 @@ impl House {
             server::set_calendar_checked(today)
         });
         if let Err(e) = refreshed {
-            warning!("{TYPE}: cannot bring the calendar up to date: {e}");
+            warning!("{TYPE}: cannot bring the calendar up to date: {}", e.text());
         }
     }
 }
@@ -344,7 +381,7 @@ fn run_job(job: i64, house: &mut House) {
             Pass::Finished => continue,
             Pass::Cancelled => {
                 if let Err(e) = xact(|| q::release_running(job, "cancelled")) {
-                    warning!("{TYPE}: job {job}: {e}");
+                    warning!("{TYPE}: job {job}: {}", e.text());
                 }
                 return log!("{TYPE}: job {job} cancelled");
             }
@@ -401,13 +438,13 @@ fn pause(job: i64, how_long: Duration, house: &mut House) -> Pass {
 }
 
 fn give_up(job: i64, e: &SyncError) {
-    warning!("{TYPE}: job {job} failed: {e}");
+    warning!("{TYPE}: job {job} failed: {}", e.text());
     let msg = e.text();
     if let Err(e2) = xact(|| {
         q::release_running(job, "queued")?;
         q::fail_job(job, &msg)
     }) {
-        warning!("{TYPE}: job {job}: cannot record the failure: {e2}");
+        warning!("{TYPE}: job {job}: cannot record the failure: {}", e2.text());
     }
 }
 
@@ -512,7 +549,7 @@ fn apply(
         })
     });
     if let Err(e) = written {
-        warning!("{TYPE}: job {job} unit {no} ({}) failed: {e}", unit.kind());
+        warning!("{TYPE}: job {job} unit {no} ({}) failed: {}", unit.kind(), e.text());
         let end = UnitEnd {
             state: "failed",
             rows: 0,
@@ -520,7 +557,7 @@ fn apply(
             message: Some(e.text()),
         };
         if let Err(e2) = xact(|| q::finish_unit(job, no, &end, requests, bytes)) {
-            warning!("{TYPE}: job {job} unit {no}: cannot record the failure: {e2}");
+            warning!("{TYPE}: job {job} unit {no}: cannot record the failure: {}", e2.text());
         }
     }
     None

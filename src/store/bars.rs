@@ -203,7 +203,7 @@ pub fn upsert_minutes(rows: &[MinuteRow], batch: usize) -> SyncResult<Counts> {
 }
 
 /// Creates `baostock.minute_bars_YYYYMM` when it does not exist; two writers of one month
-/// wait for each other (an advisory lock to the end of the transaction).
+/// wait for each other (a lock of `baostock.sync_locks`, to the end of the transaction).
 fn ensure_minute_partition(year: i32, month: u32) -> SyncResult<()> {
     let name = format!("minute_bars_{year:04}{month:02}");
     let exists = || {
@@ -220,11 +220,7 @@ fn ensure_minute_partition(year: i32, month: u32) -> SyncResult<()> {
     ) else {
         return Err(SyncError::Store(format!("pg_baostock store: no month {year}-{month}")));
     };
-    Spi::run_with_args(
-        "SELECT pg_advisory_xact_lock(1651470196, $1)",
-        &[(year * 100 + month as i32).into()],
-    )
-    .map_err(spi_err)?;
+    super::lock(&format!("minute partition {year:04}{month:02}"))?;
     if exists()? {
         return Ok(());
     }

@@ -3,7 +3,7 @@
 use baostock::value::Frequency;
 use chrono::{Datelike, NaiveDate};
 use pgrx::datum::DatumWithOid;
-use pgrx::Spi;
+use pgrx::{pg_sys, Spi};
 
 use super::bars::{period_end, period_start};
 use super::{date_text, dates, spi_err, stored_date, strings};
@@ -570,23 +570,27 @@ pub fn progress(job_id: i64) -> SyncResult<Option<Progress>> {
     .map_err(spi_err)
 }
 
-/// Whether the job row was written by the current, uncommitted transaction.
+/// Whether the job row was written by the current, uncommitted transaction or one of its
+/// subtransactions (a savepoint, as psql's ON_ERROR_ROLLBACK and drivers' nested transactions
+/// make).
 pub fn created_here(job_id: i64) -> SyncResult<bool> {
-    Spi::get_one_with_args::<bool>(
-        "SELECT coalesce((SELECT xmin::text = (pg_current_xact_id_if_assigned()::text::bigint % 4294967296)::text
-                          FROM baostock.sync_jobs WHERE job_id = $1), false)",
+    let xmin = Spi::get_one_with_args::<String>(
+        "SELECT xmin::text FROM baostock.sync_jobs WHERE job_id = $1",
         &[job_id.into()],
     )
-    .map(|b| b.unwrap_or(false))
-    .map_err(spi_err)
+    .map_err(spi_err)?;
+    Ok(xmin.and_then(|x| x.parse::<u32>().ok()).is_some_and(|x| {
+        // SAFETY: a lookup in this backend's own transaction state.
+        unsafe { pg_sys::TransactionIdIsCurrentTransactionId(pg_sys::TransactionId::from(x)) }
+    }))
 }
 
-/// Cancels a queued or running job; returns its state afterwards.
+/// Cancels a queued, running or paused job; returns its state afterwards.
 pub fn cancel_job(job_id: i64) -> SyncResult<Option<String>> {
     Spi::get_one_with_args::<String>(
         "WITH c AS (
              UPDATE baostock.sync_jobs SET state = 'cancelled', finished_at = now()
-             WHERE job_id = $1 AND state IN ('queued', 'running') RETURNING state
+             WHERE job_id = $1 AND state IN ('queued', 'running', 'paused') RETURNING state
          ), u AS (
              -- Units the worker has not taken; those it has, it sets aside itself.
              UPDATE baostock.sync_units SET state = 'cancelled'

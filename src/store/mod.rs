@@ -708,14 +708,65 @@ pub fn unsynced_days_after_newest(latest: NaiveDate) -> SyncResult<Vec<NaiveDate
     )
 }
 
-/// Takes the per-day lock that keeps two syncs from fetching one day twice, until the end of
-/// the transaction (waiting while another holds it).
-pub fn lock_day(day: NaiveDate) -> SyncResult<()> {
+/// How long a sync waits for a lock another sync holds before it gives up.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Takes the lock `name` of `baostock.sync_locks` until the end of the transaction: a row lock
+/// on a row no role but the extension's owner may lock (made on first use). While another
+/// sync holds it, waits in short steps that a cancel, a termination or the worker's stop ends,
+/// and gives up after [`LOCK_WAIT`] with 55P03.
+pub fn lock(name: &str) -> SyncResult<()> {
     Spi::run_with_args(
-        "SELECT pg_advisory_xact_lock(1651470195, ($1::text::date - date '1990-01-01'))",
-        &[date_text(day).into()],
+        "INSERT INTO baostock.sync_locks (name) VALUES ($1) ON CONFLICT (name) DO NOTHING",
+        &[name.into()],
     )
-    .map_err(spi_err)
+    .map_err(spi_err)?;
+    let started = std::time::Instant::now();
+    loop {
+        let got = Spi::get_one_with_args::<bool>(
+            "SELECT true FROM baostock.sync_locks WHERE name = $1 FOR UPDATE SKIP LOCKED",
+            &[name.into()],
+        )
+        .map_err(spi_err)?
+        .unwrap_or(false);
+        if got {
+            return Ok(());
+        }
+        if started.elapsed() >= LOCK_WAIT {
+            return Err(SyncError::Busy {
+                message: format!(
+                    "another session has held pg_baostock's lock on {name} for over {} s",
+                    LOCK_WAIT.as_secs()
+                ),
+                hint: Some("A sync of the same day or month is running (or its transaction is left open): see pg_stat_activity, then try again.".into()),
+            });
+        }
+        pause(50)?;
+    }
+}
+
+/// Sleeps `ms` on the process latch; a pending cancel, termination or stop of the worker ends
+/// it with an error instead.
+fn pause(ms: i64) -> SyncResult<()> {
+    // SAFETY: waiting on our own latch, as any backend does.
+    unsafe {
+        pg_sys::WaitLatch(
+            pg_sys::MyLatch,
+            (pg_sys::WL_LATCH_SET | pg_sys::WL_TIMEOUT | pg_sys::WL_EXIT_ON_PM_DEATH) as i32,
+            ms,
+            pg_sys::PG_WAIT_EXTENSION,
+        );
+        pg_sys::ResetLatch(pg_sys::MyLatch);
+    }
+    if crate::net::interrupt_pending() {
+        return Err(SyncError::Interrupted);
+    }
+    Ok(())
+}
+
+/// Takes the lock that keeps two syncs from fetching and writing one day at once.
+pub fn lock_day(day: NaiveDate) -> SyncResult<()> {
+    lock(&format!("day {}", date_text(day)))
 }
 
 /// The first column of a query's rows, as text (rows where it is NULL left out).
@@ -865,6 +916,19 @@ pub fn require_current_schema() -> SyncResult<()> {
             }),
         }),
     }
+}
+
+/// Pins this session's settings until it ends (call in a transaction that commits, before any
+/// other statement of a background worker): `search_path` is `pg_catalog, pg_temp`, so no
+/// function, operator or table a role creates in another schema stands in for a built-in one;
+/// with `lock_timeout`, no lock is waited on longer than that.
+pub fn pin_session(lock_timeout: Option<&str>) -> SyncResult<()> {
+    Spi::run_with_args(
+        "SELECT pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', false),
+                pg_catalog.set_config('lock_timeout', coalesce($1, pg_catalog.current_setting('lock_timeout')), false)",
+        &[lock_timeout.into()],
+    )
+    .map_err(spi_err)
 }
 
 /// Runs `body` in a subtransaction: its writes are kept when it returns `Ok` and rolled back

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Assembles the upgrade script sql/pg_baostock--FROM--VERSION.sql (VERSION: Cargo.toml's) the
+# way ALTER EXTENSION runs it: the hand-written table changes of sql/updates/FROM--VERSION.sql,
+# then every view and function of the extension that the install script does not create in its
+# bootstrap part (sql/schema.sql) dropped and created again from this version's install
+# script, as `cargo pgrx install` generated it (sql/adjusted.sql, the Rust functions,
+# sql/api.sql: their grants and comments included). Views and functions hold no data, so
+# nothing of a user's is lost; a view of the user's over one of ours makes the update fail
+# (it says which), as the README says.
+#
+#   bash scripts/assemble-update.sh FROM            # writes the upgrade script
+#   bash scripts/assemble-update.sh FROM --check    # fails if the committed one differs
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+from=${1:?usage: assemble-update.sh FROM [--check]}
+version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+extdir=$("${PGBIN:-/usr/lib/postgresql/15/bin}/pg_config" --sharedir)/extension
+installed=${INSTALL_SCRIPT:-$extdir/pg_baostock--$version.sql}
+part=sql/updates/$from--$version.sql
+out=sql/pg_baostock--$from--$version.sql
+fail() {
+  printf 'assemble-update: %s\n' "$*" >&2
+  exit 1
+}
+[ -f "$part" ] || fail "$part is missing: an update's table changes are written by hand there"
+[ -f "$installed" ] || fail "$installed is not installed (cargo pgrx install first)"
+
+# The functions sql/schema.sql creates stay (tables may depend on them); the rest are remade.
+kept=$(sed -nE 's/^CREATE (OR REPLACE )?FUNCTION baostock\.([a-z_]+)\(.*/\2/p' sql/schema.sql | sort -u |
+  sed "s/.*/'&'/" | paste -sd, -)
+
+assemble() {
+  cat "$part"
+  cat <<SQL
+
+-- Views and functions ---------------------------------------------------------------------
+-- Assembled by scripts/assemble-update.sh from the install script of $version: every view and
+-- function of the extension but those of its tables' part ($kept) is dropped and made
+-- again as $version makes it (no CASCADE: an object of yours over one of ours stops the update).
+DO \$drop\$
+DECLARE
+    o record;
+BEGIN
+    FOR o IN
+        SELECT c.oid::regclass AS name FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_class c ON c.oid = d.objid
+        WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.deptype = 'e' AND c.relkind = 'v'
+          AND d.refobjid = (SELECT oid FROM pg_catalog.pg_extension WHERE extname = 'pg_baostock')
+        ORDER BY c.oid DESC
+    LOOP
+        EXECUTE pg_catalog.format('DROP VIEW %s', o.name);
+    END LOOP;
+    FOR o IN
+        SELECT p.oid::regprocedure AS name FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_proc p ON p.oid = d.objid
+        WHERE d.classid = 'pg_catalog.pg_proc'::regclass AND d.deptype = 'e'
+          AND d.refobjid = (SELECT oid FROM pg_catalog.pg_extension WHERE extname = 'pg_baostock')
+          AND p.proname NOT IN ($kept)
+        ORDER BY p.oid DESC
+    LOOP
+        EXECUTE pg_catalog.format('DROP FUNCTION %s', o.name);
+    END LOOP;
+END
+\$drop\$;
+SQL
+  # Everything after the bootstrap part of the generated install script, without pgrx's
+  # source-line comments (they move with every edit of the Rust code).
+  awk '
+    done_bootstrap { if ($0 !~ /^-- src\/[^ ]+:[0-9]+$/) print; next }
+    /^-- bootstrap$/ { in_bootstrap = 1 }
+    in_bootstrap && /^\/\* <\/end connected objects> \*\/$/ { done_bootstrap = 1 }
+  ' "$installed"
+}
+
+if [ "${2:-}" = "--check" ]; then
+  [ -f "$out" ] || fail "$out is not committed: run bash scripts/assemble-update.sh $from"
+  if ! diff <(assemble) "$out" > /tmp/assemble-update.diff; then
+    head -n 40 /tmp/assemble-update.diff >&2
+    fail "$out is not what sql/updates/ and this build's install script make (< assembled, > committed):
+run bash scripts/assemble-update.sh $from after cargo pgrx install, and commit it"
+  fi
+  echo "assemble-update: $out is assembled from $part and the install script of $version"
+else
+  assemble > "$out"
+  echo "assemble-update: wrote $out"
+fi

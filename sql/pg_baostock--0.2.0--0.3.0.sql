@@ -1,0 +1,877 @@
+-- pg_baostock 0.2.0 -> 0.3.0: the table changes, written by hand. scripts/assemble-update.sh
+-- appends the views and functions of 0.3.0 to make sql/pg_baostock--0.2.0--0.3.0.sql, which
+-- ALTER EXTENSION pg_baostock UPDATE runs. Tables are altered in place, never dropped.
+
+-- Tables new in 0.3.0 ----------------------------------------------------------------------
+
+-- The locks that keep two syncs from fetching one day, or creating one minute partition, at
+-- once: row locks on rows only the extension's owner may lock (advisory locks any role could
+-- take and hold). Rows are made on first use and hold nothing worth a dump.
+CREATE TABLE baostock.sync_locks (
+    name text PRIMARY KEY
+);
+REVOKE ALL ON baostock.sync_locks FROM PUBLIC;
+COMMENT ON TABLE baostock.sync_locks IS 'Locks of the syncs (a row per day or minute partition, locked FOR UPDATE while one is synced or created); no role but the owner may lock them.';
+COMMENT ON COLUMN baostock.sync_locks.name IS 'What the row locks: day YYYY-MM-DD, or minute partition YYYYMM.';
+
+-- Views and functions ---------------------------------------------------------------------
+-- Assembled by scripts/assemble-update.sh from the install script of 0.3.0: every view and
+-- function of the extension but those of its tables' part ('latest_trading_day') is dropped and made
+-- again as 0.3.0 makes it (no CASCADE: an object of yours over one of ours stops the update).
+DO $drop$
+DECLARE
+    o record;
+BEGIN
+    FOR o IN
+        SELECT c.oid::regclass AS name FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_class c ON c.oid = d.objid
+        WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.deptype = 'e' AND c.relkind = 'v'
+          AND d.refobjid = (SELECT oid FROM pg_catalog.pg_extension WHERE extname = 'pg_baostock')
+        ORDER BY c.oid DESC
+    LOOP
+        EXECUTE pg_catalog.format('DROP VIEW %s', o.name);
+    END LOOP;
+    FOR o IN
+        SELECT p.oid::regprocedure AS name FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_proc p ON p.oid = d.objid
+        WHERE d.classid = 'pg_catalog.pg_proc'::regclass AND d.deptype = 'e'
+          AND d.refobjid = (SELECT oid FROM pg_catalog.pg_extension WHERE extname = 'pg_baostock')
+          AND p.proname NOT IN ('latest_trading_day')
+        ORDER BY p.oid DESC
+    LOOP
+        EXECUTE pg_catalog.format('DROP FUNCTION %s', o.name);
+    END LOOP;
+END
+$drop$;
+
+/* <begin connected objects> */
+-- requires:
+--   schema
+
+-- pg_baostock: adjusted prices, computed from the raw bars and the back factors (never
+-- downloaded). The server's rule, which its answers with adjustflag 1 and 2 follow to the
+-- last of their 10 decimals:
+--   hfq (back-adjusted)    price x back_factor in force that day
+--   qfq (forward-adjusted) price x round(back_factor in force / the code's latest back_factor, 6)
+-- where the factor in force is that of the code's latest factor row with operate_date on or
+-- before the day (1.000000 before its first). A raw price has 4 decimals and a factor 6, so
+-- the product has exactly 10. A new dividend changes every forward-adjusted price before it
+-- (the latest back factor moves) and no back-adjusted one. Weeks and months are built from
+-- the daily bars the way the server builds them: first open, highest high, lowest low, last
+-- close of the adjusted daily prices within the range asked; volume, amount and turnover
+-- summed; pct_chg from the close before the period to its last close (raw prices).
+
+-- The last day through which a code's stored factor history is known to be complete: the end
+-- of its newest whole-history fetch (a factors range from the first trading day), carried on
+-- by each synced day after it (whose 9C brings that day's factors) up to the first trading day
+-- that is not synced. NULL when the whole history was never fetched.
+CREATE FUNCTION baostock.factors_known_through(code text) RETURNS date
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH fetched AS (
+        SELECT max(upper(r.span)) - 1 AS through FROM baostock.synced_ranges r
+        WHERE r.code = $1 AND r.kind = 'factors' AND lower(r.span) <= date '1990-12-19'
+    )
+    SELECT CASE WHEN f.through IS NULL THEN NULL
+                ELSE coalesce((SELECT min(c.day) - 1 FROM baostock.trade_calendar c
+                               WHERE c.is_trading_day AND c.day > f.through
+                                 AND NOT EXISTS (SELECT 1 FROM baostock.synced_days s WHERE s.day = c.day)),
+                              greatest(f.through, (SELECT max(day) FROM baostock.trade_calendar))) END
+    FROM fetched f
+$$;
+COMMENT ON FUNCTION baostock.factors_known_through(text) IS 'The last day through which the code''s stored adjust factors are known complete (its whole history fetched, then every trading day synced); NULL when its whole history was never fetched. Forward-adjusted prices equal the server''s only while this reaches the last trading day before today.';
+
+-- The price factor of a code for an adjust mode over each stretch of days: from each factor
+-- row's operate_date until the next one's, and before the first one (from -infinity). One pass
+-- over the code's factors, which the bars then join by range (called once a query).
+CREATE FUNCTION baostock.factor_ranges(code text, adjust text)
+RETURNS TABLE (since date, until date, factor numeric)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    known date;
+BEGIN
+    IF $1 IS NULL OR $2 IS NULL THEN
+        RAISE EXCEPTION 'pg_baostock: factor_ranges: code and adjust must not be NULL'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF $2 NOT IN ('qfq', 'hfq', 'none') THEN
+        RAISE EXCEPTION 'pg_baostock: factor_ranges: unknown adjust mode %', quote_literal($2)
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Adjust modes are qfq (forward), hfq (back) and none.';
+    END IF;
+    -- A dividend after what is known moves every forward-adjusted price: say so, never guess.
+    IF $2 = 'qfq' THEN
+        known := baostock.factors_known_through($1);
+        IF known IS NULL OR EXISTS (SELECT 1 FROM baostock.trade_calendar c
+                                    WHERE c.is_trading_day AND c.day > known
+                                      AND c.day < (now() AT TIME ZONE 'Asia/Shanghai')::date) THEN
+            RAISE WARNING 'pg_baostock: the adjust factors of % are known only through %: its forward-adjusted (qfq) prices may differ from the server''s',
+                $1, coalesce(known::text, 'no day (its whole factor history was never fetched)')
+                USING HINT = format('SELECT baostock.backfill(%L, codes => ARRAY[%L]) fetches its factor history up to today; sync_date() keeps it current.',
+                                    (SELECT coalesce(min(b.date), date '1990-12-19') FROM baostock.daily_bars b WHERE b.code = $1), $1);
+        END IF;
+    END IF;
+    RETURN QUERY
+    WITH f AS (
+        SELECT a.operate_date, a.back_factor,
+               lead(a.operate_date) OVER (ORDER BY a.operate_date) AS next,
+               last_value(a.back_factor) OVER (ORDER BY a.operate_date
+                                               ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS latest
+        FROM baostock.adjust_factors a WHERE a.code = $1
+    ), r AS (
+        SELECT '-infinity'::date AS d0, coalesce(min(f.operate_date), 'infinity') AS d1, 1.000000::numeric AS back,
+               coalesce(max(f.latest), 1.000000) AS latest
+        FROM f
+        UNION ALL
+        SELECT f.operate_date, coalesce(f.next, 'infinity'), coalesce(f.back_factor, 1.000000),
+               coalesce(f.latest, 1.000000)
+        FROM f
+    )
+    SELECT '-infinity'::date, 'infinity'::date, 1::numeric WHERE $2 = 'none'
+    UNION ALL
+    SELECT r.d0, r.d1, CASE $2 WHEN 'hfq' THEN r.back ELSE round(r.back / nullif(r.latest, 0), 6) END
+    FROM r WHERE $2 IN ('hfq', 'qfq');
+END
+$$;
+COMMENT ON FUNCTION baostock.factor_ranges(text, text) IS 'The price factor of a code for an adjust mode over each stretch of days [since, until): none 1; hfq the back factor in force (1.000000 before the first factor row); qfq that back factor / the code''s latest back factor rounded to 6 decimals, as the server computes its fore factor.';
+
+-- adjusted_bars' body: PL/pgSQL cannot name a parameter like a result column (code, date).
+CREATE FUNCTION baostock.adjusted_bars_of(
+    c text,
+    start_date date,
+    end_date date,
+    adjust text,
+    frequency text
+) RETURNS TABLE (
+    code text, date date, "time" timestamp, open numeric, high numeric, low numeric, close numeric,
+    preclose numeric, volume bigint, amount numeric, adjustflag smallint, turn numeric, trade_status boolean,
+    pct_chg numeric, pe_ttm numeric, pb_mrq numeric, ps_ttm numeric, pcf_ncf_ttm numeric, is_st boolean
+)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    flag smallint;
+BEGIN
+    IF c IS NULL OR start_date IS NULL OR end_date IS NULL OR adjust IS NULL OR frequency IS NULL THEN
+        RAISE EXCEPTION 'pg_baostock: adjusted_bars: code, start_date, end_date, adjust and frequency must not be NULL'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    flag := CASE adjust WHEN 'qfq' THEN 2 WHEN 'hfq' THEN 1 WHEN 'none' THEN 3 END;
+    IF flag IS NULL THEN
+        RAISE EXCEPTION 'pg_baostock: adjusted_bars: unknown adjust mode %', quote_literal(adjust)
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Adjust modes are qfq (forward), hfq (back) and none.';
+    END IF;
+    IF frequency NOT IN ('d', 'w', 'm', '5', '15', '30', '60') THEN
+        RAISE EXCEPTION 'pg_baostock: adjusted_bars: unknown frequency %', quote_literal(frequency)
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Frequencies are d, w, m, 5, 15, 30 and 60.';
+    END IF;
+    IF start_date > end_date THEN
+        RAISE EXCEPTION 'pg_baostock: adjusted_bars: start_date % is after end_date %', start_date, end_date
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF frequency IN ('5', '15', '30', '60')
+       AND EXISTS (SELECT 1 FROM baostock.securities s WHERE s.code = c AND s.sec_type = 2) THEN
+        RAISE EXCEPTION 'pg_baostock: adjusted_bars: the server has no minute bars of indices (% is one)', c
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Ask for its daily, weekly or monthly bars instead.';
+    END IF;
+
+    IF frequency = 'd' THEN
+        RETURN QUERY
+        SELECT b.code, b.date, NULL::timestamp,
+               b.open * k.factor, b.high * k.factor, b.low * k.factor, b.close * k.factor, b.preclose * k.factor,
+               b.volume, b.amount, flag, b.turn, b.trade_status, b.pct_chg,
+               b.pe_ttm, b.pb_mrq, b.ps_ttm, b.pcf_ncf_ttm, b.is_st
+        FROM baostock.daily_bars b
+        JOIN baostock.factor_ranges(c, adjust) k ON b.date >= k.since AND b.date < k.until
+        WHERE b.code = c AND b.date BETWEEN start_date AND end_date
+        ORDER BY b.date;
+    ELSIF frequency IN ('w', 'm') THEN
+        RETURN QUERY
+        WITH d AS (
+            SELECT b.*, k.factor AS f,
+                   date_trunc(CASE adjusted_bars_of.frequency WHEN 'w' THEN 'week' ELSE 'month' END, b.date) AS period
+            FROM baostock.daily_bars b
+            JOIN baostock.factor_ranges(c, adjust) k ON b.date >= k.since AND b.date < k.until
+            WHERE b.code = c AND b.date BETWEEN start_date AND end_date
+        )
+        SELECT c, max(d.date), NULL::timestamp,
+               (array_agg(d.open * d.f ORDER BY d.date))[1],
+               max(d.high * d.f), min(d.low * d.f),
+               (array_agg(d.close * d.f ORDER BY d.date DESC))[1],
+               NULL::numeric,
+               sum(d.volume)::bigint, sum(d.amount), flag,
+               CASE WHEN (SELECT s.sec_type FROM baostock.securities s WHERE s.code = c) = 2 THEN NULL
+                    ELSE coalesce(sum(d.turn), 0.000000) END,
+               NULL::boolean,
+               round(((array_agg(d.close ORDER BY d.date DESC))[1] - (array_agg(d.preclose ORDER BY d.date))[1]) * 100
+                     / nullif((array_agg(d.preclose ORDER BY d.date))[1], 0), 6),
+               NULL::numeric, NULL::numeric, NULL::numeric, NULL::numeric, NULL::boolean
+        FROM d
+        GROUP BY d.period
+        ORDER BY d.period;
+    ELSE
+        RETURN QUERY
+        SELECT b.code, b.date, b.time,
+               b.open * k.factor, b.high * k.factor, b.low * k.factor, b.close * k.factor, NULL::numeric,
+               b.volume, b.amount, flag, NULL::numeric, NULL::boolean, NULL::numeric,
+               NULL::numeric, NULL::numeric, NULL::numeric, NULL::numeric, NULL::boolean
+        FROM baostock.minute_bars b
+        JOIN baostock.factor_ranges(c, adjust) k ON b.date >= k.since AND b.date < k.until
+        WHERE b.code = c AND b.frequency = adjusted_bars_of.frequency::smallint
+          AND b.time >= start_date AND b.time < end_date + 1
+        ORDER BY b.time;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION baostock.adjusted_bars_of(text, date, date, text, text) IS 'The body of baostock.adjusted_bars (same arguments, in order); call that instead.';
+
+CREATE FUNCTION baostock.adjusted_bars(
+    code text,
+    start_date date,
+    end_date date,
+    adjust text DEFAULT 'qfq',
+    frequency text DEFAULT 'd'
+) RETURNS TABLE (
+    code text, date date, "time" timestamp, open numeric, high numeric, low numeric, close numeric,
+    preclose numeric, volume bigint, amount numeric, adjustflag smallint, turn numeric, trade_status boolean,
+    pct_chg numeric, pe_ttm numeric, pb_mrq numeric, ps_ttm numeric, pcf_ncf_ttm numeric, is_st boolean
+)
+LANGUAGE sql STABLE
+AS $$ SELECT * FROM baostock.adjusted_bars_of($1, $2, $3, $4, $5) $$;
+COMMENT ON FUNCTION baostock.adjusted_bars(text, date, date, text, text) IS 'A code''s bars between two days with prices adjusted in SQL from the stored raw bars and back factors: adjust qfq (forward, the default), hfq (back) or none; frequency d (default), w or m (built from the daily bars as the server builds them), 5, 15, 30 or 60 (from baostock.minute_bars; indices have none). Equal to the server''s answers with adjustflag 2 / 1 when the code''s factor history is complete (backfill fetches it). Columns a frequency does not have are NULL.';
+
+-- Every code's bars of a day: two index probes a bar (the factor in force, the latest).
+CREATE VIEW baostock.daily_bars_qfq AS
+SELECT b.code, b.date, b.open * k.f AS open, b.high * k.f AS high, b.low * k.f AS low, b.close * k.f AS close,
+       b.preclose * k.f AS preclose, b.volume, b.amount, 2::smallint AS adjustflag, b.turn, b.trade_status,
+       b.pct_chg, b.pe_ttm, b.pb_mrq, b.ps_ttm, b.pcf_ncf_ttm, b.is_st
+FROM baostock.daily_bars b
+LEFT JOIN LATERAL (SELECT a.back_factor FROM baostock.adjust_factors a
+                   WHERE a.code = b.code AND a.operate_date <= b.date ORDER BY a.operate_date DESC LIMIT 1) f ON true
+LEFT JOIN LATERAL (SELECT a.back_factor FROM baostock.adjust_factors a
+                   WHERE a.code = b.code ORDER BY a.operate_date DESC LIMIT 1) l ON true
+CROSS JOIN LATERAL (SELECT round(coalesce(f.back_factor, 1.000000) / coalesce(nullif(l.back_factor, 0), 1.000000), 6) AS f) k;
+COMMENT ON VIEW baostock.daily_bars_qfq IS 'Every stored daily bar with forward-adjusted (qfq) prices, computed as baostock.adjusted_bars does; filter by code and date.';
+
+CREATE VIEW baostock.daily_bars_hfq AS
+SELECT b.code, b.date, b.open * k.f AS open, b.high * k.f AS high, b.low * k.f AS low, b.close * k.f AS close,
+       b.preclose * k.f AS preclose, b.volume, b.amount, 1::smallint AS adjustflag, b.turn, b.trade_status,
+       b.pct_chg, b.pe_ttm, b.pb_mrq, b.ps_ttm, b.pcf_ncf_ttm, b.is_st
+FROM baostock.daily_bars b
+LEFT JOIN LATERAL (SELECT a.back_factor FROM baostock.adjust_factors a
+                   WHERE a.code = b.code AND a.operate_date <= b.date ORDER BY a.operate_date DESC LIMIT 1) f ON true
+CROSS JOIN LATERAL (SELECT coalesce(f.back_factor, 1.000000) AS f) k;
+COMMENT ON VIEW baostock.daily_bars_hfq IS 'Every stored daily bar with back-adjusted (hfq) prices, computed as baostock.adjusted_bars does; filter by code and date.';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- pg_baostock::api::backfill
+CREATE  FUNCTION "backfill"(
+	"start_date" date, /* Option < Date > */
+	"end_date" date DEFAULT NULL, /* Option < Date > */
+	"codes" TEXT[] DEFAULT NULL, /* :: std :: option :: Option < Vec < Option < String > > > */
+	"frequency" TEXT DEFAULT 'd', /* Option < String > */
+	"force" bool DEFAULT false, /* Option < bool > */
+	"factors" bool DEFAULT true /* Option < bool > */
+) RETURNS bigint /* i64 */
+VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'backfill_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- pg_baostock::api::cancel
+CREATE  FUNCTION "cancel"(
+	"job_id" bigint /* Option < i64 > */
+) RETURNS TEXT /* String */
+VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'cancel_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- pg_baostock::api::plan
+CREATE  FUNCTION "plan"(
+	"start_date" date, /* Option < Date > */
+	"end_date" date DEFAULT NULL, /* Option < Date > */
+	"codes" TEXT[] DEFAULT NULL, /* :: std :: option :: Option < Vec < Option < String > > > */
+	"frequency" TEXT DEFAULT 'd', /* Option < String > */
+	"force" bool DEFAULT false, /* Option < bool > */
+	"factors" bool DEFAULT true /* Option < bool > */
+) RETURNS TABLE (
+	"kind" TEXT,  /* String */
+	"units" bigint,  /* i64 */
+	"first_day" date,  /* Option < Date > */
+	"last_day" date,  /* Option < Date > */
+	"est_requests" bigint,  /* i64 */
+	"est_seconds" double precision,  /* f64 */
+	"est_days" bigint  /* Option < i64 > */
+)
+VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'plan_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- pg_baostock::api::resume
+CREATE  FUNCTION "resume"() RETURNS bigint /* i64 */
+STRICT VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'resume_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- pg_baostock::api::retry
+CREATE  FUNCTION "retry"(
+	"job_id" bigint /* Option < i64 > */
+) RETURNS bigint /* i64 */
+VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'retry_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- pg_baostock::api::sync_calendar
+CREATE  FUNCTION "sync_calendar"(
+	"start_date" date DEFAULT NULL, /* Option < Date > */
+	"end_date" date DEFAULT NULL /* Option < Date > */
+) RETURNS TABLE (
+	"day" date,  /* Option < Date > */
+	"status" TEXT,  /* String */
+	"rows_inserted" bigint,  /* i64 */
+	"rows_updated" bigint,  /* i64 */
+	"rows_unchanged" bigint,  /* i64 */
+	"requests" INT,  /* i32 */
+	"seconds" double precision  /* f64 */
+)
+VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'sync_calendar_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- pg_baostock::api::sync_date
+CREATE  FUNCTION "sync_date"(
+	"day" date DEFAULT 'infinity', /* Option < Date > */
+	"force" bool DEFAULT false /* Option < bool > */
+) RETURNS TABLE (
+	"day" date,  /* Option < Date > */
+	"status" TEXT,  /* String */
+	"rows_inserted" bigint,  /* i64 */
+	"rows_updated" bigint,  /* i64 */
+	"rows_unchanged" bigint,  /* i64 */
+	"requests" INT,  /* i32 */
+	"seconds" double precision  /* f64 */
+)
+VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'sync_date_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- pg_baostock::api::sync_index_constituents
+CREATE  FUNCTION "sync_index_constituents"(
+	"day" date DEFAULT NULL /* Option < Date > */
+) RETURNS TABLE (
+	"index_name" TEXT,  /* String */
+	"status" TEXT,  /* String */
+	"rows_inserted" bigint,  /* i64 */
+	"rows_updated" bigint,  /* i64 */
+	"rows_unchanged" bigint,  /* i64 */
+	"requests" INT,  /* i32 */
+	"seconds" double precision  /* f64 */
+)
+VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'sync_index_constituents_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- pg_baostock::api::sync_industries
+CREATE  FUNCTION "sync_industries"(
+	"day" date DEFAULT NULL /* Option < Date > */
+) RETURNS TABLE (
+	"day" date,  /* Option < Date > */
+	"status" TEXT,  /* String */
+	"rows_inserted" bigint,  /* i64 */
+	"rows_updated" bigint,  /* i64 */
+	"rows_unchanged" bigint,  /* i64 */
+	"requests" INT,  /* i32 */
+	"seconds" double precision  /* f64 */
+)
+VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'sync_industries_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- pg_baostock::api::sync_securities
+CREATE  FUNCTION "sync_securities"() RETURNS TABLE (
+	"day" date,  /* Option < Date > */
+	"status" TEXT,  /* String */
+	"rows_inserted" bigint,  /* i64 */
+	"rows_updated" bigint,  /* i64 */
+	"rows_unchanged" bigint,  /* i64 */
+	"requests" INT,  /* i32 */
+	"seconds" double precision  /* f64 */
+)
+STRICT VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'sync_securities_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- pg_baostock::api::wait
+CREATE  FUNCTION "wait"(
+	"job_id" bigint /* Option < i64 > */
+) RETURNS TEXT /* String */
+VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'wait_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- pg_baostock::api::worker_status
+CREATE  FUNCTION "worker_status"() RETURNS TABLE (
+	"preloaded" bool,  /* bool */
+	"worker_pid" INT,  /* Option < i32 > */
+	"last_heartbeat" timestamp with time zone,  /* Option < pgrx :: datum :: TimestampWithTimeZone > */
+	"server_sessions" bigint  /* i64 */
+)
+STRICT VOLATILE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'worker_status_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- finalize
+-- pg_baostock: health, views, comments and privileges. Runs after the generated functions.
+
+CREATE FUNCTION baostock.stale_after() RETURNS interval
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- Shown with a unit once the library is loaded ('15h'); a bare number is minutes.
+    SELECT CASE WHEN v ~ '^\d+$' THEN make_interval(mins => v::integer) ELSE v::interval END
+    FROM coalesce(nullif(current_setting('baostock.stale_after', true), ''), '900') AS v
+$$;
+COMMENT ON FUNCTION baostock.stale_after() IS 'baostock.stale_after as an interval (default 15 hours): how long after a trading day''s publication (18:00 China) it may stay unsynced before health is stale.';
+
+CREATE FUNCTION baostock.sync_health(
+    OUT status text,
+    OUT last_synced_day date,
+    OUT due_day date,
+    OUT lag_trading_days integer,
+    OUT holes integer,
+    OUT success_rate double precision,
+    OUT mean_duration_s double precision,
+    OUT recent_runs integer,
+    OUT consecutive_failures integer,
+    OUT last_error text,
+    OUT last_error_at timestamptz,
+    OUT worker_pid integer,
+    OUT worker_heartbeat timestamptz,
+    OUT jobs_queued integer,
+    OUT jobs_running integer,
+    OUT jobs_paused integer,
+    OUT failed_units integer,
+    OUT budget_used_today bigint,
+    OUT daily_budget bigint,
+    OUT blacklisted_until timestamptz,
+    OUT open_alerts integer,
+    OUT newest_alert text)
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+WITH today AS (
+    SELECT (now() AT TIME ZONE 'Asia/Shanghai')::date AS d
+), last AS (
+    SELECT max(day) AS day FROM baostock.synced_days
+), due AS (
+    -- The newest trading day whose publication (18:00 China) is more than stale_after ago.
+    SELECT max(day) AS day FROM baostock.trade_calendar
+    WHERE is_trading_day AND ((day + time '18:00') AT TIME ZONE 'Asia/Shanghai') + baostock.stale_after() <= now()
+), lag AS (
+    SELECT count(*)::integer AS n
+    FROM baostock.trade_calendar c, last, today
+    WHERE c.is_trading_day AND c.day <= today.d AND (last.day IS NULL OR c.day > last.day)
+), holes AS (
+    SELECT count(*)::integer AS n
+    FROM baostock.trade_calendar c
+    WHERE c.is_trading_day
+      AND c.day > (SELECT min(day) FROM baostock.synced_days) AND c.day < (SELECT max(day) FROM baostock.synced_days)
+      AND NOT EXISTS (SELECT 1 FROM baostock.synced_days s WHERE s.day = c.day)
+), recent AS (
+    SELECT status, finished_at - started_at AS took, row_number() OVER (ORDER BY run_id DESC) AS rn
+    FROM (SELECT * FROM baostock.sync_runs WHERE kind = 'sync_date' ORDER BY run_id DESC LIMIT 20) r
+), stats AS (
+    SELECT count(*)::integer AS n,
+           avg((status <> 'failed')::integer)::double precision AS rate,
+           avg(extract(epoch FROM took))::double precision AS mean,
+           coalesce(min(rn) FILTER (WHERE status <> 'failed') - 1, count(*))::integer AS streak
+    FROM recent
+), err AS (
+    SELECT error_message, finished_at FROM baostock.sync_runs
+    WHERE status = 'failed' ORDER BY run_id DESC LIMIT 1
+), w AS (
+    SELECT * FROM baostock.worker_status()
+), j AS (
+    SELECT count(*) FILTER (WHERE state = 'queued')::integer AS queued,
+           count(*) FILTER (WHERE state = 'running')::integer AS running,
+           count(*) FILTER (WHERE state = 'paused')::integer AS paused
+    FROM baostock.sync_jobs
+), fu AS (
+    SELECT count(*)::integer AS n FROM baostock.sync_units u JOIN baostock.sync_jobs sj USING (job_id)
+    WHERE u.state = 'failed' AND sj.state <> 'cancelled'
+), srv AS (
+    SELECT CASE WHEN budget_day = ((now() + make_interval(secs => clock_offset_ms / 1000.0)) AT TIME ZONE 'Asia/Shanghai')::date
+                THEN budget_used ELSE 0 END AS used,
+           CASE WHEN blacklisted_until > now() THEN blacklisted_until END AS until
+    FROM (VALUES (true)) one (id) LEFT JOIN baostock.server_state USING (id)
+), al AS (
+    SELECT count(*)::integer AS n,
+           (array_agg(format('%s (%s): %s', kind, severity, message) ORDER BY alert_id DESC))[1] AS newest
+    FROM baostock.alerts WHERE cleared_at IS NULL
+)
+SELECT CASE
+           WHEN stats.streak >= 3 THEN 'failing'
+           WHEN srv.until IS NOT NULL THEN 'blacklisted'
+           WHEN last.day IS NULL OR lag.n > 1 OR holes.n > 0 OR due.day > last.day THEN 'stale'
+           WHEN stats.streak > 0 OR stats.rate < 0.9 OR al.n > 0 THEN 'degraded'
+           ELSE 'healthy'
+       END,
+       last.day, due.day, lag.n, holes.n, stats.rate, stats.mean, stats.n, stats.streak,
+       err.error_message, err.finished_at,
+       w.worker_pid, w.last_heartbeat, j.queued, j.running, j.paused, fu.n,
+       coalesce(srv.used, 0), nullif(current_setting('baostock.daily_request_budget', true), '')::bigint,
+       srv.until, al.n, al.newest
+FROM today, last, due, lag, holes, stats, w, j, fu, al LEFT JOIN srv ON true LEFT JOIN err ON true
+$$;
+COMMENT ON FUNCTION baostock.sync_health() IS 'One row on the state of the sync: status failing (the last 3 sync_date runs failed), blacklisted (the server blacklisted us; nothing is sent until blacklisted_until), stale (nothing synced, more than one trading day behind the calendar, holes between the oldest and newest synced day, or due_day, the newest trading day published more than baostock.stale_after ago, not synced), degraded (the last run failed, under 90% of the last 20 succeeded, or an alert is open) or healthy; with the last synced day, the lag in trading days, the holes, success rate, mean duration, the last error, the worker (pid and heartbeat, NULL when none runs), jobs queued / running / paused, failed units of jobs not cancelled (baostock.retry() queues them), requests sent today against the budget, the blacklist and the open alerts.';
+
+CREATE VIEW baostock.health AS SELECT * FROM baostock.sync_health();
+COMMENT ON VIEW baostock.health IS 'sync_health() as a view, for dashboards and alert queries.';
+
+CREATE VIEW baostock.runs AS
+SELECT run_id, kind, params, day, started_at, finished_at, finished_at - started_at AS duration, status,
+       requests, bytes, rows_inserted, rows_updated, rows_unchanged, error_sqlstate, error_message
+FROM baostock.sync_runs
+ORDER BY run_id DESC;
+COMMENT ON VIEW baostock.runs IS 'Run history with metrics, newest first.';
+
+CREATE VIEW baostock.coverage AS
+SELECT code, 'd'::text AS frequency, min(date) AS first_day, max(date) AS last_day, count(*) AS bars
+FROM baostock.daily_bars GROUP BY code
+UNION ALL
+SELECT code, 'w', min(date), max(date), count(*) FROM baostock.weekly_bars GROUP BY code
+UNION ALL
+SELECT code, 'm', min(date), max(date), count(*) FROM baostock.monthly_bars GROUP BY code
+UNION ALL
+SELECT code, frequency::text, min(date), max(date), count(*) FROM baostock.minute_bars GROUP BY code, frequency;
+COMMENT ON VIEW baostock.coverage IS 'Per code and frequency (d, w, m, 5, 15, 30, 60): first and last stored day and number of bars.';
+
+CREATE VIEW baostock.gaps AS
+SELECT NULL::text AS code, 'd'::text AS frequency, c.day, 'day not synced'::text AS missing
+FROM baostock.trade_calendar c
+WHERE c.is_trading_day
+  AND c.day > (SELECT min(day) FROM baostock.synced_days) AND c.day < (SELECT max(day) FROM baostock.synced_days)
+  AND NOT EXISTS (SELECT 1 FROM baostock.synced_days s WHERE s.day = c.day)
+UNION ALL
+SELECT s.code, 'd', d.day, 'bar'
+FROM baostock.synced_days d
+JOIN baostock.securities s
+  ON s.sec_type IN (1, 5)
+ AND s.ipo_date <= d.day
+ AND (s.out_date IS NULL OR d.day < s.out_date)
+WHERE NOT EXISTS (SELECT 1 FROM baostock.daily_bars b WHERE b.code = s.code AND b.date = d.day)
+UNION ALL
+-- Per-code ranges: a trading day of the code's listing in a synced range without its bar (of
+-- that frequency; a day the daily bars show suspended has no minute bars), or a week or month
+-- with trading days but no bar.
+SELECT r.code, r.kind, c.day,
+       CASE r.kind WHEN 'd' THEN 'bar' WHEN 'w' THEN 'weekly bar' WHEN 'm' THEN 'monthly bar' ELSE 'minute bars' END
+FROM baostock.synced_ranges r
+JOIN baostock.securities s ON s.code = r.code
+JOIN baostock.trade_calendar c
+  ON c.is_trading_day AND r.span @> c.day
+ AND (s.ipo_date IS NULL OR c.day >= s.ipo_date) AND (s.out_date IS NULL OR c.day < s.out_date)
+WHERE r.kind <> 'factors'
+  AND CASE r.kind
+      WHEN 'd' THEN NOT EXISTS (SELECT 1 FROM baostock.daily_bars b WHERE b.code = r.code AND b.date = c.day)
+      WHEN 'w' THEN c.day = (SELECT min(c2.day) FROM baostock.trade_calendar c2
+                             WHERE c2.is_trading_day AND r.span @> c2.day
+                               AND date_trunc('week', c2.day) = date_trunc('week', c.day))
+                AND NOT EXISTS (SELECT 1 FROM baostock.weekly_bars b
+                                WHERE b.code = r.code AND b.period_start = date_trunc('week', c.day)::date)
+      WHEN 'm' THEN c.day = (SELECT min(c2.day) FROM baostock.trade_calendar c2
+                             WHERE c2.is_trading_day AND r.span @> c2.day
+                               AND date_trunc('month', c2.day) = date_trunc('month', c.day))
+                AND NOT EXISTS (SELECT 1 FROM baostock.monthly_bars b
+                                WHERE b.code = r.code AND b.period_start = date_trunc('month', c.day)::date)
+      ELSE NOT EXISTS (SELECT 1 FROM baostock.minute_bars b
+                       WHERE b.code = r.code AND b.frequency = r.kind::smallint
+                         AND b.time > c.day AND b.time < c.day + 1)
+           AND NOT EXISTS (SELECT 1 FROM baostock.daily_bars b
+                           WHERE b.code = r.code AND b.date = c.day AND NOT b.trade_status)
+      END;
+COMMENT ON VIEW baostock.gaps IS 'What is missing: trading days between the oldest and the newest synced day that are not synced (code NULL, missing = ''day not synced''); listed stocks or ETFs without a bar on a synced day (missing = ''bar''); and for each frequency a code was backfilled at, the days of its synced ranges without that bar (a week or month by its first trading day).';
+
+CREATE VIEW baostock.jobs AS
+SELECT j.job_id, j.state, j.start_date, j.end_date, j.codes, j.frequency,
+       coalesce(u.total, 0) AS units_total, coalesce(u.done, 0) AS units_done, coalesce(u.failed, 0) AS units_failed,
+       j.rows_written, j.requests, j.bytes, j.created_at, j.started_at, j.finished_at,
+       r.rate,
+       CASE WHEN j.state IN ('queued', 'running') AND r.rate > 0
+            THEN make_interval(secs => (coalesce(u.total, 0) - coalesce(u.done, 0) - coalesce(u.failed, 0)) / r.rate)
+       END AS eta,
+       j.est_requests, j.est_seconds, j.plan, j.error_message, j.paused_until, j.pause_reason, j.passes
+FROM baostock.sync_jobs j
+LEFT JOIN LATERAL (
+    SELECT count(*) FILTER (WHERE state NOT IN ('empty', 'replanned', 'cancelled')) AS total,
+           count(*) FILTER (WHERE state = 'done') AS done,
+           count(*) FILTER (WHERE state = 'failed') AS failed
+    FROM baostock.sync_units WHERE job_id = j.job_id
+) u ON true
+LEFT JOIN LATERAL (
+    SELECT (coalesce(u.done, 0) + coalesce(u.failed, 0))
+           / nullif(extract(epoch FROM coalesce(j.finished_at, clock_timestamp()) - j.started_at), 0)::double precision AS rate
+) r ON true
+ORDER BY j.job_id DESC;
+COMMENT ON VIEW baostock.jobs IS 'Backfill jobs, newest first: state, units total / done / failed (days replanned per code count by their per-code units; failed: after the second pass), rows written, requests, bytes, times, rate in units per second, the ETA, and while paused why and until when.';
+
+COMMENT ON FUNCTION baostock.sync_date(date, boolean) IS 'Syncs one trading day, or without a day every trading day after the newest synced one up to the latest (at most baostock.catchup_days), oldest first, each with its own run: every A-share''s and ETF''s daily bar and the day''s adjust factors. One row per day looked at. Skips non-trading days and days already synced unless force; not_available: the server has not published the day; incomplete: stocks or ETFs missing; neither is marked synced.';
+COMMENT ON FUNCTION baostock.backfill(date, date, text[], text, boolean, boolean) IS 'Queues a backfill job for the background worker and returns its id at once: one unit per trading day not yet synced (all codes, frequency d), or per-code range units (codes given, or frequency w, m, 5, 15, 30, 60); with factors (the default), a factor history unit (the whole history, one request) for every code whose stored history does not reach end_date. Follow it with baostock.wait(job_id) or the baostock.jobs view.';
+COMMENT ON FUNCTION baostock.plan(date, date, text[], text, boolean, boolean) IS 'What backfill() with the same arguments would do: units per kind, their days, estimated requests and seconds (no budget assumed), and the China days the requests take under baostock.daily_request_budget (NULL without a budget); queues nothing.';
+COMMENT ON FUNCTION baostock.worker_status() IS 'Whether the library is preloaded, the background worker''s pid and last heartbeat (NULL when none runs), and the server sessions the cluster holds now (capped by baostock.max_sessions).';
+COMMENT ON FUNCTION baostock.wait(bigint) IS 'Blocks until the job ends, with a progress NOTICE every 2 seconds; returns done, failed or cancelled. Cancelling the wait does not cancel the job.';
+COMMENT ON FUNCTION baostock.cancel(bigint) IS 'Cancels a queued or running job; the worker stops between units within a second. Returns the job''s state.';
+COMMENT ON FUNCTION baostock.sync_calendar(date, date) IS 'Syncs the trade calendar between two days (default: 1990-12-19 to today).';
+COMMENT ON FUNCTION baostock.sync_index_constituents(date) IS 'Syncs the constituents of the CSI 300 (hs300), SSE 50 (sz50) and CSI 500 (zz500) on a day (default NULL: the latest lists) into baostock.index_constituents; a list replaces the stored list of its date. One row per index. sync_date refreshes them when the newest stored list is older than this week''s Monday.';
+COMMENT ON FUNCTION baostock.sync_industries(date) IS 'Syncs every stock''s industry on a day (default NULL: the latest classification) into baostock.stock_industries. sync_date refreshes it when the newest is older than this week''s Monday.';
+COMMENT ON FUNCTION baostock.sync_securities() IS 'Syncs the list of securities with names, types, listing and delisting dates.';
+
+CREATE FUNCTION baostock.alert_json(a baostock.alerts) RETURNS text
+LANGUAGE sql STABLE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT json_build_object('alert_id', a.alert_id, 'raised_at', a.raised_at, 'severity', a.severity,
+                             'kind', a.kind, 'key', a.key, 'message', a.message, 'job_id', a.job_id,
+                             'run_id', a.run_id, 'database', current_database(),
+                             'text', format('[pg_baostock %s] %s: %s', a.severity, a.kind, a.message))::text
+$$;
+COMMENT ON FUNCTION baostock.alert_json(baostock.alerts) IS 'An alert as the JSON of its NOTIFY payload and webhook body (text holds a one-line summary, for chat robots).';
+
+CREATE FUNCTION baostock.evaluate_alerts() RETURNS integer
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    raised integer;
+    h record;
+BEGIN
+    SELECT * INTO h FROM baostock.sync_health();
+    -- One statement over the conditions of now (no temporary table: a caller could have made
+    -- one of that name beforehand, with a trigger that would run as this function's owner).
+    WITH conditions (severity, kind, key, message, job_id, run_id) AS (
+    SELECT 'warning', 'job_failures', j.job_id::text,
+           CASE WHEN j.state = 'failed' THEN format('backfill job %s failed: %s', j.job_id, j.error_message)
+                ELSE format('backfill job %s ended with %s failed units (SELECT baostock.retry(%s) queues them again)',
+                            j.job_id, j.units_failed, j.job_id) END,
+           j.job_id, NULL::bigint
+    FROM baostock.jobs j
+    WHERE j.state = 'failed' OR (j.state = 'done' AND j.units_failed > 0)
+    UNION ALL
+    SELECT 'critical', 'sync_failing', '',
+           format('the last %s sync_date runs failed; the last error: %s', h.consecutive_failures, h.last_error),
+           NULL, (SELECT max(run_id) FROM baostock.sync_runs WHERE kind = 'sync_date')
+    WHERE h.consecutive_failures >= 3
+    UNION ALL
+    SELECT 'warning', 'stale', '',
+           format('trading day %s is not synced %s after its publication; the newest synced day is %s',
+                  h.due_day, baostock.stale_after(), coalesce(h.last_synced_day::text, 'none')),
+           NULL, NULL
+    WHERE h.due_day > coalesce(h.last_synced_day, '-infinity')
+    UNION ALL
+    SELECT 'critical', 'blacklisted', '',
+           format('the server blacklisted this address at %s; nothing is sent until %s (SELECT baostock.resume() lifts it early)',
+                  coalesce(s.blacklisted_at::text, '?'), s.blacklisted_until),
+           NULL, NULL
+    FROM baostock.server_state s WHERE s.blacklisted_until > now()
+    UNION ALL
+    SELECT 'warning', 'budget_spent', '',
+           format('the daily request budget is spent (%s requests today); %s paused job(s) resume at the next China day',
+                  s.budget_used, (SELECT count(*) FROM baostock.sync_jobs WHERE state = 'paused' AND pause_reason = 'budget')),
+           NULL, NULL
+    FROM baostock.server_state s
+    WHERE EXISTS (SELECT 1 FROM baostock.sync_jobs WHERE state = 'paused' AND pause_reason = 'budget')
+    UNION ALL
+    SELECT 'critical', 'worker_crash_loop', '',
+           format('the background worker started %s times in the last 10 minutes; see the server log', n),
+           NULL, NULL
+    FROM (SELECT count(*) AS n FROM baostock.worker_starts WHERE started_at > now() - interval '10 minutes') w
+    WHERE n >= 5
+    ), cleared AS (
+        UPDATE baostock.alerts a SET cleared_at = now()
+        WHERE a.cleared_at IS NULL
+          AND NOT EXISTS (SELECT 1 FROM conditions c WHERE c.kind = a.kind AND c.key = a.key)
+    ), new AS (
+        INSERT INTO baostock.alerts (severity, kind, key, message, job_id, run_id)
+        SELECT severity, kind, key, message, job_id, run_id FROM conditions
+        ON CONFLICT (kind, key) WHERE cleared_at IS NULL DO NOTHING
+        RETURNING *
+    )
+    SELECT count(pg_notify('baostock_alerts', baostock.alert_json(new::baostock.alerts))) INTO raised FROM new;
+    RETURN raised;
+END
+$$;
+COMMENT ON FUNCTION baostock.evaluate_alerts() IS 'Raises an alert for each condition that holds and has no open alert (a NOTIFY on channel baostock_alerts with its JSON), and clears the open alerts whose condition no longer holds; returns the number raised. The worker calls it every 2 seconds.';
+
+CREATE FUNCTION baostock.schedule_daily(
+    times text[] DEFAULT ARRAY['18:30', '19:30', '21:00', '23:00', '08:00'])
+RETURNS TABLE (jobname text, china_time text, schedule text)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t text;
+    zone text;
+    shift_min integer;
+    local_min integer;
+    day_shift integer;
+    dows integer[];
+BEGIN
+    IF times IS NULL THEN
+        RAISE EXCEPTION 'times must not be NULL' USING ERRCODE = '22004';
+    END IF;
+    IF cardinality(times) = 0 THEN
+        RAISE EXCEPTION 'times is an empty array' USING ERRCODE = '22023',
+            HINT = 'Give China times like ARRAY[''18:30'', ''08:00''], or call baostock.unschedule_daily().';
+    END IF;
+    FOREACH t IN ARRAY times LOOP
+        IF t IS NULL OR t !~ '^([01][0-9]|2[0-3]):[0-5][0-9]$' THEN
+            RAISE EXCEPTION 'time % is not HH:MM (China time, 00:00 to 23:59)', coalesce(quote_literal(t), 'NULL')
+                USING ERRCODE = '22023';
+        END IF;
+    END LOOP;
+    IF (SELECT count(DISTINCT x) FROM unnest(times) x) <> cardinality(times) THEN
+        RAISE EXCEPTION 'times has duplicates' USING ERRCODE = '22023';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pg_cron') THEN
+        RAISE EXCEPTION 'pg_cron is not installed in this database' USING ERRCODE = '55000',
+            HINT = 'Add pg_cron to shared_preload_libraries, set cron.database_name to this database, restart, and CREATE EXTENSION pg_cron.';
+    END IF;
+    -- pg_cron 1.5+ runs schedules in cron.timezone; 1.4 (Debian 12) always in GMT.
+    zone := coalesce(nullif(current_setting('cron.timezone', true), ''), 'GMT');
+    shift_min := (extract(epoch FROM (now() AT TIME ZONE 'Asia/Shanghai') - (now() AT TIME ZONE zone)) / 60)::integer;
+    PERFORM baostock.unschedule_daily();
+    FOREACH t IN ARRAY times LOOP
+        local_min := split_part(t, ':', 1)::integer * 60 + split_part(t, ':', 2)::integer - shift_min;
+        day_shift := floor(local_min / 1440.0)::integer;
+        local_min := local_min - day_shift * 1440;
+        -- Evening times follow the trading days (Monday to Friday, China); a morning time
+        -- (before 12:00) retries the previous evening's day (Tuesday to Saturday).
+        SELECT array_agg(((d + day_shift) % 7 + 7) % 7 ORDER BY ((d + day_shift) % 7 + 7) % 7)
+        INTO dows
+        FROM generate_series(CASE WHEN t < '12:00' THEN 2 ELSE 1 END, CASE WHEN t < '12:00' THEN 6 ELSE 5 END) d;
+        jobname := 'baostock-daily-' || replace(t, ':', '');
+        china_time := t;
+        schedule := format('%s %s * * %s', local_min % 60, local_min / 60, array_to_string(dows, ','));
+        PERFORM cron.schedule_in_database(jobname, schedule, 'SELECT baostock.sync_date()', current_database());
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION baostock.schedule_daily(text[]) IS 'Creates (or replaces) one pg_cron job per China time, named baostock-daily-HHMM, that calls baostock.sync_date() in this database: evening times on trading weekdays (Monday to Friday, China), morning times (before 12:00) Tuesday to Saturday as a retry of the evening before; converted to pg_cron''s time zone (GMT for pg_cron 1.4, cron.timezone where it exists). Returns the jobs and their cron lines. Needs pg_cron in this database.';
+
+CREATE FUNCTION baostock.unschedule_daily() RETURNS integer
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n integer := 0;
+    id bigint;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pg_cron') THEN
+        RAISE EXCEPTION 'pg_cron is not installed in this database' USING ERRCODE = '55000';
+    END IF;
+    FOR id IN SELECT jobid FROM cron.job WHERE cron.job.jobname LIKE 'baostock-daily-%' LOOP
+        PERFORM cron.unschedule(id);
+        n := n + 1;
+    END LOOP;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION baostock.unschedule_daily() IS 'Removes the pg_cron jobs schedule_daily() created (named baostock-daily-*); returns how many.';
+
+-- Reading is open; reaching the network or writing is for the owner and whom it grants.
+GRANT USAGE ON SCHEMA baostock TO PUBLIC;
+REVOKE ALL ON ALL TABLES IN SCHEMA baostock FROM PUBLIC;
+GRANT SELECT ON baostock.health, baostock.runs, baostock.coverage, baostock.gaps, baostock.jobs TO PUBLIC;
+REVOKE EXECUTE ON FUNCTION baostock.sync_date(date, boolean) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION baostock.sync_calendar(date, date) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION baostock.sync_securities() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION baostock.sync_index_constituents(date) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION baostock.sync_industries(date) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION baostock.backfill(date, date, text[], text, boolean, boolean) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION baostock.plan(date, date, text[], text, boolean, boolean) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION baostock.cancel(bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION baostock.wait(bigint) TO PUBLIC;
+GRANT EXECUTE ON FUNCTION baostock.worker_status() TO PUBLIC;
+GRANT EXECUTE ON FUNCTION baostock.sync_health() TO PUBLIC;
+GRANT EXECUTE ON FUNCTION baostock.latest_trading_day() TO PUBLIC;
+
+COMMENT ON FUNCTION baostock.retry(bigint) IS 'Queues the failed units of an ended job again (the job goes back to the queue and gets its own second pass); returns how many.';
+COMMENT ON FUNCTION baostock.resume() IS 'Lifts a blacklist before baostock.blacklist_pause ends it and queues the jobs it paused; returns how many jobs.';
+CREATE VIEW baostock.open_alerts AS
+SELECT alert_id, raised_at, severity, kind, key, message, job_id, run_id, delivered_at, delivery_error
+FROM baostock.alerts WHERE cleared_at IS NULL ORDER BY alert_id DESC;
+COMMENT ON VIEW baostock.open_alerts IS 'Alerts whose condition still holds, newest first.';
+REVOKE EXECUTE ON FUNCTION baostock.retry(bigint) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION baostock.resume() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION baostock.evaluate_alerts() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION baostock.schedule_daily(text[]) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION baostock.unschedule_daily() FROM PUBLIC;
+GRANT SELECT ON baostock.alerts, baostock.open_alerts TO PUBLIC;
+GRANT EXECUTE ON FUNCTION baostock.stale_after() TO PUBLIC;
+
+-- A role for those who read the data (analysts, dashboards): GRANT baostock_reader TO someone.
+-- One that exists already is used only if nobody can log in as it: a role made beforehand with
+-- LOGIN (by anyone with CREATEROLE) would receive these grants for whoever made it.
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'baostock_reader') THEN
+        CREATE ROLE baostock_reader NOLOGIN;
+    ELSIF EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'baostock_reader' AND (rolcanlogin OR rolsuper)) THEN
+        RAISE EXCEPTION 'pg_baostock: the role baostock_reader exists and can log in (or is a superuser)'
+            USING ERRCODE = 'duplicate_object',
+                  HINT = 'pg_baostock grants its data to baostock_reader, a NOLOGIN role: drop that role (or ALTER ROLE baostock_reader NOLOGIN NOSUPERUSER if it is yours), then create or update the extension.';
+    END IF;
+END
+$$;
+GRANT USAGE ON SCHEMA baostock TO baostock_reader;
+GRANT SELECT ON baostock.daily_bars, baostock.weekly_bars, baostock.monthly_bars, baostock.minute_bars,
+                baostock.adjust_factors, baostock.securities, baostock.trade_calendar,
+                baostock.synced_days, baostock.synced_ranges, baostock.daily_bars_qfq, baostock.daily_bars_hfq,
+                baostock.index_constituents, baostock.stock_industries
+                TO baostock_reader;
+GRANT EXECUTE ON FUNCTION baostock.adjusted_bars(text, date, date, text, text),
+                          baostock.adjusted_bars_of(text, date, date, text, text),
+                          baostock.factor_ranges(text, text), baostock.factors_known_through(text) TO baostock_reader;
+/* </end connected objects> */
+

@@ -1,0 +1,15 @@
+-- pg_baostock 0.2.0 -> 0.3.0: the table changes, written by hand. scripts/assemble-update.sh
+-- appends the views and functions of 0.3.0 to make sql/pg_baostock--0.2.0--0.3.0.sql, which
+-- ALTER EXTENSION pg_baostock UPDATE runs. Tables are altered in place, never dropped.
+
+-- Tables new in 0.3.0 ----------------------------------------------------------------------
+
+-- The locks that keep two syncs from fetching one day, or creating one minute partition, at
+-- once: row locks on rows only the extension's owner may lock (advisory locks any role could
+-- take and hold). Rows are made on first use and hold nothing worth a dump.
+CREATE TABLE baostock.sync_locks (
+    name text PRIMARY KEY
+);
+REVOKE ALL ON baostock.sync_locks FROM PUBLIC;
+COMMENT ON TABLE baostock.sync_locks IS 'Locks of the syncs (a row per day or minute partition, locked FOR UPDATE while one is synced or created); no role but the owner may lock them.';
+COMMENT ON COLUMN baostock.sync_locks.name IS 'What the row locks: day YYYY-MM-DD, or minute partition YYYYMM.';
