@@ -52,17 +52,21 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Adjust modes are qfq (forward), hfq (back) and none.';
     END IF;
-    -- A dividend after what is known moves every forward-adjusted price: say so, never guess.
-    IF $2 = 'qfq' THEN
+    -- Adjusted prices from an unknown factor history are not the server's: say so, never
+    -- guess. Back-adjusted ones need the factors up to each day (a history fetched once);
+    -- forward-adjusted ones also the latest (a dividend after what is known moves them all).
+    IF $2 IN ('qfq', 'hfq') THEN
         known := baostock.factors_known_through($1);
-        IF known IS NULL OR EXISTS (SELECT 1 FROM baostock.trade_calendar c
-                                    WHERE c.is_trading_day AND c.day > known
-                                      AND c.day < (now() AT TIME ZONE 'Asia/Shanghai')::date) THEN
-            RAISE WARNING 'pg_baostock: the adjust factors of % are known only through %: its forward-adjusted (qfq) prices may differ from the server''s',
-                $1, coalesce(known::text, 'no day (its whole factor history was never fetched)')
-                USING HINT = format('SELECT baostock.backfill(%L, codes => ARRAY[%L]) fetches its factor history up to today; sync_date() keeps it current.',
-                                    (SELECT coalesce(min(b.date), date '1990-12-19') FROM baostock.daily_bars b WHERE b.code = $1), $1);
-        END IF;
+    END IF;
+    IF ($2 = 'hfq' AND known IS NULL)
+       OR ($2 = 'qfq' AND (known IS NULL OR EXISTS (SELECT 1 FROM baostock.trade_calendar c
+                                                     WHERE c.is_trading_day AND c.day > known
+                                                       AND c.day < (now() AT TIME ZONE 'Asia/Shanghai')::date))) THEN
+        RAISE WARNING 'pg_baostock: the adjust factors of % are known only through %: its % prices may differ from the server''s',
+            $1, coalesce(known::text, 'no day (its whole factor history was never fetched)'),
+            CASE $2 WHEN 'qfq' THEN 'forward-adjusted (qfq)' ELSE 'back-adjusted (hfq)' END
+            USING HINT = format('SELECT baostock.backfill(%L, codes => ARRAY[%L]) fetches its factor history up to today; sync_date() keeps it current.',
+                                (SELECT coalesce(min(b.date), date '1990-12-19') FROM baostock.daily_bars b WHERE b.code = $1), $1);
     END IF;
     RETURN QUERY
     WITH f AS (

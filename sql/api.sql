@@ -77,10 +77,14 @@ WITH today AS (
     SELECT count(*)::integer AS n FROM baostock.sync_units u JOIN baostock.sync_jobs sj USING (job_id)
     WHERE u.state = 'failed' AND sj.state <> 'cancelled'
 ), srv AS (
-    SELECT CASE WHEN budget_day = ((now() + make_interval(secs => clock_offset_ms / 1000.0)) AT TIME ZONE 'Asia/Shanghai')::date
-                THEN budget_used ELSE 0 END AS used,
-           CASE WHEN blacklisted_until > now() THEN blacklisted_until END AS until
-    FROM (VALUES (true)) one (id) LEFT JOIN baostock.server_state USING (id)
+    -- The cluster's live state when the library is preloaded (every database sees the same),
+    -- else what the worker's last save left.
+    SELECT CASE WHEN w.preloaded THEN coalesce(w.budget_used_today, 0)
+                WHEN s.budget_day = ((now() + make_interval(secs => s.clock_offset_ms / 1000.0)) AT TIME ZONE 'Asia/Shanghai')::date
+                THEN s.budget_used ELSE 0 END AS used,
+           CASE WHEN w.preloaded THEN w.blacklisted_until
+                WHEN s.blacklisted_until > now() THEN s.blacklisted_until END AS until
+    FROM w, (VALUES (true)) one (id) LEFT JOIN baostock.server_state s USING (id)
 ), al AS (
     SELECT count(*)::integer AS n,
            (array_agg(format('%s (%s): %s', kind, severity, message) ORDER BY alert_id DESC))[1] AS newest
@@ -195,7 +199,7 @@ COMMENT ON VIEW baostock.jobs IS 'Backfill jobs, newest first: state, units tota
 COMMENT ON FUNCTION baostock.sync_date(date, boolean) IS 'Syncs one trading day, or without a day every trading day after the newest synced one up to the latest (at most baostock.catchup_days), oldest first, each with its own run: every A-share''s and ETF''s daily bar and the day''s adjust factors. One row per day looked at. Skips non-trading days and days already synced unless force; not_available: the server has not published the day; incomplete: stocks or ETFs missing; neither is marked synced.';
 COMMENT ON FUNCTION baostock.backfill(date, date, text[], text, boolean, boolean) IS 'Queues a backfill job for the background worker and returns its id at once: one unit per trading day not yet synced (all codes, frequency d), or per-code range units (codes given, or frequency w, m, 5, 15, 30, 60); with factors (the default), a factor history unit (the whole history, one request) for every code whose stored history does not reach end_date. Follow it with baostock.wait(job_id) or the baostock.jobs view.';
 COMMENT ON FUNCTION baostock.plan(date, date, text[], text, boolean, boolean) IS 'What backfill() with the same arguments would do: units per kind, their days, estimated requests and seconds (no budget assumed), and the China days the requests take under baostock.daily_request_budget (NULL without a budget); queues nothing.';
-COMMENT ON FUNCTION baostock.worker_status() IS 'Whether the library is preloaded, the background worker''s pid and last heartbeat (NULL when none runs), and the server sessions the cluster holds now (capped by baostock.max_sessions).';
+COMMENT ON FUNCTION baostock.worker_status() IS 'Whether the library is preloaded, the background worker''s pid and last heartbeat (NULL when none runs), the server sessions the cluster holds now (capped by baostock.max_sessions), and from the shared memory every database sees: the requests the cluster sent this China day (by the server''s clock) and the end of a blacklist in force (NULL when none, or without the preload).';
 COMMENT ON FUNCTION baostock.wait(bigint) IS 'Blocks until the job ends, with a progress NOTICE every 2 seconds; returns done, failed or cancelled. Cancelling the wait does not cancel the job.';
 COMMENT ON FUNCTION baostock.cancel(bigint) IS 'Cancels a queued or running job; the worker stops between units within a second. Returns the job''s state.';
 COMMENT ON FUNCTION baostock.sync_calendar(date, date) IS 'Syncs the trade calendar between two days (default: 1990-12-19 to today).';

@@ -250,9 +250,11 @@ CREATE TABLE baostock.sync_runs (
     rows_updated    bigint NOT NULL DEFAULT 0,
     rows_unchanged  bigint NOT NULL DEFAULT 0,
     error_sqlstate  text,
-    error_message   text
+    error_message   text,
+    spool_key       text
 );
 CREATE INDEX sync_runs_kind_started ON baostock.sync_runs (kind, started_at DESC);
+CREATE UNIQUE INDEX sync_runs_spool_key ON baostock.sync_runs (spool_key) WHERE spool_key IS NOT NULL;
 COMMENT ON TABLE baostock.sync_runs IS 'Every sync call, successful or not, with its metrics. Failed runs are written by an autonomous worker, so they survive the error''s rollback.';
 COMMENT ON COLUMN baostock.sync_runs.run_id IS 'Run id.';
 COMMENT ON COLUMN baostock.sync_runs.kind IS 'sync_date, sync_calendar or sync_securities.';
@@ -268,6 +270,7 @@ COMMENT ON COLUMN baostock.sync_runs.rows_updated IS 'Rows whose values changed.
 COMMENT ON COLUMN baostock.sync_runs.rows_unchanged IS 'Rows received but already stored with the same values.';
 COMMENT ON COLUMN baostock.sync_runs.error_sqlstate IS 'SQLSTATE of the error, for failed runs.';
 COMMENT ON COLUMN baostock.sync_runs.error_message IS 'Error message, for failed runs (never contains credentials).';
+COMMENT ON COLUMN baostock.sync_runs.spool_key IS 'For a failed run imported by the run recorder: the name of its spool file, so that a recorder that dies after the commit never imports it twice.';
 
 CREATE TABLE baostock.synced_ranges (
     code       text NOT NULL,
@@ -378,7 +381,8 @@ CREATE TABLE baostock.server_state (
     budget_used        bigint NOT NULL DEFAULT 0 CHECK (budget_used >= 0),
     clock_offset_ms    bigint NOT NULL DEFAULT 0,
     calendar_checked   date,
-    updated_at         timestamptz NOT NULL DEFAULT now()
+    updated_at         timestamptz NOT NULL DEFAULT now(),
+    cluster_id         bigint
 );
 COMMENT ON TABLE baostock.server_state IS 'One row the worker keeps from shared memory, so that a blacklist, the day''s request count and the server''s clock survive restarts.';
 COMMENT ON COLUMN baostock.server_state.id IS 'Always true: there is one row.';
@@ -387,6 +391,7 @@ COMMENT ON COLUMN baostock.server_state.blacklisted_at IS 'When the server last 
 COMMENT ON COLUMN baostock.server_state.budget_day IS 'The China day (by the server''s clock) budget_used counts.';
 COMMENT ON COLUMN baostock.server_state.budget_used IS 'Requests sent to the server that day by the whole cluster, logins included.';
 COMMENT ON COLUMN baostock.server_state.clock_offset_ms IS 'The server''s clock minus ours, from its last login reply; the budget''s day follows the server''s clock.';
+COMMENT ON COLUMN baostock.server_state.cluster_id IS 'The cluster whose worker saved this row (pg_control_system().system_identifier): a row of another (a restored dump) does not bring its blacklist and budget to this cluster.';
 COMMENT ON COLUMN baostock.server_state.calendar_checked IS 'The China day the worker last brought the trade calendar up to date.';
 COMMENT ON COLUMN baostock.server_state.updated_at IS 'When the worker last wrote this row.';
 

@@ -339,18 +339,26 @@ fn worker_status() -> TableIterator<
         name!(worker_pid, Option<i32>),
         name!(last_heartbeat, Option<pgrx::datum::TimestampWithTimeZone>),
         name!(server_sessions, i64),
+        name!(budget_used_today, Option<i64>),
+        name!(blacklisted_until, Option<pgrx::datum::TimestampWithTimeZone>),
     ),
 > {
-    let worker = crate::shmem::worker();
-    let beat = worker.and_then(|(_, t)| {
-        pgrx::datum::TimestampWithTimeZone::try_from(pgrx::pg_sys::TimestampTz::from((t - 946_684_800) * 1_000_000))
+    /// Unix milliseconds as a timestamptz (Postgres counts microseconds from 2000).
+    fn at(ms: i64) -> Option<pgrx::datum::TimestampWithTimeZone> {
+        pgrx::datum::TimestampWithTimeZone::try_from(pgrx::pg_sys::TimestampTz::from((ms - 946_684_800_000) * 1_000))
             .ok()
-    });
+    }
+    let worker = crate::shmem::worker();
+    let server = crate::shmem::server_state();
     TableIterator::once((
         crate::shmem::preloaded(),
         worker.map(|(pid, _)| pid),
-        beat,
+        worker.and_then(|(_, t)| at(t * 1000)),
         crate::shmem::sessions_held(),
+        server.map(|s| i64::try_from(s.budget_used).unwrap_or(i64::MAX)),
+        server
+            .filter(|s| s.blacklisted_until > crate::shmem::now_ms())
+            .and_then(|s| at(s.blacklisted_until)),
     ))
 }
 

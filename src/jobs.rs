@@ -252,6 +252,24 @@ pub fn worker_sessions() -> usize {
     guc::client_config().max_sessions.saturating_sub(1).max(1)
 }
 
+/// Refuses `what` outside the worker's database, which alone holds the cluster's jobs and its
+/// saved server state.
+fn require_worker_database(what: &str) -> SyncResult<()> {
+    let here = pgrx::Spi::get_one::<String>("SELECT current_database()::text")
+        .map_err(store::spi_err)?
+        .unwrap_or_default();
+    let there = guc::worker_database();
+    if here != there {
+        return Err(SyncError::NotReady {
+            message: format!("the pg_baostock worker runs in database {there:?}, not in {here:?}"),
+            hint: Some(format!(
+                "Set baostock.worker_database = '{here}' (ALTER SYSTEM, then SELECT pg_reload_conf()), or call {what} in {there}."
+            )),
+        });
+    }
+    Ok(())
+}
+
 /// Checks that a queued job will be run by a worker of this database.
 fn check_worker_can_run() -> SyncResult<()> {
     if !shmem::preloaded() {
@@ -261,18 +279,7 @@ fn check_worker_can_run() -> SyncResult<()> {
             hint: Some("Add pg_baostock to shared_preload_libraries in postgresql.conf and restart PostgreSQL.".into()),
         });
     }
-    let here = pgrx::Spi::get_one::<String>("SELECT current_database()::text")
-        .map_err(store::spi_err)?
-        .unwrap_or_default();
-    let there = guc::worker_database();
-    if here != there {
-        return Err(SyncError::NotReady {
-            message: format!("the pg_baostock worker runs in database {there:?}, not in {here:?}"),
-            hint: Some(format!(
-                "Set baostock.worker_database = '{here}' (ALTER SYSTEM, then SELECT pg_reload_conf()), or call backfill() in {there}."
-            )),
-        });
-    }
+    require_worker_database("backfill()")?;
     Ok(())
 }
 
@@ -409,7 +416,10 @@ pub fn retry(job_id: i64) -> SyncResult<i64> {
 }
 
 /// Lifts a blacklist early; returns the jobs it had paused, now queued again.
+/// The blacklist is the cluster's (the server's view of this address): only the worker's
+/// database, which keeps it across restarts, may lift it.
 pub fn resume() -> SyncResult<i64> {
+    require_worker_database("resume()")?;
     shmem::lift_blacklist();
     let n = store::server::lift_blacklist()?;
     pgrx::notice!("requests to the server are allowed again; {n} paused job(s) queued");

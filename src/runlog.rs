@@ -161,10 +161,13 @@ pub extern "C-unwind" fn pg_baostock_import_runs(_arg: pg_sys::Datum) {
         let rec: Option<RunRecord> = std::fs::read(&claimed)
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok());
-        let Some(rec) = rec else {
+        let Some(mut rec) = rec else {
             let _ = std::fs::rename(&claimed, path.with_extension("bad"));
             continue;
         };
+        // Keyed by its file: imported again after a death between the commit and the unlink,
+        // it is found, not written twice.
+        rec.spool_key = path.file_stem().and_then(|n| n.to_str()).map(str::to_owned);
         let ok = BackgroundWorker::transaction(|| store::insert_run(&rec).is_ok());
         if ok {
             let _ = std::fs::remove_file(&claimed);

@@ -122,8 +122,7 @@ impl Unit {
                         bars::upsert_periods(f, &rows, batch)?
                     }
                     net::Bars::Minute(f, b) => {
-                        // The time picks the month partition: it must lie on the bar's day.
-                        if let Some(bar) = b.iter().find(|bar| bar.time.date() != bar.date) {
+                        if let Some(bar) = stray_minute(&b) {
                             return Err(outside(
                                 "minute bar time",
                                 &bar.code,
@@ -206,6 +205,12 @@ fn apply_day(day: NaiveDate, d: net::Day, job_id: Option<i64>, batch: usize) -> 
     Ok((Status::Ok, counts))
 }
 
+/// A minute bar whose time does not lie on its day: the time picks the month partition the
+/// store creates, so a hostile server could make it create one for any month.
+fn stray_minute(bars: &[baostock::reply::MinuteBar]) -> Option<&baostock::reply::MinuteBar> {
+    bars.iter().find(|bar| bar.time.date() != bar.date)
+}
+
 fn other_day(what: &str, code: &str, got: NaiveDate, day: NaiveDate) -> SyncError {
     SyncError::Protocol {
         what: "sync_date".into(),
@@ -223,5 +228,49 @@ fn outside(what: &str, got_code: &str, got: NaiveDate, code: &str, start: NaiveD
             "the server answered {code} {start}..{end} with a {what} of {} for {got}",
             crate::error::clean(got_code)
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bar(date: NaiveDate, time: &str) -> baostock::reply::MinuteBar {
+        baostock::reply::MinuteBar {
+            date,
+            time: baostock::value::parse_minute_time(time).unwrap(),
+            code: "sh.600000".into(),
+            open: None,
+            high: None,
+            low: None,
+            close: None,
+            volume: None,
+            amount: None,
+            adjustflag: None,
+        }
+    }
+
+    #[test]
+    fn a_minute_bar_timed_off_its_day_is_refused() {
+        let day = NaiveDate::from_ymd_opt(2024, 3, 1).unwrap();
+        let fine = [bar(day, "20240301093500000"), bar(day, "20240301150000000")];
+        assert!(stray_minute(&fine).is_none());
+        let hostile = [fine[0].clone(), bar(day, "20991201093500000")];
+        assert_eq!(
+            stray_minute(&hostile).map(|b| b.time.date()),
+            NaiveDate::from_ymd_opt(2099, 12, 1)
+        );
+    }
+
+    #[test]
+    fn server_text_in_errors_has_no_control_characters() {
+        let day = NaiveDate::from_ymd_opt(2024, 3, 1).unwrap();
+        for e in [
+            other_day("bar", "sh.6\u{1b}[2J\n00000", day, day),
+            outside("bar", "sz.0\r\n\u{7}", day, "sz.000001", day, day),
+        ] {
+            let text = e.to_string();
+            assert!(!text.chars().any(char::is_control), "{text:?}");
+        }
     }
 }

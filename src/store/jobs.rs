@@ -589,7 +589,7 @@ pub fn created_here(job_id: i64) -> SyncResult<bool> {
 pub fn cancel_job(job_id: i64) -> SyncResult<Option<String>> {
     Spi::get_one_with_args::<String>(
         "WITH c AS (
-             UPDATE baostock.sync_jobs SET state = 'cancelled', finished_at = now()
+             UPDATE baostock.sync_jobs SET state = 'cancelled', finished_at = now(), paused_until = NULL, pause_reason = NULL
              WHERE job_id = $1 AND state IN ('queued', 'running', 'paused') RETURNING state
          ), u AS (
              -- Units the worker has not taken; those it has, it sets aside itself.

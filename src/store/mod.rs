@@ -811,15 +811,26 @@ pub struct RunRecord {
     pub unchanged: i64,
     pub error_sqlstate: Option<String>,
     pub error_message: Option<String>,
+    /// The spool file a failed run was imported from (written once, whatever the recorder does).
+    #[serde(default)]
+    pub spool_key: Option<String>,
 }
 
 /// Inserts a run and returns its id.
 pub fn insert_run(r: &RunRecord) -> SyncResult<i64> {
     Spi::get_one_with_args::<i64>(
-        "INSERT INTO baostock.sync_runs (kind, params, day, started_at, finished_at, status, requests, bytes,
-                                         rows_inserted, rows_updated, rows_unchanged, error_sqlstate, error_message)
-         VALUES ($1, $2::jsonb, $3::text::date, to_timestamp($4), to_timestamp($5), $6, $7::int, $8, $9, $10, $11, $12, $13)
-         RETURNING run_id",
+        "WITH new AS (
+             INSERT INTO baostock.sync_runs (kind, params, day, started_at, finished_at, status, requests, bytes,
+                                             rows_inserted, rows_updated, rows_unchanged, error_sqlstate, error_message,
+                                             spool_key)
+             VALUES ($1, $2::jsonb, $3::text::date, to_timestamp($4), to_timestamp($5), $6, $7::int, $8, $9, $10, $11,
+                     $12, $13, $14)
+             ON CONFLICT (spool_key) WHERE spool_key IS NOT NULL DO NOTHING
+             RETURNING run_id
+         )
+         SELECT run_id FROM new
+         UNION ALL
+         SELECT run_id FROM baostock.sync_runs WHERE spool_key = $14 AND NOT EXISTS (SELECT 1 FROM new)",
         &[
             r.kind.clone().into(),
             r.params.clone().into(),
@@ -834,6 +845,7 @@ pub fn insert_run(r: &RunRecord) -> SyncResult<i64> {
             r.unchanged.into(),
             r.error_sqlstate.clone().into(),
             r.error_message.clone().into(),
+            r.spool_key.clone().into(),
         ],
     )
     .map_err(spi_err)?

@@ -22,10 +22,14 @@ pub fn load() -> SyncResult<ServerState> {
     Spi::connect(|c| {
         let row = c
             .select(
-                "SELECT coalesce((extract(epoch FROM blacklisted_until) * 1000)::bigint, 0),
+                "SELECT CASE WHEN mine THEN coalesce((extract(epoch FROM blacklisted_until) * 1000)::bigint, 0) END,
                         coalesce((extract(epoch FROM blacklisted_at) * 1000)::bigint, 0),
-                        to_char(budget_day, 'YYYY-MM-DD'), budget_used, clock_offset_ms
-                 FROM (VALUES (true)) one (id) LEFT JOIN baostock.server_state USING (id)",
+                        CASE WHEN mine THEN to_char(budget_day, 'YYYY-MM-DD') END, budget_used, clock_offset_ms
+                 FROM (VALUES (true)) one (id) LEFT JOIN baostock.server_state USING (id),
+                      -- A row another cluster saved (a restored dump) brings no blacklist or budget;
+                      -- one without the column's value was saved here by 0.2.0.
+                      LATERAL (SELECT cluster_id IS NULL
+                                      OR cluster_id = (SELECT system_identifier FROM pg_control_system()) AS mine) m",
                 None,
                 &[],
             )?
@@ -57,13 +61,13 @@ pub fn load() -> SyncResult<ServerState> {
 pub fn save(s: &ServerState) -> SyncResult<()> {
     let ms = |v: i64| (v > 0).then_some(v as f64 / 1000.0);
     Spi::run_with_args(
-        "INSERT INTO baostock.server_state AS s (blacklisted_until, blacklisted_at, budget_day, budget_used, clock_offset_ms)
-         VALUES (to_timestamp($1), to_timestamp($2), $3::text::date, $4, $5)
+        "INSERT INTO baostock.server_state AS s (blacklisted_until, blacklisted_at, budget_day, budget_used, clock_offset_ms, cluster_id)
+         VALUES (to_timestamp($1), to_timestamp($2), $3::text::date, $4, $5, (SELECT system_identifier FROM pg_control_system()))
          ON CONFLICT (id) DO UPDATE SET
              blacklisted_until = excluded.blacklisted_until,
              blacklisted_at = coalesce(excluded.blacklisted_at, s.blacklisted_at),
              budget_day = excluded.budget_day, budget_used = excluded.budget_used,
-             clock_offset_ms = excluded.clock_offset_ms, updated_at = now()",
+             clock_offset_ms = excluded.clock_offset_ms, cluster_id = excluded.cluster_id, updated_at = now()",
         &[
             ms(s.blacklisted_until).into(),
             ms(s.blacklisted_at).into(),

@@ -237,6 +237,24 @@ pub fn sql_with_notices(script: &str) -> Outcome {
     outcome(out)
 }
 
+/// Runs a script as [`sql_with_notices`] does; its result and the WARNING messages it raised
+/// (without the tag and the SQLSTATE).
+pub fn sql_with_warnings(script: &str) -> Outcome {
+    let (child, writer) = start_psql(script, &next_app_name());
+    let out = child.wait_with_output().expect("wait for psql");
+    let _ = writer.join();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let warnings = stderr
+        .lines()
+        .filter_map(|l| {
+            let at = l.find("WARNING:")?;
+            let text = l[at + "WARNING:".len()..].trim();
+            Some(split_sqlstate(text).map_or(text, |(_, m)| m).to_owned())
+        })
+        .collect();
+    (outcome(out).0, warnings)
+}
+
 /// [`sql_with_notices`] without the notices.
 pub fn try_sql(script: &str) -> Result<String, SqlError> {
     sql_with_notices(script).0

@@ -311,6 +311,90 @@ fn china_today_of_cluster() -> NaiveDate {
     NaiveDate::parse_from_str(&sql("SELECT (now() AT TIME ZONE 'Asia/Shanghai')::date"), "%Y-%m-%d").expect("a date")
 }
 
+/// A range that ends years ago still gets the code's whole factor history up to today: the
+/// dividends after the range move every forward-adjusted price in it (0.2.0 stopped the history
+/// at the job's end and answered qfq prices off by the later dividends, silently). A code whose
+/// history is not known to be current says so when read forward-adjusted.
+#[test]
+fn forward_adjusted_prices_of_an_old_range_equal_the_servers_and_a_stale_history_warns() {
+    let env = TestEnv::start();
+    let (start, end) = (d(last_year() - 6, 1, 1), d(last_year() - 3, 12, 31));
+    let latest = {
+        let calendar = env.emu.market().calendar();
+        calendar.day(calendar.len() - 1)
+    };
+    let later = |code: &str| {
+        env.emu
+            .market()
+            .securities()
+            .iter()
+            .find(|s| s.code == code)
+            .map_or(0, |s| {
+                s.factor_events()
+                    .iter()
+                    .filter(|e| e.date > end && e.date <= latest)
+                    .count()
+            })
+    };
+    let stock = env
+        .emu
+        .market()
+        .securities()
+        .iter()
+        .filter(|s| s.sec_type == SecType::Stock && s.listed_on(start) && s.listed_on(latest))
+        .map(|s| s.code.clone())
+        .find(|c| later(c) > 0)
+        .expect("a stock with a dividend after the range");
+    wait_done(backfill(&format!("'{start}', '{end}', codes => ARRAY['{stock}']")));
+    let server = history(&env, &stock, DAILY, start, end, "d", "2");
+    let ours = ours(
+        DAILY,
+        &format!("baostock.adjusted_bars('{stock}', '{start}', '{end}', 'qfq')"),
+        "true",
+        "date",
+    );
+    let wrong = differences("qfq of an old range", &server, &ours);
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    let (res, warnings) = sql_with_warnings(&format!(
+        "SELECT count(*) FROM baostock.adjusted_bars('{stock}', '{start}', '{end}', 'qfq')"
+    ));
+    res.expect("a qfq read");
+    assert!(warnings.is_empty(), "a current history warned: {warnings:?}");
+
+    // The bars alone: forward-adjusted prices of this code cannot be known, and the read says so.
+    let other = env
+        .emu
+        .market()
+        .securities()
+        .iter()
+        .find(|s| s.sec_type == SecType::Stock && s.code != stock && s.listed_on(start) && s.listed_on(end))
+        .expect("another stock")
+        .code
+        .clone();
+    wait_done(backfill(&format!(
+        "'{start}', '{end}', codes => ARRAY['{other}'], factors => false"
+    )));
+    let (res, warnings) = sql_with_warnings(&format!(
+        "SELECT count(*) FROM baostock.adjusted_bars('{other}', '{start}', '{end}', 'qfq')"
+    ));
+    assert!(res.expect("a qfq read").trim().parse::<i64>().unwrap() > 0);
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains(&other) && w.contains("known only through")),
+        "no warning for a code without its factor history: {warnings:?}"
+    );
+    // Back-adjusted prices need the history too, but no factor after the day.
+    let (_, warnings) = sql_with_warnings(&format!(
+        "SELECT count(*) FROM baostock.adjusted_bars('{other}', '{start}', '{end}', 'hfq')"
+    ));
+    assert!(warnings.iter().any(|w| w.contains("back-adjusted")), "{warnings:?}");
+    let (_, warnings) = sql_with_warnings(&format!(
+        "SELECT count(*) FROM baostock.adjusted_bars('{stock}', '{start}', '{end}', 'hfq')"
+    ));
+    assert!(warnings.is_empty(), "{warnings:?}");
+}
+
 #[test]
 fn adjusted_prices_equal_the_servers_and_follow_a_new_dividend() {
     let env = TestEnv::start();
