@@ -223,5 +223,10 @@ export BAOSTOCK_CLUSTER_PGDATA=$CLUSTER_PGDATA
 export BAOSTOCK_CLUSTER_LOG=$LOG
 export PGBIN
 
+if [ $# -eq 0 ]; then
+  log "SQL-only objects under pg_regress (scripts/test-regress.sh: test/regress)"
+  bash scripts/test-regress.sh "$CLUSTER_DIR" "$CLUSTER_PORT"
+fi
+
 log "cargo test -p pg_baostock-cluster-tests (one test at a time: they share the cluster)"
 cargo test -p pg_baostock-cluster-tests -- --test-threads=1 "$@"

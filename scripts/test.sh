@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The project's one test command (README, .ci/run): installs what is missing, then runs the
-# format and lint checks, the released SQL check, the Rust tests that need no Postgres (codec
+# format and lint checks, the layer check, the released SQL check, the Rust tests that need no Postgres (codec
 # against the real captures, client against loopback servers), the extension's tests on a live
 # cluster, and the worker's, jobs', upgrade and dump tests on a cluster driven from outside.
 set -euo pipefail
@@ -15,6 +15,10 @@ step() { printf '\n==> %s\n' "$*"; }
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
+
+step "layers point down (scripts/check-layers.sh)"
+bash scripts/check-layers.sh --self-test
+bash scripts/check-layers.sh
 
 step "released SQL unchanged (scripts/check-released.sh)"
 bash scripts/check-released.sh

@@ -62,11 +62,13 @@ BEGIN
        OR ($2 = 'qfq' AND (known IS NULL OR EXISTS (SELECT 1 FROM baostock.trade_calendar c
                                                      WHERE c.is_trading_day AND c.day > known
                                                        AND c.day < (now() AT TIME ZONE 'Asia/Shanghai')::date))) THEN
-        RAISE WARNING 'pg_baostock: the adjust factors of % are known only through %: its % prices may differ from the server''s',
-            $1, coalesce(known::text, 'no day (its whole factor history was never fetched)'),
+        RAISE WARNING 'pg_baostock: %: its % prices may differ from the server''s',
+            CASE WHEN known IS NULL THEN format('the whole factor history of %s was never fetched', $1)
+                 ELSE format('the adjust factors of %s are known only through %s', $1, to_char(known, 'YYYY-MM-DD')) END,
             CASE $2 WHEN 'qfq' THEN 'forward-adjusted (qfq)' ELSE 'back-adjusted (hfq)' END
             USING HINT = format('SELECT baostock.backfill(%L, codes => ARRAY[%L]) fetches its factor history up to today; sync_date() keeps it current.',
-                                (SELECT coalesce(min(b.date), date '1990-12-19') FROM baostock.daily_bars b WHERE b.code = $1), $1);
+                                (SELECT to_char(coalesce(min(b.date), date '1990-12-19'), 'YYYY-MM-DD')
+                                 FROM baostock.daily_bars b WHERE b.code = $1), $1);
     END IF;
     RETURN QUERY
     WITH f AS (

@@ -412,7 +412,7 @@ mod tests {
     }
 
     #[pg_test]
-    fn privileges_and_secrets() {
+    fn secrets_never_reach_an_error_or_the_run_history() {
         let emu = start(EmulatorConfig::default());
         // The prefix is reserved: a typo is an error, not a placeholder.
         assert_eq!(sqlstate_of("SET baostock.hots = '127.0.0.1'").as_deref(), Some("42602"));
@@ -455,38 +455,7 @@ mod tests {
             1
         );
         assert_eq!(count(leaked), 0);
-
-        Spi::run("CREATE ROLE bs_reader NOLOGIN").unwrap();
-        Spi::run("SET ROLE bs_reader").unwrap();
-        assert_eq!(sqlstate_of("SHOW baostock.password").as_deref(), Some("42501"));
-        assert_eq!(sqlstate_of("SHOW baostock.api_key").as_deref(), Some("42501"));
-        // A grantee cannot make a call wait for hours or retry without end.
-        assert_eq!(sqlstate_of("SET baostock.retries = 10").as_deref(), Some("42501"));
-        assert_eq!(
-            sqlstate_of("SET baostock.request_timeout = '1h'").as_deref(),
-            Some("42501")
-        );
-        assert_eq!(
-            sqlstate_of("SELECT * FROM baostock.sync_date('2024-06-03')").as_deref(),
-            Some("42501")
-        );
-        assert_eq!(
-            sqlstate_of("SELECT * FROM baostock.daily_bars").as_deref(),
-            Some("42501")
-        );
-        assert_eq!(sqlstate_of("SELECT * FROM baostock.health"), None);
-        assert_eq!(sqlstate_of("SELECT * FROM baostock.runs"), None);
-        assert_eq!(sqlstate_of("SELECT * FROM baostock.gaps"), None);
-        let shown = Spi::get_one::<i64>("SELECT count(*) FROM pg_settings WHERE name = 'baostock.password'");
-        assert_eq!(shown, Ok(Some(0)));
-        Spi::run("RESET ROLE").unwrap();
-        Spi::run("GRANT EXECUTE ON FUNCTION baostock.sync_date(date, boolean) TO bs_reader").unwrap();
-        Spi::run("SET ROLE bs_reader").unwrap();
-        assert_eq!(
-            sqlstate_of("SELECT * FROM baostock.sync_date('1980-01-01')").as_deref(),
-            Some("22023")
-        );
-        Spi::run("RESET ROLE").unwrap();
+        // What each role may read, call or set: test/regress/sql/privileges.sql.
     }
 
     #[pg_test]
@@ -992,45 +961,6 @@ mod tests {
     }
 
     #[pg_test]
-    fn baostock_reader_reads_the_data_and_nothing_else() {
-        let (_emu, day) = start_with_reference_data();
-        sync(&format!("SELECT * FROM baostock.sync_date('{day}')"));
-        Spi::run("CREATE ROLE baostock_test_analyst; GRANT baostock_reader TO baostock_test_analyst").unwrap();
-        Spi::run("SET ROLE baostock_test_analyst").unwrap();
-        for table in [
-            "daily_bars",
-            "adjust_factors",
-            "securities",
-            "trade_calendar",
-            "synced_days",
-            "synced_ranges",
-        ] {
-            assert!(
-                sqlstate_of(&format!("SELECT count(*) FROM baostock.{table}")).is_none(),
-                "{table}"
-            );
-        }
-        assert!(
-            count(&format!(
-                "SELECT count(*) FROM baostock.daily_bars WHERE date = '{day}'"
-            )) > 0
-        );
-        for sql in [
-            "DELETE FROM baostock.daily_bars",
-            "INSERT INTO baostock.trade_calendar (day, is_trading_day) VALUES ('1990-01-01', false)",
-            "SELECT count(*) FROM baostock.server_state",
-            "SELECT * FROM baostock.sync_date()",
-            "SELECT baostock.backfill('2024-01-02')",
-            "SELECT baostock.resume()",
-            "SELECT baostock.retry(1)",
-            "SELECT baostock.evaluate_alerts()",
-        ] {
-            assert_eq!(sqlstate_of(sql).as_deref(), Some("42501"), "{sql}");
-        }
-        Spi::run("RESET ROLE").unwrap();
-    }
-
-    #[pg_test]
     fn plan_says_how_many_china_days_the_budget_makes_a_backfill_take() {
         let _ = start_with_reference_data();
         // The default budget: 40,000 a day, 38,000 of them for backfills.
@@ -1041,11 +971,11 @@ mod tests {
         };
         let total = count("SELECT est_requests FROM baostock.plan('2024-01-02', '2024-03-29') WHERE kind = 'total'");
         assert_eq!(days(total).unwrap(), Some((total + 37_999) / 38_000));
-        assert_eq!(crate::jobs::days_under_budget(38_000, 40_000), Some(1));
-        assert_eq!(crate::jobs::days_under_budget(38_001, 40_000), Some(2));
-        assert_eq!(crate::jobs::days_under_budget(100_000, 0), None);
+        assert_eq!(crate::sync::jobs::days_under_budget(38_000, 40_000), Some(1));
+        assert_eq!(crate::sync::jobs::days_under_budget(38_001, 40_000), Some(2));
+        assert_eq!(crate::sync::jobs::days_under_budget(100_000, 0), None);
         assert_eq!(
-            crate::jobs::days_under_budget(1, 15),
+            crate::sync::jobs::days_under_budget(1, 15),
             None,
             "a budget all reserve leaves backfills nothing"
         );

@@ -1,27 +1,28 @@
 //! pg_baostock: keeps China A-share market data from Baostock in sync from inside PostgreSQL.
 //!
-//! Layout: `api` (the SQL functions) → `sync` (sync_date and the reference syncs) and `jobs`
-//! (backfill's planner, wait, cancel) → `engine` (units fetched on a network thread, applied
-//! in order) → `unit` (what a unit fetches through `net`, no SPI, and writes through `store`,
-//! the only SPI user). `worker` is the background worker that runs jobs; `shmem` the state
-//! every process shares; `runlog` keeps failed runs across rollbacks; `guc` holds every
-//! setting; `error` maps failures to SQLSTATEs.
+//! Layers, each a folder whose `mod.rs` says what it owns; arrows point down only
+//! (scripts/check-layers.sh fails the tests when one points up):
+//!
+//! * `api` (the SQL functions) and `worker` (the background worker)
+//! * `sync`: what each sync does (daily, reference data, jobs, the failed-run spool)
+//! * `engine`: units fetched on a network thread and applied in order
+//! * `store` (the only SPI user) and `net` (the client, no SPI)
+//! * `domain` (no I/O: units, periods, counts, the first trading day, the clock) and `error`
+//!
+//! Beside them: `guc` holds every setting, `shmem` the state every process shares, `webhook`
+//! posts alerts.
 
 use pgrx::prelude::*;
 
 mod api;
-#[cfg(feature = "bench")]
-mod bench;
+mod domain;
 mod engine;
 mod error;
 mod guc;
-mod jobs;
 mod net;
-mod runlog;
 mod shmem;
 mod store;
 mod sync;
-mod unit;
 mod webhook;
 mod worker;
 

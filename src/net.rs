@@ -15,8 +15,8 @@ use baostock::request::HistoryKQuery;
 use baostock::value::{AdjustFlag, Frequency};
 use baostock::{Page, Request, StockIndex};
 use chrono::NaiveDate;
-use pgrx::pg_sys;
 
+use crate::domain::clock;
 use crate::error::{SyncError, SyncResult};
 use crate::guc;
 use crate::shmem::ClusterGate;
@@ -37,20 +37,13 @@ pub fn block_on<F: Future>(fut: F) -> SyncResult<F::Output> {
             tokio::select! {
                 out = &mut fut => return Ok(out),
                 _ = tick.tick() => {
-                    if interrupt_pending() {
+                    if clock::interrupt_pending() {
                         return Err(SyncError::Interrupted);
                     }
                 }
             }
         }
     })
-}
-
-/// Whether a cancel or a termination is pending: only those end a network wait; other
-/// interrupts (barriers, connection checks) wait for the next CHECK_FOR_INTERRUPTS.
-pub fn interrupt_pending() -> bool {
-    // SAFETY: plain reads of flags the signal handlers set.
-    unsafe { pg_sys::QueryCancelPending != 0 || pg_sys::ProcDiePending != 0 || pg_sys::ShutdownRequestPending != 0 }
 }
 
 /// Who a pool is for: the worker's backfills stop short of the budget, so `sync_date` can

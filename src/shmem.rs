@@ -6,8 +6,9 @@
 
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, Ordering};
 
+use crate::domain::clock;
 use baostock::client::{Refusal, SessionGate, SessionSlot};
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::NaiveDateTime;
 use pgrx::prelude::*;
 use pgrx::{pg_shmem_init, pg_sys, PGRXSharedMemory, PgAtomic};
 
@@ -129,8 +130,10 @@ impl SessionGate for ClusterGate {
             return Ok(());
         };
         let until = s.blacklisted_until.load(Ordering::Acquire);
-        if until > now_ms() {
-            return Err(Refusal::Blacklisted { until: utc_text(until) });
+        if until > clock::now_ms() {
+            return Err(Refusal::Blacklisted {
+                until: clock::utc_text(until),
+            });
         }
         let mut refusal = None;
         update_budget(s, |used| match self.budget {
@@ -145,7 +148,7 @@ impl SessionGate for ClusterGate {
 
     fn blacklisted(&self) {
         if let Some(s) = shared() {
-            let now = now_ms();
+            let now = clock::now_ms();
             s.blacklisted_at.store(now, Ordering::Release);
             s.blacklisted_until
                 .fetch_max(now.saturating_add(self.blacklist_pause_ms), Ordering::AcqRel);
@@ -156,7 +159,7 @@ impl SessionGate for ClusterGate {
         let (Some(s), Some(server)) = (shared(), server_ms(time)) else {
             return;
         };
-        s.clock_offset_ms.store(server - now_ms(), Ordering::Release);
+        s.clock_offset_ms.store(server - clock::now_ms(), Ordering::Release);
     }
 }
 
@@ -188,19 +191,6 @@ fn unpack(v: i64) -> (i64, u64) {
     (v >> 32, (v & 0xffff_ffff) as u64)
 }
 
-/// Unix milliseconds now, by our clock.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
-/// A Unix-milliseconds time for messages.
-pub fn utc_text(ms: i64) -> String {
-    DateTime::<Utc>::from_timestamp_millis(ms)
-        .map_or_else(|| ms.to_string(), |t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
-}
-
 /// Unix milliseconds of a 17-digit China time `YYYYMMDDHHMMSSmmm`.
 fn server_ms(time: &str) -> Option<i64> {
     let t = NaiveDateTime::parse_from_str(time.get(..14)?, "%Y%m%d%H%M%S").ok()?;
@@ -212,13 +202,13 @@ const DAY_MS: i64 = 86_400_000;
 
 /// Today in China by the server's clock, as days since 1970-01-01.
 fn server_day(s: &Shared) -> i64 {
-    (now_ms() + s.clock_offset_ms.load(Ordering::Acquire) + 8 * 3_600_000).div_euclid(DAY_MS)
+    (clock::now_ms() + s.clock_offset_ms.load(Ordering::Acquire) + 8 * 3_600_000).div_euclid(DAY_MS)
 }
 
 /// Milliseconds until the server's China day ends.
 pub fn ms_to_next_server_day() -> i64 {
     shared().map_or(DAY_MS, |s| {
-        let china = now_ms() + s.clock_offset_ms.load(Ordering::Acquire) + 8 * 3_600_000;
+        let china = clock::now_ms() + s.clock_offset_ms.load(Ordering::Acquire) + 8 * 3_600_000;
         DAY_MS - china.rem_euclid(DAY_MS)
     })
 }

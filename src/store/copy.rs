@@ -6,9 +6,10 @@ use std::cell::RefCell;
 use std::ffi::{c_char, c_int, c_void, CString};
 
 use baostock::value::Decimal;
-use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime};
+use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use pgrx::pg_sys;
 
+use crate::domain::clock::{pg_days, pg_micros};
 use crate::error::{SyncError, SyncResult};
 
 thread_local! {
@@ -208,25 +209,6 @@ fn push_numeric(out: &mut Vec<u8>, d: &Decimal) {
     for g in digits.iter().rev() {
         out.extend_from_slice(&g.to_be_bytes());
     }
-}
-
-/// 2000-01-01, where Postgres counts dates and timestamps from.
-const POSTGRES_EPOCH: NaiveDate = match NaiveDate::from_ymd_opt(2000, 1, 1) {
-    Some(d) => d,
-    None => panic!("2000-01-01 is a date"),
-};
-
-/// A date as Postgres holds it: days from 2000-01-01.
-pub fn pg_days(d: NaiveDate) -> i32 {
-    (d - POSTGRES_EPOCH).num_days() as i32
-}
-
-/// A timestamp as Postgres holds it, to the millisecond as its text form (`push_time`) has
-/// it: microseconds from 2000-01-01, the fraction of a millisecond dropped (downwards, before
-/// 2000 too).
-pub fn pg_micros(t: NaiveDateTime) -> i64 {
-    let epoch = POSTGRES_EPOCH.and_time(NaiveTime::MIN).and_utc().timestamp_millis();
-    (t.and_utc().timestamp_millis() - epoch) * 1000
 }
 
 /// A minute bar's time in COPY's text format (to the millisecond, as the server sends it).

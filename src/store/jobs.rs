@@ -5,10 +5,10 @@ use chrono::{Datelike, NaiveDate};
 use pgrx::datum::DatumWithOid;
 use pgrx::{pg_sys, Spi};
 
-use super::bars::{period_end, period_start};
 use super::{date_text, dates, spi_err, stored_date, strings};
+use crate::domain::period::{period_end, period_start};
+use crate::domain::Unit;
 use crate::error::{SyncError, SyncResult};
-use crate::unit::Unit;
 
 /// Trading days in a range that are not synced yet (all of them with `force`).
 pub fn plan_days(start: NaiveDate, end: NaiveDate, force: bool) -> SyncResult<Vec<NaiveDate>> {
@@ -136,7 +136,7 @@ pub fn plan_factors(codes: &[String], end: NaiveDate, force: bool) -> SyncResult
          ORDER BY u.code",
         &[
             codes.to_vec().into(),
-            date_text(crate::sync::FIRST_TRADING_DAY).into(),
+            date_text(crate::domain::FIRST_TRADING_DAY).into(),
             date_text(end).into(),
             force.into(),
         ],
@@ -583,6 +583,15 @@ pub fn created_here(job_id: i64) -> SyncResult<bool> {
         // SAFETY: a lookup in this backend's own transaction state.
         unsafe { pg_sys::TransactionIdIsCurrentTransactionId(pg_sys::TransactionId::from(x)) }
     }))
+}
+
+/// Ends a job planned with nothing to fetch: done at once.
+pub fn finish_empty_job(job_id: i64) -> SyncResult<()> {
+    Spi::run_with_args(
+        "UPDATE baostock.sync_jobs SET state = 'done', started_at = now(), finished_at = now() WHERE job_id = $1",
+        &[job_id.into()],
+    )
+    .map_err(spi_err)
 }
 
 /// Cancels a queued, running or paused job; returns its state afterwards.

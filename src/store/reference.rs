@@ -5,7 +5,8 @@ use baostock::reply::{IndexConstituent, StockIndustry};
 use baostock::StockIndex;
 use pgrx::Spi;
 
-use super::{date_text, spi_err, Counts};
+use super::{date_text, spi_err};
+use crate::domain::Counts;
 use crate::error::SyncResult;
 
 /// The short name of an index in `baostock.index_constituents`.

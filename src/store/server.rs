@@ -5,17 +5,9 @@
 use pgrx::Spi;
 
 use super::{date_text, spi_err, stored_date};
+use crate::domain::clock;
 use crate::error::SyncResult;
 use crate::shmem::ServerState;
-
-/// Days from 1970-01-01 to a date, and back (the shared memory keeps days as numbers).
-fn epoch_day(d: chrono::NaiveDate) -> i64 {
-    (d - chrono::NaiveDate::default()).num_days()
-}
-
-fn day_of(n: i64) -> chrono::NaiveDate {
-    chrono::NaiveDate::default() + chrono::Duration::days(n)
-}
 
 /// What the last save left (times as Unix milliseconds, 0: none).
 pub fn load() -> SyncResult<ServerState> {
@@ -48,7 +40,7 @@ pub fn load() -> SyncResult<ServerState> {
             blacklisted_until: until,
             blacklisted_at: at,
             budget_day: match day {
-                Some(d) => epoch_day(stored_date(&d)?),
+                Some(d) => clock::epoch_day(stored_date(&d)?),
                 None => 0,
             },
             budget_used: u64::try_from(used).unwrap_or(0),
@@ -71,7 +63,7 @@ pub fn save(s: &ServerState) -> SyncResult<()> {
         &[
             ms(s.blacklisted_until).into(),
             ms(s.blacklisted_at).into(),
-            date_text(day_of(s.budget_day)).into(),
+            date_text(clock::day_of(s.budget_day)).into(),
             i64::try_from(s.budget_used).unwrap_or(i64::MAX).into(),
             s.clock_offset_ms.into(),
         ],

@@ -381,7 +381,7 @@ fn forward_adjusted_prices_of_an_old_range_equal_the_servers_and_a_stale_history
     assert!(
         warnings
             .iter()
-            .any(|w| w.contains(&other) && w.contains("known only through")),
+            .any(|w| w.contains(&other) && w.contains("was never fetched")),
         "no warning for a code without its factor history: {warnings:?}"
     );
     // Back-adjusted prices need the history too, but no factor after the day.

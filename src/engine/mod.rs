@@ -1,7 +1,9 @@
 //! Runs units: a network thread fetches them as async tasks over the pool's sessions while
 //! the calling thread (a backend or the worker, the only one that may use SPI) applies the
 //! answers in unit order as they arrive. A credit of `window` answers bounds what is in
-//! flight or waiting, so memory stays flat whatever the number of units.
+//! flight or waiting, so memory stays flat whatever the number of units. `unit` fetches and
+//! applies each kind of unit. It may use `store`, `net`, `domain` and `error`; not `sync`,
+//! `api` or `worker`: scripts/check-layers.sh.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -14,9 +16,13 @@ use baostock::client::Pool;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
+use crate::domain::Unit;
 use crate::error::{SyncError, SyncResult};
 use crate::net::Traffic;
-use crate::unit::{Fetched, Unit};
+
+pub mod unit;
+
+pub use unit::{apply, fetch, Fetched};
 
 /// How often a wait for an answer, and the network thread, look for a stop.
 const POLL: Duration = Duration::from_millis(100);
@@ -155,7 +161,7 @@ fn network(units: Vec<Unit>, pool: Arc<Pool>, credit: Arc<Semaphore>, stop: Arc<
                         permit.forget();
                         let (pool, tx) = (pool.clone(), tx.clone());
                         let handle = tasks.spawn(async move {
-                            let answer = unit.fetch(&pool).await;
+                            let answer = fetch(&unit, &pool).await;
                             let _ = tx.send((seq, answer));
                         });
                         ids.insert(handle.id(), seq);

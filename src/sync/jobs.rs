@@ -8,11 +8,11 @@ use chrono::NaiveDate;
 use pgrx::pg_sys;
 use serde_json::json;
 
+use crate::domain::{self, Unit};
 use crate::error::{SyncError, SyncResult};
 use crate::store::jobs::{self as q, JobArgs};
 use crate::store::{self, date_text};
-use crate::sync::{self, FIRST_TRADING_DAY};
-use crate::unit::Unit;
+use crate::sync;
 use crate::{guc, shmem};
 
 /// Latency a request is assumed to take in estimates (the public server answers in about
@@ -78,16 +78,9 @@ fn check_frequency(f: &str) -> SyncResult<Frequency> {
 pub fn plan(args: &Args) -> SyncResult<Plan> {
     let frequency = check_frequency(&args.frequency)?;
     let today = store::china_today()?;
-    if args.start < FIRST_TRADING_DAY {
-        return Err(SyncError::invalid(format!(
-            "start_date {} is before the first trading day {FIRST_TRADING_DAY}",
-            args.start
-        )));
-    }
-    if let Some(end) = args.end.filter(|e| *e > today) {
-        return Err(SyncError::invalid(format!(
-            "end_date {end} is in the future (today in China is {today})"
-        )));
+    domain::check_not_before_first("start_date", args.start)?;
+    if let Some(end) = args.end {
+        domain::check_day("end_date", end, today)?;
     }
     if args.start > args.end.unwrap_or(today) {
         return Err(SyncError::invalid(format!(
@@ -111,7 +104,7 @@ pub fn plan(args: &Args) -> SyncResult<Plan> {
         }
     }
     sync::extend_calendar(None, args.end.unwrap_or(today))?;
-    sync::ensure_securities()?;
+    sync::reference::ensure_securities()?;
     let end = match args.end {
         Some(e) => e,
         None => store::latest_trading_day(today)?.unwrap_or(today),
@@ -255,9 +248,7 @@ pub fn worker_sessions() -> usize {
 /// Refuses `what` outside the worker's database, which alone holds the cluster's jobs and its
 /// saved server state.
 fn require_worker_database(what: &str) -> SyncResult<()> {
-    let here = pgrx::Spi::get_one::<String>("SELECT current_database()::text")
-        .map_err(store::spi_err)?
-        .unwrap_or_default();
+    let here = store::current_database()?;
     let there = guc::worker_database();
     if here != there {
         return Err(SyncError::NotReady {
@@ -302,11 +293,7 @@ pub fn backfill(args: &Args) -> SyncResult<i64> {
         &plan.units,
     )?;
     if plan.units.is_empty() {
-        pgrx::Spi::run_with_args(
-            "UPDATE baostock.sync_jobs SET state = 'done', started_at = now(), finished_at = now() WHERE job_id = $1",
-            &[job_id.into()],
-        )
-        .map_err(store::spi_err)?;
+        q::finish_empty_job(job_id)?;
         pgrx::notice!(
             "job {job_id}: everything from {} to {} is already stored; nothing to fetch (force => true fetches it again)",
             date_text(plan.start),

@@ -11,26 +11,19 @@ use pgrx::bgworkers::{BackgroundWorker, BackgroundWorkerBuilder, SignalWakeFlags
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 
+use crate::domain::clock;
 use crate::error::SyncError;
 use crate::store::{self, RunRecord};
 
 /// Spool folder, relative to the data directory (the working directory of every backend).
 const SPOOL: &str = "pg_baostock_spool";
 
-/// Seconds since the Unix epoch, for run timestamps.
-pub fn now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
-}
-
 /// Records a failed run durably, whatever happens to the current transaction (which is
 /// about to be rolled back by the error), and waits until it is committed. Call it only
 /// after rolling back any failed subtransaction.
 pub fn record_failure(mut rec: RunRecord, err: &SyncError) {
     rec.status = "failed".into();
-    rec.finished_at = now();
+    rec.finished_at = clock::now_secs();
     rec.error_sqlstate = Some(err.sqlstate_text());
     rec.error_message = Some(err.text());
     match spool(&rec) {

@@ -141,7 +141,7 @@ fn bench_store(
         name!(vs_copy, f64),
     ),
 > {
-    let results = crate::api::not_null(rows, "rows")
+    let results = super::not_null(rows, "rows")
         .and_then(run_bench)
         .unwrap_or_else(|e| e.raise());
     let copy_rate = results.last().map(|(_, r, s)| *r as f64 / s.max(1e-9)).unwrap_or(1.0);

@@ -1,0 +1,130 @@
+//! Backfill jobs as SQL functions: `backfill`, `plan`, `wait`, `cancel`, `retry`, `resume`.
+
+// pgrx reads the result columns from each signature, so the row tuple is spelled out there
+// rather than hidden behind a type alias.
+#![allow(clippy::type_complexity)]
+
+use pgrx::datum::Date;
+use pgrx::prelude::*;
+
+use super::{current, not_null, raise, to_naive, to_pg};
+use crate::error::SyncResult;
+use crate::sync::jobs::{self, Args};
+
+/// `backfill()`'s and `plan()`'s arguments, checked for NULLs.
+fn job_args(
+    start_date: Option<Date>,
+    end_date: Option<Date>,
+    codes: Option<Vec<Option<String>>>,
+    frequency: Option<String>,
+    force: Option<bool>,
+    factors: Option<bool>,
+) -> SyncResult<Args> {
+    let start = to_naive(Some(not_null(start_date, "start_date")?))?.unwrap_or_default();
+    let codes = match codes {
+        None => None,
+        Some(v) => Some(
+            v.into_iter()
+                .map(|c| not_null(c, "an element of codes"))
+                .collect::<SyncResult<Vec<String>>>()?,
+        ),
+    };
+    Ok(Args {
+        start,
+        end: to_naive(end_date)?,
+        codes,
+        frequency: not_null(frequency, "frequency")?,
+        force: not_null(force, "force")?,
+        factors: not_null(factors, "factors")?,
+    })
+}
+
+/// Queues a backfill job for the background worker and returns its id at once.
+#[pg_extern(security_definer, volatile, parallel_unsafe)]
+#[search_path(pg_catalog, pg_temp)]
+fn backfill(
+    start_date: Option<Date>,
+    end_date: default!(Option<Date>, "NULL"),
+    codes: default!(Option<Vec<Option<String>>>, "NULL"),
+    frequency: default!(Option<String>, "'d'"),
+    force: default!(Option<bool>, false),
+    factors: default!(Option<bool>, true),
+) -> i64 {
+    current()
+        .and_then(|()| job_args(start_date, end_date, codes, frequency, force, factors))
+        .and_then(|a| jobs::backfill(&a))
+        .unwrap_or_else(|e| raise(e))
+}
+
+/// What `backfill()` with the same arguments would do, without queueing anything.
+#[pg_extern(security_definer, volatile, parallel_unsafe)]
+#[search_path(pg_catalog, pg_temp)]
+fn plan(
+    start_date: Option<Date>,
+    end_date: default!(Option<Date>, "NULL"),
+    codes: default!(Option<Vec<Option<String>>>, "NULL"),
+    frequency: default!(Option<String>, "'d'"),
+    force: default!(Option<bool>, false),
+    factors: default!(Option<bool>, true),
+) -> TableIterator<
+    'static,
+    (
+        name!(kind, String),
+        name!(units, i64),
+        name!(first_day, Option<Date>),
+        name!(last_day, Option<Date>),
+        name!(est_requests, i64),
+        name!(est_seconds, f64),
+        name!(est_days, Option<i64>),
+    ),
+> {
+    let plan = current()
+        .and_then(|()| job_args(start_date, end_date, codes, frequency, force, factors))
+        .and_then(|a| jobs::plan(&a))
+        .unwrap_or_else(|e| raise(e));
+    TableIterator::new(plan.rows.into_iter().map(|r| {
+        (
+            r.kind.to_string(),
+            r.units,
+            r.first_day.and_then(to_pg),
+            r.last_day.and_then(to_pg),
+            r.est_requests,
+            r.est_seconds,
+            r.est_days,
+        )
+    }))
+}
+
+/// Blocks until a job ends, with progress NOTICEs; returns its final state.
+#[pg_extern(security_definer, volatile, parallel_unsafe)]
+#[search_path(pg_catalog, pg_temp)]
+fn wait(job_id: Option<i64>) -> String {
+    not_null(job_id, "job_id")
+        .and_then(jobs::wait)
+        .unwrap_or_else(|e| raise(e))
+}
+
+/// Cancels a job; the worker stops it between units, within a second.
+#[pg_extern(security_definer, volatile, parallel_unsafe)]
+#[search_path(pg_catalog, pg_temp)]
+fn cancel(job_id: Option<i64>) -> String {
+    not_null(job_id, "job_id")
+        .and_then(jobs::cancel)
+        .unwrap_or_else(|e| raise(e))
+}
+
+/// Queues the failed units of an ended job again.
+#[pg_extern(security_definer, volatile, parallel_unsafe)]
+#[search_path(pg_catalog, pg_temp)]
+fn retry(job_id: Option<i64>) -> i64 {
+    not_null(job_id, "job_id")
+        .and_then(jobs::retry)
+        .unwrap_or_else(|e| raise(e))
+}
+
+/// Lifts a blacklist before it ends and resumes the jobs it paused.
+#[pg_extern(security_definer, volatile, parallel_unsafe)]
+#[search_path(pg_catalog, pg_temp)]
+fn resume() -> i64 {
+    jobs::resume().unwrap_or_else(|e| raise(e))
+}

@@ -1,0 +1,65 @@
+//! Units: the smallest pieces of work that commit on their own (a day, a code's range of bars,
+//! a code's factor history), and what applying one did. `engine::unit` fetches and applies them.
+
+use baostock::value::Frequency;
+use chrono::NaiveDate;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Unit {
+    /// 98 + 9A + 9C: every stock's and ETF's bar and the factors taking effect that day.
+    Day(NaiveDate),
+    /// 95: one code's bars of a frequency over a range of days.
+    Range {
+        code: String,
+        frequency: Frequency,
+        start: NaiveDate,
+        end: NaiveDate,
+    },
+    /// 15: one code's adjust factors with an operate date in a range.
+    Factors {
+        code: String,
+        start: NaiveDate,
+        end: NaiveDate,
+    },
+}
+
+/// What applying a unit did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Status {
+    /// Rows written and the checkpoint set.
+    Ok,
+    /// A day with no stock rows: not published yet, or older than the server's all-market
+    /// history. Nothing written.
+    Empty,
+    /// A day whose answers miss something (the reason); nothing written, not marked.
+    Incomplete(String),
+}
+
+impl Status {
+    /// The status word of `sync_date` rows and run records.
+    pub fn word(&self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Empty => "not_available",
+            Status::Incomplete(_) => "incomplete",
+        }
+    }
+}
+
+impl Unit {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Unit::Day(_) => "day",
+            Unit::Range { .. } => "range",
+            Unit::Factors { .. } => "factors",
+        }
+    }
+
+    /// Requests this unit sends when all goes well (logins not included).
+    pub fn expected_requests(&self) -> i64 {
+        match self {
+            Unit::Day(_) => 3,
+            Unit::Range { .. } | Unit::Factors { .. } => 1,
+        }
+    }
+}

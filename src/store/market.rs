@@ -1,0 +1,256 @@
+//! The market tables: daily bars, adjust factors, the calendar and the securities, and the data
+//! checkpoints written beside them (`synced_days`, `synced_ranges`), with what the syncs ask
+//! of them.
+
+use std::collections::BTreeMap;
+
+use baostock::reply::{AdjustFactor, DailyBar, StockBasic, TradeDate};
+use baostock::value::Decimal;
+use chrono::NaiveDate;
+use pgrx::Spi;
+
+use super::session::china_today;
+use super::writer::{upsert, write_rows, Column};
+use super::{date_query, date_text, dates, spi_err};
+use crate::domain::{period, Counts};
+use crate::error::SyncResult;
+
+/// Upserts daily bars; a code and date that appears twice keeps its last row.
+pub fn upsert_bars(rows: &[DailyBar], batch: usize) -> SyncResult<Counts> {
+    write_rows("baostock.daily_bars", rows, batch)
+}
+
+fn text(d: Option<Decimal>) -> Option<String> {
+    d.map(|d| d.to_string())
+}
+
+const FACTORS_SQL: &str = "
+WITH input AS (
+    SELECT * FROM unnest($1::text[], $2::text[]::date[], $3::text[]::numeric[], $4::text[]::numeric[],
+                         $5::text[]::numeric[])
+        AS t(code, operate_date, fore_factor, back_factor, adjust_factor)
+), written AS (
+    INSERT INTO baostock.adjust_factors AS f (code, operate_date, fore_factor, back_factor, adjust_factor)
+    SELECT * FROM input
+    ON CONFLICT (code, operate_date) DO UPDATE SET
+        fore_factor = excluded.fore_factor, back_factor = excluded.back_factor,
+        adjust_factor = excluded.adjust_factor, updated_at = now()
+    WHERE (f.fore_factor, f.back_factor, f.adjust_factor)
+          IS DISTINCT FROM (excluded.fore_factor, excluded.back_factor, excluded.adjust_factor)
+    RETURNING (xmax = 0) AS inserted
+)
+SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written";
+
+/// Upserts adjust factors, then makes the fore factors of every code written relative to
+/// that code's latest back factor again, as the server's are (a new factor changes them all):
+/// for codes whose whole factor history is stored; the others keep what the server sent,
+/// which is relative to a latest factor the store may not have.
+pub fn upsert_factors(rows: &[AdjustFactor], batch: usize) -> SyncResult<Counts> {
+    let unique: BTreeMap<(&str, NaiveDate), &AdjustFactor> =
+        rows.iter().map(|r| ((r.code.as_str(), r.operate_date), r)).collect();
+    let rows: Vec<&AdjustFactor> = unique.into_values().collect();
+    let counts = upsert(FACTORS_SQL, &rows, batch, |c| {
+        vec![
+            Column::Text(c.iter().map(|r| Some(r.code.clone())).collect()),
+            Column::Text(c.iter().map(|r| Some(date_text(r.operate_date))).collect()),
+            Column::Text(c.iter().map(|r| text(r.fore)).collect()),
+            Column::Text(c.iter().map(|r| text(r.back)).collect()),
+            Column::Text(c.iter().map(|r| text(r.factor)).collect()),
+        ]
+    })?;
+    let mut codes: Vec<String> = rows.iter().map(|r| r.code.clone()).collect();
+    codes.dedup();
+    if !codes.is_empty() {
+        Spi::run_with_args(
+            "UPDATE baostock.adjust_factors f SET fore_factor = round(f.back_factor / l.back, 6), updated_at = now()
+             FROM (SELECT DISTINCT ON (code) code, back_factor AS back FROM baostock.adjust_factors
+                   WHERE code = ANY($1::text[]) ORDER BY code, operate_date DESC) l
+             WHERE f.code = l.code AND l.back > 0
+               AND f.fore_factor IS DISTINCT FROM round(f.back_factor / l.back, 6)
+               AND EXISTS (SELECT 1 FROM baostock.synced_ranges r
+                           WHERE r.code = f.code AND r.kind = 'factors' AND lower(r.span) <= $2::text::date)",
+            &[codes.into(), date_text(crate::domain::FIRST_TRADING_DAY).into()],
+        )
+        .map_err(spi_err)?;
+    }
+    Ok(counts)
+}
+
+const CALENDAR_SQL: &str = "
+WITH written AS (
+    INSERT INTO baostock.trade_calendar AS c (day, is_trading_day)
+    SELECT * FROM unnest($1::text[]::date[], $2::bool[])
+    ON CONFLICT (day) DO UPDATE SET is_trading_day = excluded.is_trading_day
+    WHERE c.is_trading_day IS DISTINCT FROM excluded.is_trading_day
+    RETURNING (xmax = 0) AS inserted
+)
+SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written";
+
+/// Upserts calendar days.
+pub fn upsert_calendar(days: &[TradeDate], batch: usize) -> SyncResult<Counts> {
+    let unique: BTreeMap<NaiveDate, &TradeDate> = days.iter().map(|d| (d.date, d)).collect();
+    let days: Vec<&TradeDate> = unique.into_values().collect();
+    upsert(CALENDAR_SQL, &days, batch, |c| {
+        vec![
+            Column::Text(c.iter().map(|d| Some(date_text(d.date))).collect()),
+            Column::Bool(c.iter().map(|d| Some(d.is_trading_day)).collect()),
+        ]
+    })
+}
+
+const SECURITIES_SQL: &str = "
+WITH input AS (
+    SELECT * FROM unnest($1::text[], $2::text[], $3::int2[], $4::int2[], $5::text[]::date[], $6::text[]::date[])
+        AS t(code, name, sec_type, status, ipo_date, out_date)
+), written AS (
+    INSERT INTO baostock.securities AS s (code, name, sec_type, status, ipo_date, out_date)
+    SELECT * FROM input
+    ON CONFLICT (code) DO UPDATE SET
+        name = excluded.name, sec_type = excluded.sec_type, status = excluded.status,
+        ipo_date = excluded.ipo_date, out_date = excluded.out_date, updated_at = now()
+    WHERE (s.name, s.sec_type, s.status, s.ipo_date, s.out_date)
+          IS DISTINCT FROM (excluded.name, excluded.sec_type, excluded.status, excluded.ipo_date, excluded.out_date)
+    RETURNING (xmax = 0) AS inserted
+)
+SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written";
+
+/// Upserts securities.
+pub fn upsert_securities(rows: &[StockBasic], batch: usize) -> SyncResult<Counts> {
+    let unique: BTreeMap<&str, &StockBasic> = rows.iter().map(|r| (r.code.as_str(), r)).collect();
+    let rows: Vec<&StockBasic> = unique.into_values().collect();
+    upsert(SECURITIES_SQL, &rows, batch, |c| {
+        vec![
+            Column::Text(c.iter().map(|r| Some(r.code.clone())).collect()),
+            Column::Text(c.iter().map(|r| r.name.clone()).collect()),
+            Column::Int2(c.iter().map(|r| r.sec_type).collect()),
+            Column::Int2(c.iter().map(|r| r.status).collect()),
+            Column::Text(c.iter().map(|r| r.ipo_date.map(date_text)).collect()),
+            Column::Text(c.iter().map(|r| r.out_date.map(date_text)).collect()),
+        ]
+    })
+}
+
+/// Whether the calendar says `day` is a trading day; `None` when the calendar lacks it.
+pub fn trading_day(day: NaiveDate) -> SyncResult<Option<bool>> {
+    Spi::get_one_with_args::<bool>(
+        "SELECT (SELECT is_trading_day FROM baostock.trade_calendar WHERE day = $1::text::date)",
+        &[date_text(day).into()],
+    )
+    .map_err(spi_err)
+}
+
+/// Whether `day` is already complete.
+pub fn is_synced(day: NaiveDate) -> SyncResult<bool> {
+    Spi::get_one_with_args::<bool>(
+        "SELECT EXISTS (SELECT 1 FROM baostock.synced_days WHERE day = $1::text::date)",
+        &[date_text(day).into()],
+    )
+    .map(|b| b.unwrap_or(false))
+    .map_err(spi_err)
+}
+
+/// Number of securities stored.
+pub fn securities_count() -> SyncResult<i64> {
+    Spi::get_one::<i64>("SELECT count(*) FROM baostock.securities")
+        .map(|n| n.unwrap_or(0))
+        .map_err(spi_err)
+}
+
+/// Marks `day` complete, in the transaction that wrote its data (by a job, or by a run whose
+/// id `set_synced_run` adds once its record is written).
+pub fn mark_synced(day: NaiveDate, job_id: Option<i64>, bars: i64, factors: i64) -> SyncResult<()> {
+    Spi::run_with_args(
+        "INSERT INTO baostock.synced_days (day, job_id, bars, factors) VALUES ($1::text::date, $2, $3::int, $4::int)
+         ON CONFLICT (day) DO UPDATE SET run_id = NULL, job_id = excluded.job_id, synced_at = now(),
+                                         bars = excluded.bars, factors = excluded.factors",
+        &[date_text(day).into(), job_id.into(), bars.into(), factors.into()],
+    )
+    .map_err(spi_err)
+}
+
+/// Records which run completed `day`.
+pub fn set_synced_run(day: NaiveDate, run_id: i64) -> SyncResult<()> {
+    Spi::run_with_args(
+        "UPDATE baostock.synced_days SET run_id = $2 WHERE day = $1::text::date",
+        &[date_text(day).into(), run_id.into()],
+    )
+    .map_err(spi_err)
+}
+
+/// Marks one code's range of `kind` (`d` or `factors`) complete, beside its rows.
+pub fn mark_range(code: &str, kind: &str, start: NaiveDate, end: NaiveDate, job_id: Option<i64>) -> SyncResult<()> {
+    Spi::run_with_args(
+        "INSERT INTO baostock.synced_ranges (code, kind, span, job_id)
+         VALUES ($1, $2, daterange($3::text::date, $4::text::date, '[]'), $5)",
+        &[
+            code.into(),
+            kind.into(),
+            date_text(start).into(),
+            date_text(end).into(),
+            job_id.into(),
+        ],
+    )
+    .map_err(spi_err)
+}
+
+/// The last day a range of `frequency` ending on `end` covers for good: `end`, but for weeks
+/// and months the day before the period of `end` while that period is not over: its last
+/// day is today or later (China), or it has trading days after `end`. Its bar is stored; the
+/// next backfill fetches it again.
+pub fn covered_end(frequency: baostock::value::Frequency, end: NaiveDate) -> SyncResult<Option<NaiveDate>> {
+    use baostock::value::Frequency;
+    if !matches!(frequency, Frequency::Weekly | Frequency::Monthly) {
+        return Ok(Some(end));
+    }
+    let (start, last) = (period::period_start(frequency, end), period::period_end(frequency, end));
+    let open = last >= china_today()?
+        || Spi::get_one_with_args::<bool>(
+            "SELECT EXISTS (SELECT 1 FROM baostock.trade_calendar WHERE is_trading_day
+                              AND day > $1::text::date AND day <= $2::text::date)",
+            &[date_text(end).into(), date_text(last).into()],
+        )
+        .map_err(spi_err)?
+        .unwrap_or(false);
+    Ok(if open { start.pred_opt() } else { Some(end) })
+}
+
+/// Securities of a type (1 stock, 5 ETF) that `baostock.securities` lists as trading on `day`.
+pub fn listed(day: NaiveDate, sec_type: i16) -> SyncResult<i64> {
+    Spi::get_one_with_args::<i64>(
+        "SELECT count(*) FROM baostock.securities
+         WHERE sec_type = $2 AND ipo_date <= $1::text::date AND (out_date IS NULL OR out_date > $1::text::date)",
+        &[date_text(day).into(), sec_type.into()],
+    )
+    .map(|n| n.unwrap_or(0))
+    .map_err(spi_err)
+}
+
+/// Trading days after the newest synced day up to `latest`, oldest first (every trading day
+/// up to `latest` is not included when nothing is synced: then only `latest`).
+pub fn unsynced_days_after_newest(latest: NaiveDate) -> SyncResult<Vec<NaiveDate>> {
+    dates(
+        "SELECT to_char(day, 'YYYY-MM-DD') FROM baostock.trade_calendar
+         WHERE is_trading_day AND day <= $1::text::date
+           AND day > coalesce((SELECT max(day) FROM baostock.synced_days), $1::text::date - 1)
+           AND day NOT IN (SELECT day FROM baostock.synced_days)
+         ORDER BY day",
+        &[date_text(latest).into()],
+    )
+}
+
+/// The last day the stored calendar has, if any.
+pub fn calendar_end() -> SyncResult<Option<NaiveDate>> {
+    date_query(
+        "SELECT to_char(max(day), 'YYYY-MM-DD') FROM baostock.trade_calendar",
+        &[],
+    )
+}
+
+/// The latest trading day up to `today` in the stored calendar.
+pub fn latest_trading_day(today: NaiveDate) -> SyncResult<Option<NaiveDate>> {
+    date_query(
+        "SELECT to_char(max(day), 'YYYY-MM-DD') FROM baostock.trade_calendar
+         WHERE is_trading_day AND day <= $1::text::date",
+        &[date_text(today).into()],
+    )
+}

@@ -1,0 +1,135 @@
+//! The session and transaction the store works in: the settings the workers pin, the schema
+//! version check, subtransactions, the database's China day, and the syncs' locks (rows of
+//! `baostock.sync_locks`, which no other role may lock).
+
+use std::panic::AssertUnwindSafe;
+
+use chrono::NaiveDate;
+use pgrx::{pg_sys, PgTryBuilder, Spi};
+
+use super::{date_text, spi_err};
+use crate::domain::clock;
+use crate::error::{SyncError, SyncResult};
+
+/// How long a sync waits for a lock another sync holds before it gives up.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Takes the lock `name` of `baostock.sync_locks` until the end of the transaction: a row lock
+/// on a row no role but the extension's owner may lock (made on first use). While another
+/// sync holds it, waits in short steps that a cancel, a termination or the worker's stop ends,
+/// and gives up after [`LOCK_WAIT`] with 55P03.
+pub fn lock(name: &str) -> SyncResult<()> {
+    Spi::run_with_args(
+        "INSERT INTO baostock.sync_locks (name) VALUES ($1) ON CONFLICT (name) DO NOTHING",
+        &[name.into()],
+    )
+    .map_err(spi_err)?;
+    let started = std::time::Instant::now();
+    loop {
+        let got = Spi::get_one_with_args::<bool>(
+            "SELECT true FROM baostock.sync_locks WHERE name = $1 FOR UPDATE SKIP LOCKED",
+            &[name.into()],
+        )
+        .map_err(spi_err)?
+        .unwrap_or(false);
+        if got {
+            return Ok(());
+        }
+        if started.elapsed() >= LOCK_WAIT {
+            return Err(SyncError::Busy {
+                message: format!(
+                    "another session has held pg_baostock's lock on {name} for over {} s",
+                    LOCK_WAIT.as_secs()
+                ),
+                hint: Some("A sync of the same day or month is running (or its transaction is left open): see pg_stat_activity, then try again.".into()),
+            });
+        }
+        clock::pause(50)?;
+    }
+}
+
+/// Takes the lock that keeps two syncs from fetching and writing one day at once.
+pub fn lock_day(day: NaiveDate) -> SyncResult<()> {
+    lock(&format!("day {}", date_text(day)))
+}
+
+/// Today in China (UTC+8), by the database clock (formatted explicitly: DateStyle varies).
+pub fn china_today() -> SyncResult<NaiveDate> {
+    let s =
+        Spi::get_one::<String>("SELECT to_char(now() AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD')").map_err(spi_err)?;
+    s.and_then(|s| baostock::value::parse_date(&s).ok())
+        .ok_or_else(|| SyncError::Store("pg_baostock store: cannot read today's date".into()))
+}
+
+/// The name of the database this session is connected to.
+pub fn current_database() -> SyncResult<String> {
+    Spi::get_one::<String>("SELECT current_database()::text")
+        .map_err(spi_err)
+        .map(Option::unwrap_or_default)
+}
+
+/// The version of pg_baostock's SQL in this database (`pg_extension.extversion`), if it is
+/// installed.
+fn extension_version() -> SyncResult<Option<String>> {
+    Spi::get_one::<String>("SELECT (SELECT extversion FROM pg_extension WHERE extname = 'pg_baostock')")
+        .map_err(spi_err)
+}
+
+/// Refuses to work on a database whose pg_baostock SQL is not this library's version (the
+/// library was updated and `ALTER EXTENSION pg_baostock UPDATE` not run yet), or that has none
+/// (the worker's database before `CREATE EXTENSION`).
+pub fn require_current_schema() -> SyncResult<()> {
+    match extension_version()? {
+        Some(v) if v == crate::VERSION => Ok(()),
+        v => Err(SyncError::NotReady {
+            message: format!(
+                "the pg_baostock library is {} but this database has pg_baostock {}",
+                crate::VERSION,
+                v.as_deref().unwrap_or("not installed")
+            ),
+            hint: Some(match v {
+                Some(_) => {
+                    "Run ALTER EXTENSION pg_baostock UPDATE (after installing a library, restart PostgreSQL first)."
+                        .into()
+                }
+                None => "Run CREATE EXTENSION pg_baostock.".into(),
+            }),
+        }),
+    }
+}
+
+/// Pins this session's settings until it ends (call in a transaction that commits, before any
+/// other statement of a background worker): `search_path` is `pg_catalog, pg_temp`, so no
+/// function, operator or table a role creates in another schema stands in for a built-in one;
+/// with `lock_timeout`, no lock is waited on longer than that.
+pub fn pin_session(lock_timeout: Option<&str>) -> SyncResult<()> {
+    Spi::run_with_args(
+        "SELECT pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', false),
+                pg_catalog.set_config('lock_timeout', coalesce($1, pg_catalog.current_setting('lock_timeout')), false)",
+        &[lock_timeout.into()],
+    )
+    .map_err(spi_err)
+}
+
+/// Runs `body` in a subtransaction: its writes are kept when it returns `Ok` and rolled back
+/// otherwise, and a Postgres ERROR raised inside comes back as `SyncError::Postgres` only
+/// after the rollback, so the caller may go on using the database.
+pub fn subtransaction<T>(body: impl FnOnce() -> SyncResult<T>) -> SyncResult<T> {
+    // SAFETY: the pattern of PL/pgSQL's exception blocks: begin, run, then release or roll
+    // back, and restore the caller's memory context and resource owner.
+    unsafe {
+        let (context, owner) = (pg_sys::CurrentMemoryContext, pg_sys::CurrentResourceOwner);
+        pg_sys::BeginInternalSubTransaction(std::ptr::null());
+        let result = PgTryBuilder::new(AssertUnwindSafe(body))
+            .catch_others(|caught| Err(SyncError::caught(&caught)))
+            .execute();
+        if result.is_ok() {
+            pg_sys::ReleaseCurrentSubTransaction();
+        } else {
+            pg_sys::RollbackAndReleaseCurrentSubTransaction();
+        }
+        pg_sys::MemoryContextSwitchTo(context);
+        pg_sys::CurrentResourceOwner = owner;
+        result
+    }
+}

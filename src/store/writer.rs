@@ -1,0 +1,438 @@
+//! The generic diff-writer: rows in through COPY (`copy`), compared with what is stored by
+//! their digests, and the batch upsert the smaller tables use (many rows a statement through
+//! array parameters and `unnest`, one prepared statement per table and call). Every write
+//! touches only rows whose values changed and counts inserted / updated / unchanged.
+
+use std::collections::BTreeMap;
+
+use pgrx::datum::DatumWithOid;
+use pgrx::pg_sys::{PgBuiltInOids, PgOid};
+use pgrx::spi::{SpiClient, SpiResult};
+use pgrx::{pg_sys, Spi};
+
+use super::copy::{self, Value};
+use super::{session::subtransaction, spi_err};
+use crate::domain::{clock, Counts};
+use crate::error::{SyncError, SyncResult};
+
+/// A column of one batch, in the type its placeholder declares.
+pub(super) enum Column {
+    Text(Vec<Option<String>>),
+    Int2(Vec<Option<i16>>),
+    Bool(Vec<Option<bool>>),
+}
+
+impl Column {
+    fn oid(&self) -> PgOid {
+        PgOid::BuiltIn(match self {
+            Column::Text(_) => PgBuiltInOids::TEXTARRAYOID,
+            Column::Int2(_) => PgBuiltInOids::INT2ARRAYOID,
+            Column::Bool(_) => PgBuiltInOids::BOOLARRAYOID,
+        })
+    }
+
+    fn datum(self) -> DatumWithOid<'static> {
+        match self {
+            Column::Text(v) => v.into(),
+            Column::Int2(v) => v.into(),
+            Column::Bool(v) => v.into(),
+        }
+    }
+}
+
+/// Runs an upsert statement (which must return `inserted, updated` counts) over `rows` in
+/// batches of `batch` rows, preparing it once.
+pub(super) fn upsert<T>(
+    sql: &str,
+    rows: &[T],
+    batch: usize,
+    columns: impl Fn(&[T]) -> Vec<Column>,
+) -> SyncResult<Counts> {
+    let mut total = Counts::default();
+    if rows.is_empty() {
+        return Ok(total);
+    }
+    Spi::connect_mut(|client: &mut SpiClient| -> SpiResult<()> {
+        let oids: Vec<PgOid> = columns(&rows[..1]).iter().map(Column::oid).collect();
+        let stmt = client.prepare_mut(sql, &oids)?;
+        for chunk in rows.chunks(batch) {
+            let args: Vec<DatumWithOid> = columns(chunk).into_iter().map(Column::datum).collect();
+            let table = client.update(&stmt, None, &args)?;
+            let row = table.first();
+            let inserted = row.get::<i64>(1)?.unwrap_or(0);
+            let updated = row.get::<i64>(2)?.unwrap_or(0);
+            let n = i64::try_from(chunk.len()).unwrap_or(i64::MAX);
+            total += Counts {
+                inserted,
+                updated,
+                unchanged: n - inserted - updated,
+            };
+        }
+        Ok(())
+    })
+    .map_err(spi_err)?;
+    Ok(total)
+}
+
+/// Writes `rows` into `table` (`schema.name`; partitioned or not) the way COPY does, each
+/// with a digest of its values (`row_hash`); a key sent twice keeps its last row. Rows not
+/// stored yet go in through COPY at once (a day or a range fetched for the first time). When
+/// some are stored already, COPY stops at the first and its subtransaction is rolled back;
+/// then each batch is compared with what is stored: one aggregate (count and sum of digests)
+/// over the part of the table the batch covers settles a batch stored unchanged, else each row
+/// is looked up: unchanged rows are only counted, changed ones deleted (by `ctid`) and copied
+/// in again with the new ones.
+pub fn write_rows<R: copy::CopyRow>(table: &str, rows: &[R], batch: usize) -> SyncResult<Counts> {
+    let rows: Vec<&R> = if rows.windows(2).all(|w| w[0].key() < w[1].key()) {
+        rows.iter().collect()
+    } else {
+        let unique: BTreeMap<R::Key<'_>, &R> = rows.iter().map(|r| (r.key(), r)).collect();
+        unique.into_values().collect()
+    };
+    if rows.is_empty() {
+        return Ok(Counts::default());
+    }
+    let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+    let lines = copy::Lines::new(&rows);
+    let columns = copy::names::<R>();
+    match subtransaction(|| copy::copy_in(table, &columns, lines.all())) {
+        Ok(n) => {
+            return Ok(Counts {
+                inserted: i64::try_from(n).unwrap_or(i64::MAX),
+                ..Counts::default()
+            })
+        }
+        Err(SyncError::Postgres {
+            sqlstate: pgrx::PgSqlErrorCode::ERRCODE_UNIQUE_VIOLATION,
+            ..
+        }) => {}
+        Err(e) => return Err(e),
+    }
+    let mut total = Counts::default();
+    // The aggregate is skipped after a batch it did not settle, until a batch turns out
+    // unchanged again: rows that change tend to come together (a day revised, a range fetched
+    // again with new values), and then the probe only costs.
+    let mut probe = true;
+    for (c, chunk) in rows.chunks(batch).enumerate() {
+        let picked: Vec<usize> = (c * batch..c * batch + chunk.len()).collect();
+        let keys = KeyArgs::new(lines.keys(c * batch..c * batch + chunk.len()), R::KEY);
+        let mut in_range = count(chunk.len());
+        if probe {
+            let stored = stored_in_range::<R>(table, &keys)?;
+            let sum: i128 = picked.iter().map(|&i| i128::from(lines.hashes[i])).sum();
+            if stored == (count(chunk.len()), sum) {
+                total.unchanged += count(chunk.len());
+                continue;
+            }
+            in_range = stored.0;
+        }
+        let hashes: Vec<i64> = picked.iter().map(|&i| lines.hashes[i]).collect();
+        let Differences { new, changed } = stored_differences::<R>(table, &keys, hashes, in_range)?;
+        probe = new.is_empty() && changed.is_empty();
+        for (relation, rows) in &changed {
+            delete_rows(*relation, rows)?;
+        }
+        let mut write: Vec<usize> = new.clone();
+        write.extend(changed.values().flatten().map(|(i, _)| *i));
+        write.sort_unstable();
+        if !write.is_empty() {
+            copy::copy_in(table, &columns, lines.picked(write.iter().map(|i| picked[*i])))?;
+        }
+        let updated = changed.values().map(Vec::len).sum::<usize>();
+        total += Counts {
+            inserted: count(new.len()),
+            updated: count(updated),
+            unchanged: count(chunk.len() - new.len() - updated),
+        };
+    }
+    Ok(total)
+}
+
+/// A key value as a query parameter of its column's type.
+fn key_value(v: Value<'_>) -> DatumWithOid<'static> {
+    key_param(std::slice::from_ref(&v), false)
+}
+
+/// A key column's values as an array parameter of the column's type.
+fn key_array(column: &[Value<'_>]) -> DatumWithOid<'static> {
+    key_param(column, true)
+}
+
+/// The first of `column`'s values, or all of them as an array, in the type of the first: text,
+/// int2, int8, date or timestamp (every key column is one). A value of another kind goes as
+/// NULL, which matches no stored key.
+fn key_param(column: &[Value<'_>], array: bool) -> DatumWithOid<'static> {
+    fn param<T>(column: &[Value<'_>], array: bool, f: impl Fn(Value<'_>) -> Option<T>) -> DatumWithOid<'static>
+    where
+        T: pgrx::IntoDatum + 'static,
+    {
+        let mut values = column.iter().map(|v| f(*v));
+        if array {
+            values.collect::<Vec<Option<T>>>().into()
+        } else {
+            values.next().flatten().into()
+        }
+    }
+    match column.first() {
+        Some(Value::Date(_)) => param(column, array, |v| match v {
+            Value::Date(d) => Some(pgrx::datum::Date::saturating_from_raw(clock::pg_days(d))),
+            _ => None,
+        }),
+        Some(Value::Timestamp(_)) => param(column, array, |v| match v {
+            Value::Timestamp(t) => Some(pgrx::datum::Timestamp::saturating_from_raw(clock::pg_micros(t))),
+            _ => None,
+        }),
+        Some(Value::Int2(_)) => param(column, array, |v| match v {
+            Value::Int2(i) => i,
+            _ => None,
+        }),
+        Some(Value::Int8(_)) => param(column, array, |v| match v {
+            Value::Int8(i) => i,
+            _ => None,
+        }),
+        _ => param(column, array, |v| match v {
+            Value::Text(s) => Some(s.to_owned()),
+            _ => None,
+        }),
+    }
+}
+
+/// A batch's keys, for the queries that compare it with the table: every row's key columns,
+/// and the part of the table the batch covers. The batch is sorted by key, so its rows fall
+/// into groups of equal leading key columns (a code, or a code and frequency), each a stretch
+/// of the last one (dates, times) from `lo` to `hi`.
+struct KeyArgs<'a> {
+    /// Per key column, every row's value.
+    rows: Vec<Vec<Value<'a>>>,
+    /// Per leading key column, its value in each group.
+    leads: Vec<Vec<Value<'a>>>,
+    lo: Vec<Value<'a>>,
+    hi: Vec<Value<'a>>,
+}
+
+impl<'a> KeyArgs<'a> {
+    /// The keys of a batch: `n` values a row, one row's after another.
+    fn new(keys: &[Value<'a>], n: usize) -> KeyArgs<'a> {
+        let mut k = KeyArgs {
+            rows: vec![Vec::with_capacity(keys.len() / n); n],
+            leads: vec![Vec::new(); n - 1],
+            lo: Vec::new(),
+            hi: Vec::new(),
+        };
+        for (i, values) in keys.chunks_exact(n).enumerate() {
+            for (c, v) in values.iter().enumerate() {
+                k.rows[c].push(*v);
+            }
+            let same_group = i > 0 && (0..n - 1).all(|c| k.rows[c][i] == k.rows[c][i - 1]);
+            let last = values[n - 1];
+            match k.hi.last_mut() {
+                Some(hi) if same_group => *hi = last,
+                _ => {
+                    for (lead, v) in k.leads.iter_mut().zip(values) {
+                        lead.push(*v);
+                    }
+                    k.lo.push(last);
+                    k.hi.push(last);
+                }
+            }
+        }
+        k
+    }
+
+    /// Every group spans the same stretch (a day of every code): the table's rows of the
+    /// groups' leading values within it are exactly the batch's part.
+    fn one_stretch(&self) -> bool {
+        self.lo.iter().all(|l| *l == self.lo[0]) && self.hi.iter().all(|h| *h == self.hi[0])
+    }
+
+    /// The stored rows of the part of `table` the batch covers, as a FROM item `b` with the
+    /// key columns, `row_hash`, `rel` (the partition) and `tid`; its parameters come after the
+    /// first `taken` ones.
+    fn covered<R: copy::CopyRow>(&self, table: &str, taken: usize) -> (String, Vec<DatumWithOid<'static>>) {
+        let keys = &R::COLUMNS[..R::KEY];
+        let (last, last_ty) = keys[keys.len() - 1];
+        let leads = &keys[..keys.len() - 1];
+        let names: Vec<String> = keys.iter().map(|(k, _)| format!("t.{k}")).collect();
+        let select = format!(
+            "SELECT {}, t.row_hash, t.tableoid AS rel, t.ctid AS tid FROM {table} t",
+            names.join(", ")
+        );
+        let p = |i: usize| taken + i + 1;
+        let mut args: Vec<DatumWithOid<'static>> = self.leads.iter().map(|v| key_array(v)).collect();
+        if self.one_stretch() {
+            let mut conds: Vec<String> = leads
+                .iter()
+                .enumerate()
+                .map(|(i, (k, ty))| format!("t.{k} = ANY(${}::{ty}[])", p(i)))
+                .collect();
+            conds.push(format!(
+                "t.{last} BETWEEN ${}::{last_ty} AND ${}::{last_ty}",
+                p(leads.len()),
+                p(leads.len() + 1)
+            ));
+            args.push(key_value(self.lo[0]));
+            args.push(key_value(self.hi[0]));
+            (format!("({select} WHERE {}) b", conds.join(" AND ")), args)
+        } else {
+            // A stretch per group, each read by its own index scan (a lateral subquery).
+            let mut arrays: Vec<String> = leads
+                .iter()
+                .enumerate()
+                .map(|(i, (_, ty))| format!("${}::{ty}[]", p(i)))
+                .collect();
+            arrays.push(format!("${}::{last_ty}[]", p(leads.len())));
+            arrays.push(format!("${}::{last_ty}[]", p(leads.len() + 1)));
+            let mut cols: Vec<String> = leads.iter().map(|(k, _)| k.to_string()).collect();
+            cols.extend(["lo".to_owned(), "hi".to_owned()]);
+            let mut conds: Vec<String> = leads.iter().map(|(k, _)| format!("t.{k} = g.{k}")).collect();
+            conds.push(format!("t.{last} BETWEEN g.lo AND g.hi"));
+            args.push(key_array(&self.lo));
+            args.push(key_array(&self.hi));
+            (
+                format!(
+                    "unnest({}) g({}) CROSS JOIN LATERAL ({select} WHERE {} OFFSET 0) b",
+                    arrays.join(", "),
+                    cols.join(", "),
+                    conds.join(" AND ")
+                ),
+                args,
+            )
+        }
+    }
+}
+
+/// How many rows are stored in the part of the table a batch covers, and the sum of their
+/// digests.
+fn stored_in_range<R: copy::CopyRow>(table: &str, keys: &KeyArgs) -> SyncResult<(i64, i128)> {
+    let (covered, args) = keys.covered::<R>(table, 0);
+    let sql = format!("SELECT count(*), coalesce(sum(b.row_hash), 0)::text FROM {covered}");
+    Spi::connect(|c| {
+        let row = c.select(&sql, Some(1), &args)?.first();
+        Ok::<_, pgrx::spi::SpiError>((
+            row.get::<i64>(1)?.unwrap_or(0),
+            row.get::<String>(2)?.unwrap_or_default(),
+        ))
+    })
+    .map_err(spi_err)
+    .map(|(n, sum)| (n, sum.parse::<i128>().unwrap_or(i128::MIN)))
+}
+
+/// What a batch of rows holds against the stored rows (indexes into the batch).
+struct Differences {
+    /// Rows whose key is not stored.
+    new: Vec<usize>,
+    /// Rows stored with other values: by the oid of the relation (partition) holding the stored row,
+    /// the row and the stored row's `ctid`.
+    changed: BTreeMap<u32, Vec<(usize, pg_sys::ItemPointerData)>>,
+}
+
+/// Of a batch (its keys and digests), the rows whose key is not stored in `table`, and those
+/// stored with another digest. The stored rows of the key range are read at once and matched
+/// by a hash join; when the range holds many more rows than the batch (`in_range`), each key
+/// is looked up in the index instead (the OFFSET keeps the planner from hashing the table).
+fn stored_differences<R: copy::CopyRow>(
+    table: &str,
+    keys: &KeyArgs,
+    hashes: Vec<i64>,
+    in_range: i64,
+) -> SyncResult<Differences> {
+    let key = &R::COLUMNS[..R::KEY];
+    let params: Vec<String> = key
+        .iter()
+        .enumerate()
+        .map(|(i, (_, ty))| format!("${}::{ty}[]", i + 1))
+        .collect();
+    let names: Vec<&str> = key.iter().map(|(k, _)| *k).collect();
+    let matches: Vec<String> = key.iter().map(|(k, _)| format!("s.{k} = i.{k}")).collect();
+    let mut extra = Vec::new();
+    let stored = if in_range > 4 * i64::try_from(hashes.len()).unwrap_or(i64::MAX) {
+        format!(
+            "LEFT JOIN LATERAL (SELECT b.tableoid AS rel, b.ctid AS tid, b.row_hash AS h
+                                FROM {table} b WHERE {} OFFSET 0) s ON true",
+            matches.join(" AND ").replace("s.", "b.")
+        )
+    } else {
+        let (covered, args) = keys.covered::<R>(table, key.len() + 1);
+        extra = args;
+        format!(
+            "LEFT JOIN (SELECT {}, b.rel, b.tid, b.row_hash AS h FROM {covered}) s ON {}",
+            names.iter().map(|k| format!("b.{k}")).collect::<Vec<_>>().join(", "),
+            matches.join(" AND ")
+        )
+    };
+    let sql = format!(
+        "SELECT i.n::int, s.rel, s.tid
+         FROM unnest({params}, ${h}::int8[]) WITH ORDINALITY AS i({names}, h, n) {stored}
+         WHERE s.tid IS NULL OR s.h IS DISTINCT FROM i.h",
+        params = params.join(", "),
+        h = key.len() + 1,
+        names = names.join(", "),
+    );
+    let mut args: Vec<DatumWithOid<'static>> = keys.rows.iter().map(|v| key_array(v)).collect();
+    args.push(hashes.into());
+    args.extend(extra);
+    let differing = Spi::connect(|c| {
+        let mut out = Vec::new();
+        for row in c.select(&sql, None, &args)? {
+            out.push((
+                row.get::<i32>(1)?.unwrap_or(0),
+                row.get::<pg_sys::Oid>(2)?,
+                row.get::<pg_sys::ItemPointerData>(3)?,
+            ));
+        }
+        Ok::<_, pgrx::spi::SpiError>(out)
+    })
+    .map_err(spi_err)?;
+    let mut d = Differences {
+        new: Vec::new(),
+        changed: BTreeMap::new(),
+    };
+    for (n, rel, tid) in differing {
+        let Some(i) = usize::try_from(n).ok().and_then(|n| n.checked_sub(1)) else {
+            continue;
+        };
+        match (rel, tid) {
+            (Some(rel), Some(tid)) => d.changed.entry(rel.to_u32()).or_default().push((i, tid)),
+            _ => d.new.push(i),
+        }
+    }
+    Ok(d)
+}
+
+/// Deletes rows of `relation` (a table, not a partitioned one: `ctid`s are per relation) by
+/// `ctid`, with a TID scan (a small table would be scanned whole for a batch otherwise).
+fn delete_rows(relation: u32, rows: &[(usize, pg_sys::ItemPointerData)]) -> SyncResult<()> {
+    let tids: Vec<pg_sys::ItemPointerData> = rows.iter().map(|(_, t)| *t).collect();
+    let name = Spi::get_one_with_args::<String>("SELECT $1::regclass::text", &[pg_sys::Oid::from(relation).into()])
+        .map_err(spi_err)?
+        .ok_or_else(|| SyncError::Store(format!("pg_baostock store: no relation {relation}")))?;
+    let sql = format!("DELETE FROM {name} WHERE ctid = ANY($1::tid[])");
+    with_settings(&[(c"enable_seqscan", c"off")], || {
+        Spi::run_with_args(&sql, &[tids.into()]).map_err(spi_err)
+    })
+}
+
+/// Runs `body` with planner settings changed, as a function's `SET` clause does: restored
+/// when it returns (an ERROR restores them with the transaction it aborts).
+fn with_settings<T>(settings: &[(&std::ffi::CStr, &std::ffi::CStr)], body: impl FnOnce() -> T) -> T {
+    // SAFETY: what fmgr_security_definer does for proconfig: a new GUC nest level, settings
+    // saved at it, and AtEOXact_GUC(true) to pop it.
+    unsafe {
+        let level = pg_sys::NewGUCNestLevel();
+        for (name, value) in settings {
+            pg_sys::set_config_option(
+                name.as_ptr(),
+                value.as_ptr(),
+                pg_sys::GucContext::PGC_USERSET,
+                pg_sys::GucSource::PGC_S_SESSION,
+                pg_sys::GucAction::GUC_ACTION_SAVE,
+                true,
+                0,
+                false,
+            );
+        }
+        let out = body();
+        pg_sys::AtEOXact_GUC(true, level);
+        out
+    }
+}
