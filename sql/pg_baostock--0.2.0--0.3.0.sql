@@ -119,11 +119,13 @@ BEGIN
        OR ($2 = 'qfq' AND (known IS NULL OR EXISTS (SELECT 1 FROM baostock.trade_calendar c
                                                      WHERE c.is_trading_day AND c.day > known
                                                        AND c.day < (now() AT TIME ZONE 'Asia/Shanghai')::date))) THEN
-        RAISE WARNING 'pg_baostock: the adjust factors of % are known only through %: its % prices may differ from the server''s',
-            $1, coalesce(known::text, 'no day (its whole factor history was never fetched)'),
+        RAISE WARNING 'pg_baostock: %: its % prices may differ from the server''s',
+            CASE WHEN known IS NULL THEN format('the whole factor history of %s was never fetched', $1)
+                 ELSE format('the adjust factors of %s are known only through %s', $1, to_char(known, 'YYYY-MM-DD')) END,
             CASE $2 WHEN 'qfq' THEN 'forward-adjusted (qfq)' ELSE 'back-adjusted (hfq)' END
             USING HINT = format('SELECT baostock.backfill(%L, codes => ARRAY[%L]) fetches its factor history up to today; sync_date() keeps it current.',
-                                (SELECT coalesce(min(b.date), date '1990-12-19') FROM baostock.daily_bars b WHERE b.code = $1), $1);
+                                (SELECT to_char(coalesce(min(b.date), date '1990-12-19'), 'YYYY-MM-DD')
+                                 FROM baostock.daily_bars b WHERE b.code = $1), $1);
     END IF;
     RETURN QUERY
     WITH f AS (
@@ -283,7 +285,7 @@ COMMENT ON VIEW baostock.daily_bars_hfq IS 'Every stored daily bar with back-adj
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- pg_baostock::api::backfill
+-- pg_baostock::api::jobs::backfill
 CREATE  FUNCTION "backfill"(
 	"start_date" date, /* Option < Date > */
 	"end_date" date DEFAULT NULL, /* Option < Date > */
@@ -299,7 +301,7 @@ AS 'MODULE_PATHNAME', 'backfill_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- pg_baostock::api::cancel
+-- pg_baostock::api::jobs::cancel
 CREATE  FUNCTION "cancel"(
 	"job_id" bigint /* Option < i64 > */
 ) RETURNS TEXT /* String */
@@ -310,7 +312,7 @@ AS 'MODULE_PATHNAME', 'cancel_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- pg_baostock::api::plan
+-- pg_baostock::api::jobs::plan
 CREATE  FUNCTION "plan"(
 	"start_date" date, /* Option < Date > */
 	"end_date" date DEFAULT NULL, /* Option < Date > */
@@ -334,7 +336,7 @@ AS 'MODULE_PATHNAME', 'plan_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- pg_baostock::api::resume
+-- pg_baostock::api::jobs::resume
 CREATE  FUNCTION "resume"() RETURNS bigint /* i64 */
 STRICT VOLATILE SECURITY DEFINER PARALLEL UNSAFE
 SET search_path TO pg_catalog, pg_temp
@@ -343,7 +345,7 @@ AS 'MODULE_PATHNAME', 'resume_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- pg_baostock::api::retry
+-- pg_baostock::api::jobs::retry
 CREATE  FUNCTION "retry"(
 	"job_id" bigint /* Option < i64 > */
 ) RETURNS bigint /* i64 */
@@ -354,7 +356,7 @@ AS 'MODULE_PATHNAME', 'retry_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- pg_baostock::api::sync_calendar
+-- pg_baostock::api::sync::sync_calendar
 CREATE  FUNCTION "sync_calendar"(
 	"start_date" date DEFAULT NULL, /* Option < Date > */
 	"end_date" date DEFAULT NULL /* Option < Date > */
@@ -374,7 +376,7 @@ AS 'MODULE_PATHNAME', 'sync_calendar_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- pg_baostock::api::sync_date
+-- pg_baostock::api::sync::sync_date
 CREATE  FUNCTION "sync_date"(
 	"day" date DEFAULT 'infinity', /* Option < Date > */
 	"force" bool DEFAULT false /* Option < bool > */
@@ -394,7 +396,7 @@ AS 'MODULE_PATHNAME', 'sync_date_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- pg_baostock::api::sync_index_constituents
+-- pg_baostock::api::sync::sync_index_constituents
 CREATE  FUNCTION "sync_index_constituents"(
 	"day" date DEFAULT NULL /* Option < Date > */
 ) RETURNS TABLE (
@@ -413,7 +415,7 @@ AS 'MODULE_PATHNAME', 'sync_index_constituents_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- pg_baostock::api::sync_industries
+-- pg_baostock::api::sync::sync_industries
 CREATE  FUNCTION "sync_industries"(
 	"day" date DEFAULT NULL /* Option < Date > */
 ) RETURNS TABLE (
@@ -432,7 +434,7 @@ AS 'MODULE_PATHNAME', 'sync_industries_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- pg_baostock::api::sync_securities
+-- pg_baostock::api::sync::sync_securities
 CREATE  FUNCTION "sync_securities"() RETURNS TABLE (
 	"day" date,  /* Option < Date > */
 	"status" TEXT,  /* String */
@@ -449,7 +451,7 @@ AS 'MODULE_PATHNAME', 'sync_securities_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- pg_baostock::api::wait
+-- pg_baostock::api::jobs::wait
 CREATE  FUNCTION "wait"(
 	"job_id" bigint /* Option < i64 > */
 ) RETURNS TEXT /* String */
@@ -460,7 +462,7 @@ AS 'MODULE_PATHNAME', 'wait_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- pg_baostock::api::worker_status
+-- pg_baostock::api::status::worker_status
 CREATE  FUNCTION "worker_status"() RETURNS TABLE (
 	"preloaded" bool,  /* bool */
 	"worker_pid" INT,  /* Option < i32 > */
