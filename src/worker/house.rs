@@ -51,6 +51,7 @@ impl House {
         if self.last_save.elapsed() >= SAVE_EVERY {
             self.save();
         }
+        self.record_deliveries();
         if self.last_alerts.elapsed() >= ALERTS_EVERY {
             self.last_alerts = Instant::now();
             self.alerts();
@@ -123,7 +124,6 @@ impl House {
             Ok(p) => p,
             Err(e) => return warning!("{TYPE}: cannot evaluate alerts: {}", e.text()),
         };
-        self.record_deliveries();
         let Some(url) = webhook else { return };
         let now = Instant::now();
         self.backoff

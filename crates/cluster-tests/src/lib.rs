@@ -209,16 +209,23 @@ fn start_psql(script: &str, app: &str) -> (Child, std::thread::JoinHandle<()>) {
     (child, writer)
 }
 
-fn outcome(out: Output) -> Outcome {
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    let notices = stderr
+/// The messages of one level (`NOTICE`, `WARNING`) psql wrote to stderr, without the tag and
+/// the SQLSTATE.
+fn messages(stderr: &str, level: &str) -> Vec<String> {
+    let tag = format!("{level}:");
+    stderr
         .lines()
         .filter_map(|l| {
-            let at = l.find("NOTICE:")?;
-            let text = l[at + "NOTICE:".len()..].trim();
+            let at = l.find(&tag)?;
+            let text = l[at + tag.len()..].trim();
             Some(split_sqlstate(text).map_or(text, |(_, m)| m).to_owned())
         })
-        .collect();
+        .collect()
+}
+
+fn outcome(out: Output) -> Outcome {
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let notices = messages(&stderr, "NOTICE");
     if out.status.success() {
         let stdout = String::from_utf8_lossy(&out.stdout);
         (Ok(stdout.trim_end_matches('\n').to_owned()), notices)
@@ -243,15 +250,7 @@ pub fn sql_with_warnings(script: &str) -> Outcome {
     let (child, writer) = start_psql(script, &next_app_name());
     let out = child.wait_with_output().expect("wait for psql");
     let _ = writer.join();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    let warnings = stderr
-        .lines()
-        .filter_map(|l| {
-            let at = l.find("WARNING:")?;
-            let text = l[at + "WARNING:".len()..].trim();
-            Some(split_sqlstate(text).map_or(text, |(_, m)| m).to_owned())
-        })
-        .collect();
+    let warnings = messages(&String::from_utf8_lossy(&out.stderr), "WARNING");
     (outcome(out).0, warnings)
 }
 
@@ -266,6 +265,28 @@ pub fn sql(script: &str) -> String {
         Ok(out) => out,
         Err(e) => panic!("SQL failed:\n{script}\n{e}"),
     }
+}
+
+/// A query's single value, trimmed.
+pub fn one(query: &str) -> String {
+    sql(query).trim().to_owned()
+}
+
+/// Changes server-wide settings (`ALTER SYSTEM ...;` statements) and waits until new sessions
+/// see `check` as `want`; the worker reads them at its next housekeeping tick (at most a quarter
+/// of a second when idle).
+pub fn settings(script: &str, check: &str, want: &str) {
+    sql(&format!("{script} SELECT pg_reload_conf();"));
+    poll(check, Duration::from_secs(10), || {
+        (try_sql(&format!("SHOW {check}")).ok()?.trim() == want).then_some(())
+    });
+    std::thread::sleep(Duration::from_millis(500));
+}
+
+/// `wait()` on a job, given at most `within`; the state it ended in.
+pub fn wait_within(id: i64, within: Duration) -> String {
+    let (res, _) = spawn_sql(&format!("SELECT baostock.wait({id})")).finish_within(within);
+    res.unwrap_or_else(|e| panic!("wait({id}): {e}")).trim().to_owned()
 }
 
 /// A query's single value as an integer.
@@ -524,6 +545,12 @@ impl TestEnv {
         );
         emu.reset_counters();
         TestEnv { emu, _serial: serial }
+    }
+
+    /// Sends a control-port command to the emulator; it must succeed.
+    pub fn control(&self, line: &str) {
+        let out = baostock_emulator::control_port::execute(self.emu.controls(), line);
+        assert!(out.contains("\"ok\":true"), "{line}: {out}");
     }
 
     /// The emulator's port.

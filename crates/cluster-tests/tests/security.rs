@@ -9,7 +9,6 @@ use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use baostock_emulator::control_port::execute;
 use baostock_emulator::market::china_today;
 use chrono::NaiveDate;
 use pg_baostock_cluster_tests::*;
@@ -21,31 +20,6 @@ impl Drop for Undo {
     fn drop(&mut self) {
         let _ = try_sql(self.0);
     }
-}
-
-fn one(query: &str) -> String {
-    sql(query).trim().to_owned()
-}
-
-fn control(env: &TestEnv, line: &str) {
-    let out = execute(env.emu.controls(), line);
-    assert!(out.contains("\"ok\":true"), "{line}: {out}");
-}
-
-/// Changes server-wide settings and waits until new sessions see them (the worker reads them
-/// at its next tick).
-fn settings(script: &str, check: &str, want: &str) {
-    sql(&format!("{script} SELECT pg_reload_conf();"));
-    poll(check, Duration::from_secs(10), || {
-        (try_sql(&format!("SHOW {check}")).ok()?.trim() == want).then_some(())
-    });
-    std::thread::sleep(Duration::from_millis(500));
-}
-
-/// `wait()` on a job, given at most `secs` seconds.
-fn wait_for(id: i64, secs: u64) -> String {
-    let (res, _) = spawn_sql(&format!("SELECT baostock.wait({id})")).finish_within(Duration::from_secs(secs));
-    res.unwrap_or_else(|e| panic!("wait({id}): {e}")).trim().to_owned()
 }
 
 /// A trading day of March last year, and `n` trading days from it.
@@ -92,7 +66,7 @@ fn the_worker_never_runs_a_function_planted_in_public() {
     restart_worker("");
     let days = some_days(&env, 2);
     let id = backfill(&format!("'{}', '{}', factors => false", days[0], days[1]));
-    assert_eq!(wait_for(id, 120), "done");
+    assert_eq!(wait_within(id, Duration::from_secs(120)), "done");
     let calls = sql("SELECT backend_type FROM public.planted_calls WHERE backend_type <> 'client backend'");
     assert!(
         calls.trim().is_empty(),
@@ -147,7 +121,7 @@ fn locks_another_role_takes_never_stall_sync_date_or_the_worker() {
     let id = backfill(&format!(
         "'{first}', '{last}', codes => ARRAY['{code}'], frequency => '5', factors => false"
     ));
-    assert_eq!(wait_for(id, 120), "done", "{:?}", job(id));
+    assert_eq!(wait_within(id, Duration::from_secs(120)), "done", "{:?}", job(id));
     // The locks pg_baostock takes now are not the intruder's to take.
     let e = try_sql("SET ROLE baostock_test_intruder; SELECT * FROM baostock.sync_locks FOR UPDATE")
         .expect_err("the intruder locked a row of sync_locks");
@@ -167,7 +141,7 @@ fn a_budget_of_one_lets_through_at_most_one_request_and_a_paused_job_can_be_canc
     let env = TestEnv::start();
     // A China day of the server's no test has counted requests on.
     let day = china_today() + chrono::Days::new(20);
-    control(&env, &format!("clock {day}T12:00:00 running"));
+    env.control(&format!("clock {day}T12:00:00 running"));
     assert_eq!(one("SELECT status FROM baostock.sync_calendar()"), "ok");
     // 0.2.0 kept a reserve of min(max(b/20, 20), b) for sync_date: all of a budget of 1 to
     // 20, which left the worker a limit of 0, read as no budget at all.
@@ -279,7 +253,7 @@ fn a_relay_that_never_answers_costs_a_running_job_nothing_and_its_url_never_show
     // read, up to 20 at a time, between the job's units).
     let days = some_days(&env, 5);
     let id = backfill(&format!("'{}', '{}', factors => false", days[0], days[4]));
-    assert_eq!(wait_for(id, 60), "done");
+    assert_eq!(wait_within(id, Duration::from_secs(60)), "done");
     // Each alert offered again only after a pause that grows.
     let offers = offers.lock().unwrap().clone();
     let mut by_alert: std::collections::BTreeMap<i64, Vec<Instant>> = Default::default();

@@ -8,26 +8,9 @@ use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use baostock_emulator::control_port::execute;
 use baostock_emulator::market::china_today;
 use chrono::NaiveDate;
 use pg_baostock_cluster_tests::*;
-
-/// Sends a control-port command to the test's emulator; it must succeed.
-fn control(env: &TestEnv, line: &str) {
-    let out = execute(env.emu.controls(), line);
-    assert!(out.contains("\"ok\":true"), "{line}: {out}");
-}
-
-/// Changes server-wide settings and waits until new sessions see them; the worker reads them
-/// at its next housekeeping tick (at most a quarter of a second when idle).
-fn settings(script: &str, check: &str, want: &str) {
-    sql(&format!("{script} SELECT pg_reload_conf();"));
-    poll(check, Duration::from_secs(10), || {
-        (try_sql(&format!("SHOW {check}")).ok()?.trim() == want).then_some(())
-    });
-    std::thread::sleep(Duration::from_millis(500));
-}
 
 /// `n` trading days of last year from March on.
 fn days(env: &TestEnv, n: usize) -> (NaiveDate, NaiveDate) {
@@ -37,12 +20,7 @@ fn days(env: &TestEnv, n: usize) -> (NaiveDate, NaiveDate) {
 
 /// `wait()` on a job, given at most two minutes.
 fn wait_for(id: i64) -> String {
-    let (res, _) = spawn_sql(&format!("SELECT baostock.wait({id})")).finish_within(Duration::from_secs(120));
-    res.unwrap_or_else(|e| panic!("wait({id}): {e}")).trim().to_owned()
-}
-
-fn one(query: &str) -> String {
-    sql(query).trim().to_owned()
+    wait_within(id, Duration::from_secs(120))
 }
 
 /// The open alerts' kinds, sorted.
@@ -81,13 +59,10 @@ fn a_soak_with_a_fifth_of_requests_faulted_ends_with_every_unit_done_and_the_sam
     );
     // 1 - (1 - 0.0315)^7 = 20% of requests.
     let each = 31_500;
-    control(
-        &env,
-        &format!(
-            "faults reset={each} fin={each} silence={each} truncated={each} corrupt-zlib={each} error-frame={each} \
+    env.control(&format!(
+        "faults reset={each} fin={each} silence={each} truncated={each} corrupt-zlib={each} error-frame={each} \
              slow-drip={each} drip_chunk=4096 drip_ms=2 script=9A:2:empty script=9A:5:empty script=98:7:empty"
-        ),
-    );
+    ));
     let t0 = Instant::now();
     let id = backfill(&format!("'{start}', '{end}'"));
     assert_eq!(wait_for(id), "done");
@@ -149,11 +124,11 @@ fn a_spent_budget_pauses_the_job_with_an_alert_and_the_next_china_day_resumes_it
     // The server's clock 25 s before midnight of a China day no earlier test has counted
     // requests on; the extension learns it from each login reply.
     let tomorrow = china_today().succ_opt().unwrap();
-    control(&env, &format!("clock {tomorrow}T23:59:35 running"));
+    env.control(&format!("clock {tomorrow}T23:59:35 running"));
     // One call while there is no budget: its login teaches the cluster the server's clock.
     assert_eq!(one("SELECT status FROM baostock.sync_calendar()"), "ok");
     // The emulator blacklists past 45 requests a day: the budget must keep us below.
-    control(&env, "sessions daily_limit=45");
+    env.control("sessions daily_limit=45");
     // 50 a day, of which backfills may use 30 (20 are kept for sync_date).
     settings(
         "ALTER SYSTEM SET baostock.daily_request_budget = 50;",
@@ -207,7 +182,7 @@ fn a_blacklist_stops_every_fetch_pauses_the_job_alerts_and_survives_a_restart() 
     let (start, end) = days(&env, 30);
     let listener = spawn_sql("LISTEN baostock_alerts; SELECT pg_sleep(12);");
     std::thread::sleep(Duration::from_millis(500));
-    control(&env, "sessions daily_limit=20 blacklist_ms=3600000");
+    env.control("sessions daily_limit=20 blacklist_ms=3600000");
     let id = backfill(&format!("'{start}', '{end}', factors => false"));
     poll("the job to pause for the blacklist", Duration::from_secs(20), || {
         (one(&format!(
@@ -266,8 +241,8 @@ fn a_blacklist_stops_every_fetch_pauses_the_job_alerts_and_survives_a_restart() 
     assert!(one("SELECT status FROM baostock.sync_health()") == "blacklisted");
 
     // resume() lifts it early (here, once the server has forgiven us too).
-    control(&env, "clear-blacklist");
-    control(&env, "sessions daily_limit=none");
+    env.control("clear-blacklist");
+    env.control("sessions daily_limit=none");
     assert_eq!(one("SELECT baostock.resume()"), "1");
     assert_eq!(wait_for(id), "done");
     let j = job(id);
@@ -327,7 +302,7 @@ fn units_failing_twice_end_the_job_done_with_an_alert_on_the_webhook_and_retry_f
         &format!("http://127.0.0.1:{port}/robot"),
     );
     // A bar the codec cannot read makes that day's answer undecodable, every time.
-    control(&env, &format!("override sh.600000 {bad_day} close not-a-number"));
+    env.control(&format!("override sh.600000 {bad_day} close not-a-number"));
     let id = backfill(&format!("'{start}', '{end}', factors => false"));
     assert_eq!(wait_for(id), "done", "a job with failed units still ends done");
     let j = job(id);
@@ -349,10 +324,12 @@ fn units_failing_twice_end_the_job_done_with_an_alert_on_the_webhook_and_retry_f
             .find(|b| b.contains("\"job_failures\"") && b.contains(&format!("\"job_id\" : {id}")))
             .cloned()
     });
-    assert_eq!(
-        one("SELECT count(*) FILTER (WHERE delivered_at IS NOT NULL) || '/' || count(*) FROM baostock.alerts WHERE kind = 'job_failures'"),
-        "1/1"
-    );
+    // The courier's answer is written down by the worker's next tick.
+    poll("the delivery recorded", Duration::from_secs(10), || {
+        (one("SELECT count(*) FILTER (WHERE delivered_at IS NOT NULL) || '/' || count(*) FROM baostock.alerts WHERE kind = 'job_failures'")
+            == "1/1")
+            .then_some(())
+    });
     assert_eq!(one("SELECT failed_units FROM baostock.sync_health()"), "1");
     // Nothing of this year is synced: the calendar says which day is due, and that is stale.
     let due = one("SELECT due_day FROM baostock.sync_health()");
@@ -373,7 +350,7 @@ fn units_failing_twice_end_the_job_done_with_an_alert_on_the_webhook_and_retry_f
     });
 
     // Once the server answers well again, retry() finishes the job and the alerts clear.
-    control(&env, "clear-overrides");
+    env.control("clear-overrides");
     assert_eq!(one(&format!("SELECT baostock.retry({id})")), "1");
     assert_eq!(wait_for(id), "done");
     assert_eq!(job(id).units_failed, 0);

@@ -4,13 +4,6 @@
 -- first two days by 1 and the third by 2 (closes 10, 12, 12), and qfq by round(back / latest
 -- back, 6) = 0.5, 0.5 and 1 (closes 5, 6, 6), each with 10 decimals (4 of the price, 6 of the
 -- factor).
-CREATE FUNCTION pg_temp.error_of(q text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE q;
-    RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
 INSERT INTO baostock.trade_calendar (day, is_trading_day)
 SELECT d::date, extract(isodow FROM d) < 6 FROM generate_series(date '2020-01-01', date '2020-01-10', interval '1 day') d;
 INSERT INTO baostock.daily_bars (code, date, open, high, low, close, preclose, volume, amount, adjustflag, trade_status, pct_chg, is_st)
@@ -44,9 +37,9 @@ INSERT INTO baostock.synced_days (day, bars, factors) VALUES ('2020-01-13', 1, 0
 SELECT baostock.factors_known_through('sh.600000');
 
 -- Bad input: a clear SQLSTATE.
-SELECT pg_temp.error_of($$SELECT * FROM baostock.adjusted_bars('sh.600000', '2020-01-01', '2020-01-10', 'xfq')$$);
-SELECT pg_temp.error_of($$SELECT * FROM baostock.adjusted_bars('sh.600000', '2020-01-01', '2020-01-10', 'qfq', 'x')$$);
-SELECT pg_temp.error_of($$SELECT * FROM baostock.adjusted_bars('sh.600000', '2020-01-10', '2020-01-01')$$);
-SELECT pg_temp.error_of($$SELECT * FROM baostock.adjusted_bars(NULL, '2020-01-01', '2020-01-10')$$);
-SELECT pg_temp.error_of($$SELECT * FROM baostock.factor_ranges('sh.600000', 'xfq')$$);
-SELECT pg_temp.error_of($$SELECT * FROM baostock.factor_ranges('sh.600000', NULL)$$);
+SELECT public.error_of($$SELECT * FROM baostock.adjusted_bars('sh.600000', '2020-01-01', '2020-01-10', 'xfq')$$);
+SELECT public.error_of($$SELECT * FROM baostock.adjusted_bars('sh.600000', '2020-01-01', '2020-01-10', 'qfq', 'x')$$);
+SELECT public.error_of($$SELECT * FROM baostock.adjusted_bars('sh.600000', '2020-01-10', '2020-01-01')$$);
+SELECT public.error_of($$SELECT * FROM baostock.adjusted_bars(NULL, '2020-01-01', '2020-01-10')$$);
+SELECT public.error_of($$SELECT * FROM baostock.factor_ranges('sh.600000', 'xfq')$$);
+SELECT public.error_of($$SELECT * FROM baostock.factor_ranges('sh.600000', NULL)$$);

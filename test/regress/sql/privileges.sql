@@ -1,21 +1,13 @@
 -- Who may do what: a role granted baostock_reader reads the data and nothing else; a role
 -- granted nothing reads the status views only; the functions that reach the server or write
 -- are the owner's until granted, and no role but the owner may lock the syncs' locks.
-CREATE FUNCTION pg_temp.error_of(q text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE q;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
-GRANT EXECUTE ON FUNCTION pg_temp.error_of(text) TO PUBLIC;
 CREATE ROLE regress_baostock_analyst;
 GRANT baostock_reader TO regress_baostock_analyst;
 CREATE ROLE regress_baostock_nobody;
 SELECT rolcanlogin FROM pg_roles WHERE rolname = 'baostock_reader';
 
 SET ROLE regress_baostock_analyst;
-SELECT q, pg_temp.error_of(q) FROM (VALUES
+SELECT q, public.error_of(q) FROM (VALUES
     ('SELECT count(*) FROM baostock.daily_bars'),
     ('SELECT count(*) FROM baostock.weekly_bars'),
     ('SELECT count(*) FROM baostock.monthly_bars'),
@@ -57,7 +49,7 @@ SELECT q, pg_temp.error_of(q) FROM (VALUES
 RESET ROLE;
 
 SET ROLE regress_baostock_nobody;
-SELECT q, pg_temp.error_of(q) FROM (VALUES
+SELECT q, public.error_of(q) FROM (VALUES
     ('SELECT count(*) FROM baostock.daily_bars'),
     ('SELECT count(*) FROM baostock.health'),
     ('SELECT count(*) FROM baostock.runs'),
@@ -71,7 +63,7 @@ RESET ROLE;
 -- A grant of one function is enough to call it: it runs as its owner with a fixed search_path.
 GRANT EXECUTE ON FUNCTION baostock.sync_date(date, boolean) TO regress_baostock_nobody;
 SET ROLE regress_baostock_nobody;
-SELECT pg_temp.error_of($$SELECT * FROM baostock.sync_date('1980-01-01')$$);
+SELECT public.error_of($$SELECT * FROM baostock.sync_date('1980-01-01')$$);
 RESET ROLE;
 REVOKE EXECUTE ON FUNCTION baostock.sync_date(date, boolean) FROM regress_baostock_nobody;
 DROP ROLE regress_baostock_analyst;
