@@ -18,11 +18,13 @@
 #   BENCH_PARTS="daily history extras"  the daily update; the historical load and the scaling;
 #                                  on ten years of bars, factor histories, minute bars, adjusted reads
 #   BENCH_PORT=5497                cluster port; emulator on 10040, its control port on 10041
+#   PG_MAJOR=18                    on PostgreSQL 18 (the wheel) instead of 15
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 
-BENCH_DIR=${BENCH_DIR:-/var/tmp/pg_baostock-bench}
+. scripts/pg-env.sh
+BENCH_DIR=${BENCH_DIR:-/var/tmp/pg_baostock-bench$([ "$PG_MAJOR" = 15 ] || echo "-$PG_MAJOR")}
 PGDATA_BENCH=$BENCH_DIR/data
 BENCH_PORT=${BENCH_PORT:-5497}
 EMU_PORT=${BENCH_EMU_PORT:-10040}
@@ -31,7 +33,6 @@ export BENCH_SESSIONS=${BENCH_SESSIONS:-1 2 3}
 export BENCH_SCALING_YEARS=${BENCH_SCALING_YEARS:-1 2 5 10}
 export BENCH_PROFILE=${BENCH_PROFILE:-realistic}
 export BENCH_PARTS=${BENCH_PARTS:-daily history extras}
-PGBIN=/usr/lib/postgresql/15/bin
 
 log() { printf '\n==> %s\n' "$*" >&2; }
 as_pg() { (cd "$BENCH_DIR" && sudo -u postgres "$@"); }
@@ -50,12 +51,13 @@ bash scripts/setup.sh >&2
 bash scripts/setup-python.sh >&2
 # The demo and test clusters may have the library loaded: it is replaced in place below.
 bash scripts/demo.sh stop
+PG_MAJOR=18 bash scripts/demo.sh stop
 stop
 trap stop EXIT
 
 log "building the emulator and installing the extension (release)"
 cargo build --release -p baostock-emulator >&2
-cargo pgrx install --release --features bench --pg-config "$PGBIN/pg_config" >&2
+cargo pgrx install --release "${PG_FEATURES[@]}" --features bench --pg-config "$PG_CONFIG" >&2
 
 rm -rf "$BENCH_DIR"
 mkdir -p "$BENCH_DIR"
@@ -70,7 +72,7 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 
-log "starting PostgreSQL 15 in $PGDATA_BENCH on port $BENCH_PORT"
+log "starting PostgreSQL $PG_MAJOR in $PGDATA_BENCH on port $BENCH_PORT"
 as_pg "$PGBIN/initdb" -D "$PGDATA_BENCH" -A trust -E UTF8 --locale C.UTF-8 > /dev/null
 cat >> "$PGDATA_BENCH/postgresql.conf" <<EOF
 listen_addresses = ''

@@ -11,6 +11,7 @@
 #   bash scripts/check-released.sh               # the digests and the upgrade paths
 #   bash scripts/check-released.sh --installed   # also the generated install script
 #   bash scripts/check-released.sh --record      # at a release: records the current version
+#   bash scripts/check-released.sh --same-sql BIN   # 18's generated install script = 15's
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,6 +23,19 @@ fail() {
 }
 # pgrx writes the source line of each generated object as a comment: not part of the schema.
 normalized() { sed -E 's/^(-- src\/[^:]+):[0-9]+$/\1/' "$1"; }
+
+# The install script generated for another major (its bin directory): the same SQL as 15's.
+if [ "${1:-}" = "--same-sql" ]; then
+  other=$("${2:?--same-sql needs a bin directory}/pg_config" --sharedir)/extension/pg_baostock--$version.sql
+  [ -f "$other" ] || fail "$other is not installed"
+  [ -f "$extdir/pg_baostock--$version.sql" ] || fail "$extdir/pg_baostock--$version.sql is not installed"
+  if ! diff <(normalized "$extdir/pg_baostock--$version.sql") <(normalized "$other") > /tmp/check-released.diff; then
+    cat /tmp/check-released.diff >&2
+    fail "the install script generated for $(dirname "$other") differs from 15's (< 15, > the other)"
+  fi
+  echo "check-released: the install script of $version is the same for 15 and $("${2}/pg_config" --version)"
+  exit 0
+fi
 
 if [ "${1:-}" = "--record" ]; then
   released="sql/released/pg_baostock--$version.sql"

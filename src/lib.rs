@@ -42,7 +42,12 @@ pub extern "C-unwind" fn _PG_init() {
     // SAFETY: a plain read of a flag the postmaster sets while it loads preload libraries.
     if unsafe { pgrx::pg_sys::process_shared_preload_libraries_in_progress } {
         shmem::init();
-        worker::register();
+        // pg_upgrade starts both servers in binary-upgrade mode to move the catalogs: no worker
+        // may touch the data then.
+        // SAFETY: a plain read of a flag set before preload libraries are loaded.
+        if !unsafe { pgrx::pg_sys::IsBinaryUpgrade } {
+            worker::register();
+        }
     }
 }
 

@@ -70,7 +70,13 @@ pub fn copy_in(table: &str, columns: &[&str], data: Vec<u8>) -> SyncResult<u64> 
         let rel = pg_sys::table_openrv(rv, lock);
         let pstate = pg_sys::make_parsestate(std::ptr::null_mut());
         let item = pg_sys::addRangeTableEntryForRelation(pstate, rel, lock, std::ptr::null_mut(), false, false);
-        (*(*item).p_rte).requiredPerms = pg_sys::ACL_INSERT as pg_sys::AclMode;
+        // The permission to check: on the range table entry up to PostgreSQL 15, in its own
+        // RTEPermissionInfo since 16.
+        #[cfg(feature = "pg15")]
+        let perms = &mut (*(*item).p_rte).requiredPerms;
+        #[cfg(not(feature = "pg15"))]
+        let perms = &mut (*(*item).p_perminfo).requiredPerms;
+        *perms = pg_sys::ACL_INSERT as pg_sys::AclMode;
         let cstate = pg_sys::BeginCopyFrom(
             pstate,
             rel,

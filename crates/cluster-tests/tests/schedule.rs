@@ -1,6 +1,7 @@
 //! The pg_cron schedules fire at the China times they promise: the README's by-hand lines and
-//! those `baostock.schedule_daily()` makes (which the demo uses). Debian's pg_cron 1.4 runs
-//! schedules in GMT: China time is GMT+8.
+//! those `baostock.schedule_daily()` makes (which the demo uses). Debian's pg_cron 1.4 (for 15)
+//! runs schedules in GMT: China time is GMT+8; pg_cron 1.6 (built for 18) in `cron.timezone`,
+//! which the cluster tests set to Asia/Tokyo on 18.
 
 /// The `cron.schedule(name, expr, command)` calls of a text: (name, expression).
 fn schedules(text: &str) -> Vec<(String, String)> {
@@ -70,9 +71,22 @@ fn the_demo_schedules_with_schedule_daily() {
     assert!(demo.contains("SELECT * FROM baostock.schedule_daily();"));
 }
 
-/// (weekday 0-6 with 0 = Sunday, minute of the day) in China for every GMT firing of a
-/// `M H * * DOWS` expression.
-fn china_minutes(expr: &str) -> Vec<(u32, u32)> {
+/// Minutes China time is ahead of pg_cron's time zone now: GMT for pg_cron 1.4 (Debian's, for
+/// 15), `cron.timezone` where pg_cron has it (1.6, built for 18); Postgres's zone data says by
+/// how much.
+fn china_ahead_minutes() -> u32 {
+    pg_baostock_cluster_tests::sql(
+        "SELECT (extract(epoch FROM (now() AT TIME ZONE 'Asia/Shanghai')
+                 - (now() AT TIME ZONE coalesce(nullif(current_setting('cron.timezone', true), ''), 'GMT'))) / 60)::int",
+    )
+    .trim()
+    .parse()
+    .expect("minutes")
+}
+
+/// (weekday 0-6 with 0 = Sunday, minute of the day) in China for every firing of a
+/// `M H * * DOWS` expression in pg_cron's time zone, `ahead` minutes behind China.
+fn china_minutes_ahead(expr: &str, ahead: u32) -> Vec<(u32, u32)> {
     let parts: Vec<&str> = expr.split_whitespace().collect();
     assert_eq!(parts.len(), 5, "{expr}");
     assert_eq!((parts[2], parts[3]), ("*", "*"), "{expr}");
@@ -80,7 +94,7 @@ fn china_minutes(expr: &str) -> Vec<(u32, u32)> {
     for dow in field(parts[4]) {
         for hour in field(parts[1]) {
             for minute in field(parts[0]) {
-                let china = hour * 60 + minute + 8 * 60;
+                let china = hour * 60 + minute + ahead;
                 out.push(((dow + china / 1440) % 7, china % 1440));
             }
         }
@@ -119,6 +133,10 @@ fn schedule_daily_makes_pg_cron_jobs_that_fire_at_the_china_times_asked() {
     sql("SELECT baostock.unschedule_daily()");
     let returned = sql("SELECT jobname || ' ' || china_time || ' ' || schedule FROM baostock.schedule_daily()");
     assert_eq!(returned.lines().count(), 5, "{returned}");
+    let ahead = china_ahead_minutes();
+    let zone =
+        pg_baostock_cluster_tests::sql("SELECT coalesce(nullif(current_setting('cron.timezone', true), ''), 'GMT')");
+    let china_minutes = |expr: &str| china_minutes_ahead(expr, ahead);
     let jobs = daily_jobs();
     let defaults = ["18:30", "19:30", "21:00", "23:00", "08:00"];
     assert_eq!(jobs.len(), defaults.len(), "{jobs:?}");
@@ -133,16 +151,22 @@ fn schedule_daily_makes_pg_cron_jobs_that_fire_at_the_china_times_asked() {
         assert_eq!(database, "postgres");
         assert!(returned.contains(&format!("{name} {time} {schedule}")), "{returned}");
     }
-    // Other times replace the set; one before 08:00 China is the evening before in GMT.
+    // Other times replace the set. In GMT one before 08:00 China is the evening before; in
+    // Tokyo (an hour ahead of China, no summer time) every time is an hour later the same day.
     sql("SELECT count(*) FROM baostock.schedule_daily(ARRAY['07:30', '17:45'])");
     let jobs = daily_jobs();
     assert_eq!(jobs.len(), 2, "{jobs:?}");
-    for (name, time, gmt) in [
-        ("baostock-daily-0730", "07:30", "30 23 * * 1,2,3,4,5"),
-        ("baostock-daily-1745", "17:45", "45 9 * * 1,2,3,4,5"),
-    ] {
+    let lines = match zone.trim() {
+        "GMT" => ["30 23 * * 1,2,3,4,5", "45 9 * * 1,2,3,4,5"],
+        "Asia/Tokyo" => ["30 8 * * 2,3,4,5,6", "45 18 * * 1,2,3,4,5"],
+        other => panic!("no lines worked out for cron.timezone {other}"),
+    };
+    for ((name, time), line) in [("baostock-daily-0730", "07:30"), ("baostock-daily-1745", "17:45")]
+        .into_iter()
+        .zip(lines)
+    {
         let job = jobs.iter().find(|j| j.0 == name).unwrap();
-        assert_eq!(job.1, gmt, "{name}");
+        assert_eq!(job.1, line, "{name} in {zone}");
         assert_eq!(china_minutes(&job.1), promised(time), "{name}");
     }
     assert_eq!(sql("SELECT baostock.unschedule_daily()"), "2");
