@@ -130,7 +130,7 @@ else
   fi
   cp "sql/released/pg_baostock--$UPGRADE_FROM.sql" "$EXTDIR/"
   emulator_port=$((CLUSTER_PORT + 1000))
-  target/debug/baostock-emulator --listen "127.0.0.1:$emulator_port" --profile fast > "$CLUSTER_DIR/emulator.log" 2>&1 &
+  "${CARGO_TARGET_DIR:-target}"/debug/baostock-emulator --listen "127.0.0.1:$emulator_port" --profile fast > "$CLUSTER_DIR/emulator.log" 2>&1 &
   EMULATOR_PID=$!
   for _ in $(seq 100); do
     (exec 3<> "/dev/tcp/127.0.0.1/$emulator_port") 2> /dev/null && break

@@ -61,7 +61,7 @@ for bin in "$OLD_BIN" "$NEW_BIN"; do
 done
 
 cargo build -q -p baostock-emulator
-target/debug/baostock-emulator --listen "127.0.0.1:$EMULATOR_PORT" --profile fast > "$DIR/emulator.log" 2>&1 &
+"${CARGO_TARGET_DIR:-target}"/debug/baostock-emulator --listen "127.0.0.1:$EMULATOR_PORT" --profile fast > "$DIR/emulator.log" 2>&1 &
 EMULATOR_PID=$!
 for _ in $(seq 100); do
   (exec 3<> "/dev/tcp/127.0.0.1/$EMULATOR_PORT") 2> /dev/null && break
@@ -70,11 +70,16 @@ for _ in $(seq 100); do
 done
 
 # The settings of both clusters (pg_upgrade moves data and catalogs, not postgresql.conf).
-config() {
+base_config() {
   cat >> "$1/postgresql.conf" <<EOF
 listen_addresses = ''
 unix_socket_directories = '$DIR'
 port = $2
+EOF
+}
+config() {
+  base_config "$1" "$2"
+  cat >> "$1/postgresql.conf" <<EOF
 shared_preload_libraries = 'pg_baostock'
 baostock.worker_database = '$DB'
 baostock.host = '127.0.0.1'
@@ -119,20 +124,28 @@ digests() {
         'SELECT %L || '' '' || count(*) || '' '' || md5(coalesce(string_agg(r::text, E''\\n'' ORDER BY r::text), '''')) FROM %s r',
         c.oid::regclass, c.oid::regclass), ' UNION ALL ' ORDER BY c.oid::regclass::text)
       FROM pg_class c WHERE c.relnamespace = 'baostock'::regnamespace AND c.relkind = 'r'" > "$DIR/digests.sql"
-  "$1" -f "$DIR/digests.sql"
+  # (The UNION's rows come in any order, in parallel on 18: sorted.)
+  "$1" -f "$DIR/digests.sql" | sort
   "$1" -c "SELECT 'extversion ' || extversion FROM pg_extension WHERE extname = 'pg_baostock'"
 }
 before=$(digests q_old)
 grep -q "daily_bars [1-9]" <<< "$before" || fail "no daily bars stored on 15"
 echo "$before" | head -n 3
+# The PostgreSQL 15.20 installed here stamps every column with an attribute option pg_attver
+# that stock 18 does not know: pg_upgrade's restore of the schema would stop at the first table
+# ('unrecognized parameter "pg_attver"'). The README's step: clear it from the user relations
+# of every database first.
+for db in postgres "$DB"; do
+  "$OLD_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$DIR" -p "$OLD_PORT" -U postgres -d "$db" -f scripts/sql/clear-pg-attver.sql
+done
 stop "$OLD_BIN" "$DIR/old"
 
 log "PostgreSQL 18: initdb --no-data-checksums (Debian's 15 clusters have none; pg_upgrade needs both alike)"
 as_pg "$NEW_BIN/initdb" -D "$DIR/new" -A trust -E UTF8 --locale C.UTF-8 --no-data-checksums > /dev/null
-config "$DIR/new" "$NEW_PORT"
-# The worker starts in another database until the rows are compared.
-echo "baostock.worker_database = 'postgres'" >> "$DIR/new/postgresql.conf"
+cp "$DIR/new/postgresql.conf" "$DIR/postgresql.conf.initdb"
+base_config "$DIR/new" "$NEW_PORT"
 
+# (Not yet preloaded there: a server told to preload a library it lacks does not start at all.)
 log "pg_upgrade --check while 18 lacks the library: refused, naming it"
 newlib=$("$NEW_BIN/pg_config" --pkglibdir)
 mv "$newlib/pg_baostock.so" "$DIR/pg_baostock.so.aside"
@@ -144,6 +157,11 @@ mv "$DIR/pg_baostock.so.aside" "$newlib/pg_baostock.so"
 grep -q "pg_baostock" <<< "$check$(cat "$DIR"/new/pg_upgrade_output.d/*/loadable_libraries.txt 2> /dev/null || true)" ||
   { echo "$check"; fail "pg_upgrade --check did not name pg_baostock"; }
 echo "$check" | grep -iE "loadable|librar" | head -n 3
+cp "$DIR/postgresql.conf.initdb" "$DIR/new/postgresql.conf"
+config "$DIR/new" "$NEW_PORT"
+# The worker starts in another database until the rows are compared.
+echo "baostock.worker_database = 'postgres'" >> "$DIR/new/postgresql.conf"
+rm -rf "$DIR/new/pg_upgrade_output.d"
 
 log "pg_upgrade 15 -> 18"
 as_pg "$NEW_BIN/pg_upgrade" -b "$OLD_BIN" -B "$NEW_BIN" -d "$DIR/old" -D "$DIR/new" \

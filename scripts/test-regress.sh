@@ -2,7 +2,8 @@
 # The SQL-only objects (adjusted reads, views, health, alerts, grants) tested as SQL: each file
 # of test/regress/sql runs through psql under pg_regress against a running cluster with
 # pg_baostock installed, in a database of its own (made anew), and its output must equal
-# test/regress/expected. scripts/test-cluster.sh runs it on its cluster.
+# test/regress/expected (or, where a PostgreSQL major words a message otherwise, NAME_1.out
+# beside NAME.out: pg_regress takes either). scripts/test-cluster.sh runs it on its cluster.
 #
 #   bash scripts/test-regress.sh SOCKET_DIR PORT
 set -euo pipefail

@@ -71,10 +71,10 @@ fn the_demo_schedules_with_schedule_daily() {
     assert!(demo.contains("SELECT * FROM baostock.schedule_daily();"));
 }
 
-/// Minutes China time is ahead of pg_cron's time zone now: GMT for pg_cron 1.4 (Debian's, for
-/// 15), `cron.timezone` where pg_cron has it (1.6, built for 18); Postgres's zone data says by
-/// how much.
-fn china_ahead_minutes() -> u32 {
+/// Minutes China time is ahead of pg_cron's time zone now (negative when behind): GMT for
+/// pg_cron 1.4 (Debian's, for 15), `cron.timezone` where pg_cron has it (1.6, built for 18);
+/// Postgres's zone data says by how much.
+fn china_ahead_minutes() -> i64 {
     pg_baostock_cluster_tests::sql(
         "SELECT (extract(epoch FROM (now() AT TIME ZONE 'Asia/Shanghai')
                  - (now() AT TIME ZONE coalesce(nullif(current_setting('cron.timezone', true), ''), 'GMT'))) / 60)::int",
@@ -85,8 +85,8 @@ fn china_ahead_minutes() -> u32 {
 }
 
 /// (weekday 0-6 with 0 = Sunday, minute of the day) in China for every firing of a
-/// `M H * * DOWS` expression in pg_cron's time zone, `ahead` minutes behind China.
-fn china_minutes_ahead(expr: &str, ahead: u32) -> Vec<(u32, u32)> {
+/// `M H * * DOWS` expression in pg_cron's time zone, China being `ahead` minutes ahead of it.
+fn china_minutes_ahead(expr: &str, ahead: i64) -> Vec<(u32, u32)> {
     let parts: Vec<&str> = expr.split_whitespace().collect();
     assert_eq!(parts.len(), 5, "{expr}");
     assert_eq!((parts[2], parts[3]), ("*", "*"), "{expr}");
@@ -94,8 +94,9 @@ fn china_minutes_ahead(expr: &str, ahead: u32) -> Vec<(u32, u32)> {
     for dow in field(parts[4]) {
         for hour in field(parts[1]) {
             for minute in field(parts[0]) {
-                let china = hour * 60 + minute + ahead;
-                out.push(((dow + china / 1440) % 7, china % 1440));
+                let china = i64::from(dow) * 1440 + i64::from(hour * 60 + minute) + ahead;
+                let (day, minute) = (china.div_euclid(1440).rem_euclid(7), china.rem_euclid(1440));
+                out.push((u32::try_from(day).unwrap(), u32::try_from(minute).unwrap()));
             }
         }
     }
