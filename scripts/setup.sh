@@ -8,7 +8,8 @@ PG_MAJOR=15
 PG_CONFIG=/usr/lib/postgresql/$PG_MAJOR/bin/pg_config
 PGRX_VERSION=0.18.1
 APT_PACKAGES=(build-essential pkg-config libssl-dev clang libclang-dev sudo
-  postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR postgresql-$PG_MAJOR-cron python3-venv)
+  postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR postgresql-$PG_MAJOR-cron python3-venv
+  prometheus-postgres-exporter prometheus curl)
 
 log() { printf '[setup] %s\n' "$*"; }
 

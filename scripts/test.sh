@@ -60,6 +60,9 @@ step "cluster tests on a database upgraded from 0.1.0 (scripts/test-cluster.sh)"
 # the dump test (tests/dump.rs) moves a database with pg_dump / pg_restore.
 UPGRADE_FROM=0.1.0 bash scripts/test-cluster.sh
 
+step "the health in Prometheus: Debian's exporter scraped, promtool rules (scripts/test-prometheus.sh)"
+bash scripts/test-prometheus.sh
+
 step "the build for PostgreSQL 18 and its SQL, the same as 15's"
 cargo pgrx install --pg-config "$PG18_CONFIG" --no-default-features --features pg18
 bash scripts/check-released.sh --same-sql "$(dirname "$PG18_CONFIG")"
