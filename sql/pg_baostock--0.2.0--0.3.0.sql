@@ -73,19 +73,26 @@ $drop$;
 -- by each synced day after it (whose 9C brings that day's factors) up to the first trading day
 -- that is not synced. NULL when the whole history was never fetched.
 CREATE FUNCTION baostock.factors_known_through(code text) RETURNS date
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    WITH fetched AS (
-        SELECT max(upper(r.span)) - 1 AS through FROM baostock.synced_ranges r
-        WHERE r.code = $1 AND r.kind = 'factors' AND lower(r.span) <= date '1990-12-19'
-    )
-    SELECT CASE WHEN f.through IS NULL THEN NULL
-                ELSE coalesce((SELECT min(c.day) - 1 FROM baostock.trade_calendar c
-                               WHERE c.is_trading_day AND c.day > f.through
-                                 AND NOT EXISTS (SELECT 1 FROM baostock.synced_days s WHERE s.day = c.day)),
-                              greatest(f.through, (SELECT max(day) FROM baostock.trade_calendar))) END
-    FROM fetched f
+DECLARE
+    through date;
+BEGIN
+    IF $1 IS NULL THEN
+        RAISE EXCEPTION 'pg_baostock: factors_known_through: code must not be NULL'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    SELECT max(upper(r.span)) - 1 INTO through FROM baostock.synced_ranges r
+    WHERE r.code = $1 AND r.kind = 'factors' AND lower(r.span) <= date '1990-12-19';
+    IF through IS NULL THEN
+        RETURN NULL;
+    END IF;
+    RETURN coalesce((SELECT min(c.day) - 1 FROM baostock.trade_calendar c
+                     WHERE c.is_trading_day AND c.day > through
+                       AND NOT EXISTS (SELECT 1 FROM baostock.synced_days s WHERE s.day = c.day)),
+                    greatest(through, (SELECT max(day) FROM baostock.trade_calendar)));
+END
 $$;
 COMMENT ON FUNCTION baostock.factors_known_through(text) IS 'The last day through which the code''s stored adjust factors are known complete (its whole history fetched, then every trading day synced); NULL when its whole history was never fetched. Forward-adjusted prices equal the server''s only while this reaches the last trading day before today.';
 

@@ -5,10 +5,9 @@ use std::time::{Duration, Instant};
 
 use baostock::value::Frequency;
 use chrono::NaiveDate;
-use pgrx::pg_sys;
 use serde_json::json;
 
-use crate::domain::{self, Unit};
+use crate::domain::{self, clock, Unit};
 use crate::error::{SyncError, SyncResult};
 use crate::store::jobs::{self as q, JobArgs};
 use crate::store::{self, date_text};
@@ -357,16 +356,8 @@ pub fn wait(job_id: i64) -> SyncResult<String> {
             pgrx::notice!("{}", describe(job_id, &p));
             last_notice = Instant::now();
         }
-        // SAFETY: waiting on our own latch, as any backend does; interrupts are checked next.
-        unsafe {
-            pg_sys::WaitLatch(
-                pg_sys::MyLatch,
-                (pg_sys::WL_LATCH_SET | pg_sys::WL_TIMEOUT | pg_sys::WL_EXIT_ON_PM_DEATH) as i32,
-                200,
-                pg_sys::PG_WAIT_EXTENSION,
-            );
-            pg_sys::ResetLatch(pg_sys::MyLatch);
-        }
+        // A cancel ends the wait (raised as 57014 by the caller); other interrupts are served.
+        clock::pause(200)?;
         pgrx::check_for_interrupts!();
     }
 }

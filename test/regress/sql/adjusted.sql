@@ -43,3 +43,6 @@ SELECT public.error_of($$SELECT * FROM baostock.adjusted_bars('sh.600000', '2020
 SELECT public.error_of($$SELECT * FROM baostock.adjusted_bars(NULL, '2020-01-01', '2020-01-10')$$);
 SELECT public.error_of($$SELECT * FROM baostock.factor_ranges('sh.600000', 'xfq')$$);
 SELECT public.error_of($$SELECT * FROM baostock.factor_ranges('sh.600000', NULL)$$);
+SELECT public.error_of($$SELECT baostock.factors_known_through(NULL)$$);
+-- A code nothing is stored of: its history was never fetched.
+SELECT baostock.factors_known_through('sz.999999') IS NULL AS never_fetched;
