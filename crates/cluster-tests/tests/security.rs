@@ -39,12 +39,20 @@ fn restart_worker(meanwhile: &str) {
     if !meanwhile.is_empty() {
         sql(meanwhile);
     }
-    poll("a new worker", Duration::from_secs(30), || {
-        let pid = try_sql("SELECT worker_pid FROM baostock.worker_status()").ok()?;
-        (pid.trim().parse::<i32>().ok()? != old).then_some(())
+    // Its start is done when its start is recorded: that transaction also restores the saved
+    // server state and requeues units.
+    poll("a new worker's recorded start", Duration::from_secs(30), || {
+        let pid: i32 = try_sql("SELECT worker_pid FROM baostock.worker_status()")
+            .ok()?
+            .trim()
+            .parse()
+            .ok()?;
+        (pid != old
+            && int(&format!(
+                "SELECT count(*) FROM baostock.worker_starts WHERE pid = {pid}"
+            )) > 0)
+            .then_some(())
     });
-    // Its start (requeued units, the saved server state) is done by its second heartbeat.
-    std::thread::sleep(Duration::from_millis(1000));
 }
 
 #[test]
