@@ -145,29 +145,40 @@ BEGIN
                   HINT = 'Ask for its daily, weekly or monthly bars instead.';
     END IF;
 
+    -- Daily, weekly and monthly prices come from the stored adjusted columns; factor_ranges
+    -- still says when the code's factor history makes them differ from the server's.
+    IF frequency IN ('d', 'w', 'm') AND adjust <> 'none' THEN
+        PERFORM FROM baostock.factor_ranges(c, adjust) LIMIT 1;
+    END IF;
     IF frequency = 'd' THEN
         RETURN QUERY
         SELECT b.code, b.date, NULL::timestamp,
-               b.open * k.factor, b.high * k.factor, b.low * k.factor, b.close * k.factor, b.preclose * k.factor,
+               CASE adjust WHEN 'qfq' THEN b.qfq_open WHEN 'hfq' THEN b.hfq_open ELSE b.open END,
+               CASE adjust WHEN 'qfq' THEN b.qfq_high WHEN 'hfq' THEN b.hfq_high ELSE b.high END,
+               CASE adjust WHEN 'qfq' THEN b.qfq_low WHEN 'hfq' THEN b.hfq_low ELSE b.low END,
+               CASE adjust WHEN 'qfq' THEN b.qfq_close WHEN 'hfq' THEN b.hfq_close ELSE b.close END,
+               CASE adjust WHEN 'qfq' THEN b.qfq_preclose WHEN 'hfq' THEN b.hfq_preclose ELSE b.preclose END,
                b.volume, b.amount, flag, b.turn, b.trade_status, b.pct_chg,
                b.pe_ttm, b.pb_mrq, b.ps_ttm, b.pcf_ncf_ttm, b.is_st
         FROM baostock.daily_bars b
-        JOIN baostock.factor_ranges(c, adjust) k ON b.date >= k.since AND b.date < k.until
         WHERE b.code = c AND b.date BETWEEN start_date AND end_date
         ORDER BY b.date;
     ELSIF frequency IN ('w', 'm') THEN
         RETURN QUERY
         WITH d AS (
-            SELECT b.*, k.factor AS f,
+            SELECT b.*,
+                   CASE adjust WHEN 'qfq' THEN b.qfq_open WHEN 'hfq' THEN b.hfq_open ELSE b.open END AS a_open,
+                   CASE adjust WHEN 'qfq' THEN b.qfq_high WHEN 'hfq' THEN b.hfq_high ELSE b.high END AS a_high,
+                   CASE adjust WHEN 'qfq' THEN b.qfq_low WHEN 'hfq' THEN b.hfq_low ELSE b.low END AS a_low,
+                   CASE adjust WHEN 'qfq' THEN b.qfq_close WHEN 'hfq' THEN b.hfq_close ELSE b.close END AS a_close,
                    date_trunc(CASE adjusted_bars_of.frequency WHEN 'w' THEN 'week' ELSE 'month' END, b.date) AS period
             FROM baostock.daily_bars b
-            JOIN baostock.factor_ranges(c, adjust) k ON b.date >= k.since AND b.date < k.until
             WHERE b.code = c AND b.date BETWEEN start_date AND end_date
         )
         SELECT c, max(d.date), NULL::timestamp,
-               (array_agg(d.open * d.f ORDER BY d.date))[1],
-               max(d.high * d.f), min(d.low * d.f),
-               (array_agg(d.close * d.f ORDER BY d.date DESC))[1],
+               (array_agg(d.a_open ORDER BY d.date))[1],
+               max(d.a_high), min(d.a_low),
+               (array_agg(d.a_close ORDER BY d.date DESC))[1],
                NULL::numeric,
                sum(d.volume)::bigint, sum(d.amount), flag,
                CASE WHEN (SELECT s.sec_type FROM baostock.securities s WHERE s.code = c) = 2 THEN NULL
@@ -210,25 +221,18 @@ LANGUAGE sql STABLE
 AS $$ SELECT * FROM baostock.adjusted_bars_of($1, $2, $3, $4, $5) $$;
 COMMENT ON FUNCTION baostock.adjusted_bars(text, date, date, text, text) IS 'A code''s bars between two days with prices adjusted in SQL from the stored raw bars and back factors: adjust qfq (forward, the default), hfq (back) or none; frequency d (default), w or m (built from the daily bars as the server builds them), 5, 15, 30 or 60 (from baostock.minute_bars; indices have none). Equal to the server''s answers with adjustflag 2 / 1 when the code''s factor history is complete (backfill fetches it). Columns a frequency does not have are NULL.';
 
--- Every code's bars of a day: two index probes a bar (the factor in force, the latest).
+-- The adjusted prices are stored beside the raw ones (daily_bars.qfq_*, hfq_*, kept in step
+-- with the factors by the store): reading them costs what reading the raw bars does.
 CREATE VIEW baostock.daily_bars_qfq AS
-SELECT b.code, b.date, b.open * k.f AS open, b.high * k.f AS high, b.low * k.f AS low, b.close * k.f AS close,
-       b.preclose * k.f AS preclose, b.volume, b.amount, 2::smallint AS adjustflag, b.turn, b.trade_status,
+SELECT b.code, b.date, b.qfq_open AS open, b.qfq_high AS high, b.qfq_low AS low, b.qfq_close AS close,
+       b.qfq_preclose AS preclose, b.volume, b.amount, 2::smallint AS adjustflag, b.turn, b.trade_status,
        b.pct_chg, b.pe_ttm, b.pb_mrq, b.ps_ttm, b.pcf_ncf_ttm, b.is_st
-FROM baostock.daily_bars b
-LEFT JOIN LATERAL (SELECT a.back_factor FROM baostock.adjust_factors a
-                   WHERE a.code = b.code AND a.operate_date <= b.date ORDER BY a.operate_date DESC LIMIT 1) f ON true
-LEFT JOIN LATERAL (SELECT a.back_factor FROM baostock.adjust_factors a
-                   WHERE a.code = b.code ORDER BY a.operate_date DESC LIMIT 1) l ON true
-CROSS JOIN LATERAL (SELECT round(coalesce(f.back_factor, 1.000000) / coalesce(nullif(l.back_factor, 0), 1.000000), 6) AS f) k;
-COMMENT ON VIEW baostock.daily_bars_qfq IS 'Every stored daily bar with forward-adjusted (qfq) prices, computed as baostock.adjusted_bars does; filter by code and date.';
+FROM baostock.daily_bars b;
+COMMENT ON VIEW baostock.daily_bars_qfq IS 'Every stored daily bar with forward-adjusted (qfq) prices (the stored qfq_* columns: price x factor_spans'' fore factor), as baostock.adjusted_bars gives them; filter by code and date. Does not warn about an incomplete factor history (adjusted_bars does; see factors_known_through).';
 
 CREATE VIEW baostock.daily_bars_hfq AS
-SELECT b.code, b.date, b.open * k.f AS open, b.high * k.f AS high, b.low * k.f AS low, b.close * k.f AS close,
-       b.preclose * k.f AS preclose, b.volume, b.amount, 1::smallint AS adjustflag, b.turn, b.trade_status,
+SELECT b.code, b.date, b.hfq_open AS open, b.hfq_high AS high, b.hfq_low AS low, b.hfq_close AS close,
+       b.hfq_preclose AS preclose, b.volume, b.amount, 1::smallint AS adjustflag, b.turn, b.trade_status,
        b.pct_chg, b.pe_ttm, b.pb_mrq, b.ps_ttm, b.pcf_ncf_ttm, b.is_st
-FROM baostock.daily_bars b
-LEFT JOIN LATERAL (SELECT a.back_factor FROM baostock.adjust_factors a
-                   WHERE a.code = b.code AND a.operate_date <= b.date ORDER BY a.operate_date DESC LIMIT 1) f ON true
-CROSS JOIN LATERAL (SELECT coalesce(f.back_factor, 1.000000) AS f) k;
-COMMENT ON VIEW baostock.daily_bars_hfq IS 'Every stored daily bar with back-adjusted (hfq) prices, computed as baostock.adjusted_bars does; filter by code and date.';
+FROM baostock.daily_bars b;
+COMMENT ON VIEW baostock.daily_bars_hfq IS 'Every stored daily bar with back-adjusted (hfq) prices (the stored hfq_* columns: price x the back factor in force), as baostock.adjusted_bars gives them; filter by code and date. Does not warn about an incomplete factor history (adjusted_bars does).';

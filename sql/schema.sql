@@ -81,11 +81,21 @@ CREATE TABLE baostock.daily_bars (
     is_st         boolean,
     updated_at    timestamptz NOT NULL DEFAULT now(),
     row_hash      bigint,
+    qfq_open      numeric,
+    qfq_high      numeric,
+    qfq_low       numeric,
+    qfq_close     numeric,
+    qfq_preclose  numeric,
+    hfq_open      numeric,
+    hfq_high      numeric,
+    hfq_low       numeric,
+    hfq_close     numeric,
+    hfq_preclose  numeric,
     PRIMARY KEY (code, date)
 );
 CREATE INDEX daily_bars_date ON baostock.daily_bars (date);
 COMMENT ON INDEX baostock.daily_bars_date IS 'Every code on a day (a cross-section, and the store''s check of a day already stored).';
-COMMENT ON TABLE baostock.daily_bars IS 'Unadjusted daily bars of A-shares and ETFs, exactly as the server sends them (adjusted prices come from baostock.adjust_factors).';
+COMMENT ON TABLE baostock.daily_bars IS 'Unadjusted daily bars of A-shares and ETFs, exactly as the server sends them, and beside them their prices adjusted by the stored factors (qfq_*, hfq_*: what the views daily_bars_qfq / daily_bars_hfq read).';
 COMMENT ON COLUMN baostock.daily_bars.code IS 'Baostock code.';
 COMMENT ON COLUMN baostock.daily_bars.date IS 'Trading day.';
 COMMENT ON COLUMN baostock.daily_bars.open IS 'Opening price, the server''s exact decimal.';
@@ -106,6 +116,16 @@ COMMENT ON COLUMN baostock.daily_bars.pcf_ncf_ttm IS 'Price/cash flow, trailing 
 COMMENT ON COLUMN baostock.daily_bars.is_st IS 'Whether the security was under special treatment (ST) that day.';
 COMMENT ON COLUMN baostock.daily_bars.updated_at IS 'When this row last changed.';
 COMMENT ON COLUMN baostock.daily_bars.row_hash IS 'The store''s digest of the row''s values (FNV-1a of their COPY text), so that a bar sent again unchanged costs one index lookup; NULL for a row written by anything else (the next sync rewrites it).';
+COMMENT ON COLUMN baostock.daily_bars.qfq_open IS 'The forward-adjusted (qfq) open: open x baostock.factor_spans'' fore factor of the day; kept in step with the factors by the store (not part of row_hash; changing it leaves updated_at alone).';
+COMMENT ON COLUMN baostock.daily_bars.qfq_high IS 'The forward-adjusted (qfq) high: high x baostock.factor_spans'' fore factor of the day; kept in step with the factors by the store (not part of row_hash; changing it leaves updated_at alone).';
+COMMENT ON COLUMN baostock.daily_bars.qfq_low IS 'The forward-adjusted (qfq) low: low x baostock.factor_spans'' fore factor of the day; kept in step with the factors by the store (not part of row_hash; changing it leaves updated_at alone).';
+COMMENT ON COLUMN baostock.daily_bars.qfq_close IS 'The forward-adjusted (qfq) close: close x baostock.factor_spans'' fore factor of the day; kept in step with the factors by the store (not part of row_hash; changing it leaves updated_at alone).';
+COMMENT ON COLUMN baostock.daily_bars.qfq_preclose IS 'The forward-adjusted (qfq) preclose: preclose x baostock.factor_spans'' fore factor of the day; kept in step with the factors by the store (not part of row_hash; changing it leaves updated_at alone).';
+COMMENT ON COLUMN baostock.daily_bars.hfq_open IS 'The back-adjusted (hfq) open: open x baostock.factor_spans'' back factor of the day; kept in step with the factors by the store (not part of row_hash; changing it leaves updated_at alone).';
+COMMENT ON COLUMN baostock.daily_bars.hfq_high IS 'The back-adjusted (hfq) high: high x baostock.factor_spans'' back factor of the day; kept in step with the factors by the store (not part of row_hash; changing it leaves updated_at alone).';
+COMMENT ON COLUMN baostock.daily_bars.hfq_low IS 'The back-adjusted (hfq) low: low x baostock.factor_spans'' back factor of the day; kept in step with the factors by the store (not part of row_hash; changing it leaves updated_at alone).';
+COMMENT ON COLUMN baostock.daily_bars.hfq_close IS 'The back-adjusted (hfq) close: close x baostock.factor_spans'' back factor of the day; kept in step with the factors by the store (not part of row_hash; changing it leaves updated_at alone).';
+COMMENT ON COLUMN baostock.daily_bars.hfq_preclose IS 'The back-adjusted (hfq) preclose: preclose x baostock.factor_spans'' back factor of the day; kept in step with the factors by the store (not part of row_hash; changing it leaves updated_at alone).';
 
 CREATE TABLE baostock.weekly_bars (
     code          text    NOT NULL,
@@ -219,6 +239,38 @@ COMMENT ON COLUMN baostock.adjust_factors.fore_factor IS 'Forward (qfq) factor: 
 COMMENT ON COLUMN baostock.adjust_factors.back_factor IS 'Back (hfq) factor.';
 COMMENT ON COLUMN baostock.adjust_factors.adjust_factor IS 'The server''s adjustFactor.';
 COMMENT ON COLUMN baostock.adjust_factors.updated_at IS 'When this row last changed.';
+
+-- The factors the store multiplies daily prices by (the server's rule: sql/adjusted.sql), a
+-- row for each stretch of days of each code: before its first factor row back 1.000000, then
+-- from each row's operate_date until the next one's its back factor; fore is that back factor
+-- / the code's latest one, rounded to 6 decimals. A code without factor rows has one stretch
+-- of 1.000000 both ways. Kept beside the tables: the update scripts fill the adjusted columns
+-- with it before the functions of a version are made.
+CREATE FUNCTION baostock.factor_spans(codes text[])
+RETURNS TABLE (code text, since date, until date, back numeric, fore numeric)
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH f AS (
+        SELECT a.code, a.operate_date, coalesce(a.back_factor, 1.000000) AS back,
+               lead(a.operate_date) OVER w AS next,
+               coalesce(nullif(last_value(a.back_factor) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING
+                                                                 AND UNBOUNDED FOLLOWING), 0), 1.000000) AS latest
+        FROM baostock.adjust_factors a
+        WHERE a.code = ANY (codes)
+        WINDOW w AS (PARTITION BY a.code ORDER BY a.operate_date)
+    ), firsts AS (
+        SELECT f.code, min(f.operate_date) AS first, min(f.latest) AS latest FROM f GROUP BY f.code
+    )
+    SELECT c.code, '-infinity'::date, coalesce(g.first, 'infinity'::date), 1.000000::numeric,
+           round(1.000000 / coalesce(g.latest, 1.000000), 6)
+    FROM (SELECT DISTINCT u.code FROM unnest(codes) AS u(code) WHERE u.code IS NOT NULL) c
+    LEFT JOIN firsts g ON g.code = c.code
+    UNION ALL
+    SELECT f.code, f.operate_date, coalesce(f.next, 'infinity'::date), f.back, round(f.back / f.latest, 6)
+    FROM f
+$$;
+COMMENT ON FUNCTION baostock.factor_spans(text[]) IS 'The price factors of codes over each stretch of days [since, until): back (hfq) the back factor in force, 1.000000 before the first factor row; fore (qfq) that back factor / the code''s latest back factor, rounded to 6 decimals, as the server computes it. The store keeps daily_bars'' qfq_* and hfq_* columns equal to the prices times these.';
 
 CREATE TABLE baostock.synced_days (
     day        date PRIMARY KEY,

@@ -106,12 +106,16 @@ fn run_bench(n: i32) -> SyncResult<Vec<(String, i64, f64)>> {
         ))?;
     }
     let mut out = Vec::new();
-    let (r, s) = measure(n, || store::write_rows("baostock_bench.upsert", &data, batch).map(drop))?;
+    let (r, s) = measure(n, || {
+        store::write_daily("baostock_bench.upsert", &data, batch).map(drop)
+    })?;
     out.push(("upsert, all new".to_string(), r, s));
-    let (r, s) = measure(n, || store::write_rows("baostock_bench.upsert", &data, batch).map(drop))?;
+    let (r, s) = measure(n, || {
+        store::write_daily("baostock_bench.upsert", &data, batch).map(drop)
+    })?;
     out.push(("upsert, all unchanged".to_string(), r, s));
     let (r, s) = measure(n, || {
-        store::write_rows("baostock_bench.upsert", &changed, batch).map(drop)
+        store::write_daily("baostock_bench.upsert", &changed, batch).map(drop)
     })?;
     out.push(("upsert, all changed".to_string(), r, s));
     let (r, s) = measure(n, || {

@@ -135,8 +135,10 @@ fn apply_day(day: NaiveDate, d: net::Day, job_id: Option<i64>, batch: usize) -> 
     if let Some(f) = d.factors.iter().find(|f| f.operate_date != day) {
         return Err(other_day("adjust factor", &f.code, f.operate_date, day));
     }
-    let bar_counts = store::upsert_bars(&bars, batch)?;
+    // The day's factors first, so that its bars are adjusted by them.
+    store::lock_factors_and_bars()?;
     let factor_counts = store::upsert_factors(&d.factors, batch)?;
+    let bar_counts = store::upsert_bars(&bars, batch)?;
     store::mark_synced(day, job_id, bar_counts.total(), factor_counts.total())?;
     let mut counts = bar_counts;
     counts += factor_counts;

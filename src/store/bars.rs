@@ -70,6 +70,83 @@ impl CopyRow for DailyBar {
     }
 }
 
+/// A daily bar with the factors in force on its day (`factor_spans`' back and fore), which the
+/// store writes beside its raw prices as its adjusted ones (`qfq_*`, `hfq_*`): the digest is of
+/// the bar alone, so a new factor changes no digest.
+pub struct AdjustedDay<'b> {
+    pub bar: &'b DailyBar,
+    pub back: Decimal,
+    pub fore: Decimal,
+}
+
+/// A price times a factor, exactly as numeric's `*` gives it (the scales added: 4 and 6
+/// decimals make 10); NULL when either is.
+/// NULL too when the exact product has more than the 28 decimals a `Decimal` holds (never
+/// a price's: the server sends 4), rather than a rounded one; the next write of the code's
+/// factors computes it in SQL.
+pub fn adjusted(price: Option<Decimal>, factor: Decimal) -> Option<Decimal> {
+    price
+        .and_then(|p| p.checked_mul(factor).map(|a| (p, a)))
+        .filter(|(p, a)| a.scale() == p.scale() + factor.scale())
+        .map(|(_, a)| a)
+}
+
+impl CopyRow for AdjustedDay<'_> {
+    const COLUMNS: &'static [(&'static str, &'static str)] = &[
+        ("code", "text"),
+        ("date", "date"),
+        ("open", "numeric"),
+        ("high", "numeric"),
+        ("low", "numeric"),
+        ("close", "numeric"),
+        ("preclose", "numeric"),
+        ("volume", "int8"),
+        ("amount", "numeric"),
+        ("adjustflag", "int2"),
+        ("turn", "numeric"),
+        ("trade_status", "bool"),
+        ("pct_chg", "numeric"),
+        ("pe_ttm", "numeric"),
+        ("pb_mrq", "numeric"),
+        ("ps_ttm", "numeric"),
+        ("pcf_ncf_ttm", "numeric"),
+        ("is_st", "bool"),
+        ("row_hash", "int8"),
+        ("qfq_open", "numeric"),
+        ("qfq_high", "numeric"),
+        ("qfq_low", "numeric"),
+        ("qfq_close", "numeric"),
+        ("qfq_preclose", "numeric"),
+        ("hfq_open", "numeric"),
+        ("hfq_high", "numeric"),
+        ("hfq_low", "numeric"),
+        ("hfq_close", "numeric"),
+        ("hfq_preclose", "numeric"),
+    ];
+    const KEY: usize = 2;
+    type Key<'a>
+        = (&'a str, NaiveDate)
+    where
+        Self: 'a;
+
+    fn key(&self) -> Self::Key<'_> {
+        self.bar.key()
+    }
+
+    fn values<'a>(&'a self, out: &mut Vec<Value<'a>>) {
+        self.bar.values(out);
+    }
+
+    fn unhashed<'a>(&'a self, out: &mut Vec<Value<'a>>) {
+        let b = self.bar;
+        for factor in [self.fore, self.back] {
+            for price in [b.open, b.high, b.low, b.close, b.preclose] {
+                out.push(Value::Numeric(adjusted(price, factor)));
+            }
+        }
+    }
+}
+
 /// A weekly or monthly bar with the first day of its period (the table's key: a period has
 /// one bar, which a later fetch of the period replaces).
 pub struct PeriodRow {
@@ -280,6 +357,74 @@ mod tests {
         assert_eq!(given, declared);
         let (given, declared) = types(&DailyBar::default());
         assert_eq!(given, declared);
+    }
+
+    #[test]
+    fn an_adjusted_price_keeps_both_scales_as_numerics_product_does() {
+        // numeric: 12.3400 * 0.876543 = 10.8165406200 (scale 4 + 6); 8.9 * 1.000000 = 8.9000000.
+        let p = |s: &str| baostock::value::parse_decimal(s).unwrap();
+        let cases = [
+            ("12.3400", "0.876543", "10.8165406200"),
+            ("8.9", "1.000000", "8.9000000"),
+            ("0.0100", "12.345678", "0.1234567800"),
+            ("1999.9900", "987.654321", "1975298.7654567900"),
+        ];
+        for (price, factor, product) in cases {
+            assert_eq!(
+                adjusted(Some(p(price)), p(factor)).map(|d| d.to_string()).as_deref(),
+                Some(product)
+            );
+        }
+        assert_eq!(adjusted(None, p("1.5")), None);
+        // 30 decimals cannot be held exactly: no rounded product.
+        assert_eq!(adjusted(Some(p("1.0000000000000000000000001")), p("1.000001")), None);
+        let bar = DailyBar {
+            code: "sh.600000".into(),
+            open: Some(p("10.0000")),
+            close: Some(p("11.0000")),
+            ..DailyBar::default()
+        };
+        let day = AdjustedDay {
+            bar: &bar,
+            back: p("2.000000"),
+            fore: p("0.500000"),
+        };
+        // The digest is the bar's alone: factors never change it.
+        assert_eq!(Lines::new(&[&day]).hashes[0], digest(&bar));
+        let mut extra = Vec::new();
+        day.unhashed(&mut extra);
+        let text: Vec<String> = extra
+            .iter()
+            .map(|v| match v {
+                Value::Numeric(d) => d.map(|d| d.to_string()).unwrap_or_default(),
+                _ => "?".into(),
+            })
+            .collect();
+        assert_eq!(
+            text,
+            [
+                "5.0000000000",
+                "",
+                "",
+                "5.5000000000",
+                "",
+                "20.0000000000",
+                "",
+                "",
+                "22.0000000000",
+                ""
+            ]
+        );
+        let mut values = Vec::new();
+        day.values(&mut values);
+        day.unhashed(&mut values);
+        let named: Vec<&str> = AdjustedDay::COLUMNS
+            .iter()
+            .filter(|c| c.0 != "row_hash")
+            .map(|c| c.1)
+            .collect();
+        assert_eq!(values.iter().map(|v| v.sql_type()).collect::<Vec<_>>(), named);
+        assert_eq!(AdjustedDay::COLUMNS[..DailyBar::COLUMNS.len()], *DailyBar::COLUMNS);
     }
 
     #[test]

@@ -304,7 +304,7 @@ fn fnv1a(bytes: &[u8]) -> i64 {
 /// an `updated_at`.
 pub trait CopyRow {
     /// The columns a row fills with their SQL types, in COPY order: the key first (`KEY` of
-    /// them), `row_hash` last.
+    /// them), then the digested values, `row_hash`, and last the `unhashed` ones.
     const COLUMNS: &'static [(&'static str, &'static str)];
     /// How many of `COLUMNS` make the key.
     const KEY: usize;
@@ -313,8 +313,12 @@ pub trait CopyRow {
     where
         Self: 'a;
     fn key(&self) -> Self::Key<'_>;
-    /// The values of every column but `row_hash`, in `COLUMNS` order (the key's first).
+    /// The values the digest is of: the columns before `row_hash`, in `COLUMNS` order (the
+    /// key's first).
     fn values<'a>(&'a self, out: &mut Vec<Value<'a>>);
+    /// The values of the columns after `row_hash`: what the store derives from other tables
+    /// and keeps in step itself (a daily bar's adjusted prices), so the digest leaves them out.
+    fn unhashed<'a>(&'a self, _out: &mut Vec<Value<'a>>) {}
 }
 
 /// The names of a row type's columns.
@@ -374,6 +378,7 @@ impl<'a> Lines<'a> {
             text_line(&values, &mut text);
             let h = fnv1a(&text);
             values.push(Value::Int8(Some(h)));
+            r.unhashed(&mut values);
             tuples.extend_from_slice(&(values.len() as i16).to_be_bytes());
             for v in &values {
                 v.push_binary(&mut tuples);

@@ -2,22 +2,133 @@
 //! checkpoints written beside them (`synced_days`, `synced_ranges`), with what the syncs ask
 //! of them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use baostock::reply::{AdjustFactor, DailyBar, StockBasic, TradeDate};
 use baostock::value::Decimal;
 use chrono::NaiveDate;
 use pgrx::Spi;
 
+use super::bars::AdjustedDay;
 use super::session::china_today;
 use super::writer::{upsert, write_rows, Column};
 use super::{date_query, date_text, dates, spi_err};
 use crate::domain::{period, Counts};
-use crate::error::SyncResult;
+use crate::error::{SyncError, SyncResult};
 
-/// Upserts daily bars; a code and date that appears twice keeps its last row.
+/// Upserts daily bars with their adjusted prices; a code and date that appears twice keeps
+/// its last row.
 pub fn upsert_bars(rows: &[DailyBar], batch: usize) -> SyncResult<Counts> {
-    write_rows("baostock.daily_bars", rows, batch)
+    write_daily("baostock.daily_bars", rows, batch)
+}
+
+/// Writes daily bars into `table` (daily_bars, or a copy of it), each with its prices times
+/// the factors in force on its day. The factors are read under a SHARE lock of
+/// `adjust_factors`, held to the end of the transaction: a write of factors (which then
+/// adjusts the stored bars of their codes again) waits for the bars being written, and these
+/// for it, so no bar is left adjusted by a factor that changed meanwhile.
+pub fn write_daily(table: &str, rows: &[DailyBar], batch: usize) -> SyncResult<Counts> {
+    if rows.is_empty() {
+        return Ok(Counts::default());
+    }
+    Spi::run("LOCK TABLE baostock.adjust_factors IN SHARE MODE").map_err(spi_err)?;
+    let spans = FactorSpans::of(rows)?;
+    let adjusted = rows
+        .iter()
+        .map(|bar| {
+            let (back, fore) = spans.at(&bar.code, bar.date)?;
+            Ok(AdjustedDay { bar, back, fore })
+        })
+        .collect::<SyncResult<Vec<_>>>()?;
+    write_rows(table, &adjusted, batch)
+}
+
+/// A day's writes of factors and bars (9C and 98 in one transaction): the lock they need
+/// taken first, so that two such writers wait for each other instead of deadlocking.
+pub fn lock_factors_and_bars() -> SyncResult<()> {
+    Spi::run("LOCK TABLE baostock.adjust_factors IN SHARE ROW EXCLUSIVE MODE").map_err(spi_err)
+}
+
+/// The factor spans (`baostock.factor_spans`) of a batch's codes over its days: per code,
+/// from its earliest span, each start (`None`: from the beginning) with its back and fore.
+struct FactorSpans(HashMap<String, Vec<(Option<NaiveDate>, Decimal, Decimal)>>);
+
+impl FactorSpans {
+    fn of(rows: &[DailyBar]) -> SyncResult<FactorSpans> {
+        let mut codes: Vec<&str> = rows.iter().map(|r| r.code.as_str()).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        let codes: Vec<String> = codes.into_iter().map(str::to_owned).collect();
+        let lo = rows.iter().map(|r| r.date).min().unwrap_or_default();
+        let hi = rows.iter().map(|r| r.date).max().unwrap_or_default();
+        let found = Spi::connect(|c| {
+            let rows = c.select(
+                "SELECT s.code, CASE WHEN s.since > '-infinity' THEN to_char(s.since, 'YYYY-MM-DD') END,
+                        s.back::text, s.fore::text
+                 FROM baostock.factor_spans($1) s
+                 WHERE s.until > $2::text::date AND s.since <= $3::text::date
+                 ORDER BY s.code, s.since",
+                None,
+                &[codes.into(), date_text(lo).into(), date_text(hi).into()],
+            )?;
+            rows.map(|r| {
+                Ok((
+                    r.get::<String>(1)?,
+                    r.get::<String>(2)?,
+                    r.get::<String>(3)?,
+                    r.get::<String>(4)?,
+                ))
+            })
+            .collect::<Result<Vec<_>, pgrx::spi::SpiError>>()
+        })
+        .map_err(spi_err)?;
+        let factor = |s: Option<String>| {
+            s.as_deref()
+                .and_then(|s| baostock::value::parse_decimal(s).ok())
+                .ok_or_else(|| SyncError::Store(format!("pg_baostock store: a factor span has factor {s:?}")))
+        };
+        let mut spans: HashMap<String, Vec<(Option<NaiveDate>, Decimal, Decimal)>> = HashMap::new();
+        for (code, since, back, fore) in found {
+            let since = since.as_deref().map(super::stored_date).transpose()?;
+            spans
+                .entry(code.unwrap_or_default())
+                .or_default()
+                .push((since, factor(back)?, factor(fore)?));
+        }
+        Ok(FactorSpans(spans))
+    }
+
+    /// The back and fore factors of a code on a day.
+    fn at(&self, code: &str, day: NaiveDate) -> SyncResult<(Decimal, Decimal)> {
+        self.0
+            .get(code)
+            .and_then(|spans| spans.iter().rev().find(|(since, _, _)| since.is_none_or(|s| s <= day)))
+            .map(|(_, back, fore)| (*back, *fore))
+            .ok_or_else(|| SyncError::Store(format!("pg_baostock store: no factor span of {code} on {day}")))
+    }
+}
+
+/// Makes the adjusted prices of the stored daily bars of `codes` whose factors this
+/// transaction changed equal to their prices times the factors now (a new factor moves every
+/// forward-adjusted price before it; a history fetched after the bars moves them all).
+fn adjust_stored_bars(codes: Vec<String>) -> SyncResult<()> {
+    Spi::run_with_args(
+        "UPDATE baostock.daily_bars b
+         SET qfq_open = b.open * s.fore, qfq_high = b.high * s.fore, qfq_low = b.low * s.fore,
+             qfq_close = b.close * s.fore, qfq_preclose = b.preclose * s.fore,
+             hfq_open = b.open * s.back, hfq_high = b.high * s.back, hfq_low = b.low * s.back,
+             hfq_close = b.close * s.back, hfq_preclose = b.preclose * s.back
+         FROM baostock.factor_spans(ARRAY(SELECT DISTINCT f.code FROM baostock.adjust_factors f
+                                          WHERE f.code = ANY ($1::text[]) AND f.updated_at = now())) s
+         WHERE b.code = s.code AND b.date >= s.since AND b.date < s.until
+           AND (b.qfq_open, b.qfq_high, b.qfq_low, b.qfq_close, b.qfq_preclose,
+                b.hfq_open, b.hfq_high, b.hfq_low, b.hfq_close, b.hfq_preclose)
+               IS DISTINCT FROM
+               (b.open * s.fore, b.high * s.fore, b.low * s.fore, b.close * s.fore, b.preclose * s.fore,
+                b.open * s.back, b.high * s.back, b.low * s.back, b.close * s.back, b.preclose * s.back)",
+        &[codes.into()],
+    )
+    .map_err(spi_err)
 }
 
 fn text(d: Option<Decimal>) -> Option<String> {
@@ -69,9 +180,10 @@ pub fn upsert_factors(rows: &[AdjustFactor], batch: usize) -> SyncResult<Counts>
                AND f.fore_factor IS DISTINCT FROM round(f.back_factor / l.back, 6)
                AND EXISTS (SELECT 1 FROM baostock.synced_ranges r
                            WHERE r.code = f.code AND r.kind = 'factors' AND lower(r.span) <= $2::text::date)",
-            &[codes.into(), date_text(crate::domain::FIRST_TRADING_DAY).into()],
+            &[codes.clone().into(), date_text(crate::domain::FIRST_TRADING_DAY).into()],
         )
         .map_err(spi_err)?;
+        adjust_stored_bars(codes)?;
     }
     Ok(counts)
 }

@@ -205,4 +205,108 @@ mod tests {
         let n = Spi::get_one::<i64>("SELECT count(*) FROM baostock.daily_bars WHERE code = 'sh.600000'");
         assert_eq!(n, Ok(Some(301)));
     }
+
+    /// Stored daily bars of `code` whose adjusted prices differ (as text: a scale counts) from
+    /// 0.2.0's formula over the stored factors: price x the back factor in force (hfq), price
+    /// x round(it / the latest back factor, 6) (qfq); 1.000000 before the first factor row.
+    fn off_the_formula(code: &str) -> i64 {
+        let mut differs = Vec::new();
+        for c in ["open", "high", "low", "close", "preclose"] {
+            differs.push(format!("b.qfq_{c}::text IS DISTINCT FROM (b.{c} * q.f)::text"));
+            differs.push(format!(
+                "b.hfq_{c}::text IS DISTINCT FROM (b.{c} * coalesce(f.back_factor, 1.000000))::text"
+            ));
+        }
+        let sql = format!(
+            "SELECT count(*) FROM baostock.daily_bars b
+             LEFT JOIN LATERAL (SELECT a.back_factor FROM baostock.adjust_factors a
+                                WHERE a.code = b.code AND a.operate_date <= b.date ORDER BY a.operate_date DESC LIMIT 1) f ON true
+             LEFT JOIN LATERAL (SELECT a.back_factor FROM baostock.adjust_factors a
+                                WHERE a.code = b.code ORDER BY a.operate_date DESC LIMIT 1) l ON true
+             CROSS JOIN LATERAL (SELECT round(coalesce(f.back_factor, 1.000000)
+                                              / coalesce(nullif(l.back_factor, 0), 1.000000), 6) AS f) q
+             WHERE b.code = $1 AND ({})",
+            differs.join(" OR ")
+        );
+        Spi::get_one_with_args::<i64>(&sql, &[code.into()])
+            .unwrap()
+            .unwrap_or(-1)
+    }
+
+    fn stored(sql: &str) -> String {
+        Spi::get_one::<String>(sql).unwrap().unwrap_or_default()
+    }
+
+    #[pg_test]
+    fn adjusted_prices_follow_factors_that_come_before_after_and_between_the_bars() {
+        let d = |day| NaiveDate::from_ymd_opt(2024, 3, day).unwrap();
+        let dec = |s: &str| baostock::value::parse_decimal(s).ok();
+        let code = "sh.600001";
+        let bar = |day: u32, close: &str| DailyBar {
+            date: d(day),
+            code: code.into(),
+            open: dec("10.0000"),
+            high: dec("12.5000"),
+            low: dec("9.5000"),
+            close: dec(close),
+            preclose: dec("10.0000"),
+            ..DailyBar::default()
+        };
+        let factor = |day: u32, back: &str| baostock::reply::AdjustFactor {
+            code: code.into(),
+            operate_date: d(day),
+            fore: None,
+            back: dec(back),
+            factor: dec(back),
+        };
+        let bars: Vec<DailyBar> = (4..=8).map(|day| bar(day, "11.0000")).collect();
+        crate::store::upsert_bars(&bars, 100).unwrap();
+        // No factors: both adjustments are the price x 1.000000.
+        assert_eq!(
+            stored("SELECT qfq_close::text FROM baostock.daily_bars WHERE date = '2024-03-04'"),
+            "11.0000000000"
+        );
+        assert_eq!(off_the_formula(code), 0);
+        let digests = || {
+            stored("SELECT string_agg(row_hash::text || updated_at::text, ',' ORDER BY date) FROM baostock.daily_bars")
+        };
+
+        // The history arrives after the bars: a split on the 6th doubles the back factor.
+        let before = digests();
+        crate::store::upsert_factors(&[factor(1, "1.000000"), factor(6, "2.000000")], 100).unwrap();
+        assert_eq!(off_the_formula(code), 0);
+        let day4 =
+            "SELECT qfq_close::text || ' ' || hfq_close::text FROM baostock.daily_bars WHERE date = '2024-03-04'";
+        assert_eq!(stored(day4), "5.5000000000 11.0000000000");
+        // A new factor after every bar: the forward-adjusted prices before it all move, the
+        // back-adjusted ones not; no digest and no updated_at changes.
+        crate::store::upsert_factors(&[factor(11, "4.000000")], 100).unwrap();
+        assert_eq!(off_the_formula(code), 0);
+        assert_eq!(stored(day4), "2.7500000000 11.0000000000");
+        assert_eq!(
+            stored("SELECT qfq_open::text || ' ' || hfq_open::text FROM baostock.daily_bars WHERE date = '2024-03-07'"),
+            "5.0000000000 20.0000000000"
+        );
+        assert_eq!(digests(), before);
+        // Bars written after the factors get them at once, changed or new.
+        let later = vec![bar(8, "12.0000"), bar(11, "13.0000")];
+        let counts = crate::store::upsert_bars(&later, 100).unwrap();
+        assert_eq!((counts.inserted, counts.updated), (1, 1));
+        assert_eq!(off_the_formula(code), 0);
+        assert_eq!(
+            stored(
+                "SELECT qfq_close::text || ' ' || hfq_close::text FROM baostock.daily_bars WHERE date = '2024-03-11'"
+            ),
+            "13.0000000000 52.0000000000"
+        );
+        // The views read the stored columns.
+        assert_eq!(
+            stored("SELECT close::text FROM baostock.daily_bars_qfq WHERE code = 'sh.600001' AND date = '2024-03-08'"),
+            "6.0000000000"
+        );
+        assert_eq!(
+            stored("SELECT close::text FROM baostock.daily_bars_hfq WHERE code = 'sh.600001' AND date = '2024-03-08'"),
+            "24.0000000000"
+        );
+    }
 }
