@@ -319,7 +319,7 @@ def main():
             if years == max(SCALING_YEARS):
                 rows.append(r)
 
-    if "extras" in PARTS:
+    if "extras" in PARTS or "reads" in PARTS:
         if max(SCALING_YEARS) not in scaling:
             rows.append(our_backfill(max(SCALING_YEARS), SCALING_SESSIONS, end, copy_rate, None))
         # Factor histories of every code (once, a request a code), 5-minute bars, adjusted reads:
@@ -327,25 +327,32 @@ def main():
         ten = end.replace(year=end.year - max(SCALING_YEARS)) + datetime.timedelta(days=1)
         rows.append(our_job("factor histories, every code (once)", f"'{ten}', '{end}'", SCALING_SESSIONS, copy_rate,
                             None, reset=False))
+    if "extras" in PARTS:
         one = end.replace(year=end.year - 1) + datetime.timedelta(days=1)
         codes = psql("SELECT string_agg(quote_literal(code), ',') FROM (SELECT code FROM baostock.securities "
                      "WHERE sec_type = 1 AND ipo_date < '" + str(one) + "' AND out_date IS NULL ORDER BY code LIMIT 300) c")
         rows.append(our_job("5-minute bars 1 y, 300 codes", f"'{one}', '{end}', codes => ARRAY[{codes}], "
                             f"frequency => '5', factors => false", SCALING_SESSIONS, copy_rate, None, reset=False))
+    if "extras" in PARTS or "reads" in PARTS:
+        psql("VACUUM ANALYZE baostock.daily_bars")
         rich = psql("SELECT code FROM baostock.adjust_factors a JOIN baostock.securities s USING (code) "
                     "WHERE s.sec_type = 1 AND s.ipo_date < '" + str(ten) + "' GROUP BY code ORDER BY count(*) DESC, code LIMIT 1")
-        reads = [
-            (f"one code ({rich}), 10 years, daily", f"SELECT * FROM baostock.daily_bars WHERE code = '{rich}' "
-             f"AND date BETWEEN '{ten}' AND '{end}'", f"SELECT * FROM baostock.adjusted_bars('{rich}', '{ten}', '{end}', 'qfq')"),
-            (f"one code ({rich}), 10 years, weekly", None,
-             f"SELECT * FROM baostock.adjusted_bars('{rich}', '{ten}', '{end}', 'qfq', 'w')"),
-            (f"every code, one day ({end})", f"SELECT * FROM baostock.daily_bars WHERE date = '{end}'",
-             f"SELECT * FROM baostock.daily_bars_qfq WHERE date = '{end}'"),
+        # The three shapes of issue 22 on every view: one code's history, one day of every
+        # code, a full scan; each read raw, forward- and back-adjusted.
+        shapes = [
+            (f"one code ({rich}), 10 years", "SELECT * FROM {t} WHERE code = '" + rich + f"' AND date BETWEEN '{ten}' AND '{end}'"),
+            (f"every code, one day ({end})", "SELECT * FROM {t} WHERE date = '" + str(end) + "'"),
+            ("full scan, sum(close)", "SELECT sum(close) FROM {t}"),
         ]
-        read_rows = []
-        for what, raw, adjusted in reads:
-            n = int(psql(f"SELECT count(*) FROM ({adjusted}) x"))
-            read_rows.append((what, n, exec_ms(raw) if raw else None, exec_ms(adjusted)))
+        for what, query in shapes:
+            n = int(psql(f"SELECT count(*) FROM ({query.format(t='baostock.daily_bars')}) x")) if "sum(" not in query \
+                else int(psql("SELECT count(*) FROM baostock.daily_bars"))
+            read_rows.append((what, n, *(exec_ms(query.format(t=t)) for t in
+                                         ("baostock.daily_bars", "baostock.daily_bars_qfq", "baostock.daily_bars_hfq"))))
+        weekly = exec_ms(f"SELECT * FROM baostock.adjusted_bars('{rich}', '{ten}', '{end}', 'qfq', 'w')")
+        read_rows.append((f"one code ({rich}), 10 years, weekly qfq (adjusted_bars)",
+                          int(psql(f"SELECT count(*) FROM baostock.adjusted_bars('{rich}', '{ten}', '{end}', 'qfq', 'w')")),
+                          None, weekly, None))
 
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
     print(f"Benchmark of {datetime.date.today()}, {os.cpu_count()} cores ({cpu}), {platform.system()}; emulator "
@@ -365,13 +372,14 @@ def main():
         print(f"| {r['what']} | {fmt_s(r['seconds'])} | {r['requests']:,.0f} | {nbytes} | {nrows} | {rate} "
               f"| {r['rss_mb']:.0f} MB | {vs_peer} | {vs_bound} |")
     if read_rows:
-        print("\nReading, forward-adjusted (qfq) in SQL beside the raw bars (median of 5 runs, execution "
-              "time):\n")
-        print("| read | rows | raw bars | adjusted |")
-        print("|---|---|---|---|")
-    for what, n, raw, adjusted in read_rows:
-        raw_text = f"{raw:.1f} ms" if raw is not None else "-"
-        print(f"| {what} | {n:,} | {raw_text} | {adjusted:.1f} ms |")
+        print("\nReading daily bars raw, forward-adjusted (daily_bars_qfq) and back-adjusted (daily_bars_hfq), "
+              "median of 5 runs, execution time (the ratio to raw in brackets):\n")
+        print("| read | rows | raw | qfq | hfq |")
+        print("|---|---|---|---|---|")
+    for what, n, raw, qfq, hfq in read_rows:
+        ms = lambda v: f"{v:.1f} ms" if v is not None else "-"
+        ratio = lambda v: f" ({v / raw:.2f}x)" if v is not None and raw else ""
+        print(f"| {what} | {n:,} | {ms(raw)} | {ms(qfq)}{ratio(qfq)} | {ms(hfq)}{ratio(hfq)} |")
     any_store = next(iter(store.values()))
     print(f"\nStore vs COPY: baostock.bench_store({any_store['rows']}), {any_store['runs']} runs, medians "
           f"(the range of the ratio in brackets):\n")

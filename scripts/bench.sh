@@ -17,6 +17,7 @@
 #   BENCH_PEER_HISTORY_SAMPLE=100  codes x BENCH_PEER_WINDOWS=3 windows its historical load times
 #   BENCH_PARTS="daily history extras"  the daily update; the historical load and the scaling;
 #                                  on ten years of bars, factor histories, minute bars, adjusted reads
+#                                  ("reads" alone: ten years of bars, their factors and the reads)
 #   BENCH_PORT=5497                cluster port; emulator on 10040, its control port on 10041
 #   PG_MAJOR=18                    on PostgreSQL 18 (the wheel) instead of 15
 set -euo pipefail

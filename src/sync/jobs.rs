@@ -168,8 +168,20 @@ fn bars_a_day(u: &Unit) -> f64 {
     }
 }
 
+/// Requests a paged answer of about `rows` rows takes: the client asks for the next page
+/// after every full one (so a last full page costs one empty answer more).
+fn pages(rows: f64, per_page: u32) -> i64 {
+    (rows.max(0.0) / f64::from(per_page.max(1))).floor() as i64 + 1
+}
+
+/// Seconds as plans show them: to the tenth.
+fn tenths(seconds: f64) -> f64 {
+    (seconds * 10.0).round() / 10.0
+}
+
 fn estimate(args: &Args, end: NaiveDate, units: Vec<Unit>) -> SyncResult<Plan> {
     let sessions = worker_sessions() as f64;
+    let per_page = guc::client_config().per_page;
     let budget = guc::daily_request_budget();
     let listed = (store::listed(end, 1)? + store::listed(end, 5)?) as f64;
     let mut rows = Vec::new();
@@ -185,13 +197,18 @@ fn estimate(args: &Args, end: NaiveDate, units: Vec<Unit>) -> SyncResult<Plan> {
         };
         let first = of_kind.iter().map(|u| span(u).0).min();
         let last = of_kind.iter().map(|u| span(u).1).max();
-        let requests: i64 = of_kind.iter().map(|u| u.expected_requests()).sum();
+        // A range's bars come in pages of `per_page` rows, a request each.
+        let range_rows = |u: &&Unit| q::trading_days(span(u).0, span(u).1).unwrap_or(0) as f64 * bars_a_day(u);
+        let requests: i64 = of_kind
+            .iter()
+            .map(|u| match u {
+                Unit::Range { .. } => pages(range_rows(u), per_page),
+                _ => u.expected_requests(),
+            })
+            .sum();
         let bar_rows: f64 = match kind {
             "day" => listed * of_kind.len() as f64,
-            "range" => of_kind
-                .iter()
-                .map(|u| q::trading_days(span(u).0, span(u).1).unwrap_or(0) as f64 * bars_a_day(u))
-                .sum(),
+            "range" => of_kind.iter().map(range_rows).sum(),
             _ => 0.0,
         };
         let seconds = requests as f64 * ASSUMED_LATENCY_S / sessions + bar_rows / ASSUMED_WRITE_RATE;
@@ -203,7 +220,7 @@ fn estimate(args: &Args, end: NaiveDate, units: Vec<Unit>) -> SyncResult<Plan> {
             first_day: first,
             last_day: last,
             est_requests: requests,
-            est_seconds: seconds,
+            est_seconds: tenths(seconds),
             est_days: days_under_budget(requests, budget),
         });
     }
@@ -217,14 +234,14 @@ fn estimate(args: &Args, end: NaiveDate, units: Vec<Unit>) -> SyncResult<Plan> {
         first_day: rows.iter().filter_map(|r| r.first_day).min(),
         last_day: rows.iter().filter_map(|r| r.last_day).max(),
         est_requests: all_requests,
-        est_seconds: all_seconds,
+        est_seconds: tenths(all_seconds),
         est_days: days_under_budget(all_requests, budget),
     });
     let summary = json!({
         "units": rows.iter().filter(|r| r.kind != "total").map(|r| (r.kind, r.units)).collect::<std::collections::BTreeMap<_, _>>(),
         "trading_days": q::trading_days(args.start, end)?,
         "est_requests": all_requests,
-        "est_seconds": all_seconds,
+        "est_seconds": tenths(all_seconds),
         "est_days": days_under_budget(all_requests, budget),
         "assumed": {"latency_s": ASSUMED_LATENCY_S, "write_rows_per_s": ASSUMED_WRITE_RATE, "sessions": sessions, "daily_request_budget": budget},
     });
@@ -234,7 +251,7 @@ fn estimate(args: &Args, end: NaiveDate, units: Vec<Unit>) -> SyncResult<Plan> {
         units,
         rows,
         est_requests: all_requests,
-        est_seconds: all_seconds,
+        est_seconds: tenths(all_seconds),
         summary,
     })
 }
@@ -402,4 +419,20 @@ pub fn resume() -> SyncResult<i64> {
     let n = store::server::lift_blacklist()?;
     pgrx::notice!("requests to the server are allowed again; {n} paused job(s) queued");
     Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_range_costs_a_request_a_page_and_one_more_after_a_full_page() {
+        // A year of 5-minute bars: 244 trading days x 48 bars = 11,712 rows, 6 pages of 2000.
+        assert_eq!(pages(244.0 * 48.0, 2000), 6);
+        assert_eq!(pages(0.0, 2000), 1);
+        assert_eq!(pages(1999.0, 2000), 1);
+        assert_eq!(pages(2000.0, 2000), 2);
+        assert_eq!(tenths(12.345_678_9), 12.3);
+        assert_eq!(tenths(0.06), 0.1);
+    }
 }
