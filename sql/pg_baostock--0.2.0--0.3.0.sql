@@ -11,9 +11,9 @@ ALTER TABLE baostock.sync_runs ADD COLUMN spool_key text;
 CREATE UNIQUE INDEX sync_runs_spool_key ON baostock.sync_runs (spool_key) WHERE spool_key IS NOT NULL;
 COMMENT ON COLUMN baostock.sync_runs.spool_key IS 'For a failed run imported by the run recorder: the name of its spool file, so that a recorder that dies after the commit never imports it twice.';
 
--- Daily bars carry their adjusted prices (0.3.0): the columns, the function that gives the
--- factors, and the prices of every stored bar computed once here (a rewrite of daily_bars:
--- about a minute per ten million bars on two cores); the store keeps them in step after that.
+-- Daily bars carry their adjusted prices (0.3.0): the columns, the functions that give the
+-- factors and set the prices, and the prices of every stored bar computed once here (a
+-- rewrite of daily_bars); the store keeps them in step after that.
 ALTER TABLE baostock.daily_bars
     ADD COLUMN qfq_open numeric, ADD COLUMN qfq_high numeric, ADD COLUMN qfq_low numeric,
     ADD COLUMN qfq_close numeric, ADD COLUMN qfq_preclose numeric,
@@ -63,13 +63,39 @@ AS $$
 $$;
 COMMENT ON FUNCTION baostock.factor_spans(text[]) IS 'The price factors of codes over each stretch of days [since, until): back (hfq) the back factor in force, 1.000000 before the first factor row; fore (qfq) that back factor / the code''s latest back factor, rounded to 6 decimals, as the server computes it. The store keeps daily_bars'' qfq_* and hfq_* columns equal to the prices times these.';
 
-UPDATE baostock.daily_bars b
-SET qfq_open = b.open * s.fore, qfq_high = b.high * s.fore, qfq_low = b.low * s.fore,
-    qfq_close = b.close * s.fore, qfq_preclose = b.preclose * s.fore,
-    hfq_open = b.open * s.back, hfq_high = b.high * s.back, hfq_low = b.low * s.back,
-    hfq_close = b.close * s.back, hfq_preclose = b.preclose * s.back
-FROM baostock.factor_spans(ARRAY(SELECT DISTINCT d.code FROM baostock.daily_bars d)) s
-WHERE s.code = b.code AND b.date >= s.since AND b.date < s.until;
+-- Makes the stored adjusted prices of codes' daily bars (every code's: NULL) equal to their
+-- prices times factor_spans; returns the bars changed. The store calls it for the codes whose
+-- factors a write changed; bars written by other means (INSERT, COPY) get their adjusted
+-- prices from it.
+CREATE FUNCTION baostock.adjust_bars(codes text[] DEFAULT NULL)
+RETURNS bigint
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH changed AS (
+        UPDATE baostock.daily_bars b
+        SET qfq_open = b.open * s.fore, qfq_high = b.high * s.fore, qfq_low = b.low * s.fore,
+            qfq_close = b.close * s.fore, qfq_preclose = b.preclose * s.fore,
+            hfq_open = b.open * s.back, hfq_high = b.high * s.back, hfq_low = b.low * s.back,
+            hfq_close = b.close * s.back, hfq_preclose = b.preclose * s.back
+        FROM baostock.factor_spans(coalesce(codes, ARRAY(SELECT DISTINCT d.code FROM baostock.daily_bars d))) s
+        WHERE b.code = s.code AND b.date >= s.since AND b.date < s.until
+          AND (b.qfq_open, b.qfq_high, b.qfq_low, b.qfq_close, b.qfq_preclose,
+               b.hfq_open, b.hfq_high, b.hfq_low, b.hfq_close, b.hfq_preclose)
+              IS DISTINCT FROM
+              (b.open * s.fore, b.high * s.fore, b.low * s.fore, b.close * s.fore, b.preclose * s.fore,
+               b.open * s.back, b.high * s.back, b.low * s.back, b.close * s.back, b.preclose * s.back)
+        RETURNING 1
+    )
+    SELECT count(*) FROM changed
+$$;
+REVOKE EXECUTE ON FUNCTION baostock.adjust_bars(text[]) FROM PUBLIC;
+COMMENT ON FUNCTION baostock.adjust_bars(text[]) IS 'Sets the adjusted prices (qfq_*, hfq_*) of the stored daily bars of codes (NULL: every code) to their prices times baostock.factor_spans where they differ; returns the bars changed. The store keeps them in step by itself; call it after writing bars or factors by other means.';
+
+SELECT baostock.adjust_bars(NULL);
+
+ALTER TABLE baostock.sync_jobs ADD COLUMN kind text NOT NULL DEFAULT 'backfill' CHECK (kind IN ('backfill', 'track'));
+COMMENT ON COLUMN baostock.sync_jobs.kind IS 'backfill (queued by backfill()), or track (the tracked series extended to end_date: queued by sync_date() or sync_tracked(); frequency lists their frequencies).';
 
 -- Tables new in 0.3.0 ----------------------------------------------------------------------
 
@@ -83,9 +109,30 @@ REVOKE ALL ON baostock.sync_locks FROM PUBLIC;
 COMMENT ON TABLE baostock.sync_locks IS 'Locks of the syncs (a row per day or minute partition, locked FOR UPDATE while one is synced or created); no role but the owner may lock them.';
 COMMENT ON COLUMN baostock.sync_locks.name IS 'What the row locks: day YYYY-MM-DD, or minute partition YYYYMM.';
 
+-- What the user follows beyond the daily bars: codes, or an index's current constituents, at
+-- some frequencies; the syncs extend each such series to the newest synced day.
+CREATE TABLE baostock.tracking (
+    code        text CHECK (length(code) = 9),
+    index_name  text CHECK (index_name IN ('hs300', 'sz50', 'zz500')),
+    frequency   text NOT NULL CHECK (frequency IN ('d', 'w', 'm', '5', '15', '30', '60')),
+    start_date  date NOT NULL,
+    added_at    timestamptz NOT NULL DEFAULT now(),
+    added_by    text NOT NULL DEFAULT session_user,
+    CHECK ((code IS NULL) <> (index_name IS NULL)),
+    UNIQUE NULLS NOT DISTINCT (code, index_name, frequency)
+);
+COMMENT ON TABLE baostock.tracking IS 'What baostock.track() asked to keep current: a code, or an index''s constituents (following its changes), at a frequency from a start day. The view baostock.tracked shows each series and its lag.';
+COMMENT ON COLUMN baostock.tracking.code IS 'A Baostock code (NULL for an index''s constituents).';
+COMMENT ON COLUMN baostock.tracking.index_name IS 'hs300, sz50 or zz500: its current constituents (NULL for a code).';
+COMMENT ON COLUMN baostock.tracking.frequency IS 'd, w, m, 5, 15, 30 or 60.';
+COMMENT ON COLUMN baostock.tracking.start_date IS 'First day kept (a code that joins the index later is fetched from here too).';
+COMMENT ON COLUMN baostock.tracking.added_at IS 'When track() added it.';
+COMMENT ON COLUMN baostock.tracking.added_by IS 'Session user that called track().';
+SELECT pg_catalog.pg_extension_config_dump('baostock.tracking', '');
+
 -- Views and functions ---------------------------------------------------------------------
 -- Assembled by scripts/assemble-update.sh from the install script of 0.3.0: every view and
--- function of the extension but those of its tables' part ('factor_spans','latest_trading_day') is dropped and made
+-- function of the extension but those of its tables' part ('adjust_bars','factor_spans','latest_trading_day') is dropped and made
 -- again as 0.3.0 makes it (no CASCADE: an object of yours over one of ours stops the update).
 DO $drop$
 DECLARE
@@ -103,7 +150,7 @@ BEGIN
         SELECT p.oid::regprocedure AS name FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_proc p ON p.oid = d.objid
         WHERE d.classid = 'pg_catalog.pg_proc'::regclass AND d.deptype = 'e'
           AND d.refobjid = (SELECT oid FROM pg_catalog.pg_extension WHERE extname = 'pg_baostock')
-          AND p.proname NOT IN ('factor_spans','latest_trading_day')
+          AND p.proname NOT IN ('adjust_bars','factor_spans','latest_trading_day')
         ORDER BY p.oid DESC
     LOOP
         EXECUTE pg_catalog.format('DROP FUNCTION %s', o.name);
@@ -522,6 +569,17 @@ AS 'MODULE_PATHNAME', 'sync_securities_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
+-- pg_baostock::api::jobs::sync_tracked
+CREATE  FUNCTION "sync_tracked"(
+	"day" date DEFAULT NULL /* Option < Date > */
+) RETURNS bigint /* Option < i64 > */
+VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'sync_tracked_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
 -- pg_baostock::api::jobs::wait
 CREATE  FUNCTION "wait"(
 	"job_id" bigint /* Option < i64 > */
@@ -561,6 +619,151 @@ AS $$
 $$;
 COMMENT ON FUNCTION baostock.stale_after() IS 'baostock.stale_after as an interval (default 15 hours): how long after a trading day''s publication (18:00 China) it may stay unsynced before health is stale.';
 
+-- The tracked series: each code tracked, or constituent of a tracked index in its newest
+-- stored list, at each frequency, from its earliest start; how far it is stored and its lag
+-- (trading days of its listing after that, up to the newest day sync_date reached).
+CREATE VIEW baostock.tracked AS
+WITH src AS (
+    SELECT t.code, t.frequency, t.start_date, 'code'::text AS via
+    FROM baostock.tracking t WHERE t.code IS NOT NULL
+    UNION ALL
+    SELECT c.code, t.frequency, t.start_date, t.index_name
+    FROM baostock.tracking t
+    JOIN baostock.index_constituents c
+      ON c.index_name = t.index_name
+     AND c.update_date = (SELECT max(x.update_date) FROM baostock.index_constituents x WHERE x.index_name = t.index_name)
+), series AS (
+    SELECT src.code, src.frequency, min(src.start_date) AS start_date, array_agg(DISTINCT src.via ORDER BY src.via) AS tracked_as
+    FROM src GROUP BY src.code, src.frequency
+), target AS (
+    SELECT coalesce((SELECT max(day) FROM baostock.synced_days), baostock.latest_trading_day()) AS day
+)
+SELECT s.code, s.frequency, s.tracked_as, s.start_date, n.newest, r.through AS synced_through,
+       greatest(n.newest::date, r.through) AS current_through, target.day AS target_day,
+       (SELECT count(*)::integer FROM baostock.trade_calendar c
+        WHERE c.is_trading_day AND c.day <= target.day
+          AND c.day >= s.start_date AND c.day > coalesce(greatest(n.newest::date, r.through), '-infinity')
+          AND (sec.ipo_date IS NULL OR c.day >= sec.ipo_date) AND (sec.out_date IS NULL OR c.day < sec.out_date)) AS lag_trading_days
+FROM series s
+CROSS JOIN target
+LEFT JOIN baostock.securities sec ON sec.code = s.code
+LEFT JOIN LATERAL (
+    SELECT CASE s.frequency
+               WHEN 'd' THEN (SELECT max(b.date)::timestamp FROM baostock.daily_bars b WHERE b.code = s.code)
+               WHEN 'w' THEN (SELECT max(b.date)::timestamp FROM baostock.weekly_bars b WHERE b.code = s.code)
+               WHEN 'm' THEN (SELECT max(b.date)::timestamp FROM baostock.monthly_bars b WHERE b.code = s.code)
+               ELSE (SELECT max(b.time) FROM baostock.minute_bars b
+                     WHERE b.code = s.code AND b.frequency = s.frequency::smallint)
+           END AS newest
+) n ON true
+LEFT JOIN LATERAL (
+    SELECT max(upper(x.span)) - 1 AS through FROM baostock.synced_ranges x
+    WHERE x.code = s.code AND x.kind = s.frequency
+) r ON true;
+COMMENT ON VIEW baostock.tracked IS 'Every tracked series (a code tracked, or a constituent of a tracked index in its newest stored list; per frequency): tracked_as (code and/or index names), the earliest start, the newest bar stored (its time for minute bars), the end of its synced ranges, current_through (the later of the two), target_day (the newest day sync_date reached) and lag_trading_days (trading days of its listing from its start up to target_day after current_through).';
+
+
+CREATE FUNCTION baostock.track(
+    codes text[] DEFAULT NULL,
+    index_name text DEFAULT NULL,
+    frequencies text[] DEFAULT ARRAY['5'],
+    start_date date DEFAULT NULL)
+RETURNS integer
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    today date := (now() AT TIME ZONE 'Asia/Shanghai')::date;
+    -- The default start: the first day of last month (one to two months of bars).
+    start date := coalesce($4, (date_trunc('month', today) - interval '1 month')::date);
+    bad text;
+    added integer;
+BEGIN
+    IF $1 IS NULL AND $2 IS NULL THEN
+        RAISE EXCEPTION 'pg_baostock: track: codes or index_name must be given'
+            USING ERRCODE = 'null_value_not_allowed',
+                  HINT = 'SELECT baostock.track(ARRAY[''sh.600000'']) or baostock.track(index_name => ''hs300'').';
+    END IF;
+    IF $1 IS NOT NULL AND $2 IS NOT NULL THEN
+        RAISE EXCEPTION 'pg_baostock: track: give codes or index_name, not both' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF $1 IS NOT NULL AND cardinality($1) = 0 THEN
+        RAISE EXCEPTION 'pg_baostock: track: codes is an empty array' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF array_position($1, NULL) IS NOT NULL THEN
+        RAISE EXCEPTION 'pg_baostock: track: an element of codes is NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF $2 IS NOT NULL AND $2 NOT IN ('hs300', 'sz50', 'zz500') THEN
+        RAISE EXCEPTION 'pg_baostock: track: unknown index %', quote_literal($2)
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Indices are hs300 (CSI 300), sz50 (SSE 50) and zz500 (CSI 500).';
+    END IF;
+    IF $3 IS NULL OR array_position($3, NULL) IS NOT NULL THEN
+        RAISE EXCEPTION 'pg_baostock: track: frequencies and its elements must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF cardinality($3) = 0 THEN
+        RAISE EXCEPTION 'pg_baostock: track: frequencies is an empty array' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT string_agg(quote_literal(f), ', ') INTO bad FROM unnest($3) f
+    WHERE f NOT IN ('d', 'w', 'm', '5', '15', '30', '60');
+    IF bad IS NOT NULL THEN
+        RAISE EXCEPTION 'pg_baostock: track: unknown frequencies: %', bad
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Frequencies are d, w, m, 5, 15, 30 and 60.';
+    END IF;
+    IF start < date '1990-12-19' OR start > today THEN
+        RAISE EXCEPTION 'pg_baostock: track: start_date % is before 1990-12-19 or in the future', start
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT string_agg(c, ', ' ORDER BY c) INTO bad FROM unnest($1) c
+    WHERE NOT EXISTS (SELECT 1 FROM baostock.securities s WHERE s.code = c);
+    IF bad IS NOT NULL THEN
+        RAISE EXCEPTION 'pg_baostock: track: unknown codes: %', bad
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Codes come from baostock.securities (SELECT baostock.sync_securities() refreshes it).';
+    END IF;
+    SELECT string_agg(DISTINCT s.code, ', ') INTO bad FROM baostock.securities s
+    WHERE s.code = ANY ($1) AND s.sec_type = 2 AND EXISTS (SELECT 1 FROM unnest($3) f WHERE f IN ('5', '15', '30', '60'));
+    IF bad IS NOT NULL THEN
+        RAISE EXCEPTION 'pg_baostock: track: the server has no minute bars of indices: %', bad
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Track their daily, weekly or monthly bars instead.';
+    END IF;
+    INSERT INTO baostock.tracking (code, index_name, frequency, start_date)
+    SELECT c, $2, f, start
+    FROM unnest(coalesce($1, ARRAY[NULL::text])) c CROSS JOIN (SELECT DISTINCT f FROM unnest($3) f) fs
+    ON CONFLICT DO NOTHING;
+    GET DIAGNOSTICS added = ROW_COUNT;
+    IF added > 0 THEN
+        RAISE NOTICE 'pg_baostock: % tracked series added from %; the next sync_date() extends them (SELECT baostock.sync_tracked() starts now)',
+            added, to_char(start, 'YYYY-MM-DD');
+    END IF;
+    RETURN added;
+END
+$$;
+COMMENT ON FUNCTION baostock.track(text[], text, text[], date) IS 'Keeps codes, or an index''s constituents (hs300, sz50, zz500: following its changes), current at the frequencies given (default 5-minute bars) from start_date (default: the first day of last month): after every sync_date() a job of kind track extends each series to the day synced. Returns the number of (code or index, frequency) entries added; tracking one again is a no-op. Unknown codes, an unknown index, empty arrays and minute bars of indices are errors (22023; NULLs 22004).';
+
+CREATE FUNCTION baostock.untrack(
+    codes text[] DEFAULT NULL,
+    index_name text DEFAULT NULL,
+    frequencies text[] DEFAULT NULL)
+RETURNS integer
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    removed integer;
+BEGIN
+    IF $1 IS NULL AND $2 IS NULL THEN
+        RAISE EXCEPTION 'pg_baostock: untrack: codes or index_name must be given' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    DELETE FROM baostock.tracking t
+    WHERE (t.code = ANY ($1) OR t.index_name = $2) AND ($3 IS NULL OR t.frequency = ANY ($3));
+    GET DIAGNOSTICS removed = ROW_COUNT;
+    RETURN removed;
+END
+$$;
+COMMENT ON FUNCTION baostock.untrack(text[], text, text[]) IS 'Stops tracking codes or an index at the frequencies given (default: all); returns the entries removed. The bars stored stay.';
+
 CREATE FUNCTION baostock.sync_health(
     OUT status text,
     OUT last_synced_day date,
@@ -583,7 +786,8 @@ CREATE FUNCTION baostock.sync_health(
     OUT daily_budget bigint,
     OUT blacklisted_until timestamptz,
     OUT open_alerts integer,
-    OUT newest_alert text)
+    OUT newest_alert text,
+    OUT tracked_lagging integer)
 LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -636,6 +840,10 @@ WITH today AS (
            CASE WHEN w.preloaded THEN w.blacklisted_until
                 WHEN s.blacklisted_until > now() THEN s.blacklisted_until END AS until
     FROM w, (VALUES (true)) one (id) LEFT JOIN baostock.server_state s USING (id)
+), tl AS (
+    -- Tracked series not stored through the due day (sync_date's stale rule, per series).
+    SELECT count(*)::integer AS n FROM baostock.tracked t, due
+    WHERE t.lag_trading_days > 0 AND coalesce(t.current_through, '-infinity') < due.day
 ), al AS (
     SELECT count(*)::integer AS n,
            (array_agg(format('%s (%s): %s', kind, severity, message) ORDER BY alert_id DESC))[1] AS newest
@@ -644,7 +852,7 @@ WITH today AS (
 SELECT CASE
            WHEN stats.streak >= 3 THEN 'failing'
            WHEN srv.until IS NOT NULL THEN 'blacklisted'
-           WHEN last.day IS NULL OR lag.n > 1 OR holes.n > 0 OR due.day > last.day THEN 'stale'
+           WHEN last.day IS NULL OR lag.n > 1 OR holes.n > 0 OR due.day > last.day OR tl.n > 0 THEN 'stale'
            WHEN stats.streak > 0 OR stats.rate < 0.9 OR al.n > 0 THEN 'degraded'
            ELSE 'healthy'
        END,
@@ -652,10 +860,10 @@ SELECT CASE
        err.error_message, err.finished_at,
        w.worker_pid, w.last_heartbeat, j.queued, j.running, j.paused, fu.n,
        coalesce(srv.used, 0), nullif(current_setting('baostock.daily_request_budget', true), '')::bigint,
-       srv.until, al.n, al.newest
-FROM today, last, due, lag, holes, stats, w, j, fu, al LEFT JOIN srv ON true LEFT JOIN err ON true
+       srv.until, al.n, al.newest, tl.n
+FROM today, last, due, lag, holes, stats, w, j, fu, al, tl LEFT JOIN srv ON true LEFT JOIN err ON true
 $$;
-COMMENT ON FUNCTION baostock.sync_health() IS 'One row on the state of the sync: status failing (the last 3 sync_date runs failed), blacklisted (the server blacklisted us; nothing is sent until blacklisted_until), stale (nothing synced, more than one trading day behind the calendar, holes between the oldest and newest synced day, or due_day, the newest trading day published more than baostock.stale_after ago, not synced), degraded (the last run failed, under 90% of the last 20 succeeded, or an alert is open) or healthy; with the last synced day, the lag in trading days, the holes, success rate, mean duration, the last error, the worker (pid and heartbeat, NULL when none runs), jobs queued / running / paused, failed units of jobs not cancelled (baostock.retry() queues them), requests sent today against the budget, the blacklist and the open alerts.';
+COMMENT ON FUNCTION baostock.sync_health() IS 'One row on the state of the sync: status failing (the last 3 sync_date runs failed), blacklisted (the server blacklisted us; nothing is sent until blacklisted_until), stale (nothing synced, more than one trading day behind the calendar, holes between the oldest and newest synced day, due_day, the newest trading day published more than baostock.stale_after ago, not synced, or a tracked series not stored through due_day: tracked_lagging), degraded (the last run failed, under 90% of the last 20 succeeded, or an alert is open) or healthy; with the last synced day, the lag in trading days, the holes, success rate, mean duration, the last error, the worker (pid and heartbeat, NULL when none runs), jobs queued / running / paused, failed units of jobs not cancelled (baostock.retry() queues them), requests sent today against the budget, the blacklist and the open alerts.';
 
 CREATE VIEW baostock.health AS SELECT * FROM baostock.sync_health();
 COMMENT ON VIEW baostock.health IS 'sync_health() as a view, for dashboards and alert queries.';
@@ -721,11 +929,22 @@ WHERE r.kind <> 'factors'
                          AND b.time > c.day AND b.time < c.day + 1)
            AND NOT EXISTS (SELECT 1 FROM baostock.daily_bars b
                            WHERE b.code = r.code AND b.date = c.day AND NOT b.trade_status)
-      END;
-COMMENT ON VIEW baostock.gaps IS 'What is missing: trading days between the oldest and the newest synced day that are not synced (code NULL, missing = ''day not synced''); listed stocks or ETFs without a bar on a synced day (missing = ''bar''); and for each frequency a code was backfilled at, the days of its synced ranges without that bar (a week or month by its first trading day).';
+      END
+UNION ALL
+-- Tracked series: the trading days of their listing after what is stored, up to the newest
+-- synced day (the next tracking job fetches them).
+SELECT t.code, t.frequency, c.day, 'tracked, not extended yet'
+FROM baostock.tracked t
+LEFT JOIN baostock.securities sec ON sec.code = t.code
+JOIN baostock.trade_calendar c
+  ON c.is_trading_day AND c.day <= t.target_day AND c.day >= t.start_date
+ AND c.day > coalesce(t.current_through, '-infinity')
+ AND (sec.ipo_date IS NULL OR c.day >= sec.ipo_date) AND (sec.out_date IS NULL OR c.day < sec.out_date)
+WHERE t.lag_trading_days > 0;
+COMMENT ON VIEW baostock.gaps IS 'What is missing: trading days between the oldest and the newest synced day that are not synced (code NULL, missing = ''day not synced''); listed stocks or ETFs without a bar on a synced day (missing = ''bar''); for each frequency a code was backfilled at, the days of its synced ranges without that bar (a week or month by its first trading day); and the trading days a tracked series is not stored through yet, up to the newest synced day (missing = ''tracked, not extended yet'').';
 
 CREATE VIEW baostock.jobs AS
-SELECT j.job_id, j.state, j.start_date, j.end_date, j.codes, j.frequency,
+SELECT j.job_id, j.kind, j.state, j.start_date, j.end_date, j.codes, j.frequency,
        coalesce(u.total, 0) AS units_total, coalesce(u.done, 0) AS units_done, coalesce(u.failed, 0) AS units_failed,
        j.rows_written, j.requests, j.bytes, j.created_at, j.started_at, j.finished_at,
        r.rate,
@@ -745,7 +964,7 @@ LEFT JOIN LATERAL (
            / nullif(extract(epoch FROM coalesce(j.finished_at, clock_timestamp()) - j.started_at), 0)::double precision AS rate
 ) r ON true
 ORDER BY j.job_id DESC;
-COMMENT ON VIEW baostock.jobs IS 'Backfill jobs, newest first: state, units total / done / failed (days replanned per code count by their per-code units; failed: after the second pass), rows written, requests, bytes, times, rate in units per second, the ETA, and while paused why and until when.';
+COMMENT ON VIEW baostock.jobs IS 'Jobs, newest first: kind (backfill, or track: the tracked series extended after a sync_date), state, units total / done / failed (days replanned per code count by their per-code units; failed: after the second pass), rows written, requests, bytes, times, rate in units per second, the ETA, and while paused why and until when.';
 
 COMMENT ON FUNCTION baostock.sync_date(date, boolean) IS 'Syncs one trading day, or without a day every trading day after the newest synced one up to the latest (at most baostock.catchup_days), oldest first, each with its own run: every A-share''s and ETF''s daily bar and the day''s adjust factors. One row per day looked at. Skips non-trading days and days already synced unless force; not_available: the server has not published the day; incomplete: stocks or ETFs missing; neither is marked synced.';
 COMMENT ON FUNCTION baostock.backfill(date, date, text[], text, boolean, boolean) IS 'Queues a backfill job for the background worker and returns its id at once: one unit per trading day not yet synced (all codes, frequency d), or per-code range units (codes given, or frequency w, m, 5, 15, 30, 60); with factors (the default), a factor history unit (the whole history, one request) for every code whose stored history does not reach end_date. Follow it with baostock.wait(job_id) or the baostock.jobs view.';
@@ -799,6 +1018,12 @@ BEGIN
                   h.due_day, baostock.stale_after(), coalesce(h.last_synced_day::text, 'none')),
            NULL, NULL
     WHERE h.due_day > coalesce(h.last_synced_day, '-infinity')
+    UNION ALL
+    SELECT 'warning', 'stale', 'tracked',
+           format('%s tracked series are not stored through trading day %s, %s after its publication (baostock.tracked shows which)',
+                  h.tracked_lagging, h.due_day, baostock.stale_after()),
+           NULL, NULL
+    WHERE h.tracked_lagging > 0
     UNION ALL
     SELECT 'critical', 'blacklisted', '',
            format('the server blacklisted this address at %s; nothing is sent until %s (SELECT baostock.resume() lifts it early)',
@@ -914,7 +1139,9 @@ COMMENT ON FUNCTION baostock.unschedule_daily() IS 'Removes the pg_cron jobs sch
 -- Reading is open; reaching the network or writing is for the owner and whom it grants.
 GRANT USAGE ON SCHEMA baostock TO PUBLIC;
 REVOKE ALL ON ALL TABLES IN SCHEMA baostock FROM PUBLIC;
-GRANT SELECT ON baostock.health, baostock.runs, baostock.coverage, baostock.gaps, baostock.jobs TO PUBLIC;
+GRANT SELECT ON baostock.health, baostock.runs, baostock.coverage, baostock.gaps, baostock.jobs, baostock.tracked TO PUBLIC;
+REVOKE EXECUTE ON FUNCTION baostock.track(text[], text, text[], date) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION baostock.untrack(text[], text, text[]) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION baostock.sync_date(date, boolean) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION baostock.sync_calendar(date, date) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION baostock.sync_securities() FROM PUBLIC;

@@ -272,6 +272,35 @@ AS $$
 $$;
 COMMENT ON FUNCTION baostock.factor_spans(text[]) IS 'The price factors of codes over each stretch of days [since, until): back (hfq) the back factor in force, 1.000000 before the first factor row; fore (qfq) that back factor / the code''s latest back factor, rounded to 6 decimals, as the server computes it. The store keeps daily_bars'' qfq_* and hfq_* columns equal to the prices times these.';
 
+-- Makes the stored adjusted prices of codes' daily bars (every code's: NULL) equal to their
+-- prices times factor_spans; returns the bars changed. The store calls it for the codes whose
+-- factors a write changed; bars written by other means (INSERT, COPY) get their adjusted
+-- prices from it.
+CREATE FUNCTION baostock.adjust_bars(codes text[] DEFAULT NULL)
+RETURNS bigint
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH changed AS (
+        UPDATE baostock.daily_bars b
+        SET qfq_open = b.open * s.fore, qfq_high = b.high * s.fore, qfq_low = b.low * s.fore,
+            qfq_close = b.close * s.fore, qfq_preclose = b.preclose * s.fore,
+            hfq_open = b.open * s.back, hfq_high = b.high * s.back, hfq_low = b.low * s.back,
+            hfq_close = b.close * s.back, hfq_preclose = b.preclose * s.back
+        FROM baostock.factor_spans(coalesce(codes, ARRAY(SELECT DISTINCT d.code FROM baostock.daily_bars d))) s
+        WHERE b.code = s.code AND b.date >= s.since AND b.date < s.until
+          AND (b.qfq_open, b.qfq_high, b.qfq_low, b.qfq_close, b.qfq_preclose,
+               b.hfq_open, b.hfq_high, b.hfq_low, b.hfq_close, b.hfq_preclose)
+              IS DISTINCT FROM
+              (b.open * s.fore, b.high * s.fore, b.low * s.fore, b.close * s.fore, b.preclose * s.fore,
+               b.open * s.back, b.high * s.back, b.low * s.back, b.close * s.back, b.preclose * s.back)
+        RETURNING 1
+    )
+    SELECT count(*) FROM changed
+$$;
+REVOKE EXECUTE ON FUNCTION baostock.adjust_bars(text[]) FROM PUBLIC;
+COMMENT ON FUNCTION baostock.adjust_bars(text[]) IS 'Sets the adjusted prices (qfq_*, hfq_*) of the stored daily bars of codes (NULL: every code) to their prices times baostock.factor_spans where they differ; returns the bars changed. The store keeps them in step by itself; call it after writing bars or factors by other means.';
+
 CREATE TABLE baostock.synced_days (
     day        date PRIMARY KEY,
     run_id     bigint,
@@ -362,6 +391,7 @@ CREATE TABLE baostock.sync_jobs (
     paused_until      timestamptz,
     pause_reason      text,
     passes            integer NOT NULL DEFAULT 0,
+    kind              text NOT NULL DEFAULT 'backfill' CHECK (kind IN ('backfill', 'track')),
     CHECK (start_date <= end_date),
     CHECK ((state = 'paused') = (pause_reason IS NOT NULL))
 );
@@ -387,6 +417,27 @@ COMMENT ON COLUMN baostock.sync_jobs.error_message IS 'Why the job failed as a w
 COMMENT ON COLUMN baostock.sync_jobs.paused_until IS 'When a paused job resumes on its own (the next China day for a spent budget, the end of a blacklist).';
 COMMENT ON COLUMN baostock.sync_jobs.pause_reason IS 'budget or blacklisted, while paused.';
 COMMENT ON COLUMN baostock.sync_jobs.passes IS 'Passes over the units so far: the first, then one retry pass of the units that failed (and one more for each baostock.retry()).';
+COMMENT ON COLUMN baostock.sync_jobs.kind IS 'backfill (queued by backfill()), or track (the tracked series extended to end_date: queued by sync_date() or sync_tracked(); frequency lists their frequencies).';
+
+-- What the user follows beyond the daily bars: codes, or an index's current constituents, at
+-- some frequencies; the syncs extend each such series to the newest synced day.
+CREATE TABLE baostock.tracking (
+    code        text CHECK (length(code) = 9),
+    index_name  text CHECK (index_name IN ('hs300', 'sz50', 'zz500')),
+    frequency   text NOT NULL CHECK (frequency IN ('d', 'w', 'm', '5', '15', '30', '60')),
+    start_date  date NOT NULL,
+    added_at    timestamptz NOT NULL DEFAULT now(),
+    added_by    text NOT NULL DEFAULT session_user,
+    CHECK ((code IS NULL) <> (index_name IS NULL)),
+    UNIQUE NULLS NOT DISTINCT (code, index_name, frequency)
+);
+COMMENT ON TABLE baostock.tracking IS 'What baostock.track() asked to keep current: a code, or an index''s constituents (following its changes), at a frequency from a start day. The view baostock.tracked shows each series and its lag.';
+COMMENT ON COLUMN baostock.tracking.code IS 'A Baostock code (NULL for an index''s constituents).';
+COMMENT ON COLUMN baostock.tracking.index_name IS 'hs300, sz50 or zz500: its current constituents (NULL for a code).';
+COMMENT ON COLUMN baostock.tracking.frequency IS 'd, w, m, 5, 15, 30 or 60.';
+COMMENT ON COLUMN baostock.tracking.start_date IS 'First day kept (a code that joins the index later is fetched from here too).';
+COMMENT ON COLUMN baostock.tracking.added_at IS 'When track() added it.';
+COMMENT ON COLUMN baostock.tracking.added_by IS 'Session user that called track().';
 
 CREATE TABLE baostock.sync_units (
     job_id          bigint NOT NULL REFERENCES baostock.sync_jobs ON DELETE CASCADE,
@@ -502,6 +553,7 @@ SELECT pg_catalog.pg_extension_config_dump('baostock.weekly_bars', '');
 SELECT pg_catalog.pg_extension_config_dump('baostock.monthly_bars', '');
 SELECT pg_catalog.pg_extension_config_dump('baostock.minute_bars', '');
 SELECT pg_catalog.pg_extension_config_dump('baostock.adjust_factors', '');
+SELECT pg_catalog.pg_extension_config_dump('baostock.tracking', '');
 SELECT pg_catalog.pg_extension_config_dump('baostock.synced_days', '');
 SELECT pg_catalog.pg_extension_config_dump('baostock.sync_runs', '');
 SELECT pg_catalog.pg_extension_config_dump('baostock.sync_runs_run_id_seq', '');

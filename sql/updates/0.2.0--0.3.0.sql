@@ -11,9 +11,9 @@ ALTER TABLE baostock.sync_runs ADD COLUMN spool_key text;
 CREATE UNIQUE INDEX sync_runs_spool_key ON baostock.sync_runs (spool_key) WHERE spool_key IS NOT NULL;
 COMMENT ON COLUMN baostock.sync_runs.spool_key IS 'For a failed run imported by the run recorder: the name of its spool file, so that a recorder that dies after the commit never imports it twice.';
 
--- Daily bars carry their adjusted prices (0.3.0): the columns, the function that gives the
--- factors, and the prices of every stored bar computed once here (a rewrite of daily_bars:
--- about a minute per ten million bars on two cores); the store keeps them in step after that.
+-- Daily bars carry their adjusted prices (0.3.0): the columns, the functions that give the
+-- factors and set the prices, and the prices of every stored bar computed once here (a
+-- rewrite of daily_bars); the store keeps them in step after that.
 ALTER TABLE baostock.daily_bars
     ADD COLUMN qfq_open numeric, ADD COLUMN qfq_high numeric, ADD COLUMN qfq_low numeric,
     ADD COLUMN qfq_close numeric, ADD COLUMN qfq_preclose numeric,
@@ -63,13 +63,39 @@ AS $$
 $$;
 COMMENT ON FUNCTION baostock.factor_spans(text[]) IS 'The price factors of codes over each stretch of days [since, until): back (hfq) the back factor in force, 1.000000 before the first factor row; fore (qfq) that back factor / the code''s latest back factor, rounded to 6 decimals, as the server computes it. The store keeps daily_bars'' qfq_* and hfq_* columns equal to the prices times these.';
 
-UPDATE baostock.daily_bars b
-SET qfq_open = b.open * s.fore, qfq_high = b.high * s.fore, qfq_low = b.low * s.fore,
-    qfq_close = b.close * s.fore, qfq_preclose = b.preclose * s.fore,
-    hfq_open = b.open * s.back, hfq_high = b.high * s.back, hfq_low = b.low * s.back,
-    hfq_close = b.close * s.back, hfq_preclose = b.preclose * s.back
-FROM baostock.factor_spans(ARRAY(SELECT DISTINCT d.code FROM baostock.daily_bars d)) s
-WHERE s.code = b.code AND b.date >= s.since AND b.date < s.until;
+-- Makes the stored adjusted prices of codes' daily bars (every code's: NULL) equal to their
+-- prices times factor_spans; returns the bars changed. The store calls it for the codes whose
+-- factors a write changed; bars written by other means (INSERT, COPY) get their adjusted
+-- prices from it.
+CREATE FUNCTION baostock.adjust_bars(codes text[] DEFAULT NULL)
+RETURNS bigint
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH changed AS (
+        UPDATE baostock.daily_bars b
+        SET qfq_open = b.open * s.fore, qfq_high = b.high * s.fore, qfq_low = b.low * s.fore,
+            qfq_close = b.close * s.fore, qfq_preclose = b.preclose * s.fore,
+            hfq_open = b.open * s.back, hfq_high = b.high * s.back, hfq_low = b.low * s.back,
+            hfq_close = b.close * s.back, hfq_preclose = b.preclose * s.back
+        FROM baostock.factor_spans(coalesce(codes, ARRAY(SELECT DISTINCT d.code FROM baostock.daily_bars d))) s
+        WHERE b.code = s.code AND b.date >= s.since AND b.date < s.until
+          AND (b.qfq_open, b.qfq_high, b.qfq_low, b.qfq_close, b.qfq_preclose,
+               b.hfq_open, b.hfq_high, b.hfq_low, b.hfq_close, b.hfq_preclose)
+              IS DISTINCT FROM
+              (b.open * s.fore, b.high * s.fore, b.low * s.fore, b.close * s.fore, b.preclose * s.fore,
+               b.open * s.back, b.high * s.back, b.low * s.back, b.close * s.back, b.preclose * s.back)
+        RETURNING 1
+    )
+    SELECT count(*) FROM changed
+$$;
+REVOKE EXECUTE ON FUNCTION baostock.adjust_bars(text[]) FROM PUBLIC;
+COMMENT ON FUNCTION baostock.adjust_bars(text[]) IS 'Sets the adjusted prices (qfq_*, hfq_*) of the stored daily bars of codes (NULL: every code) to their prices times baostock.factor_spans where they differ; returns the bars changed. The store keeps them in step by itself; call it after writing bars or factors by other means.';
+
+SELECT baostock.adjust_bars(NULL);
+
+ALTER TABLE baostock.sync_jobs ADD COLUMN kind text NOT NULL DEFAULT 'backfill' CHECK (kind IN ('backfill', 'track'));
+COMMENT ON COLUMN baostock.sync_jobs.kind IS 'backfill (queued by backfill()), or track (the tracked series extended to end_date: queued by sync_date() or sync_tracked(); frequency lists their frequencies).';
 
 -- Tables new in 0.3.0 ----------------------------------------------------------------------
 
@@ -82,3 +108,24 @@ CREATE TABLE baostock.sync_locks (
 REVOKE ALL ON baostock.sync_locks FROM PUBLIC;
 COMMENT ON TABLE baostock.sync_locks IS 'Locks of the syncs (a row per day or minute partition, locked FOR UPDATE while one is synced or created); no role but the owner may lock them.';
 COMMENT ON COLUMN baostock.sync_locks.name IS 'What the row locks: day YYYY-MM-DD, or minute partition YYYYMM.';
+
+-- What the user follows beyond the daily bars: codes, or an index's current constituents, at
+-- some frequencies; the syncs extend each such series to the newest synced day.
+CREATE TABLE baostock.tracking (
+    code        text CHECK (length(code) = 9),
+    index_name  text CHECK (index_name IN ('hs300', 'sz50', 'zz500')),
+    frequency   text NOT NULL CHECK (frequency IN ('d', 'w', 'm', '5', '15', '30', '60')),
+    start_date  date NOT NULL,
+    added_at    timestamptz NOT NULL DEFAULT now(),
+    added_by    text NOT NULL DEFAULT session_user,
+    CHECK ((code IS NULL) <> (index_name IS NULL)),
+    UNIQUE NULLS NOT DISTINCT (code, index_name, frequency)
+);
+COMMENT ON TABLE baostock.tracking IS 'What baostock.track() asked to keep current: a code, or an index''s constituents (following its changes), at a frequency from a start day. The view baostock.tracked shows each series and its lag.';
+COMMENT ON COLUMN baostock.tracking.code IS 'A Baostock code (NULL for an index''s constituents).';
+COMMENT ON COLUMN baostock.tracking.index_name IS 'hs300, sz50 or zz500: its current constituents (NULL for a code).';
+COMMENT ON COLUMN baostock.tracking.frequency IS 'd, w, m, 5, 15, 30 or 60.';
+COMMENT ON COLUMN baostock.tracking.start_date IS 'First day kept (a code that joins the index later is fetched from here too).';
+COMMENT ON COLUMN baostock.tracking.added_at IS 'When track() added it.';
+COMMENT ON COLUMN baostock.tracking.added_by IS 'Session user that called track().';
+SELECT pg_catalog.pg_extension_config_dump('baostock.tracking', '');

@@ -122,6 +122,17 @@ fn retry(job_id: Option<i64>) -> i64 {
         .unwrap_or_else(|e| raise(e))
 }
 
+/// Queues the job that extends every tracked series to a day (default: the newest synced);
+/// NULL when there is nothing to fetch.
+#[pg_extern(security_definer, volatile, parallel_unsafe)]
+#[search_path(pg_catalog, pg_temp)]
+fn sync_tracked(day: default!(Option<Date>, "NULL")) -> Option<i64> {
+    current()
+        .and_then(|()| to_naive(day))
+        .and_then(jobs::track)
+        .unwrap_or_else(|e| raise(e))
+}
+
 /// Lifts a blacklist before it ends and resumes the jobs it paused.
 #[pg_extern(security_definer, volatile, parallel_unsafe)]
 #[search_path(pg_catalog, pg_temp)]

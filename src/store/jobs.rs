@@ -77,7 +77,8 @@ pub fn plan_ranges(
              SELECT s.code, t.day, t.n FROM baostock.securities s
              JOIN t ON (s.ipo_date IS NULL OR t.day >= s.ipo_date) AND (s.out_date IS NULL OR t.day < s.out_date)
              WHERE s.code = ANY($1::text[])
-               AND ($4 OR NOT (($5 = 'd' AND EXISTS (SELECT 1 FROM baostock.synced_days d WHERE d.day = t.day))
+               AND ($4 OR NOT (($5 = 'd' AND s.sec_type IN (1, 5)
+                                AND EXISTS (SELECT 1 FROM baostock.synced_days d WHERE d.day = t.day))
                             OR EXISTS (SELECT 1 FROM baostock.synced_ranges r
                                        WHERE r.code = s.code AND r.kind = $5 AND r.span @> t.day)))
          )
@@ -166,8 +167,10 @@ pub fn indices_among(codes: &[String]) -> SyncResult<Vec<String>> {
     )
 }
 
-/// What `backfill()` was asked.
+/// What `backfill()` was asked (or what a tracking job extends).
 pub struct JobArgs<'a> {
+    /// backfill or track.
+    pub kind: &'a str,
     pub start: NaiveDate,
     pub end: NaiveDate,
     pub codes: Option<&'a [String]>,
@@ -184,8 +187,8 @@ pub fn insert_job(
     units: &[Unit],
 ) -> SyncResult<i64> {
     let job_id = Spi::get_one_with_args::<i64>(
-        "INSERT INTO baostock.sync_jobs (start_date, end_date, codes, frequency, force, plan, est_requests, est_seconds)
-         VALUES ($1::text::date, $2::text::date, $3, $4, $5, $6::jsonb, $7, $8) RETURNING job_id",
+        "INSERT INTO baostock.sync_jobs (start_date, end_date, codes, frequency, force, plan, est_requests, est_seconds, kind)
+         VALUES ($1::text::date, $2::text::date, $3, $4, $5, $6::jsonb, $7, $8, $9) RETURNING job_id",
         &[
             date_text(args.start).into(),
             date_text(args.end).into(),
@@ -195,6 +198,7 @@ pub fn insert_job(
             plan.to_string().into(),
             est_requests.into(),
             est_seconds.into(),
+            args.kind.into(),
         ],
     )
     .map_err(spi_err)?
@@ -607,6 +611,53 @@ pub fn cancel_job(job_id: i64) -> SyncResult<Option<String>> {
          )
          SELECT coalesce((SELECT state FROM c), (SELECT state FROM baostock.sync_jobs WHERE job_id = $1))",
         &[job_id.into()],
+    )
+    .map_err(spi_err)
+}
+
+/// The indices whose constituents are tracked.
+pub fn tracked_indexes() -> SyncResult<Vec<String>> {
+    strings(
+        "SELECT DISTINCT index_name FROM baostock.tracking WHERE index_name IS NOT NULL ORDER BY 1",
+        &[],
+    )
+}
+
+/// Every tracked series that starts by `day` (`baostock.tracked`): code, frequency, start.
+pub fn tracked_series(day: NaiveDate) -> SyncResult<Vec<(String, String, NaiveDate)>> {
+    let rows = Spi::connect(|c| {
+        c.select(
+            "SELECT code, frequency, to_char(start_date, 'YYYY-MM-DD') FROM baostock.tracked
+             WHERE start_date <= $1::text::date ORDER BY frequency, start_date, code",
+            None,
+            &[date_text(day).into()],
+        )?
+        .map(|r| Ok((r.get::<String>(1)?, r.get::<String>(2)?, r.get::<String>(3)?)))
+        .collect::<Result<Vec<_>, pgrx::spi::SpiError>>()
+    })
+    .map_err(spi_err)?;
+    rows.into_iter()
+        .map(|(code, f, start)| {
+            Ok((
+                code.unwrap_or_default(),
+                f.unwrap_or_default(),
+                stored_date(&start.unwrap_or_default())?,
+            ))
+        })
+        .collect()
+}
+
+/// Whether anything is tracked at all.
+pub fn tracking_anything() -> SyncResult<bool> {
+    Spi::get_one::<bool>("SELECT EXISTS (SELECT 1 FROM baostock.tracking)")
+        .map(|b| b.unwrap_or(false))
+        .map_err(spi_err)
+}
+
+/// A tracking job not finished yet (queued, running or paused), if there is one.
+pub fn unfinished_track_job() -> SyncResult<Option<i64>> {
+    Spi::get_one::<i64>(
+        "SELECT max(job_id) FROM baostock.sync_jobs WHERE kind = 'track' AND state IN ('queued', 'running', 'paused')",
     )
     .map_err(spi_err)
 }

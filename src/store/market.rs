@@ -113,19 +113,8 @@ impl FactorSpans {
 /// forward-adjusted price before it; a history fetched after the bars moves them all).
 fn adjust_stored_bars(codes: Vec<String>) -> SyncResult<()> {
     Spi::run_with_args(
-        "UPDATE baostock.daily_bars b
-         SET qfq_open = b.open * s.fore, qfq_high = b.high * s.fore, qfq_low = b.low * s.fore,
-             qfq_close = b.close * s.fore, qfq_preclose = b.preclose * s.fore,
-             hfq_open = b.open * s.back, hfq_high = b.high * s.back, hfq_low = b.low * s.back,
-             hfq_close = b.close * s.back, hfq_preclose = b.preclose * s.back
-         FROM baostock.factor_spans(ARRAY(SELECT DISTINCT f.code FROM baostock.adjust_factors f
-                                          WHERE f.code = ANY ($1::text[]) AND f.updated_at = now())) s
-         WHERE b.code = s.code AND b.date >= s.since AND b.date < s.until
-           AND (b.qfq_open, b.qfq_high, b.qfq_low, b.qfq_close, b.qfq_preclose,
-                b.hfq_open, b.hfq_high, b.hfq_low, b.hfq_close, b.hfq_preclose)
-               IS DISTINCT FROM
-               (b.open * s.fore, b.high * s.fore, b.low * s.fore, b.close * s.fore, b.preclose * s.fore,
-                b.open * s.back, b.high * s.back, b.low * s.back, b.close * s.back, b.preclose * s.back)",
+        "SELECT baostock.adjust_bars(ARRAY(SELECT DISTINCT f.code FROM baostock.adjust_factors f
+                                           WHERE f.code = ANY ($1::text[]) AND f.updated_at = now()))",
         &[codes.into()],
     )
     .map_err(spi_err)
@@ -249,6 +238,11 @@ pub fn trading_day(day: NaiveDate) -> SyncResult<Option<bool>> {
         &[date_text(day).into()],
     )
     .map_err(spi_err)
+}
+
+/// The newest day `sync_date` (or a backfill's day unit) synced.
+pub fn newest_synced_day() -> SyncResult<Option<NaiveDate>> {
+    date_query("SELECT to_char(max(day), 'YYYY-MM-DD') FROM baostock.synced_days", &[])
 }
 
 /// Whether `day` is already complete.

@@ -102,7 +102,24 @@ pub fn sync_date(arg: DayArg, force: bool) -> SyncResult<Vec<Outcome>> {
         }
     }
     let nested = nested + refresh_reference(today);
-    run_days(&days, &params, nested)
+    let outcomes = run_days(&days, &params, nested)?;
+    if let Some(day) = outcomes.iter().filter(|o| o.status == "ok").filter_map(|o| o.day).max() {
+        extend_tracked(day);
+    }
+    Ok(outcomes)
+}
+
+/// After a day is synced: queues the job that extends the tracked series to it (the day's
+/// own sync is done, so it never waits for them). A failure is a warning: the day stays
+/// synced, and the next sync (or `sync_tracked()`) plans what is missing.
+fn extend_tracked(day: NaiveDate) {
+    if let Err(e) = subtransaction(|| crate::sync::jobs::track(Some(day))) {
+        pgrx::warning!(
+            "pg_baostock: the tracked series were not extended to {day}: {} (SQLSTATE {})",
+            e.text(),
+            e.sqlstate_text()
+        );
+    }
 }
 
 /// A `skipped` row and its run record.

@@ -152,7 +152,28 @@ pub fn plan(args: &Args) -> SyncResult<Plan> {
     // A history reaches today whatever the job's end (one request however long it is): the
     // forward-adjusted prices of every day depend on the code's latest factor.
     units.extend(q::plan_factors(&factor_codes, today, args.force)?);
-    estimate(args, end, units)
+    let mut plan = estimate(args, end, units)?;
+    plan.rows.extend(tracking_a_day(end)?);
+    Ok(plan)
+}
+
+/// What keeping the tracked series current costs each evening (beside the backfill, not in
+/// its total): a request a series (a day of bars is one page) and one a tracked index.
+fn tracking_a_day(day: NaiveDate) -> SyncResult<Option<PlanRow>> {
+    let series = q::tracked_series(day)?.len() as i64;
+    if series == 0 {
+        return Ok(None);
+    }
+    let requests = series + q::tracked_indexes()?.len() as i64;
+    Ok(Some(PlanRow {
+        kind: "tracking a day",
+        units: series,
+        first_day: None,
+        last_day: None,
+        est_requests: requests,
+        est_seconds: tenths(requests as f64 * ASSUMED_LATENCY_S / worker_sessions() as f64),
+        est_days: None,
+    }))
 }
 
 /// Bars a trading day brings a range unit (about, for weeks and months).
@@ -256,6 +277,84 @@ fn estimate(args: &Args, end: NaiveDate, units: Vec<Unit>) -> SyncResult<Plan> {
     })
 }
 
+/// Queues the job that extends every tracked series to `day` (default: the newest synced
+/// day), after bringing the tracked indices' constituent lists to that day; returns its id,
+/// or `None` when nothing is tracked, nothing is missing, or a tracking job is still
+/// unfinished (it is not doubled; the next call plans what it left).
+pub fn track(day: Option<NaiveDate>) -> SyncResult<Option<i64>> {
+    if !q::tracking_anything()? {
+        return Ok(None);
+    }
+    check_worker_can_run()?;
+    let today = store::china_today()?;
+    let day = match day {
+        Some(d) => domain::check_day("day", d, today)?,
+        None => match store::newest_synced_day()? {
+            Some(d) => d,
+            None => store::latest_trading_day(today)?.unwrap_or(today),
+        },
+    };
+    if let Some(job) = q::unfinished_track_job()? {
+        pgrx::notice!("pg_baostock: tracking job {job} is not finished; the tracked series are extended after it");
+        return Ok(None);
+    }
+    if !q::tracked_indexes()?.is_empty() {
+        sync::sync_index_constituents(Some(day))?;
+    }
+    let series = q::tracked_series(day)?;
+    let mut groups: std::collections::BTreeMap<(String, NaiveDate), Vec<String>> = Default::default();
+    for (code, frequency, start) in series {
+        groups.entry((frequency, start)).or_default().push(code);
+    }
+    let mut units = Vec::new();
+    for ((frequency, start), codes) in &groups {
+        units.extend(q::plan_ranges(
+            codes,
+            check_frequency(frequency)?,
+            *start,
+            day,
+            false,
+            today,
+        )?);
+    }
+    if units.is_empty() {
+        return Ok(None);
+    }
+    let mut frequencies: Vec<&str> = groups.keys().map(|(f, _)| f.as_str()).collect();
+    frequencies.dedup();
+    let args = Args {
+        start: groups.keys().map(|(_, s)| *s).min().unwrap_or(day),
+        end: Some(day),
+        codes: None,
+        frequency: frequencies.join(","),
+        force: false,
+        factors: false,
+    };
+    let plan = estimate(&args, day, units)?;
+    let job_args = JobArgs {
+        kind: "track",
+        start: args.start,
+        end: day,
+        codes: None,
+        frequency: &args.frequency,
+        force: false,
+    };
+    let job_id = q::insert_job(
+        &job_args,
+        &plan.summary,
+        plan.est_requests,
+        plan.est_seconds,
+        &plan.units,
+    )?;
+    pgrx::notice!(
+        "pg_baostock: tracking job {job_id}: {} units extend the tracked series to {}, about {} requests",
+        plan.units.len(),
+        date_text(day),
+        plan.est_requests
+    );
+    Ok(Some(job_id))
+}
+
 /// Sessions the worker fetches with: one of the cluster's is left to `sync_date`.
 pub fn worker_sessions() -> usize {
     guc::client_config().max_sessions.saturating_sub(1).max(1)
@@ -295,6 +394,7 @@ pub fn backfill(args: &Args) -> SyncResult<i64> {
     let plan = plan(args)?;
     check_worker_can_run()?;
     let job_args = JobArgs {
+        kind: "backfill",
         start: plan.start,
         end: plan.end,
         codes: args.codes.as_deref(),

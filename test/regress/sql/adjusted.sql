@@ -13,6 +13,11 @@ VALUES ('sh.600000', '2020-01-02', 9.0000, 11.0000, 8.0000, 10.0000, 9.5000, 100
 INSERT INTO baostock.adjust_factors (code, operate_date, fore_factor, back_factor, adjust_factor)
 VALUES ('sh.600000', '2019-06-03', 0.500000, 1.000000, 1.000000),
        ('sh.600000', '2020-01-06', 1.000000, 2.000000, 2.000000);
+-- Bars and factors written by hand (not by the store) have no adjusted prices until
+-- adjust_bars() computes them; once they are right it changes nothing.
+SELECT count(*) AS unadjusted FROM baostock.daily_bars WHERE qfq_close IS NULL AND hfq_close IS NULL;
+SELECT baostock.adjust_bars() AS adjusted;
+SELECT baostock.adjust_bars() AS adjusted_again;
 
 -- The whole factor history was never fetched: the reads say so (a WARNING with a hint).
 SELECT baostock.factors_known_through('sh.600000');
@@ -46,3 +51,13 @@ SELECT public.error_of($$SELECT * FROM baostock.factor_ranges('sh.600000', NULL)
 SELECT public.error_of($$SELECT baostock.factors_known_through(NULL)$$);
 -- A code nothing is stored of: its history was never fetched.
 SELECT baostock.factors_known_through('sz.999999') IS NULL AS never_fetched;
+
+-- A new dividend (back factor 4 from 2020-01-08): every forward-adjusted price before it moves
+-- (round(1 / 4, 6) = 0.25, round(2 / 4, 6) = 0.5), no back-adjusted one does: closes qfq 2.5,
+-- 3 and 3, hfq still 10, 12 and 12.
+INSERT INTO baostock.adjust_factors (code, operate_date, fore_factor, back_factor, adjust_factor)
+VALUES ('sh.600000', '2020-01-08', 1.000000, 4.000000, 4.000000);
+SELECT baostock.adjust_bars(ARRAY['sh.600000']) AS moved;
+SELECT date, q.close AS qfq, h.close AS hfq
+FROM baostock.daily_bars_qfq q JOIN baostock.daily_bars_hfq h USING (code, date)
+WHERE code = 'sh.600000' ORDER BY date;
