@@ -109,6 +109,7 @@ expect baostock_health_holes 0
 expect baostock_health_worker_up 1
 expect baostock_health_blacklisted 0
 expect baostock_health_open_alerts 2
+expect baostock_health_tracked_lagging 0
 expect baostock_health_consecutive_failures 1
 expect baostock_open_alerts_count 1 'kind="stale"' 'severity="warning"'
 expect baostock_open_alerts_count 1 'kind="job_failures"'

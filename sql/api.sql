@@ -14,20 +14,22 @@ COMMENT ON FUNCTION baostock.stale_after() IS 'baostock.stale_after as an interv
 -- stored list, at each frequency, from its earliest start; how far it is stored and its lag
 -- (trading days of its listing after that, up to the newest day sync_date reached).
 CREATE VIEW baostock.tracked AS
-WITH src AS (
+WITH target AS (
+    SELECT coalesce((SELECT max(day) FROM baostock.synced_days), baostock.latest_trading_day()) AS day
+), src AS (
     SELECT t.code, t.frequency, t.start_date, 'code'::text AS via
     FROM baostock.tracking t WHERE t.code IS NOT NULL
     UNION ALL
     SELECT c.code, t.frequency, t.start_date, t.index_name
     FROM baostock.tracking t
+    CROSS JOIN target
     JOIN baostock.index_constituents c
       ON c.index_name = t.index_name
-     AND c.update_date = (SELECT max(x.update_date) FROM baostock.index_constituents x WHERE x.index_name = t.index_name)
+     AND c.update_date = (SELECT max(x.update_date) FROM baostock.index_constituents x
+                          WHERE x.index_name = t.index_name AND x.update_date <= target.day)
 ), series AS (
     SELECT src.code, src.frequency, min(src.start_date) AS start_date, array_agg(DISTINCT src.via ORDER BY src.via) AS tracked_as
     FROM src GROUP BY src.code, src.frequency
-), target AS (
-    SELECT coalesce((SELECT max(day) FROM baostock.synced_days), baostock.latest_trading_day()) AS day
 )
 SELECT s.code, s.frequency, s.tracked_as, s.start_date, n.newest, r.through AS synced_through,
        greatest(n.newest::date, r.through) AS current_through, target.day AS target_day,
@@ -51,7 +53,7 @@ LEFT JOIN LATERAL (
     SELECT max(upper(x.span)) - 1 AS through FROM baostock.synced_ranges x
     WHERE x.code = s.code AND x.kind = s.frequency
 ) r ON true;
-COMMENT ON VIEW baostock.tracked IS 'Every tracked series (a code tracked, or a constituent of a tracked index in its newest stored list; per frequency): tracked_as (code and/or index names), the earliest start, the newest bar stored (its time for minute bars), the end of its synced ranges, current_through (the later of the two), target_day (the newest day sync_date reached) and lag_trading_days (trading days of its listing from its start up to target_day after current_through).';
+COMMENT ON VIEW baostock.tracked IS 'Every tracked series (a code tracked, or a constituent of a tracked index in its newest stored list up to target_day; per frequency): tracked_as (code and/or index names), the earliest start, the newest bar stored (its time for minute bars), the end of its synced ranges, current_through (the later of the two), target_day (the newest day sync_date reached) and lag_trading_days (trading days of its listing from its start up to target_day after current_through).';
 
 
 CREATE FUNCTION baostock.track(

@@ -477,7 +477,7 @@ pub fn last_year() -> i32 {
 const TRUNCATE: &str = "TRUNCATE baostock.daily_bars, baostock.weekly_bars, baostock.monthly_bars,
     baostock.minute_bars, baostock.index_constituents, baostock.stock_industries,
     baostock.adjust_factors, baostock.synced_days, baostock.synced_ranges, baostock.sync_runs, baostock.sync_units, baostock.sync_jobs,
-    baostock.trade_calendar, baostock.securities, baostock.alerts, baostock.worker_starts CASCADE";
+    baostock.trade_calendar, baostock.securities, baostock.alerts, baostock.worker_starts, baostock.tracking CASCADE";
 
 /// Settings a test may change, back to what every test starts from: no request budget (the
 /// suite sends more than a day's worth to its emulators), no pause before a second pass.
