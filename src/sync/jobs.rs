@@ -150,8 +150,12 @@ pub fn plan(args: &Args) -> SyncResult<Plan> {
         None => q::listed_codes(args.start, end)?,
     };
     // A history reaches today whatever the job's end (one request however long it is): the
-    // forward-adjusted prices of every day depend on the code's latest factor.
-    units.extend(q::plan_factors(&factor_codes, today, args.force)?);
+    // forward-adjusted prices of every day depend on the code's latest factor. Histories go
+    // first: bars written after them are adjusted as they are written, while a history
+    // written after its bars adjusts them again (a second write of each).
+    let mut factor_units = q::plan_factors(&factor_codes, today, args.force)?;
+    factor_units.append(&mut units);
+    let units = factor_units;
     let mut plan = estimate(args, end, units)?;
     plan.rows.extend(tracking_a_day(end)?);
     Ok(plan)
@@ -285,7 +289,7 @@ pub fn track(day: Option<NaiveDate>) -> SyncResult<Option<i64>> {
     if !q::tracking_anything()? {
         return Ok(None);
     }
-    check_worker_can_run()?;
+    check_worker_can_run("sync_tracked")?;
     let today = store::china_today()?;
     let day = match day {
         Some(d) => domain::check_day("day", d, today)?,
@@ -377,22 +381,23 @@ fn require_worker_database(what: &str) -> SyncResult<()> {
 }
 
 /// Checks that a queued job will be run by a worker of this database.
-fn check_worker_can_run() -> SyncResult<()> {
+fn check_worker_can_run(what: &str) -> SyncResult<()> {
     if !shmem::preloaded() {
         return Err(SyncError::NotReady {
-            message: "backfill needs the pg_baostock background worker, which runs only when the library is preloaded"
-                .into(),
+            message: format!(
+                "{what} needs the pg_baostock background worker, which runs only when the library is preloaded"
+            ),
             hint: Some("Add pg_baostock to shared_preload_libraries in postgresql.conf and restart PostgreSQL.".into()),
         });
     }
-    require_worker_database("backfill()")?;
+    require_worker_database(&format!("{what}()"))?;
     Ok(())
 }
 
 /// Plans and queues a job; returns its id. A plan with nothing to do is recorded as done.
 pub fn backfill(args: &Args) -> SyncResult<i64> {
     let plan = plan(args)?;
-    check_worker_can_run()?;
+    check_worker_can_run("backfill")?;
     let job_args = JobArgs {
         kind: "backfill",
         start: plan.start,
