@@ -29,28 +29,36 @@ fn trading<'a>(
     out.push(Value::Int2(adjustflag.map(AdjustFlag::number)));
 }
 
+/// The columns of `daily_bars` a daily bar fills, to `row_hash`, then those given.
+macro_rules! daily_columns {
+    ($($extra:expr),* $(,)?) => {
+        &[
+            ("code", "text"),
+            ("date", "date"),
+            ("open", "numeric"),
+            ("high", "numeric"),
+            ("low", "numeric"),
+            ("close", "numeric"),
+            ("preclose", "numeric"),
+            ("volume", "int8"),
+            ("amount", "numeric"),
+            ("adjustflag", "int2"),
+            ("turn", "numeric"),
+            ("trade_status", "bool"),
+            ("pct_chg", "numeric"),
+            ("pe_ttm", "numeric"),
+            ("pb_mrq", "numeric"),
+            ("ps_ttm", "numeric"),
+            ("pcf_ncf_ttm", "numeric"),
+            ("is_st", "bool"),
+            ("row_hash", "int8"),
+            $($extra),*
+        ]
+    };
+}
+
 impl CopyRow for DailyBar {
-    const COLUMNS: &'static [(&'static str, &'static str)] = &[
-        ("code", "text"),
-        ("date", "date"),
-        ("open", "numeric"),
-        ("high", "numeric"),
-        ("low", "numeric"),
-        ("close", "numeric"),
-        ("preclose", "numeric"),
-        ("volume", "int8"),
-        ("amount", "numeric"),
-        ("adjustflag", "int2"),
-        ("turn", "numeric"),
-        ("trade_status", "bool"),
-        ("pct_chg", "numeric"),
-        ("pe_ttm", "numeric"),
-        ("pb_mrq", "numeric"),
-        ("ps_ttm", "numeric"),
-        ("pcf_ncf_ttm", "numeric"),
-        ("is_st", "bool"),
-        ("row_hash", "int8"),
-    ];
+    const COLUMNS: &'static [(&'static str, &'static str)] = daily_columns!();
     const KEY: usize = 2;
     type Key<'a> = (&'a str, NaiveDate);
 
@@ -92,26 +100,7 @@ pub fn adjusted(price: Option<Decimal>, factor: Decimal) -> Option<Decimal> {
 }
 
 impl CopyRow for AdjustedDay<'_> {
-    const COLUMNS: &'static [(&'static str, &'static str)] = &[
-        ("code", "text"),
-        ("date", "date"),
-        ("open", "numeric"),
-        ("high", "numeric"),
-        ("low", "numeric"),
-        ("close", "numeric"),
-        ("preclose", "numeric"),
-        ("volume", "int8"),
-        ("amount", "numeric"),
-        ("adjustflag", "int2"),
-        ("turn", "numeric"),
-        ("trade_status", "bool"),
-        ("pct_chg", "numeric"),
-        ("pe_ttm", "numeric"),
-        ("pb_mrq", "numeric"),
-        ("ps_ttm", "numeric"),
-        ("pcf_ncf_ttm", "numeric"),
-        ("is_st", "bool"),
-        ("row_hash", "int8"),
+    const COLUMNS: &'static [(&'static str, &'static str)] = daily_columns!(
         ("qfq_open", "numeric"),
         ("qfq_high", "numeric"),
         ("qfq_low", "numeric"),
@@ -122,7 +111,7 @@ impl CopyRow for AdjustedDay<'_> {
         ("hfq_low", "numeric"),
         ("hfq_close", "numeric"),
         ("hfq_preclose", "numeric"),
-    ];
+    );
     const KEY: usize = 2;
     type Key<'a>
         = (&'a str, NaiveDate)

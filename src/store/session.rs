@@ -26,13 +26,14 @@ pub fn lock(name: &str) -> SyncResult<()> {
     .map_err(spi_err)?;
     let started = std::time::Instant::now();
     loop {
-        let got = Spi::get_one_with_args::<bool>(
-            "SELECT true FROM baostock.sync_locks WHERE name = $1 FOR UPDATE SKIP LOCKED",
+        // A row another session holds is skipped: no row, so count it (one is the lock).
+        let got = Spi::get_one_with_args::<i64>(
+            "SELECT count(*) FROM (SELECT FROM baostock.sync_locks WHERE name = $1 FOR UPDATE SKIP LOCKED) l",
             &[name.into()],
         )
         .map_err(spi_err)?
-        .unwrap_or(false);
-        if got {
+        .unwrap_or(0);
+        if got == 1 {
             return Ok(());
         }
         if started.elapsed() >= LOCK_WAIT {

@@ -520,6 +520,19 @@ fn cancel_stops_within_a_second_and_a_cancelled_wait_leaves_the_job_running() {
         || (job(id).units_done > j.units_done).then_some(()),
     );
 
+    // Factor histories come first: let some days be written before the cancel.
+    poll(
+        &format!("a day unit of job {id} done"),
+        Duration::from_secs(120),
+        || {
+            let days = try_sql(&format!(
+                "SELECT count(*) FROM baostock.sync_units WHERE job_id = {id} AND kind = 'day' AND state = 'done'"
+            ))
+            .ok()?;
+            (days.trim() != "0").then_some(())
+        },
+    );
+
     // cancel(): the worker stops within a second.
     let t0 = Instant::now();
     assert_eq!(sql(&format!("SELECT baostock.cancel({id})")), "cancelled");
