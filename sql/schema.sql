@@ -541,8 +541,8 @@ CREATE TABLE baostock.sync_locks (
     name text PRIMARY KEY
 );
 REVOKE ALL ON baostock.sync_locks FROM PUBLIC;
-COMMENT ON TABLE baostock.sync_locks IS 'Locks of the syncs (a row per day or minute partition, locked FOR UPDATE while one is synced or created); no role but the owner may lock them.';
-COMMENT ON COLUMN baostock.sync_locks.name IS 'What the row locks: day YYYY-MM-DD, or minute partition YYYYMM.';
+COMMENT ON TABLE baostock.sync_locks IS 'Locks of the syncs (a row per day or minute partition, locked FOR UPDATE while one is synced or created; the row factors, locked FOR SHARE by writers of daily bars and FOR UPDATE by writers of factors); no role but the owner may lock them.';
+COMMENT ON COLUMN baostock.sync_locks.name IS 'What the row locks: day YYYY-MM-DD, minute partition YYYYMM, or factors.';
 
 SELECT pg_catalog.pg_extension_config_dump('baostock.securities', '');
 SELECT pg_catalog.pg_extension_config_dump('baostock.index_constituents', '');

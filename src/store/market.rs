@@ -22,16 +22,20 @@ pub fn upsert_bars(rows: &[DailyBar], batch: usize) -> SyncResult<Counts> {
     write_daily("baostock.daily_bars", rows, batch)
 }
 
+/// The lock (a row of `baostock.sync_locks`) that bar writers hold shared and factor writers
+/// exclusive, to the end of their transactions: a write of factors (which then adjusts the
+/// stored bars of their codes again) waits for the bars being written, and these for it, so
+/// no bar keeps a factor that changed meanwhile. A row lock, not a table lock: autovacuum of
+/// `adjust_factors` never holds it up.
+const FACTORS_LOCK: &str = "factors";
+
 /// Writes daily bars into `table` (daily_bars, or a copy of it), each with its prices times
-/// the factors in force on its day. The factors are read under a SHARE lock of
-/// `adjust_factors`, held to the end of the transaction: a write of factors (which then
-/// adjusts the stored bars of their codes again) waits for the bars being written, and these
-/// for it, so no bar is left adjusted by a factor that changed meanwhile.
+/// the factors in force on its day, read under the factors lock held shared.
 pub fn write_daily(table: &str, rows: &[DailyBar], batch: usize) -> SyncResult<Counts> {
     if rows.is_empty() {
         return Ok(Counts::default());
     }
-    Spi::run("LOCK TABLE baostock.adjust_factors IN SHARE MODE").map_err(spi_err)?;
+    super::lock_shared(FACTORS_LOCK)?;
     let spans = FactorSpans::of(rows)?;
     let adjusted = rows
         .iter()
@@ -43,10 +47,11 @@ pub fn write_daily(table: &str, rows: &[DailyBar], batch: usize) -> SyncResult<C
     write_rows(table, &adjusted, batch)
 }
 
-/// A day's writes of factors and bars (9C and 98 in one transaction): the lock they need
-/// taken first, so that two such writers wait for each other instead of deadlocking.
+/// A day's writes of factors and bars (9C and 98 in one transaction): the factors lock taken
+/// exclusive first, so that two such writers wait for each other instead of each holding it
+/// shared and waiting for the other to let go.
 pub fn lock_factors_and_bars() -> SyncResult<()> {
-    Spi::run("LOCK TABLE baostock.adjust_factors IN SHARE ROW EXCLUSIVE MODE").map_err(spi_err)
+    super::lock(FACTORS_LOCK)
 }
 
 /// The factor spans (`baostock.factor_spans`) of a batch's codes over its days: per code,
@@ -149,6 +154,10 @@ pub fn upsert_factors(rows: &[AdjustFactor], batch: usize) -> SyncResult<Counts>
     let unique: BTreeMap<(&str, NaiveDate), &AdjustFactor> =
         rows.iter().map(|r| ((r.code.as_str(), r.operate_date), r)).collect();
     let rows: Vec<&AdjustFactor> = unique.into_values().collect();
+    if rows.is_empty() {
+        return Ok(Counts::default());
+    }
+    super::lock(FACTORS_LOCK)?;
     let counts = upsert(FACTORS_SQL, &rows, batch, |c| {
         vec![
             Column::Text(c.iter().map(|r| Some(r.code.clone())).collect()),

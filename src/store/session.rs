@@ -19,6 +19,16 @@ const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
 /// sync holds it, waits in short steps that a cancel, a termination or the worker's stop ends,
 /// and gives up after [`LOCK_WAIT`] with 55P03.
 pub fn lock(name: &str) -> SyncResult<()> {
+    lock_in(name, "UPDATE")
+}
+
+/// Takes the lock `name` shared (`FOR SHARE`) until the end of the transaction: with other
+/// shared holders at once, never with an exclusive one; waits as `lock` does.
+pub fn lock_shared(name: &str) -> SyncResult<()> {
+    lock_in(name, "SHARE")
+}
+
+fn lock_in(name: &str, mode: &str) -> SyncResult<()> {
     Spi::run_with_args(
         "INSERT INTO baostock.sync_locks (name) VALUES ($1) ON CONFLICT (name) DO NOTHING",
         &[name.into()],
@@ -28,7 +38,7 @@ pub fn lock(name: &str) -> SyncResult<()> {
     loop {
         // A row another session holds is skipped: no row, so count it (one is the lock).
         let got = Spi::get_one_with_args::<i64>(
-            "SELECT count(*) FROM (SELECT FROM baostock.sync_locks WHERE name = $1 FOR UPDATE SKIP LOCKED) l",
+            &format!("SELECT count(*) FROM (SELECT FROM baostock.sync_locks WHERE name = $1 FOR {mode} SKIP LOCKED) l"),
             &[name.into()],
         )
         .map_err(spi_err)?
