@@ -320,13 +320,19 @@ def main():
                 rows.append(r)
 
     if "extras" in PARTS or "reads" in PARTS:
-        if max(SCALING_YEARS) not in scaling:
-            rows.append(our_backfill(max(SCALING_YEARS), SCALING_SESSIONS, end, copy_rate, None))
-        # Factor histories of every code (once, a request a code), 5-minute bars, adjusted reads:
-        # on the ten years the scaling left stored.
-        ten = end.replace(year=end.year - max(SCALING_YEARS)) + datetime.timedelta(days=1)
-        rows.append(our_job("factor histories, every code (once)", f"'{ten}', '{end}'", SCALING_SESSIONS, copy_rate,
-                            None, reset=False))
+        years = max(SCALING_YEARS)
+        ten = end.replace(year=end.year - years) + datetime.timedelta(days=1)
+        if "history" in PARTS or "extras" in PARTS:
+            if years not in scaling:
+                rows.append(our_backfill(years, SCALING_SESSIONS, end, copy_rate, None))
+            # Factor histories of every code (once, a request a code) after the bars the
+            # scaling left stored (which they adjust again), 5-minute bars, adjusted reads.
+            rows.append(our_job("factor histories, every code (once)", f"'{ten}', '{end}'", SCALING_SESSIONS,
+                                copy_rate, None, reset=False))
+        else:
+            # What a user runs: the bars with their factor histories (histories first).
+            rows.append(our_job(f"backfill {years} y with factor histories, {SCALING_SESSIONS} sessions",
+                                f"'{ten}', '{end}'", SCALING_SESSIONS, copy_rate, None))
     if "extras" in PARTS:
         one = end.replace(year=end.year - 1) + datetime.timedelta(days=1)
         codes = psql("SELECT string_agg(quote_literal(code), ',') FROM (SELECT code FROM baostock.securities "
