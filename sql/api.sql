@@ -183,6 +183,7 @@ CREATE FUNCTION baostock.sync_health(
     OUT tracked_lagging integer)
 LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 WITH today AS (
     SELECT (now() AT TIME ZONE 'Asia/Shanghai')::date AS d
@@ -384,6 +385,7 @@ COMMENT ON FUNCTION baostock.alert_json(baostock.alerts) IS 'An alert as the JSO
 CREATE FUNCTION baostock.evaluate_alerts() RETURNS integer
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 DECLARE
     raised integer;

@@ -544,6 +544,7 @@ impl TestEnv {
             "calendar and securities from the test's emulator"
         );
         emu.reset_counters();
+        wait_worker_idle();
         TestEnv { emu, _serial: serial }
     }
 
@@ -590,6 +591,15 @@ impl TestEnv {
 
 /// Cancels the jobs an earlier (failed) test left queued or running, and waits until no
 /// unit runs any more.
+/// Waits until the worker sleeps between looks at an empty queue (done with an earlier test's
+/// job and what followed it), so that what a test measures from its first job on is its own.
+pub fn wait_worker_idle() {
+    poll("the worker to be idle", Duration::from_secs(60), || {
+        let q = try_sql("SELECT query FROM pg_stat_activity WHERE backend_type = 'pg_baostock worker'").ok()?;
+        (q.trim() == "idle").then_some(())
+    });
+}
+
 fn stop_leftover_jobs() {
     let Ok(open) = try_sql("SELECT job_id FROM baostock.sync_jobs WHERE state IN ('queued', 'running')") else {
         return;
