@@ -63,6 +63,11 @@ UPGRADE_FROM=0.1.0 bash scripts/test-cluster.sh
 step "the health in Prometheus: Debian's exporter scraped, promtool rules (scripts/test-prometheus.sh)"
 bash scripts/test-prometheus.sh
 
+step "Citus: the same days on one node and on a coordinator with two workers (scripts/test-citus.sh)"
+# Citus 13.2.2 is built once and cached by the tarball's digest (scripts/setup-citus.sh); its
+# cluster runs the build users get for 15, installed above.
+bash scripts/test-citus.sh
+
 step "the build for PostgreSQL 18 and its SQL, the same as 15's"
 cargo pgrx install --pg-config "$PG18_CONFIG" --no-default-features --features pg18
 bash scripts/check-released.sh --same-sql "$(dirname "$PG18_CONFIG")"

@@ -531,6 +531,119 @@ END
 $$;
 COMMENT ON FUNCTION baostock.unschedule_daily() IS 'Removes the pg_cron jobs schedule_daily() created (named baostock-daily-*); returns how many.';
 
+-- Citus: where a table of ours lives, read from Citus' catalog when Citus is installed.
+CREATE FUNCTION baostock.distribution_of(rel regclass) RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    how text;
+BEGIN
+    IF to_regclass('pg_catalog.pg_dist_partition') IS NULL THEN
+        RETURN NULL;
+    END IF;
+    EXECUTE 'SELECT CASE partmethod WHEN ''h'' THEN ''distributed'' WHEN ''n'' THEN ''reference'' ELSE partmethod::text END
+             FROM pg_catalog.pg_dist_partition WHERE logicalrelid = $1'
+        INTO how USING rel;
+    RETURN how;
+END
+$$;
+COMMENT ON FUNCTION baostock.distribution_of(regclass) IS 'How Citus holds a table: distributed (hash, on code), reference (a copy on every node), another Citus method''s letter, or NULL (a local table, or no Citus). The store asks it once a batch: it never writes a distributed table the single-node way.';
+
+CREATE FUNCTION baostock.citus_group() RETURNS integer
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    g integer;
+BEGIN
+    IF to_regclass('pg_catalog.pg_dist_local_group') IS NULL THEN
+        RETURN NULL;
+    END IF;
+    EXECUTE 'SELECT groupid FROM pg_catalog.pg_dist_local_group' INTO g;
+    RETURN g;
+END
+$$;
+COMMENT ON FUNCTION baostock.citus_group() IS 'This node''s Citus group: 0 on the coordinator (or a single node with Citus), the worker''s group on a Citus worker, NULL without Citus. Syncs, jobs and the worker run where it is 0 or NULL.';
+
+CREATE FUNCTION baostock.distribute(shard_count integer DEFAULT NULL)
+RETURNS TABLE (table_name text, placement text, action text)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t text;
+    rel regclass;
+    how text;
+    n integer;
+    first_table constant text := 'daily_bars';
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'citus') THEN
+        RAISE EXCEPTION 'Citus is not installed in this database' USING ERRCODE = '55000',
+            HINT = 'Put citus first in shared_preload_libraries (''citus,pg_baostock'') on every node, restart, CREATE EXTENSION citus, add the workers with citus_add_node() on the coordinator, then call baostock.distribute() there.';
+    END IF;
+    n := baostock.citus_group();
+    IF n IS DISTINCT FROM 0 THEN
+        RAISE EXCEPTION 'this node is a Citus worker (group %)', n USING ERRCODE = '55000',
+            HINT = 'Call baostock.distribute() on the coordinator.';
+    END IF;
+    IF shard_count IS NOT NULL AND shard_count NOT BETWEEN 1 AND 64000 THEN
+        RAISE EXCEPTION 'shard_count % is out of range', shard_count USING ERRCODE = '22023',
+            HINT = 'Give 1 to 64000, or NULL for citus.shard_count.';
+    END IF;
+    -- The bar tables and the factors, on code and colocated: a code's bars and factors are
+    -- on one node, so adjusting joins them there. A table distributed already is left alone.
+    FOREACH t IN ARRAY ARRAY[first_table, 'weekly_bars', 'monthly_bars', 'minute_bars', 'adjust_factors'] LOOP
+        rel := ('baostock.' || t)::regclass;
+        how := baostock.distribution_of(rel);
+        table_name := t;
+        placement := 'distributed by code';
+        IF how = 'distributed' THEN
+            EXECUTE 'SELECT count(*) FROM pg_catalog.pg_dist_shard WHERE logicalrelid = $1' INTO n USING rel;
+            IF shard_count IS NOT NULL AND n <> shard_count THEN
+                RAISE EXCEPTION 'baostock.% is distributed already, in % shards, not %', t, n, shard_count
+                    USING ERRCODE = '22023',
+                    HINT = 'Citus'' alter_distributed_table(table, shard_count => N, cascade_to_colocated => true) changes the shard count of colocated tables.';
+            END IF;
+            action := format('already (%s shards)', n);
+        ELSIF how IS NOT NULL THEN
+            RAISE EXCEPTION 'baostock.% is a Citus % table, not distributed by code', t, how USING ERRCODE = '55000',
+                HINT = 'Undo it with undistribute_table() and call baostock.distribute() again.';
+        ELSE
+            IF t = first_table THEN
+                PERFORM create_distributed_table(rel, 'code', colocate_with => 'none', shard_count => shard_count);
+            ELSE
+                PERFORM create_distributed_table(rel, 'code', colocate_with => 'baostock.' || first_table);
+            END IF;
+            -- Rows already stored were copied into the shards; the coordinator's own copy goes.
+            PERFORM truncate_local_data_after_distributing_table(rel);
+            EXECUTE 'SELECT count(*) FROM pg_catalog.pg_dist_shard WHERE logicalrelid = $1' INTO n USING rel;
+            action := format('distributed (%s shards)', n);
+        END IF;
+        RETURN NEXT;
+    END LOOP;
+    -- The reference data, on every node: small, and joined with the bars everywhere.
+    FOREACH t IN ARRAY ARRAY['securities', 'trade_calendar', 'index_constituents', 'stock_industries'] LOOP
+        rel := ('baostock.' || t)::regclass;
+        how := baostock.distribution_of(rel);
+        table_name := t;
+        placement := 'reference';
+        IF how = 'reference' THEN
+            action := 'already';
+        ELSIF how IS NOT NULL THEN
+            RAISE EXCEPTION 'baostock.% is a Citus % table, not a reference table', t, how USING ERRCODE = '55000',
+                HINT = 'Undo it with undistribute_table() and call baostock.distribute() again.';
+        ELSE
+            PERFORM create_reference_table(rel);
+            PERFORM truncate_local_data_after_distributing_table(rel);
+            action := 'made a reference table';
+        END IF;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION baostock.distribute(integer) IS 'On a Citus coordinator: distributes the daily, weekly, monthly and minute bars and the adjust factors by code, colocated (in shard_count shards, NULL: citus.shard_count), and makes securities, the calendar, index constituents and industries reference tables; jobs, units, runs, checkpoints, alerts and the server state stay local. Rows stored before are moved into the shards. Idempotent: a table placed already is left as it is. One row a table: its placement and what was done. Without Citus, or on a Citus worker, it refuses (55000); a bad shard_count is 22023. Nothing is half-done: it runs in one transaction.';
+
 -- Reading is open; reaching the network or writing is for the owner and whom it grants.
 GRANT USAGE ON SCHEMA baostock TO PUBLIC;
 REVOKE ALL ON ALL TABLES IN SCHEMA baostock FROM PUBLIC;
@@ -561,6 +674,7 @@ REVOKE EXECUTE ON FUNCTION baostock.resume() FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION baostock.evaluate_alerts() FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION baostock.schedule_daily(text[]) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION baostock.unschedule_daily() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION baostock.distribute(integer) FROM PUBLIC;
 GRANT SELECT ON baostock.alerts, baostock.open_alerts TO PUBLIC;
 GRANT EXECUTE ON FUNCTION baostock.stale_after() TO PUBLIC;
 

@@ -248,9 +248,13 @@ COMMENT ON COLUMN baostock.adjust_factors.updated_at IS 'When this row last chan
 -- with it before the functions of a version are made.
 CREATE FUNCTION baostock.factor_spans(codes text[])
 RETURNS TABLE (code text, since date, until date, back numeric, fore numeric)
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
+#variable_conflict use_column
+BEGIN
+    -- PL/pgSQL, not SQL: Citus plans no query of a SQL function that takes parameters.
+    RETURN QUERY
     WITH f AS (
         SELECT a.code, a.operate_date, coalesce(a.back_factor, 1.000000) AS back,
                lead(a.operate_date) OVER w AS next,
@@ -268,7 +272,8 @@ AS $$
     LEFT JOIN firsts g ON g.code = c.code
     UNION ALL
     SELECT f.code, f.operate_date, coalesce(f.next, 'infinity'::date), f.back, round(f.back / f.latest, 6)
-    FROM f
+    FROM f;
+END
 $$;
 COMMENT ON FUNCTION baostock.factor_spans(text[]) IS 'The price factors of codes over each stretch of days [since, until): back (hfq) the back factor in force, 1.000000 before the first factor row; fore (qfq) that back factor / the code''s latest back factor, rounded to 6 decimals, as the server computes it. The store keeps daily_bars'' qfq_* and hfq_* columns equal to the prices times these.';
 
@@ -278,25 +283,31 @@ COMMENT ON FUNCTION baostock.factor_spans(text[]) IS 'The price factors of codes
 -- prices from it.
 CREATE FUNCTION baostock.adjust_bars(codes text[] DEFAULT NULL)
 RETURNS bigint
-LANGUAGE sql VOLATILE
+LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    WITH changed AS (
+DECLARE
+    changed bigint;
+BEGIN
+    -- The spans computed once (on Citus: on the coordinator, sent to the shards with the UPDATE).
+    WITH s AS MATERIALIZED (
+        SELECT * FROM baostock.factor_spans(coalesce(codes, ARRAY(SELECT DISTINCT d.code FROM baostock.daily_bars d)))
+    )
         UPDATE baostock.daily_bars b
         SET qfq_open = b.open * s.fore, qfq_high = b.high * s.fore, qfq_low = b.low * s.fore,
             qfq_close = b.close * s.fore, qfq_preclose = b.preclose * s.fore,
             hfq_open = b.open * s.back, hfq_high = b.high * s.back, hfq_low = b.low * s.back,
             hfq_close = b.close * s.back, hfq_preclose = b.preclose * s.back
-        FROM baostock.factor_spans(coalesce(codes, ARRAY(SELECT DISTINCT d.code FROM baostock.daily_bars d))) s
+        FROM s
         WHERE b.code = s.code AND b.date >= s.since AND b.date < s.until
           AND (b.qfq_open, b.qfq_high, b.qfq_low, b.qfq_close, b.qfq_preclose,
                b.hfq_open, b.hfq_high, b.hfq_low, b.hfq_close, b.hfq_preclose)
               IS DISTINCT FROM
               (b.open * s.fore, b.high * s.fore, b.low * s.fore, b.close * s.fore, b.preclose * s.fore,
-               b.open * s.back, b.high * s.back, b.low * s.back, b.close * s.back, b.preclose * s.back)
-        RETURNING 1
-    )
-    SELECT count(*) FROM changed
+               b.open * s.back, b.high * s.back, b.low * s.back, b.close * s.back, b.preclose * s.back);
+    GET DIAGNOSTICS changed = ROW_COUNT;
+    RETURN changed;
+END
 $$;
 REVOKE EXECUTE ON FUNCTION baostock.adjust_bars(text[]) FROM PUBLIC;
 COMMENT ON FUNCTION baostock.adjust_bars(text[]) IS 'Sets the adjusted prices (qfq_*, hfq_*) of the stored daily bars of codes (NULL: every code) to their prices times baostock.factor_spans where they differ; returns the bars changed. The store keeps them in step by itself; call it after writing bars or factors by other means.';

@@ -11,7 +11,7 @@ use pgrx::Spi;
 
 use super::bars::AdjustedDay;
 use super::session::china_today;
-use super::writer::{upsert, write_rows, Column};
+use super::writer::{upsert, upsert_touching, write_rows, Column};
 use super::{date_query, date_text, dates, spi_err};
 use crate::domain::{period, Counts};
 use crate::error::{SyncError, SyncResult};
@@ -116,35 +116,38 @@ impl FactorSpans {
 /// Makes the adjusted prices of the stored daily bars of `codes` whose factors this
 /// transaction changed equal to their prices times the factors now (a new factor moves every
 /// forward-adjusted price before it; a history fetched after the bars moves them all).
+/// The codes come as a plain array: on Citus, a call with a subquery over a distributed table
+/// would be sent to a shard, where adjust_bars() may not run its own distributed statement.
 fn adjust_stored_bars(codes: Vec<String>) -> SyncResult<()> {
-    Spi::run_with_args(
-        "SELECT baostock.adjust_bars(ARRAY(SELECT DISTINCT f.code FROM baostock.adjust_factors f
-                                           WHERE f.code = ANY ($1::text[]) AND f.updated_at = now()))",
-        &[codes.into()],
-    )
-    .map_err(spi_err)
+    if codes.is_empty() {
+        return Ok(());
+    }
+    Spi::run_with_args("SELECT baostock.adjust_bars($1::text[])", &[codes.into()]).map_err(spi_err)
 }
 
 fn text(d: Option<Decimal>) -> Option<String> {
     d.map(|d| d.to_string())
 }
 
+// `updated_at` comes from the rows inserted (`now()` in the SELECT), not from the DO UPDATE SET
+// clause: Citus takes no volatile function there.
 const FACTORS_SQL: &str = "
 WITH input AS (
     SELECT * FROM unnest($1::text[], $2::text[]::date[], $3::text[]::numeric[], $4::text[]::numeric[],
                          $5::text[]::numeric[])
         AS t(code, operate_date, fore_factor, back_factor, adjust_factor)
 ), written AS (
-    INSERT INTO baostock.adjust_factors AS f (code, operate_date, fore_factor, back_factor, adjust_factor)
-    SELECT * FROM input
+    INSERT INTO baostock.adjust_factors AS f (code, operate_date, fore_factor, back_factor, adjust_factor, updated_at)
+    SELECT *, now() FROM input
     ON CONFLICT (code, operate_date) DO UPDATE SET
         fore_factor = excluded.fore_factor, back_factor = excluded.back_factor,
-        adjust_factor = excluded.adjust_factor, updated_at = now()
+        adjust_factor = excluded.adjust_factor, updated_at = excluded.updated_at
     WHERE (f.fore_factor, f.back_factor, f.adjust_factor)
           IS DISTINCT FROM (excluded.fore_factor, excluded.back_factor, excluded.adjust_factor)
-    RETURNING (xmax = 0) AS inserted
+    RETURNING (xmax = 0) AS inserted, code
 )
-SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written";
+SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted),
+       coalesce(array_agg(DISTINCT code), '{}') FROM written";
 
 /// Upserts adjust factors, then makes the fore factors of every code written relative to
 /// that code's latest back factor again, as the server's are (a new factor changes them all):
@@ -158,7 +161,7 @@ pub fn upsert_factors(rows: &[AdjustFactor], batch: usize) -> SyncResult<Counts>
         return Ok(Counts::default());
     }
     super::lock(FACTORS_LOCK)?;
-    let counts = upsert(FACTORS_SQL, &rows, batch, |c| {
+    let (counts, mut written) = upsert_touching(FACTORS_SQL, &rows, batch, |c| {
         vec![
             Column::Text(c.iter().map(|r| Some(r.code.clone())).collect()),
             Column::Text(c.iter().map(|r| Some(date_text(r.operate_date))).collect()),
@@ -170,19 +173,37 @@ pub fn upsert_factors(rows: &[AdjustFactor], batch: usize) -> SyncResult<Counts>
     let mut codes: Vec<String> = rows.iter().map(|r| r.code.clone()).collect();
     codes.dedup();
     if !codes.is_empty() {
-        Spi::run_with_args(
-            "UPDATE baostock.adjust_factors f SET fore_factor = round(f.back_factor / l.back, 6), updated_at = now()
-             FROM (SELECT DISTINCT ON (code) code, back_factor AS back FROM baostock.adjust_factors
-                   WHERE code = ANY($1::text[]) ORDER BY code, operate_date DESC) l
-             WHERE f.code = l.code AND l.back > 0
-               AND f.fore_factor IS DISTINCT FROM round(f.back_factor / l.back, 6)
-               AND EXISTS (SELECT 1 FROM baostock.synced_ranges r
-                           WHERE r.code = f.code AND r.kind = 'factors' AND lower(r.span) <= $2::text::date)",
+        // The codes whose whole history is stored, read first: on Citus the factors are
+        // distributed and the checkpoints local, and one statement may not join the two.
+        let whole = Spi::get_one_with_args::<Vec<String>>(
+            "SELECT coalesce(array_agg(DISTINCT r.code), '{}') FROM baostock.synced_ranges r
+             WHERE r.code = ANY($1::text[]) AND r.kind = 'factors' AND lower(r.span) <= $2::text::date",
             &[codes.clone().into(), date_text(crate::domain::FIRST_TRADING_DAY).into()],
         )
-        .map_err(spi_err)?;
-        adjust_stored_bars(codes)?;
+        .map_err(spi_err)?
+        .unwrap_or_default();
+        if !whole.is_empty() {
+            let recomputed = Spi::connect_mut(|c| {
+                let rows = c.update(
+                    "UPDATE baostock.adjust_factors f SET fore_factor = round(f.back_factor / l.back, 6), updated_at = now()
+                     FROM (SELECT DISTINCT ON (code) code, back_factor AS back FROM baostock.adjust_factors
+                           WHERE code = ANY($1::text[]) ORDER BY code, operate_date DESC) l
+                     WHERE f.code = l.code AND f.code = ANY($1::text[]) AND l.back > 0
+                       AND f.fore_factor IS DISTINCT FROM round(f.back_factor / l.back, 6)
+                     RETURNING f.code",
+                    None,
+                    &[whole.into()],
+                )?;
+                rows.map(|r| r.get::<String>(1)).collect::<Result<Vec<_>, _>>()
+            })
+            .map_err(spi_err)?;
+            written.extend(recomputed.into_iter().flatten());
+        }
     }
+    // The codes whose factors changed: their stored bars' adjusted prices move with them.
+    written.sort_unstable();
+    written.dedup();
+    adjust_stored_bars(written)?;
     Ok(counts)
 }
 
@@ -213,11 +234,11 @@ WITH input AS (
     SELECT * FROM unnest($1::text[], $2::text[], $3::int2[], $4::int2[], $5::text[]::date[], $6::text[]::date[])
         AS t(code, name, sec_type, status, ipo_date, out_date)
 ), written AS (
-    INSERT INTO baostock.securities AS s (code, name, sec_type, status, ipo_date, out_date)
-    SELECT * FROM input
+    INSERT INTO baostock.securities AS s (code, name, sec_type, status, ipo_date, out_date, updated_at)
+    SELECT *, now() FROM input
     ON CONFLICT (code) DO UPDATE SET
         name = excluded.name, sec_type = excluded.sec_type, status = excluded.status,
-        ipo_date = excluded.ipo_date, out_date = excluded.out_date, updated_at = now()
+        ipo_date = excluded.ipo_date, out_date = excluded.out_date, updated_at = excluded.updated_at
     WHERE (s.name, s.sec_type, s.status, s.ipo_date, s.out_date)
           IS DISTINCT FROM (excluded.name, excluded.sec_type, excluded.status, excluded.ipo_date, excluded.out_date)
     RETURNING (xmax = 0) AS inserted

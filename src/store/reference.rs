@@ -34,21 +34,17 @@ pub fn replace_constituents(index: StockIndex, rows: &[IndexConstituent]) -> Syn
                AND NOT EXISTS (SELECT 1 FROM input i WHERE i.update_date = c.update_date AND i.code = c.code)
              RETURNING 1
          ), written AS (
-             INSERT INTO baostock.index_constituents AS c (index_name, update_date, code, code_name)
-             SELECT $1, update_date, code, name FROM input
-             ON CONFLICT (index_name, update_date, code) DO UPDATE SET code_name = excluded.code_name, updated_at = now()
+             INSERT INTO baostock.index_constituents AS c (index_name, update_date, code, code_name, updated_at)
+             SELECT $1, update_date, code, name, now() FROM input
+             ON CONFLICT (index_name, update_date, code) DO UPDATE SET
+                 code_name = excluded.code_name, updated_at = excluded.updated_at
              WHERE c.code_name IS DISTINCT FROM excluded.code_name
              RETURNING (xmax = 0) AS inserted
          )
          SELECT (SELECT count(*) FROM input), count(*) FILTER (WHERE inserted),
                 count(*) FILTER (WHERE NOT inserted)
          FROM written, (SELECT count(*) FROM gone) g",
-        vec![
-            index_name(index).into(),
-            dates.into(),
-            codes.into(),
-            names.into(),
-        ],
+        vec![index_name(index).into(), dates.into(), codes.into(), names.into()],
     )
 }
 
@@ -70,11 +66,11 @@ pub fn replace_industries(rows: &[StockIndustry]) -> SyncResult<Counts> {
                AND NOT EXISTS (SELECT 1 FROM input i WHERE i.update_date = s.update_date AND i.code = s.code)
              RETURNING 1
          ), written AS (
-             INSERT INTO baostock.stock_industries AS s (code, update_date, code_name, industry, industry_classification)
-             SELECT code, update_date, name, industry, class FROM input
+             INSERT INTO baostock.stock_industries AS s (code, update_date, code_name, industry, industry_classification, updated_at)
+             SELECT code, update_date, name, industry, class, now() FROM input
              ON CONFLICT (code, update_date) DO UPDATE SET
                  code_name = excluded.code_name, industry = excluded.industry,
-                 industry_classification = excluded.industry_classification, updated_at = now()
+                 industry_classification = excluded.industry_classification, updated_at = excluded.updated_at
              WHERE (s.code_name, s.industry, s.industry_classification)
                    IS DISTINCT FROM (excluded.code_name, excluded.industry, excluded.industry_classification)
              RETURNING (xmax = 0) AS inserted

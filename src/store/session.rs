@@ -88,10 +88,19 @@ fn extension_version() -> SyncResult<Option<String>> {
 
 /// Refuses to work on a database whose pg_baostock SQL is not this library's version (the
 /// library was updated and `ALTER EXTENSION pg_baostock UPDATE` not run yet), or that has none
-/// (the worker's database before `CREATE EXTENSION`).
+/// (the worker's database before `CREATE EXTENSION`), or on a Citus worker node (whose bar
+/// tables are shards of the coordinator's: syncs and jobs run on the coordinator).
 pub fn require_current_schema() -> SyncResult<()> {
     match extension_version()? {
-        Some(v) if v == crate::VERSION => Ok(()),
+        Some(v) if v == crate::VERSION => {
+            match Spi::get_one::<i32>("SELECT baostock.citus_group()").map_err(spi_err)? {
+                Some(group) if group != 0 => Err(SyncError::NotReady {
+                    message: format!("this node is a Citus worker (group {group})"),
+                    hint: Some("pg_baostock syncs on the Citus coordinator: call it there.".into()),
+                }),
+                _ => Ok(()),
+            }
+        }
         v => Err(SyncError::NotReady {
             message: format!(
                 "the pg_baostock library is {} but this database has pg_baostock {}",

@@ -48,9 +48,21 @@ pub(super) fn upsert<T>(
     batch: usize,
     columns: impl Fn(&[T]) -> Vec<Column>,
 ) -> SyncResult<Counts> {
+    upsert_touching(sql, rows, batch, columns).map(|(counts, _)| counts)
+}
+
+/// `upsert` of a statement that also returns, third, the keys (text) of the rows it inserted
+/// or changed; the counts and those keys of every batch.
+pub(super) fn upsert_touching<T>(
+    sql: &str,
+    rows: &[T],
+    batch: usize,
+    columns: impl Fn(&[T]) -> Vec<Column>,
+) -> SyncResult<(Counts, Vec<String>)> {
     let mut total = Counts::default();
+    let mut touched = Vec::new();
     if rows.is_empty() {
-        return Ok(total);
+        return Ok((total, touched));
     }
     Spi::connect_mut(|client: &mut SpiClient| -> SpiResult<()> {
         let oids: Vec<PgOid> = columns(&rows[..1]).iter().map(Column::oid).collect();
@@ -61,6 +73,9 @@ pub(super) fn upsert<T>(
             let row = table.first();
             let inserted = row.get::<i64>(1)?.unwrap_or(0);
             let updated = row.get::<i64>(2)?.unwrap_or(0);
+            if row.columns()? > 2 {
+                touched.extend(row.get::<Vec<String>>(3)?.unwrap_or_default());
+            }
             let n = i64::try_from(chunk.len()).unwrap_or(i64::MAX);
             total += Counts {
                 inserted,
@@ -71,7 +86,7 @@ pub(super) fn upsert<T>(
         Ok(())
     })
     .map_err(spi_err)?;
-    Ok(total)
+    Ok((total, touched))
 }
 
 /// Writes `rows` into `table` (`schema.name`; partitioned or not) the way COPY does, each
@@ -95,18 +110,23 @@ pub fn write_rows<R: copy::CopyRow>(table: &str, rows: &[R], batch: usize) -> Sy
     let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
     let lines = copy::Lines::new(&rows);
     let columns = copy::names::<R>();
-    match subtransaction(|| copy::copy_in(table, &columns, lines.all())) {
-        Ok(n) => {
-            return Ok(Counts {
-                inserted: i64::try_from(n).unwrap_or(i64::MAX),
-                ..Counts::default()
-            })
+    let target = Target::of(table, &columns)?;
+    // Citus reports a key stored twice as XX000, not 23505: a Citus table's rows are compared
+    // with what is stored first.
+    if !target.routed() {
+        match subtransaction(|| target.copy(lines.all())) {
+            Ok(n) => {
+                return Ok(Counts {
+                    inserted: i64::try_from(n).unwrap_or(i64::MAX),
+                    ..Counts::default()
+                })
+            }
+            Err(SyncError::Postgres {
+                sqlstate: pgrx::PgSqlErrorCode::ERRCODE_UNIQUE_VIOLATION,
+                ..
+            }) => {}
+            Err(e) => return Err(e),
         }
-        Err(SyncError::Postgres {
-            sqlstate: pgrx::PgSqlErrorCode::ERRCODE_UNIQUE_VIOLATION,
-            ..
-        }) => {}
-        Err(e) => return Err(e),
     }
     let mut total = Counts::default();
     // The aggregate is skipped after a batch it did not settle, until a batch turns out
@@ -118,7 +138,7 @@ pub fn write_rows<R: copy::CopyRow>(table: &str, rows: &[R], batch: usize) -> Sy
         let keys = KeyArgs::new(lines.keys(c * batch..c * batch + chunk.len()), R::KEY);
         let mut in_range = count(chunk.len());
         if probe {
-            let stored = stored_in_range::<R>(table, &keys)?;
+            let stored = stored_in_range::<R>(table, &keys, &target)?;
             let sum: i128 = picked.iter().map(|&i| i128::from(lines.hashes[i])).sum();
             if stored == (count(chunk.len()), sum) {
                 total.unchanged += count(chunk.len());
@@ -127,16 +147,24 @@ pub fn write_rows<R: copy::CopyRow>(table: &str, rows: &[R], batch: usize) -> Sy
             in_range = stored.0;
         }
         let hashes: Vec<i64> = picked.iter().map(|&i| lines.hashes[i]).collect();
-        let Differences { new, changed } = stored_differences::<R>(table, &keys, hashes, in_range)?;
+        let Differences { new, changed } = stored_differences::<R>(table, &keys, hashes, in_range, &target)?;
         probe = new.is_empty() && changed.is_empty();
-        for (relation, rows) in &changed {
-            delete_rows(*relation, rows)?;
+        match &target {
+            Target::Local { .. } => {
+                for (relation, rows) in &changed {
+                    delete_rows(*relation, rows)?;
+                }
+            }
+            Target::Routed { .. } => {
+                let rows: Vec<usize> = changed.values().flatten().map(|(i, _)| picked[*i]).collect();
+                delete_by_key::<R>(table, &lines, &rows)?;
+            }
         }
         let mut write: Vec<usize> = new.clone();
         write.extend(changed.values().flatten().map(|(i, _)| *i));
         write.sort_unstable();
         if !write.is_empty() {
-            copy::copy_in(table, &columns, lines.picked(write.iter().map(|i| picked[*i])))?;
+            target.copy(lines.picked(write.iter().map(|i| picked[*i])))?;
         }
         let updated = changed.values().map(Vec::len).sum::<usize>();
         total += Counts {
@@ -146,6 +174,101 @@ pub fn write_rows<R: copy::CopyRow>(table: &str, rows: &[R], batch: usize) -> Sy
         };
     }
     Ok(total)
+}
+
+/// Where a table's rows go: into this node's table through the backend's COPY, or, for a
+/// table Citus distributes (or replicates), only by statements Citus routes: rows are copied
+/// into a temporary table of this session, then `INSERT ... SELECT` from it. The backend's COPY
+/// into a Citus table would fill the coordinator's empty shell, which no query reads, and a
+/// `ctid` there is a shard's: neither is ever used on one.
+enum Target<'c> {
+    Local {
+        table: String,
+        columns: &'c [&'static str],
+    },
+    Routed {
+        table: String,
+        stage: String,
+        columns: &'c [&'static str],
+    },
+}
+
+impl<'c> Target<'c> {
+    /// The target `table` is, asked once a batch (`baostock.distribution_of`); for a Citus
+    /// table, its staging table made if this session has none yet.
+    fn of(table: &str, columns: &'c [&'static str]) -> SyncResult<Target<'c>> {
+        let placed = Spi::get_one_with_args::<String>("SELECT baostock.distribution_of($1::regclass)", &[table.into()])
+            .map_err(spi_err)?;
+        if placed.is_none() {
+            return Ok(Target::Local {
+                table: table.to_owned(),
+                columns,
+            });
+        }
+        let name = table.rsplit('.').next().unwrap_or(table);
+        let stage = format!("pg_temp.baostock_stage_{name}");
+        let exists = Spi::get_one_with_args::<bool>("SELECT to_regclass($1) IS NOT NULL", &[stage.as_str().into()])
+            .map_err(spi_err)?
+            .unwrap_or(false);
+        if !exists {
+            // Emptied at every commit; dropped with the session.
+            Spi::run(&format!(
+                "CREATE TEMPORARY TABLE baostock_stage_{name} (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+            ))
+            .map_err(spi_err)?;
+        }
+        Ok(Target::Routed {
+            table: table.to_owned(),
+            stage,
+            columns,
+        })
+    }
+
+    /// Writes rows given in COPY's binary format; how many.
+    fn copy(&self, data: Vec<u8>) -> SyncResult<u64> {
+        match self {
+            Target::Local { table, columns } => copy::copy_in(table, columns, data),
+            Target::Routed { table, stage, columns } => {
+                Spi::run(&format!("DELETE FROM {stage}")).map_err(spi_err)?;
+                let n = copy::copy_in(stage, columns, data)?;
+                let names = columns.join(", ");
+                Spi::run(&format!("INSERT INTO {table} ({names}) SELECT {names} FROM {stage}")).map_err(spi_err)?;
+                Ok(n)
+            }
+        }
+    }
+
+    fn routed(&self) -> bool {
+        matches!(self, Target::Routed { .. })
+    }
+}
+
+/// Deletes the stored rows of `rows` (indexes into `lines`) by their keys, in one statement
+/// Citus routes to the shards holding them.
+fn delete_by_key<R: copy::CopyRow>(table: &str, lines: &copy::Lines<'_>, rows: &[usize]) -> SyncResult<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let key = &R::COLUMNS[..R::KEY];
+    let mut columns: Vec<Vec<Value<'_>>> = vec![Vec::with_capacity(rows.len()); key.len()];
+    for &i in rows {
+        for (c, v) in lines.keys(i..i + 1).iter().enumerate() {
+            columns[c].push(*v);
+        }
+    }
+    let names: Vec<&str> = key.iter().map(|(k, _)| *k).collect();
+    let arrays: Vec<String> = key
+        .iter()
+        .enumerate()
+        .map(|(i, (_, ty))| format!("${}::{ty}[]", i + 1))
+        .collect();
+    let sql = format!(
+        "DELETE FROM {table} WHERE ({names}) IN (SELECT {names} FROM unnest({arrays}) AS k({names}))",
+        names = names.join(", "),
+        arrays = arrays.join(", ")
+    );
+    let args: Vec<DatumWithOid<'static>> = columns.iter().map(|c| key_array(c)).collect();
+    Spi::run_with_args(&sql, &args).map_err(spi_err)
 }
 
 /// A key value as a query parameter of its column's type.
@@ -248,15 +371,26 @@ impl<'a> KeyArgs<'a> {
     /// The stored rows of the part of `table` the batch covers, as a FROM item `b` with the
     /// key columns, `row_hash`, `rel` (the partition) and `tid`; its parameters come after the
     /// first `taken` ones.
-    fn covered<R: copy::CopyRow>(&self, table: &str, taken: usize) -> (String, Vec<DatumWithOid<'static>>) {
+    /// On a Citus table (`routed`) the row's place is not read (a shard's `ctid` means nothing
+    /// here) and the stretches are joined, not looked up one by one (Citus does not push a
+    /// lateral subquery down).
+    fn covered<R: copy::CopyRow>(
+        &self,
+        table: &str,
+        taken: usize,
+        routed: bool,
+    ) -> (String, Vec<DatumWithOid<'static>>) {
         let keys = &R::COLUMNS[..R::KEY];
         let (last, last_ty) = keys[keys.len() - 1];
         let leads = &keys[..keys.len() - 1];
         let names: Vec<String> = keys.iter().map(|(k, _)| format!("t.{k}")).collect();
-        let select = format!(
-            "SELECT {}, t.row_hash, t.tableoid AS rel, t.ctid AS tid FROM {table} t",
-            names.join(", ")
-        );
+        let place = if routed {
+            "0::oid AS rel, '(0,0)'::tid AS tid"
+        } else {
+            "t.tableoid AS rel, t.ctid AS tid"
+        };
+        let columns = format!("{}, t.row_hash, {place}", names.join(", "));
+        let select = format!("SELECT {columns} FROM {table} t");
         let p = |i: usize| taken + i + 1;
         let mut args: Vec<DatumWithOid<'static>> = self.leads.iter().map(|v| key_array(v)).collect();
         if self.one_stretch() {
@@ -288,6 +422,13 @@ impl<'a> KeyArgs<'a> {
             conds.push(format!("t.{last} BETWEEN g.lo AND g.hi"));
             args.push(key_array(&self.lo));
             args.push(key_array(&self.hi));
+            if routed {
+                let from = format!("unnest({}) g({}) JOIN {table} t", arrays.join(", "), cols.join(", "));
+                return (
+                    format!("(SELECT {columns} FROM {from} ON {}) b", conds.join(" AND ")),
+                    args,
+                );
+            }
             (
                 format!(
                     "unnest({}) g({}) CROSS JOIN LATERAL ({select} WHERE {} OFFSET 0) b",
@@ -303,8 +444,8 @@ impl<'a> KeyArgs<'a> {
 
 /// How many rows are stored in the part of the table a batch covers, and the sum of their
 /// digests.
-fn stored_in_range<R: copy::CopyRow>(table: &str, keys: &KeyArgs) -> SyncResult<(i64, i128)> {
-    let (covered, args) = keys.covered::<R>(table, 0);
+fn stored_in_range<R: copy::CopyRow>(table: &str, keys: &KeyArgs, target: &Target) -> SyncResult<(i64, i128)> {
+    let (covered, args) = keys.covered::<R>(table, 0, target.routed());
     let sql = format!("SELECT count(*), coalesce(sum(b.row_hash), 0)::text FROM {covered}");
     Spi::connect(|c| {
         let row = c.select(&sql, Some(1), &args)?.first();
@@ -335,6 +476,7 @@ fn stored_differences<R: copy::CopyRow>(
     keys: &KeyArgs,
     hashes: Vec<i64>,
     in_range: i64,
+    target: &Target,
 ) -> SyncResult<Differences> {
     let key = &R::COLUMNS[..R::KEY];
     let params: Vec<String> = key
@@ -345,14 +487,14 @@ fn stored_differences<R: copy::CopyRow>(
     let names: Vec<&str> = key.iter().map(|(k, _)| *k).collect();
     let matches: Vec<String> = key.iter().map(|(k, _)| format!("s.{k} = i.{k}")).collect();
     let mut extra = Vec::new();
-    let stored = if in_range > 4 * i64::try_from(hashes.len()).unwrap_or(i64::MAX) {
+    let stored = if !target.routed() && in_range > 4 * i64::try_from(hashes.len()).unwrap_or(i64::MAX) {
         format!(
             "LEFT JOIN LATERAL (SELECT b.tableoid AS rel, b.ctid AS tid, b.row_hash AS h
                                 FROM {table} b WHERE {} OFFSET 0) s ON true",
             matches.join(" AND ").replace("s.", "b.")
         )
     } else {
-        let (covered, args) = keys.covered::<R>(table, key.len() + 1);
+        let (covered, args) = keys.covered::<R>(table, key.len() + 1, target.routed());
         extra = args;
         format!(
             "LEFT JOIN (SELECT {}, b.rel, b.tid, b.row_hash AS h FROM {covered}) s ON {}",

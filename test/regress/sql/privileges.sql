@@ -60,6 +60,11 @@ SELECT q, public.error_of(q) FROM (VALUES
 SELECT count(*) FROM pg_settings WHERE name IN ('baostock.password', 'baostock.api_key', 'baostock.alert_webhook');
 RESET ROLE;
 
+-- Placing the tables on Citus nodes is the owner's.
+SET ROLE regress_baostock_analyst;
+SELECT public.error_of('SELECT * FROM baostock.distribute()');
+RESET ROLE;
+
 -- A grant of one function is enough to call it: it runs as its owner with a fixed search_path.
 GRANT EXECUTE ON FUNCTION baostock.sync_date(date, boolean) TO regress_baostock_nobody;
 SET ROLE regress_baostock_nobody;
