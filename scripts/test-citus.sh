@@ -166,4 +166,16 @@ expect "sync_date('$day', true) inserted|updated" \
 query="SELECT code, date, row_hash, close, qfq_close, hfq_close FROM baostock.daily_bars"
 expect "daily_bars after the re-sync" "$(digest "$CITUS_DB" "$query")" "$(digest "$SINGLE_DB" "$query")"
 
+log "a role granted sync_date cannot make the sync write into a table of its own"
+# The rows go through a temporary table of the session: one the caller made beforehand (with a
+# trigger that would run as the function's owner) is refused, not written.
+q 0 "$CITUS_DB" -c "CREATE ROLE citus_test_etl; GRANT EXECUTE ON FUNCTION baostock.sync_date(date, boolean) TO citus_test_etl" > /dev/null
+expect "sync_date() with a planted staging table" "$(sqlstate 0 "$CITUS_DB" "SET ROLE citus_test_etl;
+  CREATE FUNCTION pg_temp.planted() RETURNS trigger LANGUAGE plpgsql AS \$\$
+  BEGIN RAISE EXCEPTION 'the planted trigger ran as %', current_user; END \$\$;
+  CREATE TEMP TABLE baostock_stage_daily_bars (code text);
+  CREATE TRIGGER planted BEFORE INSERT OR DELETE ON baostock_stage_daily_bars
+    FOR EACH STATEMENT EXECUTE FUNCTION pg_temp.planted();
+  SELECT * FROM baostock.sync_date('$day', true)")" 55000
+
 log "all Citus tests passed"

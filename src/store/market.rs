@@ -172,33 +172,31 @@ pub fn upsert_factors(rows: &[AdjustFactor], batch: usize) -> SyncResult<Counts>
     })?;
     let mut codes: Vec<String> = rows.iter().map(|r| r.code.clone()).collect();
     codes.dedup();
-    if !codes.is_empty() {
-        // The codes whose whole history is stored, read first: on Citus the factors are
-        // distributed and the checkpoints local, and one statement may not join the two.
-        let whole = Spi::get_one_with_args::<Vec<String>>(
-            "SELECT coalesce(array_agg(DISTINCT r.code), '{}') FROM baostock.synced_ranges r
-             WHERE r.code = ANY($1::text[]) AND r.kind = 'factors' AND lower(r.span) <= $2::text::date",
-            &[codes.clone().into(), date_text(crate::domain::FIRST_TRADING_DAY).into()],
-        )
-        .map_err(spi_err)?
-        .unwrap_or_default();
-        if !whole.is_empty() {
-            let recomputed = Spi::connect_mut(|c| {
-                let rows = c.update(
-                    "UPDATE baostock.adjust_factors f SET fore_factor = round(f.back_factor / l.back, 6), updated_at = now()
-                     FROM (SELECT DISTINCT ON (code) code, back_factor AS back FROM baostock.adjust_factors
-                           WHERE code = ANY($1::text[]) ORDER BY code, operate_date DESC) l
-                     WHERE f.code = l.code AND f.code = ANY($1::text[]) AND l.back > 0
-                       AND f.fore_factor IS DISTINCT FROM round(f.back_factor / l.back, 6)
-                     RETURNING f.code",
-                    None,
-                    &[whole.into()],
-                )?;
-                rows.map(|r| r.get::<String>(1)).collect::<Result<Vec<_>, _>>()
-            })
-            .map_err(spi_err)?;
-            written.extend(recomputed.into_iter().flatten());
-        }
+    // The codes whose whole history is stored, read first: on Citus the factors are
+    // distributed and the checkpoints local, and one statement may not join the two.
+    let whole = Spi::get_one_with_args::<Vec<String>>(
+        "SELECT coalesce(array_agg(DISTINCT r.code), '{}') FROM baostock.synced_ranges r
+         WHERE r.code = ANY($1::text[]) AND r.kind = 'factors' AND lower(r.span) <= $2::text::date",
+        &[codes.into(), date_text(crate::domain::FIRST_TRADING_DAY).into()],
+    )
+    .map_err(spi_err)?
+    .unwrap_or_default();
+    if !whole.is_empty() {
+        let recomputed = Spi::connect_mut(|c| {
+            let rows = c.update(
+                "UPDATE baostock.adjust_factors f SET fore_factor = round(f.back_factor / l.back, 6), updated_at = now()
+                 FROM (SELECT DISTINCT ON (code) code, back_factor AS back FROM baostock.adjust_factors
+                       WHERE code = ANY($1::text[]) ORDER BY code, operate_date DESC) l
+                 WHERE f.code = l.code AND f.code = ANY($1::text[]) AND l.back > 0
+                   AND f.fore_factor IS DISTINCT FROM round(f.back_factor / l.back, 6)
+                 RETURNING f.code",
+                None,
+                &[whole.into()],
+            )?;
+            rows.map(|r| r.get::<String>(1)).collect::<Result<Vec<_>, _>>()
+        })
+        .map_err(spi_err)?;
+        written.extend(recomputed.into_iter().flatten());
     }
     // The codes whose factors changed: their stored bars' adjusted prices move with them.
     written.sort_unstable();

@@ -149,15 +149,12 @@ pub fn write_rows<R: copy::CopyRow>(table: &str, rows: &[R], batch: usize) -> Sy
         let hashes: Vec<i64> = picked.iter().map(|&i| lines.hashes[i]).collect();
         let Differences { new, changed } = stored_differences::<R>(table, &keys, hashes, in_range, &target)?;
         probe = new.is_empty() && changed.is_empty();
-        match &target {
-            Target::Local { .. } => {
-                for (relation, rows) in &changed {
-                    delete_rows(*relation, rows)?;
-                }
-            }
-            Target::Routed { .. } => {
-                let rows: Vec<usize> = changed.values().flatten().map(|(i, _)| picked[*i]).collect();
-                delete_by_key::<R>(table, &lines, &rows)?;
+        if target.routed() {
+            let rows: Vec<usize> = changed.values().flatten().map(|(i, _)| *i).collect();
+            delete_by_key::<R>(table, &keys, &rows)?;
+        } else {
+            for (relation, rows) in &changed {
+                delete_rows(*relation, rows)?;
             }
         }
         let mut write: Vec<usize> = new.clone();
@@ -181,81 +178,83 @@ pub fn write_rows<R: copy::CopyRow>(table: &str, rows: &[R], batch: usize) -> Sy
 /// into a temporary table of this session, then `INSERT ... SELECT` from it. The backend's COPY
 /// into a Citus table would fill the coordinator's empty shell, which no query reads, and a
 /// `ctid` there is a shard's: neither is ever used on one.
-enum Target<'c> {
-    Local {
-        table: String,
-        columns: &'c [&'static str],
-    },
-    Routed {
-        table: String,
-        stage: String,
-        columns: &'c [&'static str],
-    },
+struct Target<'c> {
+    table: &'c str,
+    columns: &'c [&'static str],
+    /// For a Citus table: the temporary table of this session the rows go through.
+    stage: Option<String>,
 }
 
 impl<'c> Target<'c> {
-    /// The target `table` is, asked once a batch (`baostock.distribution_of`); for a Citus
-    /// table, its staging table made if this session has none yet.
-    fn of(table: &str, columns: &'c [&'static str]) -> SyncResult<Target<'c>> {
+    /// The target `table` is, asked once a write (`baostock.distribution_of`); for a Citus
+    /// table, its staging table made if this session has none yet. One that is there but not
+    /// owned by the current role (a caller of a `SECURITY DEFINER` sync may have made it, with
+    /// a trigger that would run as the owner) is refused, never written.
+    fn of(table: &'c str, columns: &'c [&'static str]) -> SyncResult<Target<'c>> {
         let placed = Spi::get_one_with_args::<String>("SELECT baostock.distribution_of($1::regclass)", &[table.into()])
             .map_err(spi_err)?;
+        let mut target = Target {
+            table,
+            columns,
+            stage: None,
+        };
         if placed.is_none() {
-            return Ok(Target::Local {
-                table: table.to_owned(),
-                columns,
-            });
+            return Ok(target);
         }
         let name = table.rsplit('.').next().unwrap_or(table);
         let stage = format!("pg_temp.baostock_stage_{name}");
-        let exists = Spi::get_one_with_args::<bool>("SELECT to_regclass($1) IS NOT NULL", &[stage.as_str().into()])
-            .map_err(spi_err)?
-            .unwrap_or(false);
-        if !exists {
+        let ours = Spi::get_one_with_args::<bool>(
+            "SELECT (SELECT c.relowner = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user)
+                     FROM pg_catalog.pg_class c WHERE c.oid = to_regclass($1))",
+            &[stage.as_str().into()],
+        )
+        .map_err(spi_err)?;
+        match ours {
+            Some(true) => {}
+            Some(false) => {
+                return Err(SyncError::NotReady {
+                    message: format!("a temporary table {stage} of another role is in the way"),
+                    hint: Some(format!("Drop it (DROP TABLE {stage}) and call again.")),
+                })
+            }
             // Emptied at every commit; dropped with the session.
-            Spi::run(&format!(
+            None => Spi::run(&format!(
                 "CREATE TEMPORARY TABLE baostock_stage_{name} (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
             ))
-            .map_err(spi_err)?;
+            .map_err(spi_err)?,
         }
-        Ok(Target::Routed {
-            table: table.to_owned(),
-            stage,
-            columns,
-        })
+        target.stage = Some(stage);
+        Ok(target)
     }
 
     /// Writes rows given in COPY's binary format; how many.
     fn copy(&self, data: Vec<u8>) -> SyncResult<u64> {
-        match self {
-            Target::Local { table, columns } => copy::copy_in(table, columns, data),
-            Target::Routed { table, stage, columns } => {
-                Spi::run(&format!("DELETE FROM {stage}")).map_err(spi_err)?;
-                let n = copy::copy_in(stage, columns, data)?;
-                let names = columns.join(", ");
-                Spi::run(&format!("INSERT INTO {table} ({names}) SELECT {names} FROM {stage}")).map_err(spi_err)?;
-                Ok(n)
-            }
-        }
+        let Some(stage) = &self.stage else {
+            return copy::copy_in(self.table, self.columns, data);
+        };
+        Spi::run(&format!("DELETE FROM {stage}")).map_err(spi_err)?;
+        let n = copy::copy_in(stage, self.columns, data)?;
+        let names = self.columns.join(", ");
+        Spi::run(&format!(
+            "INSERT INTO {} ({names}) SELECT {names} FROM {stage}",
+            self.table
+        ))
+        .map_err(spi_err)?;
+        Ok(n)
     }
 
     fn routed(&self) -> bool {
-        matches!(self, Target::Routed { .. })
+        self.stage.is_some()
     }
 }
 
-/// Deletes the stored rows of `rows` (indexes into `lines`) by their keys, in one statement
-/// Citus routes to the shards holding them.
-fn delete_by_key<R: copy::CopyRow>(table: &str, lines: &copy::Lines<'_>, rows: &[usize]) -> SyncResult<()> {
+/// Deletes the stored rows of a batch's rows `rows` (indexes into it) by their keys, in one
+/// statement Citus routes to the shards holding them.
+fn delete_by_key<R: copy::CopyRow>(table: &str, keys: &KeyArgs<'_>, rows: &[usize]) -> SyncResult<()> {
     if rows.is_empty() {
         return Ok(());
     }
     let key = &R::COLUMNS[..R::KEY];
-    let mut columns: Vec<Vec<Value<'_>>> = vec![Vec::with_capacity(rows.len()); key.len()];
-    for &i in rows {
-        for (c, v) in lines.keys(i..i + 1).iter().enumerate() {
-            columns[c].push(*v);
-        }
-    }
     let names: Vec<&str> = key.iter().map(|(k, _)| *k).collect();
     let arrays: Vec<String> = key
         .iter()
@@ -267,7 +266,11 @@ fn delete_by_key<R: copy::CopyRow>(table: &str, lines: &copy::Lines<'_>, rows: &
         names = names.join(", "),
         arrays = arrays.join(", ")
     );
-    let args: Vec<DatumWithOid<'static>> = columns.iter().map(|c| key_array(c)).collect();
+    let args: Vec<DatumWithOid<'static>> = keys
+        .rows
+        .iter()
+        .map(|column| key_array(&rows.iter().map(|&i| column[i]).collect::<Vec<_>>()))
+        .collect();
     Spi::run_with_args(&sql, &args).map_err(spi_err)
 }
 

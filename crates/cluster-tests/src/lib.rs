@@ -589,8 +589,6 @@ impl TestEnv {
     }
 }
 
-/// Cancels the jobs an earlier (failed) test left queued or running, and waits until no
-/// unit runs any more.
 /// Waits until the worker sleeps between looks at an empty queue (done with an earlier test's
 /// job and what followed it), so that what a test measures from its first job on is its own.
 pub fn wait_worker_idle() {
@@ -600,6 +598,8 @@ pub fn wait_worker_idle() {
     });
 }
 
+/// Cancels the jobs an earlier (failed) test left queued or running, and waits until no
+/// unit runs any more.
 fn stop_leftover_jobs() {
     let Ok(open) = try_sql("SELECT job_id FROM baostock.sync_jobs WHERE state IN ('queued', 'running')") else {
         return;
