@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Assembles the upgrade script sql/pg_baostock--FROM--VERSION.sql (VERSION: Cargo.toml's) the
-# way ALTER EXTENSION runs it: the hand-written table changes of sql/updates/FROM--VERSION.sql,
-# then every view and function of the extension that the install script does not create in its
-# bootstrap part (sql/schema.sql) dropped and created again from this version's install
-# script, as `cargo pgrx install` generated it (sql/adjusted.sql, the Rust functions,
-# sql/api.sql: their grants and comments included). Views and functions hold no data, so
-# nothing of a user's is lost; a view of the user's over one of ours makes the update fail
-# (it says which), as the README says.
+# way ALTER EXTENSION runs it: every view and function of the extension that the install script
+# does not create in its bootstrap part (sql/schema.sql) dropped; the hand-written table changes
+# of sql/updates/FROM--VERSION.sql (free to change or make again a table a view reads); then
+# those views and functions created again from this version's install script, as `cargo pgrx
+# install` generated it (sql/adjusted.sql, the Rust functions, sql/api.sql: their grants and
+# comments included). Views and functions hold no data, so nothing of a user's is lost; a view
+# of the user's over one of ours makes the update fail (it says which), as the README says.
 #
 #   bash scripts/assemble-update.sh FROM            # writes the upgrade script
 #   bash scripts/assemble-update.sh FROM --check    # fails if the committed one differs
@@ -31,13 +31,11 @@ kept=$(sed -nE 's/^CREATE (OR REPLACE )?FUNCTION baostock\.([a-z_]+)\(.*/\2/p' s
   sed "s/.*/'&'/" | paste -sd, -)
 
 assemble() {
-  cat "$part"
   cat <<SQL
-
--- Views and functions ---------------------------------------------------------------------
--- Assembled by scripts/assemble-update.sh from the install script of $version: every view and
--- function of the extension but those of its tables' part ($kept) is dropped and made
--- again as $version makes it (no CASCADE: an object of yours over one of ours stops the update).
+-- pg_baostock $from -> $version, assembled by scripts/assemble-update.sh: every view and function
+-- of the extension but those of its tables' part ($kept) is dropped first (no CASCADE: an
+-- object of yours over one of ours stops the update), then come the table changes written by
+-- hand ($part), then the views and functions as the install script of $version makes them.
 DO \$drop\$
 DECLARE
     o record;
@@ -61,6 +59,12 @@ BEGIN
     END LOOP;
 END
 \$drop\$;
+SQL
+  echo
+  cat "$part"
+  cat <<SQL
+
+-- Views and functions of $version ------------------------------------------------------------
 SQL
   # Everything after the bootstrap part of the generated install script, without pgrx's
   # source-line comments (they move with every edit of the Rust code).

@@ -164,6 +164,12 @@ else
     echo "upgrade: pg_baostock $UPGRADE_FROM stored no daily bars" >&2
     exit 1
   fi
+  # What a DBA gave daily_bars, which 0.3.0 makes again with its columns in a new order: it must
+  # all be there after the update (undone before the schema is compared with a fresh install).
+  q -d postgres -c "CREATE ROLE upgrade_analyst NOLOGIN" -c "CREATE ROLE upgrade_column_reader NOLOGIN" \
+    -c "GRANT SELECT, UPDATE ON baostock.daily_bars TO upgrade_analyst WITH GRANT OPTION" \
+    -c "GRANT SELECT (code, date, close) ON baostock.daily_bars TO upgrade_column_reader" \
+    -c "CREATE INDEX daily_bars_close_of_dba ON baostock.daily_bars (close) WHERE close > 100" > /dev/null
   stop_cluster fast
   restore_library
   log "upgrade: the current library; the worker waits for ALTER EXTENSION pg_baostock UPDATE"
@@ -187,6 +193,20 @@ else
     exit 1
   fi
   echo "before the update: $(grep -m1 ERROR <<< "$stale")"
+  # A trigger of the DBA's on daily_bars cannot come along: the update refuses, changing nothing.
+  if refused=$(q -d postgres -v VERBOSITY=verbose -c "BEGIN" \
+      -c "CREATE FUNCTION pg_temp.dba_audit() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END'" \
+      -c "CREATE TRIGGER dba_audit BEFORE UPDATE ON baostock.daily_bars FOR EACH ROW EXECUTE FUNCTION pg_temp.dba_audit()" \
+      -c "ALTER EXTENSION pg_baostock UPDATE" 2>&1); then
+    echo "upgrade: ALTER EXTENSION UPDATE went through with a trigger of the DBA's on daily_bars" >&2
+    exit 1
+  fi
+  if ! grep -q "55000" <<< "$refused" || ! grep -q "trigger dba_audit" <<< "$refused"; then
+    echo "upgrade: a trigger on daily_bars did not stop the update with 55000 and its name:" >&2
+    echo "$refused" >&2
+    exit 1
+  fi
+  echo "with a trigger of the DBA's: $(grep -m1 ERROR <<< "$refused")"
   # The digests in the update's transaction: once it commits, the worker brings the calendar
   # up to date. digest.sql still lists the old version's columns.
   after=$({ echo "ALTER EXTENSION pg_baostock UPDATE;"; cat "$CLUSTER_DIR/digest.sql"; } | q -d postgres -q -1 -f -)
@@ -196,6 +216,20 @@ else
     diff <(echo "$before") <(echo "$after") >&2 || true
     exit 1
   fi
+  kept=$(q -d postgres -c "SELECT concat_ws(' ',
+      has_table_privilege('upgrade_analyst', 'baostock.daily_bars', 'UPDATE WITH GRANT OPTION'),
+      has_column_privilege('upgrade_column_reader', 'baostock.daily_bars', 'close', 'SELECT'),
+      has_column_privilege('upgrade_column_reader', 'baostock.daily_bars', 'volume', 'SELECT'),
+      (SELECT count(*) FROM pg_index WHERE indrelid = 'baostock.daily_bars'::regclass
+                                       AND indexrelid = 'baostock.daily_bars_close_of_dba'::regclass))")
+  if [ "$kept" != "t t f 1" ]; then
+    echo "upgrade: what the DBA gave daily_bars did not come along (grant, column grant, no other column, index): $kept" >&2
+    exit 1
+  fi
+  echo "daily_bars made again with the DBA's grants and index"
+  q -d postgres -c "REVOKE ALL ON baostock.daily_bars FROM upgrade_analyst CASCADE" \
+    -c "REVOKE ALL (code, date, close) ON baostock.daily_bars FROM upgrade_column_reader" \
+    -c "DROP ROLE upgrade_analyst" -c "DROP ROLE upgrade_column_reader" -c "DROP INDEX baostock.daily_bars_close_of_dba" > /dev/null
   log "upgrade: the upgraded schema against a fresh install"
   q -d postgres -c "CREATE DATABASE fresh_install"
   q -d fresh_install -c "CREATE EXTENSION pg_baostock"

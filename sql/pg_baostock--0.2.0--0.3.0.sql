@@ -1,6 +1,36 @@
+-- pg_baostock 0.2.0 -> 0.3.0, assembled by scripts/assemble-update.sh: every view and function
+-- of the extension but those of its tables' part ('adjust_bars','factor_spans','latest_trading_day') is dropped first (no CASCADE: an
+-- object of yours over one of ours stops the update), then come the table changes written by
+-- hand (sql/updates/0.2.0--0.3.0.sql), then the views and functions as the install script of 0.3.0 makes them.
+DO $drop$
+DECLARE
+    o record;
+BEGIN
+    FOR o IN
+        SELECT c.oid::regclass AS name FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_class c ON c.oid = d.objid
+        WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.deptype = 'e' AND c.relkind = 'v'
+          AND d.refobjid = (SELECT oid FROM pg_catalog.pg_extension WHERE extname = 'pg_baostock')
+        ORDER BY c.oid DESC
+    LOOP
+        EXECUTE pg_catalog.format('DROP VIEW %s', o.name);
+    END LOOP;
+    FOR o IN
+        SELECT p.oid::regprocedure AS name FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_proc p ON p.oid = d.objid
+        WHERE d.classid = 'pg_catalog.pg_proc'::regclass AND d.deptype = 'e'
+          AND d.refobjid = (SELECT oid FROM pg_catalog.pg_extension WHERE extname = 'pg_baostock')
+          AND p.proname NOT IN ('adjust_bars','factor_spans','latest_trading_day')
+        ORDER BY p.oid DESC
+    LOOP
+        EXECUTE pg_catalog.format('DROP FUNCTION %s', o.name);
+    END LOOP;
+END
+$drop$;
+
 -- pg_baostock 0.2.0 -> 0.3.0: the table changes, written by hand. scripts/assemble-update.sh
--- appends the views and functions of 0.3.0 to make sql/pg_baostock--0.2.0--0.3.0.sql, which
--- ALTER EXTENSION pg_baostock UPDATE runs. Tables are altered in place, never dropped.
+-- puts them between the drop of 0.2.0's views and functions and the views and functions of
+-- 0.3.0 to make sql/pg_baostock--0.2.0--0.3.0.sql, which ALTER EXTENSION pg_baostock UPDATE runs.
+-- Tables are altered in place, never dropped, but for daily_bars (made again with its columns in
+-- a new order, every row and what a DBA gave it kept).
 
 -- Tables of 0.2.0, altered in place -------------------------------------------------------
 
@@ -11,26 +41,12 @@ ALTER TABLE baostock.sync_runs ADD COLUMN spool_key text;
 CREATE UNIQUE INDEX sync_runs_spool_key ON baostock.sync_runs (spool_key) WHERE spool_key IS NOT NULL;
 COMMENT ON COLUMN baostock.sync_runs.spool_key IS 'For a failed run imported by the run recorder: the name of its spool file, so that a recorder that dies after the commit never imports it twice.';
 
--- Daily bars carry their adjusted prices (0.3.0): the columns, the functions that give the
--- factors and set the prices, and the prices of every stored bar computed once here (a
--- rewrite of daily_bars); the store keeps them in step after that.
-ALTER TABLE baostock.daily_bars
-    ADD COLUMN qfq_open numeric, ADD COLUMN qfq_high numeric, ADD COLUMN qfq_low numeric,
-    ADD COLUMN qfq_close numeric, ADD COLUMN qfq_preclose numeric,
-    ADD COLUMN hfq_open numeric, ADD COLUMN hfq_high numeric, ADD COLUMN hfq_low numeric,
-    ADD COLUMN hfq_close numeric, ADD COLUMN hfq_preclose numeric;
-COMMENT ON TABLE baostock.daily_bars IS 'Unadjusted daily bars of A-shares and ETFs, exactly as the server sends them, and beside them their prices adjusted by the stored factors (qfq_*, hfq_*: what the views daily_bars_qfq / daily_bars_hfq read).';
-COMMENT ON COLUMN baostock.daily_bars.qfq_open IS 'The forward-adjusted (qfq) open: open x baostock.factor_spans'' fore factor of the day; kept in step with the factors by the store (not part of row_hash; changing it leaves updated_at alone).';
-COMMENT ON COLUMN baostock.daily_bars.qfq_high IS 'The forward-adjusted (qfq) high: high x baostock.factor_spans'' fore factor of the day; kept in step with the factors by the store (not part of row_hash; changing it leaves updated_at alone).';
-COMMENT ON COLUMN baostock.daily_bars.qfq_low IS 'The forward-adjusted (qfq) low: low x baostock.factor_spans'' fore factor of the day; kept in step with the factors by the store (not part of row_hash; changing it leaves updated_at alone).';
-COMMENT ON COLUMN baostock.daily_bars.qfq_close IS 'The forward-adjusted (qfq) close: close x baostock.factor_spans'' fore factor of the day; kept in step with the factors by the store (not part of row_hash; changing it leaves updated_at alone).';
-COMMENT ON COLUMN baostock.daily_bars.qfq_preclose IS 'The forward-adjusted (qfq) preclose: preclose x baostock.factor_spans'' fore factor of the day; kept in step with the factors by the store (not part of row_hash; changing it leaves updated_at alone).';
-COMMENT ON COLUMN baostock.daily_bars.hfq_open IS 'The back-adjusted (hfq) open: open x baostock.factor_spans'' back factor of the day; kept in step with the factors by the store (not part of row_hash; changing it leaves updated_at alone).';
-COMMENT ON COLUMN baostock.daily_bars.hfq_high IS 'The back-adjusted (hfq) high: high x baostock.factor_spans'' back factor of the day; kept in step with the factors by the store (not part of row_hash; changing it leaves updated_at alone).';
-COMMENT ON COLUMN baostock.daily_bars.hfq_low IS 'The back-adjusted (hfq) low: low x baostock.factor_spans'' back factor of the day; kept in step with the factors by the store (not part of row_hash; changing it leaves updated_at alone).';
-COMMENT ON COLUMN baostock.daily_bars.hfq_close IS 'The back-adjusted (hfq) close: close x baostock.factor_spans'' back factor of the day; kept in step with the factors by the store (not part of row_hash; changing it leaves updated_at alone).';
-COMMENT ON COLUMN baostock.daily_bars.hfq_preclose IS 'The back-adjusted (hfq) preclose: preclose x baostock.factor_spans'' back factor of the day; kept in step with the factors by the store (not part of row_hash; changing it leaves updated_at alone).';
-
+-- Daily bars carry their adjusted prices (0.3.0), right after the raw ones: a scan decodes a row
+-- up to the last column it reads, and Postgres adds columns only at the end, so daily_bars is
+-- made again in that order (one write of the table, the prices of every stored bar computed on
+-- the way by the functions below); the store keeps them in step after that. What a DBA gave the
+-- table comes along (owner, grants, comments, indexes); a trigger, policy or publication of
+-- theirs stops the update with a hint, and a view of theirs over it stops it at DROP TABLE.
 -- The factors the store multiplies daily prices by (the server's rule: sql/adjusted.sql), a
 -- row for each stretch of days of each code: before its first factor row back 1.000000, then
 -- from each row's operate_date until the next one's its back factor; fore is that back factor
@@ -103,7 +119,129 @@ $$;
 REVOKE EXECUTE ON FUNCTION baostock.adjust_bars(text[]) FROM PUBLIC;
 COMMENT ON FUNCTION baostock.adjust_bars(text[]) IS 'Sets the adjusted prices (qfq_*, hfq_*) of the stored daily bars of codes (NULL: every code) to their prices times baostock.factor_spans where they differ; returns the bars changed. The store keeps them in step by itself; call it after writing bars or factors by other means.';
 
-SELECT baostock.adjust_bars(NULL);
+-- What the new table could not carry over stops the update before any work.
+DO $refuse$
+DECLARE
+    o record;
+BEGIN
+    FOR o IN
+        SELECT 'trigger ' || t.tgname AS what FROM pg_catalog.pg_trigger t WHERE t.tgrelid = 'baostock.daily_bars'::regclass AND NOT t.tgisinternal
+        UNION ALL SELECT 'policy ' || p.polname FROM pg_catalog.pg_policy p WHERE p.polrelid = 'baostock.daily_bars'::regclass
+        UNION ALL SELECT 'rule ' || r.rulename FROM pg_catalog.pg_rewrite r WHERE r.ev_class = 'baostock.daily_bars'::regclass
+        UNION ALL SELECT 'publication ' || p.pubname FROM pg_catalog.pg_publication_rel r
+                  JOIN pg_catalog.pg_publication p ON p.oid = r.prpubid WHERE r.prrelid = 'baostock.daily_bars'::regclass
+        UNION ALL SELECT 'statistics ' || s.stxname FROM pg_catalog.pg_statistic_ext s WHERE s.stxrelid = 'baostock.daily_bars'::regclass
+    LOOP
+        RAISE EXCEPTION 'baostock.daily_bars has a % of yours, which this update cannot carry over', o.what
+            USING ERRCODE = '55000',
+                  HINT = 'pg_baostock 0.3.0 makes daily_bars again with its columns in a new order. Drop it, run ALTER EXTENSION pg_baostock UPDATE, and make it again.';
+    END LOOP;
+END
+$refuse$;
+CREATE TABLE baostock.daily_bars_0_3_0 (
+    code          text    NOT NULL,
+    date          date    NOT NULL,
+    open          numeric,
+    high          numeric,
+    low           numeric,
+    close         numeric,
+    preclose      numeric,
+    qfq_open      numeric,
+    qfq_high      numeric,
+    qfq_low       numeric,
+    qfq_close     numeric,
+    qfq_preclose  numeric,
+    hfq_open      numeric,
+    hfq_high      numeric,
+    hfq_low       numeric,
+    hfq_close     numeric,
+    hfq_preclose  numeric,
+    volume        bigint,
+    amount        numeric,
+    adjustflag    smallint,
+    turn          numeric,
+    trade_status  boolean,
+    pct_chg       numeric,
+    pe_ttm        numeric,
+    pb_mrq        numeric,
+    ps_ttm        numeric,
+    pcf_ncf_ttm   numeric,
+    is_st         boolean,
+    updated_at    timestamptz NOT NULL DEFAULT now(),
+    row_hash      bigint
+);
+-- Every bar falls in exactly one of its code's spans (a LEFT JOIN all the same: no bar is left behind).
+INSERT INTO baostock.daily_bars_0_3_0
+SELECT b.code, b.date, b.open, b.high, b.low, b.close, b.preclose,
+       b.open * s.fore, b.high * s.fore, b.low * s.fore, b.close * s.fore, b.preclose * s.fore,
+       b.open * s.back, b.high * s.back, b.low * s.back, b.close * s.back, b.preclose * s.back,
+       b.volume, b.amount, b.adjustflag, b.turn, b.trade_status, b.pct_chg, b.pe_ttm, b.pb_mrq, b.ps_ttm,
+       b.pcf_ncf_ttm, b.is_st, b.updated_at, b.row_hash
+FROM baostock.daily_bars b
+LEFT JOIN baostock.factor_spans(ARRAY(SELECT DISTINCT d.code FROM baostock.daily_bars d)) s
+       ON s.code = b.code AND b.date >= s.since AND b.date < s.until;
+DO $keep$
+DECLARE
+    old CONSTANT regclass := 'baostock.daily_bars';
+    made CONSTANT regclass := 'baostock.daily_bars_0_3_0';
+    o record;
+    indexes text[];
+BEGIN
+    IF (SELECT count(*) FROM baostock.daily_bars) <> (SELECT count(*) FROM baostock.daily_bars_0_3_0) THEN
+        RAISE EXCEPTION 'daily_bars was not copied whole' USING ERRCODE = 'XX000';
+    END IF;
+    EXECUTE pg_catalog.format('ALTER TABLE %s OWNER TO %I', made,
+                              (SELECT pg_catalog.pg_get_userbyid(c.relowner) FROM pg_catalog.pg_class c WHERE c.oid = old));
+    -- Grants on the table, then on its columns (NULL: the table's).
+    FOR o IN
+        SELECT NULL::name AS attname, a.privilege_type, a.is_grantable, a.grantee
+        FROM pg_catalog.pg_class c, pg_catalog.aclexplode(c.relacl) a
+        WHERE c.oid = old AND a.grantee <> c.relowner
+        UNION ALL
+        SELECT t.attname, a.privilege_type, a.is_grantable, a.grantee
+        FROM pg_catalog.pg_attribute t, pg_catalog.aclexplode(t.attacl) a
+        WHERE t.attrelid = old AND t.attnum > 0 AND NOT t.attisdropped
+    LOOP
+        EXECUTE pg_catalog.format('GRANT %s%s ON %s TO %s%s', o.privilege_type,
+                                  CASE WHEN o.attname IS NOT NULL THEN pg_catalog.format(' (%I)', o.attname) ELSE '' END, made,
+                                  CASE o.grantee WHEN 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(o.grantee)) END,
+                                  CASE WHEN o.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+    END LOOP;
+    FOR o IN
+        SELECT a.attname, d.description FROM pg_catalog.pg_attribute a
+        JOIN pg_catalog.pg_description d ON d.objoid = old AND d.classoid = 'pg_catalog.pg_class'::regclass AND d.objsubid = a.attnum
+        WHERE a.attrelid = old AND a.attnum > 0
+    LOOP
+        EXECUTE pg_catalog.format('COMMENT ON COLUMN %s.%I IS %L', made, o.attname, o.description);
+    END LOOP;
+    -- Indexes of the DBA's, made again on the new table once it has the old one's name.
+    indexes := ARRAY(SELECT pg_catalog.pg_get_indexdef(i.indexrelid) FROM pg_catalog.pg_index i
+                     WHERE i.indrelid = old
+                       AND i.indexrelid NOT IN ('baostock.daily_bars_pkey'::regclass, 'baostock.daily_bars_date'::regclass));
+    -- Out of the extension first: that takes it out of pg_extension.extconfig too (a DROP leaves it there).
+    ALTER EXTENSION pg_baostock DROP TABLE baostock.daily_bars;
+    DROP TABLE baostock.daily_bars;
+    ALTER TABLE baostock.daily_bars_0_3_0 RENAME TO daily_bars;
+    ALTER TABLE baostock.daily_bars ADD PRIMARY KEY (code, date);
+    CREATE INDEX daily_bars_date ON baostock.daily_bars (date);
+    FOR i IN 1 .. coalesce(array_length(indexes, 1), 0) LOOP
+        EXECUTE indexes[i];
+    END LOOP;
+END
+$keep$;
+COMMENT ON INDEX baostock.daily_bars_date IS 'Every code on a day (a cross-section, and the store''s check of a day already stored).';
+SELECT pg_catalog.pg_extension_config_dump('baostock.daily_bars', '');
+COMMENT ON TABLE baostock.daily_bars IS 'Unadjusted daily bars of A-shares and ETFs, exactly as the server sends them, and beside them their prices adjusted by the stored factors (qfq_*, hfq_*: what the views daily_bars_qfq / daily_bars_hfq read).';
+COMMENT ON COLUMN baostock.daily_bars.qfq_open IS 'The forward-adjusted (qfq) open: open x baostock.factor_spans'' fore factor of the day; kept in step with the factors by the store (not part of row_hash; changing it leaves updated_at alone).';
+COMMENT ON COLUMN baostock.daily_bars.qfq_high IS 'The forward-adjusted (qfq) high: high x baostock.factor_spans'' fore factor of the day; kept in step with the factors by the store (not part of row_hash; changing it leaves updated_at alone).';
+COMMENT ON COLUMN baostock.daily_bars.qfq_low IS 'The forward-adjusted (qfq) low: low x baostock.factor_spans'' fore factor of the day; kept in step with the factors by the store (not part of row_hash; changing it leaves updated_at alone).';
+COMMENT ON COLUMN baostock.daily_bars.qfq_close IS 'The forward-adjusted (qfq) close: close x baostock.factor_spans'' fore factor of the day; kept in step with the factors by the store (not part of row_hash; changing it leaves updated_at alone).';
+COMMENT ON COLUMN baostock.daily_bars.qfq_preclose IS 'The forward-adjusted (qfq) preclose: preclose x baostock.factor_spans'' fore factor of the day; kept in step with the factors by the store (not part of row_hash; changing it leaves updated_at alone).';
+COMMENT ON COLUMN baostock.daily_bars.hfq_open IS 'The back-adjusted (hfq) open: open x baostock.factor_spans'' back factor of the day; kept in step with the factors by the store (not part of row_hash; changing it leaves updated_at alone).';
+COMMENT ON COLUMN baostock.daily_bars.hfq_high IS 'The back-adjusted (hfq) high: high x baostock.factor_spans'' back factor of the day; kept in step with the factors by the store (not part of row_hash; changing it leaves updated_at alone).';
+COMMENT ON COLUMN baostock.daily_bars.hfq_low IS 'The back-adjusted (hfq) low: low x baostock.factor_spans'' back factor of the day; kept in step with the factors by the store (not part of row_hash; changing it leaves updated_at alone).';
+COMMENT ON COLUMN baostock.daily_bars.hfq_close IS 'The back-adjusted (hfq) close: close x baostock.factor_spans'' back factor of the day; kept in step with the factors by the store (not part of row_hash; changing it leaves updated_at alone).';
+COMMENT ON COLUMN baostock.daily_bars.hfq_preclose IS 'The back-adjusted (hfq) preclose: preclose x baostock.factor_spans'' back factor of the day; kept in step with the factors by the store (not part of row_hash; changing it leaves updated_at alone).';
 
 ALTER TABLE baostock.sync_jobs ADD COLUMN kind text NOT NULL DEFAULT 'backfill' CHECK (kind IN ('backfill', 'track'));
 COMMENT ON COLUMN baostock.sync_jobs.kind IS 'backfill (queued by backfill()), or track (the tracked series extended to end_date: queued by sync_date() or sync_tracked(); frequency lists their frequencies).';
@@ -141,33 +279,7 @@ COMMENT ON COLUMN baostock.tracking.added_at IS 'When track() added it.';
 COMMENT ON COLUMN baostock.tracking.added_by IS 'Session user that called track().';
 SELECT pg_catalog.pg_extension_config_dump('baostock.tracking', '');
 
--- Views and functions ---------------------------------------------------------------------
--- Assembled by scripts/assemble-update.sh from the install script of 0.3.0: every view and
--- function of the extension but those of its tables' part ('adjust_bars','factor_spans','latest_trading_day') is dropped and made
--- again as 0.3.0 makes it (no CASCADE: an object of yours over one of ours stops the update).
-DO $drop$
-DECLARE
-    o record;
-BEGIN
-    FOR o IN
-        SELECT c.oid::regclass AS name FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_class c ON c.oid = d.objid
-        WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.deptype = 'e' AND c.relkind = 'v'
-          AND d.refobjid = (SELECT oid FROM pg_catalog.pg_extension WHERE extname = 'pg_baostock')
-        ORDER BY c.oid DESC
-    LOOP
-        EXECUTE pg_catalog.format('DROP VIEW %s', o.name);
-    END LOOP;
-    FOR o IN
-        SELECT p.oid::regprocedure AS name FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_proc p ON p.oid = d.objid
-        WHERE d.classid = 'pg_catalog.pg_proc'::regclass AND d.deptype = 'e'
-          AND d.refobjid = (SELECT oid FROM pg_catalog.pg_extension WHERE extname = 'pg_baostock')
-          AND p.proname NOT IN ('adjust_bars','factor_spans','latest_trading_day')
-        ORDER BY p.oid DESC
-    LOOP
-        EXECUTE pg_catalog.format('DROP FUNCTION %s', o.name);
-    END LOOP;
-END
-$drop$;
+-- Views and functions of 0.3.0 ------------------------------------------------------------
 
 /* <begin connected objects> */
 -- requires:

@@ -60,6 +60,8 @@ COMMENT ON TABLE baostock.trade_calendar IS 'The exchange calendar (query_trade_
 COMMENT ON COLUMN baostock.trade_calendar.day IS 'Calendar day.';
 COMMENT ON COLUMN baostock.trade_calendar.is_trading_day IS 'Whether the exchanges trade on this day.';
 
+-- The adjusted prices come right after the raw ones: a scan decodes each row up to the last column
+-- it reads, so reading qfq_close costs what reading close does (README: Performance).
 CREATE TABLE baostock.daily_bars (
     code          text    NOT NULL,
     date          date    NOT NULL,
@@ -68,6 +70,16 @@ CREATE TABLE baostock.daily_bars (
     low           numeric,
     close         numeric,
     preclose      numeric,
+    qfq_open      numeric,
+    qfq_high      numeric,
+    qfq_low       numeric,
+    qfq_close     numeric,
+    qfq_preclose  numeric,
+    hfq_open      numeric,
+    hfq_high      numeric,
+    hfq_low       numeric,
+    hfq_close     numeric,
+    hfq_preclose  numeric,
     volume        bigint,
     amount        numeric,
     adjustflag    smallint,
@@ -81,16 +93,6 @@ CREATE TABLE baostock.daily_bars (
     is_st         boolean,
     updated_at    timestamptz NOT NULL DEFAULT now(),
     row_hash      bigint,
-    qfq_open      numeric,
-    qfq_high      numeric,
-    qfq_low       numeric,
-    qfq_close     numeric,
-    qfq_preclose  numeric,
-    hfq_open      numeric,
-    hfq_high      numeric,
-    hfq_low       numeric,
-    hfq_close     numeric,
-    hfq_preclose  numeric,
     PRIMARY KEY (code, date)
 );
 CREATE INDEX daily_bars_date ON baostock.daily_bars (date);
@@ -103,6 +105,16 @@ COMMENT ON COLUMN baostock.daily_bars.high IS 'Highest price.';
 COMMENT ON COLUMN baostock.daily_bars.low IS 'Lowest price.';
 COMMENT ON COLUMN baostock.daily_bars.close IS 'Closing price.';
 COMMENT ON COLUMN baostock.daily_bars.preclose IS 'Previous trading day''s close.';
+COMMENT ON COLUMN baostock.daily_bars.qfq_open IS 'The forward-adjusted (qfq) open: open x baostock.factor_spans'' fore factor of the day; kept in step with the factors by the store (not part of row_hash; changing it leaves updated_at alone).';
+COMMENT ON COLUMN baostock.daily_bars.qfq_high IS 'The forward-adjusted (qfq) high: high x baostock.factor_spans'' fore factor of the day; kept in step with the factors by the store (not part of row_hash; changing it leaves updated_at alone).';
+COMMENT ON COLUMN baostock.daily_bars.qfq_low IS 'The forward-adjusted (qfq) low: low x baostock.factor_spans'' fore factor of the day; kept in step with the factors by the store (not part of row_hash; changing it leaves updated_at alone).';
+COMMENT ON COLUMN baostock.daily_bars.qfq_close IS 'The forward-adjusted (qfq) close: close x baostock.factor_spans'' fore factor of the day; kept in step with the factors by the store (not part of row_hash; changing it leaves updated_at alone).';
+COMMENT ON COLUMN baostock.daily_bars.qfq_preclose IS 'The forward-adjusted (qfq) preclose: preclose x baostock.factor_spans'' fore factor of the day; kept in step with the factors by the store (not part of row_hash; changing it leaves updated_at alone).';
+COMMENT ON COLUMN baostock.daily_bars.hfq_open IS 'The back-adjusted (hfq) open: open x baostock.factor_spans'' back factor of the day; kept in step with the factors by the store (not part of row_hash; changing it leaves updated_at alone).';
+COMMENT ON COLUMN baostock.daily_bars.hfq_high IS 'The back-adjusted (hfq) high: high x baostock.factor_spans'' back factor of the day; kept in step with the factors by the store (not part of row_hash; changing it leaves updated_at alone).';
+COMMENT ON COLUMN baostock.daily_bars.hfq_low IS 'The back-adjusted (hfq) low: low x baostock.factor_spans'' back factor of the day; kept in step with the factors by the store (not part of row_hash; changing it leaves updated_at alone).';
+COMMENT ON COLUMN baostock.daily_bars.hfq_close IS 'The back-adjusted (hfq) close: close x baostock.factor_spans'' back factor of the day; kept in step with the factors by the store (not part of row_hash; changing it leaves updated_at alone).';
+COMMENT ON COLUMN baostock.daily_bars.hfq_preclose IS 'The back-adjusted (hfq) preclose: preclose x baostock.factor_spans'' back factor of the day; kept in step with the factors by the store (not part of row_hash; changing it leaves updated_at alone).';
 COMMENT ON COLUMN baostock.daily_bars.volume IS 'Shares traded.';
 COMMENT ON COLUMN baostock.daily_bars.amount IS 'Turnover in yuan.';
 COMMENT ON COLUMN baostock.daily_bars.adjustflag IS '3: unadjusted (always, for stored bars).';
@@ -116,16 +128,6 @@ COMMENT ON COLUMN baostock.daily_bars.pcf_ncf_ttm IS 'Price/cash flow, trailing 
 COMMENT ON COLUMN baostock.daily_bars.is_st IS 'Whether the security was under special treatment (ST) that day.';
 COMMENT ON COLUMN baostock.daily_bars.updated_at IS 'When this row last changed.';
 COMMENT ON COLUMN baostock.daily_bars.row_hash IS 'The store''s digest of the row''s values (FNV-1a of their COPY text), so that a bar sent again unchanged costs one index lookup; NULL for a row written by anything else (the next sync rewrites it).';
-COMMENT ON COLUMN baostock.daily_bars.qfq_open IS 'The forward-adjusted (qfq) open: open x baostock.factor_spans'' fore factor of the day; kept in step with the factors by the store (not part of row_hash; changing it leaves updated_at alone).';
-COMMENT ON COLUMN baostock.daily_bars.qfq_high IS 'The forward-adjusted (qfq) high: high x baostock.factor_spans'' fore factor of the day; kept in step with the factors by the store (not part of row_hash; changing it leaves updated_at alone).';
-COMMENT ON COLUMN baostock.daily_bars.qfq_low IS 'The forward-adjusted (qfq) low: low x baostock.factor_spans'' fore factor of the day; kept in step with the factors by the store (not part of row_hash; changing it leaves updated_at alone).';
-COMMENT ON COLUMN baostock.daily_bars.qfq_close IS 'The forward-adjusted (qfq) close: close x baostock.factor_spans'' fore factor of the day; kept in step with the factors by the store (not part of row_hash; changing it leaves updated_at alone).';
-COMMENT ON COLUMN baostock.daily_bars.qfq_preclose IS 'The forward-adjusted (qfq) preclose: preclose x baostock.factor_spans'' fore factor of the day; kept in step with the factors by the store (not part of row_hash; changing it leaves updated_at alone).';
-COMMENT ON COLUMN baostock.daily_bars.hfq_open IS 'The back-adjusted (hfq) open: open x baostock.factor_spans'' back factor of the day; kept in step with the factors by the store (not part of row_hash; changing it leaves updated_at alone).';
-COMMENT ON COLUMN baostock.daily_bars.hfq_high IS 'The back-adjusted (hfq) high: high x baostock.factor_spans'' back factor of the day; kept in step with the factors by the store (not part of row_hash; changing it leaves updated_at alone).';
-COMMENT ON COLUMN baostock.daily_bars.hfq_low IS 'The back-adjusted (hfq) low: low x baostock.factor_spans'' back factor of the day; kept in step with the factors by the store (not part of row_hash; changing it leaves updated_at alone).';
-COMMENT ON COLUMN baostock.daily_bars.hfq_close IS 'The back-adjusted (hfq) close: close x baostock.factor_spans'' back factor of the day; kept in step with the factors by the store (not part of row_hash; changing it leaves updated_at alone).';
-COMMENT ON COLUMN baostock.daily_bars.hfq_preclose IS 'The back-adjusted (hfq) preclose: preclose x baostock.factor_spans'' back factor of the day; kept in step with the factors by the store (not part of row_hash; changing it leaves updated_at alone).';
 
 CREATE TABLE baostock.weekly_bars (
     code          text    NOT NULL,
