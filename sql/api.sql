@@ -10,6 +10,30 @@ AS $$
 $$;
 COMMENT ON FUNCTION baostock.stale_after() IS 'baostock.stale_after as an interval (default 15 hours): how long after a trading day''s publication (18:00 China) it may stay unsynced before health is stale.';
 
+-- The newest bar of a series (a code at a frequency): an index probe of one code's bars, a
+-- query of its own so that Citus routes it to the one shard holding the code (a view's
+-- correlated subquery over a distributed table joined to a local one, it cannot plan).
+CREATE FUNCTION baostock.newest_bar(code text, frequency text) RETURNS timestamp
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    newest timestamp;
+BEGIN
+    CASE frequency
+        WHEN 'd' THEN SELECT max(b.date) INTO newest FROM baostock.daily_bars b WHERE b.code = newest_bar.code;
+        WHEN 'w' THEN SELECT max(b.date) INTO newest FROM baostock.weekly_bars b WHERE b.code = newest_bar.code;
+        WHEN 'm' THEN SELECT max(b.date) INTO newest FROM baostock.monthly_bars b WHERE b.code = newest_bar.code;
+        WHEN '5', '15', '30', '60' THEN
+            SELECT max(b.time) INTO newest FROM baostock.minute_bars b
+            WHERE b.code = newest_bar.code AND b.frequency = newest_bar.frequency::smallint;
+        ELSE NULL;
+    END CASE;
+    RETURN newest;
+END
+$$;
+COMMENT ON FUNCTION baostock.newest_bar(text, text) IS 'The date (the time for minute bars) of the newest stored bar of a code at a frequency (d, w, m, 5, 15, 30, 60); NULL when none is stored or the frequency is unknown. What the view baostock.tracked shows as newest.';
+
 -- The tracked series: each code tracked, or constituent of a tracked index in its newest
 -- stored list, at each frequency, from its earliest start; how far it is stored and its lag
 -- (trading days of its listing after that, up to the newest day sync_date reached).
@@ -40,15 +64,7 @@ SELECT s.code, s.frequency, s.tracked_as, s.start_date, n.newest, r.through AS s
 FROM series s
 CROSS JOIN target
 LEFT JOIN baostock.securities sec ON sec.code = s.code
-LEFT JOIN LATERAL (
-    SELECT CASE s.frequency
-               WHEN 'd' THEN (SELECT max(b.date)::timestamp FROM baostock.daily_bars b WHERE b.code = s.code)
-               WHEN 'w' THEN (SELECT max(b.date)::timestamp FROM baostock.weekly_bars b WHERE b.code = s.code)
-               WHEN 'm' THEN (SELECT max(b.date)::timestamp FROM baostock.monthly_bars b WHERE b.code = s.code)
-               ELSE (SELECT max(b.time) FROM baostock.minute_bars b
-                     WHERE b.code = s.code AND b.frequency = s.frequency::smallint)
-           END AS newest
-) n ON true
+CROSS JOIN LATERAL (SELECT baostock.newest_bar(s.code, s.frequency) AS newest) n
 LEFT JOIN LATERAL (
     SELECT max(upper(x.span)) - 1 AS through FROM baostock.synced_ranges x
     WHERE x.code = s.code AND x.kind = s.frequency

@@ -514,16 +514,23 @@ pub fn replan_empty_days(job_id: i64) -> SyncResult<i64> {
 /// Ends a job whose units are all final: done, with the failed units counted (the replanned
 /// days count as synced only when no unit failed). Returns the state.
 pub fn finish_job(job_id: i64) -> SyncResult<String> {
+    // The replanned days' bars and factors are counted by statements of their own: on Citus one
+    // statement may not join the local units to the distributed bars.
+    let days = strings(
+        "SELECT to_char(start_date, 'YYYY-MM-DD') FROM baostock.sync_units
+         WHERE job_id = $1 AND kind = 'day' AND state = 'replanned' ORDER BY start_date",
+        &[job_id.into()],
+    )?;
+    let bars = counts_on(&days, "SELECT to_char(date, 'YYYY-MM-DD'), count(*) FROM baostock.daily_bars WHERE date = ANY ($1::date[]) GROUP BY date")?;
+    let factors = counts_on(&days, "SELECT to_char(operate_date, 'YYYY-MM-DD'), count(*) FROM baostock.adjust_factors WHERE operate_date = ANY ($1::date[]) GROUP BY operate_date")?;
     Spi::get_one_with_args::<String>(
         "WITH failed AS (
              SELECT count(*) AS n FROM baostock.sync_units WHERE job_id = $1 AND state = 'failed'
          ), days AS (
              INSERT INTO baostock.synced_days (day, job_id, bars, factors)
-             SELECT u.start_date, $1,
-                    (SELECT count(*) FROM baostock.daily_bars b WHERE b.date = u.start_date),
-                    (SELECT count(*) FROM baostock.adjust_factors f WHERE f.operate_date = u.start_date)
-             FROM baostock.sync_units u, failed
-             WHERE u.job_id = $1 AND u.kind = 'day' AND u.state = 'replanned' AND failed.n = 0
+             SELECT d.day::date, $1, d.bars, d.factors
+             FROM unnest($2::text[], $3::bigint[], $4::bigint[]) AS d(day, bars, factors), failed
+             WHERE failed.n = 0
              ON CONFLICT (day) DO NOTHING
          )
          , ended AS (
@@ -532,10 +539,29 @@ pub fn finish_job(job_id: i64) -> SyncResult<String> {
              RETURNING state
          )
          SELECT (SELECT state FROM ended)",
-        &[job_id.into()],
+        &[job_id.into(), days.clone().into(), bars.into(), factors.into()],
     )
     .map_err(spi_err)
     .map(|s| s.unwrap_or_else(|| "cancelled".into()))
+}
+
+/// For each of `days` (`YYYY-MM-DD`), the count `sql` gives it (its rows: day, count; $1 the
+/// days); 0 for a day it leaves out.
+fn counts_on(days: &[String], sql: &str) -> SyncResult<Vec<i64>> {
+    if days.is_empty() {
+        return Ok(Vec::new());
+    }
+    let counted: std::collections::HashMap<String, i64> = Spi::connect(|c| {
+        let mut out = std::collections::HashMap::new();
+        for row in c.select(sql, None, &[days.to_vec().into()])? {
+            if let (Some(day), Some(n)) = (row.get::<String>(1)?, row.get::<i64>(2)?) {
+                out.insert(day, n);
+            }
+        }
+        Ok::<_, pgrx::spi::SpiError>(out)
+    })
+    .map_err(spi_err)?;
+    Ok(days.iter().map(|d| counted.get(d).copied().unwrap_or(0)).collect())
 }
 
 /// Progress of a job: state, units total, done, failed, rows, rate (units/s), seconds left.
