@@ -354,4 +354,46 @@ minute_bars|SELECT code, frequency, time, date, row_hash FROM baostock.minute_ba
 synced_ranges|SELECT code, kind, range_agg(span) FROM baostock.synced_ranges GROUP BY code, kind
 TABLES
 
+log "columnar months: with baostock.columnar_after the coordinator's worker stores the closed months columnar"
+query="SELECT code, frequency, time, date, row_hash FROM baostock.minute_bars"
+before=$(digest $CITUS "$query")
+heap_bytes=$(q $CITUS -c "SELECT sum(bytes) FROM baostock.minute_months")
+expect "minute months heap before" "$(q $CITUS -c "SELECT string_agg(DISTINCT access_method, ',') FROM baostock.minute_months")" heap
+expect "compress_minute_months() without Citus columnar" \
+  "$(sqlstate $CITUS "SELECT * FROM baostock.compress_minute_months('1 month')")" 55000
+q $CITUS -c 'SET client_min_messages = warning' -c 'CREATE EXTENSION citus_columnar' \
+  -c "ALTER SYSTEM SET baostock.columnar_after = '1 month'" > /dev/null
+as_pg "$PGBIN/pg_ctl" -D "$DIR/coordinator" -l "$DIR/coordinator.log" -m fast -w restart > /dev/null
+for _ in $(seq 600); do
+  [ "$(q $CITUS -c "SELECT count(*) FROM baostock.minute_months WHERE access_method = 'heap'" 2> /dev/null || echo x)" = 0 ] && break
+  sleep 0.1
+done
+expect "minute months columnar after the worker's pass" \
+  "$(q $CITUS -c "SELECT string_agg(DISTINCT access_method, ',') FROM baostock.minute_months")" columnar
+# The worker logs it once the conversion has committed.
+for _ in $(seq 100); do
+  grep -q "2 months of minute bars stored columnar" "$DIR/coordinator.log" && break
+  sleep 0.1
+done
+grep -q "2 months of minute bars stored columnar" "$DIR/coordinator.log" || fail "the worker did not log the conversion"
+expect "minute_bars rows through the conversion" "$(digest $CITUS "$query")" "$before"
+columnar_bytes=$(q $CITUS -c "SELECT sum(bytes) FROM baostock.minute_months")
+echo "    minute months: $heap_bytes bytes heap, $columnar_bytes columnar"
+[ "$columnar_bytes" -lt "$heap_bytes" ] || fail "columnar months take $columnar_bytes bytes, heap $heap_bytes"
+
+log "a forced re-fetch of a day in a columnar month stores the month heap again, the rows right"
+month=$(q $CITUS -c "SELECT to_char(date '$from', 'YYYYMM')")
+read -r single_job citus_job <<< "$(queue_both "'$from', '$from', ARRAY[$codes], '5', true")"
+expect "job $citus_job on the coordinator" "$(wait_job $CITUS "$citus_job")" done
+expect "job $single_job on the single node" "$(wait_job $SINGLE "$single_job")" done
+expect "minute_bars_$month stored heap again" \
+  "$(q $CITUS -c "SELECT access_method FROM baostock.minute_months WHERE month_table = 'baostock.minute_bars_$month'::regclass")" heap
+same_rows << 'TABLES'
+minute_bars|SELECT code, frequency, time, date, row_hash FROM baostock.minute_bars
+TABLES
+expect "compress_minute_months() without the extension's rights" \
+  "$(sqlstate $CITUS "SET ROLE citus_test_etl; SELECT * FROM baostock.compress_minute_months('1 day')")" 42501
+expect "the month columnar again by compress_minute_months()" \
+  "$(q $CITUS -c "SELECT count(*) FROM baostock.compress_minute_months('1 month')")" 1
+
 log "all Citus tests passed"

@@ -566,6 +566,99 @@ END
 $$;
 COMMENT ON FUNCTION baostock.distribution_of(regclass) IS 'How Citus holds a table: distributed (hash, on code), reference (a copy on every node), another Citus method''s letter, or NULL (a local table, or no Citus). The store asks it once a batch: it never writes a distributed table the single-node way.';
 
+-- Months of minute bars as columnar (Citus columnar, zstd) once closed and old, and back to
+-- heap for a write: columnar takes no UPDATE or DELETE, and the store rewrites changed rows.
+CREATE FUNCTION baostock.relation_bytes(rel regclass) RETURNS bigint
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    bytes bigint;
+BEGIN
+    IF baostock.distribution_of(rel) IS NULL THEN
+        RETURN pg_total_relation_size(rel);
+    END IF;
+    EXECUTE 'SELECT pg_catalog.citus_total_relation_size($1)' INTO bytes USING rel;
+    RETURN bytes;
+END
+$$;
+COMMENT ON FUNCTION baostock.relation_bytes(regclass) IS 'Bytes a table takes with its indexes: on this node, or on a Citus cluster all its shards together.';
+
+CREATE FUNCTION baostock.set_minute_month_storage(part regclass, method text) RETURNS boolean
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF method NOT IN ('heap', 'columnar') THEN
+        RAISE EXCEPTION 'pg_baostock: a month of minute bars is stored heap or columnar, not %', quote_literal(method)
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_inherits WHERE inhrelid = part AND inhparent = 'baostock.minute_bars'::regclass) THEN
+        RAISE EXCEPTION 'pg_baostock: % is not a month of baostock.minute_bars', part USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF (SELECT a.amname FROM pg_class c JOIN pg_am a ON a.oid = c.relam WHERE c.oid = part) = method THEN
+        RETURN false;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_am WHERE amname = 'columnar') THEN
+        RAISE EXCEPTION 'pg_baostock: columnar storage needs Citus columnar in this database'
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'CREATE EXTENSION citus_columnar (or citus), or RESET baostock.columnar_after.';
+    END IF;
+    IF baostock.distribution_of(part) IS NOT NULL THEN
+        -- A partition of a distributed table: Citus converts each shard.
+        EXECUTE 'SELECT pg_catalog.alter_table_set_access_method($1, $2)' USING part, method;
+    ELSE
+        EXECUTE format('ALTER TABLE %s SET ACCESS METHOD %I', part, method);
+    END IF;
+    RETURN true;
+END
+$$;
+REVOKE EXECUTE ON FUNCTION baostock.set_minute_month_storage(regclass, text) FROM PUBLIC;
+COMMENT ON FUNCTION baostock.set_minute_month_storage(regclass, text) IS 'Stores a month of baostock.minute_bars (a partition) heap or columnar, rewriting it (on Citus with alter_table_set_access_method); false when it is stored so already. Columnar needs Citus columnar (55000 without). The caller holds the month''s row of baostock.sync_locks.';
+
+CREATE FUNCTION baostock.compress_minute_months(older_than interval DEFAULT NULL)
+RETURNS TABLE (month_table regclass, month date)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    age interval := coalesce(older_than, nullif(btrim(current_setting('baostock.columnar_after', true)), '')::interval);
+    china timestamp := now() AT TIME ZONE 'Asia/Shanghai';
+    p record;
+BEGIN
+    IF age IS NULL THEN
+        RETURN;
+    END IF;
+    FOR p IN
+        SELECT c.oid::regclass AS rel, to_date(substr(c.relname, 13), 'YYYYMM') AS first
+        FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_am a ON a.oid = c.relam
+        WHERE i.inhparent = 'baostock.minute_bars'::regclass AND c.relname ~ '^minute_bars_[0-9]{6}$' AND a.amname = 'heap'
+          AND to_date(substr(c.relname, 13), 'YYYYMM') + interval '1 month' + age <= china
+        ORDER BY 2
+    LOOP
+        -- The month's lock, as a writer of it takes (rows of sync_locks only the owner may lock).
+        INSERT INTO baostock.sync_locks (name) VALUES ('minute partition ' || to_char(p.first, 'YYYYMM')) ON CONFLICT DO NOTHING;
+        PERFORM 1 FROM baostock.sync_locks WHERE name = 'minute partition ' || to_char(p.first, 'YYYYMM') FOR UPDATE;
+        IF baostock.set_minute_month_storage(p.rel, 'columnar') THEN
+            -- The conversion may have made the table again: look it up by name. (Its size is in
+            -- baostock.minute_months: Citus measures no table in a transaction that rewrote one.)
+            month_table := to_regclass('baostock.minute_bars_' || to_char(p.first, 'YYYYMM'));
+            month := p.first;
+            RETURN NEXT;
+        END IF;
+    END LOOP;
+END
+$$;
+REVOKE EXECUTE ON FUNCTION baostock.compress_minute_months(interval) FROM PUBLIC;
+COMMENT ON FUNCTION baostock.compress_minute_months(interval) IS 'Stores columnar (Citus columnar) every month of baostock.minute_bars that ended longer ago than older_than (default: the setting baostock.columnar_after; empty: none) and is heap; a row for each month converted (baostock.minute_months shows their sizes). The worker calls it every 10 minutes when baostock.columnar_after is set; a write into a columnar month converts it back to heap first.';
+
+CREATE VIEW baostock.minute_months AS
+SELECT c.oid::regclass AS month_table, to_date(substr(c.relname, 13), 'YYYYMM') AS month, a.amname::text AS access_method,
+       baostock.relation_bytes(c.oid) AS bytes
+FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_am a ON a.oid = c.relam
+WHERE i.inhparent = 'baostock.minute_bars'::regclass AND c.relname ~ '^minute_bars_[0-9]{6}$';
+COMMENT ON VIEW baostock.minute_months IS 'Each month of baostock.minute_bars (a partition): its table, first day, access method (heap, or columnar once older than baostock.columnar_after) and bytes with indexes (on Citus, of all its shards).';
+
 CREATE FUNCTION baostock.citus_group() RETURNS integer
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -663,7 +756,7 @@ COMMENT ON FUNCTION baostock.distribute(integer) IS 'On a Citus coordinator: dis
 -- Reading is open; reaching the network or writing is for the owner and whom it grants.
 GRANT USAGE ON SCHEMA baostock TO PUBLIC;
 REVOKE ALL ON ALL TABLES IN SCHEMA baostock FROM PUBLIC;
-GRANT SELECT ON baostock.health, baostock.runs, baostock.coverage, baostock.gaps, baostock.jobs, baostock.tracked TO PUBLIC;
+GRANT SELECT ON baostock.health, baostock.runs, baostock.coverage, baostock.gaps, baostock.jobs, baostock.tracked, baostock.minute_months TO PUBLIC;
 REVOKE EXECUTE ON FUNCTION baostock.track(text[], text, text[], date) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION baostock.untrack(text[], text, text[]) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION baostock.sync_date(date, boolean) FROM PUBLIC;

@@ -30,7 +30,7 @@ $drop$;
 -- puts them between the drop of 0.2.0's views and functions and the views and functions of
 -- 0.3.0 to make sql/pg_baostock--0.2.0--0.3.0.sql, which ALTER EXTENSION pg_baostock UPDATE runs.
 -- Tables are altered in place, never dropped, but for daily_bars (made again with its columns in
--- a new order, every row and what a DBA gave it kept).
+-- a new order, every row kept).
 
 -- Tables of 0.2.0, altered in place -------------------------------------------------------
 
@@ -45,8 +45,9 @@ COMMENT ON COLUMN baostock.sync_runs.spool_key IS 'For a failed run imported by 
 -- up to the last column it reads, and Postgres adds columns only at the end, so daily_bars is
 -- made again in that order (one write of the table, the prices of every stored bar computed on
 -- the way by the functions below); the store keeps them in step after that. What a DBA gave the
--- table comes along (owner, grants, comments, indexes); a trigger, policy or publication of
--- theirs stops the update with a hint, and a view of theirs over it stops it at DROP TABLE.
+-- table comes along (owner, comments, indexes); their grants, or a trigger, policy or
+-- publication of theirs stop the update with a hint, and a view of theirs over it stops it at
+-- DROP TABLE.
 -- The factors the store multiplies daily prices by (the server's rule: sql/adjusted.sql), a
 -- row for each stretch of days of each code: before its first factor row back 1.000000, then
 -- from each row's operate_date until the next one's its back factor; fore is that back factor
@@ -123,6 +124,7 @@ COMMENT ON FUNCTION baostock.adjust_bars(text[]) IS 'Sets the adjusted prices (q
 DO $refuse$
 DECLARE
     o record;
+    granted text;
 BEGIN
     FOR o IN
         SELECT 'trigger ' || t.tgname AS what FROM pg_catalog.pg_trigger t WHERE t.tgrelid = 'baostock.daily_bars'::regclass AND NOT t.tgisinternal
@@ -136,6 +138,28 @@ BEGIN
             USING ERRCODE = '55000',
                   HINT = 'pg_baostock 0.3.0 makes daily_bars again with its columns in a new order. Drop it, run ALTER EXTENSION pg_baostock UPDATE, and make it again.';
     END LOOP;
+    -- Privileges beyond the extension's own (the owner's, SELECT to baostock_reader): a GRANT
+    -- made by an update script becomes the extension's initial privilege (pg_init_privs),
+    -- which pg_dump leaves out, so the update cannot give them to the new table.
+    SELECT string_agg(pg_catalog.format('%s%s to %s', a.privilege_type, coalesce(' (' || g.attname || ')', ''),
+                                        CASE a.grantee WHEN 0 THEN 'PUBLIC' ELSE pg_catalog.pg_get_userbyid(a.grantee)::text END),
+                      ', ' ORDER BY g.attname NULLS FIRST, a.grantee, a.privilege_type)
+    INTO granted
+    FROM (SELECT NULL::name AS attname, c.relacl AS acl, c.relowner AS owner
+          FROM pg_catalog.pg_class c WHERE c.oid = 'baostock.daily_bars'::regclass
+          UNION ALL
+          SELECT t.attname, t.attacl, c.relowner
+          FROM pg_catalog.pg_attribute t JOIN pg_catalog.pg_class c ON c.oid = t.attrelid
+          WHERE t.attrelid = 'baostock.daily_bars'::regclass AND t.attnum > 0 AND t.attacl IS NOT NULL) g
+    CROSS JOIN LATERAL pg_catalog.aclexplode(g.acl) a
+    WHERE a.grantee <> g.owner
+      AND NOT (g.attname IS NULL AND a.privilege_type = 'SELECT'
+               AND a.grantee = (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = 'baostock_reader'));
+    IF granted IS NOT NULL THEN
+        RAISE EXCEPTION 'baostock.daily_bars has privileges of yours, which this update cannot carry over: %', granted
+            USING ERRCODE = '55000',
+                  HINT = 'pg_baostock 0.3.0 makes daily_bars again with its columns in a new order, and a grant made by an update would become the extension''s own, which pg_dump leaves out. REVOKE them, run ALTER EXTENSION pg_baostock UPDATE, and GRANT them again.';
+    END IF;
 END
 $refuse$;
 CREATE TABLE baostock.daily_bars_0_3_0 (
@@ -192,21 +216,6 @@ BEGIN
     END IF;
     EXECUTE pg_catalog.format('ALTER TABLE %s OWNER TO %I', made,
                               (SELECT pg_catalog.pg_get_userbyid(c.relowner) FROM pg_catalog.pg_class c WHERE c.oid = old));
-    -- Grants on the table, then on its columns (NULL: the table's).
-    FOR o IN
-        SELECT NULL::name AS attname, a.privilege_type, a.is_grantable, a.grantee
-        FROM pg_catalog.pg_class c, pg_catalog.aclexplode(c.relacl) a
-        WHERE c.oid = old AND a.grantee <> c.relowner
-        UNION ALL
-        SELECT t.attname, a.privilege_type, a.is_grantable, a.grantee
-        FROM pg_catalog.pg_attribute t, pg_catalog.aclexplode(t.attacl) a
-        WHERE t.attrelid = old AND t.attnum > 0 AND NOT t.attisdropped
-    LOOP
-        EXECUTE pg_catalog.format('GRANT %s%s ON %s TO %s%s', o.privilege_type,
-                                  CASE WHEN o.attname IS NOT NULL THEN pg_catalog.format(' (%I)', o.attname) ELSE '' END, made,
-                                  CASE o.grantee WHEN 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(o.grantee)) END,
-                                  CASE WHEN o.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
-    END LOOP;
     FOR o IN
         SELECT a.attname, d.description FROM pg_catalog.pg_attribute a
         JOIN pg_catalog.pg_description d ON d.objoid = old AND d.classoid = 'pg_catalog.pg_class'::regclass AND d.objsubid = a.attnum
@@ -1298,6 +1307,99 @@ END
 $$;
 COMMENT ON FUNCTION baostock.distribution_of(regclass) IS 'How Citus holds a table: distributed (hash, on code), reference (a copy on every node), another Citus method''s letter, or NULL (a local table, or no Citus). The store asks it once a batch: it never writes a distributed table the single-node way.';
 
+-- Months of minute bars as columnar (Citus columnar, zstd) once closed and old, and back to
+-- heap for a write: columnar takes no UPDATE or DELETE, and the store rewrites changed rows.
+CREATE FUNCTION baostock.relation_bytes(rel regclass) RETURNS bigint
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    bytes bigint;
+BEGIN
+    IF baostock.distribution_of(rel) IS NULL THEN
+        RETURN pg_total_relation_size(rel);
+    END IF;
+    EXECUTE 'SELECT pg_catalog.citus_total_relation_size($1)' INTO bytes USING rel;
+    RETURN bytes;
+END
+$$;
+COMMENT ON FUNCTION baostock.relation_bytes(regclass) IS 'Bytes a table takes with its indexes: on this node, or on a Citus cluster all its shards together.';
+
+CREATE FUNCTION baostock.set_minute_month_storage(part regclass, method text) RETURNS boolean
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF method NOT IN ('heap', 'columnar') THEN
+        RAISE EXCEPTION 'pg_baostock: a month of minute bars is stored heap or columnar, not %', quote_literal(method)
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_inherits WHERE inhrelid = part AND inhparent = 'baostock.minute_bars'::regclass) THEN
+        RAISE EXCEPTION 'pg_baostock: % is not a month of baostock.minute_bars', part USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF (SELECT a.amname FROM pg_class c JOIN pg_am a ON a.oid = c.relam WHERE c.oid = part) = method THEN
+        RETURN false;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_am WHERE amname = 'columnar') THEN
+        RAISE EXCEPTION 'pg_baostock: columnar storage needs Citus columnar in this database'
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'CREATE EXTENSION citus_columnar (or citus), or RESET baostock.columnar_after.';
+    END IF;
+    IF baostock.distribution_of(part) IS NOT NULL THEN
+        -- A partition of a distributed table: Citus converts each shard.
+        EXECUTE 'SELECT pg_catalog.alter_table_set_access_method($1, $2)' USING part, method;
+    ELSE
+        EXECUTE format('ALTER TABLE %s SET ACCESS METHOD %I', part, method);
+    END IF;
+    RETURN true;
+END
+$$;
+REVOKE EXECUTE ON FUNCTION baostock.set_minute_month_storage(regclass, text) FROM PUBLIC;
+COMMENT ON FUNCTION baostock.set_minute_month_storage(regclass, text) IS 'Stores a month of baostock.minute_bars (a partition) heap or columnar, rewriting it (on Citus with alter_table_set_access_method); false when it is stored so already. Columnar needs Citus columnar (55000 without). The caller holds the month''s row of baostock.sync_locks.';
+
+CREATE FUNCTION baostock.compress_minute_months(older_than interval DEFAULT NULL)
+RETURNS TABLE (month_table regclass, month date)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    age interval := coalesce(older_than, nullif(btrim(current_setting('baostock.columnar_after', true)), '')::interval);
+    china timestamp := now() AT TIME ZONE 'Asia/Shanghai';
+    p record;
+BEGIN
+    IF age IS NULL THEN
+        RETURN;
+    END IF;
+    FOR p IN
+        SELECT c.oid::regclass AS rel, to_date(substr(c.relname, 13), 'YYYYMM') AS first
+        FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_am a ON a.oid = c.relam
+        WHERE i.inhparent = 'baostock.minute_bars'::regclass AND c.relname ~ '^minute_bars_[0-9]{6}$' AND a.amname = 'heap'
+          AND to_date(substr(c.relname, 13), 'YYYYMM') + interval '1 month' + age <= china
+        ORDER BY 2
+    LOOP
+        -- The month's lock, as a writer of it takes (rows of sync_locks only the owner may lock).
+        INSERT INTO baostock.sync_locks (name) VALUES ('minute partition ' || to_char(p.first, 'YYYYMM')) ON CONFLICT DO NOTHING;
+        PERFORM 1 FROM baostock.sync_locks WHERE name = 'minute partition ' || to_char(p.first, 'YYYYMM') FOR UPDATE;
+        IF baostock.set_minute_month_storage(p.rel, 'columnar') THEN
+            -- The conversion may have made the table again: look it up by name. (Its size is in
+            -- baostock.minute_months: Citus measures no table in a transaction that rewrote one.)
+            month_table := to_regclass('baostock.minute_bars_' || to_char(p.first, 'YYYYMM'));
+            month := p.first;
+            RETURN NEXT;
+        END IF;
+    END LOOP;
+END
+$$;
+REVOKE EXECUTE ON FUNCTION baostock.compress_minute_months(interval) FROM PUBLIC;
+COMMENT ON FUNCTION baostock.compress_minute_months(interval) IS 'Stores columnar (Citus columnar) every month of baostock.minute_bars that ended longer ago than older_than (default: the setting baostock.columnar_after; empty: none) and is heap; a row for each month converted (baostock.minute_months shows their sizes). The worker calls it every 10 minutes when baostock.columnar_after is set; a write into a columnar month converts it back to heap first.';
+
+CREATE VIEW baostock.minute_months AS
+SELECT c.oid::regclass AS month_table, to_date(substr(c.relname, 13), 'YYYYMM') AS month, a.amname::text AS access_method,
+       baostock.relation_bytes(c.oid) AS bytes
+FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_am a ON a.oid = c.relam
+WHERE i.inhparent = 'baostock.minute_bars'::regclass AND c.relname ~ '^minute_bars_[0-9]{6}$';
+COMMENT ON VIEW baostock.minute_months IS 'Each month of baostock.minute_bars (a partition): its table, first day, access method (heap, or columnar once older than baostock.columnar_after) and bytes with indexes (on Citus, of all its shards).';
+
 CREATE FUNCTION baostock.citus_group() RETURNS integer
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -1395,7 +1497,7 @@ COMMENT ON FUNCTION baostock.distribute(integer) IS 'On a Citus coordinator: dis
 -- Reading is open; reaching the network or writing is for the owner and whom it grants.
 GRANT USAGE ON SCHEMA baostock TO PUBLIC;
 REVOKE ALL ON ALL TABLES IN SCHEMA baostock FROM PUBLIC;
-GRANT SELECT ON baostock.health, baostock.runs, baostock.coverage, baostock.gaps, baostock.jobs, baostock.tracked TO PUBLIC;
+GRANT SELECT ON baostock.health, baostock.runs, baostock.coverage, baostock.gaps, baostock.jobs, baostock.tracked, baostock.minute_months TO PUBLIC;
 REVOKE EXECUTE ON FUNCTION baostock.track(text[], text, text[], date) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION baostock.untrack(text[], text, text[]) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION baostock.sync_date(date, boolean) FROM PUBLIC;

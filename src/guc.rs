@@ -27,6 +27,7 @@ pub static RETRY_PAUSE_S: GucSetting<i32> = GucSetting::<i32>::new(60);
 pub static STALE_AFTER_MIN: GucSetting<i32> = GucSetting::<i32>::new(900);
 pub static RETENTION_DAYS: GucSetting<i32> = GucSetting::<i32>::new(90);
 pub static ALERT_WEBHOOK: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
+pub static COLUMNAR_AFTER: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 
 /// Refuses a value with a control character: `\x01` separates request fields and `\n` ends
 /// a frame, so one in a credential or the host would reframe the login. The message names
@@ -264,6 +265,14 @@ pub fn register() {
         GucContext::Sighup,
         GucFlags::SUPERUSER_ONLY,
     );
+    text(
+        c"baostock.columnar_after",
+        c"Age (an interval, e.g. 3 months) after its end at which the worker stores a month of minute bars columnar (empty: never).",
+        c"Needs Citus columnar (CREATE EXTENSION citus or citus_columnar); a write into a columnar month converts it back to heap first.",
+        &COLUMNAR_AFTER,
+        GucContext::Sighup,
+        GucFlags::default(),
+    );
     // A misspelt baostock.* setting is an error, not a silently ignored placeholder.
     // SAFETY: called from _PG_init, as Postgres requires.
     unsafe { pgrx::pg_sys::MarkGUCPrefixReserved(c"baostock".as_ptr()) };
@@ -336,6 +345,11 @@ pub fn retry_pause() -> Duration {
 /// Days of history kept.
 pub fn retention_days() -> i32 {
     RETENTION_DAYS.get()
+}
+
+/// How long after its end a month of minute bars goes columnar (an interval, as set), if at all.
+pub fn columnar_after() -> Option<String> {
+    Some(text_of(&COLUMNAR_AFTER)).filter(|s| !s.trim().is_empty())
 }
 
 /// The alert webhook URL, if one is set.

@@ -2,7 +2,7 @@
 -- puts them between the drop of 0.2.0's views and functions and the views and functions of
 -- 0.3.0 to make sql/pg_baostock--0.2.0--0.3.0.sql, which ALTER EXTENSION pg_baostock UPDATE runs.
 -- Tables are altered in place, never dropped, but for daily_bars (made again with its columns in
--- a new order, every row and what a DBA gave it kept).
+-- a new order, every row kept).
 
 -- Tables of 0.2.0, altered in place -------------------------------------------------------
 
@@ -17,8 +17,9 @@ COMMENT ON COLUMN baostock.sync_runs.spool_key IS 'For a failed run imported by 
 -- up to the last column it reads, and Postgres adds columns only at the end, so daily_bars is
 -- made again in that order (one write of the table, the prices of every stored bar computed on
 -- the way by the functions below); the store keeps them in step after that. What a DBA gave the
--- table comes along (owner, grants, comments, indexes); a trigger, policy or publication of
--- theirs stops the update with a hint, and a view of theirs over it stops it at DROP TABLE.
+-- table comes along (owner, comments, indexes); their grants, or a trigger, policy or
+-- publication of theirs stop the update with a hint, and a view of theirs over it stops it at
+-- DROP TABLE.
 -- The factors the store multiplies daily prices by (the server's rule: sql/adjusted.sql), a
 -- row for each stretch of days of each code: before its first factor row back 1.000000, then
 -- from each row's operate_date until the next one's its back factor; fore is that back factor
@@ -95,6 +96,7 @@ COMMENT ON FUNCTION baostock.adjust_bars(text[]) IS 'Sets the adjusted prices (q
 DO $refuse$
 DECLARE
     o record;
+    granted text;
 BEGIN
     FOR o IN
         SELECT 'trigger ' || t.tgname AS what FROM pg_catalog.pg_trigger t WHERE t.tgrelid = 'baostock.daily_bars'::regclass AND NOT t.tgisinternal
@@ -108,6 +110,28 @@ BEGIN
             USING ERRCODE = '55000',
                   HINT = 'pg_baostock 0.3.0 makes daily_bars again with its columns in a new order. Drop it, run ALTER EXTENSION pg_baostock UPDATE, and make it again.';
     END LOOP;
+    -- Privileges beyond the extension's own (the owner's, SELECT to baostock_reader): a GRANT
+    -- made by an update script becomes the extension's initial privilege (pg_init_privs),
+    -- which pg_dump leaves out, so the update cannot give them to the new table.
+    SELECT string_agg(pg_catalog.format('%s%s to %s', a.privilege_type, coalesce(' (' || g.attname || ')', ''),
+                                        CASE a.grantee WHEN 0 THEN 'PUBLIC' ELSE pg_catalog.pg_get_userbyid(a.grantee)::text END),
+                      ', ' ORDER BY g.attname NULLS FIRST, a.grantee, a.privilege_type)
+    INTO granted
+    FROM (SELECT NULL::name AS attname, c.relacl AS acl, c.relowner AS owner
+          FROM pg_catalog.pg_class c WHERE c.oid = 'baostock.daily_bars'::regclass
+          UNION ALL
+          SELECT t.attname, t.attacl, c.relowner
+          FROM pg_catalog.pg_attribute t JOIN pg_catalog.pg_class c ON c.oid = t.attrelid
+          WHERE t.attrelid = 'baostock.daily_bars'::regclass AND t.attnum > 0 AND t.attacl IS NOT NULL) g
+    CROSS JOIN LATERAL pg_catalog.aclexplode(g.acl) a
+    WHERE a.grantee <> g.owner
+      AND NOT (g.attname IS NULL AND a.privilege_type = 'SELECT'
+               AND a.grantee = (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = 'baostock_reader'));
+    IF granted IS NOT NULL THEN
+        RAISE EXCEPTION 'baostock.daily_bars has privileges of yours, which this update cannot carry over: %', granted
+            USING ERRCODE = '55000',
+                  HINT = 'pg_baostock 0.3.0 makes daily_bars again with its columns in a new order, and a grant made by an update would become the extension''s own, which pg_dump leaves out. REVOKE them, run ALTER EXTENSION pg_baostock UPDATE, and GRANT them again.';
+    END IF;
 END
 $refuse$;
 CREATE TABLE baostock.daily_bars_0_3_0 (
@@ -164,21 +188,6 @@ BEGIN
     END IF;
     EXECUTE pg_catalog.format('ALTER TABLE %s OWNER TO %I', made,
                               (SELECT pg_catalog.pg_get_userbyid(c.relowner) FROM pg_catalog.pg_class c WHERE c.oid = old));
-    -- Grants on the table, then on its columns (NULL: the table's).
-    FOR o IN
-        SELECT NULL::name AS attname, a.privilege_type, a.is_grantable, a.grantee
-        FROM pg_catalog.pg_class c, pg_catalog.aclexplode(c.relacl) a
-        WHERE c.oid = old AND a.grantee <> c.relowner
-        UNION ALL
-        SELECT t.attname, a.privilege_type, a.is_grantable, a.grantee
-        FROM pg_catalog.pg_attribute t, pg_catalog.aclexplode(t.attacl) a
-        WHERE t.attrelid = old AND t.attnum > 0 AND NOT t.attisdropped
-    LOOP
-        EXECUTE pg_catalog.format('GRANT %s%s ON %s TO %s%s', o.privilege_type,
-                                  CASE WHEN o.attname IS NOT NULL THEN pg_catalog.format(' (%I)', o.attname) ELSE '' END, made,
-                                  CASE o.grantee WHEN 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(o.grantee)) END,
-                                  CASE WHEN o.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
-    END LOOP;
     FOR o IN
         SELECT a.attname, d.description FROM pg_catalog.pg_attribute a
         JOIN pg_catalog.pg_description d ON d.objoid = old AND d.classoid = 'pg_catalog.pg_class'::regclass AND d.objsubid = a.attnum

@@ -252,17 +252,36 @@ pub fn upsert_minutes(rows: &[MinuteRow], batch: usize) -> SyncResult<Counts> {
     write_rows("baostock.minute_bars", rows, batch)
 }
 
-/// Creates `baostock.minute_bars_YYYYMM` when it does not exist; two writers of one month
-/// wait for each other (a lock of `baostock.sync_locks`, to the end of the transaction).
+/// Creates `baostock.minute_bars_YYYYMM` when it does not exist, and stores it heap again
+/// when it is columnar (`baostock.columnar_after`: columnar takes no UPDATE or DELETE); two
+/// writers of one month wait for each other (a lock of `baostock.sync_locks`, to the end of
+/// the transaction).
 fn ensure_minute_partition(year: i32, month: u32) -> SyncResult<()> {
     let name = format!("minute_bars_{year:04}{month:02}");
-    let exists = || {
-        Spi::get_one::<bool>(&format!("SELECT to_regclass('baostock.{name}') IS NOT NULL"))
-            .map(|b| b.unwrap_or(false))
-            .map_err(spi_err)
+    let lock = format!("minute partition {year:04}{month:02}");
+    // heap, columnar, or NULL when there is no such table.
+    let method = || {
+        Spi::get_one::<String>(&format!(
+            "SELECT (SELECT a.amname::text FROM pg_catalog.pg_class c JOIN pg_catalog.pg_am a ON a.oid = c.relam
+                     WHERE c.oid = to_regclass('baostock.{name}'))"
+        ))
+        .map_err(spi_err)
     };
-    if exists()? {
-        return Ok(());
+    let exists = || method().map(|m| m.is_some());
+    match method()?.as_deref() {
+        Some("heap") => return Ok(()),
+        Some(_) => {
+            super::lock(&lock)?;
+            let converted = Spi::get_one::<bool>(&format!(
+                "SELECT baostock.set_minute_month_storage('baostock.{name}', 'heap')"
+            ))
+            .map_err(spi_err)?;
+            if converted == Some(true) {
+                pgrx::log!("pg_baostock: baostock.{name} stored heap again to be written (it was columnar)");
+            }
+            return Ok(());
+        }
+        None => {}
     }
     let (Some(from), Some(to)) = (
         NaiveDate::from_ymd_opt(year, month, 1),
@@ -270,7 +289,7 @@ fn ensure_minute_partition(year: i32, month: u32) -> SyncResult<()> {
     ) else {
         return Err(SyncError::Store(format!("pg_baostock store: no month {year}-{month}")));
     };
-    super::lock(&format!("minute partition {year:04}{month:02}"))?;
+    super::lock(&lock)?;
     if exists()? {
         return Ok(());
     }

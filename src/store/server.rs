@@ -108,6 +108,13 @@ pub fn set_calendar_checked(day: chrono::NaiveDate) -> SyncResult<()> {
     .map_err(spi_err)
 }
 
+/// Stores columnar the months of minute bars older than `baostock.columnar_after`; how many.
+pub fn compress_minute_months() -> SyncResult<i64> {
+    Spi::get_one::<i64>("SELECT count(*) FROM baostock.compress_minute_months()")
+        .map(|n| n.unwrap_or(0))
+        .map_err(spi_err)
+}
+
 /// Deletes run history, finished jobs (with their units), cleared alerts and worker starts
 /// older than `days`.
 pub fn prune(days: i32) -> SyncResult<()> {

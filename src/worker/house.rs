@@ -1,6 +1,6 @@
 //! The worker's housekeeping, each part at its own pace: settings reloaded, the shared server
-//! state written down, alerts evaluated and handed to the courier, and once a China day the
-//! calendar brought up to date and old history pruned.
+//! state written down, alerts evaluated and handed to the courier, old months of minute bars
+//! stored columnar, and once a China day the calendar brought up to date and old history pruned.
 
 use std::time::Instant;
 
@@ -155,9 +155,17 @@ impl House {
         }
     }
 
-    /// Once a China day: the calendar through today (so health knows which day is due even
-    /// when no sync runs), and the pruning of old history.
+    /// Every try (10 minutes), the months of minute bars due to go columnar; once a China day,
+    /// the calendar through today (so health knows which day is due even when no sync runs),
+    /// and the pruning of old history.
     fn daily(&mut self) {
+        if let Some(after) = guc::columnar_after() {
+            match xact(server::compress_minute_months) {
+                Ok(0) => {}
+                Ok(n) => log!("{TYPE}: {n} months of minute bars stored columnar (ended over {after} ago)"),
+                Err(e) => warning!("{TYPE}: cannot store old months of minute bars columnar: {}", e.text()),
+            }
+        }
         let done = xact(|| {
             let today = store::china_today()?;
             if server::calendar_checked()? == Some(today) {
