@@ -231,6 +231,14 @@ BEGIN
     ALTER EXTENSION pg_baostock DROP TABLE baostock.daily_bars;
     DROP TABLE baostock.daily_bars;
     ALTER TABLE baostock.daily_bars_0_3_0 RENAME TO daily_bars;
+    -- Constraints named after the table when it was made (PostgreSQL 18 names its NOT NULLs).
+    FOR o IN
+        SELECT co.conname FROM pg_catalog.pg_constraint co
+        WHERE co.conrelid = 'baostock.daily_bars'::regclass AND co.conname LIKE 'daily\_bars\_0\_3\_0\_%'
+    LOOP
+        EXECUTE pg_catalog.format('ALTER TABLE baostock.daily_bars RENAME CONSTRAINT %I TO %I',
+                                  o.conname, 'daily_bars_' || substr(o.conname, length('daily_bars_0_3_0_') + 1));
+    END LOOP;
     ALTER TABLE baostock.daily_bars ADD PRIMARY KEY (code, date);
     CREATE INDEX daily_bars_date ON baostock.daily_bars (date);
     FOR i IN 1 .. coalesce(array_length(indexes, 1), 0) LOOP
