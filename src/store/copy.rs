@@ -351,22 +351,19 @@ const BINARY_HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
 /// Its end: a tuple of -1 fields.
 const BINARY_TRAILER: &[u8] = &(-1i16).to_be_bytes();
 
-/// Rows in COPY's binary format, each with its digest (`row_hash`, its last value), kept apart
-/// so that any subset can be copied again without encoding it twice.
-pub struct Lines<'a> {
-    tuples: Vec<u8>,
-    /// Where each row's tuple ends in `tuples`.
-    ends: Vec<usize>,
+/// Rows with their digests (`row_hash`) and keys, computed once; COPY's binary format of any
+/// subset made on demand, so that rows found stored unchanged are never encoded (nor their
+/// `unhashed` values, a daily bar's ten adjusted prices, computed).
+pub struct Lines<'a, R: CopyRow> {
+    rows: Vec<&'a R>,
     pub hashes: Vec<i64>,
-    /// Each row's key values, `key` of them a row.
+    /// Each row's key values, `R::KEY` of them a row.
     keys: Vec<Value<'a>>,
-    key: usize,
 }
 
-impl<'a> Lines<'a> {
-    pub fn new<R: CopyRow>(rows: &[&'a R]) -> Lines<'a> {
-        let mut tuples = Vec::with_capacity(rows.len() * 200);
-        let (mut ends, mut hashes) = (Vec::with_capacity(rows.len()), Vec::with_capacity(rows.len()));
+impl<'a, R: CopyRow> Lines<'a, R> {
+    pub fn new(rows: &[&'a R]) -> Lines<'a, R> {
+        let mut hashes = Vec::with_capacity(rows.len());
         let mut keys = Vec::with_capacity(rows.len() * R::KEY);
         let mut values: Vec<Value<'a>> = Vec::with_capacity(R::COLUMNS.len());
         let mut text = Vec::with_capacity(256);
@@ -376,41 +373,39 @@ impl<'a> Lines<'a> {
             keys.extend_from_slice(&values[..R::KEY]);
             text.clear();
             text_line(&values, &mut text);
-            let h = fnv1a(&text);
-            values.push(Value::Int8(Some(h)));
-            r.unhashed(&mut values);
-            tuples.extend_from_slice(&(values.len() as i16).to_be_bytes());
-            for v in &values {
-                v.push_binary(&mut tuples);
-            }
-            ends.push(tuples.len());
-            hashes.push(h);
+            hashes.push(fnv1a(&text));
         }
         Lines {
-            tuples,
-            ends,
+            rows: rows.to_vec(),
             hashes,
             keys,
-            key: R::KEY,
         }
     }
 
     /// The key values of rows `rows`, a row's after another.
     pub fn keys(&self, rows: std::ops::Range<usize>) -> &[Value<'a>] {
-        &self.keys[rows.start * self.key..rows.end * self.key]
+        &self.keys[rows.start * R::KEY..rows.end * R::KEY]
     }
 
     /// Every row, as COPY's binary format.
     pub fn all(&self) -> Vec<u8> {
-        [BINARY_HEADER, &self.tuples, BINARY_TRAILER].concat()
+        self.picked(0..self.rows.len())
     }
 
     /// The rows `picked` (indexes) in that order, as COPY's binary format.
     pub fn picked(&self, picked: impl Iterator<Item = usize>) -> Vec<u8> {
-        let mut out = BINARY_HEADER.to_vec();
+        let mut out = Vec::with_capacity(self.rows.len() * 200);
+        out.extend_from_slice(BINARY_HEADER);
+        let mut values: Vec<Value<'a>> = Vec::with_capacity(R::COLUMNS.len());
         for i in picked {
-            let start = if i == 0 { 0 } else { self.ends[i - 1] };
-            out.extend_from_slice(&self.tuples[start..self.ends[i]]);
+            values.clear();
+            self.rows[i].values(&mut values);
+            values.push(Value::Int8(Some(self.hashes[i])));
+            self.rows[i].unhashed(&mut values);
+            out.extend_from_slice(&(values.len() as i16).to_be_bytes());
+            for v in &values {
+                v.push_binary(&mut out);
+            }
         }
         out.extend_from_slice(BINARY_TRAILER);
         out
@@ -420,6 +415,61 @@ impl<'a> Lines<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A row that counts how often its `unhashed` values are asked for.
+    struct Counted<'c>(i64, &'c std::cell::Cell<usize>);
+
+    impl CopyRow for Counted<'_> {
+        const COLUMNS: &'static [(&'static str, &'static str)] = &[("k", "int8"), ("row_hash", "int8"), ("u", "int8")];
+        const KEY: usize = 1;
+        type Key<'a>
+            = i64
+        where
+            Self: 'a;
+        fn key(&self) -> i64 {
+            self.0
+        }
+        fn values<'a>(&'a self, out: &mut Vec<Value<'a>>) {
+            out.push(Value::Int8(Some(self.0)));
+        }
+        fn unhashed<'a>(&'a self, out: &mut Vec<Value<'a>>) {
+            self.1.set(self.1.get() + 1);
+            out.push(Value::Int8(Some(-self.0)));
+        }
+    }
+
+    #[test]
+    fn rows_are_encoded_only_when_copied() {
+        let asked = std::cell::Cell::new(0);
+        let rows: Vec<Counted> = (0..5).map(|k| Counted(k, &asked)).collect();
+        let refs: Vec<&Counted> = rows.iter().collect();
+        let lines = Lines::new(&refs);
+        // Digests and keys (all a batch stored unchanged needs) compute no unhashed value.
+        assert_eq!(lines.hashes.len(), 5);
+        assert_eq!(lines.keys(1..3), [Value::Int8(Some(1)), Value::Int8(Some(2))]);
+        assert_eq!(asked.get(), 0);
+        let two = lines.picked([3, 1].into_iter());
+        assert_eq!(asked.get(), 2);
+        // Header, then per row: 3 fields of 8 bytes with their lengths, the unhashed last.
+        let row = |k: i64, h: i64| {
+            let mut t = 3i16.to_be_bytes().to_vec();
+            for v in [k, h, -k] {
+                t.extend_from_slice(&8i32.to_be_bytes());
+                t.extend_from_slice(&v.to_be_bytes());
+            }
+            t
+        };
+        let expected = [
+            BINARY_HEADER.to_vec(),
+            row(3, lines.hashes[3]),
+            row(1, lines.hashes[1]),
+            BINARY_TRAILER.to_vec(),
+        ]
+        .concat();
+        assert_eq!(two, expected);
+        assert_eq!(lines.all().len(), BINARY_HEADER.len() + 5 * row(0, 0).len() + 2);
+        assert_eq!(asked.get(), 7);
+    }
 
     #[test]
     fn text_values_are_escaped_and_nulls_are_backslash_n() {
