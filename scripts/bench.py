@@ -44,10 +44,19 @@ PROFILES = {
 }
 
 
+# The clusters a part runs on: the bench's single node, and (part "citus") the coordinator of
+# the Citus cluster bench.sh starts beside it. psql(), restart() and the jobs act on NODE.
+SINGLE = {"name": "single node", "host": DIR, "port": PORT, "pgdata": PGDATA, "log": f"{DIR}/postgres.log"}
+CITUS_DIR = os.environ.get("CITUS_DIR")
+CITUS = {"name": "Citus", "host": CITUS_DIR, "port": os.environ.get("CITUS_PORT"),
+         "pgdata": f"{CITUS_DIR}/coordinator", "log": f"{CITUS_DIR}/coordinator.log"}
+NODE = SINGLE
+
+
 def psql(sql):
     out = subprocess.run(
-        ["psql", "-U", "postgres", "-h", DIR, "-p", PORT, "-d", "postgres", "-X", "-At", "-v", "ON_ERROR_STOP=1",
-         "-c", sql],
+        ["psql", "-U", "postgres", "-h", NODE["host"], "-p", NODE["port"], "-d", "postgres", "-X", "-At", "-v",
+         "ON_ERROR_STOP=1", "-c", sql],
         capture_output=True, text=True)
     if out.returncode != 0:
         raise SystemExit(f"psql failed: {sql}\n{out.stderr}")
@@ -67,8 +76,8 @@ def control(cmd):
 
 
 def restart():
-    subprocess.run(["sudo", "-u", "postgres", f"{PGBIN}/pg_ctl", "-D", PGDATA, "-w", "-m", "fast", "restart",
-                    "-l", f"{DIR}/postgres.log"], cwd=DIR, check=True, capture_output=True)
+    subprocess.run(["sudo", "-u", "postgres", f"{PGBIN}/pg_ctl", "-D", NODE["pgdata"], "-w", "-m", "fast", "restart",
+                    "-l", NODE["log"]], cwd=DIR, check=True, capture_output=True)
 
 
 def worker_pid():
@@ -118,8 +127,10 @@ def net_bound(counters, sessions):
 
 
 def reset_data():
-    psql("TRUNCATE baostock.daily_bars, baostock.adjust_factors, baostock.synced_days, "
-         "baostock.synced_ranges, baostock.sync_units, baostock.sync_jobs, baostock.sync_runs CASCADE")
+    # A statement a table: Citus truncates its distributed tables and the local ones apart.
+    for table in ("daily_bars", "adjust_factors", "synced_days", "synced_ranges", "sync_units", "sync_jobs",
+                  "sync_runs"):
+        psql(f"TRUNCATE baostock.{table} CASCADE")
     psql("CHECKPOINT")
 
 
@@ -263,6 +274,50 @@ def reads(ten, end):
     return out
 
 
+def citus_part(end, copy_rate):
+    """Part "citus": a one-year backfill of every code's daily bars and one year of 5-minute bars
+    of 300 codes, on the single node and then on the Citus cluster (coordinator and two workers
+    on this machine, the tables distributed), from the same emulator; then, on the cluster, the
+    closed months of those minute bars heap and columnar: bytes per bar and a month's scan.
+    Returns ({what: (single run, Citus run)}, columnar figures)."""
+    global NODE
+    one = end.replace(year=end.year - 1) + datetime.timedelta(days=1)
+    codes = psql("SELECT string_agg(quote_literal(code), ',') FROM (SELECT code FROM baostock.securities "
+                 "WHERE sec_type = 1 AND ipo_date < '" + str(one) + "' AND out_date IS NULL ORDER BY code LIMIT 300) c")
+    runs = {}
+    for node in (SINGLE, CITUS):
+        NODE = node
+        psql("CREATE EXTENSION IF NOT EXISTS pg_baostock")
+        if node is CITUS:
+            psql("SELECT count(*) FROM baostock.sync_calendar(), baostock.sync_securities()")
+            psql("SET client_min_messages = warning; SELECT count(*) FROM baostock.distribute()")
+        psql("TRUNCATE baostock.minute_bars")
+        for what, args, reset in (
+                ("daily bars 1 y, every code", f"'{one}', '{end}', factors => false", True),
+                ("5-minute bars 1 y, 300 codes",
+                 f"'{one}', '{end}', codes => ARRAY[{codes}], frequency => '5', factors => false", False)):
+            r = our_job(f"{node['name']}: {what}", args, SCALING_SESSIONS, copy_rate, None, reset=reset)
+            runs.setdefault(what, []).append(r)
+    # Columnar, on the cluster: every closed month, and the scan of the newest closed one.
+    closed = "month < date_trunc('month', localtimestamp)"
+    psql("VACUUM ANALYZE baostock.minute_bars")
+    months = psql(f"SELECT count(*), sum(bytes) FROM baostock.minute_months WHERE {closed}").split("|")
+    n_months, heap_bytes = int(months[0]), int(months[1])
+    bars = int(psql("SELECT count(*) FROM baostock.minute_bars WHERE time < date_trunc('month', localtimestamp)"))
+    newest = psql(f"SELECT month_table FROM baostock.minute_months WHERE {closed} ORDER BY month DESC LIMIT 1")
+    scan = f"SELECT sum(close), sum(volume) FROM {newest}"
+    month_bars = int(psql(f"SELECT count(*) FROM {newest}"))
+    heap_ms = exec_ms(scan)
+    psql("SET client_min_messages = warning; CREATE EXTENSION IF NOT EXISTS citus_columnar")
+    psql("SELECT count(*) FROM baostock.compress_minute_months('1 day')")
+    columnar_bytes = int(psql(f"SELECT sum(bytes) FROM baostock.minute_months WHERE {closed} "
+                              f"AND access_method = 'columnar'"))
+    columnar_ms = exec_ms(scan)
+    NODE = SINGLE
+    return runs, {"months": n_months, "bars": bars, "heap_bytes": heap_bytes, "columnar_bytes": columnar_bytes,
+                  "month": newest, "month_bars": month_bars, "heap_ms": heap_ms, "columnar_ms": columnar_ms}
+
+
 def peer(mode, *args):
     """Runs the re-enacted Python pipeline (scripts/bench_peer.py) and returns its JSON."""
     venv = os.environ.get("BAOSTOCK_VENV", "/var/tmp/pg_baostock-venv")
@@ -373,6 +428,7 @@ def main():
                             f"frequency => '5', factors => false", SCALING_SESSIONS, copy_rate, None, reset=False))
     if "extras" in PARTS or "reads" in PARTS:
         read_rows = reads(ten, end)
+    citus_runs, columnar = citus_part(end, copy_rate) if "citus" in PARTS else ({}, None)
 
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
     print(f"Benchmark of {datetime.date.today()}, {os.cpu_count()} cores ({cpu}), {platform.system()}; emulator "
@@ -408,6 +464,27 @@ def main():
     for method, r in store.items():
         lo, hi = r["vs_range"]
         print(f"| {method} | {r['rows_per_s']:,.0f} | {r['vs_copy']:.2f} ({lo:.2f}-{hi:.2f}) |")
+    if citus_runs:
+        print(f"\nCitus 13.2.2 (a coordinator and two workers on this machine, the bar tables distributed by code) "
+              f"against the single node, the same jobs from the same emulator, {SCALING_SESSIONS} worker sessions:\n")
+        print("| job | rows | single node | Citus | Citus / single node |")
+        print("|---|---|---|---|---|")
+    for what, (single, citus) in citus_runs.items():
+        print(f"| {what} | {citus['rows']:,} | {fmt_s(single['seconds'])} ({single['seconds'] / single['bound_s']:.2f}x "
+              f"bound) | {fmt_s(citus['seconds'])} ({citus['seconds'] / citus['bound_s']:.2f}x bound) "
+              f"| {citus['seconds'] / single['seconds']:.2f}x |")
+    if columnar:
+        c = columnar
+        print(f"\nMinute months on the Citus cluster, heap and columnar (Citus columnar, zstd): the {c['months']} "
+              f"closed months of those 5-minute bars ({c['bars']:,} bars, bytes of all shards with their indexes), "
+              f"and a scan of the newest, {c['month']} ({c['month_bars']:,} bars: sum(close), sum(volume); "
+              f"median of 5):\n")
+        print("| storage | bytes | bytes per bar | month scan |")
+        print("|---|---|---|---|")
+        for name, nbytes, ms in (("heap", c["heap_bytes"], c["heap_ms"]),
+                                 ("columnar", c["columnar_bytes"], c["columnar_ms"])):
+            ratio = "" if name == "heap" else f" ({nbytes / c['heap_bytes']:.2f}x heap)"
+            print(f"| {name} | {nbytes / 1e6:,.1f} MB{ratio} | {nbytes / c['bars']:.1f} | {ms:.1f} ms |")
     if scaling:
         print(f"\nScaling, {SCALING_SESSIONS} worker sessions:\n")
         print("| years | seconds | seconds a year | rows | worker peak private RSS |")

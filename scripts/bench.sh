@@ -18,6 +18,10 @@
 #   BENCH_PARTS="daily history extras"  the daily update; the historical load and the scaling;
 #                                  on ten years of bars, factor histories, minute bars, adjusted reads
 #                                  ("reads" alone: ten years of bars, their factors and the reads)
+#                                  "citus": one year of daily bars of every code and of 5-minute bars
+#                                  of 300 codes on the single node and on a Citus cluster (a coordinator
+#                                  and two workers, BENCH_CITUS_PORT=5490-5492; PostgreSQL 15), then
+#                                  the closed minute months there heap and columnar
 #   BENCH_PORT=5497                cluster port; emulator on 10040, its control port on 10041
 #   PG_MAJOR=18                    on PostgreSQL 18 (the wheel) instead of 15
 set -euo pipefail
@@ -38,7 +42,18 @@ export BENCH_PARTS=${BENCH_PARTS:-daily history extras}
 log() { printf '\n==> %s\n' "$*" >&2; }
 as_pg() { (cd "$BENCH_DIR" && sudo -u postgres "$@"); }
 
+CITUS_DIR=$BENCH_DIR/citus
+CITUS_PORT=${BENCH_CITUS_PORT:-5490}
+with_citus() { [[ " $BENCH_PARTS " == *" citus "* ]]; }
+if with_citus && [ "$PG_MAJOR" != 15 ]; then
+  echo "BENCH_PARTS=citus: Citus 13.2.2 is built here for PostgreSQL 15 only" >&2
+  exit 1
+fi
+
 stop() {
+  if [ -d "$CITUS_DIR" ]; then
+    bash scripts/citus-cluster.sh stop "$CITUS_DIR" "$CITUS_PORT" > /dev/null || true
+  fi
   if [ -f "$PGDATA_BENCH/postmaster.pid" ]; then
     as_pg "$PGBIN/pg_ctl" -D "$PGDATA_BENCH" -m fast -w stop > /dev/null || true
   fi
@@ -88,5 +103,20 @@ max_wal_size = '8GB'
 EOF
 as_pg "$PGBIN/pg_ctl" -D "$PGDATA_BENCH" -l "$BENCH_DIR/postgres.log" -w start > /dev/null
 
-export BENCH_DIR BENCH_PORT CONTROL_PORT PGDATA_BENCH PGBIN EMU_PORT
+if with_citus; then
+  log "starting a Citus cluster (coordinator and two workers) in $CITUS_DIR on ports $CITUS_PORT-$((CITUS_PORT + 2))"
+  bash scripts/setup-citus.sh >&2
+  CITUS_PRELOAD='citus,pg_baostock' bash scripts/citus-cluster.sh start "$CITUS_DIR" "$CITUS_PORT" >&2
+  # Each node as the single node is set, and pointed at the emulator.
+  for n in 0 1 2; do
+    as_pg "$PGBIN/psql" -X -q -h "$CITUS_DIR" -p $((CITUS_PORT + n)) -d postgres \
+      -c "ALTER SYSTEM SET shared_buffers = '1GB'" -c "ALTER SYSTEM SET max_wal_size = '8GB'" \
+      -c "ALTER SYSTEM SET baostock.host = '127.0.0.1'" -c "ALTER SYSTEM SET baostock.port = $EMU_PORT"
+  done
+  for node in coordinator worker1 worker2; do
+    as_pg "$PGBIN/pg_ctl" -D "$CITUS_DIR/$node" -l "$CITUS_DIR/$node.log" -m fast -w restart > /dev/null
+  done
+fi
+
+export BENCH_DIR BENCH_PORT CONTROL_PORT PGDATA_BENCH PGBIN EMU_PORT CITUS_DIR CITUS_PORT
 python3 scripts/bench.py | tee "$BENCH_DIR/bench.md"

@@ -5,10 +5,13 @@
 # same backfill jobs run by each one's worker from one emulator, and what is stored must be equal
 # row for row (keys, digests, adjusted prices), with the distributed rows in the shards on both
 # workers and none in the coordinator's shell tables; minute partitions made at run time are
-# distributed too; the health, gaps, coverage and tracked views work on the coordinator; a job
-# survives kill -9 of the coordinator's worker and a Citus worker node stopped under it;
-# distribute() and the syncs refuse clearly where they cannot run. Assumes pg_baostock installed for PostgreSQL 15 (`cargo pgrx install`);
-# builds (once, cached) and installs Citus itself. Run as root.
+# distributed too; the health, gaps (holes made alike on both), coverage and tracked views work
+# on the coordinator; a job survives kill -9 of the coordinator's worker and a Citus worker node
+# stopped under it; closed minute months go columnar on both (the single node with the
+# citus_columnar extension alone) and back to heap when a day of them is fetched again;
+# distribute() and the syncs refuse clearly where they cannot run. Assumes pg_baostock installed
+# for PostgreSQL 15 (`cargo pgrx install`); builds (once, cached) and installs Citus itself.
+# Run as root.
 #
 #   bash scripts/test-citus.sh
 set -euo pipefail
@@ -300,10 +303,24 @@ same_rows << 'TABLES'
 coverage|SELECT * FROM baostock.coverage
 tracked|SELECT code, frequency, start_date, newest, synced_through, current_through, lag_trading_days FROM baostock.tracked
 TABLES
-# gaps is not for a distributed cluster yet: Citus 13.2 cannot run its anti-joins of local rows
-# against distributed bars on the shards (it would pull whole tables to the coordinator, and in
-# a LEFT JOIN form it answered wrong here). It must refuse, never answer wrong.
-expect "gaps refused on Citus (feature not supported)" "$(sqlstate $CITUS 'SELECT count(*) FROM baostock.gaps')" 0A000
+# gaps on both, with holes made on each side alike in a transaction rolled back: a daily bar of
+# a synced day, a day of 5-minute bars and a weekly bar of two codes' ranges.
+read -r code_a code_b <<< "$(q $SINGLE -c "SELECT string_agg(code, ' ' ORDER BY code) FROM (
+  SELECT code FROM baostock.securities WHERE code IN ($codes) ORDER BY code LIMIT 2) c")"
+newest=$(q $SINGLE -c "SELECT max(day) FROM baostock.synced_days")
+gaps_with_holes() {
+  q "$@" -q -c "BEGIN" \
+    -c "DELETE FROM baostock.daily_bars WHERE code = '$code_a' AND date = '$newest'" \
+    -c "DELETE FROM baostock.minute_bars WHERE code = '$code_a' AND frequency = 5 AND time > '$to' AND time < '$to'::date + 1" \
+    -c "DELETE FROM baostock.weekly_bars WHERE code = '$code_b' AND period_start = (
+          SELECT period_start FROM baostock.weekly_bars WHERE code = '$code_b' ORDER BY period_start OFFSET 1 LIMIT 1)" \
+    -c "SELECT string_agg(concat_ws(' ', code, frequency, day, missing), ', ' ORDER BY code, frequency, day) FROM baostock.gaps" \
+    -c "ROLLBACK"
+}
+expect "gaps on the single node: the three holes" "$(gaps_with_holes $SINGLE | grep -oE "$code_a d $newest bar|$code_a 5 $to minute bars|$code_b w [0-9-]+ weekly bar" | wc -l)" 3
+expect "gaps on the coordinator equal the single node's" "$(gaps_with_holes $CITUS)" "$(gaps_with_holes $SINGLE)"
+all_gaps="SELECT count(*) || ': ' || coalesce(string_agg(concat_ws(' ', code, frequency, day, missing), ', ' ORDER BY code, frequency, day), '') FROM baostock.gaps"
+expect "gaps without the holes (rolled back) equal" "$(q $CITUS -c "$all_gaps")" "$(q $SINGLE -c "$all_gaps")"
 expect "sync_health() answers" "$(q $CITUS -c 'SELECT status IS NOT NULL AND tracked_lagging IS NOT NULL FROM baostock.sync_health()')" t
 expect "evaluate_alerts() runs" "$(q $CITUS -c 'SELECT baostock.evaluate_alerts() >= 0')" t
 expect "the worker's alert ticks never failed" "$(grep -c 'cannot evaluate alerts' "$DIR/coordinator.log" || true)" 0
@@ -380,14 +397,27 @@ expect "minute_bars rows through the conversion" "$(digest $CITUS "$query")" "$b
 columnar_bytes=$(q $CITUS -c "SELECT sum(bytes) FROM baostock.minute_months")
 echo "    minute months: $heap_bytes bytes heap, $columnar_bytes columnar"
 [ "$columnar_bytes" -lt "$heap_bytes" ] || fail "columnar months take $columnar_bytes bytes, heap $heap_bytes"
+# On one node (no Citus, only its citus_columnar extension) by hand: the same months.
+single_heap=$(q $SINGLE -c "SELECT sum(bytes) FROM baostock.minute_months")
+q $SINGLE -c 'SET client_min_messages = warning' -c 'CREATE EXTENSION citus_columnar' > /dev/null
+expect "single node: compress_minute_months() converts 2 months" \
+  "$(q $SINGLE -c "SELECT count(*) FROM baostock.compress_minute_months('1 month')")" 2
+months="SELECT string_agg(month || ' ' || access_method, ', ' ORDER BY month) FROM baostock.minute_months"
+expect "single node: the same months columnar as on the cluster" "$(q $SINGLE -c "$months")" "$(q $CITUS -c "$months")"
+expect "single node: minute_bars rows through the conversion" "$(digest $SINGLE "$query")" "$before"
+single_columnar=$(q $SINGLE -c "SELECT sum(bytes) FROM baostock.minute_months")
+echo "    single node: $single_heap bytes heap, $single_columnar columnar"
+[ "$single_columnar" -lt "$single_heap" ] || fail "single node: columnar months take $single_columnar bytes, heap $single_heap"
 
 log "a forced re-fetch of a day in a columnar month stores the month heap again, the rows right"
 month=$(q $CITUS -c "SELECT to_char(date '$from', 'YYYYMM')")
 read -r single_job citus_job <<< "$(queue_both "'$from', '$from', ARRAY[$codes], '5', true")"
 expect "job $citus_job on the coordinator" "$(wait_job $CITUS "$citus_job")" done
 expect "job $single_job on the single node" "$(wait_job $SINGLE "$single_job")" done
-expect "minute_bars_$month stored heap again" \
-  "$(q $CITUS -c "SELECT access_method FROM baostock.minute_months WHERE month_table = 'baostock.minute_bars_$month'::regclass")" heap
+for side in "$CITUS" "$SINGLE"; do
+  expect "minute_bars_$month stored heap again (node ${side%% *})" \
+    "$(q $side -c "SELECT access_method FROM baostock.minute_months WHERE month_table = 'baostock.minute_bars_$month'::regclass")" heap
+done
 same_rows << 'TABLES'
 minute_bars|SELECT code, frequency, time, date, row_hash FROM baostock.minute_bars
 TABLES
