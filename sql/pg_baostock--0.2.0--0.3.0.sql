@@ -783,6 +783,60 @@ END
 $$;
 COMMENT ON FUNCTION baostock.newest_bar(text, text) IS 'The date (the time for minute bars) of the newest stored bar of a code at a frequency (d, w, m, 5, 15, 30, 60); NULL when none is stored or the frequency is unknown. What the view baostock.tracked shows as newest.';
 
+-- The bars of one code looked for on given days: a few queries on that code's bars alone, so
+-- that Citus routes each to the one shard holding the code (the gaps view calls it per code).
+CREATE FUNCTION baostock.missing_bars(code text, frequency text, days date[]) RETURNS SETOF date
+LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    lo date := (SELECT min(d) FROM unnest(days) AS d);
+    hi date := (SELECT max(d) FROM unnest(days) AS d);
+    unit text := CASE frequency WHEN 'w' THEN 'week' WHEN 'm' THEN 'month' END;
+    stored date[];
+    suspended date[];
+BEGIN
+    IF frequency NOT IN ('d', 'w', 'm', '5', '15', '30', '60') THEN
+        RAISE EXCEPTION 'pg_baostock: missing_bars: unknown frequency %', frequency
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'One of d, w, m, 5, 15, 30, 60.';
+    END IF;
+    IF lo IS NULL THEN
+        RETURN;
+    END IF;
+    CASE frequency
+        WHEN 'd' THEN
+            SELECT array_agg(b.date) INTO stored FROM baostock.daily_bars b
+            WHERE b.code = missing_bars.code AND b.date BETWEEN lo AND hi;
+        WHEN 'w' THEN
+            SELECT array_agg(b.period_start) INTO stored FROM baostock.weekly_bars b
+            WHERE b.code = missing_bars.code AND b.period_start BETWEEN date_trunc('week', lo)::date AND hi;
+        WHEN 'm' THEN
+            SELECT array_agg(b.period_start) INTO stored FROM baostock.monthly_bars b
+            WHERE b.code = missing_bars.code AND b.period_start BETWEEN date_trunc('month', lo)::date AND hi;
+        ELSE
+            SELECT array_agg(DISTINCT b.time::date) INTO stored FROM baostock.minute_bars b
+            WHERE b.code = missing_bars.code AND b.frequency = missing_bars.frequency::smallint
+              AND b.time > lo AND b.time < hi + 1;
+            SELECT array_agg(b.date) INTO suspended FROM baostock.daily_bars b
+            WHERE b.code = missing_bars.code AND b.date BETWEEN lo AND hi AND NOT b.trade_status;
+    END CASE;
+    IF unit IS NULL THEN
+        RETURN QUERY
+            SELECT d FROM unnest(days) AS d
+            EXCEPT SELECT unnest(stored) EXCEPT SELECT unnest(suspended)
+            ORDER BY 1;
+    ELSE
+        -- A week or month by the first of the days in it.
+        RETURN QUERY
+            SELECT f.first
+            FROM (SELECT date_trunc(unit, d)::date AS period, min(d) AS first FROM unnest(days) AS d GROUP BY 1) f
+            WHERE f.period NOT IN (SELECT p FROM unnest(stored) AS p WHERE p IS NOT NULL)
+            ORDER BY 1;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION baostock.missing_bars(text, text, date[]) IS 'Of the trading days given, those on which a code has no bar stored at a frequency (d; w or m: the first of the days in each week or month without its bar; 5, 15, 30, 60: days without a minute bar that the daily bar does not show suspended), in order. What the view baostock.gaps lists, a code at a time (on Citus a few queries routed to the code''s shard).';
+
 -- The tracked series: each code tracked, or constituent of a tracked index in its newest
 -- stored list, at each frequency, from its earliest start; how far it is stored and its lag
 -- (trading days of its listing after that, up to the newest day sync_date reached).
@@ -1052,43 +1106,27 @@ WHERE c.is_trading_day
   AND c.day > (SELECT min(day) FROM baostock.synced_days) AND c.day < (SELECT max(day) FROM baostock.synced_days)
   AND NOT EXISTS (SELECT 1 FROM baostock.synced_days s WHERE s.day = c.day)
 UNION ALL
-SELECT s.code, 'd', d.day, 'bar'
-FROM baostock.synced_days d
-JOIN baostock.securities s
-  ON s.sec_type IN (1, 5)
- AND s.ipo_date <= d.day
- AND (s.out_date IS NULL OR d.day < s.out_date)
-WHERE NOT EXISTS (SELECT 1 FROM baostock.daily_bars b WHERE b.code = s.code AND b.date = d.day)
+-- Listed stocks and ETFs without a bar on a synced day: the bars looked up a code at a time
+-- (missing_bars, which Citus routes to the code's shard).
+SELECT s.code, 'd', m.day, 'bar'
+FROM baostock.securities s
+CROSS JOIN LATERAL baostock.missing_bars(s.code, 'd', ARRAY(
+    SELECT d.day FROM baostock.synced_days d
+    WHERE d.day >= s.ipo_date AND (s.out_date IS NULL OR d.day < s.out_date))) AS m(day)
+WHERE s.sec_type IN (1, 5)
 UNION ALL
--- Per-code ranges: a trading day of the code's listing in a synced range without its bar (of
--- that frequency; a day the daily bars show suspended has no minute bars), or a week or month
--- with trading days but no bar.
-SELECT r.code, r.kind, c.day,
+-- Per-code ranges (of each frequency, overlapping ones merged): a trading day of the code's
+-- listing in them without its bar (a day the daily bars show suspended has no minute bars),
+-- or a week or month with trading days but no bar (by its first trading day).
+SELECT r.code, r.kind, m.day,
        CASE r.kind WHEN 'd' THEN 'bar' WHEN 'w' THEN 'weekly bar' WHEN 'm' THEN 'monthly bar' ELSE 'minute bars' END
-FROM baostock.synced_ranges r
+FROM (SELECT x.code, x.kind, range_agg(x.span) AS spans
+      FROM baostock.synced_ranges x WHERE x.kind <> 'factors' GROUP BY x.code, x.kind) r
 JOIN baostock.securities s ON s.code = r.code
-JOIN baostock.trade_calendar c
-  ON c.is_trading_day AND r.span @> c.day
- AND (s.ipo_date IS NULL OR c.day >= s.ipo_date) AND (s.out_date IS NULL OR c.day < s.out_date)
-WHERE r.kind <> 'factors'
-  AND CASE r.kind
-      WHEN 'd' THEN NOT EXISTS (SELECT 1 FROM baostock.daily_bars b WHERE b.code = r.code AND b.date = c.day)
-      WHEN 'w' THEN c.day = (SELECT min(c2.day) FROM baostock.trade_calendar c2
-                             WHERE c2.is_trading_day AND r.span @> c2.day
-                               AND date_trunc('week', c2.day) = date_trunc('week', c.day))
-                AND NOT EXISTS (SELECT 1 FROM baostock.weekly_bars b
-                                WHERE b.code = r.code AND b.period_start = date_trunc('week', c.day)::date)
-      WHEN 'm' THEN c.day = (SELECT min(c2.day) FROM baostock.trade_calendar c2
-                             WHERE c2.is_trading_day AND r.span @> c2.day
-                               AND date_trunc('month', c2.day) = date_trunc('month', c.day))
-                AND NOT EXISTS (SELECT 1 FROM baostock.monthly_bars b
-                                WHERE b.code = r.code AND b.period_start = date_trunc('month', c.day)::date)
-      ELSE NOT EXISTS (SELECT 1 FROM baostock.minute_bars b
-                       WHERE b.code = r.code AND b.frequency = r.kind::smallint
-                         AND b.time > c.day AND b.time < c.day + 1)
-           AND NOT EXISTS (SELECT 1 FROM baostock.daily_bars b
-                           WHERE b.code = r.code AND b.date = c.day AND NOT b.trade_status)
-      END
+CROSS JOIN LATERAL baostock.missing_bars(r.code, r.kind, ARRAY(
+    SELECT c.day FROM baostock.trade_calendar c
+    WHERE c.is_trading_day AND c.day >= lower(r.spans) AND c.day < upper(r.spans) AND r.spans @> c.day
+      AND (s.ipo_date IS NULL OR c.day >= s.ipo_date) AND (s.out_date IS NULL OR c.day < s.out_date))) AS m(day)
 UNION ALL
 -- Tracked series: the trading days of their listing after what is stored, up to the newest
 -- synced day (the next tracking job fetches them).
@@ -1100,7 +1138,7 @@ JOIN baostock.trade_calendar c
  AND c.day > coalesce(t.current_through, '-infinity')
  AND (sec.ipo_date IS NULL OR c.day >= sec.ipo_date) AND (sec.out_date IS NULL OR c.day < sec.out_date)
 WHERE t.lag_trading_days > 0;
-COMMENT ON VIEW baostock.gaps IS 'What is missing: trading days between the oldest and the newest synced day that are not synced (code NULL, missing = ''day not synced''); listed stocks or ETFs without a bar on a synced day (missing = ''bar''); for each frequency a code was backfilled at, the days of its synced ranges without that bar (a week or month by its first trading day); and the trading days a tracked series is not stored through yet, up to the newest synced day (missing = ''tracked, not extended yet'').';
+COMMENT ON VIEW baostock.gaps IS 'What is missing: trading days between the oldest and the newest synced day that are not synced (code NULL, missing = ''day not synced''); listed stocks or ETFs without a bar on a synced day (missing = ''bar''); for each frequency a code was backfilled at, the trading days of its listing in its synced ranges without that bar (a week or month by its first trading day; a day suspended has no minute bars); and the trading days a tracked series is not stored through yet, up to the newest synced day (missing = ''tracked, not extended yet'').';
 
 CREATE VIEW baostock.jobs AS
 SELECT j.job_id, j.kind, j.state, j.start_date, j.end_date, j.codes, j.frequency,

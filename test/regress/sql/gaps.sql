@@ -10,6 +10,7 @@
 -- sz.000001 at m over 01-02..02-09 with February's bar only: January is due from its listing.
 -- A range of a code the securities do not know lists nothing; a factors range is no bar range.
 BEGIN;
+SET LOCAL datestyle = 'ISO, YMD';
 DELETE FROM baostock.daily_bars;
 DELETE FROM baostock.weekly_bars;
 DELETE FROM baostock.monthly_bars;
