@@ -62,25 +62,32 @@ AS $$
 #variable_conflict use_column
 BEGIN
     -- PL/pgSQL, not SQL: Citus plans no query of a SQL function that takes parameters.
-    RETURN QUERY
+    -- Of many codes (a day of every code) every factor row is read and the codes kept here: on
+    -- Citus the array would go into every shard's query (5,000 codes on 32 shards: 0.2 s against
+    -- 0.08 s); OFFSET 0 keeps the filter out of the subquery.
+    RETURN QUERY EXECUTE format($q$
     WITH f AS (
         SELECT a.code, a.operate_date, coalesce(a.back_factor, 1.000000) AS back,
                lead(a.operate_date) OVER w AS next,
                coalesce(nullif(last_value(a.back_factor) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING
                                                                  AND UNBOUNDED FOLLOWING), 0), 1.000000) AS latest
-        FROM baostock.adjust_factors a
-        WHERE a.code = ANY (codes)
+        FROM %s
+        WHERE a.code = ANY ($1)
         WINDOW w AS (PARTITION BY a.code ORDER BY a.operate_date)
     ), firsts AS (
         SELECT f.code, min(f.operate_date) AS first, min(f.latest) AS latest FROM f GROUP BY f.code
     )
     SELECT c.code, '-infinity'::date, coalesce(g.first, 'infinity'::date), 1.000000::numeric,
            round(1.000000 / coalesce(g.latest, 1.000000), 6)
-    FROM (SELECT DISTINCT u.code FROM unnest(codes) AS u(code) WHERE u.code IS NOT NULL) c
+    FROM (SELECT DISTINCT u.code FROM unnest($1) AS u(code) WHERE u.code IS NOT NULL) c
     LEFT JOIN firsts g ON g.code = c.code
     UNION ALL
     SELECT f.code, f.operate_date, coalesce(f.next, 'infinity'::date), f.back, round(f.back / f.latest, 6)
-    FROM f;
+    FROM f$q$,
+        CASE WHEN cardinality(codes) > 16
+             THEN '(SELECT x.code, x.operate_date, x.back_factor FROM baostock.adjust_factors x OFFSET 0) a'
+             ELSE 'baostock.adjust_factors a' END)
+    USING codes;
 END
 $$;
 COMMENT ON FUNCTION baostock.factor_spans(text[]) IS 'The price factors of codes over each stretch of days [since, until): back (hfq) the back factor in force, 1.000000 before the first factor row; fore (qfq) that back factor / the code''s latest back factor, rounded to 6 decimals, as the server computes it. The store keeps daily_bars'' qfq_* and hfq_* columns equal to the prices times these.';

@@ -94,7 +94,8 @@ pub(super) fn upsert_touching<T>(
 /// stored yet go in through COPY at once (a day or a range fetched for the first time). When
 /// some are stored already, COPY stops at the first and its subtransaction is rolled back;
 /// then each batch is compared with what is stored: one aggregate (count and sum of digests)
-/// over the part of the table the batch covers settles a batch stored unchanged, else each row
+/// over the part of the table the batch covers settles a batch stored unchanged (or not stored
+/// at all: copied in whole), else each row
 /// is looked up: unchanged rows are only counted, changed ones deleted (by `ctid`) and copied
 /// in again with the new ones.
 pub fn write_rows<R: copy::CopyRow>(table: &str, rows: &[R], batch: usize) -> SyncResult<Counts> {
@@ -142,6 +143,12 @@ pub fn write_rows<R: copy::CopyRow>(table: &str, rows: &[R], batch: usize) -> Sy
             let sum: i128 = picked.iter().map(|&i| i128::from(lines.hashes[i])).sum();
             if stored == (count(chunk.len()), sum) {
                 total.unchanged += count(chunk.len());
+                continue;
+            }
+            if stored.0 == 0 {
+                // None of the batch's keys is stored: every row is new.
+                target.copy(lines.picked(picked.iter().copied()))?;
+                total.inserted += count(chunk.len());
                 continue;
             }
             in_range = stored.0;
@@ -323,6 +330,10 @@ fn key_param(column: &[Value<'_>], array: bool) -> DatumWithOid<'static> {
     }
 }
 
+/// The most groups (codes) of a batch whose values go into the queries a Citus table's shards
+/// run; a batch of more reads its stretch for every code there and keeps its own here.
+const ROUTED_KEYS_SENT: usize = 16;
+
 /// A batch's keys, for the queries that compare it with the table: every row's key columns,
 /// and the part of the table the batch covers. The batch is sorted by key, so its rows fall
 /// into groups of equal leading key columns (a code, or a code and frequency), each a stretch
@@ -396,6 +407,29 @@ impl<'a> KeyArgs<'a> {
         let select = format!("SELECT {columns} FROM {table} t");
         let p = |i: usize| taken + i + 1;
         let mut args: Vec<DatumWithOid<'static>> = self.leads.iter().map(|v| key_array(v)).collect();
+        if routed && self.one_stretch() && self.leads[0].len() > ROUTED_KEYS_SENT {
+            // Many groups on a Citus table (a day of every code): the stretch is read on the
+            // shards and the groups kept here. Sent down, the array would go into every
+            // shard's query (a day of 5,000 codes on 32 shards: 0.6 s against 0.03 s); OFFSET 0
+            // keeps Citus from pushing the filter into the subquery.
+            let conds: Vec<String> = leads
+                .iter()
+                .enumerate()
+                .map(|(i, (k, ty))| format!("t.{k} = ANY(${}::{ty}[])", p(i)))
+                .collect();
+            let inner = format!(
+                "SELECT {}, row_hash FROM {table} WHERE {last} BETWEEN ${}::{last_ty} AND ${}::{last_ty} OFFSET 0",
+                keys.iter().map(|(k, _)| *k).collect::<Vec<_>>().join(", "),
+                p(leads.len()),
+                p(leads.len() + 1)
+            );
+            args.push(key_value(self.lo[0]));
+            args.push(key_value(self.hi[0]));
+            return (
+                format!("(SELECT {columns} FROM ({inner}) t WHERE {}) b", conds.join(" AND ")),
+                args,
+            );
+        }
         if self.one_stretch() {
             let mut conds: Vec<String> = leads
                 .iter()
