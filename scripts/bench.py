@@ -301,8 +301,8 @@ def citus_part(end, copy_rate):
     # Columnar, on the cluster: every closed month, and the scan of the newest closed one.
     closed = "month < date_trunc('month', localtimestamp)"
     psql("VACUUM ANALYZE baostock.minute_bars")
-    months = psql(f"SELECT count(*), sum(bytes) FROM baostock.minute_months WHERE {closed}").split("|")
-    n_months, heap_bytes = int(months[0]), int(months[1])
+    months = psql(f"SELECT count(*), sum(bytes), sum(table_bytes) FROM baostock.minute_months WHERE {closed}")
+    n_months, heap_bytes, heap_table = (int(v) for v in months.split("|"))
     bars = int(psql("SELECT count(*) FROM baostock.minute_bars WHERE time < date_trunc('month', localtimestamp)"))
     newest = psql(f"SELECT month_table FROM baostock.minute_months WHERE {closed} ORDER BY month DESC LIMIT 1")
     scan = f"SELECT sum(close), sum(volume) FROM {newest}"
@@ -310,11 +310,13 @@ def citus_part(end, copy_rate):
     heap_ms = exec_ms(scan)
     psql("SET client_min_messages = warning; CREATE EXTENSION IF NOT EXISTS citus_columnar")
     psql("SELECT count(*) FROM baostock.compress_minute_months('1 day')")
-    columnar_bytes = int(psql(f"SELECT sum(bytes) FROM baostock.minute_months WHERE {closed} "
-                              f"AND access_method = 'columnar'"))
+    columnar_bytes, columnar_table = (int(v) for v in psql(
+        f"SELECT sum(bytes), sum(table_bytes) FROM baostock.minute_months WHERE {closed} "
+        f"AND access_method = 'columnar'").split("|"))
     columnar_ms = exec_ms(scan)
     NODE = SINGLE
     return runs, {"months": n_months, "bars": bars, "heap_bytes": heap_bytes, "columnar_bytes": columnar_bytes,
+                  "heap_table": heap_table, "columnar_table": columnar_table,
                   "month": newest, "month_bars": month_bars, "heap_ms": heap_ms, "columnar_ms": columnar_ms}
 
 
@@ -476,15 +478,16 @@ def main():
     if columnar:
         c = columnar
         print(f"\nMinute months on the Citus cluster, heap and columnar (Citus columnar, zstd): the {c['months']} "
-              f"closed months of those 5-minute bars ({c['bars']:,} bars, bytes of all shards with their indexes), "
-              f"and a scan of the newest, {c['month']} ({c['month_bars']:,} bars: sum(close), sum(volume); "
-              f"median of 5):\n")
-        print("| storage | bytes | bytes per bar | month scan |")
-        print("|---|---|---|---|")
-        for name, nbytes, ms in (("heap", c["heap_bytes"], c["heap_ms"]),
-                                 ("columnar", c["columnar_bytes"], c["columnar_ms"])):
-            ratio = "" if name == "heap" else f" ({nbytes / c['heap_bytes']:.2f}x heap)"
-            print(f"| {name} | {nbytes / 1e6:,.1f} MB{ratio} | {nbytes / c['bars']:.1f} | {ms:.1f} ms |")
+              f"closed months of those 5-minute bars ({c['bars']:,} bars; bytes of all shards, the table alone and "
+              f"with its primary key's index), and a scan of the newest, {c['month']} ({c['month_bars']:,} bars: "
+              f"sum(close), sum(volume); median of 5):\n")
+        print("| storage | table | bytes per bar | with the index | bytes per bar | month scan |")
+        print("|---|---|---|---|---|---|")
+        for name, table, nbytes, ms in (("heap", c["heap_table"], c["heap_bytes"], c["heap_ms"]),
+                                        ("columnar", c["columnar_table"], c["columnar_bytes"], c["columnar_ms"])):
+            of = lambda v, heap: "" if name == "heap" else f" ({v / heap:.2f}x heap)"
+            print(f"| {name} | {table / 1e6:,.1f} MB{of(table, c['heap_table'])} | {table / c['bars']:.1f} "
+                  f"| {nbytes / 1e6:,.1f} MB{of(nbytes, c['heap_bytes'])} | {nbytes / c['bars']:.1f} | {ms:.1f} ms |")
     if scaling:
         print(f"\nScaling, {SCALING_SESSIONS} worker sessions:\n")
         print("| years | seconds | seconds a year | rows | worker peak private RSS |")

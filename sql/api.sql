@@ -606,7 +606,7 @@ COMMENT ON FUNCTION baostock.distribution_of(regclass) IS 'How Citus holds a tab
 
 -- Months of minute bars as columnar (Citus columnar, zstd) once closed and old, and back to
 -- heap for a write: columnar takes no UPDATE or DELETE, and the store rewrites changed rows.
-CREATE FUNCTION baostock.relation_bytes(rel regclass) RETURNS bigint
+CREATE FUNCTION baostock.relation_bytes(rel regclass, with_indexes boolean DEFAULT true) RETURNS bigint
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -614,13 +614,15 @@ DECLARE
     bytes bigint;
 BEGIN
     IF baostock.distribution_of(rel) IS NULL THEN
-        RETURN pg_total_relation_size(rel);
+        RETURN CASE WHEN with_indexes THEN pg_total_relation_size(rel) ELSE pg_table_size(rel) END;
     END IF;
-    EXECUTE 'SELECT pg_catalog.citus_total_relation_size($1)' INTO bytes USING rel;
+    EXECUTE CASE WHEN with_indexes THEN 'SELECT pg_catalog.citus_total_relation_size($1)'
+                 ELSE 'SELECT pg_catalog.citus_table_size($1)' END
+        INTO bytes USING rel;
     RETURN bytes;
 END
 $$;
-COMMENT ON FUNCTION baostock.relation_bytes(regclass) IS 'Bytes a table takes with its indexes: on this node, or on a Citus cluster all its shards together.';
+COMMENT ON FUNCTION baostock.relation_bytes(regclass, boolean) IS 'Bytes a table takes, with its indexes or without: on this node, or on a Citus cluster all its shards together.';
 
 CREATE FUNCTION baostock.set_minute_month_storage(part regclass, method text) RETURNS boolean
 LANGUAGE plpgsql VOLATILE
@@ -692,10 +694,10 @@ COMMENT ON FUNCTION baostock.compress_minute_months(interval) IS 'Stores columna
 
 CREATE VIEW baostock.minute_months AS
 SELECT c.oid::regclass AS month_table, to_date(substr(c.relname, 13), 'YYYYMM') AS month, a.amname::text AS access_method,
-       baostock.relation_bytes(c.oid) AS bytes
+       baostock.relation_bytes(c.oid) AS bytes, baostock.relation_bytes(c.oid, false) AS table_bytes
 FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_am a ON a.oid = c.relam
 WHERE i.inhparent = 'baostock.minute_bars'::regclass AND c.relname ~ '^minute_bars_[0-9]{6}$';
-COMMENT ON VIEW baostock.minute_months IS 'Each month of baostock.minute_bars (a partition): its table, first day, access method (heap, or columnar once older than baostock.columnar_after) and bytes with indexes (on Citus, of all its shards).';
+COMMENT ON VIEW baostock.minute_months IS 'Each month of baostock.minute_bars (a partition): its table, first day, access method (heap, or columnar once older than baostock.columnar_after), bytes with its indexes and table_bytes without them (on Citus, of all its shards).';
 
 CREATE FUNCTION baostock.citus_group() RETURNS integer
 LANGUAGE plpgsql STABLE
