@@ -8,23 +8,41 @@
 # comments included). Views and functions hold no data, so nothing of a user's is lost; a view
 # of the user's over one of ours makes the update fail (it says which), as the README says.
 #
+# From 0.3.0 on, the table part changes a table only through baostock.table_ddl(table, ddl)
+# (a Citus cluster runs the update on every node; see sql/schema.sql): a statement of its own
+# that alters a table or index is refused here.
+#
 #   bash scripts/assemble-update.sh FROM            # writes the upgrade script
 #   bash scripts/assemble-update.sh FROM --check    # fails if the committed one differs
+#
+# UPDATE_TO, UPDATE_PART, UPDATE_OUT and INSTALL_SCRIPT replace the version, the table part, the
+# output and the install script (scripts/test-citus.sh assembles a next version's update).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 from=${1:?usage: assemble-update.sh FROM [--check]}
-version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+version=${UPDATE_TO:-$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)}
 extdir=$("${PGBIN:-/usr/lib/postgresql/15/bin}/pg_config" --sharedir)/extension
 installed=${INSTALL_SCRIPT:-$extdir/pg_baostock--$version.sql}
-part=sql/updates/$from--$version.sql
-out=sql/pg_baostock--$from--$version.sql
+part=${UPDATE_PART:-sql/updates/$from--$version.sql}
+out=${UPDATE_OUT:-sql/pg_baostock--$from--$version.sql}
 fail() {
   printf 'assemble-update: %s\n' "$*" >&2
   exit 1
 }
 [ -f "$part" ] || fail "$part is missing: an update's table changes are written by hand there"
 [ -f "$installed" ] || fail "$installed is not installed (cargo pgrx install first)"
+# Updates from before 0.3.0 (no distribute() yet) change their tables directly.
+case $from in
+  0.1.0 | 0.2.0) ;;
+  *)
+    if direct=$(grep -niE '^[[:space:]]*(ALTER[[:space:]]+(TABLE|INDEX)|(CREATE|DROP)[[:space:]]+(UNIQUE[[:space:]]+)?INDEX|CLUSTER|TRUNCATE)\b' "$part"); then
+      fail "$part changes a table by a statement of its own (on a Citus cluster the update would fail):
+$direct
+write it as SELECT baostock.table_ddl('baostock.TABLE', 'ALTER TABLE ...');"
+    fi
+    ;;
+esac
 
 # The functions sql/schema.sql creates stay (tables may depend on them); the rest are remade.
 kept=$(sed -nE 's/^CREATE (OR REPLACE )?FUNCTION baostock\.([a-z_]+)\(.*/\2/p' sql/schema.sql | sort -u |

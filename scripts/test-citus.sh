@@ -9,7 +9,9 @@
 # on the coordinator; a job survives kill -9 of the coordinator's worker and a Citus worker node
 # stopped under it; closed minute months go columnar on both (the single node with the
 # citus_columnar extension alone) and back to heap when a day of them is fetched again;
-# distribute() and the syncs refuse clearly where they cannot run. Assumes pg_baostock installed
+# distribute() and the syncs refuse clearly where they cannot run; a pg_dump of the coordinator
+# restores and distributes again, and an update to a next version and back (table changes
+# through baostock.table_ddl) reaches every node and shard. Assumes pg_baostock installed
 # for PostgreSQL 15 (`cargo pgrx install`); builds (once, cached) and installs Citus itself.
 # Run as root.
 #
@@ -75,7 +77,13 @@ EOF
   as_pg "$PGBIN/pg_ctl" -D "$DIR/single" -l "$DIR/single.log" -w start > /dev/null
 }
 
+# The updates to a next version and back that the last part assembles; only ever in the
+# extension directory while this test runs.
+NEXT_UPDATE=$("$PGBIN/pg_config" --sharedir)/extension/pg_baostock--0.3.0--0.3.0-next.sql
+BACK_UPDATE=$("$PGBIN/pg_config" --sharedir)/extension/pg_baostock--0.3.0-next--0.3.0.sql
+
 stop_all() {
+  rm -f "$NEXT_UPDATE" "$BACK_UPDATE"
   bash scripts/citus-cluster.sh stop "$DIR" "$BASE" > /dev/null 2>&1 || true
   if [ -f "$DIR/single/postmaster.pid" ]; then
     as_pg "$PGBIN/pg_ctl" -D "$DIR/single" -m fast -w stop > /dev/null 2>&1 || true
@@ -457,5 +465,81 @@ synced_ranges|SELECT code, kind, span FROM baostock.synced_ranges
 minute_months|SELECT month, access_method FROM baostock.minute_months
 TABLES
 expect "gaps of the restored database" "$(q 0 restored -c "$all_gaps")" "$(q $CITUS -c "$all_gaps")"
+
+log "ALTER EXTENSION UPDATE of the distributed database, by a next version's update"
+# Made as a real update is (scripts/assemble-update.sh: views and functions dropped, the table
+# part, the install script's views and functions), with table changes of each kind of table.
+# Straight DDL in it fails on Citus and leaves nothing changed: why updates go through table_ddl.
+version=$(q $CITUS -c "SELECT extversion FROM pg_extension WHERE extname = 'pg_baostock'")
+installed=$("$PGBIN/pg_config" --sharedir)/extension/pg_baostock--$version.sql
+cat > "$DIR/next-direct.sql" << 'SQL'
+ALTER TABLE baostock.daily_bars ADD COLUMN note text;
+SQL
+expect "assemble-update.sh refuses a table part that alters a table directly" \
+  "$(UPDATE_TO=0.3.0-next UPDATE_PART="$DIR/next-direct.sql" UPDATE_OUT="$NEXT_UPDATE" INSTALL_SCRIPT="$installed" \
+    bash scripts/assemble-update.sh "$version" > /dev/null 2>&1 || echo refused)" refused
+# Citus sends the ALTER to the shards and to the workers' copies of the table, then runs the
+# same update on each worker, where the column is there already (alone; in a script of many
+# statements Citus sends the whole script and fails sooner).
+cp "$DIR/next-direct.sql" "$NEXT_UPDATE"
+expect "an update with a table's DDL of its own on Citus" \
+  "$(sqlstate $CITUS "ALTER EXTENSION pg_baostock UPDATE TO '0.3.0-next'")" 42701
+for node in 0 1 2; do
+  expect "nothing changed on node $node by the failed update" \
+    "$(q $node postgres -c "SELECT extversion || ' ' || (SELECT count(*) FROM pg_attribute WHERE attname = 'note' AND NOT attisdropped) FROM pg_extension WHERE extname = 'pg_baostock'")" "$version 0"
+done
+cat > "$DIR/next-tables.sql" << 'SQL'
+SELECT baostock.table_ddl('baostock.daily_bars', 'ALTER TABLE baostock.daily_bars ADD COLUMN note text');
+SELECT baostock.table_ddl('baostock.minute_bars', 'CREATE INDEX minute_bars_date_idx ON baostock.minute_bars (date)');
+SELECT baostock.table_ddl('baostock.securities', 'ALTER TABLE baostock.securities ADD COLUMN note text');
+SELECT baostock.table_ddl('baostock.sync_jobs', 'ALTER TABLE baostock.sync_jobs ADD COLUMN note text');
+SQL
+UPDATE_TO=0.3.0-next UPDATE_PART="$DIR/next-tables.sql" UPDATE_OUT="$NEXT_UPDATE" INSTALL_SCRIPT="$installed" \
+  bash scripts/assemble-update.sh "$version" > /dev/null
+before=$(digest $CITUS "SELECT code, date, row_hash, qfq_close, hfq_close FROM baostock.daily_bars")
+q $CITUS -c "ALTER EXTENSION pg_baostock UPDATE TO '0.3.0-next'" > /dev/null
+q $SINGLE -c "ALTER EXTENSION pg_baostock UPDATE TO '0.3.0-next'" > /dev/null
+columns="SELECT string_agg(attrelid::regclass::text, ',' ORDER BY attrelid::regclass::text) FROM pg_attribute
+  WHERE attname = 'note' AND NOT attisdropped AND attrelid::regclass::text IN ('baostock.daily_bars', 'baostock.securities', 'baostock.sync_jobs')"
+for node in 0 1 2 3; do
+  expect "node $node at 0.3.0-next, its tables changed" \
+    "$(q $node postgres -c "SELECT extversion FROM pg_extension WHERE extname = 'pg_baostock'") $(q $node postgres -c "$columns")" \
+    "0.3.0-next baostock.daily_bars,baostock.securities,baostock.sync_jobs"
+done
+shards() { # table, a query of one shard (%s); each shard's answer
+  q $CITUS -c "SELECT string_agg(DISTINCT result, ',') || ' on ' || count(*) FROM run_command_on_shards('$1', \$\$$2\$\$) WHERE success"
+}
+expect "every shard of daily_bars has the column" \
+  "$(shards baostock.daily_bars "SELECT count(*) FROM pg_attribute WHERE attrelid = '%s'::regclass AND attname = 'note'")" "1 on 4"
+expect "every replica of securities has the column" \
+  "$(shards baostock.securities "SELECT count(*) FROM pg_attribute WHERE attrelid = '%s'::regclass AND attname = 'note'")" "1 on 1"
+expect "every shard of a minute month has the new index" \
+  "$(shards "baostock.minute_bars_$month" "SELECT count(*) FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] WHERE i.indrelid = '%s'::regclass AND i.indnatts = 1 AND a.attname = 'date'")" "1 on 4"
+expect "daily_bars unchanged by the update" "$(digest $CITUS "SELECT code, date, row_hash, qfq_close, hfq_close FROM baostock.daily_bars")" "$before"
+expect "adjusted reads after the update" \
+  "$(digest $CITUS "SELECT code, date, close FROM baostock.daily_bars_qfq")" "$(digest $SINGLE "SELECT code, date, close FROM baostock.daily_bars_qfq")"
+expect "sync_date() at 0.3.0-next refused (the library is $version)" "$(sqlstate $CITUS "SELECT baostock.sync_date('$day', true)")" 55000
+
+log "ALTER EXTENSION UPDATE back to $version (the same changes undone through table_ddl): the store writes again"
+cat > "$DIR/back-tables.sql" << 'SQL'
+SELECT baostock.table_ddl('baostock.daily_bars', 'ALTER TABLE baostock.daily_bars DROP COLUMN note');
+SELECT baostock.table_ddl('baostock.minute_bars', 'DROP INDEX baostock.minute_bars_date_idx');
+SELECT baostock.table_ddl('baostock.securities', 'ALTER TABLE baostock.securities DROP COLUMN note');
+SELECT baostock.table_ddl('baostock.sync_jobs', 'ALTER TABLE baostock.sync_jobs DROP COLUMN note');
+SQL
+UPDATE_TO=$version UPDATE_PART="$DIR/back-tables.sql" UPDATE_OUT="$BACK_UPDATE" INSTALL_SCRIPT="$installed" \
+  bash scripts/assemble-update.sh 0.3.0-next > /dev/null
+q $CITUS -c "ALTER EXTENSION pg_baostock UPDATE TO '$version'" > /dev/null
+for node in 0 1 2; do
+  expect "node $node back at $version, the column gone" \
+    "$(q $node postgres -c "SELECT extversion FROM pg_extension WHERE extname = 'pg_baostock'") $(q $node postgres -c "$columns")" "$version "
+done
+expect "no shard of daily_bars has the column" \
+  "$(shards baostock.daily_bars "SELECT count(*) FROM pg_attribute WHERE attrelid = '%s'::regclass AND attname = 'note' AND NOT attisdropped")" "0 on 4"
+expect "no shard of the minute month has the index" \
+  "$(shards "baostock.minute_bars_$month" "SELECT count(*) FROM pg_index WHERE indrelid = '%s'::regclass AND indnatts = 1 AND NOT indisprimary")" "0 on 4"
+expect "sync_date('$day', true) after both updates inserted|updated" \
+  "$(q $CITUS -c "SELECT rows_inserted || '|' || rows_updated FROM baostock.sync_date('$day', true)")" '0|0'
+expect "daily_bars through both updates and the sync" "$(digest $CITUS "SELECT code, date, row_hash, qfq_close, hfq_close FROM baostock.daily_bars")" "$before"
 
 log "all Citus tests passed"

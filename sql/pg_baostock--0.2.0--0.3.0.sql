@@ -1,5 +1,5 @@
 -- pg_baostock 0.2.0 -> 0.3.0, assembled by scripts/assemble-update.sh: every view and function
--- of the extension but those of its tables' part ('adjust_bars','factor_spans','latest_trading_day') is dropped first (no CASCADE: an
+-- of the extension but those of its tables' part ('adjust_bars','factor_spans','latest_trading_day','table_ddl') is dropped first (no CASCADE: an
 -- object of yours over one of ours stops the update), then come the table changes written by
 -- hand (sql/updates/0.2.0--0.3.0.sql), then the views and functions as the install script of 0.3.0 makes them.
 DO $drop$
@@ -18,7 +18,7 @@ BEGIN
         SELECT p.oid::regprocedure AS name FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_proc p ON p.oid = d.objid
         WHERE d.classid = 'pg_catalog.pg_proc'::regclass AND d.deptype = 'e'
           AND d.refobjid = (SELECT oid FROM pg_catalog.pg_extension WHERE extname = 'pg_baostock')
-          AND p.proname NOT IN ('adjust_bars','factor_spans','latest_trading_day')
+          AND p.proname NOT IN ('adjust_bars','factor_spans','latest_trading_day','table_ddl')
         ORDER BY p.oid DESC
     LOOP
         EXECUTE pg_catalog.format('DROP FUNCTION %s', o.name);
@@ -302,6 +302,32 @@ COMMENT ON COLUMN baostock.tracking.start_date IS 'First day kept (a code that j
 COMMENT ON COLUMN baostock.tracking.added_at IS 'When track() added it.';
 COMMENT ON COLUMN baostock.tracking.added_by IS 'Session user that called track().';
 SELECT pg_catalog.pg_extension_config_dump('baostock.tracking', '');
+
+-- How an update script changes a table (ALTER TABLE, CREATE INDEX, ...) from 0.3.0 on, so that
+-- ALTER EXTENSION UPDATE works on a Citus cluster too. There the coordinator runs the script
+-- and Citus sends a table's DDL to its shards and to every node's copy of the table, but only
+-- one statement at a time (in a script it sends the whole script and fails), and Citus then
+-- runs the same update on each worker node, whose tables that DDL has already changed. Kept
+-- beside the tables (an update drops and remakes the other functions before its table part).
+CREATE FUNCTION baostock.table_ddl(rel regclass, ddl text) RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    held boolean := false;
+BEGIN
+    IF to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL THEN
+        EXECUTE 'SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_local_group WHERE groupid > 0)
+                    AND EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition WHERE logicalrelid = $1)'
+            INTO held USING rel;
+    END IF;
+    IF NOT held THEN
+        EXECUTE ddl;
+    END IF;
+END
+$$;
+REVOKE EXECUTE ON FUNCTION baostock.table_ddl(regclass, text) FROM PUBLIC;
+COMMENT ON FUNCTION baostock.table_ddl(regclass, text) IS 'Runs one DDL statement on one of the extension''s tables from an update script: executed alone (Citus sends a single statement to the shards), and skipped on a Citus worker node for a table Citus holds (the coordinator''s run of the same update changed it there). Update scripts from 0.3.0 on change tables only through it (scripts/assemble-update.sh checks).';
 
 -- Views and functions of 0.3.0 ------------------------------------------------------------
 

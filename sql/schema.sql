@@ -595,3 +595,29 @@ AS $$
     WHERE is_trading_day AND day <= (now() AT TIME ZONE 'Asia/Shanghai')::date
 $$;
 COMMENT ON FUNCTION baostock.latest_trading_day() IS 'The latest trading day up to today (China time) in the stored calendar; today when the calendar is empty. Default day of sync_date.';
+
+-- How an update script changes a table (ALTER TABLE, CREATE INDEX, ...) from 0.3.0 on, so that
+-- ALTER EXTENSION UPDATE works on a Citus cluster too. There the coordinator runs the script
+-- and Citus sends a table's DDL to its shards and to every node's copy of the table, but only
+-- one statement at a time (in a script it sends the whole script and fails), and Citus then
+-- runs the same update on each worker node, whose tables that DDL has already changed. Kept
+-- beside the tables (an update drops and remakes the other functions before its table part).
+CREATE FUNCTION baostock.table_ddl(rel regclass, ddl text) RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    held boolean := false;
+BEGIN
+    IF to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL THEN
+        EXECUTE 'SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_local_group WHERE groupid > 0)
+                    AND EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition WHERE logicalrelid = $1)'
+            INTO held USING rel;
+    END IF;
+    IF NOT held THEN
+        EXECUTE ddl;
+    END IF;
+END
+$$;
+REVOKE EXECUTE ON FUNCTION baostock.table_ddl(regclass, text) FROM PUBLIC;
+COMMENT ON FUNCTION baostock.table_ddl(regclass, text) IS 'Runs one DDL statement on one of the extension''s tables from an update script: executed alone (Citus sends a single statement to the shards), and skipped on a Citus worker node for a table Citus holds (the coordinator''s run of the same update changed it there). Update scripts from 0.3.0 on change tables only through it (scripts/assemble-update.sh checks).';
