@@ -467,6 +467,20 @@ TABLES
 expect "gaps of the restored database" "$(q 0 restored -c "$all_gaps")" "$(q $CITUS -c "$all_gaps")"
 
 log "ALTER EXTENSION UPDATE of the distributed database, by a next version's update"
+# The coordinator's worker goes to the restored database first. Its library is the version
+# this database has, so it would go on reading the views the update drops and make again, and
+# Postgres would end one side of that deadlock (a real update comes with a new library, and
+# the worker waits until the update commits: see Upgrading in the README).
+# The single node's goes to template1 (no pg_baostock there: it waits).
+q $CITUS -c "ALTER SYSTEM SET baostock.worker_database = 'restored'" -c 'SELECT pg_reload_conf()' > /dev/null
+q $SINGLE -c "ALTER SYSTEM SET baostock.worker_database = 'template1'" -c 'SELECT pg_reload_conf()' > /dev/null
+workers_in="SELECT string_agg(datname, ',' ORDER BY datname) FROM pg_stat_activity WHERE backend_type = 'pg_baostock worker'"
+for _ in $(seq 300); do
+  [ "$(q $CITUS -c "$workers_in")" = restored ] && [ "$(q $SINGLE -c "$workers_in")" = template1 ] && break
+  sleep 0.1
+done
+expect "the coordinator's worker in the restored database" "$(q $CITUS -c "$workers_in")" restored
+expect "the single node's worker in template1" "$(q $SINGLE -c "$workers_in")" template1
 # Made as a real update is (scripts/assemble-update.sh: views and functions dropped, the table
 # part, the install script's views and functions), with table changes of each kind of table.
 # Straight DDL in it fails on Citus and leaves nothing changed: why updates go through table_ddl.

@@ -40,6 +40,10 @@ pub async fn fetch(unit: &Unit, pool: &Pool) -> SyncResult<Fetched> {
 
 /// Validates `unit`'s answer and writes it with the data checkpoint in the current transaction.
 pub fn apply(unit: &Unit, fetched: Fetched, job_id: Option<i64>, batch: usize) -> SyncResult<(Status, Counts)> {
+    store::with_citus_connections(|| apply_fetched(unit, fetched, job_id, batch))
+}
+
+fn apply_fetched(unit: &Unit, fetched: Fetched, job_id: Option<i64>, batch: usize) -> SyncResult<(Status, Counts)> {
     match (unit, fetched) {
         (Unit::Day(day), Fetched::Day(d)) => apply_day(*day, d, job_id, batch),
         (

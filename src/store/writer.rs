@@ -11,7 +11,8 @@ use pgrx::spi::{SpiClient, SpiResult};
 use pgrx::{pg_sys, Spi};
 
 use super::copy::{self, Value};
-use super::{session::subtransaction, spi_err};
+use super::session::{subtransaction, with_settings};
+use super::spi_err;
 use crate::domain::{clock, Counts};
 use crate::error::{SyncError, SyncResult};
 
@@ -589,29 +590,4 @@ fn delete_rows(relation: u32, rows: &[(usize, pg_sys::ItemPointerData)]) -> Sync
     with_settings(&[(c"enable_seqscan", c"off")], || {
         Spi::run_with_args(&sql, &[tids.into()]).map_err(spi_err)
     })
-}
-
-/// Runs `body` with planner settings changed, as a function's `SET` clause does: restored
-/// when it returns (an ERROR restores them with the transaction it aborts).
-fn with_settings<T>(settings: &[(&std::ffi::CStr, &std::ffi::CStr)], body: impl FnOnce() -> T) -> T {
-    // SAFETY: what fmgr_security_definer does for proconfig: a new GUC nest level, settings
-    // saved at it, and AtEOXact_GUC(true) to pop it.
-    unsafe {
-        let level = pg_sys::NewGUCNestLevel();
-        for (name, value) in settings {
-            pg_sys::set_config_option(
-                name.as_ptr(),
-                value.as_ptr(),
-                pg_sys::GucContext::PGC_USERSET,
-                pg_sys::GucSource::PGC_S_SESSION,
-                pg_sys::GucAction::GUC_ACTION_SAVE,
-                true,
-                0,
-                false,
-            );
-        }
-        let out = body();
-        pg_sys::AtEOXact_GUC(true, level);
-        out
-    }
 }
