@@ -561,9 +561,31 @@ BEGIN
         PERFORM cron.schedule_in_database(jobname, schedule, 'SELECT baostock.sync_date()', current_database());
         RETURN NEXT;
     END LOOP;
+    -- Weekly bars come out on Saturdays and monthly bars on the 1st (17:30 China time): the
+    -- first evening time runs then too, and its sync_date() extends the tracked series.
+    SELECT min(x) INTO t FROM unnest(times) x WHERE x >= '17:30';
+    IF t IS NULL THEN
+        RETURN;
+    END IF;
+    local_min := split_part(t, ':', 1)::integer * 60 + split_part(t, ':', 2)::integer - shift_min;
+    day_shift := floor(local_min / 1440.0)::integer;
+    local_min := local_min - day_shift * 1440;
+    jobname := 'baostock-weekly-' || replace(t, ':', '');
+    china_time := t;
+    schedule := format('%s %s * * %s', local_min % 60, local_min / 60, ((6 + day_shift) % 7 + 7) % 7);
+    PERFORM cron.schedule_in_database(jobname, schedule, 'SELECT baostock.sync_date()', current_database());
+    RETURN NEXT;
+    IF day_shift >= 0 THEN
+        jobname := 'baostock-monthly-' || replace(t, ':', '');
+        schedule := format('%s %s %s * *', local_min % 60, local_min / 60, 1 + day_shift);
+        PERFORM cron.schedule_in_database(jobname, schedule, 'SELECT baostock.sync_date()', current_database());
+        RETURN NEXT;
+    ELSE
+        RAISE NOTICE 'pg_baostock: % China time on the 1st is the day before in pg_cron''s time zone %, which cron cannot say: no monthly job; the next trading evening''s sync_date() extends the monthly series', t, zone;
+    END IF;
 END
 $$;
-COMMENT ON FUNCTION baostock.schedule_daily(text[]) IS 'Creates (or replaces) one pg_cron job per China time, named baostock-daily-HHMM, that calls baostock.sync_date() in this database: evening times on trading weekdays (Monday to Friday, China), morning times (before 12:00) Tuesday to Saturday as a retry of the evening before; converted to pg_cron''s time zone (GMT for pg_cron 1.4, cron.timezone where it exists). Returns the jobs and their cron lines. Needs pg_cron in this database.';
+COMMENT ON FUNCTION baostock.schedule_daily(text[]) IS 'Creates (or replaces) one pg_cron job per China time, named baostock-daily-HHMM, that calls baostock.sync_date() in this database: evening times on trading weekdays (Monday to Friday, China), morning times (before 12:00) Tuesday to Saturday as a retry of the evening before; the first time from 17:30 on also on Saturdays (baostock-weekly-HHMM, weekly bars) and on the 1st of each month (baostock-monthly-HHMM, monthly bars), when the tracked series of those frequencies are extended; converted to pg_cron''s time zone (GMT for pg_cron 1.4, cron.timezone where it exists). Returns the jobs and their cron lines. Needs pg_cron in this database.';
 
 CREATE FUNCTION baostock.unschedule_daily() RETURNS integer
 LANGUAGE plpgsql VOLATILE
@@ -576,14 +598,16 @@ BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pg_cron') THEN
         RAISE EXCEPTION 'pg_cron is not installed in this database' USING ERRCODE = '55000';
     END IF;
-    FOR id IN SELECT jobid FROM cron.job WHERE cron.job.jobname LIKE 'baostock-daily-%' LOOP
+    FOR id IN SELECT jobid FROM cron.job
+              WHERE cron.job.jobname LIKE 'baostock-daily-%' OR cron.job.jobname LIKE 'baostock-weekly-%'
+                 OR cron.job.jobname LIKE 'baostock-monthly-%' LOOP
         PERFORM cron.unschedule(id);
         n := n + 1;
     END LOOP;
     RETURN n;
 END
 $$;
-COMMENT ON FUNCTION baostock.unschedule_daily() IS 'Removes the pg_cron jobs schedule_daily() created (named baostock-daily-*); returns how many.';
+COMMENT ON FUNCTION baostock.unschedule_daily() IS 'Removes the pg_cron jobs schedule_daily() created (named baostock-daily-*, baostock-weekly-*, baostock-monthly-*); returns how many.';
 
 -- Citus: where a table of ours lives, read from Citus' catalog when Citus is installed.
 CREATE FUNCTION baostock.distribution_of(rel regclass) RETURNS text
@@ -653,7 +677,6 @@ BEGIN
     RETURN true;
 END
 $$;
-REVOKE EXECUTE ON FUNCTION baostock.set_minute_month_storage(regclass, text) FROM PUBLIC;
 COMMENT ON FUNCTION baostock.set_minute_month_storage(regclass, text) IS 'Stores a month of baostock.minute_bars (a partition) heap or columnar, rewriting it (on Citus with alter_table_set_access_method); false when it is stored so already. Columnar needs Citus columnar (55000 without). The caller holds the month''s row of baostock.sync_locks.';
 
 CREATE FUNCTION baostock.compress_minute_months(older_than interval DEFAULT NULL)
@@ -689,7 +712,6 @@ BEGIN
     END LOOP;
 END
 $$;
-REVOKE EXECUTE ON FUNCTION baostock.compress_minute_months(interval) FROM PUBLIC;
 COMMENT ON FUNCTION baostock.compress_minute_months(interval) IS 'Stores columnar (Citus columnar) every month of baostock.minute_bars that ended longer ago than older_than (default: the setting baostock.columnar_after; empty: none) and is heap; a row for each month converted (baostock.minute_months shows their sizes). The worker calls it every 10 minutes when baostock.columnar_after is set; a write into a columnar month converts it back to heap first.';
 
 CREATE VIEW baostock.minute_months AS
@@ -797,20 +819,6 @@ COMMENT ON FUNCTION baostock.distribute(integer) IS 'On a Citus coordinator: dis
 GRANT USAGE ON SCHEMA baostock TO PUBLIC;
 REVOKE ALL ON ALL TABLES IN SCHEMA baostock FROM PUBLIC;
 GRANT SELECT ON baostock.health, baostock.runs, baostock.coverage, baostock.gaps, baostock.jobs, baostock.tracked, baostock.minute_months TO PUBLIC;
-REVOKE EXECUTE ON FUNCTION baostock.track(text[], text, text[], date) FROM PUBLIC;
-REVOKE EXECUTE ON FUNCTION baostock.untrack(text[], text, text[]) FROM PUBLIC;
-REVOKE EXECUTE ON FUNCTION baostock.sync_date(date, boolean) FROM PUBLIC;
-REVOKE EXECUTE ON FUNCTION baostock.sync_calendar(date, date) FROM PUBLIC;
-REVOKE EXECUTE ON FUNCTION baostock.sync_securities() FROM PUBLIC;
-REVOKE EXECUTE ON FUNCTION baostock.sync_index_constituents(date) FROM PUBLIC;
-REVOKE EXECUTE ON FUNCTION baostock.sync_industries(date) FROM PUBLIC;
-REVOKE EXECUTE ON FUNCTION baostock.backfill(date, date, text[], text, boolean, boolean) FROM PUBLIC;
-REVOKE EXECUTE ON FUNCTION baostock.plan(date, date, text[], text, boolean, boolean) FROM PUBLIC;
-REVOKE EXECUTE ON FUNCTION baostock.cancel(bigint) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION baostock.wait(bigint) TO PUBLIC;
-GRANT EXECUTE ON FUNCTION baostock.worker_status() TO PUBLIC;
-GRANT EXECUTE ON FUNCTION baostock.sync_health() TO PUBLIC;
-GRANT EXECUTE ON FUNCTION baostock.latest_trading_day() TO PUBLIC;
 
 COMMENT ON FUNCTION baostock.retry(bigint) IS 'Queues the failed units of an ended job again (the job goes back to the queue and gets its own second pass); returns how many.';
 COMMENT ON FUNCTION baostock.resume() IS 'Lifts a blacklist before baostock.blacklist_pause ends it and queues the jobs it paused; returns how many jobs.';
@@ -818,14 +826,7 @@ CREATE VIEW baostock.open_alerts AS
 SELECT alert_id, raised_at, severity, kind, key, message, job_id, run_id, delivered_at, delivery_error
 FROM baostock.alerts WHERE cleared_at IS NULL ORDER BY alert_id DESC;
 COMMENT ON VIEW baostock.open_alerts IS 'Alerts whose condition still holds, newest first.';
-REVOKE EXECUTE ON FUNCTION baostock.retry(bigint) FROM PUBLIC;
-REVOKE EXECUTE ON FUNCTION baostock.resume() FROM PUBLIC;
-REVOKE EXECUTE ON FUNCTION baostock.evaluate_alerts() FROM PUBLIC;
-REVOKE EXECUTE ON FUNCTION baostock.schedule_daily(text[]) FROM PUBLIC;
-REVOKE EXECUTE ON FUNCTION baostock.unschedule_daily() FROM PUBLIC;
-REVOKE EXECUTE ON FUNCTION baostock.distribute(integer) FROM PUBLIC;
 GRANT SELECT ON baostock.alerts, baostock.open_alerts TO PUBLIC;
-GRANT EXECUTE ON FUNCTION baostock.stale_after() TO PUBLIC;
 
 -- A role for those who read the data (analysts, dashboards): GRANT baostock_reader TO someone.
 -- One that exists already is used only if nobody can log in as it: a role made beforehand with
@@ -847,6 +848,22 @@ GRANT SELECT ON baostock.daily_bars, baostock.weekly_bars, baostock.monthly_bars
                 baostock.synced_days, baostock.synced_ranges, baostock.daily_bars_qfq, baostock.daily_bars_hfq,
                 baostock.index_constituents, baostock.stock_industries
                 TO baostock_reader;
-GRANT EXECUTE ON FUNCTION baostock.adjusted_bars(text, date, date, text, text),
-                          baostock.adjusted_bars_of(text, date, date, text, text),
-                          baostock.factor_ranges(text, text), baostock.factors_known_through(text) TO baostock_reader;
+
+-- Who may execute what, in one place (the manual's Security section lists it too): nothing by
+-- default, then an allowlist per role. PUBLIC: the status functions and the functions the
+-- PUBLIC views call (Postgres checks EXECUTE for the view's reader; each reveals no more than
+-- its view). baostock_reader: the data reads. Everything else (syncs, jobs, tracking,
+-- schedules, Citus placement, the internals) is the owner's and whom the owner grants.
+-- test/regress/sql/privileges.sql fails on any function executable beyond this list.
+REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA baostock FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION
+    baostock.sync_health(), baostock.worker_status(), baostock.latest_trading_day(), baostock.stale_after(),
+    baostock.wait(bigint),
+    baostock.newest_bar(text, text),                                  -- tracked
+    baostock.missing_bars(text, text, date[]),                        -- gaps
+    baostock.relation_bytes(regclass, boolean), baostock.distribution_of(regclass) -- minute_months
+    TO PUBLIC;
+GRANT EXECUTE ON FUNCTION
+    baostock.adjusted_bars(text, date, date, text, text), baostock.adjusted_bars_of(text, date, date, text, text),
+    baostock.factor_ranges(text, text), baostock.factors_known_through(text)
+    TO baostock_reader;

@@ -60,9 +60,9 @@ mod tests {
         m.trade_dates()
             .iter()
             .copied()
-            .filter(|t| *t >= d(2024, 6, 3) && *t <= d(2024, 12, 31))
+            .filter(|t| *t >= d(2026, 1, 5) && *t <= d(2026, 6, 30))
             .find(|t| !m.daily_adjust_factors(*t).is_empty() && !m.daily_etf(*t).is_empty())
-            .expect("a day with factors in 2024")
+            .expect("a day with factors and ETF bars (the server has ETF bars from 2026-01-05)")
     }
 
     /// The summary row of a sync call: status, inserted, updated, unchanged, requests.
@@ -254,7 +254,8 @@ mod tests {
             0
         );
 
-        emu.controls().set_clock(Some(day.and_hms_opt(18, 0, 0).unwrap()));
+        // After the factors' publication (18:00).
+        emu.controls().set_clock(Some(day.and_hms_opt(18, 30, 0).unwrap()));
         let (status, inserted, ..) = sync(&format!("SELECT * FROM baostock.sync_date('{day}')"));
         assert_eq!(status, "ok");
         assert!(inserted > 0);
@@ -556,10 +557,8 @@ mod tests {
 
     /// The newest trading days of the emulator's calendar up to today (China), oldest first.
     fn newest_trading_days(emu: &Emulator, n: usize) -> Vec<NaiveDate> {
-        let today = Spi::get_one::<String>("SELECT to_char(now() AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD')")
-            .unwrap()
-            .unwrap();
-        let today = baostock::value::parse_date(&today).unwrap();
+        // Whole days: their factors (the last kind of a day sync_date takes) are out.
+        let today = emu.controls().last_published(baostock_emulator::Kind::Factors);
         let days: Vec<NaiveDate> = emu
             .market()
             .trade_dates()
@@ -585,21 +584,15 @@ mod tests {
     }
 
     #[pg_test]
-    fn sync_date_catches_up_every_missed_day_and_reports_an_unpublished_one() {
+    fn sync_date_catches_up_every_missed_day_and_leaves_an_unpublished_one() {
         let emu = start(EmulatorConfig::default());
         let days = newest_trading_days(&emu, 5);
         sync(&format!("SELECT * FROM baostock.sync_date('{}')", days[0]));
         // The newest day is not published yet: the server's clock is that morning.
-        emu.controls()
-            .set_publish_time(Some(NaiveTime::from_hms_opt(17, 0, 0).unwrap()));
         emu.controls().set_clock(Some(days[4].and_hms_opt(10, 0, 0).unwrap()));
         emu.reset_counters();
         let rows = statuses("SELECT day::text AS day, status FROM baostock.sync_date()");
-        let want: Vec<(String, String)> = days[1..]
-            .iter()
-            .enumerate()
-            .map(|(i, d)| (d.to_string(), if i < 3 { "ok" } else { "not_available" }.to_string()))
-            .collect();
+        let want: Vec<(String, String)> = days[1..4].iter().map(|d| (d.to_string(), "ok".to_string())).collect();
         assert_eq!(rows, want);
         assert_eq!(
             count(&format!(
@@ -608,25 +601,43 @@ mod tests {
             )),
             3
         );
-        // Four days of 98 + 9A + 9C, each day's three at once: the unpublished day's 9A and
-        // 9C answers are dropped with its empty 98.
+        // Three days of 98 + 9A + 9C: nothing is asked of the day the server has not published
+        // by its clock (learnt from a login first).
         assert_eq!(
             emu.counters().requests("98"),
-            4,
+            3,
             "{:?}",
             emu.counters().requests_by_type
         );
-        assert_eq!(emu.counters().requests("9A"), 4);
-        // One run per day looked at.
+        assert_eq!(emu.counters().requests("9A"), 3);
+        // One run per day synced.
         assert_eq!(
             count(&format!(
                 "SELECT count(*) FROM baostock.sync_runs WHERE kind = 'sync_date' AND day > '{}'",
                 days[0]
             )),
-            4
+            3
         );
-        // Later that evening the day is published and the next call takes only that day.
-        emu.controls().set_clock(Some(days[4].and_hms_opt(18, 0, 0).unwrap()));
+        // Between 17:30 and 18:00 the day's bars are stored but it is not marked synced: its
+        // factors are not out yet.
+        emu.controls().set_clock(Some(days[4].and_hms_opt(17, 45, 0).unwrap()));
+        let rows = statuses("SELECT day::text AS day, status FROM baostock.sync_date()");
+        assert_eq!(rows, vec![(days[4].to_string(), "incomplete".to_string())]);
+        assert_eq!(
+            count(&format!(
+                "SELECT count(*) FROM baostock.synced_days WHERE day = '{}'",
+                days[4]
+            )),
+            0
+        );
+        assert!(
+            count(&format!(
+                "SELECT count(*) FROM baostock.daily_bars WHERE date = '{}'",
+                days[4]
+            )) > 0
+        );
+        // Later that evening the day is whole and the next call takes only that day.
+        emu.controls().set_clock(Some(days[4].and_hms_opt(18, 30, 0).unwrap()));
         let rows = statuses("SELECT day::text AS day, status FROM baostock.sync_date()");
         assert_eq!(rows, vec![(days[4].to_string(), "ok".to_string())]);
     }

@@ -74,7 +74,8 @@ pub fn request_limit(budget: u64, who: Budget) -> Option<u64> {
 /// errors name the file and the line number, never a value.
 fn read_credentials(path: &str, cfg: &mut baostock::client::Config) -> SyncResult<()> {
     use std::os::unix::fs::MetadataExt;
-    let bad = |why: String| SyncError::Config(format!("baostock.credentials_file {path:?}: {why}"));
+    // The path is the superuser's setting: errors (in runs, which PUBLIC reads) name the setting.
+    let bad = |why: String| SyncError::Config(format!("baostock.credentials_file: {why}"));
     let meta = std::fs::metadata(path).map_err(|e| bad(e.to_string()))?;
     // SAFETY: geteuid has no preconditions.
     let me = unsafe { libc::geteuid() };
@@ -383,6 +384,14 @@ pub async fn industries(pool: &Pool, date: Option<NaiveDate>) -> SyncResult<Vec<
         date,
     };
     pages(pool, req).await
+}
+
+/// Logs in and out once, so that the server's clock (from the login reply) is current before
+/// deciding what it has published; returns what it cost.
+pub fn learn_server_clock() -> SyncResult<Traffic> {
+    let pool = pool(Some(1), Budget::Full)?;
+    block_on(closing(&pool, pool.login()))?.map_err(|e| SyncError::client("login", e))?;
+    Ok(Traffic::of(&pool))
 }
 
 /// Runs `work`, then logs every session out, on the same runtime as the sessions' sockets.

@@ -205,6 +205,19 @@ fn server_day(s: &Shared) -> i64 {
     (clock::now_ms() + s.clock_offset_ms.load(Ordering::Acquire) + 8 * 3_600_000).div_euclid(DAY_MS)
 }
 
+/// The server's China time now: the host's clock plus the offset seen in the last login
+/// reply (the host's clock before any, or without the preload).
+pub fn server_now() -> NaiveDateTime {
+    let offset = shared().map_or(0, |s| s.clock_offset_ms.load(Ordering::Acquire));
+    clock::china_time(clock::now_ms() + offset)
+}
+
+/// The offset of the server's clock from the host's seen in the last login reply, when the
+/// preload keeps one.
+pub fn clock_offset_ms() -> Option<i64> {
+    shared().map(|s| s.clock_offset_ms.load(Ordering::Acquire))
+}
+
 /// Milliseconds until the server's China day ends.
 pub fn ms_to_next_server_day() -> i64 {
     shared().map_or(DAY_MS, |s| {

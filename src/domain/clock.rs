@@ -28,6 +28,11 @@ pub fn utc_text(ms: i64) -> String {
         .map_or_else(|| ms.to_string(), |t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
 }
 
+/// The China time (UTC+8) of a Unix-milliseconds time.
+pub fn china_time(ms: i64) -> NaiveDateTime {
+    DateTime::<Utc>::from_timestamp_millis(ms + 8 * 3_600_000).map_or(NaiveDateTime::MIN, |t| t.naive_utc())
+}
+
 /// Days from 1970-01-01 to a date (the shared memory keeps days as numbers).
 pub fn epoch_day(d: NaiveDate) -> i64 {
     (d - NaiveDate::default()).num_days()

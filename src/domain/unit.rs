@@ -33,6 +33,9 @@ pub enum Status {
     Empty,
     /// A day whose answers miss something (the reason); nothing written, not marked.
     Incomplete(String),
+    /// A day whose bars are written but whose factors the server had not published yet (the
+    /// reason); not marked synced, so it is fetched again.
+    Awaiting(String),
 }
 
 impl Status {
@@ -41,7 +44,7 @@ impl Status {
         match self {
             Status::Ok => "ok",
             Status::Empty => "not_available",
-            Status::Incomplete(_) => "incomplete",
+            Status::Incomplete(_) | Status::Awaiting(_) => "incomplete",
         }
     }
 }

@@ -5,11 +5,13 @@
 
 use baostock::client::Pool;
 use baostock::reply::AdjustFactor;
-use chrono::NaiveDate;
+use chrono::{NaiveDate, NaiveDateTime};
 
+use crate::domain::publication::{self, Kind};
 use crate::domain::{Counts, Status, Unit};
 use crate::error::{SyncError, SyncResult};
 use crate::net;
+use crate::shmem;
 use crate::store;
 use crate::store::bars::{self, MinuteRow, PeriodRow};
 
@@ -17,8 +19,14 @@ use crate::store::bars::{self, MinuteRow, PeriodRow};
 /// (and 9A) answer must have for the day to count as complete.
 pub const MIN_SHARE: f64 = 0.9;
 
-/// A unit's answer, in memory until it is applied.
-pub enum Fetched {
+/// A unit's answer, in memory until it is applied, with the server's China time when it was
+/// asked for (what was published then bounds what the answer covers).
+pub struct Fetched {
+    pub asked_at: NaiveDateTime,
+    pub rows: Rows,
+}
+
+pub enum Rows {
     Day(net::Day),
     Bars(net::Bars),
     Factors(Vec<AdjustFactor>),
@@ -26,15 +34,22 @@ pub enum Fetched {
 
 /// Asks the server for what `unit` needs; no SPI (it runs on the network thread).
 pub async fn fetch(unit: &Unit, pool: &Pool) -> SyncResult<Fetched> {
-    Ok(match unit {
-        Unit::Day(d) => Fetched::Day(net::day(pool, *d).await?),
+    let started = std::time::Instant::now();
+    let rows = match unit {
+        Unit::Day(d) => Rows::Day(net::day(pool, *d).await?),
         Unit::Range {
             code,
             frequency,
             start,
             end,
-        } => Fetched::Bars(net::history(pool, code, *start, *end, *frequency).await?),
-        Unit::Factors { code, start, end } => Fetched::Factors(net::factor_history(pool, code, *start, *end).await?),
+        } => Rows::Bars(net::history(pool, code, *start, *end, *frequency).await?),
+        Unit::Factors { code, start, end } => Rows::Factors(net::factor_history(pool, code, *start, *end).await?),
+    };
+    // The server's time now (a login on the way may have just told it) less the time taken.
+    let took = chrono::Duration::from_std(started.elapsed()).unwrap_or_default();
+    Ok(Fetched {
+        asked_at: shmem::server_now() - took,
+        rows,
     })
 }
 
@@ -44,8 +59,9 @@ pub fn apply(unit: &Unit, fetched: Fetched, job_id: Option<i64>, batch: usize) -
 }
 
 fn apply_fetched(unit: &Unit, fetched: Fetched, job_id: Option<i64>, batch: usize) -> SyncResult<(Status, Counts)> {
-    match (unit, fetched) {
-        (Unit::Day(day), Fetched::Day(d)) => apply_day(*day, d, job_id, batch),
+    let asked_at = fetched.asked_at;
+    match (unit, fetched.rows) {
+        (Unit::Day(day), Rows::Day(d)) => apply_day(*day, d, asked_at, job_id, batch),
         (
             Unit::Range {
                 code,
@@ -53,7 +69,7 @@ fn apply_fetched(unit: &Unit, fetched: Fetched, job_id: Option<i64>, batch: usiz
                 start,
                 end,
             },
-            Fetched::Bars(bars),
+            Rows::Bars(bars),
         ) => {
             if let Some((c, d)) = bars.keys().into_iter().find(|(c, d)| c != code || d < start || d > end) {
                 return Err(outside("bar", c, d, code, *start, *end));
@@ -86,14 +102,14 @@ fn apply_fetched(unit: &Unit, fetched: Fetched, job_id: Option<i64>, batch: usiz
                     bars::upsert_minutes(&rows, batch)?
                 }
             };
-            // A week or month not over yet is fetched again later: the range covers whole
-            // periods only.
-            if let Some(covered) = store::covered_end(*frequency, *end)?.filter(|c| c >= start) {
+            // Up to what the server had published when asked; a week or month not over yet is
+            // fetched again later: the range covers whole periods only.
+            if let Some(covered) = store::covered_end(*frequency, *end, asked_at)?.filter(|c| c >= start) {
                 store::mark_range(code, frequency.code(), *start, covered, job_id)?;
             }
             Ok((Status::Ok, counts))
         }
-        (Unit::Factors { code, start, end }, Fetched::Factors(factors)) => {
+        (Unit::Factors { code, start, end }, Rows::Factors(factors)) => {
             if let Some(f) = factors
                 .iter()
                 .find(|f| f.code != *code || f.operate_date < *start || f.operate_date > *end)
@@ -101,7 +117,12 @@ fn apply_fetched(unit: &Unit, fetched: Fetched, job_id: Option<i64>, batch: usiz
                 return Err(outside("adjust factor", &f.code, f.operate_date, code, *start, *end));
             }
             let counts = store::upsert_factors(&factors, batch)?;
-            store::mark_range(code, "factors", *start, *end, job_id)?;
+            // The factors of days not yet published may still come: the history reaches as far
+            // as the server had published.
+            let covered = (*end).min(publication::published_through(Kind::Factors, asked_at));
+            if covered >= *start {
+                store::mark_range(code, "factors", *start, covered, job_id)?;
+            }
             Ok((Status::Ok, counts))
         }
         _ => Err(SyncError::Store(
@@ -112,14 +133,25 @@ fn apply_fetched(unit: &Unit, fetched: Fetched, job_id: Option<i64>, batch: usiz
 
 /// A day is complete when 98 has rows, and 98 and 9A each have at least `MIN_SHARE` of the
 /// stocks and of the ETFs `baostock.securities` lists as trading that day (so an empty 9A
-/// is complete only on days before the first ETF).
-fn apply_day(day: NaiveDate, d: net::Day, job_id: Option<i64>, batch: usize) -> SyncResult<(Status, Counts)> {
+/// is complete only on days before the first ETF, or before the server's ETF history). It is
+/// marked synced only when its factors were published when asked: before that its bars are
+/// stored and the day is fetched again, so that its dividends and splits are never lost.
+fn apply_day(
+    day: NaiveDate,
+    d: net::Day,
+    asked_at: NaiveDateTime,
+    job_id: Option<i64>,
+    batch: usize,
+) -> SyncResult<(Status, Counts)> {
     // A backfill's day and sync_date's write one after the other (sync_date holds it already).
     store::lock_day(day)?;
     if d.stocks.is_empty() {
         return Ok((Status::Empty, Counts::default()));
     }
     for (what, got, sec_type) in [("stock", d.stocks.len(), 1), ("ETF", d.etfs.len(), 5)] {
+        if sec_type == 5 && day < publication::ETF_HISTORY_START {
+            continue;
+        }
         let listed = store::listed(day, sec_type)?;
         if (got as f64) < MIN_SHARE * listed as f64 {
             return Ok((
@@ -143,9 +175,19 @@ fn apply_day(day: NaiveDate, d: net::Day, job_id: Option<i64>, batch: usize) -> 
     store::lock_factors_and_bars()?;
     let factor_counts = store::upsert_factors(&d.factors, batch)?;
     let bar_counts = store::upsert_bars(&bars, batch)?;
-    store::mark_synced(day, job_id, bar_counts.total(), factor_counts.total())?;
     let mut counts = bar_counts;
     counts += factor_counts;
+    if publication::published_through(Kind::Factors, asked_at) < day {
+        let at = publication::published_at(Kind::Factors, day);
+        return Ok((
+            Status::Awaiting(format!(
+                "the bars of {day} are stored, but its adjust factors are published at {} China time",
+                at.format("%H:%M")
+            )),
+            counts,
+        ));
+    }
+    store::mark_synced(day, job_id, bar_counts.total(), factor_counts.total())?;
     Ok((Status::Ok, counts))
 }
 

@@ -252,7 +252,8 @@ pub fn upsert_minutes(rows: &[MinuteRow], batch: usize) -> SyncResult<Counts> {
     write_rows("baostock.minute_bars", rows, batch)
 }
 
-/// Creates `baostock.minute_bars_YYYYMM` when it does not exist, and stores it heap again
+/// Creates `baostock.minute_bars_YYYYMM` when it does not exist (without waiting for readers
+/// of `baostock.minute_bars`), and stores it heap again
 /// when it is columnar (`baostock.columnar_after`: columnar takes no UPDATE or DELETE); two
 /// writers of one month wait for each other (a lock of `baostock.sync_locks`, to the end of
 /// the transaction).
@@ -293,10 +294,31 @@ fn ensure_minute_partition(year: i32, month: u32) -> SyncResult<()> {
     if exists()? {
         return Ok(());
     }
+    let bounds = format!("FOR VALUES FROM ('{from} 00:00') TO ('{to} 00:00')");
+    let comment = format!(
+        "COMMENT ON TABLE baostock.{name} IS 'Minute bars of {from} to {to} (a partition of baostock.minute_bars, created by the store).'"
+    );
+    // Citus distributes a partition made by PARTITION OF a distributed table.
+    let distributed = Spi::get_one::<String>("SELECT baostock.distribution_of('baostock.minute_bars')")
+        .map_err(spi_err)?
+        .is_some();
+    if distributed {
+        return Spi::run(&format!(
+            "CREATE TABLE baostock.{name} PARTITION OF baostock.minute_bars (PRIMARY KEY (code, frequency, time)) {bounds};
+             {comment}"
+        ))
+        .map_err(spi_err);
+    }
+    // Made apart and attached: ATTACH PARTITION takes SHARE UPDATE EXCLUSIVE on minute_bars,
+    // which readers of the table (any role's idle transaction after a view) do not block,
+    // where PARTITION OF needs ACCESS EXCLUSIVE. The CHECK of the bounds spares the scan.
     Spi::run(&format!(
-        "CREATE TABLE baostock.{name} PARTITION OF baostock.minute_bars (PRIMARY KEY (code, frequency, time))
-             FOR VALUES FROM ('{from} 00:00') TO ('{to} 00:00');
-         COMMENT ON TABLE baostock.{name} IS 'Minute bars of {from} to {to} (a partition of baostock.minute_bars, created by the store).'"
+        "CREATE TABLE baostock.{name} (LIKE baostock.minute_bars INCLUDING DEFAULTS INCLUDING STORAGE INCLUDING COMPRESSION,
+             PRIMARY KEY (code, frequency, time),
+             CONSTRAINT {name}_bounds CHECK (time >= '{from} 00:00' AND time < '{to} 00:00'));
+         ALTER TABLE baostock.minute_bars ATTACH PARTITION baostock.{name} {bounds};
+         ALTER TABLE baostock.{name} DROP CONSTRAINT {name}_bounds;
+         {comment}"
     ))
     .map_err(spi_err)
 }

@@ -7,7 +7,7 @@ use pgrx::{pg_sys, Spi};
 
 use super::{date_text, dates, spi_err, stored_date, strings};
 use crate::domain::period::{period_end, period_start};
-use crate::domain::Unit;
+use crate::domain::{publication, Unit};
 use crate::error::{SyncError, SyncResult};
 
 /// Trading days in a range that are not synced yet (all of them with `force`).
@@ -59,16 +59,20 @@ fn spans_of(sql: &str, args: &[DatumWithOid]) -> SyncResult<Vec<(String, NaiveDa
 /// Per-code bar ranges of a frequency: for each code, the stretches of trading days in the
 /// range and in its listing that no synced range of that code and frequency covers (nor, for
 /// daily bars, a synced day). Weekly and monthly ranges start on their period's first day
-/// and end on its last (or today): a bar covers the whole period, and only the period not over
-/// yet is fetched again later; minute ranges are cut at year ends (a unit stays small).
+/// and end on its last: a bar covers the whole period. Nothing after `published` (the last day
+/// of the frequency's kind the server has published) nor before the server's history of a
+/// code's type and the frequency (`publication::history_start`); minute ranges are cut at year
+/// ends (a unit stays small).
 pub fn plan_ranges(
     codes: &[String],
     frequency: Frequency,
     start: NaiveDate,
     end: NaiveDate,
     force: bool,
-    today: NaiveDate,
+    published: NaiveDate,
 ) -> SyncResult<Vec<Unit>> {
+    let end = end.min(published);
+    let floor = |sec_type| publication::history_start(frequency, sec_type).unwrap_or(crate::domain::FIRST_TRADING_DAY);
     let spans = spans_of(
         "WITH t AS (
              SELECT day, row_number() OVER (ORDER BY day) AS n FROM baostock.trade_calendar
@@ -76,6 +80,7 @@ pub fn plan_ranges(
          ), need AS (
              SELECT s.code, t.day, t.n FROM baostock.securities s
              JOIN t ON (s.ipo_date IS NULL OR t.day >= s.ipo_date) AND (s.out_date IS NULL OR t.day < s.out_date)
+                    AND t.day >= CASE WHEN s.sec_type = 5 THEN $7::text::date ELSE $6::text::date END
              WHERE s.code = ANY($1::text[])
                AND ($4 OR NOT (($5 = 'd' AND s.sec_type IN (1, 5)
                                 AND EXISTS (SELECT 1 FROM baostock.synced_days d WHERE d.day = t.day))
@@ -92,13 +97,15 @@ pub fn plan_ranges(
             date_text(end).into(),
             force.into(),
             frequency.code().into(),
+            date_text(floor(1)).into(),
+            date_text(floor(5)).into(),
         ],
     )?;
     let mut units = Vec::new();
     for (code, s, e) in spans {
         let pieces = match frequency {
             Frequency::Weekly | Frequency::Monthly => {
-                vec![(period_start(frequency, s), period_end(frequency, e).min(today))]
+                vec![(period_start(frequency, s), period_end(frequency, e).min(published))]
             }
             Frequency::Daily => vec![(s, e)],
             _ => (s.year()..=e.year())

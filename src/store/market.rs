@@ -6,13 +6,13 @@ use std::collections::{BTreeMap, HashMap};
 
 use baostock::reply::{AdjustFactor, DailyBar, StockBasic, TradeDate};
 use baostock::value::Decimal;
-use chrono::NaiveDate;
+use chrono::{NaiveDate, NaiveDateTime};
 use pgrx::Spi;
 
 use super::bars::AdjustedDay;
-use super::session::china_today;
 use super::writer::{upsert, upsert_touching, write_rows, Column};
 use super::{date_query, date_text, dates, spi_err};
+use crate::domain::publication::{self, Kind};
 use crate::domain::{period, Counts};
 use crate::error::{SyncError, SyncResult};
 
@@ -327,17 +327,24 @@ pub fn mark_range(code: &str, kind: &str, start: NaiveDate, end: NaiveDate, job_
     .map_err(spi_err)
 }
 
-/// The last day a range of `frequency` ending on `end` covers for good: `end`, but for weeks
-/// and months the day before the period of `end` while that period is not over: its last
-/// day is today or later (China), or it has trading days after `end`. Its bar is stored; the
+/// The last day a range of `frequency` ending on `end`, asked for at the server's time
+/// `asked_at`, covers for good: `end`, but no day after the last one of its kind the server
+/// had published then, and for weeks and months the day before the period of that day while
+/// the period is not over: unpublished, or with trading days after it. Its bar is stored; the
 /// next backfill fetches it again.
-pub fn covered_end(frequency: baostock::value::Frequency, end: NaiveDate) -> SyncResult<Option<NaiveDate>> {
+pub fn covered_end(
+    frequency: baostock::value::Frequency,
+    end: NaiveDate,
+    asked_at: NaiveDateTime,
+) -> SyncResult<Option<NaiveDate>> {
     use baostock::value::Frequency;
+    let published = publication::published_through(Kind::of(frequency), asked_at);
+    let end = end.min(published);
     if !matches!(frequency, Frequency::Weekly | Frequency::Monthly) {
         return Ok(Some(end));
     }
     let (start, last) = (period::period_start(frequency, end), period::period_end(frequency, end));
-    let open = last >= china_today()?
+    let open = last > published
         || Spi::get_one_with_args::<bool>(
             "SELECT EXISTS (SELECT 1 FROM baostock.trade_calendar WHERE is_trading_day
                               AND day > $1::text::date AND day <= $2::text::date)",

@@ -4,11 +4,12 @@
 
 use std::panic::AssertUnwindSafe;
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, NaiveDateTime};
 use pgrx::{pg_sys, PgTryBuilder, Spi};
 
 use super::{date_text, spi_err};
 use crate::domain::clock;
+use crate::domain::publication::{self, Kind};
 use crate::error::{SyncError, SyncResult};
 
 /// How long a sync waits for a lock another sync holds before it gives up.
@@ -62,6 +63,23 @@ fn lock_in(name: &str, mode: &str) -> SyncResult<()> {
 /// Takes the lock that keeps two syncs from fetching and writing one day at once.
 pub fn lock_day(day: NaiveDate) -> SyncResult<()> {
     lock(&format!("day {}", date_text(day)))
+}
+
+/// The server's China time now: the host's clock plus the offset the last login reply showed
+/// (shared memory's; without the preload the one `server_state` keeps; else none).
+pub fn server_now() -> SyncResult<NaiveDateTime> {
+    let offset = match crate::shmem::clock_offset_ms() {
+        Some(o) => o,
+        None => Spi::get_one::<i64>("SELECT (SELECT clock_offset_ms FROM baostock.server_state)")
+            .map_err(spi_err)?
+            .unwrap_or(0),
+    };
+    Ok(clock::china_time(clock::now_ms() + offset))
+}
+
+/// The last day whose data of `kind` the server has published now, by its clock.
+pub fn published_through(kind: Kind) -> SyncResult<NaiveDate> {
+    Ok(publication::published_through(kind, server_now()?))
 }
 
 /// Today in China (UTC+8), by the database clock (formatted explicitly: DateStyle varies).
@@ -121,7 +139,9 @@ pub fn require_current_schema() -> SyncResult<()> {
 /// Pins this session's settings until it ends (call in a transaction that commits, before any
 /// other statement of a background worker): `search_path` is `pg_catalog, pg_temp`, so no
 /// function, operator or table a role creates in another schema stands in for a built-in one;
-/// with `lock_timeout`, no lock is waited on longer than that; and no statement is compiled
+/// with `lock_timeout`, no lock is waited on longer than that; whatever the database's or a
+/// role's settings say, transactions are writable and no statement or idle transaction is
+/// timed out (a database owner could otherwise stall the worker); and no statement is compiled
 /// with JIT: every statement of the worker is short, and the planner's estimates for the health
 /// queries (never-analysed, empty tables count as ten pages) pass `jit_above_cost`, which made
 /// each alert evaluation spend 1.5 s compiling a query that runs in milliseconds.
@@ -129,6 +149,9 @@ pub fn pin_session(lock_timeout: Option<&str>) -> SyncResult<()> {
     Spi::run_with_args(
         "SELECT pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', false),
                 pg_catalog.set_config('jit', 'off', false),
+                pg_catalog.set_config('default_transaction_read_only', 'off', false),
+                pg_catalog.set_config('statement_timeout', '0', false),
+                pg_catalog.set_config('idle_in_transaction_session_timeout', '0', false),
                 pg_catalog.set_config('lock_timeout', coalesce($1, pg_catalog.current_setting('lock_timeout')), false)",
         &[lock_timeout.into()],
     )

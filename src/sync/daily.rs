@@ -6,6 +6,7 @@ use serde_json::json;
 
 use super::reference::{ensure_securities, extend_calendar, refresh_reference};
 use super::{backend_interrupt, guard_server, runlog, subtransaction, DayArg, Outcome, Run};
+use crate::domain::publication::Kind;
 use crate::domain::{self, clock, Counts, Status, Unit};
 use crate::engine::{self, Runner};
 use crate::error::{SyncError, SyncResult};
@@ -33,7 +34,14 @@ pub fn sync_date(arg: DayArg, force: bool) -> SyncResult<Vec<Outcome>> {
         return Err(early.fail(e));
     }
 
+    // Without a day, what is due is what the server has published by its clock: learn it.
     let mut nested = Traffic::default();
+    if given.is_none() {
+        match net::learn_server_clock() {
+            Ok(t) => nested = t,
+            Err(e) => return Err(early.fail(e)),
+        }
+    }
     match extend_calendar(given, today).and_then(|t| ensure_securities().map(|s| t + s)) {
         Ok(t) => nested = nested + t,
         Err(e) => return Err(early.fail(e)),
@@ -54,7 +62,8 @@ pub fn sync_date(arg: DayArg, force: bool) -> SyncResult<Vec<Outcome>> {
             Some(true) => vec![day],
         },
         None => {
-            let Some(latest) = store::latest_trading_day(today)? else {
+            let published = store::published_through(Kind::Daily)?;
+            let Some(latest) = store::latest_trading_day(published)? else {
                 return Err(early.fail(SyncError::invalid(format!(
                     "the calendar has no trading day up to {today}"
                 ))));
@@ -77,7 +86,13 @@ pub fn sync_date(arg: DayArg, force: bool) -> SyncResult<Vec<Outcome>> {
             }
             if days.is_empty() {
                 pgrx::notice!("{latest} is already synced; nothing to catch up");
-                return skipped(early, latest, nested + refresh_reference(today));
+                let out = skipped(early, latest, nested + refresh_reference(today));
+                // The tracked series' later kinds (minute bars, weeks, months) come out after
+                // the day: every scheduled call extends them.
+                if let Some(day) = store::newest_synced_day()? {
+                    extend_tracked(day);
+                }
+                return out;
             }
             days
         }
@@ -169,7 +184,7 @@ fn run_days(days: &[NaiveDate], params: &serde_json::Value, nested: Traffic) -> 
             subtransaction(|| {
                 let (status, counts) = engine::apply(&unit, fetched, None, batch)?;
                 let note = match &status {
-                    Status::Incomplete(why) => Some(why.clone()),
+                    Status::Incomplete(why) | Status::Awaiting(why) => Some(why.clone()),
                     _ => None,
                 };
                 let (run_id, outcome) = Run { rec: run.rec.clone() }.finish(status.word(), counts, note)?;
@@ -197,7 +212,7 @@ fn run_days(days: &[NaiveDate], params: &serde_json::Value, nested: Traffic) -> 
                     Status::Empty => pgrx::notice!(
                         "the server has not published {day} yet; it is not marked synced, try again later"
                     ),
-                    Status::Incomplete(why) => {
+                    Status::Incomplete(why) | Status::Awaiting(why) => {
                         pgrx::notice!("{why}; {day} is not marked synced, try again later")
                     }
                 }

@@ -7,6 +7,7 @@ use baostock::value::Frequency;
 use chrono::NaiveDate;
 use serde_json::json;
 
+use crate::domain::publication::{self, Kind};
 use crate::domain::{self, clock, Unit};
 use crate::error::{SyncError, SyncResult};
 use crate::store::jobs::{self as q, JobArgs};
@@ -104,10 +105,12 @@ pub fn plan(args: &Args) -> SyncResult<Plan> {
     }
     sync::extend_calendar(None, args.end.unwrap_or(today))?;
     sync::reference::ensure_securities()?;
+    let published = store::published_through(Kind::of(frequency))?;
     let end = match args.end {
         Some(e) => e,
-        None => store::latest_trading_day(today)?.unwrap_or(today),
+        None => store::latest_trading_day(published)?.unwrap_or(published),
     };
+    left_out(frequency, args.start, end, published);
     let codes = match &args.codes {
         None if frequency == Frequency::Daily => None,
         None => Some(q::listed_codes(args.start, end)?),
@@ -137,12 +140,14 @@ pub fn plan(args: &Args) -> SyncResult<Plan> {
     };
     // Every code whose bars are stored gets its whole factor history once (adjusted prices
     // need the factor in force on its first bar); daily syncs keep it current.
+    // A day is synced with its factors: days whose factors are not out yet are sync_date's.
+    let factors_published = store::published_through(Kind::Factors)?;
     let mut units = match &codes {
-        None => q::plan_days(args.start, end, args.force)?
+        None => q::plan_days(args.start, end.min(factors_published), args.force)?
             .into_iter()
             .map(Unit::Day)
             .collect(),
-        Some(codes) => q::plan_ranges(codes, frequency, args.start, end, args.force, today)?,
+        Some(codes) => q::plan_ranges(codes, frequency, args.start, end, args.force, published)?,
     };
     let factor_codes = match codes {
         _ if !args.factors => Vec::new(),
@@ -153,12 +158,33 @@ pub fn plan(args: &Args) -> SyncResult<Plan> {
     // forward-adjusted prices of every day depend on the code's latest factor. Histories go
     // first: bars written after them are adjusted as they are written, while a history
     // written after its bars adjusts them again (a second write of each).
-    let mut factor_units = q::plan_factors(&factor_codes, today, args.force)?;
+    let mut factor_units = q::plan_factors(&factor_codes, factors_published, args.force)?;
     factor_units.append(&mut units);
     let units = factor_units;
     let mut plan = estimate(args, end, units)?;
     plan.rows.extend(tracking_a_day(end)?);
     Ok(plan)
+}
+
+/// Says what of `start..=end` the server does not have (yet) at `frequency`, so asks nothing
+/// of it: days after its last published one, minute bars before its minute history, ETF bars
+/// before its ETF history.
+fn left_out(frequency: Frequency, start: NaiveDate, end: NaiveDate, published: NaiveDate) {
+    if end > published {
+        pgrx::notice!(
+            "pg_baostock: {} bars after {published} are not published yet (the server publishes them at {} China time); they are left out",
+            Kind::of(frequency).name(),
+            Kind::of(frequency).hour().format("%H:%M")
+        );
+    }
+    for (sec_type, what) in [(1, "stocks' and indices'"), (5, "ETFs'")] {
+        if let Some(floor) = publication::history_start(frequency, sec_type).filter(|f| start < *f) {
+            pgrx::notice!(
+                "pg_baostock: the server has no {what} {} bars before {floor}; those days are left out",
+                Kind::of(frequency).name()
+            );
+        }
+    }
 }
 
 /// What keeping the tracked series current costs each evening (beside the backfill, not in
@@ -312,14 +338,9 @@ pub fn track(day: Option<NaiveDate>) -> SyncResult<Option<i64>> {
     }
     let mut units = Vec::new();
     for ((frequency, start), codes) in &groups {
-        units.extend(q::plan_ranges(
-            codes,
-            check_frequency(frequency)?,
-            *start,
-            day,
-            false,
-            today,
-        )?);
+        let frequency = check_frequency(frequency)?;
+        let published = store::published_through(Kind::of(frequency))?;
+        units.extend(q::plan_ranges(codes, frequency, *start, day, false, published)?);
     }
     if units.is_empty() {
         return Ok(None);

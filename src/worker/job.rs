@@ -143,7 +143,8 @@ fn give_up(job: i64, e: &SyncError) {
 fn run_pass(job: i64, units: Vec<(i32, Unit)>, house: &mut House) -> SyncResult<Pass> {
     let (numbers, list): (Vec<i32>, Vec<Unit>) = units.into_iter().unzip();
     let (base_requests, base_bytes) = xact(|| q::job_traffic(job))?;
-    let today = xact(store::china_today)?;
+    // A day the server has published whose 98 is empty has no all-market history.
+    let today = xact(|| store::published_through(crate::domain::publication::Kind::Daily))?;
     // One of the cluster's sessions is left to sync_date, so a long backfill never holds up
     // the daily sync.
     let pool = net::pool(Some(jobs::worker_sessions()), net::Budget::LessReserve)?;
@@ -230,7 +231,7 @@ fn apply(
                     sqlstate: None,
                     message: Some("the server has not published this day yet".into()),
                 },
-                Status::Incomplete(why) => UnitEnd {
+                Status::Incomplete(why) | Status::Awaiting(why) => UnitEnd {
                     state: "failed",
                     rows: 0,
                     sqlstate: None,

@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use baostock::frame::{decode_request, decode_response};
 use baostock::value::{AdjustFlag, Frequency, DAILY_FIELDS};
 use baostock::{HistoryKQuery, Limits, Page, Request};
-use baostock_emulator::handler::{answer_query, Publication};
-use baostock_emulator::{Emulator, EmulatorConfig, Market, MarketConfig, SecType};
+use baostock_emulator::handler::answer_query;
+use baostock_emulator::{Emulator, EmulatorConfig, Market, MarketConfig, Publication, SecType};
 use chrono::NaiveDate;
 
 fn rss_mb() -> (f64, f64) {
@@ -74,7 +74,7 @@ fn main() {
     );
 
     let days = m.trade_dates();
-    let pub_all = Publication::default();
+    let pub_all = Publication::everything();
     let mut t98 = Vec::new();
     let mut rows98 = 0;
     let mut bytes98 = 0;

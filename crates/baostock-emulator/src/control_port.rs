@@ -12,13 +12,15 @@
 //! | `clear-overrides` | remove every override |
 //! | `corporate-action CODE YYYY-MM-DD RATIO_PPM` | add a dividend or split at the open of that day (price ratio before / after in parts per million, e.g. `1025000`) |
 //! | `clear-corporate-actions` | remove every corporate action added at run time |
-//! | `publish HH:MM[:SS]` / `publish none` | publication time of daily rows (China time) |
+//! | `publish official` / `publish always` | the publication schedule: the real server's hours and history floors, or every day from its start with no floors |
+//! | `publish KIND HH:MM[:SS]` / `publish KIND none` | the China time `KIND` (`daily`, `factors`, `minute`, `weekly`, `monthly`, `constituents`) is published at on its release day, or none: from the start of the day |
+//! | `publish HH:MM[:SS]` / `publish none` | aliases of `publish daily HH:MM[:SS]` / `publish daily none` |
 //! | `clock YYYY-MM-DDTHH:MM:SS[.fff]` / `clock none` | fix the emulator's China time (frozen) |
 //! | `clock YYYY-MM-DDTHH:MM:SS[.fff] running` | set the China time and let it run on with real time |
 //! | `all-market-from YYYY-MM-DD` / `all-market-from none` | first day 98/9A/9C have rows for (earlier days: no rows; 95 and 15 unaffected) |
 //! | `sessions max=N|none blacklist_ms=N|none daily_limit=N|none` | session limit per IP, blacklist period, requests per IP per emulator day (beyond: `10001011` and blacklisted for the period, 24 h without one); settings left out are reset |
 //! | `clear-blacklist` | lift every blacklisting (and forget the day's request counts) |
-//! | `status` | current settings, the clock's mode and the requests by IP today |
+//! | `status` | current settings (the publication per kind, the floors, the last published day per kind), the clock's mode and the requests by IP today |
 //! | `quit` | close this control connection |
 //!
 //! Errors answer `{"ok":false,"error":"..."}`.
@@ -32,6 +34,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::controls::{json_escape, Controls, FaultConfig, LatencyConfig, SessionConfig};
+use crate::publication::{Kind, Schedule};
 use crate::Shared;
 
 /// Longest command line accepted.
@@ -155,6 +158,70 @@ pub fn parse_datetime(v: &str) -> Result<NaiveDateTime, String> {
         .map_err(|_| format!("not a date and time: {v:?}"))
 }
 
+/// A `publish` command: a preset, or one kind's hour.
+enum Publish {
+    Preset(Schedule),
+    Hour(Kind, Option<NaiveTime>),
+}
+
+/// An hour or `none`.
+fn parse_hour(v: &str) -> Result<Option<NaiveTime>, String> {
+    if v == "none" {
+        Ok(None)
+    } else {
+        parse_time(v).map(Some)
+    }
+}
+
+/// Parses the arguments of `publish`: `official`, `always`, `KIND HH:MM[:SS]|none`, or the
+/// daily aliases `HH:MM[:SS]|none`.
+fn parse_publish(args: &[&str]) -> Result<Publish, String> {
+    const USAGE: &str = "usage: publish official|always|HH:MM[:SS]|none, or publish KIND HH:MM[:SS]|none \
+                         (KIND: daily factors minute weekly monthly constituents)";
+    match args {
+        [v] => match Schedule::preset(v) {
+            Some(schedule) => Ok(Publish::Preset(schedule)),
+            None => parse_hour(v)
+                .map(|h| Publish::Hour(Kind::Daily, h))
+                .map_err(|e| format!("{e}; {USAGE}")),
+        },
+        [kind, v] => {
+            let kind = Kind::from_name(kind).ok_or_else(|| format!("unknown kind {kind:?}; {USAGE}"))?;
+            parse_hour(v).map(|h| Publish::Hour(kind, h))
+        }
+        _ => Err(USAGE.into()),
+    }
+}
+
+/// `{"preset":"official"|"always"|null,"daily":"17:30:00"|null,…,"floors":true}`.
+fn publication_json(schedule: &Schedule) -> String {
+    let hours: Vec<String> = Kind::ALL
+        .iter()
+        .map(|k| {
+            let hour = schedule
+                .hour(*k)
+                .map_or("null".to_owned(), |t| format!("\"{}\"", t.format("%H:%M:%S")));
+            format!("\"{k}\":{hour}")
+        })
+        .collect();
+    format!(
+        "{{\"preset\":{},{},\"floors\":{}}}",
+        schedule.preset_name().map_or("null".to_owned(), |n| format!("\"{n}\"")),
+        hours.join(","),
+        schedule.floors
+    )
+}
+
+/// `{"daily":"YYYY-MM-DD",…}`: the last published day of every kind now.
+fn last_published_json(c: &Controls) -> String {
+    let publication = c.current_publication();
+    let days: Vec<String> = Kind::ALL
+        .iter()
+        .map(|k| format!("\"{k}\":\"{}\"", publication.last_published(*k).format("%Y-%m-%d")))
+        .collect();
+    format!("{{{}}}", days.join(","))
+}
+
 fn parse_sessions(args: &[&str]) -> Result<SessionConfig, String> {
     let mut s = SessionConfig::default();
     for a in args {
@@ -231,17 +298,13 @@ pub fn execute(c: &Controls, line: &str) -> String {
             c.clear_corporate_actions();
             Ok(ok())
         }
-        "publish" => match args {
-            ["none"] => {
-                c.set_publish_time(None);
-                Ok(ok())
+        "publish" => parse_publish(args).map(|p| {
+            match p {
+                Publish::Preset(schedule) => c.set_publication(schedule),
+                Publish::Hour(kind, hour) => c.set_publish_kind(kind, hour),
             }
-            [t] => parse_time(t).map(|t| {
-                c.set_publish_time(Some(t));
-                ok()
-            }),
-            _ => Err("usage: publish HH:MM[:SS]|none".into()),
-        },
+            ok()
+        }),
         "clock" => match args {
             ["none"] => {
                 c.set_clock(None);
@@ -290,9 +353,11 @@ pub fn execute(c: &Controls, line: &str) -> String {
                 })
                 .collect();
             Ok(format!(
-                "{{\"ok\":true,\"now\":\"{}\",\"clock\":\"{}\",\"publish_time\":{},\"all_market_start\":{},\"latency_base_ms\":{},\"fault_modes\":{},\"scripted_faults\":{},\"daily_limit\":{},\"requests_today\":{{{}}},\"corporate_actions\":[{}]}}",
+                "{{\"ok\":true,\"now\":\"{}\",\"clock\":\"{}\",\"publication\":{},\"last_published\":{},\"publish_time\":{},\"all_market_start\":{},\"latency_base_ms\":{},\"fault_modes\":{},\"scripted_faults\":{},\"daily_limit\":{},\"requests_today\":{{{}}},\"corporate_actions\":[{}]}}",
                 c.now().format("%Y-%m-%dT%H:%M:%S"),
                 c.clock().mode(),
+                publication_json(&c.publication()),
+                last_published_json(c),
                 c.publish_time()
                     .map_or("null".to_owned(), |t| format!("\"{}\"", t.format("%H:%M:%S"))),
                 c.all_market_start()

@@ -1,6 +1,6 @@
 //! Runtime controls (latency, faults, sessions and the daily request limit, overrides,
-//! corporate actions, publication time, clock, start of all-market history) and the counters. All methods take `&self` and may be called from any
-//! thread while serving.
+//! corporate actions, publication schedule, clock, start of all-market history) and the
+//! counters. All methods take `&self` and may be called from any thread while serving.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 
 use crate::market::{china_now, ActionError, CorporateAction, Market, QueryError};
+use crate::publication::{Kind, Publication, Schedule};
 use crate::EmulatorConfig;
 
 /// Per-request delay: `base` (or the type's override) + a uniform jitter in `0..=jitter` +
@@ -319,7 +320,7 @@ pub(crate) struct State {
     pub(crate) latency: LatencyConfig,
     pub(crate) faults: FaultConfig,
     pub(crate) sessions: SessionConfig,
-    pub(crate) publish_time: Option<NaiveTime>,
+    pub(crate) publication: Schedule,
     pub(crate) clock: Clock,
     pub(crate) all_market_start: Option<NaiveDate>,
     pub(crate) counters: Counters,
@@ -349,7 +350,7 @@ impl Controls {
                 latency: cfg.latency.clone(),
                 faults: cfg.faults.clone(),
                 sessions: cfg.sessions.clone(),
-                publish_time: cfg.publish_time,
+                publication: cfg.schedule(),
                 clock: match cfg.clock {
                     None => Clock::Real,
                     Some(t) if cfg.clock_running => Clock::Running {
@@ -483,21 +484,38 @@ impl Controls {
         self.market.corporate_actions()
     }
 
-    /// Sets the China time of day after which a trading day's rows are published (`None`:
-    /// always published). Before it, 98/9A/9C for that day answer with no rows and 95 leaves
-    /// the day out.
-    pub fn set_publish_time(&self, t: Option<NaiveTime>) {
-        self.lock().publish_time = t;
+    /// Replaces the publication schedule ([`Schedule::official`], [`Schedule::always`], or
+    /// one built hour by hour).
+    pub fn set_publication(&self, schedule: Schedule) {
+        self.lock().publication = schedule;
     }
 
-    /// The publication time in force.
+    /// The publication schedule in force.
+    pub fn publication(&self) -> Schedule {
+        self.lock().publication
+    }
+
+    /// Sets the China time of day `kind` is published at on its release day (`None`: a day's
+    /// rows are there from the start of that day); the other kinds and the floors stay.
+    pub fn set_publish_kind(&self, kind: Kind, hour: Option<NaiveTime>) {
+        self.lock().publication.set_hour(kind, hour);
+    }
+
+    /// The daily kind's hour: [`Controls::set_publish_kind`]`(Kind::Daily, t)`. Before it, 98
+    /// and 9A answer no rows for that day and 95 at frequency `d` leaves the day out; `None`
+    /// publishes a day's daily bars from its start (never a day after the clock's date).
+    pub fn set_publish_time(&self, t: Option<NaiveTime>) {
+        self.set_publish_kind(Kind::Daily, t);
+    }
+
+    /// The daily kind's hour in force.
     pub fn publish_time(&self) -> Option<NaiveTime> {
-        self.lock().publish_time
+        self.lock().publication.hour(Kind::Daily)
     }
 
     /// Fixes the China time the emulator believes it is, frozen there (`None`: the real
-    /// clock). Days after the clock's date are the future: 95 leaves them out and 98/9A/9C
-    /// answer no rows.
+    /// clock). Publication follows it; days after the clock's date are the future, never
+    /// published.
     pub fn set_clock(&self, t: Option<NaiveDateTime>) {
         self.lock().clock = t.map_or(Clock::Real, Clock::Frozen);
     }
@@ -528,29 +546,27 @@ impl Controls {
         clock.now()
     }
 
-    /// Whether the daily rows of `d` are published at the emulator's current time.
-    pub fn is_published(&self, d: NaiveDate) -> bool {
-        self.last_published().is_none_or(|last| d <= last)
+    /// Whether the rows of `day` for `kind` are published at the emulator's current time (the
+    /// floors aside: see [`Schedule::floor`]).
+    pub fn is_published(&self, kind: Kind, day: NaiveDate) -> bool {
+        self.current_publication().is_published(kind, day)
     }
 
-    /// The last day whose rows are published: with a publication time, the clock's date once
-    /// that time has passed (else the day before); without one, the clock's date when the
-    /// clock is set, frozen or running (later days are the future); `None` (everything)
-    /// otherwise.
-    pub fn last_published(&self) -> Option<NaiveDate> {
-        let (t, clock) = {
-            let s = self.lock();
-            (s.publish_time, s.clock)
-        };
-        let Some(t) = t else {
-            return (clock != Clock::Real).then(|| clock.now().date());
-        };
-        let now = clock.now();
-        Some(if now.time() >= t {
-            now.date()
-        } else {
-            now.date().pred_opt().unwrap_or(now.date())
-        })
+    /// The last day whose rows for `kind` are published at the emulator's current time (at
+    /// most the clock's date; see [`Schedule::last_published`]).
+    pub fn last_published(&self, kind: Kind) -> NaiveDate {
+        self.current_publication().last_published(kind)
+    }
+
+    /// What a query is answered under now: the clock's time, the schedule and the all-market
+    /// start.
+    pub fn current_publication(&self) -> Publication {
+        let s = self.lock();
+        Publication {
+            now: s.clock.now(),
+            schedule: s.publication,
+            all_market_start: s.all_market_start,
+        }
     }
 
     /// Sets the first day of all-market history (`None`: every day has it). For a day before

@@ -1,6 +1,15 @@
 //! Answers to query frames, without I/O: the body layouts of PROTOCOL.md §3 filled from the
-//! market. Sessions, faults and latency live in the server; this module only maps a request
-//! to an answer.
+//! market, under a [`Publication`] (what is published at the query's instant). Sessions,
+//! faults and latency live in the server; this module only maps a request to an answer.
+//!
+//! Publication, per request: 98 (daily bars), 9A (daily bars, ETF floor) and 9C (factors)
+//! answer no rows for a day not published or before the all-market start; 95 leaves out the
+//! days its frequency's kind has not published or that are under a floor (weekly and monthly
+//! bars whole once their period is out, when the kind has an hour); 15 leaves out the factor
+//! rows whose dividOperateDate is not published; 61/63/65 answer no rows for a day whose
+//! Monday list is not out. An empty date in 59/61/63/65 means the last day the constituents
+//! are published for (at most the history's end). 33, 35, 45 and 59 with a date are not
+//! gated.
 //!
 //! Error choices (all sent as `04` frames, `code \x01 message`):
 //! * unknown or retired message type: `10004020 错误的消息类型`;
@@ -20,7 +29,8 @@ use baostock::reply::codes;
 use baostock::value::{ADJUST_FACTOR_FIELDS, DAILY_FIELDS};
 use baostock::{Page, Request};
 
-use crate::market::{max_query_date, min_query_date, Market, QueryError};
+use crate::market::{max_query_date, min_query_date, Market, QueryError, SecType};
+use crate::publication::{Kind, Publication};
 
 /// Field list of the 33 answer, as the real server writes it.
 pub const TRADE_DATES_FIELDS: &str = "calendar_date, is_trading_day";
@@ -109,28 +119,6 @@ pub fn session_reply(msg_type: MsgType, method: &str, user: &str, time: chrono::
     }
 }
 
-/// Publication state a query is answered under. Reference data (59, 61, 63, 65) is not gated;
-/// an empty date there means the last published day (the history's end when everything is).
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Publication {
-    /// The last day whose daily rows are published; `None`: every day is.
-    pub last_published: Option<NaiveDate>,
-    /// The first day the all-market requests (98/9A/9C) have rows for; `None`: every day.
-    /// 95 and 15 do not look at it.
-    pub all_market_start: Option<NaiveDate>,
-}
-
-impl Publication {
-    fn allows(&self, d: NaiveDate) -> bool {
-        self.last_published.is_none_or(|l| d <= l)
-    }
-
-    /// Whether 98/9A/9C answer rows for `d`: published and not before the all-market start.
-    fn allows_all_market(&self, d: NaiveDate) -> bool {
-        self.allows(d) && self.all_market_start.is_none_or(|s| d >= s)
-    }
-}
-
 fn page_slice(rows: &[Vec<String>], page: Page) -> &[Vec<String>] {
     let per = page.per_page as usize;
     let from = (page.page as usize - 1).saturating_mul(per).min(rows.len());
@@ -174,16 +162,15 @@ fn date(d: NaiveDate) -> String {
 }
 
 /// The day a reference query asks about: its date, or for an empty one the latest day (the
-/// last published day, at most the history's end). A date the server does not support is an
-/// error.
+/// last day the constituents are published for, at most the history's end). A date the
+/// server does not support is an error.
 fn reference_day(market: &Market, asked: Option<NaiveDate>, publication: Publication) -> Result<NaiveDate, QueryError> {
     match asked {
         Some(d) if d < min_query_date() || d > max_query_date() => Err(QueryError::DateOutOfRange),
         Some(d) => Ok(d),
-        None => {
-            let end = market.calendar().end();
-            Ok(publication.last_published.map_or(end, |p| p.min(end)))
-        }
+        None => Ok(publication
+            .last_published(Kind::Constituents)
+            .min(market.calendar().end())),
     }
 }
 
@@ -210,7 +197,9 @@ pub fn answer_query(market: &Market, frame: &Frame, publication: Publication) ->
                 q.end,
                 q.frequency,
                 q.adjust,
-                publication.last_published,
+                market.security(&q.code).map_or(NaiveDate::MIN..=NaiveDate::MAX, |s| {
+                    publication.days(Kind::of_frequency(q.frequency), s.sec_type)
+                }),
                 (page.page as usize - 1).saturating_mul(page.per_page as usize),
                 page.per_page as usize,
             )
@@ -227,9 +216,15 @@ pub fn answer_query(market: &Market, frame: &Frame, publication: Publication) ->
                 page_answer(t, &method, user, *page, &rows, &tail)
             }),
         Request::DailyAStock { user, date: d } | Request::DailyEtf { user, date: d } => {
-            let rows = if !publication.allows_all_market(*d) {
+            let sec_type = if t == MsgType::DAILY_ASTOCK {
+                SecType::Stock
+            } else {
+                SecType::Etf
+            };
+            let rows = if !publication.days(Kind::Daily, sec_type).contains(d) || !publication.in_all_market_history(*d)
+            {
                 Vec::new()
-            } else if t == MsgType::DAILY_ASTOCK {
+            } else if sec_type == SecType::Stock {
                 market.daily_astock(*d)
             } else {
                 market.daily_etf(*d)
@@ -237,7 +232,7 @@ pub fn answer_query(market: &Market, frame: &Frame, publication: Publication) ->
             Ok(unpaged(t, &method, user, &rows, DAILY_FIELDS))
         }
         Request::DailyAdjustFactor { user, date: d } => {
-            let rows = if publication.allows_all_market(*d) {
+            let rows = if publication.is_published(Kind::Factors, *d) && publication.in_all_market_history(*d) {
                 market.daily_adjust_factors(*d)
             } else {
                 Vec::new()
@@ -279,7 +274,10 @@ pub fn answer_query(market: &Market, frame: &Frame, publication: Publication) ->
             code,
             start,
             end,
-        } => market.adjust_factors(code, *start, *end).map(|rows| {
+        } => market.adjust_factors(code, *start, *end).map(|mut rows| {
+            let last = date(publication.last_published(Kind::Factors));
+            // Column 1 is the dividOperateDate; ISO dates order as strings.
+            rows.retain(|r| r[1] <= last);
             let (s, e) = (date(*start), date(*end));
             paged(t, &method, user, *page, &rows, &[code, &s, &e, ADJUST_FACTOR_FIELDS])
         }),
@@ -289,7 +287,11 @@ pub fn answer_query(market: &Market, frame: &Frame, publication: Publication) ->
             index,
             date: asked,
         } => reference_day(market, *asked, publication).map(|day| {
-            let rows = market.index_constituents(*index, day);
+            let rows = if publication.is_published(Kind::Constituents, day) {
+                market.index_constituents(*index, day)
+            } else {
+                Vec::new()
+            };
             let echo = asked.map(date).unwrap_or_default();
             paged(t, &method, user, *page, &rows, &[&echo, INDEX_CONSTITUENT_FIELDS])
         }),

@@ -12,6 +12,7 @@ pub mod control_port;
 pub mod controls;
 pub mod handler;
 pub mod market;
+pub mod publication;
 pub mod replay;
 pub mod rng;
 mod server;
@@ -23,6 +24,7 @@ use std::thread::JoinHandle;
 
 pub use controls::{Clock, Controls, Counters, FaultConfig, FaultMode, LatencyConfig, ScriptedFault, SessionConfig};
 pub use market::{ActionError, CorporateAction, Market, MarketConfig, QueryError, RawBar, SecType, Security};
+pub use publication::{Kind, Publication, Schedule};
 
 /// Everything an emulator is started with.
 #[derive(Clone, Debug)]
@@ -43,8 +45,13 @@ pub struct EmulatorConfig {
     pub faults: FaultConfig,
     /// Session limits and blacklisting (default: unlimited).
     pub sessions: SessionConfig,
-    /// China time of day after which a trading day's daily rows are published; `None`
-    /// publishes everything at once.
+    /// When each kind of data is published (default: [`Schedule::official`], the real
+    /// server's hours and history floors; [`Schedule::always`] publishes every day from its
+    /// start). In every schedule no day after the clock's date has rows.
+    pub publication: Schedule,
+    /// Alias of the daily kind's hour: when set, it replaces `publication`'s daily hour (the
+    /// China time a trading day's 98/9A rows and 95 daily bars appear); `None` leaves the
+    /// schedule as it is.
     pub publish_time: Option<chrono::NaiveTime>,
     /// Fixed China time the emulator believes it is; `None` follows the real clock.
     pub clock: Option<chrono::NaiveDateTime>,
@@ -76,6 +83,7 @@ impl Default for EmulatorConfig {
             latency: LatencyConfig::fast(),
             faults: FaultConfig::default(),
             sessions: SessionConfig::default(),
+            publication: Schedule::official(),
             publish_time: None,
             clock: None,
             clock_running: false,
@@ -96,6 +104,16 @@ impl EmulatorConfig {
             start: self.start,
             end: self.end,
         }
+    }
+
+    /// The publication schedule the emulator starts with: `publication`, with the daily hour
+    /// replaced by `publish_time` when that is set.
+    pub fn schedule(&self) -> Schedule {
+        let mut schedule = self.publication;
+        if let Some(t) = self.publish_time {
+            schedule.set_hour(Kind::Daily, Some(t));
+        }
+        schedule
     }
 }
 
@@ -234,7 +252,7 @@ impl Emulator {
         self.shared.controls.reset_counters()
     }
 
-    /// Runtime controls: latency, faults, overrides, corporate actions, publication time,
+    /// Runtime controls: latency, faults, overrides, corporate actions, publication schedule,
     /// clock, start of all-market history, sessions.
     pub fn controls(&self) -> &Controls {
         &self.shared.controls

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use baostock_emulator::control_port::{parse_datetime, parse_faults, parse_latency, parse_time};
-use baostock_emulator::{Emulator, EmulatorConfig, LatencyConfig};
+use baostock_emulator::{Emulator, EmulatorConfig, LatencyConfig, Schedule};
 
 const HELP: &str = "\
 baostock-emulator: a Baostock protocol server with a deterministic synthetic A-share market
@@ -23,8 +23,18 @@ Market
   --end YYYY-MM-DD         last day of history (default today, China time)
   --lazy                   generate price paths on first use only (default: all of them in
                            the background right after start)
-  --publish-time HH:MM     a trading day's 98/9A/9C rows (and 95 bars) appear only after
-                           this China time of that day (default: always published)
+  --publication official|always
+                           official (default): the real server's schedule, China time:
+                           daily bars (98, 9A, 95 d) at 17:30 of the day, adjust factors
+                           (9C, 15) at 18:00, minute bars at 20:00, a week's bar whole on
+                           its Saturday 17:30, a month's bar on the 1st of the next month
+                           17:30, index constituents (61/63/65) on Monday 15:30; no minute
+                           bars before 2020-01-03, no ETF bars before 2026-01-05.
+                           always: every day from its start, no floors. Either way never a
+                           day after the clock's date
+  --publish-time HH:MM     alias of the daily kind's hour: a trading day's 98/9A rows and
+                           95 daily bars appear at this China time of that day (replaces
+                           the publication's 17:30 or none)
   --clock YYYY-MM-DDTHH:MM:SS
                            fix the emulator's China time (default: the real clock)
   --clock-running          let the --clock time run on with real time from the start
@@ -91,6 +101,9 @@ fn parse(args: &[String]) -> Result<EmulatorConfig, String> {
             "--codes" => cfg.codes = num(v)? as usize,
             "--start" => cfg.start = date(v)?,
             "--end" => cfg.end = Some(date(v)?),
+            "--publication" => {
+                cfg.publication = Schedule::preset(v).ok_or_else(|| format!("unknown publication {v:?}"))?;
+            }
             "--publish-time" => cfg.publish_time = Some(parse_time(v)?),
             "--clock" => cfg.clock = Some(parse_datetime(v)?),
             "--all-market-from" => cfg.all_market_start = Some(date(v)?),
@@ -164,6 +177,7 @@ fn main() -> ExitCode {
         emu.market().securities().len(),
         emu.market().trade_dates().len()
     );
+    println!("publication: {}", emu.controls().publication());
     loop {
         std::thread::park();
     }

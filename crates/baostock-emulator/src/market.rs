@@ -1196,26 +1196,23 @@ impl Market {
         frequency: Frequency,
         adjust: AdjustFlag,
     ) -> Result<Vec<Vec<String>>, QueryError> {
-        self.history_until(code, fields, start, end, frequency, adjust, None)
+        self.history_window(
+            code,
+            fields,
+            start,
+            end,
+            frequency,
+            adjust,
+            NaiveDate::MIN..=NaiveDate::MAX,
+            0,
+            usize::MAX,
+        )
     }
 
-    /// As [`Market::history`], leaving out bars after `until` (unpublished days).
-    #[allow(clippy::too_many_arguments)]
-    pub fn history_until(
-        &self,
-        code: &str,
-        fields: &str,
-        start: NaiveDate,
-        end: NaiveDate,
-        frequency: Frequency,
-        adjust: AdjustFlag,
-        until: Option<NaiveDate>,
-    ) -> Result<Vec<Vec<String>>, QueryError> {
-        self.history_window(code, fields, start, end, frequency, adjust, until, 0, usize::MAX)
-    }
-
-    /// As [`Market::history_until`], but only rows `skip..skip + take` (one page), computing
-    /// the bars of no other day (for the daily and minute frequencies).
+    /// As [`Market::history`], with the bars of the days outside `days` left out (days not
+    /// published or under a floor: weekly and monthly bars then aggregate only the days in
+    /// it), and only rows `skip..skip + take` (one page), computing the bars of no other day
+    /// (for the daily and minute frequencies).
     #[allow(clippy::too_many_arguments)]
     pub fn history_window(
         &self,
@@ -1225,7 +1222,7 @@ impl Market {
         end: NaiveDate,
         frequency: Frequency,
         adjust: AdjustFlag,
-        until: Option<NaiveDate>,
+        days: std::ops::RangeInclusive<NaiveDate>,
         skip: usize,
         take: usize,
     ) -> Result<Vec<Vec<String>>, QueryError> {
@@ -1240,7 +1237,7 @@ impl Market {
             }
         }
         check_dates(start, end)?;
-        let end = until.map_or(end, |u| end.min(u));
+        let (start, end) = (start.max(*days.start()), end.min(*days.end()));
         let range = if end < start {
             0..0
         } else {

@@ -11,10 +11,10 @@ use tokio::sync::watch;
 use baostock::frame::{decode_request, Frame, MsgType};
 use baostock::reply::codes;
 use baostock::Limits;
-use chrono::NaiveDate;
 
 use crate::controls::FaultMode;
-use crate::handler::{self, Answer, Publication};
+use crate::handler::{self, Answer};
+use crate::publication::Publication;
 use crate::rng::{h2, h3};
 use crate::Shared;
 
@@ -258,13 +258,7 @@ impl Conn {
                 handler::session_reply(t, "logout", fields[1], self.shared.controls.now())
             }
             _ if !self.logged_in => Answer::error(codes::NOT_LOGGED_IN, "用户未登录"),
-            _ => {
-                let publication = Publication {
-                    last_published: self.shared.controls.last_published(),
-                    all_market_start: self.shared.controls.all_market_start(),
-                };
-                handler::answer_query(&self.shared.market, frame, publication)
-            }
+            _ => handler::answer_query(&self.shared.market, frame, self.shared.controls.current_publication()),
         }
     }
 
@@ -274,11 +268,7 @@ impl Conn {
         if !self.logged_in || matches!(frame.msg_type.as_str(), "00" | "02") {
             return self.answer(frame, raw);
         }
-        let nothing = Publication {
-            last_published: Some(NaiveDate::MIN),
-            all_market_start: None,
-        };
-        handler::answer_query(&self.shared.market, frame, nothing).encode()
+        handler::answer_query(&self.shared.market, frame, Publication::nothing()).encode()
     }
 
     async fn handle(&mut self, stream: &mut TcpStream, frame: &Frame, raw: &[u8]) -> Next {

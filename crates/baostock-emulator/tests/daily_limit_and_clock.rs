@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use baostock::frame::Frame;
 use baostock::Request;
-use baostock_emulator::{Clock, Emulator, EmulatorConfig, SessionConfig};
+use baostock_emulator::{Clock, Emulator, EmulatorConfig, Kind, SessionConfig};
 use chrono::{NaiveDate, NaiveDateTime};
 use common::{d, Raw};
 use serde_json::Value;
@@ -65,7 +65,8 @@ fn limited(limit: u64, clock: &str) -> Emulator {
         },
         clock: Some(at(clock)),
         control: Some("127.0.0.1:0".parse().unwrap()),
-        ..common::config(40)
+        // The clock's own day and ETF bars of 2024 have rows.
+        ..common::config_always(40)
     })
     .unwrap()
 }
@@ -170,9 +171,10 @@ fn a_blacklist_period_set_for_sessions_also_applies_to_the_daily_limit() {
 
 #[test]
 fn a_frozen_clock_stays_and_a_running_clock_crosses_midnight() {
+    // Under `always` a day is published from its midnight, and ETF bars of 2024 exist.
     let emu = Emulator::start(EmulatorConfig {
         control: Some("127.0.0.1:0".parse().unwrap()),
-        ..common::config(40)
+        ..common::config_always(40)
     })
     .unwrap();
     let mut io = Control::connect(emu.control_addr().unwrap());
@@ -208,8 +210,8 @@ fn a_frozen_clock_stays_and_a_running_clock_crosses_midnight() {
     }
     assert!(before.elapsed() >= Duration::from_millis(500), "midnight came early");
     // Publication and the login reply's time follow it.
-    assert!(emu.controls().is_published(d("2024-01-03")));
-    assert!(!emu.controls().is_published(d("2024-01-04")));
+    assert!(emu.controls().is_published(Kind::Daily, d("2024-01-03")));
+    assert!(!emu.controls().is_published(Kind::Daily, d("2024-01-04")));
     let (f, _) = c.request(&etf("2024-01-03"));
     assert_ne!(f.fields()[4], "", "2024-01-03 has rows once it has come");
     let mut fresh = Raw::connect(&emu);

@@ -548,7 +548,17 @@ fn a_page_window_equals_the_slice_of_the_whole_answer() {
                 (0, usize::MAX),
             ] {
                 let w = m
-                    .history_window(code, fields, from, to, freq, AdjustFlag::Forward, None, skip, take)
+                    .history_window(
+                        code,
+                        fields,
+                        from,
+                        to,
+                        freq,
+                        AdjustFlag::Forward,
+                        NaiveDate::MIN..=NaiveDate::MAX,
+                        skip,
+                        take,
+                    )
                     .unwrap();
                 let want: Vec<_> = all.iter().skip(skip).take(take).cloned().collect();
                 assert_eq!(w, want, "{code} {freq:?} {skip}+{take}");

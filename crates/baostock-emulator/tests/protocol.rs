@@ -9,7 +9,7 @@ use baostock::frame::{encode_request, inflate, MsgType, CLIENT_VERSION, END_MARK
 use baostock::json::parse_records;
 use baostock::value::{AdjustFlag, Frequency, ADJUST_FACTOR_FIELDS, DAILY_FIELDS};
 use baostock::{HistoryKQuery, Page, Request};
-use baostock_emulator::{Emulator, EmulatorConfig};
+use baostock_emulator::{Emulator, EmulatorConfig, Publication};
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use common::{d, Raw};
 
@@ -240,7 +240,8 @@ fn errors_have_the_documented_codes() {
 
 #[test]
 fn compressed_and_paged_layouts() {
-    let emu = common::start(200);
+    // 9A of a 2024 day must have rows: no ETF floor.
+    let emu = common::start_always(200);
     let mut c = Raw::connect(&emu);
     c.login();
     for (t, method, fields, reply) in [
@@ -427,7 +428,8 @@ fn publication_time_and_clock_gate_the_days_rows() {
 
 #[test]
 fn an_override_flows_into_95_98_and_9a() {
-    let emu = common::start(200);
+    // The ETF's 2024 bar must be there: no ETF floor.
+    let emu = common::start_always(200);
     let date = d("2024-01-02");
     let etf = emu
         .market()
@@ -575,7 +577,8 @@ fn concurrent_sessions_are_counted_and_served_in_parallel() {
 
 #[test]
 fn all_market_requests_have_no_rows_before_the_all_market_start() {
-    let cfg = common::config(200);
+    // 9A of 2024 days must have rows: no ETF floor.
+    let cfg = common::config_always(200);
     // Three consecutive trading days that all have rows in 98, 9A and 9C (9C only has rows on
     // ex-dates, which fall in June-July): before, the start day itself, after.
     let market = baostock_emulator::Market::new(cfg.market_config());
@@ -672,13 +675,13 @@ fn all_market_requests_have_no_rows_before_the_all_market_start() {
         .unwrap()
         .unwrap()
         .0;
-    let gated = baostock_emulator::handler::Publication {
-        last_published: None,
+    let gated = Publication {
         all_market_start: Some(start),
+        ..Publication::everything()
     };
     let a = baostock_emulator::handler::answer_query(m, &frame, gated);
     assert_eq!(a.body.split('\x01').nth(4), Some(""));
-    let a = baostock_emulator::handler::answer_query(m, &frame, Default::default());
+    let a = baostock_emulator::handler::answer_query(m, &frame, Publication::everything());
     assert_eq!(
         parse_records(a.body.split('\x01').nth(4).unwrap(), 18, 100_000).unwrap(),
         m.daily_astock(before)

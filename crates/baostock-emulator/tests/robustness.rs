@@ -5,8 +5,9 @@ mod common;
 
 use baostock::frame::{decode_response, encode_request, Frame, MsgType, CLIENT_VERSION};
 use baostock::Limits;
-use baostock_emulator::handler::{answer_query, Publication};
+use baostock_emulator::handler::answer_query;
 use baostock_emulator::rng::Rng;
+use baostock_emulator::Publication;
 use common::Raw;
 
 const TYPES: [&str; 12] = ["00", "02", "95", "98", "9A", "9C", "33", "35", "45", "15", "75", "ZZ"];
@@ -161,7 +162,7 @@ fn the_handler_answers_every_random_request_with_a_valid_frame() {
             msg_type: t,
             body: fields.join("\x01"),
         };
-        let answer = answer_query(emu.market(), &frame, Publication::default());
+        let answer = answer_query(emu.market(), &frame, Publication::everything());
         let bytes = answer.encode();
         let (decoded, used) = decode_response(&bytes, &limits).unwrap().unwrap();
         assert_eq!(used, bytes.len());

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use baostock::client::{ClientError, ErrorClass, Pool};
 use baostock::frame::CLIENT_VERSION;
 use baostock::Request;
-use baostock_emulator::{Emulator, EmulatorConfig, LatencyConfig, SessionConfig};
+use baostock_emulator::{Emulator, EmulatorConfig, Kind, LatencyConfig, SessionConfig};
 use common::{d, Raw};
 use serde_json::Value;
 
@@ -194,13 +194,16 @@ fn the_control_port_drives_the_emulator_from_outside() {
     assert_eq!(command(&mut io, "override sh.600000 2024-01-02 bogus 1")["ok"], false);
 
     assert_eq!(command(&mut io, "clock 2024-01-02T16:00:00")["ok"], true);
+    assert_eq!(command(&mut io, "publish 15:00")["ok"], true);
+    assert!(emu.controls().is_published(Kind::Daily, d("2024-01-02")));
     assert_eq!(command(&mut io, "publish 17:30")["ok"], true);
-    assert!(!emu.controls().is_published(d("2024-01-02")));
-    assert!(emu.controls().is_published(d("2023-12-29")));
+    assert!(!emu.controls().is_published(Kind::Daily, d("2024-01-02")));
+    assert!(emu.controls().is_published(Kind::Daily, d("2023-12-29")));
     let s = command(&mut io, "status");
     assert_eq!(s["now"], "2024-01-02T16:00:00");
     assert_eq!(s["publish_time"], "17:30:00");
     assert_eq!(command(&mut io, "publish none")["ok"], true);
+    assert!(emu.controls().is_published(Kind::Daily, d("2024-01-02")));
     assert_eq!(command(&mut io, "clock none")["ok"], true);
 
     assert_eq!(command(&mut io, "sessions max=3 blacklist_ms=1000")["ok"], true);
@@ -220,9 +223,10 @@ fn the_control_port_drives_the_emulator_from_outside() {
 
 #[test]
 fn the_control_port_sets_the_start_of_all_market_history() {
+    // 9A of 2024 days must have rows: no ETF floor.
     let emu = Emulator::start(EmulatorConfig {
         control: Some("127.0.0.1:0".parse().unwrap()),
-        ..common::config(100)
+        ..common::config_always(100)
     })
     .unwrap();
     let mut io = control(&emu);
@@ -285,6 +289,7 @@ fn the_binary_documents_every_flag_and_serves() {
         "--start",
         "--end",
         "--lazy",
+        "--publication",
         "--publish-time",
         "--clock",
         "--clock-running",

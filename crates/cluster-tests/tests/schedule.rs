@@ -133,7 +133,7 @@ fn schedule_daily_makes_pg_cron_jobs_that_fire_at_the_china_times_asked() {
     wait_ready(std::time::Duration::from_secs(60));
     sql("SELECT baostock.unschedule_daily()");
     let returned = sql("SELECT jobname || ' ' || china_time || ' ' || schedule FROM baostock.schedule_daily()");
-    assert_eq!(returned.lines().count(), 5, "{returned}");
+    assert_eq!(returned.lines().count(), 7, "{returned}");
     let ahead = china_ahead_minutes();
     let zone =
         pg_baostock_cluster_tests::sql("SELECT coalesce(nullif(current_setting('cron.timezone', true), ''), 'GMT')");
@@ -152,6 +152,30 @@ fn schedule_daily_makes_pg_cron_jobs_that_fire_at_the_china_times_asked() {
         assert_eq!(database, "postgres");
         assert!(returned.contains(&format!("{name} {time} {schedule}")), "{returned}");
     }
+    // The first evening time runs on Saturdays (weekly bars) and on the 1st (monthly bars) too.
+    let staged = staged_jobs();
+    assert_eq!(staged.len(), 2, "{staged:?}");
+    let weekly = staged
+        .iter()
+        .find(|j| j.0 == "baostock-weekly-1830")
+        .expect("a weekly job");
+    assert_eq!(china_minutes(&weekly.1), vec![(6, 18 * 60 + 30)], "{weekly:?}");
+    let monthly = staged
+        .iter()
+        .find(|j| j.0 == "baostock-monthly-1830")
+        .expect("a monthly job");
+    let f: Vec<&str> = monthly.1.split_whitespace().collect();
+    let local = f[1].parse::<i64>().unwrap() * 60 + f[0].parse::<i64>().unwrap();
+    // 18:30 China is the same day in GMT and in Tokyo: the 1st.
+    assert_eq!(
+        (local + ahead, f[2], f[3], f[4]),
+        (18 * 60 + 30, "1", "*", "*"),
+        "{monthly:?}"
+    );
+    assert!(
+        staged.iter().all(|j| j.2 == "SELECT baostock.sync_date()"),
+        "{staged:?}"
+    );
     // Other times replace the set. In GMT one before 08:00 China is the evening before; in
     // Tokyo (an hour ahead of China, no summer time) every time is an hour later the same day.
     sql("SELECT count(*) FROM baostock.schedule_daily(ARRAY['07:30', '17:45'])");
@@ -170,6 +194,27 @@ fn schedule_daily_makes_pg_cron_jobs_that_fire_at_the_china_times_asked() {
         assert_eq!(job.1, line, "{name} in {zone}");
         assert_eq!(china_minutes(&job.1), promised(time), "{name}");
     }
-    assert_eq!(sql("SELECT baostock.unschedule_daily()"), "2");
-    assert!(daily_jobs().is_empty());
+    assert_eq!(
+        staged_jobs().len(),
+        2,
+        "17:45 is the first evening time: {:?}",
+        staged_jobs()
+    );
+    assert_eq!(sql("SELECT baostock.unschedule_daily()"), "4");
+    assert!(daily_jobs().is_empty() && staged_jobs().is_empty());
+}
+
+/// The weekly and monthly pg_cron jobs schedule_daily() made: (name, schedule, command).
+fn staged_jobs() -> Vec<(String, String, String)> {
+    pg_baostock_cluster_tests::sql(
+        "SELECT jobname, schedule, command FROM cron.job
+         WHERE jobname LIKE 'baostock-weekly-%' OR jobname LIKE 'baostock-monthly-%' ORDER BY jobname",
+    )
+    .lines()
+    .filter(|l| !l.is_empty())
+    .map(|l| {
+        let f: Vec<&str> = l.split('|').collect();
+        (f[0].to_owned(), f[1].to_owned(), f[2].to_owned())
+    })
+    .collect()
 }

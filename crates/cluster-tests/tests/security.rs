@@ -145,6 +145,67 @@ fn locks_another_role_takes_never_stall_sync_date_or_the_worker() {
 }
 
 #[test]
+fn a_new_minute_month_is_made_while_another_role_idles_in_a_read_transaction() {
+    let env = TestEnv::start();
+    let _undo = Undo("DROP ROLE IF EXISTS baostock_test_reader");
+    sql("DROP ROLE IF EXISTS baostock_test_reader;
+         CREATE ROLE baostock_test_reader LOGIN;");
+    // A month of 5-minute bars whose partition does not exist yet.
+    let (year, month) = (last_year() - 1, 3);
+    let (first, last) = (d(year, month, 1), d(year, month + 1, 1).pred_opt().unwrap());
+    let part = format!("baostock.minute_bars_{year:04}{month:02}");
+    sql(&format!("DROP TABLE IF EXISTS {part}"));
+    let code = env
+        .emu
+        .market()
+        .securities()
+        .iter()
+        .find(|s| s.sec_type == baostock_emulator::SecType::Stock && s.listed_on(first) && s.listed_on(last))
+        .expect("a stock listed all month")
+        .code
+        .clone();
+    // A role with no rights but PUBLIC's reads a view over minute_bars and keeps its
+    // transaction open: it holds ACCESS SHARE on the table and every month of it.
+    let reader = spawn_sql(
+        "SET ROLE baostock_test_reader;
+         BEGIN;
+         SELECT count(*) FROM baostock.coverage;
+         SELECT pg_sleep(600);",
+    );
+    let pid = reader.backend_pid(Duration::from_secs(10));
+    poll("the reader's lock on minute_bars", Duration::from_secs(10), || {
+        (int(&format!(
+            "SELECT count(*) FROM pg_locks WHERE pid = {pid} AND relation = 'baostock.minute_bars'::regclass AND granted"
+        )) == 1)
+            .then_some(())
+    });
+    let id = backfill(&format!(
+        "'{first}', '{last}', codes => ARRAY['{code}'], frequency => '5', factors => false"
+    ));
+    // No unit waits out the worker's lock_timeout (10 s) and fails: the month is attached
+    // beside the reader.
+    assert_eq!(wait_within(id, Duration::from_secs(60)), "done", "{:?}", job(id));
+    assert_eq!(
+        int(&format!("SELECT units_failed FROM baostock.jobs WHERE job_id = {id}")),
+        0
+    );
+    assert_eq!(one(&format!("SELECT to_regclass('{part}') IS NOT NULL")), "t");
+    assert!(int(&format!("SELECT count(*) FROM {part} WHERE code = '{code}'")) > 0);
+    // It is a partition like any other: its key, and its rows seen through minute_bars.
+    assert_eq!(
+        one(&format!(
+            "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = '{part}'::regclass AND contype = 'p'"
+        )),
+        "PRIMARY KEY (code, frequency, \"time\")"
+    );
+    assert_eq!(
+        int(&format!("SELECT count(*) FROM baostock.minute_bars WHERE code = '{code}' AND time >= '{first}' AND time < '{last}'::date + 1")),
+        int(&format!("SELECT count(*) FROM {part}"))
+    );
+    drop(reader);
+}
+
+#[test]
 fn a_budget_of_one_lets_through_at_most_one_request_and_a_paused_job_can_be_cancelled() {
     let env = TestEnv::start();
     // A China day of the server's no test has counted requests on.

@@ -93,7 +93,8 @@ fn a_tracked_csi_300_stays_current_across_three_evenings_and_follows_its_changes
 
     let mut last_job = 0;
     for (i, day) in evenings.iter().enumerate() {
-        env.control(&format!("clock {day}T19:00:00 running"));
+        // 21:00: after the minute bars' publication (20:00 China time).
+        env.control(&format!("clock {day}T21:00:00 running"));
         assert_eq!(one(&format!("SELECT status FROM baostock.sync_date('{day}')")), "ok");
         let job = tracking_job_done();
         assert!(job > last_job, "evening {day}: no new tracking job");

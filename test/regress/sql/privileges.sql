@@ -54,7 +54,10 @@ SELECT q, public.error_of(q) FROM (VALUES
     ('SELECT count(*) FROM baostock.health'),
     ('SELECT count(*) FROM baostock.runs'),
     ('SELECT count(*) FROM baostock.open_alerts'),
-    ('SELECT baostock.wait(1)')
+    ('SELECT baostock.wait(1)'),
+    ('SELECT baostock.sync_tracked()'),
+    ('SELECT count(*) FROM baostock.adjusted_bars(''sh.600000'', ''2020-01-01'', ''2020-01-10'', ''hfq'')'),
+    ('SELECT count(*) FROM baostock.factor_spans(ARRAY[''sh.600000''])')
 ) AS t(q);
 -- The secrets are not even listed.
 SELECT count(*) FROM pg_settings WHERE name IN ('baostock.password', 'baostock.api_key', 'baostock.alert_webhook');
@@ -71,5 +74,18 @@ SET ROLE regress_baostock_nobody;
 SELECT public.error_of($$SELECT * FROM baostock.sync_date('1980-01-01')$$);
 RESET ROLE;
 REVOKE EXECUTE ON FUNCTION baostock.sync_date(date, boolean) FROM regress_baostock_nobody;
+
+-- Deny by default: every function of the schema that a role granted nothing may execute
+-- (PUBLIC's allowlist) and those baostock_reader may execute besides (sql/api.sql). A function
+-- added without a decision is nobody's: any other row here fails the test.
+SELECT who, function FROM (
+    SELECT CASE WHEN has_function_privilege('regress_baostock_nobody', p.oid, 'EXECUTE') THEN 'PUBLIC'
+                ELSE 'baostock_reader' END AS who,
+           p.oid::regprocedure::text AS function
+    FROM pg_proc p
+    WHERE p.pronamespace = 'baostock'::regnamespace
+      AND has_function_privilege('regress_baostock_analyst', p.oid, 'EXECUTE')
+) f
+ORDER BY who COLLATE "C", function COLLATE "C";
 DROP ROLE regress_baostock_analyst;
 DROP ROLE regress_baostock_nobody;

@@ -10,7 +10,7 @@ use std::time::Duration;
 use baostock::client::Config;
 use baostock::frame::{decode_response, Frame, CLIENT_VERSION};
 use baostock::{Limits, Request};
-use baostock_emulator::{Emulator, EmulatorConfig};
+use baostock_emulator::{Emulator, EmulatorConfig, Schedule};
 use chrono::NaiveDate;
 
 /// The fixed last day of every test market, so results never depend on today's date.
@@ -33,6 +33,20 @@ pub fn config(codes: usize) -> EmulatorConfig {
 
 pub fn start(codes: usize) -> Emulator {
     Emulator::start(config(codes)).expect("emulator starts")
+}
+
+/// As [`config`], under the `always` publication: every day from its start (up to the
+/// clock's date), no history floors, so ETF bars before 2026, minute bars before 2020 and the
+/// clock's own day have rows. For tests that compare answers with the (ungated) library.
+pub fn config_always(codes: usize) -> EmulatorConfig {
+    EmulatorConfig {
+        publication: Schedule::always(),
+        ..config(codes)
+    }
+}
+
+pub fn start_always(codes: usize) -> Emulator {
+    Emulator::start(config_always(codes)).expect("emulator starts")
 }
 
 /// The captures directory: $BAOSTOCK_CAPTURES or ../../../shared/baostock-captures.

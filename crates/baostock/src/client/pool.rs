@@ -74,6 +74,28 @@ impl Pool {
             .await
     }
 
+    /// Logs one session in now (it stays in the pool, idle): the login reply carries the
+    /// server's clock, which the session gate is told of.
+    pub async fn login(&self) -> Result<()> {
+        if self.is_blacklisted() {
+            return Err(ClientError::Blacklisted);
+        }
+        let permit = self.permits.acquire().await.map_err(|_| ClientError::Blacklisted)?;
+        let mut session = self.take();
+        let before = (session.requests(), session.bytes_in());
+        let result = session.login().await;
+        self.requests
+            .fetch_add(session.requests() - before.0, Ordering::Relaxed);
+        self.bytes_in
+            .fetch_add(session.bytes_in() - before.1, Ordering::Relaxed);
+        self.put(session);
+        drop(permit);
+        if matches!(result.as_ref().map_err(ClientError::class), Err(ErrorClass::Blacklist)) {
+            self.blacklisted.store(true, Ordering::Relaxed);
+        }
+        result
+    }
+
     /// Logs every idle session out.
     pub async fn close(&self) {
         let sessions: Vec<Session> = std::mem::take(&mut *self.idle.lock().unwrap_or_else(|e| e.into_inner()));

@@ -68,6 +68,22 @@ impl Session {
         Ok(s)
     }
 
+    /// Logs in now unless connected already, within the whole-request timeout.
+    pub async fn login(&mut self) -> Result<()> {
+        let limit = self.cfg.request_timeout;
+        let deadline = Instant::now() + limit;
+        match timeout(limit, self.ensure_connected(deadline)).await {
+            Ok(r) => r,
+            Err(_) => {
+                self.disconnect();
+                Err(ClientError::Timeout {
+                    what: "request",
+                    after: limit,
+                })
+            }
+        }
+    }
+
     /// Whether a live connection is held.
     pub fn is_connected(&self) -> bool {
         self.conn.is_some()
