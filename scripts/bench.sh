@@ -79,9 +79,11 @@ rm -rf "$BENCH_DIR"
 mkdir -p "$BENCH_DIR"
 chown postgres:postgres "$BENCH_DIR"
 
-log "starting the emulator (profile $BENCH_PROFILE) on 127.0.0.1:$EMU_PORT"
+# The figures compare with earlier runs' (ETF bars in every year, every day up to the clock at
+# once): the emulator publishes everything, not on the real server's schedule.
+log "starting the emulator (profile $BENCH_PROFILE, publication always: every kind of every day up to its clock at once, ETF and minute bars without the real server's history floors) on 127.0.0.1:$EMU_PORT"
 "$ROOT/target/release/baostock-emulator" --listen "127.0.0.1:$EMU_PORT" --control "127.0.0.1:$CONTROL_PORT" \
-  --profile "$BENCH_PROFILE" > "$BENCH_DIR/emulator.log" 2>&1 &
+  --profile "$BENCH_PROFILE" --publication always > "$BENCH_DIR/emulator.log" 2>&1 &
 echo $! > "$BENCH_DIR/emulator.pid"
 for _ in $(seq 1 100); do
   (exec 3<>"/dev/tcp/127.0.0.1/$CONTROL_PORT") 2>/dev/null && break

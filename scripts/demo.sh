@@ -127,6 +127,11 @@ SELECT * FROM baostock.schedule_daily();
 SELECT jobname, schedule, command FROM cron.job ORDER BY jobname;
 SQL
 
+log "the server publishes a day in stages (daily bars 17:30, factors 18:00, minute bars 20:00 China time): what of the newest trading day it has not published yet"
+psql_demo <<'SQL'
+SELECT baostock.latest_trading_day() AS newest_published_day, awaiting FROM baostock.health;
+SQL
+
 log "health report"
 psql_demo <<'SQL'
 \x on

@@ -153,7 +153,7 @@ expect "securities kept through distribute()" "$(q $CITUS -c 'SELECT count(*) FR
 # The newest trading days, and as many from the first of July on (the dividend season: days with
 # factors to write).
 days=$(q $SINGLE -c "SELECT string_agg(day::text, ' ' ORDER BY day) FROM (
-  (SELECT day FROM baostock.trade_calendar WHERE is_trading_day AND day <= baostock.latest_trading_day()
+  (SELECT day FROM baostock.trade_calendar WHERE is_trading_day AND day < baostock.latest_trading_day()
    ORDER BY day DESC LIMIT $DAYS / 2)
   UNION
   (SELECT day FROM baostock.trade_calendar WHERE is_trading_day
@@ -555,5 +555,12 @@ expect "no shard of the minute month has the index" \
 expect "sync_date('$day', true) after both updates inserted|updated" \
   "$(q $CITUS -c "SELECT rows_inserted || '|' || rows_updated FROM baostock.sync_date('$day', true)")" '0|0'
 expect "daily_bars through both updates and the sync" "$(digest $CITUS "SELECT code, date, row_hash, qfq_close, hfq_close FROM baostock.daily_bars")" "$before"
+
+log "the day in stages on the coordinator (crates/cluster-tests/tests/publication.rs): each kind stored by the first sync_date() after its publication"
+# The cluster tests' harness drives the coordinator's database and its worker, with an emulator
+# of its own.
+q $CITUS -c "ALTER SYSTEM RESET baostock.worker_database" -c 'SELECT pg_reload_conf()' > /dev/null
+BAOSTOCK_CLUSTER_DIR=$DIR BAOSTOCK_CLUSTER_PORT=$BASE BAOSTOCK_CLUSTER_PGDATA=$DIR/coordinator \
+  BAOSTOCK_CLUSTER_LOG=$DIR/coordinator.log cargo test -q -p pg_baostock-cluster-tests --test publication
 
 log "all Citus tests passed"

@@ -288,4 +288,4 @@ if [ $# -eq 0 ]; then
 fi
 
 log "cargo test -p pg_baostock-cluster-tests (one test at a time: they share the cluster)"
-cargo test -p pg_baostock-cluster-tests -- --test-threads=1 "$@"
+cargo test --no-fail-fast -p pg_baostock-cluster-tests -- --test-threads=1 "$@"

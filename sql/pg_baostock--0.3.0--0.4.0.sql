@@ -1,5 +1,5 @@
 -- pg_baostock 0.3.0 -> 0.4.0, assembled by scripts/assemble-update.sh: every view and function
--- of the extension but those of its tables' part ('adjust_bars','factor_spans','latest_trading_day','table_ddl') is dropped first (no CASCADE: an
+-- of the extension but those of its tables' part ('adjust_bars','factor_spans','table_ddl') is dropped first (no CASCADE: an
 -- object of yours over one of ours stops the update), then come the table changes written by
 -- hand (sql/updates/0.3.0--0.4.0.sql), then the views and functions as the install script of 0.4.0 makes them.
 DO $drop$
@@ -18,7 +18,7 @@ BEGIN
         SELECT p.oid::regprocedure AS name FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_proc p ON p.oid = d.objid
         WHERE d.classid = 'pg_catalog.pg_proc'::regclass AND d.deptype = 'e'
           AND d.refobjid = (SELECT oid FROM pg_catalog.pg_extension WHERE extname = 'pg_baostock')
-          AND p.proname NOT IN ('adjust_bars','factor_spans','latest_trading_day','table_ddl')
+          AND p.proname NOT IN ('adjust_bars','factor_spans','table_ddl')
         ORDER BY p.oid DESC
     LOOP
         EXECUTE pg_catalog.format('DROP FUNCTION %s', o.name);
@@ -31,25 +31,9 @@ $drop$;
 -- 0.4.0 to make sql/pg_baostock--0.3.0--0.4.0.sql, which ALTER EXTENSION pg_baostock UPDATE runs.
 -- Tables change only through baostock.table_ddl (a Citus cluster runs the update on every node).
 
--- The latest trading day follows the server's clock and its publication (17:30 China time); it
--- stays beside the tables (sql/schema.sql), so it is replaced here rather than remade.
-CREATE OR REPLACE FUNCTION baostock.latest_trading_day() RETURNS date
-LANGUAGE sql STABLE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-    -- The server's China time (ours plus the offset its last login reply showed); a day's
-    -- daily bars are published at 17:30.
-    WITH server AS (
-        SELECT (now() + make_interval(secs => coalesce((SELECT clock_offset_ms FROM baostock.server_state), 0) / 1000.0))
-               AT TIME ZONE 'Asia/Shanghai' AS t
-    ), published AS (
-        SELECT CASE WHEN t::time >= '17:30' THEN t::date ELSE t::date - 1 END AS day FROM server
-    )
-    SELECT coalesce(max(c.day), (SELECT day FROM published))
-    FROM baostock.trade_calendar c
-    WHERE c.is_trading_day AND c.day <= (SELECT day FROM published)
-$$;
-COMMENT ON FUNCTION baostock.latest_trading_day() IS 'The latest trading day in the stored calendar whose daily bars the server has published (17:30 China time, by the server''s clock: ours plus the offset its last login reply showed); the last published day when the calendar is empty. Default day of sync_date.';
+-- No table changes: baostock.latest_trading_day() moves from the tables' part to the functions
+-- (sql/api.sql: it follows the server's clock through baostock.server_time()), so it is dropped
+-- and made again with them.
 
 -- Views and functions of 0.4.0 ------------------------------------------------------------
 
@@ -493,7 +477,8 @@ CREATE  FUNCTION "worker_status"() RETURNS TABLE (
 	"last_heartbeat" timestamp with time zone,  /* Option < pgrx :: datum :: TimestampWithTimeZone > */
 	"server_sessions" bigint,  /* i64 */
 	"budget_used_today" bigint,  /* Option < i64 > */
-	"blacklisted_until" timestamp with time zone  /* Option < pgrx :: datum :: TimestampWithTimeZone > */
+	"blacklisted_until" timestamp with time zone,  /* Option < pgrx :: datum :: TimestampWithTimeZone > */
+	"clock_offset_ms" bigint  /* Option < i64 > */
 )
 STRICT VOLATILE PARALLEL SAFE
 LANGUAGE c /* Rust */
@@ -595,6 +580,52 @@ COMMENT ON FUNCTION baostock.missing_bars(text, text, date[]) IS 'Of the trading
 -- The tracked series: each code tracked, or constituent of a tracked index in its newest
 -- stored list, at each frequency, from its earliest start; how far it is stored and its lag
 -- (trading days of its listing after that, up to the newest day sync_date reached).
+-- The server's clock and what it has published by it (PROTOCOL.md section 6), as the
+-- extension's domain::publication decides it: the views compare stored series with it.
+CREATE FUNCTION baostock.server_time() RETURNS timestamp
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT (now() + make_interval(secs => coalesce(
+               (SELECT clock_offset_ms FROM baostock.worker_status()),
+               (SELECT clock_offset_ms FROM baostock.server_state), 0) / 1000.0))
+           AT TIME ZONE 'Asia/Shanghai'
+$$;
+COMMENT ON FUNCTION baostock.server_time() IS 'The server''s China time now: ours plus the offset its last login reply showed (shared memory''s with the preload, else the one baostock.server_state keeps, else none).';
+
+CREATE FUNCTION baostock.published_through(frequency text) RETURNS date
+LANGUAGE sql STABLE STRICT SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH day AS (
+        SELECT t, t::date AS today,
+               CASE WHEN frequency = 'd' THEN time '17:30' WHEN frequency = 'factors' THEN time '18:00'
+                    WHEN frequency IN ('5', '15', '30', '60') THEN time '20:00' END AS hour
+        FROM baostock.server_time() t
+    )
+    SELECT CASE
+        WHEN hour IS NOT NULL THEN CASE WHEN t::time >= hour THEN today ELSE today - 1 END
+        -- The Sunday ending the last week whose Saturday 17:30 has passed.
+        WHEN frequency = 'w' THEN date_trunc('week', t)::date + 6
+                                  - CASE WHEN t >= date_trunc('week', t) + interval '5 days 17:30' THEN 0 ELSE 7 END
+        -- The last day of the last month whose next 1st 17:30 has passed.
+        WHEN frequency = 'm' THEN (date_trunc('month', t)
+                                   - CASE WHEN t >= date_trunc('month', t) + interval '17:30' THEN interval '0' ELSE interval '1 month' END)::date - 1
+    END
+    FROM day
+$$;
+COMMENT ON FUNCTION baostock.published_through(text) IS 'The last day whose data of a kind the server has published, by its clock (baostock.server_time()): d daily bars (17:30 China time), factors (18:00), 5/15/30/60 minute bars (20:00), w the Sunday ending the last week out (its Saturday 17:30), m the last day of the last month out (the next 1st 17:30); NULL for anything else.';
+
+CREATE FUNCTION baostock.latest_trading_day() RETURNS date
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT coalesce(max(c.day), baostock.published_through('d'))
+    FROM baostock.trade_calendar c
+    WHERE c.is_trading_day AND c.day <= baostock.published_through('d')
+$$;
+COMMENT ON FUNCTION baostock.latest_trading_day() IS 'The latest trading day in the stored calendar whose daily bars the server has published (17:30 China time, by baostock.server_time()); the last published day when the calendar is empty. Default day of sync_date.';
+
 CREATE VIEW baostock.tracked AS
 WITH target AS (
     SELECT coalesce((SELECT max(day) FROM baostock.synced_days), baostock.latest_trading_day()) AS day
@@ -614,20 +645,22 @@ WITH target AS (
     FROM src GROUP BY src.code, src.frequency
 )
 SELECT s.code, s.frequency, s.tracked_as, s.start_date, n.newest, r.through AS synced_through,
-       greatest(n.newest::date, r.through) AS current_through, target.day AS target_day,
+       greatest(n.newest::date, r.through) AS current_through, tg.day AS target_day,
        (SELECT count(*)::integer FROM baostock.trade_calendar c
-        WHERE c.is_trading_day AND c.day <= target.day
+        WHERE c.is_trading_day AND c.day <= tg.day
           AND c.day >= s.start_date AND c.day > coalesce(greatest(n.newest::date, r.through), '-infinity')
           AND (sec.ipo_date IS NULL OR c.day >= sec.ipo_date) AND (sec.out_date IS NULL OR c.day < sec.out_date)) AS lag_trading_days
 FROM series s
 CROSS JOIN target
+-- No further than the server has published of the series' frequency.
+CROSS JOIN LATERAL (SELECT least(target.day, baostock.published_through(s.frequency)) AS day) tg
 LEFT JOIN baostock.securities sec ON sec.code = s.code
 CROSS JOIN LATERAL (SELECT baostock.newest_bar(s.code, s.frequency) AS newest) n
 LEFT JOIN LATERAL (
     SELECT max(upper(x.span)) - 1 AS through FROM baostock.synced_ranges x
     WHERE x.code = s.code AND x.kind = s.frequency
 ) r ON true;
-COMMENT ON VIEW baostock.tracked IS 'Every tracked series (a code tracked, or a constituent of a tracked index in its newest stored list up to target_day; per frequency): tracked_as (code and/or index names), the earliest start, the newest bar stored (its time for minute bars), the end of its synced ranges, current_through (the later of the two), target_day (the newest day sync_date reached) and lag_trading_days (trading days of its listing from its start up to target_day after current_through).';
+COMMENT ON VIEW baostock.tracked IS 'Every tracked series (a code tracked, or a constituent of a tracked index in its newest stored list up to target_day; per frequency): tracked_as (code and/or index names), the earliest start, the newest bar stored (its time for minute bars), the end of its synced ranges, current_through (the later of the two), target_day (the newest day sync_date reached, or the last day the server has published of the frequency if earlier: published_through) and lag_trading_days (trading days of its listing from its start up to target_day after current_through).';
 
 
 CREATE FUNCTION baostock.track(
@@ -754,7 +787,8 @@ CREATE FUNCTION baostock.sync_health(
     OUT blacklisted_until timestamptz,
     OUT open_alerts integer,
     OUT newest_alert text,
-    OUT tracked_lagging integer)
+    OUT tracked_lagging integer,
+    OUT awaiting text[])
 LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET jit = off
@@ -816,6 +850,14 @@ WITH today AS (
     SELECT count(*)::integer AS n,
            (array_agg(format('%s (%s): %s', kind, severity, message) ORDER BY alert_id DESC))[1] AS newest
     FROM baostock.alerts WHERE cleared_at IS NULL
+), server AS (
+    SELECT baostock.server_time() AS t
+), aw AS (
+    -- The kinds of the newest trading day (by the server's clock) it has not published yet.
+    SELECT coalesce(array_agg(k.kind ORDER BY k.at) FILTER (WHERE c.day + k.at > server.t), '{}') AS kinds
+    FROM server,
+         LATERAL (SELECT max(day) AS day FROM baostock.trade_calendar WHERE is_trading_day AND day <= server.t::date) c,
+         (VALUES ('daily', time '17:30'), ('factors', time '18:00'), ('minute', time '20:00')) k (kind, at)
 )
 SELECT CASE
            WHEN stats.streak >= 3 THEN 'failing'
@@ -828,10 +870,10 @@ SELECT CASE
        err.error_message, err.finished_at,
        w.worker_pid, w.last_heartbeat, j.queued, j.running, j.paused, fu.n,
        coalesce(srv.used, 0), nullif(current_setting('baostock.daily_request_budget', true), '')::bigint,
-       srv.until, al.n, al.newest, tl.n
-FROM today, last, due, lag, holes, stats, w, j, fu, al, tl LEFT JOIN srv ON true LEFT JOIN err ON true
+       srv.until, al.n, al.newest, tl.n, aw.kinds
+FROM today, last, due, lag, holes, stats, w, j, fu, al, tl, aw LEFT JOIN srv ON true LEFT JOIN err ON true
 $$;
-COMMENT ON FUNCTION baostock.sync_health() IS 'One row on the state of the sync: status failing (the last 3 sync_date runs failed), blacklisted (the server blacklisted us; nothing is sent until blacklisted_until), stale (nothing synced, more than one trading day behind the calendar, holes between the oldest and newest synced day, due_day, the newest trading day published more than baostock.stale_after ago, not synced, or a tracked series not stored through due_day: tracked_lagging), degraded (the last run failed, under 90% of the last 20 succeeded, or an alert is open) or healthy; with the last synced day, the lag in trading days, the holes, success rate, mean duration, the last error, the worker (pid and heartbeat, NULL when none runs), jobs queued / running / paused, failed units of jobs not cancelled (baostock.retry() queues them), requests sent today against the budget, the blacklist and the open alerts.';
+COMMENT ON FUNCTION baostock.sync_health() IS 'One row on the state of the sync: status failing (the last 3 sync_date runs failed), blacklisted (the server blacklisted us; nothing is sent until blacklisted_until), stale (nothing synced, more than one trading day behind the calendar, holes between the oldest and newest synced day, due_day, the newest trading day published more than baostock.stale_after ago, not synced, or a tracked series not stored through due_day: tracked_lagging), degraded (the last run failed, under 90% of the last 20 succeeded, or an alert is open) or healthy; with the last synced day, the lag in trading days, the holes, success rate, mean duration, the last error, the worker (pid and heartbeat, NULL when none runs), jobs queued / running / paused, failed units of jobs not cancelled (baostock.retry() queues them), requests sent today against the budget, the blacklist and the open alerts; awaiting: the kinds of the newest trading day (by the server''s clock) the server has not published yet (daily 17:30, factors 18:00, minute 20:00 China time; empty when all are out).';
 
 CREATE VIEW baostock.health AS SELECT * FROM baostock.sync_health();
 COMMENT ON VIEW baostock.health IS 'sync_health() as a view, for dashboards and alert queries.';
@@ -921,7 +963,7 @@ COMMENT ON VIEW baostock.jobs IS 'Jobs, newest first: kind (backfill, or track: 
 COMMENT ON FUNCTION baostock.sync_date(date, boolean) IS 'Syncs one trading day, or without a day every trading day after the newest synced one up to the latest (at most baostock.catchup_days), oldest first, each with its own run: every A-share''s and ETF''s daily bar and the day''s adjust factors. One row per day looked at. Skips non-trading days and days already synced unless force; not_available: the server has not published the day; incomplete: stocks or ETFs missing; neither is marked synced.';
 COMMENT ON FUNCTION baostock.backfill(date, date, text[], text, boolean, boolean) IS 'Queues a backfill job for the background worker and returns its id at once: one unit per trading day not yet synced (all codes, frequency d), or per-code range units (codes given, or frequency w, m, 5, 15, 30, 60); with factors (the default), a factor history unit (the whole history, one request) for every code whose stored history does not reach end_date. Follow it with baostock.wait(job_id) or the baostock.jobs view.';
 COMMENT ON FUNCTION baostock.plan(date, date, text[], text, boolean, boolean) IS 'What backfill() with the same arguments would do: units per kind, their days, estimated requests and seconds (no budget assumed), and the China days the requests take under baostock.daily_request_budget (NULL without a budget); queues nothing.';
-COMMENT ON FUNCTION baostock.worker_status() IS 'Whether the library is preloaded, the background worker''s pid and last heartbeat (NULL when none runs), the server sessions the cluster holds now (capped by baostock.max_sessions), and from the shared memory every database sees: the requests the cluster sent this China day (by the server''s clock) and the end of a blacklist in force (NULL when none, or without the preload).';
+COMMENT ON FUNCTION baostock.worker_status() IS 'Whether the library is preloaded, the background worker''s pid and last heartbeat (NULL when none runs), the server sessions the cluster holds now (capped by baostock.max_sessions), and from the shared memory every database sees: the requests the cluster sent this China day (by the server''s clock) and the end of a blacklist in force (NULL when none, or without the preload); clock_offset_ms, the server''s clock minus ours from its last login reply (NULL without the preload).';
 COMMENT ON FUNCTION baostock.wait(bigint) IS 'Blocks until the job ends, with a progress NOTICE every 2 seconds; returns done, failed or cancelled. Cancelling the wait does not cancel the job.';
 COMMENT ON FUNCTION baostock.cancel(bigint) IS 'Cancels a queued or running job; the worker stops between units within a second. Returns the job''s state.';
 COMMENT ON FUNCTION baostock.sync_calendar(date, date) IS 'Syncs the trade calendar between two days (default: 1990-12-19 to today).';
@@ -1363,7 +1405,7 @@ REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA baostock FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION
     baostock.sync_health(), baostock.worker_status(), baostock.latest_trading_day(), baostock.stale_after(),
     baostock.wait(bigint),
-    baostock.newest_bar(text, text),                                  -- tracked
+    baostock.newest_bar(text, text), baostock.published_through(text), -- tracked
     baostock.missing_bars(text, text, date[]),                        -- gaps
     baostock.relation_bytes(regclass, boolean), baostock.distribution_of(regclass) -- minute_months
     TO PUBLIC;

@@ -586,24 +586,6 @@ SELECT pg_catalog.pg_extension_config_dump('baostock.alerts', '');
 SELECT pg_catalog.pg_extension_config_dump('baostock.alerts_alert_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('baostock.worker_starts', '');
 
-CREATE FUNCTION baostock.latest_trading_day() RETURNS date
-LANGUAGE sql STABLE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-    -- The server's China time (ours plus the offset its last login reply showed); a day's
-    -- daily bars are published at 17:30.
-    WITH server AS (
-        SELECT (now() + make_interval(secs => coalesce((SELECT clock_offset_ms FROM baostock.server_state), 0) / 1000.0))
-               AT TIME ZONE 'Asia/Shanghai' AS t
-    ), published AS (
-        SELECT CASE WHEN t::time >= '17:30' THEN t::date ELSE t::date - 1 END AS day FROM server
-    )
-    SELECT coalesce(max(c.day), (SELECT day FROM published))
-    FROM baostock.trade_calendar c
-    WHERE c.is_trading_day AND c.day <= (SELECT day FROM published)
-$$;
-COMMENT ON FUNCTION baostock.latest_trading_day() IS 'The latest trading day in the stored calendar whose daily bars the server has published (17:30 China time, by the server''s clock: ours plus the offset its last login reply showed); the last published day when the calendar is empty. Default day of sync_date.';
-
 -- How an update script changes a table (ALTER TABLE, CREATE INDEX, ...) from 0.3.0 on, so that
 -- ALTER EXTENSION UPDATE works on a Citus cluster too. There the coordinator runs the script
 -- and Citus sends a table's DDL to its shards and to every node's copy of the table, but only

@@ -19,6 +19,7 @@ fn worker_status() -> TableIterator<
         name!(server_sessions, i64),
         name!(budget_used_today, Option<i64>),
         name!(blacklisted_until, Option<pgrx::datum::TimestampWithTimeZone>),
+        name!(clock_offset_ms, Option<i64>),
     ),
 > {
     /// Unix milliseconds as a timestamptz (Postgres counts microseconds from 2000).
@@ -37,5 +38,6 @@ fn worker_status() -> TableIterator<
         server
             .filter(|s| s.blacklisted_until > clock::now_ms())
             .and_then(|s| at(s.blacklisted_until)),
+        crate::shmem::clock_offset_ms(),
     ))
 }

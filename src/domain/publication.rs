@@ -110,11 +110,14 @@ pub fn published_at(kind: Kind, day: NaiveDate) -> NaiveDateTime {
 }
 
 /// The first day the server has bars of a frequency for a security type (1 stock, 2 index,
-/// 5 ETF, ...): minute bars from [`MINUTE_HISTORY_START`], ETF bars from [`ETF_HISTORY_START`].
+/// 5 ETF, ...): minute bars from [`MINUTE_HISTORY_START`], ETF daily, weekly and monthly bars
+/// from [`ETF_HISTORY_START`].
 pub fn history_start(frequency: Frequency, sec_type: i16) -> Option<NaiveDate> {
-    let minute = (Kind::of(frequency) == Kind::Minute).then_some(MINUTE_HISTORY_START);
-    let etf = (sec_type == 5).then_some(ETF_HISTORY_START);
-    minute.max(etf)
+    match Kind::of(frequency) {
+        Kind::Minute => Some(MINUTE_HISTORY_START),
+        _ if sec_type == 5 => Some(ETF_HISTORY_START),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -179,6 +182,6 @@ mod tests {
         assert_eq!(history_start(Frequency::Daily, 1), None);
         assert_eq!(history_start(Frequency::Min5, 1), Some(MINUTE_HISTORY_START));
         assert_eq!(history_start(Frequency::Weekly, 5), Some(ETF_HISTORY_START));
-        assert_eq!(history_start(Frequency::Min60, 5), Some(ETF_HISTORY_START));
+        assert_eq!(history_start(Frequency::Min60, 5), Some(MINUTE_HISTORY_START));
     }
 }

@@ -313,7 +313,7 @@ fn ensure_minute_partition(year: i32, month: u32) -> SyncResult<()> {
     // which readers of the table (any role's idle transaction after a view) do not block,
     // where PARTITION OF needs ACCESS EXCLUSIVE. The CHECK of the bounds spares the scan.
     Spi::run(&format!(
-        "CREATE TABLE baostock.{name} (LIKE baostock.minute_bars INCLUDING DEFAULTS INCLUDING STORAGE INCLUDING COMPRESSION,
+        "CREATE TABLE baostock.{name} (LIKE baostock.minute_bars INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE INCLUDING COMPRESSION,
              PRIMARY KEY (code, frequency, time),
              CONSTRAINT {name}_bounds CHECK (time >= '{from} 00:00' AND time < '{to} 00:00'));
          ALTER TABLE baostock.minute_bars ATTACH PARTITION baostock.{name} {bounds};

@@ -158,6 +158,23 @@ pub fn pin_session(lock_timeout: Option<&str>) -> SyncResult<()> {
     .map_err(spi_err)
 }
 
+/// Sets every `baostock.*` setting that a database or role setting (`ALTER DATABASE ... SET`,
+/// `ALTER ROLE ... SET`) gave this session back to what the server's configuration files say
+/// (else its built-in default): the worker's settings are the superuser's, not those of the
+/// owner of its database. Called at the worker's start and after each reload of the files.
+pub fn settings_from_server_configuration() -> SyncResult<()> {
+    Spi::run(
+        "SELECT pg_catalog.set_config(s.name, v.value, false)
+         FROM pg_catalog.pg_settings s,
+              LATERAL (SELECT coalesce((SELECT f.setting FROM pg_catalog.pg_file_settings f
+                                        WHERE f.name = s.name AND f.applied ORDER BY f.seqno DESC LIMIT 1),
+                                       s.boot_val) AS value) v
+         WHERE s.name LIKE 'baostock.%' AND s.source IN ('database', 'user', 'database user')
+           AND v.value IS NOT NULL",
+    )
+    .map_err(spi_err)
+}
+
 /// Runs `body` in a subtransaction: its writes are kept when it returns `Ok` and rolled back
 /// otherwise, and a Postgres ERROR raised inside comes back as `SyncError::Postgres` only
 /// after the rollback, so the caller may go on using the database.
@@ -204,6 +221,12 @@ pub(super) fn with_settings<T>(settings: &[(&std::ffi::CStr, &std::ffi::CStr)], 
         pg_sys::AtEOXact_GUC(true, level);
         out
     }
+}
+
+/// Runs `body` waiting at most 10 s for any lock (`lock_timeout`): for work a sync does in its
+/// caller's transaction on tables whose rows another granted role could hold locked.
+pub fn with_bounded_lock_waits<T>(body: impl FnOnce() -> T) -> T {
+    with_settings(&[(c"lock_timeout", c"10s")], body)
 }
 
 /// Runs a unit's writes, on a database where Citus is loaded, with one connection to each

@@ -125,10 +125,12 @@ pub fn sync_date(arg: DayArg, force: bool) -> SyncResult<Vec<Outcome>> {
 }
 
 /// After a day is synced: queues the job that extends the tracked series to it (the day's
-/// own sync is done, so it never waits for them). A failure is a warning: the day stays
-/// synced, and the next sync (or `sync_tracked()`) plans what is missing.
+/// own sync is done, so it never waits for them; a lock is waited on for 10 s at most). A
+/// failure is a warning: the day stays synced, and the next sync (or `sync_tracked()`) plans
+/// what is missing.
 fn extend_tracked(day: NaiveDate) {
-    if let Err(e) = subtransaction(|| crate::sync::jobs::track(Some(day))) {
+    // In the caller's transaction: no lock another session holds stalls the call for long.
+    if let Err(e) = subtransaction(|| store::with_bounded_lock_waits(|| crate::sync::jobs::track(Some(day)))) {
         pgrx::warning!(
             "pg_baostock: the tracked series were not extended to {day}: {} (SQLSTATE {})",
             e.text(),

@@ -74,8 +74,20 @@ fn check_frequency(f: &str) -> SyncResult<Frequency> {
 }
 
 /// Validates the arguments, brings the calendar and securities up to date where they fall
-/// short, and plans the units.
+/// short, and plans the units, by the server's clock as the last login reply showed it.
 pub fn plan(args: &Args) -> SyncResult<Plan> {
+    plan_by(args, ServerClock::LastSeen)
+}
+
+/// Which server clock a plan goes by: the one the last login reply showed, or one learnt by a
+/// login first (what a job will ask for is what the server has published now).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ServerClock {
+    LastSeen,
+    Learnt,
+}
+
+fn plan_by(args: &Args, clock: ServerClock) -> SyncResult<Plan> {
     let frequency = check_frequency(&args.frequency)?;
     let today = store::china_today()?;
     domain::check_not_before_first("start_date", args.start)?;
@@ -101,6 +113,16 @@ pub fn plan(args: &Args) -> SyncResult<Plan> {
             return Err(SyncError::invalid(format!(
                 "{bad:?} is not a Baostock code (like sh.600000)"
             )));
+        }
+    }
+    // A clock that cannot be learnt now (a budget spent, a blacklist) leaves the last one seen:
+    // the job is queued all the same and its units wait as they would.
+    if clock == ServerClock::Learnt {
+        if let Err(e) = crate::net::learn_server_clock() {
+            pgrx::notice!(
+                "pg_baostock: the server's clock was not read ({}); planned by the one its last login showed",
+                e.text()
+            );
         }
     }
     sync::extend_calendar(None, args.end.unwrap_or(today))?;
@@ -142,6 +164,11 @@ pub fn plan(args: &Args) -> SyncResult<Plan> {
     // need the factor in force on its first bar); daily syncs keep it current.
     // A day is synced with its factors: days whose factors are not out yet are sync_date's.
     let factors_published = store::published_through(Kind::Factors)?;
+    if codes.is_none() && end > factors_published {
+        pgrx::notice!(
+            "pg_baostock: the adjust factors of days after {factors_published} are not published yet (18:00 China time): sync_date() syncs those days after that"
+        );
+    }
     let mut units = match &codes {
         None => q::plan_days(args.start, end.min(factors_published), args.force)?
             .into_iter()
@@ -177,13 +204,11 @@ fn left_out(frequency: Frequency, start: NaiveDate, end: NaiveDate, published: N
             Kind::of(frequency).hour().format("%H:%M")
         );
     }
-    for (sec_type, what) in [(1, "stocks' and indices'"), (5, "ETFs'")] {
-        if let Some(floor) = publication::history_start(frequency, sec_type).filter(|f| start < *f) {
-            pgrx::notice!(
-                "pg_baostock: the server has no {what} {} bars before {floor}; those days are left out",
-                Kind::of(frequency).name()
-            );
-        }
+    let kind = Kind::of(frequency).name();
+    if let Some(floor) = publication::history_start(frequency, 1).filter(|f| start < *f) {
+        pgrx::notice!("pg_baostock: the server has no {kind} bars before {floor}; those days are left out");
+    } else if let Some(floor) = publication::history_start(frequency, 5).filter(|f| start < *f) {
+        pgrx::notice!("pg_baostock: the server has no {kind} bars of ETFs before {floor}; those are left out");
     }
 }
 
@@ -417,7 +442,7 @@ fn check_worker_can_run(what: &str) -> SyncResult<()> {
 
 /// Plans and queues a job; returns its id. A plan with nothing to do is recorded as done.
 pub fn backfill(args: &Args) -> SyncResult<i64> {
-    let plan = plan(args)?;
+    let plan = plan_by(args, ServerClock::Learnt)?;
     check_worker_can_run("backfill")?;
     let job_args = JobArgs {
         kind: "backfill",

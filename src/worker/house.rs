@@ -91,6 +91,12 @@ impl House {
         }
         // SAFETY: what every process does on SIGHUP, outside a transaction.
         unsafe { pg_sys::ProcessConfigFile(pg_sys::GucContext::PGC_SIGHUP) };
+        if let Err(e) = xact(store::settings_from_server_configuration) {
+            warning!(
+                "{TYPE}: cannot set its settings from the server's configuration: {}",
+                e.text()
+            );
+        }
         if guc::worker_database() != self.database {
             log!("{TYPE}: baostock.worker_database changed; restarting to connect there");
             self.save();

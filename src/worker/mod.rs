@@ -108,8 +108,11 @@ pub extern "C-unwind" fn pg_baostock_worker_main(_arg: pg_sys::Datum) {
     let database = guc::worker_database();
     BackgroundWorker::connect_worker_to_spi(Some(&database), None);
     // It runs as the bootstrap superuser: before any other statement, names resolve in
-    // pg_catalog alone and lock waits are bounded, for the worker's whole life.
-    if let Err(e) = xact(|| store::pin_session(Some(LOCK_WAIT))) {
+    // pg_catalog alone and lock waits are bounded, for the worker's whole life, and its
+    // baostock.* settings are the server's, whatever its database's owner set there.
+    if let Err(e) =
+        xact(|| store::pin_session(Some(LOCK_WAIT)).and_then(|()| store::settings_from_server_configuration()))
+    {
         warning!("{TYPE}: cannot pin its session settings, stopping: {}", e.text());
         // SAFETY: exit code 1 makes the postmaster restart the worker.
         unsafe { pg_sys::proc_exit(1) };

@@ -582,6 +582,24 @@ impl TestEnv {
             .collect()
     }
 
+    /// The last day the emulator has published whole (its factors, the last kind a day sync
+    /// takes, are out), by its clock.
+    pub fn published_day(&self) -> NaiveDate {
+        self.emu.controls().last_published(baostock_emulator::Kind::Factors)
+    }
+
+    /// The daily rows the server has for `day` (98 and 9A): every stock's, and the ETFs' from
+    /// the server's first ETF day on when the emulator keeps the history floors.
+    pub fn served_daily(&self, day: NaiveDate) -> Vec<Vec<String>> {
+        let m = self.emu.market();
+        let mut rows = m.daily_astock(day);
+        let floors = self.emu.controls().publication().floors;
+        if !floors || day >= baostock_emulator::publication::ETF_FLOOR {
+            rows.extend(m.daily_etf(day));
+        }
+        rows
+    }
+
     /// Requests the emulator received that are not logins or logouts.
     pub fn data_requests(&self) -> u64 {
         let c = self.emu.counters();

@@ -171,7 +171,9 @@ fn weekly_monthly_and_minute_bars_equal_the_official_client() {
         let mut wrong = Vec::new();
         for code in codes {
             let server = history(&env, code, PERIOD, from, to, f, "3");
-            assert!(!server.is_empty(), "{code} has {f} bars");
+            // The server has no ETF bars before 2026-01-05: none asked, none stored.
+            let floored = code == etf && to < baostock_emulator::publication::ETF_FLOOR;
+            assert_eq!(server.is_empty(), floored, "{code}: {f} bars");
             let stored = ours(PERIOD, table, &format!("code = '{code}'"), "date");
             wrong.extend(differences(&format!("{code} {f}"), &server, &stored));
         }
@@ -200,6 +202,7 @@ fn weekly_monthly_and_minute_bars_equal_the_official_client() {
         let mut wrong = Vec::new();
         for code in minute_codes {
             let server = history(&env, code, MINUTE, m_start, m_end, f, "3");
+            // The ETF floor is of daily, weekly and monthly bars: ETFs have minute bars.
             assert!(!server.is_empty(), "{code} has {f}-minute bars");
             let stored = ours(
                 MINUTE,
@@ -284,31 +287,39 @@ fn a_week_not_over_is_fetched_again_and_its_bar_replaced() {
     let wrong = differences("weekly, fetched again", &server, &stored);
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 
-    // This week is not over until its Sunday has passed: a backfill up to today stores its bar
-    // but leaves it to be fetched again (when it has a trading day yet).
-    let today = china_today_of_cluster();
-    let traded = i64::from(!env.trading_days(monday(today), today).is_empty());
-    let from = monday(today) - chrono::Days::new(14);
+    // A week's bar comes out on its Saturday (17:30 China time): on its Wednesday evening a
+    // backfill up to that day stores nothing of the week and marks the ranges through the
+    // Sunday before; on Saturday evening the next one stores the week's bar whole.
+    let monday_of = monday(wednesday);
+    sql(&format!(
+        "DELETE FROM baostock.weekly_bars WHERE code = '{stock}' AND period_start = '{monday_of}';
+         DELETE FROM baostock.synced_ranges WHERE code = '{stock}' AND kind = 'w'"
+    ));
+    // The week's bars stored, and the last day the ranges cover.
+    let week = || {
+        one(&format!(
+            "SELECT count(*) || ' ' || coalesce((SELECT max(upper(span) - 1)::text FROM baostock.synced_ranges
+                                                 WHERE code = '{stock}' AND kind = 'w'), 'none')
+             FROM baostock.weekly_bars WHERE code = '{stock}' AND period_start = '{monday_of}'"
+        ))
+    };
+    env.control(&format!("clock {wednesday}T21:00:00 running"));
     let id = backfill(&format!(
-        "'{from}', '{today}', codes => ARRAY['{stock}'], frequency => 'w'"
+        "'{start}', '{wednesday}', codes => ARRAY['{stock}'], frequency => 'w'"
     ));
     wait_done(id);
-    let left = int(&format!(
-        "SELECT coalesce(sum(units), 0) FROM baostock.plan('{from}', '{today}', codes => ARRAY['{stock}'],
-                                                         frequency => 'w', factors => false)
-         WHERE kind = 'range'"
+    let sunday_before = monday_of - chrono::Days::new(1);
+    assert_eq!(week(), format!("0 {sunday_before}"), "the week before its Saturday");
+    let saturday = monday_of + chrono::Days::new(5);
+    env.control(&format!("clock {saturday}T18:30:00 running"));
+    let id = backfill(&format!(
+        "'{start}', '{wednesday}', codes => ARRAY['{stock}'], frequency => 'w'"
     ));
-    assert_eq!(left, traded, "this week's range left to fetch");
-    let stored = int(&format!(
-        "SELECT count(*) FROM baostock.weekly_bars WHERE code = '{stock}' AND period_start = '{}'",
-        monday(today)
-    ));
-    assert_eq!(stored, traded, "this week's bar is stored");
-}
-
-/// Today in China by the cluster's clock.
-fn china_today_of_cluster() -> NaiveDate {
-    NaiveDate::parse_from_str(&sql("SELECT (now() AT TIME ZONE 'Asia/Shanghai')::date"), "%Y-%m-%d").expect("a date")
+    wait_done(id);
+    assert_eq!(week(), format!("1 {sunday}"), "the week on its Saturday evening");
+    let stored = ours(PERIOD, "baostock.weekly_bars", &format!("code = '{stock}'"), "date");
+    let wrong = differences("weekly, on its Saturday", &server, &stored);
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
 /// A range that ends years ago still gets the code's whole factor history up to today: the
@@ -398,8 +409,9 @@ fn forward_adjusted_prices_of_an_old_range_equal_the_servers_and_a_stale_history
 #[test]
 fn adjusted_prices_equal_the_servers_and_follow_a_new_dividend() {
     let env = TestEnv::start();
-    let calendar = env.emu.market().calendar();
-    let (latest, before) = (calendar.day(calendar.len() - 1), calendar.day(calendar.len() - 2));
+    // The newest two trading days the server has published whole.
+    let published = env.trading_days(d(last_year(), 1, 1), env.published_day());
+    let (latest, before) = (published[published.len() - 1], published[published.len() - 2]);
     let start = d(last_year() - 4, 1, 1);
     let stock = stock_with_dividends(&env, start, latest, 3);
     let id = backfill(&format!("'{start}', '{before}', codes => ARRAY['{stock}']"));
@@ -427,6 +439,12 @@ fn adjusted_prices_equal_the_servers_and_follow_a_new_dividend() {
         for (adjust, flag) in [("qfq", "2"), ("hfq", "1"), ("none", "3")] {
             for f in ["d", "w", "m"] {
                 let fields = if f == "d" { DAILY } else { PERIOD };
+                // A week's or month's bar is the server's once its period is out.
+                let end = match f {
+                    "w" => end.min(env.emu.controls().last_published(baostock_emulator::Kind::Weekly)),
+                    "m" => end.min(env.emu.controls().last_published(baostock_emulator::Kind::Monthly)),
+                    _ => end,
+                };
                 let server = history(&env, &stock, fields, start, end, f, flag);
                 wrong.extend(differences(
                     &format!("{adjust} {f}"),
@@ -577,8 +595,11 @@ fn constituents_and_industries_equal_the_official_client_and_the_daily_sync_refr
 
     // The daily sync refreshes what is stale, once a day.
     sql("TRUNCATE baostock.index_constituents, baostock.stock_industries, baostock.sync_runs");
-    let calendar = env.emu.market().calendar();
-    let latest = calendar.day(calendar.len() - 1);
+    // The newest trading day the server has published whole.
+    let latest = *env
+        .trading_days(d(last_year(), 1, 1), env.published_day())
+        .last()
+        .expect("a published trading day");
     env.emu.reset_counters();
     assert_eq!(sql(&format!("SELECT status FROM baostock.sync_date('{latest}')")), "ok");
     let c = env.emu.counters();

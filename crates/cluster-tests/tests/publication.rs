@@ -2,8 +2,8 @@
 //! minute bars 20:00, a week's bar on its Saturday 17:30, China time): the emulator's clock is
 //! driven through one Wednesday and its week end with the official schedule, `sync_date()` is
 //! called at the evening's slots, and each kind must be stored by the first call after its
-//! publication, never marked before it, with a tracked 5-minute series, a tracked weekly series
-//! and a dividend on that day.
+//! publication, never marked before it, with a tracked 5-minute series, a tracked weekly and
+//! monthly series and a dividend on that day; then the month end.
 
 use pg_baostock_cluster_tests::*;
 
@@ -14,10 +14,11 @@ fn tracking_job_after(after: i64) -> Option<i64> {
         return None;
     }
     assert_eq!(wait_within(job, std::time::Duration::from_secs(120)), "done");
-    assert_eq!(
-        int(&format!("SELECT units_failed FROM baostock.jobs WHERE job_id = {job}")),
-        0
-    );
+    let failed = sql(&format!(
+        "SELECT coalesce(string_agg(frequency || ' ' || start_date || '..' || end_date || ': ' || coalesce(error_message, ''), '; '), '')
+         FROM baostock.sync_units WHERE job_id = {job} AND state = 'failed'"
+    ));
+    assert_eq!(failed, "", "failed units of tracking job {job}");
     Some(job)
 }
 
@@ -45,9 +46,9 @@ fn each_kind_is_stored_by_the_first_call_after_its_publication_and_never_marked_
     env.control(&format!("corporate-action {code} {day} 1025000"));
     assert_eq!(
         one(&format!(
-            "SELECT baostock.track(ARRAY['{code}'], frequencies => ARRAY['5', 'w'], start_date => '2026-06-01')"
+            "SELECT baostock.track(ARRAY['{code}'], frequencies => ARRAY['5', 'w', 'm'], start_date => '2026-06-01')"
         )),
-        "2"
+        "3"
     );
     let synced = |d: chrono::NaiveDate| int(&format!("SELECT count(*) FROM baostock.synced_days WHERE day = '{d}'"));
     let bars_of = |d: chrono::NaiveDate| int(&format!("SELECT count(*) FROM baostock.daily_bars WHERE date = '{d}'"));
@@ -61,6 +62,15 @@ fn each_kind_is_stored_by_the_first_call_after_its_publication_and_never_marked_
             "SELECT count(*) FROM baostock.adjust_factors WHERE code = '{code}' AND operate_date = '{day}'"
         ))
     };
+    // What health says is still awaited of the newest trading day (the worker saves the
+    // server's clock it learnt from a login into server_state within a loop).
+    let awaiting = |want: &str| {
+        poll(
+            &format!("health awaiting {want}"),
+            std::time::Duration::from_secs(10),
+            || (one("SELECT awaiting::text FROM baostock.health") == want).then_some(()),
+        )
+    };
     let covered_through = |kind: &str| {
         one(&format!(
             "SELECT coalesce(max(upper(span) - 1)::text, 'none') FROM baostock.synced_ranges
@@ -73,6 +83,7 @@ fn each_kind_is_stored_by_the_first_call_after_its_publication_and_never_marked_
     let rows = sql("SELECT day || ' ' || status FROM baostock.sync_date()");
     assert_eq!(rows.trim(), format!("{before} ok"), "at 16:00");
     assert_eq!((bars_of(day), synced(day)), (0, 0), "16:00 stored or marked the day");
+    awaiting("{daily,factors,minute}");
     let mut last_job = tracking_job_after(0).unwrap_or(0);
 
     // 17:45: the daily bars are out, the factors are not: bars stored, the day not marked, so
@@ -96,6 +107,7 @@ fn each_kind_is_stored_by_the_first_call_after_its_publication_and_never_marked_
     let status = one("SELECT status FROM baostock.sync_date()");
     assert_eq!(status, "ok", "18:30");
     assert_eq!((synced(day), factor_of_day()), (1, 1), "18:30: the day and its factor");
+    awaiting("{minute}");
     if let Some(job) = tracking_job_after(last_job) {
         last_job = job;
     }
@@ -111,6 +123,7 @@ fn each_kind_is_stored_by_the_first_call_after_its_publication_and_never_marked_
     env.control(&format!("clock {day}T21:00:00 running"));
     let status = one("SELECT status FROM baostock.sync_date()");
     assert_eq!(status, "skipped", "21:00");
+    awaiting("{}");
     last_job = tracking_job_after(last_job).expect("21:00 queued no tracking job");
     assert_eq!(minute_bars_of(day), 48, "the day's 5-minute bars at 21:00");
     assert_eq!(covered_through("5"), day.to_string(), "21:00: the 5-minute series");
@@ -133,11 +146,31 @@ fn each_kind_is_stored_by_the_first_call_after_its_publication_and_never_marked_
         )),
         1
     );
-    assert_eq!(int("SELECT count(*) FROM baostock.gaps"), 0);
+    let gaps = sql("SELECT coalesce(string_agg(g::text, '; '), '') FROM baostock.gaps g");
+    assert_eq!(gaps, "", "gaps");
+
+    // The month end: June's bar comes out on 1 July at 17:30, not before.
+    env.control("clock 2026-07-01T17:00:00 running");
+    sql("SELECT count(*) FROM baostock.sync_date()");
+    last_job = tracking_job_after(last_job).unwrap_or(last_job);
+    assert_eq!(covered_through("m"), "none", "1 July 17:00 marked June");
+    assert_eq!(covered_through("5"), "2026-06-30", "1 July 17:00: the 5-minute series");
+    env.control("clock 2026-07-01T18:30:00 running");
+    assert_eq!(one("SELECT status FROM baostock.sync_date()"), "ok", "1 July 18:30");
+    tracking_job_after(last_job).expect("1 July 18:30 queued no tracking job");
+    assert_eq!(covered_through("m"), "2026-06-30", "1 July 18:30: June");
+    assert_eq!(
+        int(&format!(
+            "SELECT count(*) FROM baostock.monthly_bars WHERE code = '{code}' AND date BETWEEN '2026-06-01' AND '2026-06-30'"
+        )),
+        1
+    );
+    let gaps = sql("SELECT coalesce(string_agg(g::text, '; '), '') FROM baostock.gaps g");
+    assert_eq!(gaps, "", "gaps");
 
     // What the official client gets for the day once everything is out, stored to the last
     // decimal: bars and the day's factors.
-    env.control("clock 2026-06-15T09:00:00 running");
+    env.control("clock 2026-07-02T09:00:00 running");
     let official = official_daily(env.port(), day);
     let mut bars = official["stocks"].as_array().cloned().unwrap_or_default();
     bars.extend(official["etfs"].as_array().cloned().unwrap_or_default());

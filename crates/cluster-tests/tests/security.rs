@@ -22,6 +22,16 @@ impl Drop for Undo {
     }
 }
 
+/// Ends a backend when dropped (a psql killed mid-`pg_sleep` leaves its backend sleeping, its
+/// locks held).
+struct Terminate(i32);
+
+impl Drop for Terminate {
+    fn drop(&mut self) {
+        let _ = try_sql(&format!("SELECT pg_terminate_backend({})", self.0));
+    }
+}
+
 /// A trading day of March last year, and `n` trading days from it.
 fn some_days(env: &TestEnv, n: usize) -> Vec<NaiveDate> {
     env.trading_days(d(last_year(), 3, 1), d(last_year(), 12, 31))[..n].to_vec()
@@ -173,6 +183,7 @@ fn a_new_minute_month_is_made_while_another_role_idles_in_a_read_transaction() {
          SELECT pg_sleep(600);",
     );
     let pid = reader.backend_pid(Duration::from_secs(10));
+    let _end = Terminate(pid);
     poll("the reader's lock on minute_bars", Duration::from_secs(10), || {
         (int(&format!(
             "SELECT count(*) FROM pg_locks WHERE pid = {pid} AND relation = 'baostock.minute_bars'::regclass AND granted"
@@ -203,6 +214,44 @@ fn a_new_minute_month_is_made_while_another_role_idles_in_a_read_transaction() {
         int(&format!("SELECT count(*) FROM {part}"))
     );
     drop(reader);
+}
+
+#[test]
+fn the_owner_of_the_workers_database_cannot_degrade_the_worker_by_its_settings() {
+    let env = TestEnv::start();
+    let days = some_days(&env, 2);
+    let _undo = Undo("ALTER DATABASE postgres RESET ALL");
+    // The test's own sessions in that database set the defaults back for themselves.
+    const OWN: &str = "SET default_transaction_read_only = off; SET statement_timeout = 0;";
+    // What the database's owner may set on it: every transaction read-only, every statement
+    // cancelled after 100 ms, and a batch of one row for the store.
+    restart_worker(
+        "ALTER DATABASE postgres SET default_transaction_read_only = on;
+         ALTER DATABASE postgres SET statement_timeout = '100ms';
+         ALTER DATABASE postgres SET idle_in_transaction_session_timeout = '100ms';
+         ALTER DATABASE postgres SET baostock.batch_rows = 1;",
+    );
+    assert_eq!(
+        one("SHOW default_transaction_read_only"),
+        "on",
+        "the database's setting is in force"
+    );
+    let id = int(&format!("{OWN} SELECT baostock.backfill('{}', '{}')", days[0], days[1]));
+    let (res, _) = spawn_sql(&format!("{OWN} SELECT baostock.wait({id})")).finish_within(Duration::from_secs(120));
+    assert_eq!(res.expect("wait").trim(), "done", "{:?}", job(id));
+    assert_eq!(
+        int(&format!("SELECT units_failed FROM baostock.jobs WHERE job_id = {id}")),
+        0
+    );
+    assert_eq!(
+        int(&format!(
+            "SELECT count(*) FROM baostock.synced_days WHERE day IN ('{}', '{}')",
+            days[0], days[1]
+        )),
+        2
+    );
+    sql(&format!("{OWN} ALTER DATABASE postgres RESET ALL"));
+    restart_worker("");
 }
 
 #[test]
