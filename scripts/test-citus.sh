@@ -79,11 +79,14 @@ EOF
 
 # The updates to a next version and back that the last part assembles; only ever in the
 # extension directory while this test runs.
-NEXT_UPDATE=$("$PGBIN/pg_config" --sharedir)/extension/pg_baostock--0.3.0--0.3.0-next.sql
-BACK_UPDATE=$("$PGBIN/pg_config" --sharedir)/extension/pg_baostock--0.3.0-next--0.3.0.sql
+# A next version of this one, made up for the update test.
+CURRENT=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+NEXT=$CURRENT-next
+NEXT_UPDATE=$("$PGBIN/pg_config" --sharedir)/extension/pg_baostock--$CURRENT--$NEXT.sql
+BACK_UPDATE=$("$PGBIN/pg_config" --sharedir)/extension/pg_baostock--$NEXT--$CURRENT.sql
 
 stop_all() {
-  rm -f "$NEXT_UPDATE" "$BACK_UPDATE"
+  rm -f "$NEXT_UPDATE" "$BACK_UPDATE" "${RELEASED_SCRIPT:-}"
   bash scripts/citus-cluster.sh stop "$DIR" "$BASE" > /dev/null 2>&1 || true
   if [ -f "$DIR/single/postmaster.pid" ]; then
     as_pg "$PGBIN/pg_ctl" -D "$DIR/single" -m fast -w stop > /dev/null 2>&1 || true
@@ -466,6 +469,39 @@ minute_months|SELECT month, access_method FROM baostock.minute_months
 TABLES
 expect "gaps of the restored database" "$(q 0 restored -c "$all_gaps")" "$(q $CITUS -c "$all_gaps")"
 
+log "ALTER EXTENSION UPDATE from the last release on a distributed database: every node updated, the rows kept, the store writes"
+# distribute() came with 0.3.0: a distributed database is at 0.3.0 or later. Its install script
+# is put beside this version's for the test alone (the library refuses syncs until the update).
+released=$(awk '!/^#/ && NF { v = $1 } END { print v }' sql/released/VERSIONS)
+extdir=$("$PGBIN/pg_config" --sharedir)/extension
+[ "$released" != "$CURRENT" ] || fail "no release before this version"
+RELEASED_SCRIPT="$extdir/pg_baostock--$released.sql"
+cp "sql/released/pg_baostock--$released.sql" "$RELEASED_SCRIPT"
+CITUS_DB=upgraded CITUS_PRELOAD='citus,pg_baostock' bash scripts/citus-cluster.sh start "$DIR" "$BASE" > /dev/null
+q 0 upgraded -c 'SET client_min_messages = warning' -c "CREATE EXTENSION pg_baostock VERSION '$released'" \
+  -c 'SELECT count(*) FROM baostock.distribute(4)' > /dev/null
+q 0 upgraded -c "INSERT INTO baostock.daily_bars (code, date, open, close, volume)
+                 SELECT 'sh.60000' || g % 10, date '2026-01-05' + g / 10, 1.5 + g, 2.5 + g, g FROM generate_series(0, 99) g" \
+  -c "INSERT INTO baostock.adjust_factors (code, operate_date, fore_factor, back_factor, adjust_factor)
+      SELECT 'sh.60000' || g, date '2025-07-01', 0.9, 1.1, 1.1 FROM generate_series(0, 9) g" > /dev/null
+bars="SELECT code, date, open, close, volume FROM baostock.daily_bars"
+before_update=$(digest 0 upgraded "$bars")
+q 0 upgraded -c "ALTER EXTENSION pg_baostock UPDATE" > /dev/null
+rm -f "$RELEASED_SCRIPT"
+for node in 0 1 2; do
+  expect "node $node updated from $released" \
+    "$(q $node upgraded -c "SELECT extversion FROM pg_extension WHERE extname = 'pg_baostock'")" "$(q $CITUS -c "SELECT extversion FROM pg_extension WHERE extname = 'pg_baostock'")"
+done
+expect "daily_bars kept through the update from $released" "$(digest 0 upgraded "$bars")" "$before_update"
+expect "the bar tables still distributed" \
+  "$(q 0 upgraded -c "SELECT count(*) FROM pg_dist_partition WHERE logicalrelid = ANY('{baostock.daily_bars,baostock.minute_bars,baostock.weekly_bars,baostock.monthly_bars,baostock.adjust_factors}'::regclass[]) AND partmethod = 'h'")" 5
+expect "PUBLIC executes nothing beyond the allowlist after the update" \
+  "$(q 0 upgraded -c "SELECT count(*) FROM pg_proc WHERE pronamespace = 'baostock'::regnamespace AND has_function_privilege('public', oid, 'EXECUTE')
+                       AND proname NOT IN ('sync_health', 'worker_status', 'latest_trading_day', 'stale_after', 'wait', 'newest_bar',
+                                           'published_through', 'missing_bars', 'relation_bytes', 'distribution_of')")" 0
+q 0 upgraded -c 'SELECT status FROM baostock.sync_calendar()' -c 'SELECT status FROM baostock.sync_securities()' > /dev/null
+expect "sync_date('$day') on the updated database" "$(q 0 upgraded -c "SELECT status FROM baostock.sync_date('$day')")" ok
+
 log "ALTER EXTENSION UPDATE of the distributed database, by a next version's update"
 # The coordinator's worker goes to the restored database first. Its library is the version
 # this database has, so it would go on reading the views the update drops and make again, and
@@ -490,14 +526,14 @@ cat > "$DIR/next-direct.sql" << 'SQL'
 ALTER TABLE baostock.daily_bars ADD COLUMN note text;
 SQL
 expect "assemble-update.sh refuses a table part that alters a table directly" \
-  "$(UPDATE_TO=0.3.0-next UPDATE_PART="$DIR/next-direct.sql" UPDATE_OUT="$NEXT_UPDATE" INSTALL_SCRIPT="$installed" \
+  "$(UPDATE_TO=$NEXT UPDATE_PART="$DIR/next-direct.sql" UPDATE_OUT="$NEXT_UPDATE" INSTALL_SCRIPT="$installed" \
     bash scripts/assemble-update.sh "$version" > /dev/null 2>&1 || echo refused)" refused
 # Citus sends the ALTER to the shards and to the workers' copies of the table, then runs the
 # same update on each worker, where the column is there already (alone; in a script of many
 # statements Citus sends the whole script and fails sooner).
 cp "$DIR/next-direct.sql" "$NEXT_UPDATE"
 expect "an update with a table's DDL of its own on Citus" \
-  "$(sqlstate $CITUS "ALTER EXTENSION pg_baostock UPDATE TO '0.3.0-next'")" 42701
+  "$(sqlstate $CITUS "ALTER EXTENSION pg_baostock UPDATE TO '$NEXT'")" 42701
 for node in 0 1 2; do
   expect "nothing changed on node $node by the failed update" \
     "$(q $node postgres -c "SELECT extversion || ' ' || (SELECT count(*) FROM pg_attribute WHERE attname = 'note' AND NOT attisdropped) FROM pg_extension WHERE extname = 'pg_baostock'")" "$version 0"
@@ -508,17 +544,17 @@ SELECT baostock.table_ddl('baostock.minute_bars', 'CREATE INDEX minute_bars_date
 SELECT baostock.table_ddl('baostock.securities', 'ALTER TABLE baostock.securities ADD COLUMN note text');
 SELECT baostock.table_ddl('baostock.sync_jobs', 'ALTER TABLE baostock.sync_jobs ADD COLUMN note text');
 SQL
-UPDATE_TO=0.3.0-next UPDATE_PART="$DIR/next-tables.sql" UPDATE_OUT="$NEXT_UPDATE" INSTALL_SCRIPT="$installed" \
+UPDATE_TO=$NEXT UPDATE_PART="$DIR/next-tables.sql" UPDATE_OUT="$NEXT_UPDATE" INSTALL_SCRIPT="$installed" \
   bash scripts/assemble-update.sh "$version" > /dev/null
 before=$(digest $CITUS "SELECT code, date, row_hash, qfq_close, hfq_close FROM baostock.daily_bars")
-q $CITUS -c "ALTER EXTENSION pg_baostock UPDATE TO '0.3.0-next'" > /dev/null
-q $SINGLE -c "ALTER EXTENSION pg_baostock UPDATE TO '0.3.0-next'" > /dev/null
+q $CITUS -c "ALTER EXTENSION pg_baostock UPDATE TO '$NEXT'" > /dev/null
+q $SINGLE -c "ALTER EXTENSION pg_baostock UPDATE TO '$NEXT'" > /dev/null
 columns="SELECT string_agg(attrelid::regclass::text, ',' ORDER BY attrelid::regclass::text) FROM pg_attribute
   WHERE attname = 'note' AND NOT attisdropped AND attrelid::regclass::text IN ('baostock.daily_bars', 'baostock.securities', 'baostock.sync_jobs')"
 for node in 0 1 2 3; do
-  expect "node $node at 0.3.0-next, its tables changed" \
+  expect "node $node at $NEXT, its tables changed" \
     "$(q $node postgres -c "SELECT extversion FROM pg_extension WHERE extname = 'pg_baostock'") $(q $node postgres -c "$columns")" \
-    "0.3.0-next baostock.daily_bars,baostock.securities,baostock.sync_jobs"
+    "$NEXT baostock.daily_bars,baostock.securities,baostock.sync_jobs"
 done
 shards() { # table, a query of one shard (%s); each shard's answer
   q $CITUS -c "SELECT string_agg(DISTINCT result, ',') || ' on ' || count(*) FROM run_command_on_shards('$1', \$\$$2\$\$) WHERE success"
@@ -532,7 +568,7 @@ expect "every shard of a minute month has the new index" \
 expect "daily_bars unchanged by the update" "$(digest $CITUS "SELECT code, date, row_hash, qfq_close, hfq_close FROM baostock.daily_bars")" "$before"
 expect "adjusted reads after the update" \
   "$(digest $CITUS "SELECT code, date, close FROM baostock.daily_bars_qfq")" "$(digest $SINGLE "SELECT code, date, close FROM baostock.daily_bars_qfq")"
-expect "sync_date() at 0.3.0-next refused (the library is $version)" "$(sqlstate $CITUS "SELECT baostock.sync_date('$day', true)")" 55000
+expect "sync_date() at $NEXT refused (the library is $version)" "$(sqlstate $CITUS "SELECT baostock.sync_date('$day', true)")" 55000
 
 log "ALTER EXTENSION UPDATE back to $version (the same changes undone through table_ddl): the store writes again"
 cat > "$DIR/back-tables.sql" << 'SQL'
@@ -542,7 +578,7 @@ SELECT baostock.table_ddl('baostock.securities', 'ALTER TABLE baostock.securitie
 SELECT baostock.table_ddl('baostock.sync_jobs', 'ALTER TABLE baostock.sync_jobs DROP COLUMN note');
 SQL
 UPDATE_TO=$version UPDATE_PART="$DIR/back-tables.sql" UPDATE_OUT="$BACK_UPDATE" INSTALL_SCRIPT="$installed" \
-  bash scripts/assemble-update.sh 0.3.0-next > /dev/null
+  bash scripts/assemble-update.sh "$NEXT" > /dev/null
 q $CITUS -c "ALTER EXTENSION pg_baostock UPDATE TO '$version'" > /dev/null
 for node in 0 1 2; do
   expect "node $node back at $version, the column gone" \
