@@ -28,6 +28,7 @@ pub static STALE_AFTER_MIN: GucSetting<i32> = GucSetting::<i32>::new(900);
 pub static RETENTION_DAYS: GucSetting<i32> = GucSetting::<i32>::new(90);
 pub static ALERT_WEBHOOK: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 pub static COLUMNAR_AFTER: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
+pub static MINUTE_HISTORY_START: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(Some(c"2020-01-03"));
 
 /// Refuses a value with a control character: `\x01` separates request fields and `\n` ends
 /// a frame, so one in a credential or the host would reframe the login. The message names
@@ -50,6 +51,30 @@ unsafe extern "C-unwind" fn no_control_chars(
         }
     }
     !bad
+}
+
+/// Refuses a value that is not a date `YYYY-MM-DD` from 1990-12-19 on.
+#[pg_guard]
+unsafe extern "C-unwind" fn a_date(
+    newval: *mut *mut std::ffi::c_char,
+    _extra: *mut *mut std::ffi::c_void,
+    _source: pg_sys::GucSource::Type,
+) -> bool {
+    // SAFETY: Postgres passes a valid pointer to the proposed value (NULL for none).
+    let value = unsafe { newval.as_ref().filter(|p| !p.is_null()).map(|p| CStr::from_ptr(*p)) };
+    let good = value
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| baostock::value::parse_date(v.trim()).ok())
+        .is_some_and(|d| d >= crate::domain::FIRST_TRADING_DAY);
+    if !good {
+        // SAFETY: the detail is copied by the GUC machinery; pstrdup allocates in the current context.
+        unsafe {
+            pg_sys::GUC_check_errcode(pgrx::PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE as i32);
+            pg_sys::GUC_check_errdetail_string =
+                pg_sys::pstrdup(c"The value must be a date YYYY-MM-DD from 1990-12-19 on.".as_ptr());
+        }
+    }
+    good
 }
 
 /// Registers the settings; called once from `_PG_init`.
@@ -273,6 +298,20 @@ pub fn register() {
         GucContext::Sighup,
         GucFlags::default(),
     );
+    // SAFETY: the hook is a plain check of the proposed value.
+    unsafe {
+        GucRegistry::define_string_guc_with_hooks(
+            c"baostock.minute_history_start",
+            c"The first day the server has minute bars of (its documentation: 2020-01-03, about five years back).",
+            c"plan() and backfill() ask for no 5/15/30/60-minute bars before it (a NOTICE says what was left out).",
+            &MINUTE_HISTORY_START,
+            GucContext::Sighup,
+            GucFlags::default(),
+            Some(a_date),
+            None,
+            None,
+        )
+    };
     // A misspelt baostock.* setting is an error, not a silently ignored placeholder.
     // SAFETY: called from _PG_init, as Postgres requires.
     unsafe { pgrx::pg_sys::MarkGUCPrefixReserved(c"baostock".as_ptr()) };
@@ -350,6 +389,12 @@ pub fn retention_days() -> i32 {
 /// How long after its end a month of minute bars goes columnar (an interval, as set), if at all.
 pub fn columnar_after() -> Option<String> {
     Some(text_of(&COLUMNAR_AFTER)).filter(|s| !s.trim().is_empty())
+}
+
+/// The first day of the server's minute bars (`baostock.minute_history_start`).
+pub fn minute_history_start() -> chrono::NaiveDate {
+    baostock::value::parse_date(text_of(&MINUTE_HISTORY_START).trim())
+        .unwrap_or(crate::domain::publication::MINUTE_HISTORY_START)
 }
 
 /// The alert webhook URL, if one is set.

@@ -53,7 +53,8 @@ impl Kind {
     }
 }
 
-/// The first day of minute bars on the server ("about the last five years").
+/// The first day of minute bars on the server by its documentation ("about the last five
+/// years"); the setting `baostock.minute_history_start` moves it.
 pub const MINUTE_HISTORY_START: NaiveDate = match NaiveDate::from_ymd_opt(2020, 1, 3) {
     Some(d) => d,
     None => panic!("valid date"),
@@ -110,11 +111,11 @@ pub fn published_at(kind: Kind, day: NaiveDate) -> NaiveDateTime {
 }
 
 /// The first day the server has bars of a frequency for a security type (1 stock, 2 index,
-/// 5 ETF, ...): minute bars from [`MINUTE_HISTORY_START`], ETF daily, weekly and monthly bars
-/// from [`ETF_HISTORY_START`].
-pub fn history_start(frequency: Frequency, sec_type: i16) -> Option<NaiveDate> {
+/// 5 ETF, ...): minute bars from `minute_start`, ETF daily, weekly and monthly bars from
+/// [`ETF_HISTORY_START`].
+pub fn history_start(frequency: Frequency, sec_type: i16, minute_start: NaiveDate) -> Option<NaiveDate> {
     match Kind::of(frequency) {
-        Kind::Minute => Some(MINUTE_HISTORY_START),
+        Kind::Minute => Some(minute_start),
         _ if sec_type == 5 => Some(ETF_HISTORY_START),
         _ => None,
     }
@@ -179,9 +180,10 @@ mod tests {
 
     #[test]
     fn floors_by_frequency_and_type() {
-        assert_eq!(history_start(Frequency::Daily, 1), None);
-        assert_eq!(history_start(Frequency::Min5, 1), Some(MINUTE_HISTORY_START));
-        assert_eq!(history_start(Frequency::Weekly, 5), Some(ETF_HISTORY_START));
-        assert_eq!(history_start(Frequency::Min60, 5), Some(MINUTE_HISTORY_START));
+        let m = MINUTE_HISTORY_START;
+        assert_eq!(history_start(Frequency::Daily, 1, m), None);
+        assert_eq!(history_start(Frequency::Min5, 1, m), Some(m));
+        assert_eq!(history_start(Frequency::Weekly, 5, m), Some(ETF_HISTORY_START));
+        assert_eq!(history_start(Frequency::Min60, 5, m), Some(m));
     }
 }

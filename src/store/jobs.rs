@@ -72,7 +72,10 @@ pub fn plan_ranges(
     published: NaiveDate,
 ) -> SyncResult<Vec<Unit>> {
     let end = end.min(published);
-    let floor = |sec_type| publication::history_start(frequency, sec_type).unwrap_or(crate::domain::FIRST_TRADING_DAY);
+    let minute_start = crate::guc::minute_history_start();
+    let floor = |sec_type| {
+        publication::history_start(frequency, sec_type, minute_start).unwrap_or(crate::domain::FIRST_TRADING_DAY)
+    };
     let spans = spans_of(
         "WITH t AS (
              SELECT day, row_number() OVER (ORDER BY day) AS n FROM baostock.trade_calendar

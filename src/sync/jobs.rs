@@ -205,9 +205,10 @@ fn left_out(frequency: Frequency, start: NaiveDate, end: NaiveDate, published: N
         );
     }
     let kind = Kind::of(frequency).name();
-    if let Some(floor) = publication::history_start(frequency, 1).filter(|f| start < *f) {
+    let minute_start = guc::minute_history_start();
+    if let Some(floor) = publication::history_start(frequency, 1, minute_start).filter(|f| start < *f) {
         pgrx::notice!("pg_baostock: the server has no {kind} bars before {floor}; those days are left out");
-    } else if let Some(floor) = publication::history_start(frequency, 5).filter(|f| start < *f) {
+    } else if let Some(floor) = publication::history_start(frequency, 5, minute_start).filter(|f| start < *f) {
         pgrx::notice!("pg_baostock: the server has no {kind} bars of ETFs before {floor}; those are left out");
     }
 }

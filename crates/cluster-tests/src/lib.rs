@@ -486,7 +486,8 @@ const SETTINGS: &str = "ALTER SYSTEM SET baostock.daily_request_budget = 0;
     ALTER SYSTEM RESET baostock.blacklist_pause;
     ALTER SYSTEM RESET baostock.alert_webhook;
     ALTER SYSTEM RESET baostock.read_timeout;
-    ALTER SYSTEM RESET baostock.stale_after;";
+    ALTER SYSTEM RESET baostock.stale_after;
+    ALTER SYSTEM RESET baostock.minute_history_start;";
 
 /// One test's emulator, with the cluster pointed at it and clean tables. Holds a lock so that
 /// tests of one binary never share the cluster at the same time.

@@ -620,3 +620,56 @@ fn constituents_and_industries_equal_the_official_client_and_the_daily_sync_refr
         assert_eq!(c.requests(ty), 0, "{ty} again the same day: {:?}", c.requests_by_type);
     }
 }
+
+/// The server has minute bars from 2020-01-03 (its documentation; the setting
+/// baostock.minute_history_start moves it): nothing before it is planned or asked for, and a
+/// NOTICE says what was left out.
+#[test]
+fn minute_bars_before_the_servers_minute_history_are_never_asked_for() {
+    let env = TestEnv::start();
+    let (start, end) = (d(2019, 12, 2), d(2020, 1, 31));
+    let stock = env
+        .emu
+        .market()
+        .securities()
+        .iter()
+        .find(|s| s.sec_type == SecType::Stock && s.listed_on(start) && s.listed_on(end))
+        .expect("a stock listed throughout")
+        .code
+        .clone();
+    let e = try_sql("ALTER SYSTEM SET baostock.minute_history_start = '2020-13-01'").expect_err("a bad date");
+    assert_eq!(e.sqlstate, "22023", "{e}");
+    let plan = |floor: &str| {
+        let (res, notices) = sql_with_notices(&format!(
+            "SELECT min(first_day) FROM baostock.plan('{start}', '{end}', codes => ARRAY['{stock}'], frequency => '5',
+                                                      factors => false) WHERE kind = 'range'"
+        ));
+        assert_eq!(res.expect("plan").trim(), floor, "the first day planned");
+        assert!(
+            notices
+                .iter()
+                .any(|n| n.contains(&format!("no minute bars before {floor}"))),
+            "{notices:?}"
+        );
+    };
+    plan("2020-01-03");
+    settings(
+        "ALTER SYSTEM SET baostock.minute_history_start = '2020-01-20';",
+        "baostock.minute_history_start",
+        "2020-01-20",
+    );
+    plan("2020-01-20");
+    env.emu.reset_counters();
+    let id = backfill(&format!(
+        "'{start}', '{end}', codes => ARRAY['{stock}'], frequency => '5', factors => false"
+    ));
+    wait_done(id);
+    assert_eq!(
+        one(&format!(
+            "SELECT count(*) > 0 AND min(time)::date >= '2020-01-20' FROM baostock.minute_bars
+             WHERE code = '{stock}' AND frequency = 5"
+        )),
+        "t"
+    );
+    assert_eq!(env.emu.counters().requests("95"), 1, "one range from the floor");
+}
