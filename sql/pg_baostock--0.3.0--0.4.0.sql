@@ -577,9 +577,6 @@ END
 $$;
 COMMENT ON FUNCTION baostock.missing_bars(text, text, date[]) IS 'Of the trading days given, those on which a code has no bar stored at a frequency (d; w or m: the first of the days in each week or month without its bar; 5, 15, 30, 60: days without a minute bar that the daily bar does not show suspended), in order. What the view baostock.gaps lists, a code at a time (on Citus a few queries routed to the code''s shard).';
 
--- The tracked series: each code tracked, or constituent of a tracked index in its newest
--- stored list, at each frequency, from its earliest start; how far it is stored and its lag
--- (trading days of its listing after that, up to the newest day sync_date reached).
 -- The server's clock and what it has published by it (PROTOCOL.md section 6), as the
 -- extension's domain::publication decides it: the views compare stored series with it.
 CREATE FUNCTION baostock.server_time() RETURNS timestamp
@@ -626,6 +623,10 @@ AS $$
 $$;
 COMMENT ON FUNCTION baostock.latest_trading_day() IS 'The latest trading day in the stored calendar whose daily bars the server has published (17:30 China time, by baostock.server_time()); the last published day when the calendar is empty. Default day of sync_date.';
 
+-- The tracked series: each code tracked, or constituent of a tracked index in its newest
+-- stored list, at each frequency, from its earliest start; how far it is stored and its lag
+-- (trading days of its listing after that, up to the newest day sync_date reached, or the
+-- last day the server has published of the frequency if earlier).
 CREATE VIEW baostock.tracked AS
 WITH target AS (
     SELECT coalesce((SELECT max(day) FROM baostock.synced_days), baostock.latest_trading_day()) AS day

@@ -468,23 +468,29 @@ mod tests {
             .unwrap()
             .unwrap();
         let today = baostock::value::parse_date(&today).unwrap();
+        // The evening of the newest day whose every kind is out, whatever the time here: the
+        // latest trading day is the newest the server has published.
+        let whole = emu.controls().last_published(baostock_emulator::Kind::Factors);
+        emu.controls().set_clock_running(whole.and_hms_opt(21, 0, 0).unwrap());
         let latest = emu
             .market()
             .trade_dates()
             .iter()
             .copied()
-            .filter(|t| *t <= today)
+            .filter(|t| *t <= whole)
             .max()
             .unwrap();
         let day = Spi::get_one::<String>("SELECT day::text FROM baostock.sync_date() WHERE status = 'ok'");
         assert_eq!(day, Ok(Some(latest.to_string())));
         let end = Spi::get_one::<String>("SELECT to_char(max(day), 'YYYY-MM-DD') FROM baostock.trade_calendar");
         assert_eq!(end, Ok(Some(today.to_string())), "the calendar reaches today");
-        // The next call has nothing to fetch: the day is synced and the calendar current.
+        // The next call has nothing to fetch: the day is synced and the calendar current. It
+        // logs in and out once, to read the server's clock.
         emu.reset_counters();
         let (status, .., requests) = sync("SELECT * FROM baostock.sync_date()");
-        assert_eq!((status.as_str(), requests), ("skipped", 0));
-        assert_eq!(emu.counters().total_requests(), 0);
+        assert_eq!((status.as_str(), requests), ("skipped", 2));
+        let c = emu.counters();
+        assert_eq!((c.total_requests(), c.requests("00"), c.requests("02")), (2, 1, 1));
     }
 
     #[pg_test]

@@ -315,7 +315,7 @@ fn ensure_minute_partition(year: i32, month: u32) -> SyncResult<()> {
     Spi::run(&format!(
         "CREATE TABLE baostock.{name} (LIKE baostock.minute_bars INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE INCLUDING COMPRESSION,
              PRIMARY KEY (code, frequency, time),
-             CONSTRAINT {name}_bounds CHECK (time >= '{from} 00:00' AND time < '{to} 00:00'));
+             CONSTRAINT {name}_bounds CHECK (time >= '{from} 00:00' AND time < '{to} 00:00')) USING heap;
          ALTER TABLE baostock.minute_bars ATTACH PARTITION baostock.{name} {bounds};
          ALTER TABLE baostock.{name} DROP CONSTRAINT {name}_bounds;
          {comment}"

@@ -177,6 +177,16 @@ pub fn indices_among(codes: &[String]) -> SyncResult<Vec<String>> {
     )
 }
 
+/// Whether any of `codes` is an ETF.
+pub fn has_etfs(codes: &[String]) -> SyncResult<bool> {
+    Spi::get_one_with_args::<bool>(
+        "SELECT EXISTS (SELECT 1 FROM baostock.securities WHERE sec_type = 5 AND code = ANY($1::text[]))",
+        &[codes.to_vec().into()],
+    )
+    .map(|b| b.unwrap_or(false))
+    .map_err(spi_err)
+}
+
 /// What `backfill()` was asked (or what a tracking job extends).
 pub struct JobArgs<'a> {
     /// backfill or track.

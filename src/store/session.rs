@@ -140,8 +140,9 @@ pub fn require_current_schema() -> SyncResult<()> {
 /// other statement of a background worker): `search_path` is `pg_catalog, pg_temp`, so no
 /// function, operator or table a role creates in another schema stands in for a built-in one;
 /// with `lock_timeout`, no lock is waited on longer than that; whatever the database's or a
-/// role's settings say, transactions are writable and no statement or idle transaction is
-/// timed out (a database owner could otherwise stall the worker); and no statement is compiled
+/// role's settings say, transactions are writable, read committed, and no statement, idle
+/// transaction or transaction is timed out (a database owner could otherwise stall the
+/// worker); and no statement is compiled
 /// with JIT: every statement of the worker is short, and the planner's estimates for the health
 /// queries (never-analysed, empty tables count as ten pages) pass `jit_above_cost`, which made
 /// each alert evaluation spend 1.5 s compiling a query that runs in milliseconds.
@@ -152,6 +153,10 @@ pub fn pin_session(lock_timeout: Option<&str>) -> SyncResult<()> {
                 pg_catalog.set_config('default_transaction_read_only', 'off', false),
                 pg_catalog.set_config('statement_timeout', '0', false),
                 pg_catalog.set_config('idle_in_transaction_session_timeout', '0', false),
+                pg_catalog.set_config('default_transaction_isolation', 'read committed', false),
+                -- PostgreSQL 17 on: a whole transaction's time limit.
+                CASE WHEN pg_catalog.current_setting('transaction_timeout', true) IS NOT NULL
+                     THEN pg_catalog.set_config('transaction_timeout', '0', false) END,
                 pg_catalog.set_config('lock_timeout', coalesce($1, pg_catalog.current_setting('lock_timeout')), false)",
         &[lock_timeout.into()],
     )
@@ -161,7 +166,8 @@ pub fn pin_session(lock_timeout: Option<&str>) -> SyncResult<()> {
 /// Sets every `baostock.*` setting that a database or role setting (`ALTER DATABASE ... SET`,
 /// `ALTER ROLE ... SET`) gave this session back to what the server's configuration files say
 /// (else its built-in default): the worker's settings are the superuser's, not those of the
-/// owner of its database. Called at the worker's start and after each reload of the files.
+/// owner of its database. Called at the worker's start and after each reload of the files
+/// (a value set here is the session's, which a reload does not touch: so it is set again).
 pub fn settings_from_server_configuration() -> SyncResult<()> {
     Spi::run(
         "SELECT pg_catalog.set_config(s.name, v.value, false)
@@ -169,7 +175,7 @@ pub fn settings_from_server_configuration() -> SyncResult<()> {
               LATERAL (SELECT coalesce((SELECT f.setting FROM pg_catalog.pg_file_settings f
                                         WHERE f.name = s.name AND f.applied ORDER BY f.seqno DESC LIMIT 1),
                                        s.boot_val) AS value) v
-         WHERE s.name LIKE 'baostock.%' AND s.source IN ('database', 'user', 'database user')
+         WHERE s.name LIKE 'baostock.%' AND s.source IN ('database', 'user', 'database user', 'session')
            AND v.value IS NOT NULL",
     )
     .map_err(spi_err)

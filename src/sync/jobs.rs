@@ -115,7 +115,32 @@ fn plan_by(args: &Args, clock: ServerClock) -> SyncResult<Plan> {
             )));
         }
     }
-    // A clock that cannot be learnt now (a budget spent, a blacklist) leaves the last one seen:
+    sync::extend_calendar(None, args.end.unwrap_or(today))?;
+    sync::reference::ensure_securities()?;
+    if let Some(codes) = &args.codes {
+        let unknown = q::unknown_codes(codes)?;
+        if !unknown.is_empty() {
+            return Err(SyncError::InvalidArgument {
+                message: format!("unknown codes: {}", unknown.join(", ")),
+                hint: Some(
+                    "Codes come from baostock.securities (SELECT baostock.sync_securities() refreshes it).".into(),
+                ),
+                null: false,
+            });
+        }
+        if frequency.minutes().is_some() {
+            let indices = q::indices_among(codes)?;
+            if !indices.is_empty() {
+                return Err(SyncError::InvalidArgument {
+                    message: format!("the server has no minute bars of indices: {}", indices.join(", ")),
+                    hint: Some("Ask for their daily, weekly or monthly bars instead.".into()),
+                    null: false,
+                });
+            }
+        }
+    }
+    // The arguments are good: what is due is what the server has published by its clock. A
+    // clock that cannot be learnt now (a budget spent, a blacklist) leaves the last one seen:
     // the job is queued all the same and its units wait as they would.
     if clock == ServerClock::Learnt {
         if let Err(e) = crate::net::learn_server_clock() {
@@ -125,40 +150,20 @@ fn plan_by(args: &Args, clock: ServerClock) -> SyncResult<Plan> {
             );
         }
     }
-    sync::extend_calendar(None, args.end.unwrap_or(today))?;
-    sync::reference::ensure_securities()?;
     let published = store::published_through(Kind::of(frequency))?;
     let end = match args.end {
         Some(e) => e,
         None => store::latest_trading_day(published)?.unwrap_or(published),
     };
-    left_out(frequency, args.start, end, published);
+    let etfs = match &args.codes {
+        None => true,
+        Some(codes) => q::has_etfs(codes)?,
+    };
+    left_out(frequency, args.start, end, published, etfs);
     let codes = match &args.codes {
         None if frequency == Frequency::Daily => None,
         None => Some(q::listed_codes(args.start, end)?),
-        Some(codes) => {
-            let unknown = q::unknown_codes(codes)?;
-            if !unknown.is_empty() {
-                return Err(SyncError::InvalidArgument {
-                    message: format!("unknown codes: {}", unknown.join(", ")),
-                    hint: Some(
-                        "Codes come from baostock.securities (SELECT baostock.sync_securities() refreshes it).".into(),
-                    ),
-                    null: false,
-                });
-            }
-            if frequency.minutes().is_some() {
-                let indices = q::indices_among(codes)?;
-                if !indices.is_empty() {
-                    return Err(SyncError::InvalidArgument {
-                        message: format!("the server has no minute bars of indices: {}", indices.join(", ")),
-                        hint: Some("Ask for their daily, weekly or monthly bars instead.".into()),
-                        null: false,
-                    });
-                }
-            }
-            Some(codes.clone())
-        }
+        Some(codes) => Some(codes.clone()),
     };
     // Every code whose bars are stored gets its whole factor history once (adjusted prices
     // need the factor in force on its first bar); daily syncs keep it current.
@@ -195,8 +200,8 @@ fn plan_by(args: &Args, clock: ServerClock) -> SyncResult<Plan> {
 
 /// Says what of `start..=end` the server does not have (yet) at `frequency`, so asks nothing
 /// of it: days after its last published one, minute bars before its minute history, ETF bars
-/// before its ETF history.
-fn left_out(frequency: Frequency, start: NaiveDate, end: NaiveDate, published: NaiveDate) {
+/// before its ETF history (when `etfs`: the plan may have ETFs).
+fn left_out(frequency: Frequency, start: NaiveDate, end: NaiveDate, published: NaiveDate, etfs: bool) {
     if end > published {
         pgrx::notice!(
             "pg_baostock: {} bars after {published} are not published yet (the server publishes them at {} China time); they are left out",
@@ -208,7 +213,7 @@ fn left_out(frequency: Frequency, start: NaiveDate, end: NaiveDate, published: N
     let minute_start = guc::minute_history_start();
     if let Some(floor) = publication::history_start(frequency, 1, minute_start).filter(|f| start < *f) {
         pgrx::notice!("pg_baostock: the server has no {kind} bars before {floor}; those days are left out");
-    } else if let Some(floor) = publication::history_start(frequency, 5, minute_start).filter(|f| start < *f) {
+    } else if let Some(floor) = publication::history_start(frequency, 5, minute_start).filter(|f| etfs && start < *f) {
         pgrx::notice!("pg_baostock: the server has no {kind} bars of ETFs before {floor}; those are left out");
     }
 }

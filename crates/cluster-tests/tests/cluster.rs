@@ -625,6 +625,8 @@ fn cancel_stops_within_a_second_and_a_cancelled_wait_leaves_the_job_running() {
 #[test]
 fn two_sync_dates_and_a_backfill_never_exceed_the_session_cap() {
     let env = TestEnv::start();
+    // An evening after every kind of the newest whole day is out, whatever the time here.
+    env.control(&format!("clock {}T21:00:00 running", env.published_day()));
     sql("ALTER SYSTEM SET baostock.max_sessions = 2; SELECT pg_reload_conf();");
     poll("the reloaded max_sessions", Duration::from_secs(10), || {
         (try_sql("SHOW baostock.max_sessions").ok()?.trim() == "2").then_some(())
@@ -777,6 +779,7 @@ fn two_concurrent_catch_ups_fetch_each_day_once() {
     // The newest trading days the server has published whole (factors included); the oldest
     // of them synced, the rest to catch up.
     let today = env.published_day();
+    env.control(&format!("clock {today}T21:00:00 running"));
     let all = env.trading_days(d(today.year() - 1, 1, 1), today);
     let days = &all[all.len() - 6..];
     let first = sql(&format!("SELECT status FROM baostock.sync_date('{}')", days[0]));

@@ -220,7 +220,8 @@ fn a_new_minute_month_is_made_while_another_role_idles_in_a_read_transaction() {
 fn the_owner_of_the_workers_database_cannot_degrade_the_worker_by_its_settings() {
     let env = TestEnv::start();
     let days = some_days(&env, 2);
-    let _undo = Undo("ALTER DATABASE postgres RESET ALL");
+    let _undo =
+        Undo("SET default_transaction_read_only = off; SET statement_timeout = 0; ALTER DATABASE postgres RESET ALL");
     // The test's own sessions in that database set the defaults back for themselves.
     const OWN: &str = "SET default_transaction_read_only = off; SET statement_timeout = 0;";
     // What the database's owner may set on it: every transaction read-only, every statement
