@@ -129,8 +129,7 @@ pub fn sync_date(arg: DayArg, force: bool) -> SyncResult<Vec<Outcome>> {
 /// failure is a warning: the day stays synced, and the next sync (or `sync_tracked()`) plans
 /// what is missing.
 fn extend_tracked(day: NaiveDate) {
-    // In the caller's transaction: no lock another session holds stalls the call for long.
-    if let Err(e) = subtransaction(|| store::with_bounded_lock_waits(|| crate::sync::jobs::track(Some(day)))) {
+    if let Err(e) = subtransaction(|| crate::sync::jobs::track(Some(day))) {
         pgrx::warning!(
             "pg_baostock: the tracked series were not extended to {day}: {} (SQLSTATE {})",
             e.text(),

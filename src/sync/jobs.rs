@@ -341,8 +341,14 @@ fn estimate(args: &Args, end: NaiveDate, units: Vec<Unit>) -> SyncResult<Plan> {
 /// Queues the job that extends every tracked series to `day` (default: the newest synced
 /// day), after bringing the tracked indices' constituent lists to that day; returns its id,
 /// or `None` when nothing is tracked, nothing is missing, or a tracking job is still
-/// unfinished (it is not doubled; the next call plans what it left).
+/// unfinished (it is not doubled; the next call plans what it left). Lock waits are bounded.
 pub fn track(day: Option<NaiveDate>) -> SyncResult<Option<i64>> {
+    // It runs in the caller's transaction (sync_date's, or sync_tracked()'s): no lock another
+    // session holds (a row of index_constituents, say) stalls it for long.
+    store::with_bounded_lock_waits(|| queue_tracking(day))
+}
+
+fn queue_tracking(day: Option<NaiveDate>) -> SyncResult<Option<i64>> {
     if !q::tracking_anything()? {
         return Ok(None);
     }

@@ -122,7 +122,11 @@ pub(crate) fn refresh_reference(today: NaiveDate) -> Traffic {
         } else {
             stale(kind)
         };
-        match due.and_then(|due| if due { sync() } else { Ok(Traffic::default()) }) {
+        // In the caller's transaction: a lock another session holds on these rows is waited
+        // on for 10 s at most (then a WARNING, and the day's sync goes on).
+        let refreshed =
+            store::with_bounded_lock_waits(|| due.and_then(|due| if due { sync() } else { Ok(Traffic::default()) }));
+        match refreshed {
             Ok(t) => traffic = traffic + t,
             Err(e) => pgrx::warning!(
                 "pg_baostock: refreshing {what} failed: {} (SQLSTATE {}); the day's sync goes on",

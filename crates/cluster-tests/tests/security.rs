@@ -155,6 +155,77 @@ fn locks_another_role_takes_never_stall_sync_date_or_the_worker() {
 }
 
 #[test]
+fn a_role_granted_sync_tracked_and_idle_after_it_never_stalls_sync_date() {
+    let env = TestEnv::start();
+    let _undo = Undo(
+        "DO $$ BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'baostock_test_tracker') THEN
+             REVOKE EXECUTE ON FUNCTION baostock.sync_tracked(date) FROM baostock_test_tracker;
+             DROP ROLE baostock_test_tracker;
+         END IF; END $$",
+    );
+    sql("CREATE ROLE baostock_test_tracker LOGIN;
+         GRANT EXECUTE ON FUNCTION baostock.sync_tracked(date) TO baostock_test_tracker;");
+    let days = some_days(&env, 2);
+    env.control(&format!("clock {}T21:00:00 running", days[1]));
+    assert_eq!(
+        one(&format!("SELECT status FROM baostock.sync_date('{}')", days[0])),
+        "ok"
+    );
+    assert_eq!(
+        one(&format!(
+            "SELECT baostock.track(index_name => 'sz50', start_date => '{}')",
+            days[0]
+        )),
+        "1"
+    );
+    // The role syncs the tracked series and keeps its transaction open: it holds the rows of
+    // index_constituents it upserted (0.3.0: sync_date's tracked step then waited without end,
+    // holding the day's and the factors' locks).
+    let holder = spawn_sql(&format!(
+        "SET ROLE baostock_test_tracker;
+         BEGIN;
+         SELECT baostock.sync_tracked('{}');
+         SELECT pg_sleep(600);",
+        days[0]
+    ));
+    let pid = holder.backend_pid(Duration::from_secs(30));
+    let _end = Terminate(pid);
+    poll("the tracker's pg_sleep", Duration::from_secs(30), || {
+        (one(&format!(
+            "SELECT query LIKE '%pg_sleep%' FROM pg_stat_activity WHERE pid = {pid}"
+        )) == "t")
+            .then_some(())
+    });
+    assert!(
+        int(&format!(
+            "SELECT count(*) FROM pg_locks WHERE pid = {pid} AND relation = 'baostock.index_constituents'::regclass"
+        )) > 0,
+        "the tracker holds no lock on index_constituents"
+    );
+    let started = Instant::now();
+    let (res, _) = spawn_sql(&format!("SELECT status FROM baostock.sync_date('{}')", days[1]))
+        .finish_within(Duration::from_secs(90));
+    assert_eq!(res.expect("sync_date").trim(), "ok");
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "sync_date took {:?}",
+        started.elapsed()
+    );
+    let log = std::fs::read_to_string(&cluster().log).unwrap_or_default();
+    assert!(
+        log.contains(&format!("the tracked series were not extended to {}", days[1])),
+        "no WARNING that the tracked series wait"
+    );
+    assert_eq!(
+        one(&format!(
+            "SELECT count(*) FROM baostock.synced_days WHERE day = '{}'",
+            days[1]
+        )),
+        "1"
+    );
+}
+
+#[test]
 fn a_new_minute_month_is_made_while_another_role_idles_in_a_read_transaction() {
     let env = TestEnv::start();
     let _undo = Undo("DROP ROLE IF EXISTS baostock_test_reader");
