@@ -129,7 +129,9 @@ SQL
 
 log "the server publishes a day in stages (daily bars 17:30, factors 18:00, minute bars 20:00 China time): what of the newest trading day it has not published yet"
 psql_demo <<'SQL'
-SELECT baostock.latest_trading_day() AS newest_published_day, awaiting FROM baostock.health;
+SELECT (SELECT max(day) FROM baostock.trade_calendar WHERE is_trading_day AND day <= baostock.server_time()::date)
+         AS newest_trading_day, awaiting, baostock.latest_trading_day() AS newest_published_day
+FROM baostock.health;
 SQL
 
 log "health report"
