@@ -489,7 +489,8 @@ mod tests {
         emu.reset_counters();
         let (status, .., requests) = sync("SELECT * FROM baostock.sync_date()");
         assert_eq!((status.as_str(), requests), ("skipped", 2));
-        let c = emu.counters();
+        // The logout is counted when the emulator has read it: wait for the counters to settle.
+        let c = emu.settled_counters(Duration::from_secs(5));
         assert_eq!((c.total_requests(), c.requests("00"), c.requests("02")), (2, 1, 1));
     }
 
