@@ -851,14 +851,12 @@ WITH today AS (
     SELECT count(*)::integer AS n,
            (array_agg(format('%s (%s): %s', kind, severity, message) ORDER BY alert_id DESC))[1] AS newest
     FROM baostock.alerts WHERE cleared_at IS NULL
-), server AS (
-    SELECT baostock.server_time() AS t
 ), aw AS (
     -- The kinds of the newest trading day (by the server's clock) it has not published yet.
-    SELECT coalesce(array_agg(k.kind ORDER BY k.at) FILTER (WHERE c.day + k.at > server.t), '{}') AS kinds
-    FROM server,
-         LATERAL (SELECT max(day) AS day FROM baostock.trade_calendar WHERE is_trading_day AND day <= server.t::date) c,
-         (VALUES ('daily', time '17:30'), ('factors', time '18:00'), ('minute', time '20:00')) k (kind, at)
+    SELECT coalesce(array_agg(k.kind ORDER BY k.n) FILTER (WHERE baostock.published_through(k.frequency) < c.day), '{}') AS kinds
+    FROM (SELECT max(day) AS day FROM baostock.trade_calendar
+          WHERE is_trading_day AND day <= baostock.server_time()::date) c,
+         (VALUES (1, 'daily', 'd'), (2, 'factors', 'factors'), (3, 'minute', '5')) k (n, kind, frequency)
 )
 SELECT CASE
            WHEN stats.streak >= 3 THEN 'failing'

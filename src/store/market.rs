@@ -329,9 +329,9 @@ pub fn mark_range(code: &str, kind: &str, start: NaiveDate, end: NaiveDate, job_
 
 /// The last day a range of `frequency` ending on `end`, asked for at the server's time
 /// `asked_at`, covers for good: `end`, but no day after the last one of its kind the server
-/// had published then, and for weeks and months the day before the period of that day while
-/// the period is not over: unpublished, or with trading days after it. Its bar is stored; the
-/// next backfill fetches it again.
+/// had published then (for weeks and months the end of a period whose bar was out), and for
+/// weeks and months the day before the period of that day while it has trading days after
+/// it. Its bar is stored; the next backfill fetches it again.
 pub fn covered_end(
     frequency: baostock::value::Frequency,
     end: NaiveDate,
@@ -344,14 +344,13 @@ pub fn covered_end(
         return Ok(Some(end));
     }
     let (start, last) = (period::period_start(frequency, end), period::period_end(frequency, end));
-    let open = last > published
-        || Spi::get_one_with_args::<bool>(
-            "SELECT EXISTS (SELECT 1 FROM baostock.trade_calendar WHERE is_trading_day
+    let open = Spi::get_one_with_args::<bool>(
+        "SELECT EXISTS (SELECT 1 FROM baostock.trade_calendar WHERE is_trading_day
                               AND day > $1::text::date AND day <= $2::text::date)",
-            &[date_text(end).into(), date_text(last).into()],
-        )
-        .map_err(spi_err)?
-        .unwrap_or(false);
+        &[date_text(end).into(), date_text(last).into()],
+    )
+    .map_err(spi_err)?
+    .unwrap_or(false);
     Ok(if open { start.pred_opt() } else { Some(end) })
 }
 

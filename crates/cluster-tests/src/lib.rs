@@ -572,6 +572,18 @@ impl TestEnv {
             .collect()
     }
 
+    /// A stock of the market listed from `first` through `last`.
+    pub fn stock_listed(&self, first: NaiveDate, last: NaiveDate) -> String {
+        self.emu
+            .market()
+            .securities()
+            .iter()
+            .find(|s| s.sec_type == SecType::Stock && s.listed_on(first) && s.listed_on(last))
+            .unwrap_or_else(|| panic!("a stock listed from {first} through {last}"))
+            .code
+            .clone()
+    }
+
     /// The trading days of `start..=end`, from the emulator's calendar.
     pub fn trading_days(&self, start: NaiveDate, end: NaiveDate) -> Vec<NaiveDate> {
         self.emu

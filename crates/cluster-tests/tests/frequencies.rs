@@ -628,15 +628,7 @@ fn constituents_and_industries_equal_the_official_client_and_the_daily_sync_refr
 fn minute_bars_before_the_servers_minute_history_are_never_asked_for() {
     let env = TestEnv::start();
     let (start, end) = (d(2019, 12, 2), d(2020, 1, 31));
-    let stock = env
-        .emu
-        .market()
-        .securities()
-        .iter()
-        .find(|s| s.sec_type == SecType::Stock && s.listed_on(start) && s.listed_on(end))
-        .expect("a stock listed throughout")
-        .code
-        .clone();
+    let stock = env.stock_listed(start, end);
     let e = try_sql("ALTER SYSTEM SET baostock.minute_history_start = '2020-13-01'").expect_err("a bad date");
     assert_eq!(e.sqlstate, "22023", "{e}");
     let plan = |floor: &str| {

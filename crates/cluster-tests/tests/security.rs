@@ -107,15 +107,7 @@ fn locks_another_role_takes_never_stall_sync_date_or_the_worker() {
     sql(&format!(
         "DROP TABLE IF EXISTS baostock.minute_bars_{year:04}{month:02}"
     ));
-    let code = env
-        .emu
-        .market()
-        .securities()
-        .iter()
-        .find(|s| s.sec_type == baostock_emulator::SecType::Stock && s.listed_on(first) && s.listed_on(last))
-        .expect("a stock listed all month")
-        .code
-        .clone();
+    let code = env.stock_listed(first, last);
 
     // What 0.2.0 waited on without end: the advisory keys of the day and of the month, which
     // any role may take. A role with no rights on pg_baostock takes them and keeps them.
@@ -236,15 +228,7 @@ fn a_new_minute_month_is_made_while_another_role_idles_in_a_read_transaction() {
     let (first, last) = (d(year, month, 1), d(year, month + 1, 1).pred_opt().unwrap());
     let part = format!("baostock.minute_bars_{year:04}{month:02}");
     sql(&format!("DROP TABLE IF EXISTS {part}"));
-    let code = env
-        .emu
-        .market()
-        .securities()
-        .iter()
-        .find(|s| s.sec_type == baostock_emulator::SecType::Stock && s.listed_on(first) && s.listed_on(last))
-        .expect("a stock listed all month")
-        .code
-        .clone();
+    let code = env.stock_listed(first, last);
     // A role with no rights but PUBLIC's reads a view over minute_bars and keeps its
     // transaction open: it holds ACCESS SHARE on the table and every month of it.
     let reader = spawn_sql(

@@ -84,11 +84,7 @@ impl Pool {
         let mut session = self.take();
         let before = (session.requests(), session.bytes_in());
         let result = session.login().await;
-        self.requests
-            .fetch_add(session.requests() - before.0, Ordering::Relaxed);
-        self.bytes_in
-            .fetch_add(session.bytes_in() - before.1, Ordering::Relaxed);
-        self.put(session);
+        self.put_counted(session, before);
         drop(permit);
         if matches!(result.as_ref().map_err(ClientError::class), Err(ErrorClass::Blacklist)) {
             self.blacklisted.store(true, Ordering::Relaxed);
@@ -122,11 +118,7 @@ impl Pool {
             let mut session = self.take();
             let before = (session.requests(), session.bytes_in());
             let result = op(&mut session, req).await;
-            self.requests
-                .fetch_add(session.requests() - before.0, Ordering::Relaxed);
-            self.bytes_in
-                .fetch_add(session.bytes_in() - before.1, Ordering::Relaxed);
-            self.put(session);
+            self.put_counted(session, before);
             drop(permit);
             match result {
                 Ok(v) => return Ok(v),
@@ -161,6 +153,16 @@ impl Pool {
     fn take(&self) -> Session {
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
         idle.pop().unwrap_or_else(|| Session::new(self.cfg.clone()))
+    }
+
+    /// Counts what a session sent and received since `before` (its requests and bytes then)
+    /// and puts it back.
+    fn put_counted(&self, session: Session, before: (u64, u64)) {
+        self.requests
+            .fetch_add(session.requests() - before.0, Ordering::Relaxed);
+        self.bytes_in
+            .fetch_add(session.bytes_in() - before.1, Ordering::Relaxed);
+        self.put(session);
     }
 
     fn put(&self, session: Session) {
