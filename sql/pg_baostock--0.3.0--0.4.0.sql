@@ -591,27 +591,33 @@ $$;
 COMMENT ON FUNCTION baostock.server_time() IS 'The server''s China time now: ours plus the offset its last login reply showed (shared memory''s with the preload, else the one baostock.server_state keeps, else none).';
 
 CREATE FUNCTION baostock.published_through(frequency text) RETURNS date
-LANGUAGE sql STABLE STRICT SECURITY DEFINER
+LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-    WITH day AS (
-        SELECT t, t::date AS today,
-               CASE WHEN frequency = 'd' THEN time '17:30' WHEN frequency = 'factors' THEN time '18:00'
-                    WHEN frequency IN ('5', '15', '30', '60') THEN time '20:00' END AS hour
-        FROM baostock.server_time() t
-    )
-    SELECT CASE
-        WHEN hour IS NOT NULL THEN CASE WHEN t::time >= hour THEN today ELSE today - 1 END
+DECLARE
+    t timestamp := baostock.server_time();
+    hour time := CASE WHEN frequency = 'd' THEN time '17:30' WHEN frequency = 'factors' THEN time '18:00'
+                      WHEN frequency IN ('5', '15', '30', '60') THEN time '20:00' END;
+BEGIN
+    IF frequency IS NULL THEN
+        RAISE EXCEPTION 'frequency must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF hour IS NOT NULL THEN
+        RETURN CASE WHEN t::time >= hour THEN t::date ELSE t::date - 1 END;
+    ELSIF frequency = 'w' THEN
         -- The Sunday ending the last week whose Saturday 17:30 has passed.
-        WHEN frequency = 'w' THEN date_trunc('week', t)::date + 6
-                                  - CASE WHEN t >= date_trunc('week', t) + interval '5 days 17:30' THEN 0 ELSE 7 END
+        RETURN date_trunc('week', t)::date + 6
+               - CASE WHEN t >= date_trunc('week', t) + interval '5 days 17:30' THEN 0 ELSE 7 END;
+    ELSIF frequency = 'm' THEN
         -- The last day of the last month whose next 1st 17:30 has passed.
-        WHEN frequency = 'm' THEN (date_trunc('month', t)
-                                   - CASE WHEN t >= date_trunc('month', t) + interval '17:30' THEN interval '0' ELSE interval '1 month' END)::date - 1
-    END
-    FROM day
+        RETURN (date_trunc('month', t)
+                - CASE WHEN t >= date_trunc('month', t) + interval '17:30' THEN interval '0' ELSE interval '1 month' END)::date - 1;
+    END IF;
+    RAISE EXCEPTION 'unknown kind %', quote_literal(frequency) USING ERRCODE = 'invalid_parameter_value',
+        HINT = 'Kinds are d, factors, 5, 15, 30, 60, w and m.';
+END
 $$;
-COMMENT ON FUNCTION baostock.published_through(text) IS 'The last day whose data of a kind the server has published, by its clock (baostock.server_time()): d daily bars (17:30 China time), factors (18:00), 5/15/30/60 minute bars (20:00), w the Sunday ending the last week out (its Saturday 17:30), m the last day of the last month out (the next 1st 17:30); NULL for anything else.';
+COMMENT ON FUNCTION baostock.published_through(text) IS 'The last day whose data of a kind the server has published, by its clock (baostock.server_time()): d daily bars (17:30 China time), factors (18:00), 5/15/30/60 minute bars (20:00), w the Sunday ending the last week out (its Saturday 17:30), m the last day of the last month out (the next 1st 17:30). NULL is 22004, another kind 22023.';
 
 CREATE FUNCTION baostock.latest_trading_day() RETURNS date
 LANGUAGE sql STABLE SECURITY DEFINER

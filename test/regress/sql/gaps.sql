@@ -70,4 +70,16 @@ SELECT * FROM baostock.missing_bars('sh.600000', 'd', ARRAY[date '2024-01-22', '
 SELECT count(*) FROM baostock.missing_bars('sh.600000', 'd', '{}');
 SELECT count(*) FROM baostock.missing_bars('sh.600000', 'd', NULL);
 SELECT public.error_of($$SELECT * FROM baostock.missing_bars('sh.600000', 'x', ARRAY[date '2024-01-02'])$$);
+
+-- published_through: the kinds of a day come out in order (daily, factors, minute), a week's
+-- end is a Sunday and a month's its last day, the latest trading day is published; bad input
+-- a clear SQLSTATE.
+SELECT baostock.published_through('d') >= baostock.published_through('factors')
+       AND baostock.published_through('factors') >= baostock.published_through('5')
+       AND baostock.published_through('5') = baostock.published_through('60') AS days_in_order,
+       extract(isodow FROM baostock.published_through('w')) = 7 AS week_ends_on_sunday,
+       extract(day FROM baostock.published_through('m') + 1) = 1 AS month_ends_on_its_last_day,
+       baostock.latest_trading_day() <= baostock.published_through('d') AS latest_is_published;
+SELECT public.error_of($$SELECT baostock.published_through(NULL)$$);
+SELECT public.error_of($$SELECT baostock.published_through('x')$$);
 ROLLBACK;
