@@ -18,6 +18,8 @@ use crate::request::Request;
 /// Bytes asked of the socket per read.
 const READ_CHUNK: usize = 64 * 1024;
 
+/// The longest a logout waits for the server's answer before the slot is given back anyway.
+const LOGOUT_GRACE: Duration = Duration::from_secs(1);
 /// How often a session waiting for a gate slot asks again.
 const SLOT_POLL: Duration = Duration::from_millis(20);
 
@@ -166,10 +168,11 @@ impl Session {
         }
     }
 
-    /// Logs out and closes the connection, if one is open: the logout is written and the
-    /// connection closed without waiting for the reply (which says nothing we act on), so a
-    /// session's end costs no round trip. Errors are ignored: the server drops idle sessions
-    /// on its own.
+    /// Logs out and closes the connection, if one is open: the logout is written, our side
+    /// shut, and the gate slot held until the server has answered or closed (it counts the
+    /// session until it reads the logout; a slot given back earlier lets another process log
+    /// in while the server still counts this one), `LOGOUT_GRACE` at most. Errors are
+    /// ignored: the server drops idle sessions on its own.
     pub async fn logout(&mut self) {
         if self.conn.is_none() {
             return;
@@ -186,6 +189,8 @@ impl Session {
         {
             if let Some(conn) = self.conn.as_mut() {
                 let _ = timeout(deadline - Instant::now(), conn.stream.shutdown()).await;
+                let grace = deadline.min(Instant::now() + LOGOUT_GRACE);
+                let _ = timeout(grace - Instant::now(), answered_or_closed(&mut conn.stream)).await;
             }
         }
         self.disconnect();
@@ -363,6 +368,19 @@ impl Session {
                 conn.buf.clear();
                 return Ok(reply);
             }
+        }
+    }
+}
+
+/// Reads until the end of a reply frame or the peer's close (what it says is not kept; a
+/// reply longer than a logout's is not waited for to its end).
+async fn answered_or_closed(stream: &mut TcpStream) {
+    let mut chunk = [0u8; 512];
+    let mut seen = 0usize;
+    while let Ok(n) = stream.read(&mut chunk).await {
+        seen += n;
+        if n == 0 || chunk[..n].contains(&b'\n') || seen > 64 * 1024 {
+            return;
         }
     }
 }
