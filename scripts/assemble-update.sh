@@ -4,9 +4,9 @@
 # does not create in its bootstrap part (sql/schema.sql) dropped; the hand-written table changes
 # of sql/updates/FROM--VERSION.sql (free to change or make again a table a view reads); then
 # those views and functions created again from this version's install script, as `cargo pgrx
-# install` generated it (sql/adjusted.sql, the Rust functions, sql/api.sql: their grants and
-# comments included). Views and functions hold no data, so nothing of a user's is lost; a view
-# of the user's over one of ours makes the update fail (it says which), as the README says.
+# schema` generates it into target/schema/ from the sources (sql/adjusted.sql, the Rust
+# functions, sql/api.sql: their grants and comments included; no install, no root). Views and functions hold no data, so nothing of a user's is lost; a view
+# of the user's over one of ours makes the update fail (it says which), as docs/src/upgrading.md says.
 #
 # From 0.3.0 on, the table part changes a table only through baostock.table_ddl(table, ddl)
 # (a Citus cluster runs the update on every node; see sql/schema.sql): a statement of its own
@@ -22,8 +22,7 @@ cd "$(dirname "$0")/.."
 
 from=${1:?usage: assemble-update.sh FROM [--check]}
 version=${UPDATE_TO:-$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)}
-extdir=$("${PGBIN:-/usr/lib/postgresql/15/bin}/pg_config" --sharedir)/extension
-installed=${INSTALL_SCRIPT:-$extdir/pg_baostock--$version.sql}
+pg_config=${PGBIN:-/usr/lib/postgresql/15/bin}/pg_config
 part=${UPDATE_PART:-sql/updates/$from--$version.sql}
 out=${UPDATE_OUT:-sql/pg_baostock--$from--$version.sql}
 fail() {
@@ -31,7 +30,15 @@ fail() {
   exit 1
 }
 [ -f "$part" ] || fail "$part is missing: an update's table changes are written by hand there"
-[ -f "$installed" ] || fail "$installed is not installed (cargo pgrx install first)"
+if [ -n "${INSTALL_SCRIPT:-}" ]; then
+  installed=$INSTALL_SCRIPT
+else
+  installed=target/schema/pg_baostock--$version.sql
+  mkdir -p target/schema
+  cargo pgrx schema "pg$("$pg_config" --version | sed -E 's/^PostgreSQL ([0-9]+).*/\1/')" \
+    --pg-config "$pg_config" -o "$installed" >&2
+fi
+[ -f "$installed" ] || fail "$installed is missing"
 # Updates from before 0.3.0 (no distribute() yet) change their tables directly.
 case $from in
   0.1.0 | 0.2.0) ;;
@@ -98,7 +105,7 @@ if [ "${2:-}" = "--check" ]; then
   if ! diff <(assemble) "$out" > /tmp/assemble-update.diff; then
     head -n 40 /tmp/assemble-update.diff >&2
     fail "$out is not what sql/updates/ and this build's install script make (< assembled, > committed):
-run bash scripts/assemble-update.sh $from after cargo pgrx install, and commit it"
+run bash scripts/assemble-update.sh $from, and commit it"
   fi
   echo "assemble-update: $out is assembled from $part and the install script of $version"
 else

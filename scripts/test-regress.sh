@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The SQL-only objects (adjusted reads, views, health, alerts, grants) tested as SQL: each file
-# of test/regress/sql runs through psql under pg_regress against a running cluster with
+# of tests/regress/sql runs through psql under pg_regress against a running cluster with
 # pg_baostock installed, in a database of its own (made anew), and its output must equal
-# test/regress/expected (or, where a PostgreSQL major words a message otherwise, NAME_1.out
+# tests/regress/expected (or, where a PostgreSQL major words a message otherwise, NAME_1.out
 # beside NAME.out: pg_regress takes either). scripts/test-cluster.sh runs it on its cluster.
 #
 #   bash scripts/test-regress.sh SOCKET_DIR PORT
@@ -22,10 +22,10 @@ mkdir -p "$out"
   -c "CREATE EXTENSION pg_baostock" > /dev/null
 if ! PGTZ=UTC PGDATESTYLE='ISO, MDY' "$regress" --use-existing --host="$host" --port="$port" --user=postgres \
   --bindir="$PGBIN" --dbname=pg_baostock_regress \
-  --inputdir=test/regress --outputdir="$out" --schedule=test/regress/schedule; then
+  --inputdir=tests/regress --outputdir="$out" --schedule=tests/regress/schedule; then
   if [ -f "$out/regression.diffs" ]; then
     cat "$out/regression.diffs"
   fi
-  echo "test-regress: output differs from test/regress/expected (above; all of it in $out)" >&2
+  echo "test-regress: output differs from tests/regress/expected (above; all of it in $out)" >&2
   exit 1
 fi

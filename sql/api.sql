@@ -916,7 +916,7 @@ GRANT SELECT ON baostock.daily_bars, baostock.weekly_bars, baostock.monthly_bars
 -- PUBLIC views call (Postgres checks EXECUTE for the view's reader; each reveals no more than
 -- its view). baostock_reader: the data reads. Everything else (syncs, jobs, tracking,
 -- schedules, Citus placement, the internals) is the owner's and whom the owner grants.
--- test/regress/sql/privileges.sql fails on any function executable beyond this list.
+-- tests/regress/sql/privileges.sql fails on any function executable beyond this list.
 REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA baostock FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION
     baostock.sync_health(), baostock.worker_status(), baostock.latest_trading_day(), baostock.stale_after(),

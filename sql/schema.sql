@@ -61,7 +61,7 @@ COMMENT ON COLUMN baostock.trade_calendar.day IS 'Calendar day.';
 COMMENT ON COLUMN baostock.trade_calendar.is_trading_day IS 'Whether the exchanges trade on this day.';
 
 -- The adjusted prices come right after the raw ones: a scan decodes each row up to the last column
--- it reads, so reading qfq_close costs what reading close does (README: Performance).
+-- it reads, so reading qfq_close costs what reading close does (docs/src/performance.md).
 CREATE TABLE baostock.daily_bars (
     code          text    NOT NULL,
     date          date    NOT NULL,
@@ -388,10 +388,20 @@ COMMENT ON COLUMN baostock.synced_ranges.span IS 'Days covered, bounds included 
 COMMENT ON COLUMN baostock.synced_ranges.job_id IS 'The backfill job that fetched it.';
 COMMENT ON COLUMN baostock.synced_ranges.synced_at IS 'When it was completed.';
 
+-- The states and kinds of jobs and units: src/domain/states.rs spells the same labels (a test
+-- compares them) and converts them in one place.
+CREATE TYPE baostock.job_state AS ENUM ('queued', 'running', 'paused', 'done', 'failed', 'cancelled');
+COMMENT ON TYPE baostock.job_state IS 'Where a job is: queued, running, paused (the request budget is spent or the server blacklisted us: resumes by itself), done (every unit final), failed (the job could not go on), cancelled.';
+CREATE TYPE baostock.job_kind AS ENUM ('backfill', 'track');
+COMMENT ON TYPE baostock.job_kind IS 'What queued a job: backfill (backfill()), or track (the tracked series extended by sync_date() or sync_tracked()).';
+CREATE TYPE baostock.unit_state AS ENUM ('queued', 'running', 'done', 'empty', 'replanned', 'failed', 'cancelled');
+COMMENT ON TYPE baostock.unit_state IS 'Where a unit is: queued, running (handed to the network), done, empty (a past day the server has no all-market answer for), replanned (that day is covered by per-code units), failed, cancelled.';
+CREATE TYPE baostock.unit_kind AS ENUM ('day', 'range', 'factors');
+COMMENT ON TYPE baostock.unit_kind IS 'What a unit fetches: day (every bar and factor of a day: 98 + 9A + 9C), range (a code''s bars over days: 95) or factors (a code''s factor history: 15).';
+
 CREATE TABLE baostock.sync_jobs (
     job_id            bigserial PRIMARY KEY,
-    state             text NOT NULL DEFAULT 'queued'
-                      CHECK (state IN ('queued', 'running', 'paused', 'done', 'failed', 'cancelled')),
+    state             baostock.job_state NOT NULL DEFAULT 'queued',
     start_date        date NOT NULL,
     end_date          date NOT NULL,
     codes             text[],
@@ -411,7 +421,7 @@ CREATE TABLE baostock.sync_jobs (
     paused_until      timestamptz,
     pause_reason      text,
     passes            integer NOT NULL DEFAULT 0,
-    kind              text NOT NULL DEFAULT 'backfill' CHECK (kind IN ('backfill', 'track')),
+    kind              baostock.job_kind NOT NULL DEFAULT 'backfill',
     CHECK (start_date <= end_date),
     CHECK ((state = 'paused') = (pause_reason IS NOT NULL))
 );
@@ -462,13 +472,12 @@ COMMENT ON COLUMN baostock.tracking.added_by IS 'Session user that called track(
 CREATE TABLE baostock.sync_units (
     job_id          bigint NOT NULL REFERENCES baostock.sync_jobs ON DELETE CASCADE,
     unit_no         integer NOT NULL,
-    kind            text NOT NULL CHECK (kind IN ('day', 'range', 'factors')),
+    kind            baostock.unit_kind NOT NULL,
     code            text,
     frequency       text NOT NULL DEFAULT 'd' CHECK (frequency IN ('d', 'w', 'm', '5', '15', '30', '60')),
     start_date      date NOT NULL,
     end_date        date NOT NULL,
-    state           text NOT NULL DEFAULT 'queued'
-                    CHECK (state IN ('queued', 'running', 'done', 'empty', 'replanned', 'failed', 'cancelled')),
+    state           baostock.unit_state NOT NULL DEFAULT 'queued',
     attempts        integer NOT NULL DEFAULT 0,
     rows_written    bigint NOT NULL DEFAULT 0,
     finished_at     timestamptz,

@@ -1,4 +1,4 @@
-//! Every `baostock.*` setting, in one place. The README's settings table mirrors this file.
+//! Every `baostock.*` setting, in one place. The settings chapter of the manual (docs/src/settings.md) mirrors this file.
 
 use std::ffi::{CStr, CString};
 use std::time::Duration;

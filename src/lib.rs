@@ -52,6 +52,7 @@ pub extern "C-unwind" fn _PG_init() {
 }
 
 #[cfg(any(test, feature = "pg_test"))]
+#[path = "../pgrx-tests/e2e.rs"]
 mod e2e;
 
 /// Required by `cargo pgrx test`.

@@ -51,7 +51,9 @@ SELECT line FROM (
                   obj_description(p.oid, 'pg_proc'), pg_get_functiondef(p.oid))
     FROM procs p JOIN pg_proc pr USING (oid)
     UNION ALL
-    SELECT format('type %s %s', t.oid::regtype, t.typtype)
+    SELECT format('type %s %s labels %s acl %s comment %s', t.oid::regtype, t.typtype,
+                  (SELECT array_agg(e.enumlabel ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = t.oid),
+                  t.typacl, obj_description(t.oid, 'pg_type'))
     FROM pg_type t JOIN members m ON m.classid = 'pg_type'::regclass AND m.objid = t.oid
     UNION ALL
     SELECT format('schema %s acl %s comment %s', n.nspname, n.nspacl, obj_description(n.oid, 'pg_namespace'))

@@ -86,8 +86,8 @@ fn plan(
         (
             r.kind.to_string(),
             r.units,
-            r.first_day.and_then(to_pg),
-            r.last_day.and_then(to_pg),
+            r.first_day.map(to_pg),
+            r.last_day.map(to_pg),
             r.est_requests,
             r.est_seconds,
             r.est_days,

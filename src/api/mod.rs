@@ -2,7 +2,7 @@
 //! errors with their SQLSTATE (`sync` the syncs, `jobs` backfill jobs, `status` the worker's
 //! state, `bench` the store benchmark). It may use every layer below it: scripts/check-layers.sh.
 
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use pgrx::datum::Date;
 
 use crate::error::{SyncError, SyncResult};
@@ -24,8 +24,8 @@ fn to_naive(d: Option<Date>) -> SyncResult<Option<NaiveDate>> {
     }
 }
 
-fn to_pg(d: NaiveDate) -> Option<Date> {
-    Date::new(d.year(), d.month() as u8, d.day() as u8).ok()
+fn to_pg(d: NaiveDate) -> Date {
+    crate::store::pg_date(d)
 }
 
 /// Raises `e`; a cancel is raised as Postgres' own query-canceled error.

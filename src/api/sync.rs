@@ -43,7 +43,7 @@ fn summary(
     let rows = r.unwrap_or_else(|e| raise(e));
     TableIterator::new(rows.into_iter().map(|o| {
         (
-            o.day.and_then(to_pg),
+            o.day.map(to_pg),
             o.status.to_string(),
             o.counts.inserted,
             o.counts.updated,

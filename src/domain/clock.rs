@@ -54,6 +54,11 @@ pub fn pg_days(d: NaiveDate) -> i32 {
     (d - POSTGRES_EPOCH).num_days() as i32
 }
 
+/// The day `days` after 2000-01-01 (a Postgres `date` as it holds it).
+pub fn from_pg_days(days: i32) -> NaiveDate {
+    POSTGRES_EPOCH + chrono::Duration::days(i64::from(days))
+}
+
 /// A timestamp as Postgres holds it, to the millisecond as its text form has it: microseconds
 /// from 2000-01-01, the fraction of a millisecond dropped (downwards, before 2000 too).
 pub fn pg_micros(t: NaiveDateTime) -> i64 {

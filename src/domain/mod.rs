@@ -1,6 +1,6 @@
 //! What has no I/O: the first trading day and the checks of a requested day, the counts a
 //! write makes, the units of work (`unit`), weeks and months (`period`), the server's
-//! publication schedule (`publication`), and the clock (`clock`). It may use `error` alone: scripts/check-layers.sh.
+//! publication schedule (`publication`), the states of jobs and units (`states`), and the clock (`clock`). It may use `error` alone: scripts/check-layers.sh.
 
 use chrono::NaiveDate;
 
@@ -9,6 +9,7 @@ use crate::error::{SyncError, SyncResult};
 pub mod clock;
 pub mod period;
 pub mod publication;
+pub mod states;
 pub mod unit;
 
 pub use unit::{Status, Unit};

@@ -4,6 +4,8 @@
 use baostock::value::Frequency;
 use chrono::NaiveDate;
 
+use super::states::UnitKind;
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Unit {
     /// 98 + 9A + 9C: every stock's and ETF's bar and the factors taking effect that day.
@@ -50,11 +52,11 @@ impl Status {
 }
 
 impl Unit {
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> UnitKind {
         match self {
-            Unit::Day(_) => "day",
-            Unit::Range { .. } => "range",
-            Unit::Factors { .. } => "factors",
+            Unit::Day(_) => UnitKind::Day,
+            Unit::Range { .. } => UnitKind::Range,
+            Unit::Factors { .. } => UnitKind::Factors,
         }
     }
 

@@ -2,22 +2,23 @@
 
 use baostock::value::Frequency;
 use chrono::{Datelike, NaiveDate};
-use pgrx::datum::DatumWithOid;
+use pgrx::datum::{Date, DatumWithOid};
 use pgrx::{pg_sys, Spi};
 
-use super::{date_text, dates, spi_err, stored_date, strings};
+use super::{dates, pg_date, spi_err, stored_day, strings};
 use crate::domain::period::{period_end, period_start};
+use crate::domain::states::{JobKind, JobState, UnitKind, UnitState};
 use crate::domain::{publication, Unit};
 use crate::error::{SyncError, SyncResult};
 
 /// Trading days in a range that are not synced yet (all of them with `force`).
 pub fn plan_days(start: NaiveDate, end: NaiveDate, force: bool) -> SyncResult<Vec<NaiveDate>> {
     dates(
-        "SELECT to_char(day, 'YYYY-MM-DD') FROM baostock.trade_calendar
-         WHERE is_trading_day AND day BETWEEN $1::text::date AND $2::text::date
+        "SELECT day FROM baostock.trade_calendar
+         WHERE is_trading_day AND day BETWEEN $1 AND $2
            AND ($3 OR day NOT IN (SELECT day FROM baostock.synced_days))
          ORDER BY day",
-        &[date_text(start).into(), date_text(end).into(), force.into()],
+        &[pg_date(start).into(), pg_date(end).into(), force.into()],
     )
 }
 
@@ -25,8 +26,8 @@ pub fn plan_days(start: NaiveDate, end: NaiveDate, force: bool) -> SyncResult<Ve
 pub fn trading_days(start: NaiveDate, end: NaiveDate) -> SyncResult<i64> {
     Spi::get_one_with_args::<i64>(
         "SELECT count(*) FROM baostock.trade_calendar
-         WHERE is_trading_day AND day BETWEEN $1::text::date AND $2::text::date",
-        &[date_text(start).into(), date_text(end).into()],
+         WHERE is_trading_day AND day BETWEEN $1 AND $2",
+        &[pg_date(start).into(), pg_date(end).into()],
     )
     .map(|n| n.unwrap_or(0))
     .map_err(spi_err)
@@ -45,14 +46,13 @@ fn spans_of(sql: &str, args: &[DatumWithOid]) -> SyncResult<Vec<(String, NaiveDa
     let rows = Spi::connect(|c| {
         let mut out = Vec::new();
         for row in c.select(sql, None, args)? {
-            out.push((row.get::<String>(1)?, row.get::<String>(2)?, row.get::<String>(3)?));
+            out.push((row.get::<String>(1)?, row.get::<Date>(2)?, row.get::<Date>(3)?));
         }
         Ok::<_, pgrx::spi::SpiError>(out)
     })
     .map_err(spi_err)?;
-    let date = |s: Option<String>| stored_date(&s.unwrap_or_default());
     rows.into_iter()
-        .map(|(code, start, end)| Ok((code.unwrap_or_default(), date(start)?, date(end)?)))
+        .map(|(code, start, end)| Ok((code.unwrap_or_default(), stored_day(start)?, stored_day(end)?)))
         .collect()
 }
 
@@ -79,29 +79,29 @@ pub fn plan_ranges(
     let spans = spans_of(
         "WITH t AS (
              SELECT day, row_number() OVER (ORDER BY day) AS n FROM baostock.trade_calendar
-             WHERE is_trading_day AND day BETWEEN $2::text::date AND $3::text::date
+             WHERE is_trading_day AND day BETWEEN $2 AND $3
          ), need AS (
              SELECT s.code, t.day, t.n FROM baostock.securities s
              JOIN t ON (s.ipo_date IS NULL OR t.day >= s.ipo_date) AND (s.out_date IS NULL OR t.day < s.out_date)
-                    AND t.day >= CASE WHEN s.sec_type = 5 THEN $7::text::date ELSE $6::text::date END
+                    AND t.day >= CASE WHEN s.sec_type = 5 THEN $7 ELSE $6 END
              WHERE s.code = ANY($1::text[])
                AND ($4 OR NOT (($5 = 'd' AND s.sec_type IN (1, 5)
                                 AND EXISTS (SELECT 1 FROM baostock.synced_days d WHERE d.day = t.day))
                             OR EXISTS (SELECT 1 FROM baostock.synced_ranges r
                                        WHERE r.code = s.code AND r.kind = $5 AND r.span @> t.day)))
          )
-         SELECT code, to_char(min(day), 'YYYY-MM-DD'), to_char(max(day), 'YYYY-MM-DD')
+         SELECT code, min(day), max(day)
          FROM (SELECT code, day, n - row_number() OVER (PARTITION BY code ORDER BY n) AS island FROM need) x
          GROUP BY code, island
          ORDER BY code, min(day)",
         &[
             codes.to_vec().into(),
-            date_text(start).into(),
-            date_text(end).into(),
+            pg_date(start).into(),
+            pg_date(end).into(),
             force.into(),
             frequency.code().into(),
-            date_text(floor(1)).into(),
-            date_text(floor(5)).into(),
+            pg_date(floor(1)).into(),
+            pg_date(floor(5)).into(),
         ],
     )?;
     let mut units = Vec::new();
@@ -137,18 +137,18 @@ pub fn plan_ranges(
 /// 9C brings that day's factors) covers.
 pub fn plan_factors(codes: &[String], end: NaiveDate, force: bool) -> SyncResult<Vec<Unit>> {
     let spans = spans_of(
-        "SELECT u.code, to_char($2::text::date, 'YYYY-MM-DD'), $3 FROM unnest($1::text[]) AS u(code)
+        "SELECT u.code, $2, $3 FROM unnest($1::text[]) AS u(code)
          WHERE $4 OR NOT EXISTS (
              SELECT 1 FROM baostock.synced_ranges r
-             WHERE r.code = u.code AND r.kind = 'factors' AND lower(r.span) <= $2::text::date
+             WHERE r.code = u.code AND r.kind = 'factors' AND lower(r.span) <= $2
                AND NOT EXISTS (SELECT 1 FROM baostock.trade_calendar c
-                               WHERE c.is_trading_day AND c.day >= upper(r.span) AND c.day <= $3::text::date
+                               WHERE c.is_trading_day AND c.day >= upper(r.span) AND c.day <= $3
                                  AND NOT EXISTS (SELECT 1 FROM baostock.synced_days s WHERE s.day = c.day)))
          ORDER BY u.code",
         &[
             codes.to_vec().into(),
-            date_text(crate::domain::FIRST_TRADING_DAY).into(),
-            date_text(end).into(),
+            pg_date(crate::domain::FIRST_TRADING_DAY).into(),
+            pg_date(end).into(),
             force.into(),
         ],
     )?;
@@ -162,10 +162,10 @@ pub fn plan_factors(codes: &[String], end: NaiveDate, force: bool) -> SyncResult
 pub fn listed_codes(start: NaiveDate, end: NaiveDate) -> SyncResult<Vec<String>> {
     strings(
         "SELECT code FROM baostock.securities
-         WHERE sec_type IN (1, 5) AND (ipo_date IS NULL OR ipo_date <= $2::text::date)
-           AND (out_date IS NULL OR out_date > $1::text::date)
+         WHERE sec_type IN (1, 5) AND (ipo_date IS NULL OR ipo_date <= $2)
+           AND (out_date IS NULL OR out_date > $1)
          ORDER BY code",
-        &[date_text(start).into(), date_text(end).into()],
+        &[pg_date(start).into(), pg_date(end).into()],
     )
 }
 
@@ -189,8 +189,7 @@ pub fn has_etfs(codes: &[String]) -> SyncResult<bool> {
 
 /// What `backfill()` was asked (or what a tracking job extends).
 pub struct JobArgs<'a> {
-    /// backfill or track.
-    pub kind: &'a str,
+    pub kind: JobKind,
     pub start: NaiveDate,
     pub end: NaiveDate,
     pub codes: Option<&'a [String]>,
@@ -208,17 +207,17 @@ pub fn insert_job(
 ) -> SyncResult<i64> {
     let job_id = Spi::get_one_with_args::<i64>(
         "INSERT INTO baostock.sync_jobs (start_date, end_date, codes, frequency, force, plan, est_requests, est_seconds, kind)
-         VALUES ($1::text::date, $2::text::date, $3, $4, $5, $6::jsonb, $7, $8, $9) RETURNING job_id",
+         VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9::baostock.job_kind) RETURNING job_id",
         &[
-            date_text(args.start).into(),
-            date_text(args.end).into(),
+            pg_date(args.start).into(),
+            pg_date(args.end).into(),
             args.codes.map(<[String]>::to_vec).into(),
             args.frequency.into(),
             args.force.into(),
             plan.to_string().into(),
             est_requests.into(),
             est_seconds.into(),
-            args.kind.into(),
+            args.kind.label().into(),
         ],
     )
     .map_err(spi_err)?
@@ -236,7 +235,7 @@ pub fn insert_units(job_id: i64, first: i32, units: &[Unit]) -> SyncResult<()> {
         let mut ends = Vec::with_capacity(chunk.len());
         let mut frequencies = Vec::with_capacity(chunk.len());
         for u in chunk {
-            kinds.push(u.kind().to_owned());
+            kinds.push(u.kind().label());
             let (code, s, e, f) = match u {
                 Unit::Day(d) => (None, *d, *d, Frequency::Daily),
                 Unit::Range {
@@ -249,13 +248,13 @@ pub fn insert_units(job_id: i64, first: i32, units: &[Unit]) -> SyncResult<()> {
             };
             codes.push(code);
             frequencies.push(f.code().to_owned());
-            starts.push(date_text(s));
-            ends.push(date_text(e));
+            starts.push(pg_date(s));
+            ends.push(pg_date(e));
         }
         Spi::run_with_args(
             "INSERT INTO baostock.sync_units (job_id, unit_no, kind, code, frequency, start_date, end_date)
-             SELECT $1, $2 + n::int - 1, kind, code, f, s::date, e::date
-             FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
+             SELECT $1, $2 + n::int - 1, kind::baostock.unit_kind, code, f, s, e
+             FROM unnest($3::text[], $4::text[], $5::date[], $6::date[], $7::text[])
                   WITH ORDINALITY AS u(kind, code, s, e, f, n)",
             &[
                 job_id.into(),
@@ -367,7 +366,7 @@ pub fn take_units(job_id: i64) -> SyncResult<Vec<(i32, Unit)>> {
             "WITH taken AS (
                  UPDATE baostock.sync_units SET state = 'running'
                  WHERE job_id = $1 AND state = 'queued'
-                 RETURNING unit_no, kind, code, to_char(start_date, 'YYYY-MM-DD') AS s, to_char(end_date, 'YYYY-MM-DD') AS e,
+                 RETURNING unit_no, kind::text AS kind, code, start_date AS s, end_date AS e,
                            frequency
              )
              SELECT unit_no, kind, code, s, e, frequency FROM taken ORDER BY unit_no",
@@ -379,8 +378,8 @@ pub fn take_units(job_id: i64) -> SyncResult<Vec<(i32, Unit)>> {
                 row.get::<i32>(1)?.unwrap_or(0),
                 row.get::<String>(2)?.unwrap_or_default(),
                 row.get::<String>(3)?,
-                row.get::<String>(4)?.unwrap_or_default(),
-                row.get::<String>(5)?.unwrap_or_default(),
+                row.get::<Date>(4)?,
+                row.get::<Date>(5)?,
                 row.get::<String>(6)?.unwrap_or_default(),
             ));
         }
@@ -389,10 +388,10 @@ pub fn take_units(job_id: i64) -> SyncResult<Vec<(i32, Unit)>> {
     .map_err(spi_err)?;
     rows.into_iter()
         .map(|(no, kind, code, s, e, f)| {
-            let (start, end, code) = (stored_date(&s)?, stored_date(&e)?, code.unwrap_or_default());
-            let unit = match kind.as_str() {
-                "day" => Unit::Day(start),
-                "range" => Unit::Range {
+            let (start, end, code) = (stored_day(s)?, stored_day(e)?, code.unwrap_or_default());
+            let unit = match UnitKind::parse(&kind)? {
+                UnitKind::Day => Unit::Day(start),
+                UnitKind::Range => Unit::Range {
                     code,
                     frequency: f
                         .parse()
@@ -400,7 +399,7 @@ pub fn take_units(job_id: i64) -> SyncResult<Vec<(i32, Unit)>> {
                     start,
                     end,
                 },
-                _ => Unit::Factors { code, start, end },
+                UnitKind::Factors => Unit::Factors { code, start, end },
             };
             Ok((no, unit))
         })
@@ -408,8 +407,8 @@ pub fn take_units(job_id: i64) -> SyncResult<Vec<(i32, Unit)>> {
 }
 
 /// How a unit ended.
-pub struct UnitEnd<'a> {
-    pub state: &'a str,
+pub struct UnitEnd {
+    pub state: UnitState,
     pub rows: i64,
     pub sqlstate: Option<String>,
     pub message: Option<String>,
@@ -419,7 +418,7 @@ pub struct UnitEnd<'a> {
 pub fn finish_unit(job_id: i64, unit_no: i32, end: &UnitEnd, requests: i64, bytes: i64) -> SyncResult<()> {
     Spi::run_with_args(
         "WITH u AS (
-             UPDATE baostock.sync_units SET state = $3, rows_written = $4, attempts = attempts + 1,
+             UPDATE baostock.sync_units SET state = $3::baostock.unit_state, rows_written = $4, attempts = attempts + 1,
                     finished_at = now(), error_sqlstate = $5, error_message = $6
              WHERE job_id = $1 AND unit_no = $2
          )
@@ -427,7 +426,7 @@ pub fn finish_unit(job_id: i64, unit_no: i32, end: &UnitEnd, requests: i64, byte
         &[
             job_id.into(),
             unit_no.into(),
-            end.state.into(),
+            end.state.label().into(),
             end.rows.into(),
             end.sqlstate.clone().into(),
             end.message.clone().into(),
@@ -466,13 +465,15 @@ pub fn requeue_job(job_id: i64) -> SyncResult<()> {
     .map_err(spi_err)
 }
 
-/// A job's state as stored (`None` if there is no such job).
-pub fn job_state(job_id: i64) -> SyncResult<Option<String>> {
+/// A job's state (`None` if there is no such job).
+pub fn job_state(job_id: i64) -> SyncResult<Option<JobState>> {
     Spi::get_one_with_args::<String>(
-        "SELECT (SELECT state FROM baostock.sync_jobs WHERE job_id = $1)",
+        "SELECT (SELECT state::text FROM baostock.sync_jobs WHERE job_id = $1)",
         &[job_id.into()],
     )
-    .map_err(spi_err)
+    .map_err(spi_err)?
+    .map(|s| JobState::parse(&s))
+    .transpose()
 }
 
 /// Requests and bytes a job had before this pass.
@@ -486,10 +487,10 @@ pub fn job_traffic(job_id: i64) -> SyncResult<(i64, i64)> {
 }
 
 /// Units a cancel or stop left running go back to `state` (queued, or cancelled).
-pub fn release_running(job_id: i64, state: &str) -> SyncResult<()> {
+pub fn release_running(job_id: i64, state: UnitState) -> SyncResult<()> {
     Spi::run_with_args(
-        "UPDATE baostock.sync_units SET state = $2 WHERE job_id = $1 AND state IN ('running', 'queued')",
-        &[job_id.into(), state.into()],
+        "UPDATE baostock.sync_units SET state = $2::baostock.unit_state WHERE job_id = $1 AND state IN ('running', 'queued')",
+        &[job_id.into(), state.label().into()],
     )
     .map_err(spi_err)
 }
@@ -513,7 +514,7 @@ pub fn replan_empty_days(job_id: i64) -> SyncResult<i64> {
              FROM stretch st
              JOIN baostock.securities s ON s.sec_type IN (1, 5)
                   AND (s.ipo_date IS NULL OR s.ipo_date <= st.b) AND (s.out_date IS NULL OR s.out_date > st.a)
-             CROSS JOIN (VALUES ('range'), ('factors')) AS k(kind)
+             CROSS JOIN (VALUES ('range'::baostock.unit_kind), ('factors')) AS k(kind)
          ), ins AS (
              INSERT INTO baostock.sync_units (job_id, unit_no, kind, code, start_date, end_date)
              SELECT $1, (SELECT coalesce(max(unit_no), 0) FROM baostock.sync_units WHERE job_id = $1)
@@ -532,24 +533,29 @@ pub fn replan_empty_days(job_id: i64) -> SyncResult<i64> {
 }
 
 /// Ends a job whose units are all final: done, with the failed units counted (the replanned
-/// days count as synced only when no unit failed). Returns the state.
-pub fn finish_job(job_id: i64) -> SyncResult<String> {
+/// days count as synced only when no unit failed). Returns the state (cancelled, if the job
+/// was no longer running).
+pub fn finish_job(job_id: i64) -> SyncResult<JobState> {
     // The replanned days' bars and factors are counted by statements of their own: on Citus one
     // statement may not join the local units to the distributed bars.
-    let days = strings(
-        "SELECT to_char(start_date, 'YYYY-MM-DD') FROM baostock.sync_units
+    let days = dates(
+        "SELECT start_date FROM baostock.sync_units
          WHERE job_id = $1 AND kind = 'day' AND state = 'replanned' ORDER BY start_date",
         &[job_id.into()],
     )?;
-    let bars = counts_on(&days, "SELECT to_char(date, 'YYYY-MM-DD'), count(*) FROM baostock.daily_bars WHERE date = ANY ($1::date[]) GROUP BY date")?;
-    let factors = counts_on(&days, "SELECT to_char(operate_date, 'YYYY-MM-DD'), count(*) FROM baostock.adjust_factors WHERE operate_date = ANY ($1::date[]) GROUP BY operate_date")?;
+    let bars = counts_on(
+        &days,
+        "SELECT date, count(*) FROM baostock.daily_bars WHERE date = ANY ($1::date[]) GROUP BY date",
+    )?;
+    let factors = counts_on(&days, "SELECT operate_date, count(*) FROM baostock.adjust_factors WHERE operate_date = ANY ($1::date[]) GROUP BY operate_date")?;
+    let days: Vec<Date> = days.into_iter().map(pg_date).collect();
     Spi::get_one_with_args::<String>(
         "WITH failed AS (
              SELECT count(*) AS n FROM baostock.sync_units WHERE job_id = $1 AND state = 'failed'
          ), days AS (
              INSERT INTO baostock.synced_days (day, job_id, bars, factors)
-             SELECT d.day::date, $1, d.bars, d.factors
-             FROM unnest($2::text[], $3::bigint[], $4::bigint[]) AS d(day, bars, factors), failed
+             SELECT d.day, $1, d.bars, d.factors
+             FROM unnest($2::date[], $3::bigint[], $4::bigint[]) AS d(day, bars, factors), failed
              WHERE failed.n = 0
              ON CONFLICT (day) DO NOTHING
          )
@@ -558,35 +564,39 @@ pub fn finish_job(job_id: i64) -> SyncResult<String> {
              WHERE job_id = $1 AND state = 'running'
              RETURNING state
          )
-         SELECT (SELECT state FROM ended)",
-        &[job_id.into(), days.clone().into(), bars.into(), factors.into()],
+         SELECT (SELECT state::text FROM ended)",
+        &[job_id.into(), days.into(), bars.into(), factors.into()],
     )
-    .map_err(spi_err)
-    .map(|s| s.unwrap_or_else(|| "cancelled".into()))
+    .map_err(spi_err)?
+    .map_or(Ok(JobState::Cancelled), |s| JobState::parse(&s))
 }
 
-/// For each of `days` (`YYYY-MM-DD`), the count `sql` gives it (its rows: day, count; $1 the
-/// days); 0 for a day it leaves out.
-fn counts_on(days: &[String], sql: &str) -> SyncResult<Vec<i64>> {
+/// For each of `days`, the count `sql` gives it (its rows: day, count; $1 the days); 0 for a
+/// day it leaves out.
+fn counts_on(days: &[NaiveDate], sql: &str) -> SyncResult<Vec<i64>> {
     if days.is_empty() {
         return Ok(Vec::new());
     }
-    let counted: std::collections::HashMap<String, i64> = Spi::connect(|c| {
+    let asked: Vec<Date> = days.iter().copied().map(pg_date).collect();
+    let counted: std::collections::HashMap<i32, i64> = Spi::connect(|c| {
         let mut out = std::collections::HashMap::new();
-        for row in c.select(sql, None, &[days.to_vec().into()])? {
-            if let (Some(day), Some(n)) = (row.get::<String>(1)?, row.get::<i64>(2)?) {
-                out.insert(day, n);
+        for row in c.select(sql, None, &[asked.into()])? {
+            if let (Some(day), Some(n)) = (row.get::<Date>(1)?, row.get::<i64>(2)?) {
+                out.insert(day.to_pg_epoch_days(), n);
             }
         }
         Ok::<_, pgrx::spi::SpiError>(out)
     })
     .map_err(spi_err)?;
-    Ok(days.iter().map(|d| counted.get(d).copied().unwrap_or(0)).collect())
+    Ok(days
+        .iter()
+        .map(|d| counted.get(&pg_date(*d).to_pg_epoch_days()).copied().unwrap_or(0))
+        .collect())
 }
 
 /// Progress of a job: state, units total, done, failed, rows, rate (units/s), seconds left.
 pub struct Progress {
-    pub state: String,
+    pub state: JobState,
     pub total: i64,
     pub done: i64,
     pub failed: i64,
@@ -598,26 +608,31 @@ pub struct Progress {
 pub fn progress(job_id: i64) -> SyncResult<Option<Progress>> {
     Spi::connect_mut(|c| {
         let rows = c.update(
-            "SELECT state, units_total, units_done, units_failed, rows_written, rate, extract(epoch FROM eta)::float8
+            "SELECT state::text, units_total, units_done, units_failed, rows_written, rate, extract(epoch FROM eta)::float8
              FROM baostock.jobs WHERE job_id = $1",
             None,
             &[job_id.into()],
         )?;
         let mut out = None;
         for row in rows {
-            out = Some(Progress {
-                state: row.get::<String>(1)?.unwrap_or_default(),
+            out = Some((
+                row.get::<String>(1)?.unwrap_or_default(),
+                Progress {
+                state: JobState::Queued,
                 total: row.get::<i64>(2)?.unwrap_or(0),
                 done: row.get::<i64>(3)?.unwrap_or(0),
                 failed: row.get::<i64>(4)?.unwrap_or(0),
                 rows: row.get::<i64>(5)?.unwrap_or(0),
                 rate: row.get::<f64>(6)?,
                 eta: row.get::<f64>(7)?,
-            });
+                },
+            ));
         }
         Ok::<_, pgrx::spi::SpiError>(out)
     })
-    .map_err(spi_err)
+    .map_err(spi_err)?
+    .map(|(state, p)| Ok(Progress { state: JobState::parse(&state)?, ..p }))
+    .transpose()
 }
 
 /// Whether the job row was written by the current, uncommitted transaction or one of its
@@ -645,20 +660,22 @@ pub fn finish_empty_job(job_id: i64) -> SyncResult<()> {
 }
 
 /// Cancels a queued, running or paused job; returns its state afterwards.
-pub fn cancel_job(job_id: i64) -> SyncResult<Option<String>> {
+pub fn cancel_job(job_id: i64) -> SyncResult<Option<JobState>> {
     Spi::get_one_with_args::<String>(
         "WITH c AS (
              UPDATE baostock.sync_jobs SET state = 'cancelled', finished_at = now(), paused_until = NULL, pause_reason = NULL
-             WHERE job_id = $1 AND state IN ('queued', 'running', 'paused') RETURNING state
+             WHERE job_id = $1 AND state IN ('queued', 'running', 'paused') RETURNING state::text AS state
          ), u AS (
              -- Units the worker has not taken; those it has, it sets aside itself.
              UPDATE baostock.sync_units SET state = 'cancelled'
              WHERE job_id = $1 AND state = 'queued' AND EXISTS (SELECT 1 FROM c)
          )
-         SELECT coalesce((SELECT state FROM c), (SELECT state FROM baostock.sync_jobs WHERE job_id = $1))",
+         SELECT coalesce((SELECT state FROM c), (SELECT state::text FROM baostock.sync_jobs WHERE job_id = $1))",
         &[job_id.into()],
     )
-    .map_err(spi_err)
+    .map_err(spi_err)?
+    .map(|s| JobState::parse(&s))
+    .transpose()
 }
 
 /// The indices whose constituents are tracked.
@@ -673,23 +690,17 @@ pub fn tracked_indexes() -> SyncResult<Vec<String>> {
 pub fn tracked_series(day: NaiveDate) -> SyncResult<Vec<(String, String, NaiveDate)>> {
     let rows = Spi::connect(|c| {
         c.select(
-            "SELECT code, frequency, to_char(start_date, 'YYYY-MM-DD') FROM baostock.tracked
-             WHERE start_date <= $1::text::date ORDER BY frequency, start_date, code",
+            "SELECT code, frequency, start_date FROM baostock.tracked
+             WHERE start_date <= $1 ORDER BY frequency, start_date, code",
             None,
-            &[date_text(day).into()],
+            &[pg_date(day).into()],
         )?
-        .map(|r| Ok((r.get::<String>(1)?, r.get::<String>(2)?, r.get::<String>(3)?)))
+        .map(|r| Ok((r.get::<String>(1)?, r.get::<String>(2)?, r.get::<Date>(3)?)))
         .collect::<Result<Vec<_>, pgrx::spi::SpiError>>()
     })
     .map_err(spi_err)?;
     rows.into_iter()
-        .map(|(code, f, start)| {
-            Ok((
-                code.unwrap_or_default(),
-                f.unwrap_or_default(),
-                stored_date(&start.unwrap_or_default())?,
-            ))
-        })
+        .map(|(code, f, start)| Ok((code.unwrap_or_default(), f.unwrap_or_default(), stored_day(start)?)))
         .collect()
 }
 

@@ -7,11 +7,12 @@ use std::collections::{BTreeMap, HashMap};
 use baostock::reply::{AdjustFactor, DailyBar, StockBasic, TradeDate};
 use baostock::value::Decimal;
 use chrono::{NaiveDate, NaiveDateTime};
+use pgrx::datum::Date;
 use pgrx::Spi;
 
 use super::bars::AdjustedDay;
 use super::writer::{upsert, upsert_touching, write_rows, Column};
-use super::{date_query, date_text, dates, spi_err};
+use super::{date_query, dates, from_pg_date, pg_date, spi_err};
 use crate::domain::publication::{self, Kind};
 use crate::domain::{period, Counts};
 use crate::error::{SyncError, SyncResult};
@@ -68,18 +69,18 @@ impl FactorSpans {
         let hi = rows.iter().map(|r| r.date).max().unwrap_or_default();
         let found = Spi::connect(|c| {
             let rows = c.select(
-                "SELECT s.code, CASE WHEN s.since > '-infinity' THEN to_char(s.since, 'YYYY-MM-DD') END,
+                "SELECT s.code, CASE WHEN s.since > '-infinity' THEN s.since END,
                         s.back::text, s.fore::text
                  FROM baostock.factor_spans($1) s
-                 WHERE s.until > $2::text::date AND s.since <= $3::text::date
+                 WHERE s.until > $2 AND s.since <= $3
                  ORDER BY s.code, s.since",
                 None,
-                &[codes.into(), date_text(lo).into(), date_text(hi).into()],
+                &[codes.into(), pg_date(lo).into(), pg_date(hi).into()],
             )?;
             rows.map(|r| {
                 Ok((
                     r.get::<String>(1)?,
-                    r.get::<String>(2)?,
+                    r.get::<Date>(2)?,
                     r.get::<String>(3)?,
                     r.get::<String>(4)?,
                 ))
@@ -94,7 +95,7 @@ impl FactorSpans {
         };
         let mut spans: HashMap<String, Vec<(Option<NaiveDate>, Decimal, Decimal)>> = HashMap::new();
         for (code, since, back, fore) in found {
-            let since = since.as_deref().map(super::stored_date).transpose()?;
+            let since = since.map(from_pg_date).transpose()?;
             spans
                 .entry(code.unwrap_or_default())
                 .or_default()
@@ -133,7 +134,7 @@ fn text(d: Option<Decimal>) -> Option<String> {
 // clause: Citus takes no volatile function there.
 const FACTORS_SQL: &str = "
 WITH input AS (
-    SELECT * FROM unnest($1::text[], $2::text[]::date[], $3::text[]::numeric[], $4::text[]::numeric[],
+    SELECT * FROM unnest($1::text[], $2::date[], $3::text[]::numeric[], $4::text[]::numeric[],
                          $5::text[]::numeric[])
         AS t(code, operate_date, fore_factor, back_factor, adjust_factor)
 ), written AS (
@@ -164,7 +165,7 @@ pub fn upsert_factors(rows: &[AdjustFactor], batch: usize) -> SyncResult<Counts>
     let (counts, mut written) = upsert_touching(FACTORS_SQL, &rows, batch, |c| {
         vec![
             Column::Text(c.iter().map(|r| Some(r.code.clone())).collect()),
-            Column::Text(c.iter().map(|r| Some(date_text(r.operate_date))).collect()),
+            Column::Date(c.iter().map(|r| Some(pg_date(r.operate_date))).collect()),
             Column::Text(c.iter().map(|r| text(r.fore)).collect()),
             Column::Text(c.iter().map(|r| text(r.back)).collect()),
             Column::Text(c.iter().map(|r| text(r.factor)).collect()),
@@ -176,8 +177,8 @@ pub fn upsert_factors(rows: &[AdjustFactor], batch: usize) -> SyncResult<Counts>
     // distributed and the checkpoints local, and one statement may not join the two.
     let whole = Spi::get_one_with_args::<Vec<String>>(
         "SELECT coalesce(array_agg(DISTINCT r.code), '{}') FROM baostock.synced_ranges r
-         WHERE r.code = ANY($1::text[]) AND r.kind = 'factors' AND lower(r.span) <= $2::text::date",
-        &[codes.into(), date_text(crate::domain::FIRST_TRADING_DAY).into()],
+         WHERE r.code = ANY($1::text[]) AND r.kind = 'factors' AND lower(r.span) <= $2",
+        &[codes.into(), pg_date(crate::domain::FIRST_TRADING_DAY).into()],
     )
     .map_err(spi_err)?
     .unwrap_or_default();
@@ -208,7 +209,7 @@ pub fn upsert_factors(rows: &[AdjustFactor], batch: usize) -> SyncResult<Counts>
 const CALENDAR_SQL: &str = "
 WITH written AS (
     INSERT INTO baostock.trade_calendar AS c (day, is_trading_day)
-    SELECT * FROM unnest($1::text[]::date[], $2::bool[])
+    SELECT * FROM unnest($1::date[], $2::bool[])
     ON CONFLICT (day) DO UPDATE SET is_trading_day = excluded.is_trading_day
     WHERE c.is_trading_day IS DISTINCT FROM excluded.is_trading_day
     RETURNING (xmax = 0) AS inserted
@@ -221,7 +222,7 @@ pub fn upsert_calendar(days: &[TradeDate], batch: usize) -> SyncResult<Counts> {
     let days: Vec<&TradeDate> = unique.into_values().collect();
     upsert(CALENDAR_SQL, &days, batch, |c| {
         vec![
-            Column::Text(c.iter().map(|d| Some(date_text(d.date))).collect()),
+            Column::Date(c.iter().map(|d| Some(pg_date(d.date))).collect()),
             Column::Bool(c.iter().map(|d| Some(d.is_trading_day)).collect()),
         ]
     })
@@ -229,7 +230,7 @@ pub fn upsert_calendar(days: &[TradeDate], batch: usize) -> SyncResult<Counts> {
 
 const SECURITIES_SQL: &str = "
 WITH input AS (
-    SELECT * FROM unnest($1::text[], $2::text[], $3::int2[], $4::int2[], $5::text[]::date[], $6::text[]::date[])
+    SELECT * FROM unnest($1::text[], $2::text[], $3::int2[], $4::int2[], $5::date[], $6::date[])
         AS t(code, name, sec_type, status, ipo_date, out_date)
 ), written AS (
     INSERT INTO baostock.securities AS s (code, name, sec_type, status, ipo_date, out_date, updated_at)
@@ -253,8 +254,8 @@ pub fn upsert_securities(rows: &[StockBasic], batch: usize) -> SyncResult<Counts
             Column::Text(c.iter().map(|r| r.name.clone()).collect()),
             Column::Int2(c.iter().map(|r| r.sec_type).collect()),
             Column::Int2(c.iter().map(|r| r.status).collect()),
-            Column::Text(c.iter().map(|r| r.ipo_date.map(date_text)).collect()),
-            Column::Text(c.iter().map(|r| r.out_date.map(date_text)).collect()),
+            Column::Date(c.iter().map(|r| r.ipo_date.map(pg_date)).collect()),
+            Column::Date(c.iter().map(|r| r.out_date.map(pg_date)).collect()),
         ]
     })
 }
@@ -262,22 +263,22 @@ pub fn upsert_securities(rows: &[StockBasic], batch: usize) -> SyncResult<Counts
 /// Whether the calendar says `day` is a trading day; `None` when the calendar lacks it.
 pub fn trading_day(day: NaiveDate) -> SyncResult<Option<bool>> {
     Spi::get_one_with_args::<bool>(
-        "SELECT (SELECT is_trading_day FROM baostock.trade_calendar WHERE day = $1::text::date)",
-        &[date_text(day).into()],
+        "SELECT (SELECT is_trading_day FROM baostock.trade_calendar WHERE day = $1)",
+        &[pg_date(day).into()],
     )
     .map_err(spi_err)
 }
 
 /// The newest day `sync_date` (or a backfill's day unit) synced.
 pub fn newest_synced_day() -> SyncResult<Option<NaiveDate>> {
-    date_query("SELECT to_char(max(day), 'YYYY-MM-DD') FROM baostock.synced_days", &[])
+    date_query("SELECT max(day) FROM baostock.synced_days", &[])
 }
 
 /// Whether `day` is already complete.
 pub fn is_synced(day: NaiveDate) -> SyncResult<bool> {
     Spi::get_one_with_args::<bool>(
-        "SELECT EXISTS (SELECT 1 FROM baostock.synced_days WHERE day = $1::text::date)",
-        &[date_text(day).into()],
+        "SELECT EXISTS (SELECT 1 FROM baostock.synced_days WHERE day = $1)",
+        &[pg_date(day).into()],
     )
     .map(|b| b.unwrap_or(false))
     .map_err(spi_err)
@@ -294,10 +295,10 @@ pub fn securities_count() -> SyncResult<i64> {
 /// id `set_synced_run` adds once its record is written).
 pub fn mark_synced(day: NaiveDate, job_id: Option<i64>, bars: i64, factors: i64) -> SyncResult<()> {
     Spi::run_with_args(
-        "INSERT INTO baostock.synced_days (day, job_id, bars, factors) VALUES ($1::text::date, $2, $3::int, $4::int)
+        "INSERT INTO baostock.synced_days (day, job_id, bars, factors) VALUES ($1, $2, $3::int, $4::int)
          ON CONFLICT (day) DO UPDATE SET run_id = NULL, job_id = excluded.job_id, synced_at = now(),
                                          bars = excluded.bars, factors = excluded.factors",
-        &[date_text(day).into(), job_id.into(), bars.into(), factors.into()],
+        &[pg_date(day).into(), job_id.into(), bars.into(), factors.into()],
     )
     .map_err(spi_err)
 }
@@ -305,8 +306,8 @@ pub fn mark_synced(day: NaiveDate, job_id: Option<i64>, bars: i64, factors: i64)
 /// Records which run completed `day`.
 pub fn set_synced_run(day: NaiveDate, run_id: i64) -> SyncResult<()> {
     Spi::run_with_args(
-        "UPDATE baostock.synced_days SET run_id = $2 WHERE day = $1::text::date",
-        &[date_text(day).into(), run_id.into()],
+        "UPDATE baostock.synced_days SET run_id = $2 WHERE day = $1",
+        &[pg_date(day).into(), run_id.into()],
     )
     .map_err(spi_err)
 }
@@ -315,12 +316,12 @@ pub fn set_synced_run(day: NaiveDate, run_id: i64) -> SyncResult<()> {
 pub fn mark_range(code: &str, kind: &str, start: NaiveDate, end: NaiveDate, job_id: Option<i64>) -> SyncResult<()> {
     Spi::run_with_args(
         "INSERT INTO baostock.synced_ranges (code, kind, span, job_id)
-         VALUES ($1, $2, daterange($3::text::date, $4::text::date, '[]'), $5)",
+         VALUES ($1, $2, daterange($3, $4, '[]'), $5)",
         &[
             code.into(),
             kind.into(),
-            date_text(start).into(),
-            date_text(end).into(),
+            pg_date(start).into(),
+            pg_date(end).into(),
             job_id.into(),
         ],
     )
@@ -346,8 +347,8 @@ pub fn covered_end(
     let (start, last) = (period::period_start(frequency, end), period::period_end(frequency, end));
     let open = Spi::get_one_with_args::<bool>(
         "SELECT EXISTS (SELECT 1 FROM baostock.trade_calendar WHERE is_trading_day
-                              AND day > $1::text::date AND day <= $2::text::date)",
-        &[date_text(end).into(), date_text(last).into()],
+                              AND day > $1 AND day <= $2)",
+        &[pg_date(end).into(), pg_date(last).into()],
     )
     .map_err(spi_err)?
     .unwrap_or(false);
@@ -358,8 +359,8 @@ pub fn covered_end(
 pub fn listed(day: NaiveDate, sec_type: i16) -> SyncResult<i64> {
     Spi::get_one_with_args::<i64>(
         "SELECT count(*) FROM baostock.securities
-         WHERE sec_type = $2 AND ipo_date <= $1::text::date AND (out_date IS NULL OR out_date > $1::text::date)",
-        &[date_text(day).into(), sec_type.into()],
+         WHERE sec_type = $2 AND ipo_date <= $1 AND (out_date IS NULL OR out_date > $1)",
+        &[pg_date(day).into(), sec_type.into()],
     )
     .map(|n| n.unwrap_or(0))
     .map_err(spi_err)
@@ -369,28 +370,25 @@ pub fn listed(day: NaiveDate, sec_type: i16) -> SyncResult<i64> {
 /// up to `latest` is not included when nothing is synced: then only `latest`).
 pub fn unsynced_days_after_newest(latest: NaiveDate) -> SyncResult<Vec<NaiveDate>> {
     dates(
-        "SELECT to_char(day, 'YYYY-MM-DD') FROM baostock.trade_calendar
-         WHERE is_trading_day AND day <= $1::text::date
-           AND day > coalesce((SELECT max(day) FROM baostock.synced_days), $1::text::date - 1)
+        "SELECT day FROM baostock.trade_calendar
+         WHERE is_trading_day AND day <= $1
+           AND day > coalesce((SELECT max(day) FROM baostock.synced_days), $1 - 1)
            AND day NOT IN (SELECT day FROM baostock.synced_days)
          ORDER BY day",
-        &[date_text(latest).into()],
+        &[pg_date(latest).into()],
     )
 }
 
 /// The last day the stored calendar has, if any.
 pub fn calendar_end() -> SyncResult<Option<NaiveDate>> {
-    date_query(
-        "SELECT to_char(max(day), 'YYYY-MM-DD') FROM baostock.trade_calendar",
-        &[],
-    )
+    date_query("SELECT max(day) FROM baostock.trade_calendar", &[])
 }
 
 /// The latest trading day up to `today` in the stored calendar.
 pub fn latest_trading_day(today: NaiveDate) -> SyncResult<Option<NaiveDate>> {
     date_query(
-        "SELECT to_char(max(day), 'YYYY-MM-DD') FROM baostock.trade_calendar
-         WHERE is_trading_day AND day <= $1::text::date",
-        &[date_text(today).into()],
+        "SELECT max(day) FROM baostock.trade_calendar
+         WHERE is_trading_day AND day <= $1",
+        &[pg_date(today).into()],
     )
 }

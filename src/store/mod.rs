@@ -6,9 +6,10 @@
 //! nothing above it (`engine`, `sync`, `worker`, `api`): scripts/check-layers.sh.
 
 use chrono::NaiveDate;
-use pgrx::datum::DatumWithOid;
+use pgrx::datum::{Date, DatumWithOid};
 use pgrx::Spi;
 
+use crate::domain::clock;
 use crate::error::{SyncError, SyncResult};
 
 pub mod bars;
@@ -16,6 +17,7 @@ mod copy;
 pub mod jobs;
 mod market;
 #[cfg(any(test, feature = "pg_test"))]
+#[path = "../../pgrx-tests/store.rs"]
 mod pg_tests;
 pub mod reference;
 mod runs;
@@ -32,8 +34,20 @@ pub fn spi_err(e: pgrx::spi::SpiError) -> SyncError {
     SyncError::Store(format!("pg_baostock store: {e}"))
 }
 
-pub fn date_text(d: NaiveDate) -> String {
-    d.format("%Y-%m-%d").to_string()
+/// A day as Postgres' `date`: what every date parameter of the store's queries is (typed, so
+/// neither DateStyle nor a text cast stands between the two).
+pub fn pg_date(d: NaiveDate) -> Date {
+    Date::saturating_from_raw(clock::pg_days(d))
+}
+
+/// A `date` the store read; an infinite one (no day of the market) is an error.
+pub fn from_pg_date(d: Date) -> SyncResult<NaiveDate> {
+    if !d.is_finite() {
+        return Err(SyncError::Store(format!(
+            "pg_baostock store: the date {d} is not a day"
+        )));
+    }
+    Ok(clock::from_pg_days(d.to_pg_epoch_days()))
 }
 
 /// The first column of a query's rows, as text (rows where it is NULL left out).
@@ -50,19 +64,35 @@ pub fn strings(sql: &str, args: &[DatumWithOid]) -> SyncResult<Vec<String>> {
     .map_err(spi_err)
 }
 
-/// Dates a query returns as `YYYY-MM-DD` text, in order.
+/// A `date` of a NOT NULL column the store read (NULL is an error, as an infinite date is).
+pub fn stored_day(d: Option<Date>) -> SyncResult<NaiveDate> {
+    d.map_or_else(
+        || Err(SyncError::Store("pg_baostock store: NULL where a day is stored".into())),
+        from_pg_date,
+    )
+}
+
+/// The dates of a query's first column, in order (rows where it is NULL left out).
 pub fn dates(sql: &str, args: &[DatumWithOid]) -> SyncResult<Vec<NaiveDate>> {
-    strings(sql, args)?.iter().map(|s| stored_date(s)).collect()
+    let days = Spi::connect(|c| {
+        let mut out = Vec::new();
+        for row in c.select(sql, None, args)? {
+            if let Some(d) = row.get::<Date>(1)? {
+                out.push(d);
+            }
+        }
+        Ok::<_, pgrx::spi::SpiError>(out)
+    })
+    .map_err(spi_err)?;
+    days.into_iter().map(from_pg_date).collect()
 }
 
-/// A date the store formatted as `YYYY-MM-DD` (DateStyle varies, so queries format it).
-pub fn stored_date(s: &str) -> SyncResult<NaiveDate> {
-    baostock::value::parse_date(s).map_err(|e| SyncError::Store(format!("pg_baostock store: bad date {s:?}: {e}")))
-}
-
+/// The date a query of one value returns (`None` for no row or NULL).
 fn date_query(sql: &str, args: &[DatumWithOid]) -> SyncResult<Option<NaiveDate>> {
-    let s = Spi::get_one_with_args::<String>(sql, args).map_err(spi_err)?;
-    s.map(|s| stored_date(&s)).transpose()
+    Spi::get_one_with_args::<Date>(sql, args)
+        .map_err(spi_err)?
+        .map(from_pg_date)
+        .transpose()
 }
 
 /// Runs a statement that returns nothing (benchmark set-up).

@@ -3,9 +3,10 @@
 
 use baostock::reply::{IndexConstituent, StockIndustry};
 use baostock::StockIndex;
+use pgrx::datum::Date;
 use pgrx::Spi;
 
-use super::{date_text, spi_err};
+use super::{date_query, pg_date, spi_err};
 use crate::domain::Counts;
 use crate::error::SyncResult;
 
@@ -21,13 +22,13 @@ pub fn index_name(index: StockIndex) -> &'static str {
 /// Writes the lists of one index (usually one date): rows of the answer's dates that are no
 /// longer in it are deleted, new ones inserted, renamed ones updated.
 pub fn replace_constituents(index: StockIndex, rows: &[IndexConstituent]) -> SyncResult<Counts> {
-    let dates: Vec<String> = rows.iter().map(|r| date_text(r.update_date)).collect();
+    let dates: Vec<Date> = rows.iter().map(|r| pg_date(r.update_date)).collect();
     let codes: Vec<String> = rows.iter().map(|r| r.code.clone()).collect();
     let names: Vec<Option<String>> = rows.iter().map(|r| r.code_name.clone()).collect();
     counts(
         "WITH input AS (
-             SELECT DISTINCT ON (d, code) d::date AS update_date, code, name
-             FROM unnest($2::text[], $3::text[], $4::text[]) AS t(d, code, name)
+             SELECT DISTINCT ON (d, code) d AS update_date, code, name
+             FROM unnest($2::date[], $3::text[], $4::text[]) AS t(d, code, name)
          ), gone AS (
              DELETE FROM baostock.index_constituents c
              WHERE c.index_name = $1 AND c.update_date IN (SELECT update_date FROM input)
@@ -51,15 +52,15 @@ pub fn replace_constituents(index: StockIndex, rows: &[IndexConstituent]) -> Syn
 /// Writes the industries of the answer's dates (stocks no longer classified on a date are
 /// deleted from it).
 pub fn replace_industries(rows: &[StockIndustry]) -> SyncResult<Counts> {
-    let dates: Vec<String> = rows.iter().map(|r| date_text(r.update_date)).collect();
+    let dates: Vec<Date> = rows.iter().map(|r| pg_date(r.update_date)).collect();
     let codes: Vec<String> = rows.iter().map(|r| r.code.clone()).collect();
     let names: Vec<Option<String>> = rows.iter().map(|r| r.code_name.clone()).collect();
     let industries: Vec<Option<String>> = rows.iter().map(|r| r.industry.clone()).collect();
     let classes: Vec<Option<String>> = rows.iter().map(|r| r.industry_classification.clone()).collect();
     counts(
         "WITH input AS (
-             SELECT DISTINCT ON (code, d) code, d::date AS update_date, name, industry, class
-             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) AS t(d, code, name, industry, class)
+             SELECT DISTINCT ON (code, d) code, d AS update_date, name, industry, class
+             FROM unnest($1::date[], $2::text[], $3::text[], $4::text[], $5::text[]) AS t(d, code, name, industry, class)
          ), gone AS (
              DELETE FROM baostock.stock_industries s
              WHERE s.update_date IN (SELECT update_date FROM input)
@@ -108,12 +109,11 @@ fn counts(sql: &str, args: Vec<pgrx::datum::DatumWithOid>) -> SyncResult<Counts>
 /// The oldest of the newest dates the stored lists of each index and the industries apply
 /// to: `None` while any of them has none.
 pub fn oldest_newest_date() -> SyncResult<Option<chrono::NaiveDate>> {
-    let s = Spi::get_one::<String>(
-        "SELECT CASE WHEN count(*) = 4 AND count(d) = 4 THEN to_char(min(d), 'YYYY-MM-DD') END
+    date_query(
+        "SELECT CASE WHEN count(*) = 4 AND count(d) = 4 THEN min(d) END
          FROM (SELECT (SELECT max(update_date) FROM baostock.index_constituents WHERE index_name = i) AS d
                FROM unnest(ARRAY['hs300', 'sz50', 'zz500']) AS i
                UNION ALL SELECT max(update_date) FROM baostock.stock_industries) x",
+        &[],
     )
-    .map_err(spi_err)?;
-    s.map(|s| super::stored_date(&s)).transpose()
 }

@@ -4,7 +4,7 @@
 use chrono::NaiveDate;
 use pgrx::Spi;
 
-use super::{date_text, spi_err};
+use super::{pg_date, spi_err};
 use crate::error::{SyncError, SyncResult};
 
 /// One row of `baostock.sync_runs`.
@@ -37,7 +37,7 @@ pub fn insert_run(r: &RunRecord) -> SyncResult<i64> {
              INSERT INTO baostock.sync_runs (kind, params, day, started_at, finished_at, status, requests, bytes,
                                              rows_inserted, rows_updated, rows_unchanged, error_sqlstate, error_message,
                                              spool_key)
-             VALUES ($1, $2::jsonb, $3::text::date, to_timestamp($4), to_timestamp($5), $6, $7::int, $8, $9, $10, $11,
+             VALUES ($1, $2::jsonb, $3, to_timestamp($4), to_timestamp($5), $6, $7::int, $8, $9, $10, $11,
                      $12, $13, $14)
              ON CONFLICT (spool_key) WHERE spool_key IS NOT NULL DO NOTHING
              RETURNING run_id
@@ -48,7 +48,7 @@ pub fn insert_run(r: &RunRecord) -> SyncResult<i64> {
         &[
             r.kind.clone().into(),
             r.params.clone().into(),
-            r.day.map(date_text).into(),
+            r.day.map(pg_date).into(),
             r.started_at.into(),
             r.finished_at.into(),
             r.status.clone().into(),
@@ -82,8 +82,8 @@ pub fn add_run_traffic(run_id: i64, requests: i64, bytes: i64, finished_at: f64)
 pub fn ran_ok_today(kind: &str, today: NaiveDate) -> SyncResult<bool> {
     Spi::get_one_with_args::<bool>(
         "SELECT EXISTS (SELECT 1 FROM baostock.sync_runs WHERE kind = $1 AND status = 'ok'
-                          AND (started_at AT TIME ZONE 'Asia/Shanghai')::date = $2::text::date)",
-        &[kind.into(), date_text(today).into()],
+                          AND (started_at AT TIME ZONE 'Asia/Shanghai')::date = $2)",
+        &[kind.into(), pg_date(today).into()],
     )
     .map(|b| b.unwrap_or(false))
     .map_err(spi_err)

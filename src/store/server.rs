@@ -4,7 +4,7 @@
 
 use pgrx::Spi;
 
-use super::{date_text, spi_err, stored_date};
+use super::{date_query, from_pg_date, pg_date, spi_err};
 use crate::domain::clock;
 use crate::error::SyncResult;
 use crate::shmem::ServerState;
@@ -16,7 +16,7 @@ pub fn load() -> SyncResult<ServerState> {
             .select(
                 "SELECT CASE WHEN mine THEN coalesce((extract(epoch FROM blacklisted_until) * 1000)::bigint, 0) END,
                         coalesce((extract(epoch FROM blacklisted_at) * 1000)::bigint, 0),
-                        CASE WHEN mine THEN to_char(budget_day, 'YYYY-MM-DD') END, budget_used, clock_offset_ms
+                        CASE WHEN mine THEN budget_day END, budget_used, clock_offset_ms
                  FROM (VALUES (true)) one (id) LEFT JOIN baostock.server_state USING (id),
                       -- A row another cluster saved (a restored dump) brings no blacklist or budget;
                       -- one without the column's value was saved here by 0.2.0.
@@ -29,7 +29,7 @@ pub fn load() -> SyncResult<ServerState> {
         Ok::<_, pgrx::spi::SpiError>((
             row.get::<i64>(1)?.unwrap_or(0),
             row.get::<i64>(2)?.unwrap_or(0),
-            row.get::<String>(3)?,
+            row.get::<pgrx::datum::Date>(3)?,
             row.get::<i64>(4)?.unwrap_or(0),
             row.get::<i64>(5)?.unwrap_or(0),
         ))
@@ -40,7 +40,7 @@ pub fn load() -> SyncResult<ServerState> {
             blacklisted_until: until,
             blacklisted_at: at,
             budget_day: match day {
-                Some(d) => clock::epoch_day(stored_date(&d)?),
+                Some(d) => clock::epoch_day(from_pg_date(d)?),
                 None => 0,
             },
             budget_used: u64::try_from(used).unwrap_or(0),
@@ -54,7 +54,7 @@ pub fn save(s: &ServerState) -> SyncResult<()> {
     let ms = |v: i64| (v > 0).then_some(v as f64 / 1000.0);
     Spi::run_with_args(
         "INSERT INTO baostock.server_state AS s (blacklisted_until, blacklisted_at, budget_day, budget_used, clock_offset_ms, cluster_id)
-         VALUES (to_timestamp($1), to_timestamp($2), $3::text::date, $4, $5, (SELECT system_identifier FROM pg_control_system()))
+         VALUES (to_timestamp($1), to_timestamp($2), $3, $4, $5, (SELECT system_identifier FROM pg_control_system()))
          ON CONFLICT (id) DO UPDATE SET
              blacklisted_until = excluded.blacklisted_until,
              blacklisted_at = coalesce(excluded.blacklisted_at, s.blacklisted_at),
@@ -63,7 +63,7 @@ pub fn save(s: &ServerState) -> SyncResult<()> {
         &[
             ms(s.blacklisted_until).into(),
             ms(s.blacklisted_at).into(),
-            date_text(clock::day_of(s.budget_day)).into(),
+            pg_date(clock::day_of(s.budget_day)).into(),
             i64::try_from(s.budget_used).unwrap_or(i64::MAX).into(),
             s.clock_offset_ms.into(),
         ],
@@ -93,17 +93,14 @@ pub fn record_start(pid: i32) -> SyncResult<()> {
 
 /// The China day the worker last brought the calendar up to date.
 pub fn calendar_checked() -> SyncResult<Option<chrono::NaiveDate>> {
-    let d =
-        Spi::get_one::<String>("SELECT (SELECT to_char(calendar_checked, 'YYYY-MM-DD') FROM baostock.server_state)")
-            .map_err(spi_err)?;
-    d.map(|d| stored_date(&d)).transpose()
+    date_query("SELECT (SELECT calendar_checked FROM baostock.server_state)", &[])
 }
 
 pub fn set_calendar_checked(day: chrono::NaiveDate) -> SyncResult<()> {
     Spi::run_with_args(
-        "INSERT INTO baostock.server_state (calendar_checked) VALUES ($1::text::date)
+        "INSERT INTO baostock.server_state (calendar_checked) VALUES ($1)
          ON CONFLICT (id) DO UPDATE SET calendar_checked = excluded.calendar_checked",
-        &[date_text(day).into()],
+        &[pg_date(day).into()],
     )
     .map_err(spi_err)
 }

@@ -7,7 +7,7 @@ use std::panic::AssertUnwindSafe;
 use chrono::{NaiveDate, NaiveDateTime};
 use pgrx::{pg_sys, PgTryBuilder, Spi};
 
-use super::{date_text, spi_err};
+use super::{date_query, spi_err};
 use crate::domain::clock;
 use crate::domain::publication::{self, Kind};
 use crate::error::{SyncError, SyncResult};
@@ -62,7 +62,7 @@ fn lock_in(name: &str, mode: &str) -> SyncResult<()> {
 
 /// Takes the lock that keeps two syncs from fetching and writing one day at once.
 pub fn lock_day(day: NaiveDate) -> SyncResult<()> {
-    lock(&format!("day {}", date_text(day)))
+    lock(&format!("day {day}"))
 }
 
 /// The server's China time now: the host's clock plus the offset the last login reply showed
@@ -82,11 +82,9 @@ pub fn published_through(kind: Kind) -> SyncResult<NaiveDate> {
     Ok(publication::published_through(kind, server_now()?))
 }
 
-/// Today in China (UTC+8), by the database clock (formatted explicitly: DateStyle varies).
+/// Today in China (UTC+8), by the database clock.
 pub fn china_today() -> SyncResult<NaiveDate> {
-    let s =
-        Spi::get_one::<String>("SELECT to_char(now() AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD')").map_err(spi_err)?;
-    s.and_then(|s| baostock::value::parse_date(&s).ok())
+    date_query("SELECT (now() AT TIME ZONE 'Asia/Shanghai')::date", &[])?
         .ok_or_else(|| SyncError::Store("pg_baostock store: cannot read today's date".into()))
 }
 

@@ -21,6 +21,7 @@ pub(super) enum Column {
     Text(Vec<Option<String>>),
     Int2(Vec<Option<i16>>),
     Bool(Vec<Option<bool>>),
+    Date(Vec<Option<pgrx::datum::Date>>),
 }
 
 impl Column {
@@ -29,6 +30,7 @@ impl Column {
             Column::Text(_) => PgBuiltInOids::TEXTARRAYOID,
             Column::Int2(_) => PgBuiltInOids::INT2ARRAYOID,
             Column::Bool(_) => PgBuiltInOids::BOOLARRAYOID,
+            Column::Date(_) => PgBuiltInOids::DATEARRAYOID,
         })
     }
 
@@ -37,6 +39,7 @@ impl Column {
             Column::Text(v) => v.into(),
             Column::Int2(v) => v.into(),
             Column::Bool(v) => v.into(),
+            Column::Date(v) => v.into(),
         }
     }
 }

@@ -8,10 +8,11 @@ use chrono::NaiveDate;
 use serde_json::json;
 
 use crate::domain::publication::{self, Kind};
+use crate::domain::states::{JobKind, JobState, UnitKind};
 use crate::domain::{self, clock, Unit};
 use crate::error::{SyncError, SyncResult};
+use crate::store;
 use crate::store::jobs::{self as q, JobArgs};
-use crate::store::{self, date_text};
 use crate::sync;
 use crate::{guc, shmem};
 
@@ -268,7 +269,7 @@ fn estimate(args: &Args, end: NaiveDate, units: Vec<Unit>) -> SyncResult<Plan> {
     let listed = (store::listed(end, 1)? + store::listed(end, 5)?) as f64;
     let mut rows = Vec::new();
     let (mut all_requests, mut all_seconds) = (0i64, 0f64);
-    for kind in ["day", "range", "factors"] {
+    for &kind in UnitKind::ALL {
         let of_kind: Vec<&Unit> = units.iter().filter(|u| u.kind() == kind).collect();
         if of_kind.is_empty() {
             continue;
@@ -289,15 +290,15 @@ fn estimate(args: &Args, end: NaiveDate, units: Vec<Unit>) -> SyncResult<Plan> {
             })
             .sum();
         let bar_rows: f64 = match kind {
-            "day" => listed * of_kind.len() as f64,
-            "range" => of_kind.iter().map(range_rows).sum(),
-            _ => 0.0,
+            UnitKind::Day => listed * of_kind.len() as f64,
+            UnitKind::Range => of_kind.iter().map(range_rows).sum(),
+            UnitKind::Factors => 0.0,
         };
         let seconds = requests as f64 * ASSUMED_LATENCY_S / sessions + bar_rows / ASSUMED_WRITE_RATE;
         all_requests += requests;
         all_seconds += seconds;
         rows.push(PlanRow {
-            kind,
+            kind: kind.label(),
             units: of_kind.len() as i64,
             first_day: first,
             last_day: last,
@@ -394,7 +395,7 @@ fn queue_tracking(day: Option<NaiveDate>) -> SyncResult<Option<i64>> {
     };
     let plan = estimate(&args, day, units)?;
     let job_args = JobArgs {
-        kind: "track",
+        kind: JobKind::Track,
         start: args.start,
         end: day,
         codes: None,
@@ -411,7 +412,7 @@ fn queue_tracking(day: Option<NaiveDate>) -> SyncResult<Option<i64>> {
     pgrx::notice!(
         "pg_baostock: tracking job {job_id}: {} units extend the tracked series to {}, about {} requests",
         plan.units.len(),
-        date_text(day),
+        day,
         plan.est_requests
     );
     Ok(Some(job_id))
@@ -457,7 +458,7 @@ pub fn backfill(args: &Args) -> SyncResult<i64> {
     let plan = plan_by(args, ServerClock::Learnt)?;
     check_worker_can_run("backfill")?;
     let job_args = JobArgs {
-        kind: "backfill",
+        kind: JobKind::Backfill,
         start: plan.start,
         end: plan.end,
         codes: args.codes.as_deref(),
@@ -475,8 +476,8 @@ pub fn backfill(args: &Args) -> SyncResult<i64> {
         q::finish_empty_job(job_id)?;
         pgrx::notice!(
             "job {job_id}: everything from {} to {} is already stored; nothing to fetch (force => true fetches it again)",
-            date_text(plan.start),
-            date_text(plan.end)
+            plan.start,
+            plan.end
         );
     } else {
         let days = match days_under_budget(plan.est_requests, guc::daily_request_budget()) {
@@ -496,8 +497,8 @@ pub fn backfill(args: &Args) -> SyncResult<i64> {
 fn describe(job_id: i64, p: &q::Progress) -> String {
     let rate = p.rate.map_or_else(|| "-".to_string(), |r| format!("{r:.1}"));
     let eta = p.eta.map_or_else(|| "-".to_string(), |e| format!("{e:.0} s"));
-    let state = match p.state.as_str() {
-        "running" => String::new(),
+    let state = match p.state {
+        JobState::Running => String::new(),
         s => format!(" ({s})"),
     };
     format!(
@@ -528,9 +529,9 @@ pub fn wait(job_id: i64) -> SyncResult<String> {
         let Some(p) = q::progress(job_id)? else {
             return Err(SyncError::UnknownJob(format!("job {job_id} was deleted while waiting")));
         };
-        if matches!(p.state.as_str(), "done" | "failed" | "cancelled") {
+        if !p.state.is_unfinished() {
             pgrx::notice!("{}", describe(job_id, &p));
-            return Ok(p.state);
+            return Ok(p.state.label().to_owned());
         }
         if last_notice.elapsed() >= NOTICE_EVERY {
             pgrx::notice!("{}", describe(job_id, &p));
@@ -545,11 +546,11 @@ pub fn wait(job_id: i64) -> SyncResult<String> {
 /// Cancels a job; returns its state afterwards (its final state if it had already ended).
 pub fn cancel(job_id: i64) -> SyncResult<String> {
     let before = q::job_state(job_id)?.ok_or_else(|| SyncError::UnknownJob(format!("there is no job {job_id}")))?;
-    let after = q::cancel_job(job_id)?.unwrap_or_else(|| before.clone());
-    if !matches!(before.as_str(), "queued" | "running" | "paused") {
+    let after = q::cancel_job(job_id)?.unwrap_or(before);
+    if !before.is_unfinished() {
         pgrx::notice!("job {job_id} had already ended: {before}");
     }
-    Ok(after)
+    Ok(after.label().to_owned())
 }
 
 /// Queues an ended job's failed units again; returns how many.

@@ -10,6 +10,7 @@ use pgrx::prelude::*;
 
 use super::house::House;
 use super::{beat, report, stopping, xact, LOOK, TYPE};
+use crate::domain::states::{JobState, UnitState};
 use crate::domain::{clock, Status, Unit};
 use crate::engine::{self, Runner};
 use crate::error::{Stop, SyncError, SyncResult};
@@ -72,14 +73,14 @@ pub(super) fn run_job(job: i64, house: &mut House) {
         match pass {
             Pass::Finished => continue,
             Pass::Cancelled => {
-                if let Err(e) = xact(|| q::release_running(job, "cancelled")) {
+                if let Err(e) = xact(|| q::release_running(job, UnitState::Cancelled)) {
                     warning!("{TYPE}: job {job}: {}", e.text());
                 }
                 return log!("{TYPE}: job {job} cancelled");
             }
             Pass::Stopping => {
                 let _ = xact(|| {
-                    q::release_running(job, "queued")?;
+                    q::release_running(job, UnitState::Queued)?;
                     q::requeue_job(job)
                 });
                 return;
@@ -119,7 +120,7 @@ fn pause(job: i64, how_long: Duration, house: &mut House) -> Pass {
         }
         beat();
         house.tick();
-        if xact(|| q::job_state(job)).ok().flatten().as_deref() == Some("cancelled") {
+        if xact(|| q::job_state(job)).ok().flatten() == Some(JobState::Cancelled) {
             return Pass::Cancelled;
         }
         if !BackgroundWorker::wait_latch(Some(LOOK.min(until.saturating_duration_since(Instant::now())))) {
@@ -133,7 +134,7 @@ fn give_up(job: i64, e: &SyncError) {
     warning!("{TYPE}: job {job} failed: {}", e.text());
     let msg = e.text();
     if let Err(e2) = xact(|| {
-        q::release_running(job, "queued")?;
+        q::release_running(job, UnitState::Queued)?;
         q::fail_job(job, &msg)
     }) {
         warning!("{TYPE}: job {job}: cannot record the failure: {}", e2.text());
@@ -166,7 +167,7 @@ fn run_pass(job: i64, units: Vec<(i32, Unit)>, house: &mut House) -> SyncResult<
                 if let Ok(line) = xact(|| jobs::progress_line(job)) {
                     report(&line);
                 }
-                if xact(|| q::job_state(job)).ok().flatten().as_deref() == Some("cancelled") {
+                if xact(|| q::job_state(job)).ok().flatten() == Some(JobState::Cancelled) {
                     cancelled = true;
                     return Some(SyncError::Interrupted);
                 }
@@ -213,26 +214,26 @@ fn apply(
             let (status, counts) = engine::apply(unit, fetched, Some(job), batch)?;
             let end = match status {
                 Status::Ok => UnitEnd {
-                    state: "done",
+                    state: UnitState::Done,
                     rows: counts.total(),
                     sqlstate: None,
                     message: None,
                 },
                 // A past day without an all-market answer is fetched per code instead.
                 Status::Empty if matches!(unit, Unit::Day(d) if *d < today) => UnitEnd {
-                    state: "empty",
+                    state: UnitState::Empty,
                     rows: 0,
                     sqlstate: None,
                     message: None,
                 },
                 Status::Empty => UnitEnd {
-                    state: "failed",
+                    state: UnitState::Failed,
                     rows: 0,
                     sqlstate: None,
                     message: Some("the server has not published this day yet".into()),
                 },
                 Status::Incomplete(why) | Status::Awaiting(why) => UnitEnd {
-                    state: "failed",
+                    state: UnitState::Failed,
                     rows: 0,
                     sqlstate: None,
                     message: Some(why),
@@ -244,7 +245,7 @@ fn apply(
     if let Err(e) = written {
         warning!("{TYPE}: job {job} unit {no} ({}) failed: {}", unit.kind(), e.text());
         let end = UnitEnd {
-            state: "failed",
+            state: UnitState::Failed,
             rows: 0,
             sqlstate: Some(e.sqlstate_text()),
             message: Some(e.text()),

@@ -42,7 +42,7 @@ fn china_firings(expr: &str) -> Vec<(u32, u32)> {
 }
 
 fn check(file: &str) {
-    let text = std::fs::read_to_string(format!("{}/../../{file}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let text = std::fs::read_to_string(format!("{}/../{file}", env!("CARGO_MANIFEST_DIR"))).unwrap();
     let found = schedules(&text);
     let get = |name: &str| {
         found
@@ -67,7 +67,7 @@ fn the_readme_schedule_runs_at_the_promised_china_times() {
 
 #[test]
 fn the_demo_schedules_with_schedule_daily() {
-    let demo = std::fs::read_to_string(format!("{}/../../scripts/demo.sh", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let demo = std::fs::read_to_string(format!("{}/../scripts/demo.sh", env!("CARGO_MANIFEST_DIR"))).unwrap();
     assert!(demo.contains("SELECT * FROM baostock.schedule_daily();"));
 }
 

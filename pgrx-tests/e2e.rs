@@ -456,7 +456,7 @@ mod tests {
             1
         );
         assert_eq!(count(leaked), 0);
-        // What each role may read, call or set: test/regress/sql/privileges.sql.
+        // What each role may read, call or set: tests/regress/sql/privileges.sql.
     }
 
     #[pg_test]

@@ -309,4 +309,33 @@ mod tests {
             "24.0000000000"
         );
     }
+
+    /// The SQL enum types of jobs and units have the labels, in the order, of the Rust enums
+    /// the store converts them with (src/domain/states.rs).
+    #[pg_test]
+    fn the_state_types_have_the_labels_of_the_rust_enums() {
+        use crate::domain::states::{JobKind, JobState, UnitKind, UnitState};
+        let rust: [(&str, Vec<&str>); 4] = [
+            (JobState::SQL_TYPE, JobState::ALL.iter().map(|s| s.label()).collect()),
+            (JobKind::SQL_TYPE, JobKind::ALL.iter().map(|s| s.label()).collect()),
+            (UnitState::SQL_TYPE, UnitState::ALL.iter().map(|s| s.label()).collect()),
+            (UnitKind::SQL_TYPE, UnitKind::ALL.iter().map(|s| s.label()).collect()),
+        ];
+        for (ty, labels) in rust {
+            let sql = Spi::get_one::<Vec<String>>(&format!("SELECT enum_range(NULL::{ty})::text[]"))
+                .unwrap()
+                .unwrap();
+            assert_eq!(sql, labels, "{ty}");
+        }
+    }
+
+    /// A label neither knows is refused by the column itself (it was a CHECK on text).
+    #[pg_test(error = "invalid input value for enum baostock.job_state: \"sleeping\"")]
+    fn an_unknown_job_state_is_refused_by_the_column() {
+        Spi::run(
+            "INSERT INTO baostock.sync_jobs (start_date, end_date, frequency, force, plan, est_requests, est_seconds, state)
+             VALUES ('2024-01-02', '2024-01-02', 'd', false, '{}', 0, 0, 'sleeping')",
+        )
+        .unwrap();
+    }
 }

@@ -2,7 +2,7 @@
 //! worker and the syncs: make the superuser worker run its function, stall a sync with a lock,
 //! spend past the budget, read a secret, hold the worker up with a slow webhook, cancel its way
 //! out of nothing, or import one failed run twice. (A caller's temporary table and
-//! evaluate_alerts(): test/regress/sql/alerts.sql.)
+//! evaluate_alerts(): tests/regress/sql/alerts.sql.)
 
 use std::io::Read;
 use std::net::TcpListener;
@@ -454,7 +454,7 @@ fn a_relay_that_never_answers_costs_a_running_job_nothing_and_its_url_never_show
     );
     let log = std::fs::read_to_string(&cluster().log).unwrap_or_default();
     assert!(!shown.contains("s3cr3t"), "the token showed: {shown}");
-    // Postgres itself logs a setting's new value at a reload (README: Security); nothing of
+    // Postgres itself logs a setting's new value at a reload (docs/src/security.md); nothing of
     // pg_baostock's may.
     let ours: Vec<&str> = log
         .lines()

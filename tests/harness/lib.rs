@@ -776,7 +776,7 @@ fn python() -> String {
 }
 
 fn run_official(script: &str, args: &[String]) -> Value {
-    let path = format!("{}/../../scripts/{script}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!("{}/../scripts/{script}", env!("CARGO_MANIFEST_DIR"));
     let out = Command::new(python())
         .arg(&path)
         .args(args)
