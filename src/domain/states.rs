@@ -15,6 +15,8 @@ macro_rules! sql_enum {
             $($(#[$vdoc])* $variant,)+
         }
 
+        // Each type has the whole set; not each is used outside the tests.
+        #[allow(dead_code)]
         impl $name {
             /// The SQL type, schema-qualified.
             pub const SQL_TYPE: &'static str = $sql;
@@ -29,9 +31,7 @@ macro_rules! sql_enum {
             }
 
             /// The value of a stored label; any other text is an error (a row this build
-            /// does not know how to handle is never read as something else). Not every type
-            /// is read back outside the tests.
-            #[allow(dead_code)]
+            /// does not know how to handle is never read as something else).
             pub fn parse(label: &str) -> SyncResult<$name> {
                 match label {
                     $($label => Ok($name::$variant),)+
