@@ -121,40 +121,27 @@ mod tests {
         serde_json::from_slice(&out.stdout).expect("official client JSON")
     }
 
-    /// Rows that differ between the official client's bars and the stored ones, compared as
-    /// numerics, with empty strings as NULL. Both sides must hold the same codes.
-    const BAR_DIFF: &str = "
-        WITH py AS (SELECT r FROM jsonb_array_elements($1::jsonb) r),
-        p AS (
-            SELECT (r->>0)::date AS date, r->>1 AS code, r FROM py
-        ), b AS (SELECT * FROM baostock.daily_bars WHERE date = $2::text::date)
-        SELECT count(*) FROM p FULL JOIN b ON b.code = p.code AND b.date = p.date
-        WHERE p.code IS NULL OR b.code IS NULL
-           OR b.open IS DISTINCT FROM nullif(r->>2, '')::numeric
-           OR b.high IS DISTINCT FROM nullif(r->>3, '')::numeric
-           OR b.low IS DISTINCT FROM nullif(r->>4, '')::numeric
-           OR b.close IS DISTINCT FROM nullif(r->>5, '')::numeric
-           OR b.preclose IS DISTINCT FROM nullif(r->>6, '')::numeric
-           OR b.volume IS DISTINCT FROM nullif(r->>7, '')::bigint
-           OR b.amount IS DISTINCT FROM nullif(r->>8, '')::numeric
-           OR b.adjustflag IS DISTINCT FROM nullif(r->>9, '')::smallint
-           OR b.turn IS DISTINCT FROM nullif(r->>10, '')::numeric
-           OR b.trade_status IS DISTINCT FROM (nullif(r->>11, '') = '1')
-           OR b.pct_chg IS DISTINCT FROM nullif(r->>12, '')::numeric
-           OR b.pe_ttm IS DISTINCT FROM nullif(r->>13, '')::numeric
-           OR b.pb_mrq IS DISTINCT FROM nullif(r->>14, '')::numeric
-           OR b.ps_ttm IS DISTINCT FROM nullif(r->>15, '')::numeric
-           OR b.pcf_ncf_ttm IS DISTINCT FROM nullif(r->>16, '')::numeric
-           OR b.is_st IS DISTINCT FROM (nullif(r->>17, '') = '1')";
+    /// The rows (`code date (why)`) where the referee's `rows` and the stored ones restricted by
+    /// `scope` differ: the comparison of tests/sql/ (the cluster tests use the same files).
+    fn mismatches(template: &str, rows: &[serde_json::Value], scope: &str) -> Vec<String> {
+        let json = serde_json::Value::Array(rows.to_vec()).to_string();
+        assert!(!json.contains("$json$"), "the JSON holds the quote tag");
+        let q = template
+            .replace("{rows}", &format!("$json${json}$json$::jsonb"))
+            .replace("{scope}", scope);
+        Spi::connect(|c| {
+            c.select(&q, None, &[])?
+                .map(|r| r.get::<String>(1))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .expect("the comparison runs")
+        .into_iter()
+        .flatten()
+        .collect()
+    }
 
-    const FACTOR_DIFF: &str = "
-        WITH p AS (SELECT r->>0 AS code, (r->>1)::date AS operate_date, r FROM jsonb_array_elements($1::jsonb) r),
-        f AS (SELECT * FROM baostock.adjust_factors WHERE operate_date = $2::text::date)
-        SELECT count(*) FROM p FULL JOIN f USING (code, operate_date)
-        WHERE p.code IS NULL OR f.code IS NULL
-           OR f.fore_factor IS DISTINCT FROM nullif(r->>2, '')::numeric
-           OR f.back_factor IS DISTINCT FROM nullif(r->>3, '')::numeric
-           OR f.adjust_factor IS DISTINCT FROM nullif(r->>4, '')::numeric";
+    const BAR_MISMATCHES: &str = include_str!("../tests/sql/bar_mismatches.sql");
+    const FACTOR_MISMATCHES: &str = include_str!("../tests/sql/factor_mismatches.sql");
 
     #[pg_test]
     fn sync_date_stores_what_the_official_client_gets_and_is_idempotent() {
@@ -195,12 +182,18 @@ mod tests {
             "column order the comparison assumes"
         );
         assert_eq!(inserted, (bars.len() + factors.len()) as i64);
-        let bars_json = serde_json::Value::Array(bars.clone()).to_string();
-        let diff = Spi::get_one_with_args::<i64>(BAR_DIFF, &[bars_json.clone().into(), day.to_string().into()]);
-        assert_eq!(diff, Ok(Some(0)), "stored bars differ from the official client's");
-        let factors_json = serde_json::Value::Array(factors.clone()).to_string();
-        let diff = Spi::get_one_with_args::<i64>(FACTOR_DIFF, &[factors_json.into(), day.to_string().into()]);
-        assert_eq!(diff, Ok(Some(0)), "stored factors differ from the official client's");
+        let differ = mismatches(BAR_MISMATCHES, &bars, &format!("date = '{day}'"));
+        assert_eq!(
+            differ,
+            Vec::<String>::new(),
+            "stored bars differ from the official client's"
+        );
+        let differ = mismatches(FACTOR_MISMATCHES, &factors, &format!("operate_date = '{day}'"));
+        assert_eq!(
+            differ,
+            Vec::<String>::new(),
+            "stored factors differ from the official client's"
+        );
         // Empty cells are NULL, not zero or ''.
         let suspended = bars.iter().filter(|r| r[10].as_str() == Some("")).count() as i64;
         assert_eq!(

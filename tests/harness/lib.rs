@@ -834,58 +834,22 @@ pub fn jsonb_literal(v: &Value) -> String {
 
 /// The rows (`code date (why)`) that differ between `rows` (arrays of the 18 daily fields in
 /// `DAILY_FIELDS` order, as the server sends them) and `baostock.daily_bars` restricted by the
-/// predicate `scope`; compared as numerics, empty strings as NULL, both sides with the same
-/// keys. Empty when they are equal.
+/// predicate `scope` (tests/sql/bar_mismatches.sql, which the pgrx tests use too). Empty when
+/// they are equal.
 pub fn bar_mismatches(rows: &Value, scope: &str) -> Vec<String> {
-    let q = format!(
-        "WITH p AS (
-            SELECT (r->>0)::date AS date, r->>1 AS code, r FROM jsonb_array_elements({json}) r
-        ), b AS (SELECT * FROM baostock.daily_bars WHERE {scope})
-        SELECT coalesce(p.code, b.code) || ' ' || coalesce(p.date, b.date)::text || CASE
-                 WHEN b.code IS NULL THEN ' (not stored)' WHEN p.code IS NULL THEN ' (stored, not expected)'
-                 ELSE ' (values differ)' END
-        FROM p FULL JOIN b ON b.code = p.code AND b.date = p.date
-        WHERE p.code IS NULL OR b.code IS NULL
-           OR b.open IS DISTINCT FROM nullif(r->>2, '')::numeric
-           OR b.high IS DISTINCT FROM nullif(r->>3, '')::numeric
-           OR b.low IS DISTINCT FROM nullif(r->>4, '')::numeric
-           OR b.close IS DISTINCT FROM nullif(r->>5, '')::numeric
-           OR b.preclose IS DISTINCT FROM nullif(r->>6, '')::numeric
-           OR b.volume IS DISTINCT FROM nullif(r->>7, '')::bigint
-           OR b.amount IS DISTINCT FROM nullif(r->>8, '')::numeric
-           OR b.adjustflag IS DISTINCT FROM nullif(r->>9, '')::smallint
-           OR b.turn IS DISTINCT FROM nullif(r->>10, '')::numeric
-           OR b.trade_status IS DISTINCT FROM (nullif(r->>11, '') = '1')
-           OR b.pct_chg IS DISTINCT FROM nullif(r->>12, '')::numeric
-           OR b.pe_ttm IS DISTINCT FROM nullif(r->>13, '')::numeric
-           OR b.pb_mrq IS DISTINCT FROM nullif(r->>14, '')::numeric
-           OR b.ps_ttm IS DISTINCT FROM nullif(r->>15, '')::numeric
-           OR b.pcf_ncf_ttm IS DISTINCT FROM nullif(r->>16, '')::numeric
-           OR b.is_st IS DISTINCT FROM (nullif(r->>17, '') = '1')
-        ORDER BY 1",
-        json = jsonb_literal(rows)
-    );
-    lines(&sql(&q))
+    mismatches(include_str!("../sql/bar_mismatches.sql"), rows, scope)
 }
 
 /// As [`bar_mismatches`] for factor rows (`code, dividOperateDate, fore, back, adjust`) and
-/// `baostock.adjust_factors` restricted by `scope`.
+/// `baostock.adjust_factors` restricted by `scope` (tests/sql/factor_mismatches.sql).
 pub fn factor_mismatches(rows: &Value, scope: &str) -> Vec<String> {
-    let q = format!(
-        "WITH p AS (
-            SELECT r->>0 AS code, (r->>1)::date AS operate_date, r FROM jsonb_array_elements({json}) r
-        ), f AS (SELECT * FROM baostock.adjust_factors WHERE {scope})
-        SELECT coalesce(p.code, f.code) || ' ' || coalesce(p.operate_date, f.operate_date)::text || CASE
-                 WHEN f.code IS NULL THEN ' (not stored)' WHEN p.code IS NULL THEN ' (stored, not expected)'
-                 ELSE ' (values differ)' END
-        FROM p FULL JOIN f ON f.code = p.code AND f.operate_date = p.operate_date
-        WHERE p.code IS NULL OR f.code IS NULL
-           OR f.fore_factor IS DISTINCT FROM nullif(r->>2, '')::numeric
-           OR f.back_factor IS DISTINCT FROM nullif(r->>3, '')::numeric
-           OR f.adjust_factor IS DISTINCT FROM nullif(r->>4, '')::numeric
-        ORDER BY 1",
-        json = jsonb_literal(rows)
-    );
+    mismatches(include_str!("../sql/factor_mismatches.sql"), rows, scope)
+}
+
+fn mismatches(template: &str, rows: &Value, scope: &str) -> Vec<String> {
+    let q = template
+        .replace("{rows}", &jsonb_literal(rows))
+        .replace("{scope}", scope);
     lines(&sql(&q))
 }
 
