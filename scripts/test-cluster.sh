@@ -150,12 +150,7 @@ else
   fi
   # Every row of every table, by the columns the old version has: the same digests after.
   digests() {
-    q -d postgres -c "SELECT string_agg(format(
-          'SELECT %L || '' '' || count(*) || '' '' || md5(coalesce(string_agg(r::text, E''\\n'' ORDER BY r::text), '''')) FROM (SELECT %s FROM %s) r',
-          c.oid::regclass, (SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) FROM pg_attribute
-                             WHERE attrelid = c.oid AND attnum > 0 AND NOT attisdropped), c.oid::regclass),
-          ' UNION ALL ' ORDER BY c.oid::regclass::text)
-        FROM pg_class c WHERE c.relnamespace = 'baostock'::regnamespace AND c.relkind = 'r'" > "$CLUSTER_DIR/digest.sql"
+    q -d postgres -f tests/sql/table_digests.sql > "$CLUSTER_DIR/digest.sql"
     q -d postgres -f "$CLUSTER_DIR/digest.sql"
   }
   before=$(digests)
@@ -287,5 +282,13 @@ if [ $# -eq 0 ]; then
   bash scripts/test-regress.sh "$CLUSTER_DIR" "$CLUSTER_PORT"
 fi
 
-log "cargo test -p pg_baostock-cluster-tests (one test at a time: they share the cluster)"
-cargo test --no-fail-fast -p pg_baostock-cluster-tests -- --test-threads=1 "$@"
+# The tests of this shared cluster (prometheus and pg_upgrade start clusters of their own: tiers
+# of their own in scripts/test.sh).
+shared=(cluster dump frequencies publication schedule security tracking unattended)
+own=(pg_upgrade prometheus)
+for f in tests/*.rs; do
+  t=$(basename "$f" .rs)
+  [[ " ${shared[*]} ${own[*]} " == *" $t "* ]] || { echo "test-cluster.sh: tests/$t.rs is in neither list" >&2; exit 1; }
+done
+log "cargo test -p pg_baostock-cluster-tests ${shared[*]} (one test at a time: they share the cluster)"
+cargo test --no-fail-fast -p pg_baostock-cluster-tests --lib "${shared[@]/#/--test=}" -- --test-threads=1 "$@"

@@ -98,9 +98,9 @@ tier_cluster15() {
 }
 
 tier_prometheus() {
-  step "the health in Prometheus: Debian's exporter scraped, promtool rules (scripts/test-prometheus.sh)"
+  step "the health in Prometheus: Debian's exporter scraped, promtool rules (tests/prometheus.rs)"
   install_15
-  bash scripts/test-prometheus.sh
+  cargo test -p pg_baostock-cluster-tests --test prometheus
 }
 
 tier_citus() {
@@ -124,10 +124,10 @@ tier_cluster18() {
 }
 
 tier_pg_upgrade() {
-  step "a live database moved from PostgreSQL 15 to 18 with pg_upgrade (scripts/test-pg-upgrade.sh)"
+  step "a live database moved from PostgreSQL 15 to 18 with pg_upgrade (tests/pg_upgrade.rs)"
   install_15
   install_18
-  bash scripts/test-pg-upgrade.sh
+  cargo test -p pg_baostock-cluster-tests --test pg_upgrade
 }
 
 for t in "${tiers[@]}"; do

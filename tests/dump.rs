@@ -34,16 +34,12 @@ fn worker_to(db: &str) {
 /// sequences, the database's settings, the jobs and the health report (without the worker's
 /// heartbeat, which moves).
 fn contents(db: &str) -> String {
-    let digests = sql_in(
-        db,
-        "SELECT string_agg(format(
-             'SELECT %L || '' '' || count(*) || '' '' || md5(coalesce(string_agg(r::text, E''\\n'' ORDER BY r::text), '''')) FROM %s r',
-             c.oid::regclass, c.oid::regclass), ' UNION ALL ' ORDER BY c.oid::regclass::text)
-         FROM pg_class c WHERE c.relnamespace = 'baostock'::regnamespace AND c.relkind = 'r'
-           -- The syncs' locks: rows made on first use, not dumped (nothing to keep in them).
-           AND c.oid <> 'baostock.sync_locks'::regclass",
-    );
-    let tables = sql_in(db, &digests);
+    // The syncs' locks: rows made on first use, not dumped (nothing to keep in them).
+    let tables: Vec<String> = table_digests(db)
+        .into_iter()
+        .filter(|l| !l.starts_with("baostock.sync_locks "))
+        .collect();
+    let tables = tables.join("\n");
     let sequences = sql_in(
         db,
         "SELECT string_agg(format('%s %s %s', schemaname, sequencename, last_value), E'\\n' ORDER BY sequencename)

@@ -10,7 +10,11 @@
 //!   emulator; [`bar_mismatches`] and [`factor_mismatches`] compare what it got with the stored
 //!   rows, field by field as numerics, empty cells as NULL.
 //!
-//! The cluster is found through `BAOSTOCK_CLUSTER_DIR` (socket directory),
+//! * [`Node`] is a cluster a test starts for itself (PostgreSQL 15 or 18, settings of its own,
+//!   stopped when dropped); [`table_digests`] and [`Node::table_digests`] digest every table the
+//!   same way (tests/sql/table_digests.sql).
+//!
+//! The shared cluster is found through `BAOSTOCK_CLUSTER_DIR` (socket directory),
 //! `BAOSTOCK_CLUSTER_PORT` and `BAOSTOCK_CLUSTER_PGDATA`.
 
 use std::collections::BTreeMap;
@@ -24,6 +28,14 @@ use std::time::{Duration, Instant};
 use baostock_emulator::{Emulator, EmulatorConfig, SecType};
 use chrono::NaiveDate;
 use serde_json::Value;
+
+pub mod node;
+pub use node::Node;
+
+/// A path of this repository (`rel` from its root).
+pub fn repo_path(rel: &str) -> String {
+    format!("{}/../{rel}", env!("CARGO_MANIFEST_DIR"))
+}
 
 /// Where the cluster is.
 #[derive(Debug)]
@@ -156,49 +168,51 @@ fn next_app_name() -> String {
 
 fn psql_command(app: &str) -> Command {
     let c = cluster();
-    let psql = c.bin("psql");
+    psql_to(&c.pgbin, &c.dir, c.port, "postgres", app)
+}
+
+/// psql of `bin` on the cluster of socket directory `dir` and `port`, database `db`, as the
+/// postgres role, reading a script from stdin (`-At`, stop at the first error, verbose
+/// errors).
+fn psql_to(bin: &str, dir: &str, port: u16, db: &str, app: &str) -> Command {
+    let psql = format!("{bin}/psql");
     let mut cmd = Command::new(if std::path::Path::new(&psql).exists() {
         psql
     } else {
         "psql".to_owned()
     });
-    cmd.args([
-        "-U",
-        "postgres",
-        "-h",
-        &c.dir,
-        "-p",
-        &c.port.to_string(),
-        "-d",
-        "postgres",
-    ])
-    .args([
-        "-X",
-        "-At",
-        "-q",
-        "-v",
-        "ON_ERROR_STOP=1",
-        "-v",
-        "VERBOSITY=verbose",
-        "-f",
-        "-",
-    ])
-    .env("PGAPPNAME", app)
-    .env("PGCONNECT_TIMEOUT", "10")
-    .env("LC_MESSAGES", "C")
-    .env_remove("PGOPTIONS")
-    .env_remove("PGDATABASE")
-    .env_remove("PGUSER")
-    .stdin(Stdio::piped())
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
+    cmd.args(["-U", "postgres", "-h", dir, "-p", &port.to_string(), "-d", db])
+        .args([
+            "-X",
+            "-At",
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-v",
+            "VERBOSITY=verbose",
+            "-f",
+            "-",
+        ])
+        .env("PGAPPNAME", app)
+        .env("PGCONNECT_TIMEOUT", "10")
+        .env("LC_MESSAGES", "C")
+        .env_remove("PGOPTIONS")
+        .env_remove("PGDATABASE")
+        .env_remove("PGUSER")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     cmd
 }
 
 /// Starts psql on a script: the script goes to its stdin from a thread of its own, so that a
 /// large script (JSON literals) and the output cannot block each other.
 fn start_psql(script: &str, app: &str) -> (Child, std::thread::JoinHandle<()>) {
-    let mut child = psql_command(app).spawn().expect("run psql");
+    start_psql_with(psql_command(app), script)
+}
+
+fn start_psql_with(mut cmd: Command, script: &str) -> (Child, std::thread::JoinHandle<()>) {
+    let mut child = cmd.spawn().expect("run psql");
     let mut stdin = child.stdin.take().expect("psql stdin");
     let script = script.to_owned();
     let writer = std::thread::spawn(move || {
@@ -395,6 +409,12 @@ pub fn wait_ready(timeout: Duration) {
 // The cluster's processes
 
 fn as_postgres(program: &str) -> Command {
+    as_postgres_in(program, &cluster().dir)
+}
+
+/// `program` run as the postgres OS user (Postgres refuses root), from `dir` (the postgres user
+/// may not be able to enter the checkout).
+fn as_postgres_in(program: &str, dir: &str) -> Command {
     let mut cmd = if whoami() == "postgres" {
         Command::new(program)
     } else {
@@ -402,8 +422,7 @@ fn as_postgres(program: &str) -> Command {
         c.args(["-u", "postgres", program]);
         c
     };
-    // The postgres user may not be able to enter the checkout.
-    cmd.current_dir(&cluster().dir);
+    cmd.current_dir(dir);
     cmd
 }
 
@@ -776,7 +795,7 @@ fn python() -> String {
 }
 
 fn run_official(script: &str, args: &[String]) -> Value {
-    let path = format!("{}/../scripts/{script}", env!("CARGO_MANIFEST_DIR"));
+    let path = repo_path(&format!("scripts/{script}"));
     let out = Command::new(python())
         .arg(&path)
         .args(args)
@@ -830,6 +849,17 @@ pub fn jsonb_literal(v: &Value) -> String {
     let s = v.to_string();
     assert!(!s.contains("$json$"), "the JSON holds the quote tag");
     format!("$json${s}$json$::jsonb")
+}
+
+/// The query of tests/sql/table_digests.sql: it writes the query whose lines are `table count
+/// md5` for every table of the baostock schema.
+pub const TABLE_DIGESTS: &str = include_str!("../sql/table_digests.sql");
+
+/// `table count md5` of every table of the baostock schema in database `db` of the shared
+/// cluster, a line each in table order.
+pub fn table_digests(db: &str) -> Vec<String> {
+    let query = sql(&format!("\\c {db}\n{TABLE_DIGESTS}"));
+    lines(&sql(&format!("\\c {db}\n{query}")))
 }
 
 /// The rows (`code date (why)`) that differ between `rows` (arrays of the 18 daily fields in
