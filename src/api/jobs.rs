@@ -7,7 +7,7 @@
 use pgrx::datum::Date;
 use pgrx::prelude::*;
 
-use super::{current, not_null, raise, to_naive, to_pg};
+use super::{current, not_null, raise, to_naive};
 use crate::error::SyncResult;
 use crate::sync::jobs::{self, Args};
 
@@ -86,8 +86,8 @@ fn plan(
         (
             r.kind.to_string(),
             r.units,
-            r.first_day.map(to_pg),
-            r.last_day.map(to_pg),
+            r.first_day.map(crate::store::pg_date),
+            r.last_day.map(crate::store::pg_date),
             r.est_requests,
             r.est_seconds,
             r.est_days,

@@ -5,6 +5,7 @@
 use chrono::NaiveDate;
 use pgrx::datum::Date;
 
+use crate::domain::clock;
 use crate::error::{SyncError, SyncResult};
 use crate::net;
 
@@ -18,14 +19,10 @@ fn to_naive(d: Option<Date>) -> SyncResult<Option<NaiveDate>> {
     match d {
         None => Ok(None),
         Some(d) if !d.is_finite() => Err(SyncError::invalid("infinite dates are not trading days")),
-        Some(d) => NaiveDate::from_ymd_opt(d.year(), u32::from(d.month()), u32::from(d.day()))
+        Some(d) => clock::from_pg_days(d.to_pg_epoch_days())
             .map(Some)
             .ok_or_else(|| SyncError::invalid(format!("date {d} is out of range"))),
     }
-}
-
-fn to_pg(d: NaiveDate) -> Date {
-    crate::store::pg_date(d)
 }
 
 /// Raises `e`; a cancel is raised as Postgres' own query-canceled error.

@@ -9,7 +9,7 @@ use chrono::NaiveDate;
 use pgrx::datum::Date;
 use pgrx::prelude::*;
 
-use super::{current, not_null, raise, to_naive, to_pg};
+use super::{current, not_null, raise, to_naive};
 use crate::error::{SyncError, SyncResult};
 use crate::sync::{DayArg, Outcome};
 
@@ -43,7 +43,7 @@ fn summary(
     let rows = r.unwrap_or_else(|e| raise(e));
     TableIterator::new(rows.into_iter().map(|o| {
         (
-            o.day.map(to_pg),
+            o.day.map(crate::store::pg_date),
             o.status.to_string(),
             o.counts.inserted,
             o.counts.updated,

@@ -54,9 +54,10 @@ pub fn pg_days(d: NaiveDate) -> i32 {
     (d - POSTGRES_EPOCH).num_days() as i32
 }
 
-/// The day `days` after 2000-01-01 (a Postgres `date` as it holds it).
-pub fn from_pg_days(days: i32) -> NaiveDate {
-    POSTGRES_EPOCH + chrono::Duration::days(i64::from(days))
+/// The day `days` after 2000-01-01 (a Postgres `date` as it holds it); `None` beyond chrono's
+/// range (Postgres' dates reach the year 5874897, chrono's 262143).
+pub fn from_pg_days(days: i32) -> Option<NaiveDate> {
+    POSTGRES_EPOCH.checked_add_signed(chrono::Duration::days(i64::from(days)))
 }
 
 /// A timestamp as Postgres holds it, to the millisecond as its text form has it: microseconds
@@ -90,4 +91,24 @@ pub fn pause(ms: i64) -> SyncResult<()> {
         return Err(SyncError::Interrupted);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn postgres_days_convert_both_ways_and_far_dates_are_none() {
+        for d in [
+            POSTGRES_EPOCH,
+            NaiveDate::from_ymd_opt(1990, 12, 19).unwrap(),
+            NaiveDate::MAX,
+            NaiveDate::MIN,
+        ] {
+            assert_eq!(from_pg_days(pg_days(d)), Some(d));
+        }
+        // Postgres' last date (5874897-12-31) and its first (4714-11-24 BC) are beyond chrono.
+        assert_eq!(from_pg_days(i32::MAX), None);
+        assert_eq!(from_pg_days(i32::MIN), None);
+    }
 }

@@ -8,7 +8,7 @@ use pgrx::{pg_sys, Spi};
 use super::{dates, pg_date, spi_err, stored_day, strings};
 use crate::domain::period::{period_end, period_start};
 use crate::domain::states::{JobKind, JobState, UnitKind, UnitState};
-use crate::domain::{publication, Unit};
+use crate::domain::{clock, publication, Unit};
 use crate::error::{SyncError, SyncResult};
 
 /// Trading days in a range that are not synced yet (all of them with `force`).
@@ -590,7 +590,7 @@ fn counts_on(days: &[NaiveDate], sql: &str) -> SyncResult<Vec<i64>> {
     .map_err(spi_err)?;
     Ok(days
         .iter()
-        .map(|d| counted.get(&pg_date(*d).to_pg_epoch_days()).copied().unwrap_or(0))
+        .map(|d| counted.get(&clock::pg_days(*d)).copied().unwrap_or(0))
         .collect())
 }
 

@@ -47,16 +47,28 @@ pub fn from_pg_date(d: Date) -> SyncResult<NaiveDate> {
             "pg_baostock store: the date {d} is not a day"
         )));
     }
-    Ok(clock::from_pg_days(d.to_pg_epoch_days()))
+    clock::from_pg_days(d.to_pg_epoch_days()).ok_or_else(|| {
+        SyncError::Store(format!(
+            "pg_baostock store: the date {d} is beyond the market's calendar"
+        ))
+    })
 }
 
 /// The first column of a query's rows, as text (rows where it is NULL left out).
 pub fn strings(sql: &str, args: &[DatumWithOid]) -> SyncResult<Vec<String>> {
+    first_column(sql, args)
+}
+
+/// The first column of a query's rows (rows where it is NULL left out).
+fn first_column<T: pgrx::datum::FromDatum + pgrx::datum::IntoDatum>(
+    sql: &str,
+    args: &[DatumWithOid],
+) -> SyncResult<Vec<T>> {
     Spi::connect(|c| {
         let mut out = Vec::new();
         for row in c.select(sql, None, args)? {
-            if let Some(s) = row.get::<String>(1)? {
-                out.push(s);
+            if let Some(v) = row.get::<T>(1)? {
+                out.push(v);
             }
         }
         Ok::<_, pgrx::spi::SpiError>(out)
@@ -74,17 +86,7 @@ pub fn stored_day(d: Option<Date>) -> SyncResult<NaiveDate> {
 
 /// The dates of a query's first column, in order (rows where it is NULL left out).
 pub fn dates(sql: &str, args: &[DatumWithOid]) -> SyncResult<Vec<NaiveDate>> {
-    let days = Spi::connect(|c| {
-        let mut out = Vec::new();
-        for row in c.select(sql, None, args)? {
-            if let Some(d) = row.get::<Date>(1)? {
-                out.push(d);
-            }
-        }
-        Ok::<_, pgrx::spi::SpiError>(out)
-    })
-    .map_err(spi_err)?;
-    days.into_iter().map(from_pg_date).collect()
+    first_column::<Date>(sql, args)?.into_iter().map(from_pg_date).collect()
 }
 
 /// The date a query of one value returns (`None` for no row or NULL).
