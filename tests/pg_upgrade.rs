@@ -5,7 +5,6 @@
 //! equal, the same extversion, the worker runs the queued job and `sync_date()` catches up.
 //! Needs pg_baostock of this version installed into both (`bash scripts/test.sh pg_upgrade`).
 
-use std::process::Command;
 use std::time::Duration;
 
 use baostock_emulator::{Emulator, EmulatorConfig};
@@ -153,45 +152,38 @@ fn a_live_database_moves_from_15_to_18_with_pg_upgrade() {
     // both alike), not yet preloading the library: a server told to preload a library it lacks
     // does not start.
     let new = Node::create("pgupgrade-18", 18, 5497, &["--no-data-checksums"], &[]);
-    let upgrade_args = |check: bool| {
-        let mut args = vec![
-            "-b".to_owned(),
-            old.bin.clone(),
-            "-B".to_owned(),
-            new.bin.clone(),
-            "-d".to_owned(),
-            old.pgdata.clone(),
-            "-D".to_owned(),
-            new.pgdata.clone(),
-            "-p".to_owned(),
-            old.port.to_string(),
-            "-P".to_owned(),
-            new.port.to_string(),
-            "-s".to_owned(),
-            new.dir.clone(),
-        ];
-        if check {
-            args.push("--check".to_owned());
-        }
-        args
-    };
+    let (old_port, new_port) = (old.port.to_string(), new.port.to_string());
+    let upgrade = [
+        "-b",
+        &old.bin,
+        "-B",
+        &new.bin,
+        "-d",
+        &old.pgdata,
+        "-D",
+        &new.pgdata,
+        "-p",
+        &old_port,
+        "-P",
+        &new_port,
+        "-s",
+        &new.dir,
+    ];
     {
         let _aside = Aside::new(&new);
-        let check = pg_upgrade(&new, &upgrade_args(true));
+        let check = new.try_run_as_postgres("pg_upgrade", &[&upgrade[..], &["--check"]].concat());
         assert!(
             !check.0,
             "pg_upgrade --check passed without pg_baostock in 18:\n{}",
             check.1
         );
-        let reports = Command::new("sh")
-            .arg("-c")
-            .arg(format!(
-                "cat {}/pg_upgrade_output.d/*/loadable_libraries.txt 2>/dev/null",
-                new.pgdata
-            ))
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-            .unwrap_or_default();
+        // What --check found missing, in the report of each of its runs.
+        let reports: String = std::fs::read_dir(format!("{}/pg_upgrade_output.d", new.pgdata))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|run| std::fs::read_to_string(run.path().join("loadable_libraries.txt")).ok())
+            .collect();
         assert!(
             check.1.contains("pg_baostock") || reports.contains("pg_baostock"),
             "pg_upgrade --check did not name pg_baostock:\n{}",
@@ -204,7 +196,7 @@ fn a_live_database_moves_from_15_to_18_with_pg_upgrade() {
     on_18.push("baostock.worker_database = 'postgres'");
     new.add_settings(&on_18);
 
-    let upgraded = pg_upgrade(&new, &upgrade_args(false));
+    let upgraded = new.try_run_as_postgres("pg_upgrade", &upgrade);
     assert!(upgraded.0, "pg_upgrade failed:\n{}", upgraded.1);
 
     // PostgreSQL 18: the same rows and version; the worker runs the queued job; sync_date()
@@ -244,23 +236,4 @@ fn a_live_database_moves_from_15_to_18_with_pg_upgrade() {
         "sync_date() on 18 answered {statuses}"
     );
     drop(emu);
-}
-
-/// Runs 18's pg_upgrade as the postgres OS user from the new cluster's directory: whether it
-/// succeeded, and what it printed.
-fn pg_upgrade(new: &Node, args: &[String]) -> (bool, String) {
-    let out = Command::new("sudo")
-        .args(["-u", "postgres", &format!("{}/pg_upgrade", new.bin)])
-        .args(args)
-        .current_dir(&new.dir)
-        .output()
-        .expect("run pg_upgrade");
-    (
-        out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
 }

@@ -174,21 +174,27 @@ impl Node {
             .is_ok_and(|s| s.success())
     }
 
-    /// Runs a program of its bin directory as the postgres OS user from its directory; its
-    /// output, or a panic with its stderr.
-    pub fn run_as_postgres(&self, program: &str, args: &[&str]) -> String {
+    /// Runs a program of its bin directory as the postgres OS user from its directory: whether
+    /// it succeeded, and what it printed (stdout, then stderr).
+    pub fn try_run_as_postgres(&self, program: &str, args: &[&str]) -> (bool, String) {
         let out = as_postgres_in(&format!("{}/{program}", self.bin), &self.dir)
             .args(args)
             .stdin(Stdio::null())
             .output()
             .unwrap_or_else(|e| panic!("run {program}: {e}"));
-        assert!(
-            out.status.success(),
-            "{program} {args:?}: {}{}",
+        let printed = format!(
+            "{}{}",
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        (out.status.success(), printed)
+    }
+
+    /// As [`Node::try_run_as_postgres`], panicking with what it printed when it fails.
+    pub fn run_as_postgres(&self, program: &str, args: &[&str]) -> String {
+        let (ok, printed) = self.try_run_as_postgres(program, args);
+        assert!(ok, "{program} {args:?}: {printed}");
+        printed
     }
 }
 
