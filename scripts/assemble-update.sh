@@ -16,7 +16,7 @@
 #   bash scripts/assemble-update.sh FROM --check    # fails if the committed one differs
 #
 # UPDATE_TO, UPDATE_PART, UPDATE_OUT and INSTALL_SCRIPT replace the version, the table part, the
-# output and the install script (scripts/test-citus.sh assembles a next version's update).
+# output and the install script (tests/citus.rs assembles a next version's update).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

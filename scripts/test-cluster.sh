@@ -285,7 +285,7 @@ fi
 # The tests of this shared cluster (prometheus and pg_upgrade start clusters of their own: tiers
 # of their own in scripts/test.sh).
 shared=(cluster dump frequencies publication schedule security tracking unattended)
-own=(pg_upgrade prometheus)
+own=(citus pg_upgrade prometheus)
 for f in tests/*.rs; do
   t=$(basename "$f" .rs)
   [[ " ${shared[*]} ${own[*]} " == *" $t "* ]] || { echo "test-cluster.sh: tests/$t.rs is in neither list" >&2; exit 1; }

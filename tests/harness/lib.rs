@@ -12,7 +12,10 @@
 //!
 //! * [`Node`] is a cluster a test starts for itself (PostgreSQL 15 or 18, settings of its own,
 //!   stopped when dropped); [`table_digests`] and [`Node::table_digests`] digest every table the
-//!   same way (tests/sql/table_digests.sql).
+//!   same way (tests/sql/table_digests.sql); [`Citus`] is a coordinator with two workers, made
+//!   by scripts/citus-cluster.sh; [`digest_of`] digests any query's rows.
+//! * [`stages`] holds a test that runs on more than one cluster (the shared one and a Citus
+//!   coordinator, through [`point_at`]).
 //!
 //! The shared cluster is found through `BAOSTOCK_CLUSTER_DIR` (socket directory),
 //! `BAOSTOCK_CLUSTER_PORT` and `BAOSTOCK_CLUSTER_PGDATA`.
@@ -29,7 +32,10 @@ use baostock_emulator::{Emulator, EmulatorConfig, SecType};
 use chrono::NaiveDate;
 use serde_json::Value;
 
+pub mod citus;
 pub mod node;
+pub mod stages;
+pub use citus::Citus;
 pub use node::Node;
 
 /// A path of this repository (`rel` from its root).
@@ -58,9 +64,24 @@ impl Cluster {
     }
 }
 
-/// The cluster of `scripts/test-cluster.sh`.
+static CLUSTER: OnceLock<Cluster> = OnceLock::new();
+
+/// Points the functions of this module (and [`TestEnv`]) at `node` instead of the cluster of
+/// `scripts/test-cluster.sh` (the Citus test runs the publication test on its coordinator).
+/// Only before any of them ran.
+pub fn point_at(node: &Node) {
+    let set = CLUSTER.set(Cluster {
+        dir: node.dir.clone(),
+        port: node.port,
+        pgdata: node.pgdata.clone(),
+        log: node.log.clone(),
+        pgbin: node.bin.clone(),
+    });
+    assert!(set.is_ok(), "point_at({}) after the cluster was in use", node.dir);
+}
+
+/// The cluster of `scripts/test-cluster.sh` (or of [`point_at`]).
 pub fn cluster() -> &'static Cluster {
-    static CLUSTER: OnceLock<Cluster> = OnceLock::new();
     CLUSTER.get_or_init(|| {
         let var = |name: &str| {
             std::env::var(name).unwrap_or_else(|_| {
@@ -849,6 +870,14 @@ pub fn jsonb_literal(v: &Value) -> String {
     let s = v.to_string();
     assert!(!s.contains("$json$"), "the JSON holds the quote tag");
     format!("$json${s}$json$::jsonb")
+}
+
+/// A query of `md5 count` over the rows of `query` as text, in text order (`-` for the md5 of
+/// no rows): what two databases hold is the same when their digests are.
+pub fn digest_of(query: &str) -> String {
+    format!(
+        "SELECT coalesce(md5(string_agg(r::text, E'\\n' ORDER BY r::text)), '-') || ' ' || count(*) FROM ({query}) r"
+    )
 }
 
 /// The query of tests/sql/table_digests.sql: it writes the query whose lines are `table count

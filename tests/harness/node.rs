@@ -87,6 +87,18 @@ impl Node {
         node
     }
 
+    /// A cluster made by someone else (scripts/citus-cluster.sh): its bin directory, socket
+    /// directory, port, data directory and log. Stopped when dropped, like one of ours.
+    pub fn attach(bin: &str, dir: &str, port: u16, pgdata: &str, log: &str) -> Node {
+        Node {
+            bin: bin.to_owned(),
+            dir: dir.to_owned(),
+            port,
+            pgdata: pgdata.to_owned(),
+            log: log.to_owned(),
+        }
+    }
+
     /// Appends lines to `postgresql.conf` (the last of a setting wins; a reload or restart
     /// applies them).
     pub fn add_settings(&self, lines: &[&str]) {
@@ -134,6 +146,19 @@ impl Node {
     pub fn table_digests(&self, db: &str) -> Vec<String> {
         let query = self.sql(db, crate::TABLE_DIGESTS);
         self.sql(db, &query).lines().map(str::to_owned).collect()
+    }
+
+    /// `md5 count` of the rows of `query` in `db` ([`crate::digest_of`]).
+    pub fn digest(&self, db: &str, query: &str) -> String {
+        self.sql(db, &crate::digest_of(query))
+    }
+
+    /// The SQLSTATE `script` fails with in `db` (it must fail).
+    pub fn sqlstate(&self, db: &str, script: &str) -> String {
+        match self.try_sql(db, script) {
+            Ok(out) => panic!("expected an error from {script}, got {out:?}"),
+            Err(e) => e.sqlstate,
+        }
     }
 
     /// Runs a script in database `db` (statements separated by `;`, autocommit): what psql
