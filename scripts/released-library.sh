@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the library of a released version from its commit (sql/released/VERSIONS), in a
 # directory of its own under /var/tmp (a second run reuses the build), and prints the path of
-# the built .so. Used by the upgrade test (scripts/test-cluster.sh with UPGRADE_FROM).
+# the built .so. Used by the upgrade test (tests/upgrade.rs).
 #
 #   bash scripts/released-library.sh 0.1.0
 set -euo pipefail

@@ -43,25 +43,6 @@ struct Sides {
     planted: Planted,
 }
 
-/// Files put into the extension directory for the test alone, removed when it ends.
-#[derive(Default)]
-struct Planted(std::cell::RefCell<Vec<String>>);
-
-impl Planted {
-    fn add(&self, path: &str) -> String {
-        self.0.borrow_mut().push(path.to_owned());
-        path.to_owned()
-    }
-}
-
-impl Drop for Planted {
-    fn drop(&mut self) {
-        for p in self.0.borrow().iter() {
-            let _ = std::fs::remove_file(p);
-        }
-    }
-}
-
 fn step(what: &str) {
     println!("\n==> {what}");
 }
@@ -196,12 +177,8 @@ fn units(node: &Node, job: i64) -> (i64, i64, i64) {
 }
 
 /// `pg_config --FLAG` of PostgreSQL 15.
-fn pg_config(flag: &str) -> String {
-    let out = Command::new(format!("{}/pg_config", node::pg_bin(15)))
-        .arg(format!("--{flag}"))
-        .output()
-        .expect("run pg_config");
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+fn pg15_config(flag: &str) -> String {
+    pg_config(&node::pg_bin(15), flag)
 }
 
 /// `scripts/assemble-update.sh FROM` with a table part of its own: whether it succeeded.
@@ -223,7 +200,7 @@ fn assemble(from: &str, to: &str, part: &str, out: &str, install_script: &str) -
 #[test]
 fn a_citus_cluster_stores_what_a_single_node_stores() {
     assert!(
-        Path::new(&format!("{}/pg_baostock.so", pg_config("pkglibdir"))).exists(),
+        Path::new(&format!("{}/pg_baostock.so", pg15_config("pkglibdir"))).exists(),
         "pg_baostock is not installed for PostgreSQL 15 (cargo pgrx install first)"
     );
     let emu = Emulator::start(EmulatorConfig {
@@ -888,10 +865,11 @@ fn update_from_the_last_release(sides: &Sides, day: &str) {
     let released = last_release();
     let current = sides.c("SELECT extversion FROM pg_extension WHERE extname = 'pg_baostock'");
     assert_ne!(released, current, "no release before this version");
-    let extdir = format!("{}/extension", pg_config("sharedir"));
-    let script = sides.planted.add(&format!("{extdir}/pg_baostock--{released}.sql"));
-    std::fs::copy(repo_path(&format!("sql/released/pg_baostock--{released}.sql")), &script)
-        .expect("put the released install script beside this version's");
+    let extdir = format!("{}/extension", pg15_config("sharedir"));
+    let script = sides.planted.copy(
+        &repo_path(&format!("sql/released/pg_baostock--{released}.sql")),
+        &format!("{extdir}/pg_baostock--{released}.sql"),
+    );
     sides.citus.add_database("upgraded");
     let coordinator = sides.coordinator();
     let upgraded = |q: &str| coordinator.sql("upgraded", q);
@@ -967,7 +945,7 @@ fn update_to_a_next_version_and_back(sides: &Sides, day: &str, w: &Window) {
     // through table_ddl.
     let version = sides.c("SELECT extversion FROM pg_extension WHERE extname = 'pg_baostock'");
     let next = format!("{version}-next");
-    let extdir = format!("{}/extension", pg_config("sharedir"));
+    let extdir = format!("{}/extension", pg15_config("sharedir"));
     let installed = format!("{extdir}/pg_baostock--{version}.sql");
     let next_update = sides
         .planted

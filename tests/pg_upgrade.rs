@@ -8,30 +8,9 @@
 use std::time::Duration;
 
 use baostock_emulator::{Emulator, EmulatorConfig};
-use pg_baostock_cluster_tests::{last_year, poll, repo_path, signal, Node};
+use pg_baostock_cluster_tests::{last_year, poll, repo_path, signal, LibraryAside, Node};
 
 const DB: &str = "market";
-
-/// The library of 18 set aside (so that `--check` finds it missing), put back when dropped.
-struct Aside {
-    lib: String,
-    aside: String,
-}
-
-impl Aside {
-    fn new(node: &Node) -> Aside {
-        let lib = format!("{}/pg_baostock.so", node.pkglibdir());
-        let aside = format!("{}/pg_baostock.so.aside", node.dir);
-        std::fs::rename(&lib, &aside).unwrap_or_else(|e| panic!("set {lib} aside: {e}"));
-        Aside { lib, aside }
-    }
-}
-
-impl Drop for Aside {
-    fn drop(&mut self) {
-        std::fs::rename(&self.aside, &self.lib).expect("put the 18 library back");
-    }
-}
 
 #[test]
 fn a_live_database_moves_from_15_to_18_with_pg_upgrade() {
@@ -170,7 +149,7 @@ fn a_live_database_moves_from_15_to_18_with_pg_upgrade() {
         &new.dir,
     ];
     {
-        let _aside = Aside::new(&new);
+        let _aside = LibraryAside::new(&new.pkglibdir());
         let check = new.try_run_as_postgres("pg_upgrade", &[&upgrade[..], &["--check"]].concat());
         assert!(
             !check.0,

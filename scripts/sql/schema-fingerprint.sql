@@ -1,6 +1,6 @@
 -- Every object of the pg_baostock extension, one line each, as the catalog describes it: the
 -- upgrade test compares this list in an upgraded database with the list of a fresh install
--- (scripts/test-cluster.sh with UPGRADE_FROM). pg_dump --schema-only cannot: it prints an
+-- (tests/upgrade.rs). pg_dump --schema-only cannot: it prints an
 -- extension's members as one CREATE EXTENSION.
 WITH ext AS (
     SELECT oid, extconfig, extcondition FROM pg_extension WHERE extname = 'pg_baostock'

@@ -36,7 +36,7 @@ pub mod citus;
 pub mod node;
 pub mod stages;
 pub use citus::Citus;
-pub use node::Node;
+pub use node::{pg_config, LibraryAside, Node, Planted};
 
 /// A path of this repository (`rel` from its root).
 pub fn repo_path(rel: &str) -> String {

@@ -135,11 +135,7 @@ impl Node {
 
     /// The directory its PostgreSQL loads libraries from.
     pub fn pkglibdir(&self) -> String {
-        let out = Command::new(format!("{}/pg_config", self.bin))
-            .arg("--pkglibdir")
-            .output()
-            .expect("run pg_config");
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+        pg_config(&self.bin, "pkglibdir")
     }
 
     /// `table count md5` of every table of the baostock schema in `db` (tests/sql/table_digests.sql).
@@ -232,4 +228,75 @@ impl Drop for Node {
             let _ = self.pg_ctl(&["-m", "fast", "-w", "-t", "60", "stop"]);
         }
     }
+}
+
+/// The installed pg_baostock library of a PostgreSQL moved aside while a test needs it missing
+/// or replaced, put back when dropped (passed or failed). Files are renamed, never rewritten in
+/// place: a running server keeps the file it mapped.
+pub struct LibraryAside {
+    lib: String,
+    aside: String,
+}
+
+impl LibraryAside {
+    /// Moves `pkglibdir/pg_baostock.so` aside: the library is missing until this is dropped.
+    pub fn new(pkglibdir: &str) -> LibraryAside {
+        let lib = format!("{pkglibdir}/pg_baostock.so");
+        let aside = format!("{pkglibdir}/pg_baostock.so.aside");
+        std::fs::rename(&lib, &aside).unwrap_or_else(|e| panic!("set {lib} aside: {e}"));
+        LibraryAside { lib, aside }
+    }
+
+    /// Moves the library aside and installs the file `other` in its place.
+    pub fn replaced_by(pkglibdir: &str, other: &str) -> LibraryAside {
+        let aside = LibraryAside::new(pkglibdir);
+        let new = format!("{}.new", aside.lib);
+        std::fs::copy(other, &new).unwrap_or_else(|e| panic!("copy {other}: {e}"));
+        std::fs::rename(&new, &aside.lib).unwrap_or_else(|e| panic!("install {other}: {e}"));
+        aside
+    }
+}
+
+impl Drop for LibraryAside {
+    fn drop(&mut self) {
+        if let Err(e) = std::fs::rename(&self.aside, &self.lib) {
+            eprintln!("could not put {} back from {}: {e}", self.lib, self.aside);
+        }
+    }
+}
+
+/// Files a test put where PostgreSQL finds them (an update script in the extension
+/// directory), removed when dropped.
+#[derive(Default)]
+pub struct Planted(std::cell::RefCell<Vec<String>>);
+
+impl Planted {
+    /// Remembers `path` for removal; returns it.
+    pub fn add(&self, path: &str) -> String {
+        self.0.borrow_mut().push(path.to_owned());
+        path.to_owned()
+    }
+
+    /// Copies `from` to `to` and remembers `to`.
+    pub fn copy(&self, from: &str, to: &str) -> String {
+        std::fs::copy(from, to).unwrap_or_else(|e| panic!("copy {from} to {to}: {e}"));
+        self.add(to)
+    }
+}
+
+impl Drop for Planted {
+    fn drop(&mut self) {
+        for p in self.0.borrow().iter() {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+/// `pg_config --FLAG` of the PostgreSQL in `bin`.
+pub fn pg_config(bin: &str, flag: &str) -> String {
+    let out = Command::new(format!("{bin}/pg_config"))
+        .arg(format!("--{flag}"))
+        .output()
+        .expect("run pg_config");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
