@@ -8,8 +8,10 @@ mod tests {
     use chrono::NaiveDate;
     use pgrx::prelude::*;
 
-    use crate::store::bars::{self, MinuteRow, PeriodRow};
-    use crate::store::copy::{line_of, CopyRow, Lines};
+    use pg_baostock_core::bars::{MinuteRow, PeriodRow};
+    use pg_baostock_core::copy::{line_of, CopyRow, Lines};
+
+    use crate::store::bars;
 
     /// Decimals of every scale the server could send, signs, zeros with a scale, and
     /// mantissas beyond 64 bits.
@@ -311,10 +313,10 @@ mod tests {
     }
 
     /// The SQL enum types of jobs and units have the labels, in the order, of the Rust enums
-    /// the store converts them with (src/domain/states.rs).
+    /// the store converts them with (crates/core/src/states.rs).
     #[pg_test]
     fn the_state_types_have_the_labels_of_the_rust_enums() {
-        use crate::domain::states::{JobKind, JobState, UnitKind, UnitState};
+        use pg_baostock_core::states::{JobKind, JobState, UnitKind, UnitState};
         let rust: [(&str, Vec<&str>); 4] = [
             (JobState::SQL_TYPE, JobState::ALL.iter().map(|s| s.label()).collect()),
             (JobKind::SQL_TYPE, JobKind::ALL.iter().map(|s| s.label()).collect()),

@@ -7,8 +7,9 @@
 #
 #   lint        fmt, the layers, the manual (mdbook, links), released SQL and the assembled
 #               update, clippy -D warnings for 15 and for 18
-#   unit        the crates without Postgres: codec against the real captures, client against
-#               loopback servers, the emulator, the official-client conformance run
+#   unit        the crates without Postgres: the core (units, planning, COPY's formats, row
+#               digests), codec against the real captures, client against loopback servers,
+#               the emulator, the official-client conformance run
 #   pgrx15      the extension's #[pg_test]s in a live PostgreSQL 15 (pgrx-tests/)
 #   pgrx18      the same in PostgreSQL 18
 #   cluster15   the tests that drive a 15 cluster from outside (tests/), on a database updated
@@ -65,7 +66,8 @@ tier_lint() {
 }
 
 tier_unit() {
-  step "cargo test (crates without Postgres)"
+  step "cargo test (crates without Postgres: the core, the codec and client)"
+  cargo test -p pg_baostock-core
   cargo test -p baostock
   step "emulator tests and the official-client conformance run"
   bash scripts/test-emulator.sh

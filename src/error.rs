@@ -3,6 +3,7 @@
 
 use baostock::client::{ClientError, ErrorClass, Refusal};
 use baostock::reply::codes;
+use pg_baostock_core::CoreError;
 use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::{PgLogLevel, PgSqlErrorCode};
 use thiserror::Error;
@@ -175,6 +176,18 @@ impl SyncError {
 
 pub type SyncResult<T> = Result<T, SyncError>;
 
+/// The core's refusals as the extension raises them, their messages as they are: a day out of
+/// bounds is an invalid argument (22023), a stored label not of its type the store's error
+/// (XX000).
+impl From<CoreError> for SyncError {
+    fn from(e: CoreError) -> SyncError {
+        match e {
+            CoreError::Invalid(message) => SyncError::invalid(message),
+            e @ CoreError::UnknownLabel { .. } => SyncError::Store(e.to_string()),
+        }
+    }
+}
+
 /// The five characters of a SQLSTATE (Postgres packs them as 6-bit values, lowest first).
 pub fn sqlstate_of(code: PgSqlErrorCode) -> String {
     let code = code as i32;
@@ -228,5 +241,19 @@ mod tests {
         assert_eq!(cut.chars().count(), MAX_MESSAGE + 1);
         assert!(cut.ends_with('…'));
         assert_eq!(clean(&"中".repeat(MAX_MESSAGE)), "中".repeat(MAX_MESSAGE));
+    }
+
+    #[test]
+    fn the_cores_refusals_keep_their_messages_and_get_their_sqlstates() {
+        let day = chrono::NaiveDate::from_ymd_opt(1990, 1, 1).unwrap();
+        let e = SyncError::from(pg_baostock_core::check_not_before_first("day", day).unwrap_err());
+        assert_eq!(e.text(), "day 1990-01-01 is before the first trading day 1990-12-19");
+        assert_eq!(e.sqlstate_text(), "22023");
+        let e = SyncError::from(pg_baostock_core::states::UnitKind::parse("minutes").unwrap_err());
+        assert_eq!(
+            e.text(),
+            "pg_baostock store: \"minutes\" is not a label of baostock.unit_kind"
+        );
+        assert_eq!(e.sqlstate_text(), "XX000");
     }
 }

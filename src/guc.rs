@@ -65,7 +65,7 @@ unsafe extern "C-unwind" fn a_date(
     let good = value
         .and_then(|v| v.to_str().ok())
         .and_then(|v| baostock::value::parse_date(v.trim()).ok())
-        .is_some_and(|d| d >= crate::domain::FIRST_TRADING_DAY);
+        .is_some_and(|d| d >= pg_baostock_core::FIRST_TRADING_DAY);
     if !good {
         // SAFETY: the detail is copied by the GUC machinery; pstrdup allocates in the current context.
         unsafe {
@@ -394,7 +394,7 @@ pub fn columnar_after() -> Option<String> {
 /// The first day of the server's minute bars (`baostock.minute_history_start`).
 pub fn minute_history_start() -> chrono::NaiveDate {
     baostock::value::parse_date(text_of(&MINUTE_HISTORY_START).trim())
-        .unwrap_or(crate::domain::publication::MINUTE_HISTORY_START)
+        .unwrap_or(pg_baostock_core::publication::MINUTE_HISTORY_START)
 }
 
 /// The alert webhook URL, if one is set.

@@ -7,18 +7,20 @@
 //! * `sync`: what each sync does (daily, reference data, jobs, the failed-run spool)
 //! * `engine`: units fetched on a network thread and applied in order
 //! * `store` (the only SPI user) and `net` (the client, no SPI)
-//! * `domain` (no I/O: units, periods, counts, the first trading day, the clock) and `error`
+//! * `latch` (waits a cancel or a stop ends) and `error`
 //!
 //! Beside them: `guc` holds every setting, `shmem` the state every process shares, `webhook`
-//! posts alerts.
+//! posts alerts. Beneath them all, what needs no Postgres is the crate `pg_baostock_core`
+//! (crates/core, no pgrx: units, periods, publication, planning arithmetic, COPY's formats and
+//! row digests, the clock), which every layer may use and which names none of them.
 
 use pgrx::prelude::*;
 
 mod api;
-mod domain;
 mod engine;
 mod error;
 mod guc;
+mod latch;
 mod net;
 mod shmem;
 mod store;

@@ -15,10 +15,11 @@ use baostock::request::HistoryKQuery;
 use baostock::value::{AdjustFlag, Frequency};
 use baostock::{Page, Request, StockIndex};
 use chrono::NaiveDate;
+use pg_baostock_core::plan::budget_reserve;
 
-use crate::domain::clock;
 use crate::error::{SyncError, SyncResult};
 use crate::guc;
+use crate::latch;
 use crate::shmem::ClusterGate;
 
 /// How often a network wait looks for a pending cancel.
@@ -37,7 +38,7 @@ pub fn block_on<F: Future>(fut: F) -> SyncResult<F::Output> {
             tokio::select! {
                 out = &mut fut => return Ok(out),
                 _ = tick.tick() => {
-                    if clock::interrupt_pending() {
+                    if latch::interrupt_pending() {
                         return Err(SyncError::Interrupted);
                     }
                 }
@@ -52,11 +53,6 @@ pub fn block_on<F: Future>(fut: F) -> SyncResult<F::Output> {
 pub enum Budget {
     Full,
     LessReserve,
-}
-
-/// Requests of the budget kept for `sync_date`: 5% of it, at least 20.
-pub fn budget_reserve(budget: u64) -> u64 {
-    (budget / 20).max(20).min(budget)
 }
 
 /// The most requests a pool of `who` may send a China day under the cluster's `budget` (0: no

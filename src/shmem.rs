@@ -6,9 +6,9 @@
 
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, Ordering};
 
-use crate::domain::clock;
 use baostock::client::{Refusal, SessionGate, SessionSlot};
 use chrono::NaiveDateTime;
+use pg_baostock_core::clock;
 use pgrx::prelude::*;
 use pgrx::{pg_shmem_init, pg_sys, PGRXSharedMemory, PgAtomic};
 

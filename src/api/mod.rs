@@ -3,9 +3,9 @@
 //! state, `bench` the store benchmark). It may use every layer below it: scripts/check-layers.sh.
 
 use chrono::NaiveDate;
+use pg_baostock_core::clock;
 use pgrx::datum::Date;
 
-use crate::domain::clock;
 use crate::error::{SyncError, SyncResult};
 use crate::net;
 

@@ -4,9 +4,8 @@
 // rather than hidden behind a type alias.
 #![allow(clippy::type_complexity)]
 
+use pg_baostock_core::clock;
 use pgrx::prelude::*;
-
-use crate::domain::clock;
 
 /// The background worker and the cluster's server sessions right now, from shared memory.
 #[pg_extern(volatile, parallel_safe)]

@@ -127,7 +127,9 @@ fn sync_securities() -> TableIterator<
 fn reference_day(day: Option<Date>) -> SyncResult<Option<NaiveDate>> {
     match to_naive(day)? {
         None => Ok(None),
-        Some(d) => crate::domain::check_day("day", d, crate::store::china_today()?).map(Some),
+        Some(d) => pg_baostock_core::check_day("day", d, crate::store::china_today()?)
+            .map(Some)
+            .map_err(SyncError::from),
     }
 }
 

@@ -2,8 +2,8 @@
 //! the calling thread (a backend or the worker, the only one that may use SPI) applies the
 //! answers in unit order as they arrive. A credit of `window` answers bounds what is in
 //! flight or waiting, so memory stays flat whatever the number of units. `unit` fetches and
-//! applies each kind of unit. It may use `store`, `net`, `domain` and `error`; not `sync`,
-//! `api` or `worker`: scripts/check-layers.sh.
+//! applies each kind of unit. It may use `store`, `net`, `error` and the core crate; not
+//! `sync`, `api` or `worker`: scripts/check-layers.sh.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -13,10 +13,10 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use baostock::client::Pool;
+use pg_baostock_core::Unit;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use crate::domain::Unit;
 use crate::error::{SyncError, SyncResult};
 use crate::net::Traffic;
 

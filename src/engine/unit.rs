@@ -6,14 +6,15 @@
 use baostock::client::Pool;
 use baostock::reply::AdjustFactor;
 use chrono::{NaiveDate, NaiveDateTime};
+use pg_baostock_core::bars::{MinuteRow, PeriodRow};
+use pg_baostock_core::publication::{self, Kind};
+use pg_baostock_core::{Counts, Status, Unit};
 
-use crate::domain::publication::{self, Kind};
-use crate::domain::{Counts, Status, Unit};
 use crate::error::{SyncError, SyncResult};
 use crate::net;
 use crate::shmem;
 use crate::store;
-use crate::store::bars::{self, MinuteRow, PeriodRow};
+use crate::store::bars;
 
 /// Share of the stocks (and of the ETFs) `baostock.securities` lists on a day that its 98
 /// (and 9A) answer must have for the day to count as complete.

@@ -1,14 +1,13 @@
 //! Jobs and their units: planning queries, the queue, checkpoints and progress.
 
 use baostock::value::Frequency;
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
+use pg_baostock_core::states::{JobKind, JobState, UnitKind, UnitState};
+use pg_baostock_core::{clock, plan, Unit};
 use pgrx::datum::{Date, DatumWithOid};
 use pgrx::{pg_sys, Spi};
 
 use super::{dates, pg_date, spi_err, stored_day, strings};
-use crate::domain::period::{period_end, period_start};
-use crate::domain::states::{JobKind, JobState, UnitKind, UnitState};
-use crate::domain::{clock, publication, Unit};
 use crate::error::{SyncError, SyncResult};
 
 /// Trading days in a range that are not synced yet (all of them with `force`).
@@ -58,11 +57,10 @@ fn spans_of(sql: &str, args: &[DatumWithOid]) -> SyncResult<Vec<(String, NaiveDa
 
 /// Per-code bar ranges of a frequency: for each code, the stretches of trading days in the
 /// range and in its listing that no synced range of that code and frequency covers (nor, for
-/// daily bars, a synced day). Weekly and monthly ranges start on their period's first day
-/// and end on its last: a bar covers the whole period. Nothing after `published` (the last day
-/// of the frequency's kind the server has published) nor before the server's history of a
-/// code's type and the frequency (`publication::history_start`); minute ranges are cut at year
-/// ends (a unit stays small).
+/// daily bars, a synced day), cut into units by `plan::range_units` (weekly and monthly ones
+/// widened to their periods, minute ones cut at year ends). Nothing after `published` (the
+/// last day of the frequency's kind the server has published) nor before the server's history
+/// of a code's type and the frequency (`plan::history_floor`).
 pub fn plan_ranges(
     codes: &[String],
     frequency: Frequency,
@@ -73,9 +71,7 @@ pub fn plan_ranges(
 ) -> SyncResult<Vec<Unit>> {
     let end = end.min(published);
     let minute_start = crate::guc::minute_history_start();
-    let floor = |sec_type| {
-        publication::history_start(frequency, sec_type, minute_start).unwrap_or(crate::domain::FIRST_TRADING_DAY)
-    };
+    let floor = |sec_type| plan::history_floor(frequency, sec_type, minute_start);
     let spans = spans_of(
         "WITH t AS (
              SELECT day, row_number() OVER (ORDER BY day) AS n FROM baostock.trade_calendar
@@ -104,31 +100,10 @@ pub fn plan_ranges(
             pg_date(floor(5)).into(),
         ],
     )?;
-    let mut units = Vec::new();
-    for (code, s, e) in spans {
-        let pieces = match frequency {
-            Frequency::Weekly | Frequency::Monthly => {
-                vec![(period_start(frequency, s), period_end(frequency, e).min(published))]
-            }
-            Frequency::Daily => vec![(s, e)],
-            _ => (s.year()..=e.year())
-                .filter_map(|y| {
-                    let from = NaiveDate::from_ymd_opt(y, 1, 1)?.max(s);
-                    let to = NaiveDate::from_ymd_opt(y, 12, 31)?.min(e);
-                    Some((from, to))
-                })
-                .collect(),
-        };
-        for (start, end) in pieces {
-            units.push(Unit::Range {
-                code: code.clone(),
-                frequency,
-                start,
-                end,
-            });
-        }
-    }
-    Ok(units)
+    Ok(spans
+        .into_iter()
+        .flat_map(|(code, s, e)| plan::range_units(&code, frequency, s, e, published))
+        .collect())
 }
 
 /// Per-code factor histories: every factor from the first trading day to `end` (one request,
@@ -147,7 +122,7 @@ pub fn plan_factors(codes: &[String], end: NaiveDate, force: bool) -> SyncResult
          ORDER BY u.code",
         &[
             codes.to_vec().into(),
-            pg_date(crate::domain::FIRST_TRADING_DAY).into(),
+            pg_date(pg_baostock_core::FIRST_TRADING_DAY).into(),
             pg_date(end).into(),
             force.into(),
         ],
@@ -472,7 +447,7 @@ pub fn job_state(job_id: i64) -> SyncResult<Option<JobState>> {
         &[job_id.into()],
     )
     .map_err(spi_err)?
-    .map(|s| JobState::parse(&s))
+    .map(|s| JobState::parse(&s).map_err(SyncError::from))
     .transpose()
 }
 
@@ -568,7 +543,9 @@ pub fn finish_job(job_id: i64) -> SyncResult<JobState> {
         &[job_id.into(), days.into(), bars.into(), factors.into()],
     )
     .map_err(spi_err)?
-    .map_or(Ok(JobState::Cancelled), |s| JobState::parse(&s))
+    .map_or(Ok(JobState::Cancelled), |s| {
+        JobState::parse(&s).map_err(SyncError::from)
+    })
 }
 
 /// For each of `days`, the count `sql` gives it (its rows: day, count; $1 the days); 0 for a
@@ -674,7 +651,7 @@ pub fn cancel_job(job_id: i64) -> SyncResult<Option<JobState>> {
         &[job_id.into()],
     )
     .map_err(spi_err)?
-    .map(|s| JobState::parse(&s))
+    .map(|s| JobState::parse(&s).map_err(SyncError::from))
     .transpose()
 }
 

@@ -7,14 +7,14 @@ use std::collections::{BTreeMap, HashMap};
 use baostock::reply::{AdjustFactor, DailyBar, StockBasic, TradeDate};
 use baostock::value::Decimal;
 use chrono::{NaiveDate, NaiveDateTime};
+use pg_baostock_core::bars::AdjustedDay;
+use pg_baostock_core::publication::{self, Kind};
+use pg_baostock_core::{period, Counts};
 use pgrx::datum::Date;
 use pgrx::Spi;
 
-use super::bars::AdjustedDay;
 use super::writer::{upsert, upsert_touching, write_rows, Column};
 use super::{date_query, dates, from_pg_date, pg_date, spi_err};
-use crate::domain::publication::{self, Kind};
-use crate::domain::{period, Counts};
 use crate::error::{SyncError, SyncResult};
 
 /// Upserts daily bars with their adjusted prices; a code and date that appears twice keeps
@@ -178,7 +178,7 @@ pub fn upsert_factors(rows: &[AdjustFactor], batch: usize) -> SyncResult<Counts>
     let whole = Spi::get_one_with_args::<Vec<String>>(
         "SELECT coalesce(array_agg(DISTINCT r.code), '{}') FROM baostock.synced_ranges r
          WHERE r.code = ANY($1::text[]) AND r.kind = 'factors' AND lower(r.span) <= $2",
-        &[codes.into(), pg_date(crate::domain::FIRST_TRADING_DAY).into()],
+        &[codes.into(), pg_date(pg_baostock_core::FIRST_TRADING_DAY).into()],
     )
     .map_err(spi_err)?
     .unwrap_or_default();

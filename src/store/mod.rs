@@ -2,14 +2,14 @@
 //! batch upserts for the rest), `market` owns the market tables and their checkpoints, `bars`
 //! the weekly, monthly and minute bars, `reference` the index lists and industries, `jobs` the
 //! job queue, `runs` the run history, `server` the server state and alerts, `session` the
-//! transaction and session it all runs in. It may use `domain`, `error`, `shmem` and `guc`;
-//! nothing above it (`engine`, `sync`, `worker`, `api`): scripts/check-layers.sh.
+//! transaction and session it all runs in. It may use `error`, `latch`, `shmem`, `guc` and the
+//! core crate; nothing above it (`engine`, `sync`, `worker`, `api`): scripts/check-layers.sh.
 
 use chrono::NaiveDate;
+use pg_baostock_core::clock;
 use pgrx::datum::{Date, DatumWithOid};
-use pgrx::Spi;
+use pgrx::{pg_sys, Spi};
 
-use crate::domain::clock;
 use crate::error::{SyncError, SyncResult};
 
 pub mod bars;
@@ -29,6 +29,11 @@ pub use market::*;
 pub use runs::*;
 pub use session::*;
 pub use writer::write_rows;
+
+// The core counts Postgres' days (and COPY's dates and times) from Postgres's epoch as days
+// after the Unix epoch: the constant it writes down must be Postgres's own.
+const _: () =
+    assert!(clock::POSTGRES_EPOCH_UNIX_DAYS == (pg_sys::POSTGRES_EPOCH_JDATE - pg_sys::UNIX_EPOCH_JDATE) as i64);
 
 pub fn spi_err(e: pgrx::spi::SpiError) -> SyncError {
     SyncError::Store(format!("pg_baostock store: {e}"))

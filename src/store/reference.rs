@@ -3,11 +3,11 @@
 
 use baostock::reply::{IndexConstituent, StockIndustry};
 use baostock::StockIndex;
+use pg_baostock_core::Counts;
 use pgrx::datum::Date;
 use pgrx::Spi;
 
 use super::{date_query, pg_date, spi_err};
-use crate::domain::Counts;
 use crate::error::SyncResult;
 
 /// The short name of an index in `baostock.index_constituents`.

@@ -2,10 +2,10 @@
 //! the first save: a fresh install has none), the worker's
 //! start log, alerts and the pruning of old history.
 
+use pg_baostock_core::clock;
 use pgrx::Spi;
 
 use super::{date_query, from_pg_date, pg_date, spi_err};
-use crate::domain::clock;
 use crate::error::SyncResult;
 use crate::shmem::ServerState;
 

@@ -5,12 +5,13 @@
 use std::panic::AssertUnwindSafe;
 
 use chrono::{NaiveDate, NaiveDateTime};
+use pg_baostock_core::clock;
+use pg_baostock_core::publication::{self, Kind};
 use pgrx::{pg_sys, PgTryBuilder, Spi};
 
 use super::{date_query, spi_err};
-use crate::domain::clock;
-use crate::domain::publication::{self, Kind};
 use crate::error::{SyncError, SyncResult};
+use crate::latch;
 
 /// How long a sync waits for a lock another sync holds before it gives up.
 const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
@@ -56,7 +57,7 @@ fn lock_in(name: &str, mode: &str) -> SyncResult<()> {
                 hint: Some("A sync of the same day or month is running (or its transaction is left open): see pg_stat_activity, then try again.".into()),
             });
         }
-        clock::pause(50)?;
+        latch::pause(50)?;
     }
 }
 

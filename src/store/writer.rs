@@ -1,19 +1,21 @@
-//! The generic diff-writer: rows in through COPY (`copy`), compared with what is stored by
-//! their digests, and the batch upsert the smaller tables use (many rows a statement through
-//! array parameters and `unnest`, one prepared statement per table and call). Every write
-//! touches only rows whose values changed and counts inserted / updated / unchanged.
+//! The generic diff-writer: rows in through COPY (`copy`, in the formats of
+//! `pg_baostock_core::copy`), compared with what is stored by their digests, and the batch
+//! upsert the smaller tables use (many rows a statement through array parameters and `unnest`,
+//! one prepared statement per table and call). Every write touches only rows whose values
+//! changed and counts inserted / updated / unchanged.
 
 use std::collections::BTreeMap;
 
+use pg_baostock_core::copy::{self, Value};
+use pg_baostock_core::{clock, Counts};
 use pgrx::datum::DatumWithOid;
 use pgrx::pg_sys::{PgBuiltInOids, PgOid};
 use pgrx::spi::{SpiClient, SpiResult};
 use pgrx::{pg_sys, Spi};
 
-use super::copy::{self, Value};
+use super::copy::copy_in;
 use super::session::{subtransaction, with_settings};
 use super::spi_err;
-use crate::domain::{clock, Counts};
 use crate::error::{SyncError, SyncResult};
 
 /// A column of one batch, in the type its placeholder declares.
@@ -241,10 +243,10 @@ impl<'c> Target<'c> {
     /// Writes rows given in COPY's binary format; how many.
     fn copy(&self, data: Vec<u8>) -> SyncResult<u64> {
         let Some(stage) = &self.stage else {
-            return copy::copy_in(self.table, self.columns, data);
+            return copy_in(self.table, self.columns, data);
         };
         Spi::run(&format!("DELETE FROM {stage}")).map_err(spi_err)?;
-        let n = copy::copy_in(stage, self.columns, data)?;
+        let n = copy_in(stage, self.columns, data)?;
         let names = self.columns.join(", ");
         Spi::run(&format!(
             "INSERT INTO {} ({names}) SELECT {names} FROM {stage}",

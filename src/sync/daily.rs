@@ -2,12 +2,12 @@
 //! each day a unit of its own applied in a subtransaction with its run record.
 
 use chrono::NaiveDate;
+use pg_baostock_core::publication::Kind;
+use pg_baostock_core::{clock, Counts, Status, Unit};
 use serde_json::json;
 
 use super::reference::{ensure_securities, extend_calendar, refresh_reference};
 use super::{backend_interrupt, guard_server, runlog, subtransaction, DayArg, Outcome, Run};
-use crate::domain::publication::Kind;
-use crate::domain::{self, clock, Counts, Status, Unit};
 use crate::engine::{self, Runner};
 use crate::error::{SyncError, SyncResult};
 use crate::guc;
@@ -24,7 +24,7 @@ pub fn sync_date(arg: DayArg, force: bool) -> SyncResult<Vec<Outcome>> {
     runlog::import_leftovers();
     let today = store::china_today()?;
     let given = match arg {
-        DayArg::Given(d) => Some(domain::check_day("day", d, today)?),
+        DayArg::Given(d) => Some(pg_baostock_core::check_day("day", d, today)?),
         DayArg::Latest => None,
     };
     let label = given.map_or_else(|| json!("latest"), |d| json!(d));

@@ -5,22 +5,19 @@ use std::time::{Duration, Instant};
 
 use baostock::value::Frequency;
 use chrono::NaiveDate;
+use pg_baostock_core::plan::{days_under_budget, Costs, PlanRow, ASSUMED_LATENCY_S, ASSUMED_WRITE_RATE};
+use pg_baostock_core::publication::{self, Kind};
+use pg_baostock_core::states::{JobKind, JobState};
+use pg_baostock_core::Unit;
 use serde_json::json;
 
-use crate::domain::publication::{self, Kind};
-use crate::domain::states::{JobKind, JobState, UnitKind};
-use crate::domain::{self, clock, Unit};
 use crate::error::{SyncError, SyncResult};
+use crate::latch;
 use crate::store;
 use crate::store::jobs::{self as q, JobArgs};
 use crate::sync;
 use crate::{guc, shmem};
 
-/// Latency a request is assumed to take in estimates (the public server answers in about
-/// 0.16-0.2 s).
-pub const ASSUMED_LATENCY_S: f64 = 0.2;
-/// Rows a second the store is assumed to write in estimates (bench_store's upsert).
-pub const ASSUMED_WRITE_RATE: f64 = 60_000.0;
 /// Seconds between two progress NOTICEs of `wait`.
 const NOTICE_EVERY: Duration = Duration::from_secs(2);
 
@@ -44,26 +41,6 @@ pub struct Plan {
     pub est_requests: i64,
     pub est_seconds: f64,
     pub summary: serde_json::Value,
-}
-
-/// One row of `plan()`: a kind of unit (or `total`).
-pub struct PlanRow {
-    pub kind: &'static str,
-    pub units: i64,
-    pub first_day: Option<NaiveDate>,
-    pub last_day: Option<NaiveDate>,
-    pub est_requests: i64,
-    pub est_seconds: f64,
-    /// China days the requests take under the daily budget (`None`: no budget).
-    pub est_days: Option<i64>,
-}
-
-/// China days `requests` take when backfills may send `budget` less the reserve a day.
-pub fn days_under_budget(requests: i64, budget: u64) -> Option<i64> {
-    let per_day = i64::try_from(budget - crate::net::budget_reserve(budget))
-        .ok()
-        .filter(|n| *n > 0)?;
-    Some((requests.max(1) + per_day - 1) / per_day)
 }
 
 fn check_frequency(f: &str) -> SyncResult<Frequency> {
@@ -91,9 +68,9 @@ enum ServerClock {
 fn plan_by(args: &Args, clock: ServerClock) -> SyncResult<Plan> {
     let frequency = check_frequency(&args.frequency)?;
     let today = store::china_today()?;
-    domain::check_not_before_first("start_date", args.start)?;
+    pg_baostock_core::check_not_before_first("start_date", args.start)?;
     if let Some(end) = args.end {
-        domain::check_day("end_date", end, today)?;
+        pg_baostock_core::check_day("end_date", end, today)?;
     }
     if args.start > args.end.unwrap_or(today) {
         return Err(SyncError::invalid(format!(
@@ -220,121 +197,47 @@ fn left_out(frequency: Frequency, start: NaiveDate, end: NaiveDate, published: N
 }
 
 /// What keeping the tracked series current costs each evening (beside the backfill, not in
-/// its total): a request a series (a day of bars is one page) and one a tracked index.
+/// its total); `None` when nothing is tracked.
 fn tracking_a_day(day: NaiveDate) -> SyncResult<Option<PlanRow>> {
     let series = q::tracked_series(day)?.len() as i64;
     if series == 0 {
         return Ok(None);
     }
-    let requests = series + q::tracked_indexes()?.len() as i64;
-    Ok(Some(PlanRow {
-        kind: "tracking a day",
-        units: series,
-        first_day: None,
-        last_day: None,
-        est_requests: requests,
-        est_seconds: tenths(requests as f64 * ASSUMED_LATENCY_S / worker_sessions() as f64),
-        est_days: None,
-    }))
+    let indexes = q::tracked_indexes()?.len() as i64;
+    Ok(Some(pg_baostock_core::plan::tracking_a_day(
+        series,
+        indexes,
+        worker_sessions(),
+    )))
 }
 
-/// Bars a trading day brings a range unit (about, for weeks and months).
-fn bars_a_day(u: &Unit) -> f64 {
-    match u {
-        Unit::Range { frequency, .. } => match frequency.minutes() {
-            Some(m) => f64::from(240 / m),
-            None if *frequency == Frequency::Weekly => 0.2,
-            None if *frequency == Frequency::Monthly => 0.05,
-            None => 1.0,
-        },
-        _ => 1.0,
-    }
-}
-
-/// Requests a paged answer of about `rows` rows takes: the client asks for the next page
-/// after every full one (so a last full page costs one empty answer more).
-fn pages(rows: f64, per_page: u32) -> i64 {
-    (rows.max(0.0) / f64::from(per_page.max(1))).floor() as i64 + 1
-}
-
-/// Seconds as plans show them: to the tenth.
-fn tenths(seconds: f64) -> f64 {
-    (seconds * 10.0).round() / 10.0
-}
-
+/// Estimates the units (`pg_baostock_core::plan::estimate`) by the stored calendar and
+/// listings and the settings, with the summary `sync_jobs.plan` keeps.
 fn estimate(args: &Args, end: NaiveDate, units: Vec<Unit>) -> SyncResult<Plan> {
-    let sessions = worker_sessions() as f64;
-    let per_page = guc::client_config().per_page;
-    let budget = guc::daily_request_budget();
-    let listed = (store::listed(end, 1)? + store::listed(end, 5)?) as f64;
-    let mut rows = Vec::new();
-    let (mut all_requests, mut all_seconds) = (0i64, 0f64);
-    for &kind in UnitKind::ALL {
-        let of_kind: Vec<&Unit> = units.iter().filter(|u| u.kind() == kind).collect();
-        if of_kind.is_empty() {
-            continue;
-        }
-        let span = |u: &&Unit| match u {
-            Unit::Day(d) => (*d, *d),
-            Unit::Range { start, end, .. } | Unit::Factors { start, end, .. } => (*start, *end),
-        };
-        let first = of_kind.iter().map(|u| span(u).0).min();
-        let last = of_kind.iter().map(|u| span(u).1).max();
-        // A range's bars come in pages of `per_page` rows, a request each.
-        let range_rows = |u: &&Unit| q::trading_days(span(u).0, span(u).1).unwrap_or(0) as f64 * bars_a_day(u);
-        let requests: i64 = of_kind
-            .iter()
-            .map(|u| match u {
-                Unit::Range { .. } => pages(range_rows(u), per_page),
-                _ => u.expected_requests(),
-            })
-            .sum();
-        let bar_rows: f64 = match kind {
-            UnitKind::Day => listed * of_kind.len() as f64,
-            UnitKind::Range => of_kind.iter().map(range_rows).sum(),
-            UnitKind::Factors => 0.0,
-        };
-        let seconds = requests as f64 * ASSUMED_LATENCY_S / sessions + bar_rows / ASSUMED_WRITE_RATE;
-        all_requests += requests;
-        all_seconds += seconds;
-        rows.push(PlanRow {
-            kind: kind.label(),
-            units: of_kind.len() as i64,
-            first_day: first,
-            last_day: last,
-            est_requests: requests,
-            est_seconds: tenths(seconds),
-            est_days: days_under_budget(requests, budget),
-        });
-    }
-    // A login and a logout per session.
-    let logins = if units.is_empty() { 0 } else { 2 * sessions as i64 };
-    all_requests += logins;
-    all_seconds += logins as f64 * ASSUMED_LATENCY_S / sessions;
-    rows.push(PlanRow {
-        kind: "total",
-        units: units.len() as i64,
-        first_day: rows.iter().filter_map(|r| r.first_day).min(),
-        last_day: rows.iter().filter_map(|r| r.last_day).max(),
-        est_requests: all_requests,
-        est_seconds: tenths(all_seconds),
-        est_days: days_under_budget(all_requests, budget),
-    });
+    let costs = Costs {
+        sessions: worker_sessions(),
+        per_page: guc::client_config().per_page,
+        budget: guc::daily_request_budget(),
+        listed: (store::listed(end, 1)? + store::listed(end, 5)?) as f64,
+    };
+    let estimate =
+        pg_baostock_core::plan::estimate(&units, &costs, |start, end| q::trading_days(start, end).unwrap_or(0));
+    let rows = estimate.rows;
     let summary = json!({
         "units": rows.iter().filter(|r| r.kind != "total").map(|r| (r.kind, r.units)).collect::<std::collections::BTreeMap<_, _>>(),
         "trading_days": q::trading_days(args.start, end)?,
-        "est_requests": all_requests,
-        "est_seconds": tenths(all_seconds),
-        "est_days": days_under_budget(all_requests, budget),
-        "assumed": {"latency_s": ASSUMED_LATENCY_S, "write_rows_per_s": ASSUMED_WRITE_RATE, "sessions": sessions, "daily_request_budget": budget},
+        "est_requests": estimate.requests,
+        "est_seconds": estimate.seconds,
+        "est_days": days_under_budget(estimate.requests, costs.budget),
+        "assumed": {"latency_s": ASSUMED_LATENCY_S, "write_rows_per_s": ASSUMED_WRITE_RATE, "sessions": costs.sessions as f64, "daily_request_budget": costs.budget},
     });
     Ok(Plan {
         start: args.start,
         end,
         units,
         rows,
-        est_requests: all_requests,
-        est_seconds: tenths(all_seconds),
+        est_requests: estimate.requests,
+        est_seconds: estimate.seconds,
         summary,
     })
 }
@@ -356,7 +259,7 @@ fn queue_tracking(day: Option<NaiveDate>) -> SyncResult<Option<i64>> {
     check_worker_can_run("sync_tracked")?;
     let today = store::china_today()?;
     let day = match day {
-        Some(d) => domain::check_day("day", d, today)?,
+        Some(d) => pg_baostock_core::check_day("day", d, today)?,
         None => match store::newest_synced_day()? {
             Some(d) => d,
             None => store::latest_trading_day(today)?.unwrap_or(today),
@@ -538,7 +441,7 @@ pub fn wait(job_id: i64) -> SyncResult<String> {
             last_notice = Instant::now();
         }
         // A cancel ends the wait (raised as 57014 by the caller); other interrupts are served.
-        clock::pause(200)?;
+        latch::pause(200)?;
         pgrx::check_for_interrupts!();
     }
 }
@@ -583,20 +486,4 @@ pub fn resume() -> SyncResult<i64> {
     let n = store::server::lift_blacklist()?;
     pgrx::notice!("requests to the server are allowed again; {n} paused job(s) queued");
     Ok(n)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_range_costs_a_request_a_page_and_one_more_after_a_full_page() {
-        // A year of 5-minute bars: 244 trading days x 48 bars = 11,712 rows, 6 pages of 2000.
-        assert_eq!(pages(244.0 * 48.0, 2000), 6);
-        assert_eq!(pages(0.0, 2000), 1);
-        assert_eq!(pages(1999.0, 2000), 1);
-        assert_eq!(pages(2000.0, 2000), 2);
-        assert_eq!(tenths(12.345_678_9), 12.3);
-        assert_eq!(tenths(0.06), 0.1);
-    }
 }

@@ -7,9 +7,10 @@
 //! `api` or `worker`: scripts/check-layers.sh.
 
 use chrono::NaiveDate;
+use pg_baostock_core::{clock, Counts};
 
-use crate::domain::{clock, Counts};
 use crate::error::{SyncError, SyncResult};
+use crate::latch;
 use crate::net::{self, Traffic};
 use crate::store::{self, RunRecord};
 
@@ -159,5 +160,5 @@ fn one_session<T, W>(
 
 /// The interrupt check of a backend's network waits: a cancel or a termination.
 pub fn backend_interrupt() -> Option<SyncError> {
-    clock::interrupt_pending().then_some(SyncError::Interrupted)
+    latch::interrupt_pending().then_some(SyncError::Interrupted)
 }

@@ -4,10 +4,10 @@
 
 use baostock::StockIndex;
 use chrono::NaiveDate;
+use pg_baostock_core::{period, Counts, FIRST_TRADING_DAY};
 use serde_json::json;
 
 use super::{one_session, Outcome};
-use crate::domain::{self, period, Counts, FIRST_TRADING_DAY};
 use crate::error::{SyncError, SyncResult};
 use crate::guc;
 use crate::net::{self, Traffic};
@@ -21,7 +21,7 @@ pub fn sync_calendar(start: Option<NaiveDate>, end: Option<NaiveDate>) -> SyncRe
     if start > end {
         return Err(SyncError::invalid(format!("start {start} is after end {end}")));
     }
-    domain::check_not_before_first("start", start)?;
+    pg_baostock_core::check_not_before_first("start", start)?;
     let (outcome, ()) = one_session(
         "sync_calendar",
         json!({"start": start, "end": end}),

@@ -7,11 +7,11 @@
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use pg_baostock_core::clock;
 use pgrx::bgworkers::{BackgroundWorker, BackgroundWorkerBuilder, SignalWakeFlags};
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 
-use crate::domain::clock;
 use crate::error::SyncError;
 use crate::store::{self, RunRecord};
 

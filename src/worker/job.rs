@@ -5,13 +5,13 @@
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
+use pg_baostock_core::states::{JobState, UnitState};
+use pg_baostock_core::{clock, Status, Unit};
 use pgrx::bgworkers::BackgroundWorker;
 use pgrx::prelude::*;
 
 use super::house::House;
 use super::{beat, report, stopping, xact, LOOK, TYPE};
-use crate::domain::states::{JobState, UnitState};
-use crate::domain::{clock, Status, Unit};
 use crate::engine::{self, Runner};
 use crate::error::{Stop, SyncError, SyncResult};
 use crate::net::{self, Traffic};
@@ -145,7 +145,7 @@ fn run_pass(job: i64, units: Vec<(i32, Unit)>, house: &mut House) -> SyncResult<
     let (numbers, list): (Vec<i32>, Vec<Unit>) = units.into_iter().unzip();
     let (base_requests, base_bytes) = xact(|| q::job_traffic(job))?;
     // A day the server has published whose 98 is empty has no all-market history.
-    let today = xact(|| store::published_through(crate::domain::publication::Kind::Daily))?;
+    let today = xact(|| store::published_through(pg_baostock_core::publication::Kind::Daily))?;
     // One of the cluster's sessions is left to sync_date, so a long backfill never holds up
     // the daily sync.
     let pool = net::pool(Some(jobs::worker_sessions()), net::Budget::LessReserve)?;

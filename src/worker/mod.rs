@@ -15,11 +15,11 @@ use std::ffi::CString;
 use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 
+use pg_baostock_core::clock;
 use pgrx::bgworkers::{BackgroundWorker, BackgroundWorkerBuilder, BgWorkerStartTime, SignalWakeFlags};
 use pgrx::prelude::*;
 use pgrx::{pg_sys, PgTryBuilder};
 
-use crate::domain::clock;
 use crate::error::{SyncError, SyncResult};
 use crate::store::jobs as q;
 use crate::store::server;

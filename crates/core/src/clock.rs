@@ -1,11 +1,8 @@
 //! Time as pg_baostock counts it: now in Unix seconds and milliseconds, days since 1970 and
-//! since 2000 (Postgres's epoch), and waits on the process latch that a cancel, a termination
-//! or the worker's stop ends.
+//! since 2000 (Postgres's epoch). Waits on the process latch, which a cancel, a termination or
+//! the worker's stop ends, are the extension's (src/latch.rs).
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
-use pgrx::pg_sys;
-
-use crate::error::{SyncError, SyncResult};
 
 /// Seconds since the Unix epoch, for run timestamps.
 pub fn now_secs() -> f64 {
@@ -43,11 +40,16 @@ pub fn day_of(n: i64) -> NaiveDate {
     NaiveDate::default() + chrono::Duration::days(n)
 }
 
-/// Postgres's epoch.
-const POSTGRES_EPOCH: NaiveDate = match NaiveDate::from_ymd_opt(2000, 1, 1) {
+/// Postgres's epoch (`POSTGRES_EPOCH_JDATE` in its sources).
+pub const POSTGRES_EPOCH: NaiveDate = match NaiveDate::from_ymd_opt(2000, 1, 1) {
     Some(d) => d,
     None => panic!("valid date"),
 };
+
+/// Days from the Unix epoch to Postgres's: `POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE` in
+/// Postgres's sources, which the extension checks against pgrx's `pg_sys` when it compiles
+/// (src/store/mod.rs).
+pub const POSTGRES_EPOCH_UNIX_DAYS: i64 = 10_957;
 
 /// A date as Postgres holds it: days from 2000-01-01.
 pub fn pg_days(d: NaiveDate) -> i32 {
@@ -67,32 +69,6 @@ pub fn pg_micros(t: NaiveDateTime) -> i64 {
     (t.and_utc().timestamp_millis() - epoch) * 1000
 }
 
-/// Whether a cancel, a termination or a shutdown is pending. Backends must still raise it
-/// (CHECK_FOR_INTERRUPTS); the worker stops.
-pub fn interrupt_pending() -> bool {
-    // SAFETY: plain reads of flags the signal handlers set.
-    unsafe { pg_sys::QueryCancelPending != 0 || pg_sys::ProcDiePending != 0 || pg_sys::ShutdownRequestPending != 0 }
-}
-
-/// Sleeps `ms` on the process latch; a pending cancel, termination or stop of the worker ends
-/// it with an error instead.
-pub fn pause(ms: i64) -> SyncResult<()> {
-    // SAFETY: waiting on our own latch, as any backend does.
-    unsafe {
-        pg_sys::WaitLatch(
-            pg_sys::MyLatch,
-            (pg_sys::WL_LATCH_SET | pg_sys::WL_TIMEOUT | pg_sys::WL_EXIT_ON_PM_DEATH) as i32,
-            ms,
-            pg_sys::PG_WAIT_EXTENSION,
-        );
-        pg_sys::ResetLatch(pg_sys::MyLatch);
-    }
-    if interrupt_pending() {
-        return Err(SyncError::Interrupted);
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -110,5 +86,12 @@ mod tests {
         // Postgres' last date (5874897-12-31) and its first (4714-11-24 BC) are beyond chrono.
         assert_eq!(from_pg_days(i32::MAX), None);
         assert_eq!(from_pg_days(i32::MIN), None);
+    }
+
+    #[test]
+    fn postgres_epoch_is_its_day_count_after_the_unix_epoch() {
+        assert_eq!(epoch_day(POSTGRES_EPOCH), POSTGRES_EPOCH_UNIX_DAYS);
+        assert_eq!(day_of(POSTGRES_EPOCH_UNIX_DAYS), POSTGRES_EPOCH);
+        assert_eq!(pg_days(day_of(0)), -POSTGRES_EPOCH_UNIX_DAYS as i32);
     }
 }

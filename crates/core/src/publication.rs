@@ -5,7 +5,7 @@
 use baostock::value::Frequency;
 use chrono::{Datelike, Days, Months, NaiveDate, NaiveDateTime, NaiveTime};
 
-use super::period;
+use crate::period;
 
 /// A kind of data the server publishes at an hour of its own.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,10 +1,11 @@
 //! Units: the smallest pieces of work that commit on their own (a day, a code's range of bars,
-//! a code's factor history), and what applying one did. `engine::unit` fetches and applies them.
+//! a code's factor history), and what applying one did. The extension's `engine::unit` fetches
+//! and applies them.
 
 use baostock::value::Frequency;
 use chrono::NaiveDate;
 
-use super::states::UnitKind;
+use crate::states::UnitKind;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Unit {

@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use crate::error::{SyncError, SyncResult};
+use crate::error::{CoreError, CoreResult};
 
 /// An enum whose variants are the labels of one SQL enum type, in its order.
 macro_rules! sql_enum {
@@ -15,8 +15,6 @@ macro_rules! sql_enum {
             $($(#[$vdoc])* $variant,)+
         }
 
-        // Each type has the whole set; not each is used outside the tests.
-        #[allow(dead_code)]
         impl $name {
             /// The SQL type, schema-qualified.
             pub const SQL_TYPE: &'static str = $sql;
@@ -32,14 +30,13 @@ macro_rules! sql_enum {
 
             /// The value of a stored label; any other text is an error (a row this build
             /// does not know how to handle is never read as something else).
-            pub fn parse(label: &str) -> SyncResult<$name> {
+            pub fn parse(label: &str) -> CoreResult<$name> {
                 match label {
                     $($label => Ok($name::$variant),)+
-                    other => Err(SyncError::Store(format!(
-                        "pg_baostock store: {:?} is not a label of {}",
-                        other,
-                        $sql
-                    ))),
+                    other => Err(CoreError::UnknownLabel {
+                        label: other.to_owned(),
+                        sql_type: $sql,
+                    }),
                 }
             }
         }
@@ -134,7 +131,10 @@ mod tests {
             assert_eq!(JobKind::parse(k.label()).unwrap(), *k);
         }
         // take_units once read any unknown kind as a factor history.
-        assert!(UnitKind::parse("minutes").is_err());
+        assert_eq!(
+            UnitKind::parse("minutes").unwrap_err().to_string(),
+            "pg_baostock store: \"minutes\" is not a label of baostock.unit_kind"
+        );
         assert!(UnitState::parse("Done").is_err());
         assert!(JobState::parse("").is_err());
     }
