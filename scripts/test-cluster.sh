@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The cluster tests (tests/): the background worker and backfill jobs on a real
-# running PostgreSQL cluster (PG_MAJOR=15, the default, or 18: scripts/pg-env.sh), driven from outside over psql. pgrx's #[pg_test]s run inside one
+# running PostgreSQL cluster (PG_MAJOR=15, the default, or 18: scripts/lib/pg-env.sh), driven from outside over psql. pgrx's #[pg_test]s run inside one
 # transaction that never commits, so a job queued there is never seen by the worker; these
 # tests queue, wait, cancel, kill -9 the worker and restart the cluster from the outside.
 #
@@ -18,13 +18,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-. scripts/pg-env.sh
+. scripts/lib/pg-env.sh
+. scripts/lib/cluster.sh
 CLUSTER_DIR=${CLUSTER_DIR:-/var/tmp/pg_baostock-cluster}
 CLUSTER_PGDATA=$CLUSTER_DIR/data
 CLUSTER_PORT=${CLUSTER_PORT:-5498}
 LOG=$CLUSTER_DIR/postgres.log
 
-as_pg() { (cd "$CLUSTER_DIR" 2>/dev/null || cd /; sudo -u postgres "$@"); }
 log() { printf '\n==> %s\n' "$*"; }
 
 if [ "${CLUSTER_INSTALL:-0}" = 1 ]; then
@@ -39,31 +39,24 @@ fi
 # The referee of the comparisons: the official Python client (skips what is there).
 bash scripts/setup-python.sh
 
-stop_cluster() {
-  if [ -f "$CLUSTER_PGDATA/postmaster.pid" ]; then
-    as_pg "$PGBIN/pg_ctl" -D "$CLUSTER_PGDATA" -m "$1" -w stop > /dev/null || true
-  fi
-}
-
 cleanup() {
   local rc=$?
   if [ "$rc" -ne 0 ] && [ -f "$LOG" ]; then
     printf '\n==> failed (exit %s): the last lines of %s\n' "$rc" "$LOG"
     tail -n 100 "$LOG" || true
   fi
-  stop_cluster fast
+  cluster_stop "$CLUSTER_PGDATA" fast
   exit "$rc"
 }
 
 # A cluster an interrupted earlier run left behind.
-stop_cluster immediate
+cluster_stop "$CLUSTER_PGDATA" immediate
 rm -rf "$CLUSTER_DIR"
-mkdir -p "$CLUSTER_DIR"
-chown postgres:postgres "$CLUSTER_DIR"
+cluster_dir "$CLUSTER_DIR"
 trap cleanup EXIT
 
 log "initdb and start PostgreSQL $PG_MAJOR in $CLUSTER_PGDATA (socket $CLUSTER_DIR, port $CLUSTER_PORT)"
-as_pg "$PGBIN/initdb" -D "$CLUSTER_PGDATA" -A trust -E UTF8 --locale C.UTF-8 > /dev/null
+cluster_initdb "$CLUSTER_PGDATA"
 cat >> "$CLUSTER_PGDATA/postgresql.conf" <<EOF
 
 # scripts/test-cluster.sh
@@ -80,10 +73,9 @@ EOF
 if [ "$PG_MAJOR" != 15 ]; then
   echo "cron.timezone = 'Asia/Tokyo'" >> "$CLUSTER_PGDATA/postgresql.conf"
 fi
-start_cluster() { as_pg "$PGBIN/pg_ctl" -D "$CLUSTER_PGDATA" -l "$LOG" -w -t 60 start > /dev/null; }
 q() { "$PGBIN/psql" -U postgres -h "$CLUSTER_DIR" -p "$CLUSTER_PORT" -X -At -v ON_ERROR_STOP=1 "$@"; }
 
-start_cluster
+cluster_start "$CLUSTER_PGDATA" "$LOG"
 export BAOSTOCK_CLUSTER_DIR=$CLUSTER_DIR
 export BAOSTOCK_CLUSTER_PORT=$CLUSTER_PORT
 export BAOSTOCK_CLUSTER_PGDATA=$CLUSTER_PGDATA

