@@ -249,17 +249,20 @@ pub fn insert_units(job_id: i64, first: i32, units: &[Unit]) -> SyncResult<()> {
 /// The oldest queued job, or paused job whose pause is over, now running (started_at set on
 /// its first start).
 pub fn claim_job() -> SyncResult<Option<i64>> {
-    Spi::get_one::<i64>(
+    let claim = JobState::CLAIM;
+    Spi::get_one::<i64>(&format!(
         "WITH claimed AS (
-             UPDATE baostock.sync_jobs SET state = 'running', started_at = coalesce(started_at, now()),
+             UPDATE baostock.sync_jobs SET state = '{running}', started_at = coalesce(started_at, now()),
                     paused_until = NULL, pause_reason = NULL, passes = greatest(passes, 1)
              WHERE job_id = (SELECT job_id FROM baostock.sync_jobs
-                             WHERE state = 'queued' OR (state = 'paused' AND paused_until <= now())
+                             WHERE {guard} AND (state <> 'paused' OR paused_until <= now())
                              ORDER BY job_id LIMIT 1 FOR UPDATE SKIP LOCKED)
              RETURNING job_id
          )
          SELECT (SELECT job_id FROM claimed)",
-    )
+        running = claim.target(),
+        guard = claim.guard(),
+    ))
     .map_err(spi_err)
 }
 
@@ -267,11 +270,17 @@ pub fn claim_job() -> SyncResult<Option<i64>> {
 /// to the queue.
 pub fn pause_job(job_id: i64, reason: &str, until_ms: i64) -> SyncResult<()> {
     Spi::run_with_args(
-        "WITH u AS (
-             UPDATE baostock.sync_units SET state = 'queued' WHERE job_id = $1 AND state = 'running'
-         )
-         UPDATE baostock.sync_jobs SET state = 'paused', pause_reason = $2, paused_until = to_timestamp($3)
-         WHERE job_id = $1 AND state = 'running'",
+        &format!(
+            "WITH u AS (
+                 UPDATE baostock.sync_units SET state = '{queued}' WHERE job_id = $1 AND {units}
+             )
+             UPDATE baostock.sync_jobs SET state = '{paused}', pause_reason = $2, paused_until = to_timestamp($3)
+             WHERE job_id = $1 AND {jobs}",
+            queued = UnitState::REQUEUE.target(),
+            units = UnitState::REQUEUE.guard(),
+            paused = JobState::PAUSE.target(),
+            jobs = JobState::PAUSE.guard(),
+        ),
         &[job_id.into(), reason.into(), (until_ms as f64 / 1000.0).into()],
     )
     .map_err(spi_err)
@@ -290,12 +299,16 @@ pub fn has_failed_units(job_id: i64) -> SyncResult<bool> {
 /// Queues a running job's failed units for another pass; counts the pass.
 pub fn requeue_failed(job_id: i64) -> SyncResult<i64> {
     Spi::get_one_with_args::<i64>(
-        "WITH u AS (
-             UPDATE baostock.sync_units SET state = 'queued' WHERE job_id = $1 AND state = 'failed' RETURNING 1
+        &format!(
+            "WITH u AS (
+             UPDATE baostock.sync_units SET state = '{queued}' WHERE job_id = $1 AND {guard} RETURNING 1
          ), j AS (
              UPDATE baostock.sync_jobs SET passes = passes + 1 WHERE job_id = $1
          )
          SELECT count(*) FROM u",
+            queued = UnitState::RETRY.target(),
+            guard = UnitState::RETRY.guard(),
+        ),
         &[job_id.into()],
     )
     .map(|n| n.unwrap_or(0))
@@ -306,19 +319,25 @@ pub fn requeue_failed(job_id: i64) -> SyncResult<i64> {
 /// queue). Returns the units queued, or `None` when the job is still queued or running.
 pub fn retry_job(job_id: i64) -> SyncResult<Option<i64>> {
     Spi::get_one_with_args::<i64>(
-        "WITH j AS (
-             UPDATE baostock.sync_jobs SET state = 'queued', finished_at = NULL, error_message = NULL,
-                    paused_until = NULL, pause_reason = NULL
-             WHERE job_id = $1 AND state IN ('done', 'failed', 'paused')
-               AND EXISTS (SELECT 1 FROM baostock.sync_units WHERE job_id = $1 AND state IN ('failed', 'queued'))
-             RETURNING job_id
-         ), u AS (
-             UPDATE baostock.sync_units SET state = 'queued', error_sqlstate = NULL, error_message = NULL
-             WHERE job_id = $1 AND state = 'failed' AND EXISTS (SELECT 1 FROM j) RETURNING 1
-         )
-         SELECT CASE WHEN EXISTS (SELECT 1 FROM j) THEN (SELECT count(*) FROM u)
-                     WHEN (SELECT state FROM baostock.sync_jobs WHERE job_id = $1) IN ('queued', 'running') THEN NULL
-                     ELSE 0 END",
+        &format!(
+            "WITH j AS (
+                 UPDATE baostock.sync_jobs SET state = '{queued}', finished_at = NULL, error_message = NULL,
+                        paused_until = NULL, pause_reason = NULL
+                 WHERE job_id = $1 AND {jobs}
+                   AND EXISTS (SELECT 1 FROM baostock.sync_units WHERE job_id = $1 AND state IN ('failed', 'queued'))
+                 RETURNING job_id
+             ), u AS (
+                 UPDATE baostock.sync_units SET state = '{unit_queued}', error_sqlstate = NULL, error_message = NULL
+                 WHERE job_id = $1 AND {units} AND EXISTS (SELECT 1 FROM j) RETURNING 1
+             )
+             SELECT CASE WHEN EXISTS (SELECT 1 FROM j) THEN (SELECT count(*) FROM u)
+                         WHEN (SELECT state FROM baostock.sync_jobs WHERE job_id = $1) IN ('queued', 'running') THEN NULL
+                         ELSE 0 END",
+            queued = JobState::RETRY.target(),
+            jobs = JobState::RETRY.guard(),
+            unit_queued = UnitState::RETRY.target(),
+            units = UnitState::RETRY.guard(),
+        ),
         &[job_id.into()],
     )
     .map_err(spi_err)
@@ -326,10 +345,14 @@ pub fn retry_job(job_id: i64) -> SyncResult<Option<i64>> {
 
 /// After a crash or a restart: running jobs and units go back to the queue.
 pub fn requeue_orphans() -> SyncResult<()> {
-    Spi::run(
-        "UPDATE baostock.sync_units SET state = 'queued' WHERE state = 'running';
-         UPDATE baostock.sync_jobs SET state = 'queued' WHERE state = 'running'",
-    )
+    Spi::run(&format!(
+        "UPDATE baostock.sync_units SET state = '{}' WHERE {};
+         UPDATE baostock.sync_jobs SET state = '{}' WHERE {}",
+        UnitState::REQUEUE.target(),
+        UnitState::REQUEUE.guard(),
+        JobState::REQUEUE.target(),
+        JobState::REQUEUE.guard(),
+    ))
     .map_err(spi_err)
 }
 
@@ -338,13 +361,17 @@ pub fn take_units(job_id: i64) -> SyncResult<Vec<(i32, Unit)>> {
     let rows = Spi::connect_mut(|c| {
         let mut out = Vec::new();
         let rows = c.update(
-            "WITH taken AS (
-                 UPDATE baostock.sync_units SET state = 'running'
-                 WHERE job_id = $1 AND state = 'queued'
-                 RETURNING unit_no, kind::text AS kind, code, start_date AS s, end_date AS e,
-                           frequency
-             )
-             SELECT unit_no, kind, code, s, e, frequency FROM taken ORDER BY unit_no",
+            &format!(
+                "WITH taken AS (
+                     UPDATE baostock.sync_units SET state = '{running}'
+                     WHERE job_id = $1 AND {guard}
+                     RETURNING unit_no, kind::text AS kind, code, start_date AS s, end_date AS e,
+                               frequency
+                 )
+                 SELECT unit_no, kind, code, s, e, frequency FROM taken ORDER BY unit_no",
+                running = UnitState::TAKE.target(),
+                guard = UnitState::TAKE.guard(),
+            ),
             None,
             &[job_id.into()],
         )?;
@@ -391,17 +418,25 @@ pub struct UnitEnd {
 
 /// A unit's final state and the job's totals so far, in the transaction of the unit's data.
 pub fn finish_unit(job_id: i64, unit_no: i32, end: &UnitEnd, requests: i64, bytes: i64) -> SyncResult<()> {
-    Spi::run_with_args(
-        "WITH u AS (
-             UPDATE baostock.sync_units SET state = $3::baostock.unit_state, rows_written = $4, attempts = attempts + 1,
-                    finished_at = now(), error_sqlstate = $5, error_message = $6
-             WHERE job_id = $1 AND unit_no = $2
-         )
-         UPDATE baostock.sync_jobs SET rows_written = rows_written + $4, requests = $7, bytes = $8 WHERE job_id = $1",
+    let state = UnitState::FINISH.enter(end.state)?;
+    let finished = Spi::get_one_with_args::<bool>(
+        &format!(
+            "WITH u AS (
+                 UPDATE baostock.sync_units SET state = $3::baostock.unit_state, rows_written = $4, attempts = attempts + 1,
+                        finished_at = now(), error_sqlstate = $5, error_message = $6
+                 WHERE job_id = $1 AND unit_no = $2 AND {guard}
+                 RETURNING 1
+             ), j AS (
+                 UPDATE baostock.sync_jobs SET rows_written = rows_written + $4, requests = $7, bytes = $8
+                 WHERE job_id = $1 AND EXISTS (SELECT 1 FROM u)
+             )
+             SELECT EXISTS (SELECT 1 FROM u)",
+            guard = UnitState::FINISH.guard(),
+        ),
         &[
             job_id.into(),
             unit_no.into(),
-            end.state.label().into(),
+            state.into(),
             end.rows.into(),
             end.sqlstate.clone().into(),
             end.message.clone().into(),
@@ -409,7 +444,13 @@ pub fn finish_unit(job_id: i64, unit_no: i32, end: &UnitEnd, requests: i64, byte
             bytes.into(),
         ],
     )
-    .map_err(spi_err)
+    .map_err(spi_err)?;
+    if finished != Some(true) {
+        return Err(SyncError::Store(format!(
+            "unit {unit_no} of job {job_id} ended but was not running"
+        )));
+    }
+    Ok(())
 }
 
 /// A job's traffic so far.
@@ -424,8 +465,12 @@ pub fn set_job_traffic(job_id: i64, requests: i64, bytes: i64) -> SyncResult<()>
 /// Ends a job that cannot go on, with the reason.
 pub fn fail_job(job_id: i64, message: &str) -> SyncResult<()> {
     Spi::run_with_args(
-        "UPDATE baostock.sync_jobs SET state = 'failed', finished_at = now(), error_message = $2
-         WHERE job_id = $1 AND state IN ('queued', 'running')",
+        &format!(
+            "UPDATE baostock.sync_jobs SET state = '{}', finished_at = now(), error_message = $2
+             WHERE job_id = $1 AND {}",
+            JobState::FAIL.target(),
+            JobState::FAIL.guard()
+        ),
         &[job_id.into(), message.into()],
     )
     .map_err(spi_err)
@@ -434,7 +479,11 @@ pub fn fail_job(job_id: i64, message: &str) -> SyncResult<()> {
 /// Puts a running job back in the queue (the worker is stopping).
 pub fn requeue_job(job_id: i64) -> SyncResult<()> {
     Spi::run_with_args(
-        "UPDATE baostock.sync_jobs SET state = 'queued' WHERE job_id = $1 AND state = 'running'",
+        &format!(
+            "UPDATE baostock.sync_jobs SET state = '{}' WHERE job_id = $1 AND {}",
+            JobState::REQUEUE.target(),
+            JobState::REQUEUE.guard()
+        ),
         &[job_id.into()],
     )
     .map_err(spi_err)
@@ -463,9 +512,13 @@ pub fn job_traffic(job_id: i64) -> SyncResult<(i64, i64)> {
 
 /// Units a cancel or stop left running go back to `state` (queued, or cancelled).
 pub fn release_running(job_id: i64, state: UnitState) -> SyncResult<()> {
+    let state = UnitState::RELEASE.enter(state)?;
     Spi::run_with_args(
-        "UPDATE baostock.sync_units SET state = $2::baostock.unit_state WHERE job_id = $1 AND state IN ('running', 'queued')",
-        &[job_id.into(), state.label().into()],
+        &format!(
+            "UPDATE baostock.sync_units SET state = $2::baostock.unit_state WHERE job_id = $1 AND {}",
+            UnitState::RELEASE.guard()
+        ),
+        &[job_id.into(), state.into()],
     )
     .map_err(spi_err)
 }
@@ -475,7 +528,8 @@ pub fn release_running(job_id: i64, state: UnitState) -> SyncResult<()> {
 /// replanned. Returns the number of units added.
 pub fn replan_empty_days(job_id: i64) -> SyncResult<i64> {
     let added = Spi::get_one_with_args::<i64>(
-        "WITH e AS (
+        &format!(
+            "WITH e AS (
              SELECT start_date AS day FROM baostock.sync_units WHERE job_id = $1 AND kind = 'day' AND state = 'empty'
          ), t AS (
              SELECT day, row_number() OVER (ORDER BY day) AS n FROM baostock.trade_calendar
@@ -498,9 +552,12 @@ pub fn replan_empty_days(job_id: i64) -> SyncResult<i64> {
              FROM planned WHERE a <= b
              RETURNING 1
          ), marked AS (
-             UPDATE baostock.sync_units SET state = 'replanned' WHERE job_id = $1 AND kind = 'day' AND state = 'empty'
+             UPDATE baostock.sync_units SET state = '{replanned}' WHERE job_id = $1 AND kind = 'day' AND {guard}
          )
          SELECT count(*) FROM ins",
+            replanned = UnitState::REPLAN.target(),
+            guard = UnitState::REPLAN.guard(),
+        ),
         &[job_id.into()],
     )
     .map_err(spi_err)?;
@@ -525,7 +582,8 @@ pub fn finish_job(job_id: i64) -> SyncResult<JobState> {
     let factors = counts_on(&days, "SELECT operate_date, count(*) FROM baostock.adjust_factors WHERE operate_date = ANY ($1::date[]) GROUP BY operate_date")?;
     let days: Vec<Date> = days.into_iter().map(pg_date).collect();
     Spi::get_one_with_args::<String>(
-        "WITH failed AS (
+        &format!(
+            "WITH failed AS (
              SELECT count(*) AS n FROM baostock.sync_units WHERE job_id = $1 AND state = 'failed'
          ), days AS (
              INSERT INTO baostock.synced_days (day, job_id, bars, factors)
@@ -535,11 +593,14 @@ pub fn finish_job(job_id: i64) -> SyncResult<JobState> {
              ON CONFLICT (day) DO NOTHING
          )
          , ended AS (
-             UPDATE baostock.sync_jobs SET state = 'done', finished_at = now()
-             WHERE job_id = $1 AND state = 'running'
+             UPDATE baostock.sync_jobs SET state = '{done}', finished_at = now()
+             WHERE job_id = $1 AND {guard}
              RETURNING state
          )
          SELECT (SELECT state::text FROM ended)",
+            done = JobState::FINISH.target(),
+            guard = JobState::FINISH.guard(),
+        ),
         &[job_id.into(), days.into(), bars.into(), factors.into()],
     )
     .map_err(spi_err)?
@@ -630,7 +691,11 @@ pub fn created_here(job_id: i64) -> SyncResult<bool> {
 /// Ends a job planned with nothing to fetch: done at once.
 pub fn finish_empty_job(job_id: i64) -> SyncResult<()> {
     Spi::run_with_args(
-        "UPDATE baostock.sync_jobs SET state = 'done', started_at = now(), finished_at = now() WHERE job_id = $1",
+        &format!(
+            "UPDATE baostock.sync_jobs SET state = '{}', started_at = now(), finished_at = now() WHERE job_id = $1 AND {}",
+            JobState::FINISH_EMPTY.target(),
+            JobState::FINISH_EMPTY.guard()
+        ),
         &[job_id.into()],
     )
     .map_err(spi_err)
@@ -639,15 +704,21 @@ pub fn finish_empty_job(job_id: i64) -> SyncResult<()> {
 /// Cancels a queued, running or paused job; returns its state afterwards.
 pub fn cancel_job(job_id: i64) -> SyncResult<Option<JobState>> {
     Spi::get_one_with_args::<String>(
-        "WITH c AS (
-             UPDATE baostock.sync_jobs SET state = 'cancelled', finished_at = now(), paused_until = NULL, pause_reason = NULL
-             WHERE job_id = $1 AND state IN ('queued', 'running', 'paused') RETURNING state::text AS state
-         ), u AS (
-             -- Units the worker has not taken; those it has, it sets aside itself.
-             UPDATE baostock.sync_units SET state = 'cancelled'
-             WHERE job_id = $1 AND state = 'queued' AND EXISTS (SELECT 1 FROM c)
-         )
-         SELECT coalesce((SELECT state FROM c), (SELECT state::text FROM baostock.sync_jobs WHERE job_id = $1))",
+        &format!(
+            "WITH c AS (
+                 UPDATE baostock.sync_jobs SET state = '{cancelled}', finished_at = now(), paused_until = NULL, pause_reason = NULL
+                 WHERE job_id = $1 AND {jobs} RETURNING state::text AS state
+             ), u AS (
+                 -- Units the worker has not taken; those it has, it sets aside itself.
+                 UPDATE baostock.sync_units SET state = '{unit_cancelled}'
+                 WHERE job_id = $1 AND {units} AND EXISTS (SELECT 1 FROM c)
+             )
+             SELECT coalesce((SELECT state FROM c), (SELECT state::text FROM baostock.sync_jobs WHERE job_id = $1))",
+            cancelled = JobState::CANCEL.target(),
+            jobs = JobState::CANCEL.guard(),
+            unit_cancelled = UnitState::CANCEL.target(),
+            units = UnitState::CANCEL.guard(),
+        ),
         &[job_id.into()],
     )
     .map_err(spi_err)?
