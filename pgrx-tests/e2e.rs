@@ -83,6 +83,20 @@ mod tests {
         Spi::get_one_with_args::<String>("SELECT pg_temp.sqlstate_of($1)", &[sql.into()]).unwrap()
     }
 
+    /// Whether `day` is marked synced (1) or not (0).
+    fn synced(day: NaiveDate) -> i64 {
+        count(&format!(
+            "SELECT count(*) FROM baostock.synced_days WHERE day = '{day}'"
+        ))
+    }
+
+    /// The daily bars stored of `day`.
+    fn bars_of(day: NaiveDate) -> i64 {
+        count(&format!(
+            "SELECT count(*) FROM baostock.daily_bars WHERE date = '{day}'"
+        ))
+    }
+
     fn count(sql: &str) -> i64 {
         Spi::get_one::<i64>(sql).unwrap().unwrap()
     }
@@ -108,8 +122,9 @@ mod tests {
         let venv = option_env!("BAOSTOCK_VENV").unwrap_or("/var/tmp/pg_baostock-venv");
         let out = std::process::Command::new(format!("{venv}/bin/python"))
             .arg("-c")
-            .arg(include_str!("../scripts/official_daily.py"))
+            .arg(include_str!("../scripts/official.py"))
             .arg(port.to_string())
+            .arg("daily")
             .arg(day.to_string())
             .output()
             .expect("run the official client (scripts/setup-python.sh makes the virtualenv)");
@@ -234,30 +249,15 @@ mod tests {
         emu.controls().set_clock(Some(day.and_hms_opt(10, 0, 0).unwrap()));
         let (status, inserted, ..) = sync(&format!("SELECT * FROM baostock.sync_date('{day}')"));
         assert_eq!((status.as_str(), inserted), ("not_available", 0));
-        assert_eq!(
-            count(&format!(
-                "SELECT count(*) FROM baostock.synced_days WHERE day = '{day}'"
-            )),
-            0
-        );
-        assert_eq!(
-            count(&format!(
-                "SELECT count(*) FROM baostock.daily_bars WHERE date = '{day}'"
-            )),
-            0
-        );
+        assert_eq!(synced(day), 0);
+        assert_eq!(bars_of(day), 0);
 
         // After the factors' publication (18:00).
         emu.controls().set_clock(Some(day.and_hms_opt(18, 30, 0).unwrap()));
         let (status, inserted, ..) = sync(&format!("SELECT * FROM baostock.sync_date('{day}')"));
         assert_eq!(status, "ok");
         assert!(inserted > 0);
-        assert_eq!(
-            count(&format!(
-                "SELECT count(*) FROM baostock.synced_days WHERE day = '{day}'"
-            )),
-            1
-        );
+        assert_eq!(synced(day), 1);
     }
 
     #[pg_test]
@@ -311,18 +311,8 @@ mod tests {
             sqlstate_of(&format!("SELECT * FROM baostock.sync_date('{day}')")).as_deref(),
             Some("38000")
         );
-        assert_eq!(
-            count(&format!(
-                "SELECT count(*) FROM baostock.daily_bars WHERE date = '{day}'"
-            )),
-            0
-        );
-        assert_eq!(
-            count(&format!(
-                "SELECT count(*) FROM baostock.synced_days WHERE day = '{day}'"
-            )),
-            0
-        );
+        assert_eq!(bars_of(day), 0);
+        assert_eq!(synced(day), 0);
         // The failed run outlives the error's rollback.
         let failed = Spi::get_one::<String>(
             "SELECT error_sqlstate FROM baostock.sync_runs WHERE status = 'failed' ORDER BY run_id DESC LIMIT 1",
@@ -362,12 +352,7 @@ mod tests {
             "98 and 9A had been answered: {:?}",
             emu.counters()
         );
-        assert_eq!(
-            count(&format!(
-                "SELECT count(*) FROM baostock.daily_bars WHERE date = '{day}'"
-            )),
-            0
-        );
+        assert_eq!(bars_of(day), 0);
     }
 
     #[pg_test]
@@ -527,18 +512,8 @@ mod tests {
         .unwrap();
         let state = sqlstate_of(&format!("SELECT * FROM baostock.sync_date('{day}')"));
         assert_eq!(state.as_deref(), Some("P0001"));
-        assert_eq!(
-            count(&format!(
-                "SELECT count(*) FROM baostock.daily_bars WHERE date = '{day}'"
-            )),
-            0
-        );
-        assert_eq!(
-            count(&format!(
-                "SELECT count(*) FROM baostock.synced_days WHERE day = '{day}'"
-            )),
-            0
-        );
+        assert_eq!(bars_of(day), 0);
+        assert_eq!(synced(day), 0);
         // The recorder was started, not waited for: its commit arrives within moments.
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
@@ -656,18 +631,8 @@ mod tests {
         emu.reset_counters();
         let (status, inserted, ..) = sync(&format!("SELECT * FROM baostock.sync_date('{day}')"));
         assert_eq!((status.as_str(), inserted), ("incomplete", 0));
-        assert_eq!(
-            count(&format!(
-                "SELECT count(*) FROM baostock.synced_days WHERE day = '{day}'"
-            )),
-            0
-        );
-        assert_eq!(
-            count(&format!(
-                "SELECT count(*) FROM baostock.daily_bars WHERE date = '{day}'"
-            )),
-            0
-        );
+        assert_eq!(synced(day), 0);
+        assert_eq!(bars_of(day), 0);
         let why = Spi::get_one::<String>(
             "SELECT error_message FROM baostock.sync_runs WHERE status = 'incomplete' ORDER BY run_id DESC LIMIT 1",
         )
@@ -857,6 +822,14 @@ mod tests {
                 "22023",
             ),
             (
+                "'2024-01-02', '2024-02-01', frequency => '15', codes => ARRAY['sh.600000', 'sh.000300']".into(),
+                "22023",
+            ),
+            (
+                "'2024-01-02', '2024-02-01', frequency => '30', codes => ARRAY['sz.399001']".into(),
+                "22023",
+            ),
+            (
                 "'2024-01-02', '2024-02-01', frequency => '60', codes => ARRAY['sh.600000', 'sz.399001']".into(),
                 "22023",
             ),
@@ -871,6 +844,10 @@ mod tests {
             ("'2024-01-02', '2024-02-01', codes => ARRAY['600000']".into(), "22023"),
             (
                 "'2024-01-02', '2024-02-01', codes => ARRAY['sh.999999']".into(),
+                "22023",
+            ),
+            (
+                "'2024-01-02', '2024-02-01', codes => ARRAY['sh.600000', 'sz.399999']".into(),
                 "22023",
             ),
             (

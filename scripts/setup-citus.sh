@@ -8,6 +8,7 @@
 # Run as root (scripts/citus-cluster.sh starts a cluster with it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib/apt.sh
 PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
 CITUS_TARBALL=${CITUS_TARBALL:-$(cd .. && pwd)/shared/vendor/citus-13.2.2.tar.gz}
 CACHE_ROOT=${CITUS_CACHE:-/var/tmp/pg_baostock-citus}
@@ -23,16 +24,7 @@ cache=$CACHE_ROOT/$digest
 if [ -f "$cache/complete" ] && [ -d "$cache/stage" ]; then
   log "cached build of $(basename "$CITUS_TARBALL") in $cache"
 else
-  missing=()
-  for p in "${APT_PACKAGES[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-  done
-  if ((${#missing[@]})); then
-    log "apt: installing ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${missing[@]}"
-  fi
+  apt_install "${APT_PACKAGES[@]}"
 
   log "building $(basename "$CITUS_TARBALL") against $("$PG_CONFIG" --version) (a few minutes)"
   mkdir -p "$CACHE_ROOT"

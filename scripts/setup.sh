@@ -3,6 +3,7 @@
 # 18 from PyPI: scripts/setup-pg18.sh); skips what is already there.
 # Safe to run again: each step checks first. Run as root (CI and the dev machines are root).
 set -euo pipefail
+. "$(dirname "$0")/lib/apt.sh"
 
 PG_MAJOR=15
 PG_CONFIG=/usr/lib/postgresql/$PG_MAJOR/bin/pg_config
@@ -13,18 +14,7 @@ APT_PACKAGES=(build-essential pkg-config libssl-dev clang libclang-dev sudo
 
 log() { printf '[setup] %s\n' "$*"; }
 
-missing=()
-for p in "${APT_PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  log "apt: installing ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}"
-else
-  log "apt: all packages present"
-fi
+apt_install "${APT_PACKAGES[@]}"
 
 if cargo pgrx --version 2>/dev/null | grep -q "$PGRX_VERSION"; then
   log "cargo-pgrx $PGRX_VERSION present"

@@ -845,18 +845,6 @@ fn dump_and_restore(sides: &Sides) {
     assert_eq!(restored(ALL_GAPS), sides.c(ALL_GAPS), "gaps of the restored database");
 }
 
-/// The last released version (sql/released/VERSIONS).
-fn last_release() -> String {
-    let versions = std::fs::read_to_string(repo_path("sql/released/VERSIONS")).expect("read sql/released/VERSIONS");
-    versions
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-        .filter_map(|l| l.split_whitespace().next())
-        .next_back()
-        .expect("a released version")
-        .to_owned()
-}
-
 fn update_from_the_last_release(sides: &Sides, day: &str) {
     step("ALTER EXTENSION UPDATE from the last release on a distributed database: every node updated, the rows kept, the store writes");
     // distribute() came with 0.3.0: a distributed database is at 0.3.0 or later. Its install
@@ -987,14 +975,31 @@ fn update_to_a_next_version_and_back(sides: &Sides, day: &str, w: &Window) {
             node.port
         );
     }
-    let tables = part(
-        "next-tables.sql",
-        "SELECT baostock.table_ddl('baostock.daily_bars', 'ALTER TABLE baostock.daily_bars ADD COLUMN note text');
-SELECT baostock.table_ddl('baostock.minute_bars', 'CREATE INDEX minute_bars_date_idx ON baostock.minute_bars (date)');
-SELECT baostock.table_ddl('baostock.securities', 'ALTER TABLE baostock.securities ADD COLUMN note text');
-SELECT baostock.table_ddl('baostock.sync_jobs', 'ALTER TABLE baostock.sync_jobs ADD COLUMN note text');
-",
+    // The next version's table changes, one of each kind of table, and what undoes them.
+    let changes = [
+        ("daily_bars", "ADD COLUMN note text", "DROP COLUMN note"),
+        ("securities", "ADD COLUMN note text", "DROP COLUMN note"),
+        ("sync_jobs", "ADD COLUMN note text", "DROP COLUMN note"),
+    ];
+    let index = (
+        "CREATE INDEX minute_bars_date_idx ON baostock.minute_bars (date)",
+        "DROP INDEX baostock.minute_bars_date_idx",
     );
+    let table_part = |name: &str, undo: bool| {
+        let mut sql: String = changes
+            .iter()
+            .map(|(table, add, drop)| {
+                let ddl = if undo { drop } else { add };
+                format!("SELECT baostock.table_ddl('baostock.{table}', 'ALTER TABLE baostock.{table} {ddl}');\n")
+            })
+            .collect();
+        let ddl = if undo { index.1 } else { index.0 };
+        sql.push_str(&format!(
+            "SELECT baostock.table_ddl('baostock.minute_bars', '{ddl}');\n"
+        ));
+        part(name, &sql)
+    };
+    let tables = table_part("next-tables.sql", false);
     assert!(
         assemble(&version, &next, &tables, &next_update, &installed),
         "assemble the next version's update"
@@ -1063,14 +1068,7 @@ SELECT baostock.table_ddl('baostock.sync_jobs', 'ALTER TABLE baostock.sync_jobs 
     step(&format!(
         "ALTER EXTENSION UPDATE back to {version} (the same changes undone through table_ddl): the store writes again"
     ));
-    let back = part(
-        "back-tables.sql",
-        "SELECT baostock.table_ddl('baostock.daily_bars', 'ALTER TABLE baostock.daily_bars DROP COLUMN note');
-SELECT baostock.table_ddl('baostock.minute_bars', 'DROP INDEX baostock.minute_bars_date_idx');
-SELECT baostock.table_ddl('baostock.securities', 'ALTER TABLE baostock.securities DROP COLUMN note');
-SELECT baostock.table_ddl('baostock.sync_jobs', 'ALTER TABLE baostock.sync_jobs DROP COLUMN note');
-",
-    );
+    let back = table_part("back-tables.sql", true);
     assert!(
         assemble(&next, &version, &back, &back_update, &installed),
         "assemble the update back"

@@ -36,13 +36,15 @@ def rows_of(rs):
     return rows, pages
 
 
-def run(api, *args, **kwargs):
+def run(api, *args, phase=None, **kwargs):
+    """One query, every page, and what came back (`phase` says when, if given)."""
     fn = getattr(bs, api)
     quiet = io.StringIO()
     with contextlib.redirect_stdout(quiet):
         rs = fn(*args, **kwargs)
         rows, pages = rows_of(rs)
     return {
+        **({"phase": phase} if phase is not None else {}),
         "api": api,
         "args": list(args),
         "kwargs": kwargs,
@@ -54,8 +56,10 @@ def run(api, *args, **kwargs):
     }
 
 
-def main():
-    host, port = sys.argv[1], int(sys.argv[2])
+@contextlib.contextmanager
+def session(host, port):
+    """Logs in to HOST:PORT and out again around the block; yields the run's JSON object (login,
+    logout and the client's version recorded, "queries" for the block to fill), printed at the end."""
     cons.BAOSTOCK_SERVER_IP = host
     cons.BAOSTOCK_SERVER_PORT = port
     out = {"client_version": cons.BAOSTOCK_CLIENT_VERSION, "queries": []}
@@ -63,7 +67,21 @@ def main():
     with contextlib.redirect_stdout(quiet):
         lg = bs.login()
     out["login"] = {"error_code": lg.error_code, "error_msg": lg.error_msg, "user_id": lg.user_id}
-    q = out["queries"]
+    yield out
+    with contextlib.redirect_stdout(quiet):
+        lo = bs.logout()
+    out["logout"] = {"error_code": lo.error_code, "error_msg": lo.error_msg}
+    json.dump(out, sys.stdout, ensure_ascii=False)
+    sys.stdout.write("\n")
+
+
+def main():
+    host, port = sys.argv[1], int(sys.argv[2])
+    with session(host, port) as out:
+        queries(out["queries"])
+
+
+def queries(q):
     code = "sh.600000"
     for adjust in ("1", "2", "3"):
         q.append(run("query_history_k_data_plus", code, DAILY, "2024-01-01", "2024-03-31", frequency="d", adjustflag=adjust))
@@ -86,11 +104,6 @@ def main():
     # Error cases: an unknown code, an unknown field.
     q.append(run("query_history_k_data_plus", "sh.999999", "date,close", "2024-01-01", "2024-01-31", frequency="d", adjustflag="3"))
     q.append(run("query_history_k_data_plus", code, "date,nonsense", "2024-01-01", "2024-01-31", frequency="d", adjustflag="3"))
-    with contextlib.redirect_stdout(quiet):
-        lo = bs.logout()
-    out["logout"] = {"error_code": lo.error_code, "error_msg": lo.error_msg}
-    json.dump(out, sys.stdout, ensure_ascii=False)
-    sys.stdout.write("\n")
 
 
 if __name__ == "__main__":

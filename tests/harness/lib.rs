@@ -33,9 +33,11 @@ use chrono::NaiveDate;
 use serde_json::Value;
 
 pub mod citus;
+pub mod jail;
 pub mod node;
 pub mod stages;
 pub use citus::Citus;
+pub use jail::Jail;
 pub use node::{pg_config, LibraryAside, Node, Planted};
 
 /// A path of this repository (`rel` from its root).
@@ -498,6 +500,28 @@ pub fn kill_9(pid: i32) {
     assert!(signal(pid, "9"), "kill -9 {pid} failed");
 }
 
+/// The last released version (sql/released/VERSIONS).
+pub fn last_release() -> String {
+    let versions = std::fs::read_to_string(repo_path("sql/released/VERSIONS")).expect("read sql/released/VERSIONS");
+    versions
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .filter_map(|l| l.split_whitespace().next())
+        .next_back()
+        .expect("a released version")
+        .to_owned()
+}
+
+/// The version of the checkout (the extension's Cargo.toml).
+pub fn this_version() -> String {
+    let manifest = std::fs::read_to_string(repo_path("Cargo.toml")).expect("read Cargo.toml");
+    manifest
+        .lines()
+        .find_map(|l| l.strip_prefix("version = \"")?.strip_suffix('"'))
+        .expect("a version in Cargo.toml")
+        .to_owned()
+}
+
 /// A date, for test literals.
 pub fn d(y: i32, m: u32, day: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, day).unwrap()
@@ -815,8 +839,9 @@ fn python() -> String {
     format!("{venv}/bin/python")
 }
 
-fn run_official(script: &str, args: &[String]) -> Value {
-    let path = repo_path(&format!("scripts/{script}"));
+/// scripts/official.py with `args`: its JSON.
+fn run_official(args: &[String]) -> Value {
+    let path = repo_path("scripts/official.py");
     let out = Command::new(python())
         .arg(&path)
         .args(args)
@@ -824,16 +849,16 @@ fn run_official(script: &str, args: &[String]) -> Value {
         .expect("run the official client (scripts/setup-python.sh makes the virtualenv)");
     assert!(
         out.status.success(),
-        "{script} {args:?} failed: {}",
+        "official.py {args:?} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).expect("official client JSON")
 }
 
 /// What the official client gets for one day (98, 9A, 9C): `{"fields": {"stocks", "etfs",
-/// "factors"}, "stocks": [...], "etfs": [...], "factors": [...]}` (scripts/official_daily.py).
+/// "factors"}, "stocks": [...], "etfs": [...], "factors": [...]}` (scripts/official.py daily).
 pub fn official_daily(port: u16, day: NaiveDate) -> Value {
-    run_official("official_daily.py", &[port.to_string(), day.to_string()])
+    run_official(&[port.to_string(), "daily".into(), day.to_string()])
 }
 
 /// What the official client gets from `query_history_k_data_plus` (95, daily, unadjusted,
@@ -848,12 +873,9 @@ pub fn official_history(port: u16, code: &str, start: NaiveDate, end: NaiveDate)
 }
 
 /// What the official client gets from any API (`bs.<api>(**kwargs)`), every page:
-/// `{"fields": [...], "rows": [...]}` (scripts/official_query.py).
+/// `{"fields": [...], "rows": [...]}` (scripts/official.py query).
 pub fn official_query(port: u16, api: &str, kwargs: &Value) -> Value {
-    run_official(
-        "official_query.py",
-        &[port.to_string(), api.to_owned(), kwargs.to_string()],
-    )
+    run_official(&[port.to_string(), "query".into(), api.to_owned(), kwargs.to_string()])
 }
 
 /// Rows as a JSON array.
@@ -889,6 +911,22 @@ pub const TABLE_DIGESTS: &str = include_str!("../sql/table_digests.sql");
 pub fn table_digests(db: &str) -> Vec<String> {
     let query = sql(&format!("\\c {db}\n{TABLE_DIGESTS}"));
     lines(&sql(&format!("\\c {db}\n{query}")))
+}
+
+/// Checks that the official client's field list (`fields` of an [`official_daily`] kind or of
+/// [`official_history`]) is `DAILY_FIELDS`: the column order [`bar_mismatches`] assumes.
+pub fn assert_daily_fields(fields: &Value) {
+    let names: Vec<&str> = fields
+        .as_array()
+        .unwrap_or_else(|| panic!("no field list: {fields}"))
+        .iter()
+        .map(|v| v.as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        names.join(","),
+        baostock::value::DAILY_FIELDS,
+        "the column order the comparison assumes"
+    );
 }
 
 /// The rows (`code date (why)`) that differ between `rows` (arrays of the 18 daily fields in

@@ -31,6 +31,8 @@ pub struct Node {
     pub port: u16,
     pub pgdata: String,
     pub log: String,
+    /// The pid of the [`Jail`](crate::jail::Jail) its programs run in (`None`: this host as it is).
+    pub jail: Option<u32>,
 }
 
 impl Node {
@@ -54,6 +56,7 @@ impl Node {
             bin,
             dir,
             port,
+            jail: None,
         };
         if Path::new(&format!("{}/postmaster.pid", node.pgdata)).exists() {
             let _ = node.pg_ctl(&["-m", "immediate", "-w", "stop"]);
@@ -96,6 +99,7 @@ impl Node {
             port,
             pgdata: pgdata.to_owned(),
             log: log.to_owned(),
+            jail: None,
         }
     }
 
@@ -186,7 +190,7 @@ impl Node {
 
     /// `pg_ctl -D <pgdata> <args>` as the postgres OS user; whether it succeeded.
     pub fn pg_ctl(&self, args: &[&str]) -> bool {
-        as_postgres_in(&format!("{}/pg_ctl", self.bin), &self.dir)
+        self.as_postgres("pg_ctl")
             .args(["-D", &self.pgdata])
             .args(args)
             .stdin(Stdio::null())
@@ -195,10 +199,25 @@ impl Node {
             .is_ok_and(|s| s.success())
     }
 
+    /// A program of its bin directory run as the postgres OS user, from its directory or in its
+    /// jail.
+    fn as_postgres(&self, program: &str) -> Command {
+        let path = format!("{}/{program}", self.bin);
+        match self.jail {
+            None => as_postgres_in(&path, &self.dir),
+            Some(pid) => {
+                let mut c = crate::jail::as_postgres_in(pid, &path);
+                c.current_dir(&self.dir);
+                c
+            }
+        }
+    }
+
     /// Runs a program of its bin directory as the postgres OS user from its directory: whether
     /// it succeeded, and what it printed (stdout, then stderr).
     pub fn try_run_as_postgres(&self, program: &str, args: &[&str]) -> (bool, String) {
-        let out = as_postgres_in(&format!("{}/{program}", self.bin), &self.dir)
+        let out = self
+            .as_postgres(program)
             .args(args)
             .stdin(Stdio::null())
             .output()
