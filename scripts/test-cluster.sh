@@ -93,10 +93,10 @@ if [ $# -eq 0 ]; then
   bash scripts/test-regress.sh "$CLUSTER_DIR" "$CLUSTER_PORT"
 fi
 
-# The tests of this shared cluster (upgrade makes its database, above; citus, prometheus and
-# pg_upgrade start clusters of their own: tiers of their own in scripts/test.sh).
+# The tests of this shared cluster (upgrade makes its database, above; citus, package,
+# prometheus and pg_upgrade start clusters of their own: tiers of their own in scripts/test.sh).
 shared=(cluster dump frequencies publication schedule security tracking unattended)
-own=(upgrade citus pg_upgrade prometheus)
+own=(upgrade citus package pg_upgrade prometheus)
 for f in tests/*.rs; do
   t=$(basename "$f" .rs)
   [[ " ${shared[*]} ${own[*]} " == *" $t "* ]] || { echo "test-cluster.sh: tests/$t.rs is in neither list" >&2; exit 1; }

@@ -18,6 +18,8 @@
 #   citus       a Citus coordinator with two workers against one node
 #   cluster18   the cluster tests on 18, on a database taken up from 0.2.0's SQL
 #   pg_upgrade  a live database moved from 15 to 18 with pg_upgrade
+#   package     the Debian packages for 15 and 18 (scripts/package.sh, lintian) installed with
+#               dpkg on a host without the build, and the last release's package upgraded
 #
 # Each tier installs the build it tests (cargo pgrx install is quick once built; the pgrx tiers
 # install a test build, which the next tier replaces), so any tier runs alone on a clean clone
@@ -26,7 +28,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-ALL=(lint unit pgrx15 pgrx18 cluster15 prometheus citus cluster18 pg_upgrade)
+ALL=(lint unit pgrx15 pgrx18 cluster15 prometheus citus cluster18 pg_upgrade package)
 tiers=("$@")
 [ ${#tiers[@]} -gt 0 ] || tiers=("${ALL[@]}")
 for t in "${tiers[@]}"; do
@@ -131,6 +133,18 @@ tier_pg_upgrade() {
   install_15
   install_18
   cargo test -p pg_baostock-cluster-tests --test pg_upgrade
+}
+
+tier_package() {
+  step "Debian packages: made (scripts/package.sh, lintian), installed and upgraded with dpkg (tests/package.rs)"
+  # Release builds: this checkout's (target/release), the last release's cached by its commit.
+  # The test sets aside what the build installed and puts it back, so no install is needed.
+  local out=$PWD/target/packages released
+  released=$(awk '!/^#/ && NF { v = $1 } END { print v }' sql/released/VERSIONS)
+  PACKAGE_OUT=$out bash scripts/package.sh --lint
+  PACKAGE_OUT=$out PG_CONFIG=$PG18_CONFIG bash scripts/package.sh --lint
+  PACKAGE_OUT=$out bash scripts/package.sh --commit "$released"
+  PACKAGE_DIR=$out cargo test -p pg_baostock-cluster-tests --test package -- --nocapture --test-threads=1
 }
 
 for t in "${tiers[@]}"; do
