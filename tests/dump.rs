@@ -152,7 +152,12 @@ fn a_dump_restores_into_a_fresh_database_and_the_worker_carries_on() {
     // database, is held stopped (SIGSTOP) until the dump is written.
     worker_to("postgres");
     let worker = worker_pid().expect("the worker");
-    assert!(signal(worker, "STOP"), "kill -STOP {worker}");
+    stop_asleep(worker, || {
+        try_sql(&format!(
+            "SELECT wait_event_type FROM pg_stat_activity WHERE pid = {worker}"
+        ))
+        .ok()
+    });
     sql(&format!(
         "ALTER SYSTEM SET baostock.worker_database = '{SOURCE}'; SELECT pg_reload_conf();"
     ));

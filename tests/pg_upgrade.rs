@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use baostock_emulator::{Emulator, EmulatorConfig};
-use pg_baostock_cluster_tests::{last_year, poll, repo_path, signal, LibraryAside, Node};
+use pg_baostock_cluster_tests::{last_year, poll, repo_path, signal, stop_asleep, LibraryAside, Node};
 
 const DB: &str = "market";
 
@@ -80,7 +80,13 @@ fn a_live_database_moves_from_15_to_18_with_pg_upgrade() {
         )
         .parse()
         .expect("the worker's pid");
-    assert!(signal(worker, "STOP"), "stop the worker {worker}");
+    stop_asleep(worker, || {
+        old.try_sql(
+            DB,
+            &format!("SELECT wait_event_type FROM pg_stat_activity WHERE pid = {worker}"),
+        )
+        .ok()
+    });
     let queued_job = old.sql(
         DB,
         &format!("SELECT baostock.backfill('{0}', '{0}', factors => false)", days[5]),

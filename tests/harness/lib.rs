@@ -495,6 +495,25 @@ pub fn signal(pid: i32, sig: &str) -> bool {
         .is_ok_and(|s| s.success())
 }
 
+/// SIGSTOP to the worker (`pid`) at a moment it sleeps on its latch, as `wait_type` (its
+/// `wait_event_type` in pg_stat_activity) shows once it is stopped: stopped anywhere else it
+/// may hold a lock every writer needs (in the middle of a WAL flush, say) and stall the
+/// cluster until SIGCONT. Otherwise SIGCONT, and again 50 ms later.
+pub fn stop_asleep(pid: i32, wait_type: impl Fn() -> Option<String>) {
+    poll(
+        &format!("the worker {pid} stopped while asleep"),
+        Duration::from_secs(30),
+        || {
+            assert!(signal(pid, "STOP"), "kill -STOP {pid}");
+            if wait_type().as_deref().map(str::trim) == Some("Extension") {
+                return Some(());
+            }
+            assert!(signal(pid, "CONT"), "kill -CONT {pid}");
+            None
+        },
+    );
+}
+
 /// SIGKILL to a process of the cluster.
 pub fn kill_9(pid: i32) {
     assert!(signal(pid, "9"), "kill -9 {pid} failed");
