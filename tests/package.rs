@@ -248,14 +248,7 @@ fn installed_from_packages(major: u16, previous: Option<&str>) {
     );
     sync_and_check(&node, 1);
     node.sql(DB, "DROP EXTENSION pg_baostock");
-    node.stop();
-    println!("==> dpkg -r {name}");
-    dpkg.remove();
-    assert_eq!(
-        installed_files(&libdir, &extdir),
-        Vec::<String>::new(),
-        "files after dpkg -r"
-    );
+    removed(&node, &dpkg, &libdir, &extdir);
 
     if let (Some(previous), Some(previous_deb)) = (previous, previous_deb) {
         println!("==> the package of {previous}, a database at {previous} with data, then the package of {version}");
@@ -301,12 +294,18 @@ fn installed_from_packages(major: u16, previous: Option<&str>) {
             version
         );
         sync_and_check(&node, 2);
-        node.stop();
-        println!("==> dpkg -r {name}");
-        dpkg.remove();
+        removed(&node, &dpkg, &libdir, &extdir);
     }
+}
+
+/// The cluster stopped and the package removed: none of its files is left, nor any other file
+/// of pg_baostock in that PostgreSQL.
+fn removed(node: &Node, dpkg: &Dpkg, libdir: &str, extdir: &str) {
+    node.stop();
+    println!("==> dpkg -r {}", dpkg.name);
+    dpkg.remove();
     assert_eq!(
-        installed_files(&libdir, &extdir),
+        installed_files(libdir, extdir),
         Vec::<String>::new(),
         "files after dpkg -r"
     );

@@ -913,11 +913,12 @@ pub fn jsonb_literal(v: &Value) -> String {
     format!("$json${s}$json$::jsonb")
 }
 
-/// A query of `md5 count` over the rows of `query` as text, in text order (`-` for the md5 of
-/// no rows): what two databases hold is the same when their digests are.
+/// A query of `count md5` over the rows of `query` as text, in text order: the digest
+/// tests/sql/table_digests.sql makes of each table, of any query. What two databases hold is
+/// the same when their digests are.
 pub fn digest_of(query: &str) -> String {
     format!(
-        "SELECT coalesce(md5(string_agg(r::text, E'\\n' ORDER BY r::text)), '-') || ' ' || count(*) FROM ({query}) r"
+        "SELECT count(*) || ' ' || md5(coalesce(string_agg(r::text, E'\\n' ORDER BY r::text), '')) FROM ({query}) r"
     )
 }
 

@@ -148,7 +148,7 @@ impl Node {
         self.sql(db, &query).lines().map(str::to_owned).collect()
     }
 
-    /// `md5 count` of the rows of `query` in `db` ([`crate::digest_of`]).
+    /// `count md5` of the rows of `query` in `db` ([`crate::digest_of`]).
     pub fn digest(&self, db: &str, query: &str) -> String {
         self.sql(db, &crate::digest_of(query))
     }
