@@ -10,7 +10,7 @@ use baostock::client::{ClientError, Session};
 use baostock::frame::decode_request;
 use baostock::reply::{decode_reply, Data, Reply};
 use baostock::value::{AdjustFlag, Frequency, ADJUST_FACTOR_FIELDS, DAILY_FIELDS, MINUTE_FIELDS, PERIOD_FIELDS};
-use baostock::{HistoryKQuery, Limits, Page, Request, StockIndex};
+use baostock::{Limits, Page, Request, StockIndex};
 use baostock_emulator::handler::{
     query_error, ALL_STOCK_FIELDS, INDEX_CONSTITUENT_FIELDS, STOCK_BASIC_FIELDS, STOCK_INDUSTRY_FIELDS,
     TRADE_DATES_FIELDS,
@@ -26,27 +26,38 @@ fn flag(v: Option<bool>) -> String {
     v.map(|b| if b { "1" } else { "0" }.to_owned()).unwrap_or_default()
 }
 
+/// The cells every bar has, named as the server names them, then `extra` cells.
+macro_rules! bar_cells {
+    ($b:expr, [$($extra:expr),* $(,)?]) => {
+        vec![
+            ("date", $b.date.to_string()),
+            ("code", $b.code.clone()),
+            ("open", opt(&$b.open)),
+            ("high", opt(&$b.high)),
+            ("low", opt(&$b.low)),
+            ("close", opt(&$b.close)),
+            ("volume", opt(&$b.volume)),
+            ("amount", opt(&$b.amount)),
+            ("adjustflag", $b.adjustflag.map(|a| a.code().to_owned()).unwrap_or_default()),
+            $($extra),*
+        ]
+    };
+}
+
+/// Each row's cells by field name, from `cells`.
+fn maps<T>(rows: &[T], cells: impl Fn(&T) -> Vec<(&'static str, String)>) -> Vec<HashMap<&'static str, String>> {
+    rows.iter().map(|r| cells(r).into_iter().collect()).collect()
+}
+
 /// Typed rows back to the server's strings, in the order of `fields` (rust_decimal keeps the
 /// scale it parsed, so `8.9400` prints as `8.9400`).
 fn to_strings(data: &Data, fields: &[String]) -> Vec<Vec<String>> {
-    let maps: Vec<HashMap<&str, String>> = match data {
-        Data::DailyBars(v) => v
-            .iter()
-            .map(|b| {
-                HashMap::from([
-                    ("date", b.date.to_string()),
-                    ("code", b.code.clone()),
-                    ("open", opt(&b.open)),
-                    ("high", opt(&b.high)),
-                    ("low", opt(&b.low)),
-                    ("close", opt(&b.close)),
+    let by_name = match data {
+        Data::DailyBars(v) => maps(v, |b| {
+            bar_cells!(
+                b,
+                [
                     ("preclose", opt(&b.preclose)),
-                    ("volume", opt(&b.volume)),
-                    ("amount", opt(&b.amount)),
-                    (
-                        "adjustflag",
-                        b.adjustflag.map(|a| a.code().to_owned()).unwrap_or_default(),
-                    ),
                     ("turn", opt(&b.turn)),
                     ("tradestatus", flag(b.tradestatus)),
                     ("pctChg", opt(&b.pct_chg)),
@@ -55,116 +66,63 @@ fn to_strings(data: &Data, fields: &[String]) -> Vec<Vec<String>> {
                     ("psTTM", opt(&b.ps_ttm)),
                     ("pcfNcfTTM", opt(&b.pcf_ncf_ttm)),
                     ("isST", flag(b.is_st)),
-                ])
-            })
-            .collect(),
-        Data::PeriodBars(v) => v
-            .iter()
-            .map(|b| {
-                HashMap::from([
-                    ("date", b.date.to_string()),
-                    ("code", b.code.clone()),
-                    ("open", opt(&b.open)),
-                    ("high", opt(&b.high)),
-                    ("low", opt(&b.low)),
-                    ("close", opt(&b.close)),
-                    ("volume", opt(&b.volume)),
-                    ("amount", opt(&b.amount)),
-                    (
-                        "adjustflag",
-                        b.adjustflag.map(|a| a.code().to_owned()).unwrap_or_default(),
-                    ),
-                    ("turn", opt(&b.turn)),
-                    ("pctChg", opt(&b.pct_chg)),
-                ])
-            })
-            .collect(),
-        Data::MinuteBars(v) => v
-            .iter()
-            .map(|b| {
-                HashMap::from([
-                    ("date", b.date.to_string()),
-                    ("time", b.time.format("%Y%m%d%H%M%S%3f").to_string()),
-                    ("code", b.code.clone()),
-                    ("open", opt(&b.open)),
-                    ("high", opt(&b.high)),
-                    ("low", opt(&b.low)),
-                    ("close", opt(&b.close)),
-                    ("volume", opt(&b.volume)),
-                    ("amount", opt(&b.amount)),
-                    (
-                        "adjustflag",
-                        b.adjustflag.map(|a| a.code().to_owned()).unwrap_or_default(),
-                    ),
-                ])
-            })
-            .collect(),
-        Data::AdjustFactors(v) => v
-            .iter()
-            .map(|f| {
-                HashMap::from([
-                    ("code", f.code.clone()),
-                    ("dividOperateDate", f.operate_date.to_string()),
-                    ("foreAdjustFactor", opt(&f.fore)),
-                    ("backAdjustFactor", opt(&f.back)),
-                    ("adjustFactor", opt(&f.factor)),
-                ])
-            })
-            .collect(),
-        Data::TradeDates(v) => v
-            .iter()
-            .map(|t| {
-                HashMap::from([
-                    ("calendar_date", t.date.to_string()),
-                    ("is_trading_day", flag(Some(t.is_trading_day))),
-                ])
-            })
-            .collect(),
-        Data::AllStock(v) => v
-            .iter()
-            .map(|s| {
-                HashMap::from([
-                    ("code", s.code.clone()),
-                    ("tradeStatus", flag(s.trade_status)),
-                    ("code_name", opt(&s.name)),
-                ])
-            })
-            .collect(),
-        Data::StockBasic(v) => v
-            .iter()
-            .map(|s| {
-                HashMap::from([
-                    ("code", s.code.clone()),
-                    ("code_name", opt(&s.name)),
-                    ("ipoDate", opt(&s.ipo_date)),
-                    ("outDate", opt(&s.out_date)),
-                    ("type", opt(&s.sec_type)),
-                    ("status", opt(&s.status)),
-                ])
-            })
-            .collect(),
-        Data::IndexConstituents(v) => v
-            .iter()
-            .map(|c| {
-                HashMap::from([
-                    ("updateDate", c.update_date.to_string()),
-                    ("code", c.code.clone()),
-                    ("code_name", opt(&c.code_name)),
-                ])
-            })
-            .collect(),
-        Data::StockIndustry(v) => v
-            .iter()
-            .map(|s| {
-                HashMap::from([
-                    ("updateDate", s.update_date.to_string()),
-                    ("code", s.code.clone()),
-                    ("code_name", opt(&s.code_name)),
-                    ("industry", opt(&s.industry)),
-                    ("industryClassification", opt(&s.industry_classification)),
-                ])
-            })
-            .collect(),
+                ]
+            )
+        }),
+        Data::PeriodBars(v) => maps(v, |b| {
+            bar_cells!(b, [("turn", opt(&b.turn)), ("pctChg", opt(&b.pct_chg))])
+        }),
+        Data::MinuteBars(v) => maps(v, |b| {
+            bar_cells!(b, [("time", b.time.format("%Y%m%d%H%M%S%3f").to_string())])
+        }),
+        Data::AdjustFactors(v) => maps(v, |f| {
+            vec![
+                ("code", f.code.clone()),
+                ("dividOperateDate", f.operate_date.to_string()),
+                ("foreAdjustFactor", opt(&f.fore)),
+                ("backAdjustFactor", opt(&f.back)),
+                ("adjustFactor", opt(&f.factor)),
+            ]
+        }),
+        Data::TradeDates(v) => maps(v, |t| {
+            vec![
+                ("calendar_date", t.date.to_string()),
+                ("is_trading_day", flag(Some(t.is_trading_day))),
+            ]
+        }),
+        Data::AllStock(v) => maps(v, |s| {
+            vec![
+                ("code", s.code.clone()),
+                ("tradeStatus", flag(s.trade_status)),
+                ("code_name", opt(&s.name)),
+            ]
+        }),
+        Data::StockBasic(v) => maps(v, |s| {
+            vec![
+                ("code", s.code.clone()),
+                ("code_name", opt(&s.name)),
+                ("ipoDate", opt(&s.ipo_date)),
+                ("outDate", opt(&s.out_date)),
+                ("type", opt(&s.sec_type)),
+                ("status", opt(&s.status)),
+            ]
+        }),
+        Data::IndexConstituents(v) => maps(v, |c| {
+            vec![
+                ("updateDate", c.update_date.to_string()),
+                ("code", c.code.clone()),
+                ("code_name", opt(&c.code_name)),
+            ]
+        }),
+        Data::StockIndustry(v) => maps(v, |s| {
+            vec![
+                ("updateDate", s.update_date.to_string()),
+                ("code", s.code.clone()),
+                ("code_name", opt(&s.code_name)),
+                ("industry", opt(&s.industry)),
+                ("industryClassification", opt(&s.industry_classification)),
+            ]
+        }),
         Data::Rows(v) => {
             return v
                 .iter()
@@ -172,24 +130,15 @@ fn to_strings(data: &Data, fields: &[String]) -> Vec<Vec<String>> {
                 .collect()
         }
     };
-    maps.iter()
+    by_name
+        .iter()
         .map(|m| fields.iter().map(|f| m[f.as_str()].clone()).collect())
         .collect()
 }
 
+/// A 95 request of the conformance set: 2000 rows a page, as the official client asks.
 fn hk(code: &str, fields: &str, start: &str, end: &str, freq: Frequency, adj: AdjustFlag) -> Request {
-    Request::HistoryK {
-        user: "anonymous".into(),
-        page: Page::first(2000),
-        query: HistoryKQuery {
-            code: code.into(),
-            fields: fields.into(),
-            start: d(start),
-            end: d(end),
-            frequency: freq,
-            adjust: adj,
-        },
-    }
+    common::history_per_page(2000, code, fields, start, end, freq, adj)
 }
 
 fn split(s: &str) -> Vec<String> {
@@ -233,54 +182,28 @@ fn expected(m: &Market, req: &Request) -> Result<(Vec<String>, Vec<Vec<String>>)
     })
 }
 
+/// The 95 requests of the conformance set asked under every adjust flag: fields, start, end,
+/// frequency.
+const PER_FLAG: [(&str, &str, &str, Frequency); 5] = [
+    (DAILY_FIELDS, "2024-01-01", "2024-03-31", Frequency::Daily),
+    (PERIOD_FIELDS, "2023-06-01", "2024-06-30", Frequency::Weekly),
+    (PERIOD_FIELDS, "2020-01-01", "2024-06-30", Frequency::Monthly),
+    (MINUTE_FIELDS, "2024-01-02", "2024-01-05", Frequency::Min5),
+    (MINUTE_FIELDS, "2024-01-02", "2024-01-12", Frequency::Min60),
+];
+
 fn conformance_set() -> Vec<Request> {
     let mut v = Vec::new();
     let u = || "anonymous".to_owned();
     for adj in AdjustFlag::ALL {
-        v.push(hk(
-            "sh.600000",
-            DAILY_FIELDS,
-            "2024-01-01",
-            "2024-03-31",
-            Frequency::Daily,
-            adj,
-        ));
-        v.push(hk(
-            "sh.600000",
-            PERIOD_FIELDS,
-            "2023-06-01",
-            "2024-06-30",
-            Frequency::Weekly,
-            adj,
-        ));
-        v.push(hk(
-            "sh.600000",
-            PERIOD_FIELDS,
-            "2020-01-01",
-            "2024-06-30",
-            Frequency::Monthly,
-            adj,
-        ));
-        v.push(hk(
-            "sh.600000",
-            MINUTE_FIELDS,
-            "2024-01-02",
-            "2024-01-05",
-            Frequency::Min5,
-            adj,
-        ));
-        v.push(hk(
-            "sh.600000",
-            MINUTE_FIELDS,
-            "2024-01-02",
-            "2024-01-12",
-            Frequency::Min60,
-            adj,
-        ));
+        for (fields, start, end, freq) in PER_FLAG {
+            v.push(hk("sh.600000", fields, start, end, freq, adj));
+        }
     }
+    let fields = "date,code,close,preclose,volume,tradestatus";
     v.push(hk(
         "sh.600000",
-        "date,code,close,preclose,volume,tradestatus",
+        fields,
         "2010-01-01",
         "2024-12-31",
         Frequency::Daily,
@@ -295,45 +218,33 @@ fn conformance_set() -> Vec<Request> {
         AdjustFlag::None,
     ));
     for day in ["2024-01-02", "2024-06-20", "2024-01-06"] {
-        v.push(Request::DailyAStock {
-            user: u(),
-            date: d(day),
-        });
-        v.push(Request::DailyEtf {
-            user: u(),
-            date: d(day),
-        });
-        v.push(Request::DailyAdjustFactor {
-            user: u(),
-            date: d(day),
-        });
+        v.push(common::astock(day));
+        v.push(common::etf(day));
+        v.push(common::day_factors(day));
     }
+    let all = Page::first(2000);
     v.push(Request::TradeDates {
         user: u(),
-        page: Page::first(2000),
+        page: all,
         start: d("2024-01-01"),
         end: d("2024-12-31"),
     });
     v.push(Request::AllStock {
         user: u(),
-        page: Page::first(2000),
+        page: all,
         day: d("2024-01-02"),
     });
-    v.push(Request::StockBasic {
-        user: u(),
-        page: Page::first(2000),
-        code: "sh.600000".into(),
-        code_name: String::new(),
-    });
-    v.push(Request::StockBasic {
-        user: u(),
-        page: Page::first(2000),
-        code: String::new(),
-        code_name: String::new(),
-    });
+    for code in ["sh.600000", ""] {
+        v.push(Request::StockBasic {
+            user: u(),
+            page: all,
+            code: code.into(),
+            code_name: String::new(),
+        });
+    }
     v.push(Request::AdjustFactor {
         user: u(),
-        page: Page::first(2000),
+        page: all,
         code: "sh.600000".into(),
         start: d("2015-01-01"),
         end: d("2024-12-31"),
@@ -342,14 +253,14 @@ fn conformance_set() -> Vec<Request> {
         for index in StockIndex::ALL {
             v.push(Request::IndexConstituents {
                 user: u(),
-                page: Page::first(2000),
+                page: all,
                 index,
                 date,
             });
         }
         v.push(Request::StockIndustry {
             user: u(),
-            page: Page::first(2000),
+            page: all,
             code: "sh.600000".into(),
             date,
         });
@@ -361,22 +272,19 @@ fn conformance_set() -> Vec<Request> {
         code: String::new(),
         date: Some(d("2024-06-20")),
     });
-    v.push(hk(
-        "sh.999999",
-        "date,close",
-        "2024-01-01",
-        "2024-01-31",
-        Frequency::Daily,
-        AdjustFlag::None,
-    ));
-    v.push(hk(
-        "sh.600000",
-        "date,nonsense",
-        "2024-01-01",
-        "2024-01-31",
-        Frequency::Daily,
-        AdjustFlag::None,
-    ));
+    // An unknown code, an unknown field.
+    let january = |code, fields| {
+        hk(
+            code,
+            fields,
+            "2024-01-01",
+            "2024-01-31",
+            Frequency::Daily,
+            AdjustFlag::None,
+        )
+    };
+    v.push(january("sh.999999", "date,close"));
+    v.push(january("sh.600000", "date,nonsense"));
     v
 }
 

@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use baostock::value::{AdjustFlag, Frequency, ADJUST_FACTOR_FIELDS, DAILY_FIELDS};
@@ -12,7 +12,7 @@ use baostock::StockIndex;
 use baostock_emulator::handler::{
     ALL_STOCK_FIELDS, INDEX_CONSTITUENT_FIELDS, STOCK_BASIC_FIELDS, STOCK_INDUSTRY_FIELDS, TRADE_DATES_FIELDS,
 };
-use baostock_emulator::{Emulator, EmulatorConfig, Market};
+use baostock_emulator::{Emulator, Market};
 use common::d;
 use serde_json::Value;
 
@@ -103,37 +103,38 @@ fn python() -> PathBuf {
     python
 }
 
-/// Checks one query of the official client against the library's answer.
-fn check(m: &Market, q: &Value) {
-    let what = format!("{} {} {} {}", q["phase"], q["api"], q["args"], q["kwargs"]);
+/// Checks a query's error code against the library's; returns the library's answer.
+fn check_code(m: &Market, q: &Value, what: &str) -> (String, Vec<String>, Vec<Vec<String>>) {
     let (code, fields, rows) = expected(m, q);
     assert_eq!(q["error_code"].as_str().unwrap(), code, "{what}: {}", q["error_msg"]);
+    (code, fields, rows)
+}
+
+/// Checks a query's fields and rows against the library's.
+fn check_rows(q: &Value, what: &str, fields: &[String], rows: &[Vec<String>]) {
     assert_eq!(strs(&q["fields"]), fields, "{what}");
     let got: Vec<Vec<String>> = q["rows"].as_array().unwrap().iter().map(strs).collect();
     assert_eq!(got.len(), rows.len(), "{what}: row count");
-    for (i, (g, e)) in got.iter().zip(&rows).enumerate() {
+    for (i, (g, e)) in got.iter().zip(rows).enumerate() {
         assert_eq!(g, e, "{what}: row {i}");
     }
 }
 
-#[test]
-fn official_python_client_sees_reference_data_and_a_new_dividend() {
-    let python = python();
-    let emu = Emulator::start(EmulatorConfig {
-        control: Some("127.0.0.1:0".parse().unwrap()),
-        ..common::config(baostock_emulator::MarketConfig::default().codes)
-    })
-    .unwrap();
-    // The market as built, for the answers before the action.
-    let built = Market::new(emu.market().config().clone());
-    let action = "corporate-action sh.600000 2025-03-12 1300000";
-    let script = repo_root().join("crates/baostock-emulator/tests/python/official_reference.py");
-    let out = Command::new(&python)
-        .arg(&script)
+/// Checks one query of the official client against the library's answer.
+fn check(m: &Market, q: &Value) {
+    let what = format!("{} {} {} {}", q["phase"], q["api"], q["args"], q["kwargs"]);
+    let (_, fields, rows) = check_code(m, q, &what);
+    check_rows(q, &what, &fields, &rows);
+}
+
+/// Runs the official client's `script` (below the repo) with `python` against `emu`, `args`
+/// after its address; returns what it printed, checking that it ran the official client.
+fn run(python: &Path, script: &str, emu: &Emulator, args: &[String]) -> Value {
+    let out = Command::new(python)
+        .arg(repo_root().join(script))
         .arg(emu.addr().ip().to_string())
         .arg(emu.addr().port().to_string())
-        .arg(emu.control_addr().unwrap().port().to_string())
-        .arg(action)
+        .args(args)
         .output()
         .expect("python runs");
     assert!(
@@ -143,6 +144,25 @@ fn official_python_client_sees_reference_data_and_a_new_dividend() {
     );
     let v: Value = serde_json::from_slice(&out.stdout).expect("script prints JSON");
     assert_eq!(v["client_version"], "00.9.40");
+    v
+}
+
+#[test]
+fn official_python_client_sees_reference_data_and_a_new_dividend() {
+    let python = python();
+    let emu = Emulator::start(common::with_control_port(common::config(
+        baostock_emulator::MarketConfig::default().codes,
+    )))
+    .unwrap();
+    // The market as built, for the answers before the action.
+    let built = Market::new(emu.market().config().clone());
+    let action = "corporate-action sh.600000 2025-03-12 1300000";
+    let v = run(
+        &python,
+        "crates/baostock-emulator/tests/python/official_reference.py",
+        &emu,
+        &[emu.control_addr().unwrap().port().to_string(), action.to_owned()],
+    );
     assert_eq!(
         (&v["login"]["error_code"], &v["logout"]["error_code"]),
         (&"0".into(), &"0".into())
@@ -226,20 +246,7 @@ fn official_python_client_gets_exactly_the_library_values() {
     // Compared with the (ungated) library, 9A of 2024 days included: every day published, no
     // floors.
     let emu = common::start_always(baostock_emulator::MarketConfig::default().codes);
-    let script = repo_root().join("scripts/conformance/official_client.py");
-    let out = Command::new(&python)
-        .arg(&script)
-        .arg(emu.addr().ip().to_string())
-        .arg(emu.addr().port().to_string())
-        .output()
-        .expect("python runs");
-    assert!(
-        out.status.success(),
-        "script failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_slice(&out.stdout).expect("script prints JSON");
-    assert_eq!(v["client_version"], "00.9.40");
+    let v = run(&python, "scripts/conformance/official_client.py", &emu, &[]);
     assert_eq!(v["login"]["error_code"], "0");
     assert_eq!(v["logout"]["error_code"], "0");
     let m = emu.market();
@@ -249,18 +256,12 @@ fn official_python_client_gets_exactly_the_library_values() {
     let mut errors = 0;
     for q in queries {
         let what = format!("{} {} {}", q["api"], q["args"], q["kwargs"]);
-        let (code, fields, rows) = expected(m, q);
-        assert_eq!(q["error_code"].as_str().unwrap(), code, "{what}: {}", q["error_msg"]);
+        let (code, fields, rows) = check_code(m, q, &what);
         if code != "0" {
             errors += 1;
             continue;
         }
-        assert_eq!(strs(&q["fields"]), fields, "{what}");
-        let got: Vec<Vec<String>> = q["rows"].as_array().unwrap().iter().map(strs).collect();
-        assert_eq!(got.len(), rows.len(), "{what}: row count");
-        for (i, (g, e)) in got.iter().zip(&rows).enumerate() {
-            assert_eq!(g, e, "{what}: row {i}");
-        }
+        check_rows(q, &what, &fields, &rows);
         if q["pages"].as_u64().unwrap() > 1 {
             paged += 1;
             assert!(rows.len() >= 2000);

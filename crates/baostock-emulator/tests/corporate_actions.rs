@@ -4,34 +4,18 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpStream;
-use std::time::Duration;
-
 use baostock::value::{AdjustFlag, Frequency, DAILY_FIELDS, MINUTE_FIELDS, PERIOD_FIELDS};
 use baostock::{Page, Request};
-use baostock_emulator::{ActionError, CorporateAction, Emulator, EmulatorConfig, Market, MarketConfig};
+use baostock_emulator::{ActionError, CorporateAction, Market};
 use chrono::NaiveDate;
-use common::{d, Raw};
+use common::{col, d, dec, Raw};
 use rust_decimal::{Decimal, RoundingStrategy};
-use serde_json::Value;
 
 const CODE: &str = "sh.600000";
 
+/// The market these tests amend.
 fn market() -> Market {
-    Market::new(MarketConfig {
-        codes: 400,
-        end: Some(common::end_date()),
-        ..MarketConfig::default()
-    })
-}
-
-fn dec(s: &str) -> Decimal {
-    s.parse().unwrap_or_else(|_| panic!("not a decimal: {s:?}"))
-}
-
-fn col(fields: &str, name: &str) -> usize {
-    fields.split(',').position(|f| f == name).unwrap()
+    common::market(400)
 }
 
 fn round6(x: Decimal) -> Decimal {
@@ -351,33 +335,12 @@ fn bad_actions_are_refused_and_change_nothing() {
     assert!(dec(&latest.last().unwrap()[3]) <= dec("1000000000"));
 }
 
-fn control(emu: &Emulator) -> (BufReader<TcpStream>, TcpStream) {
-    let s = TcpStream::connect(emu.control_addr().unwrap()).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    (BufReader::new(s.try_clone().unwrap()), s)
-}
-
-fn command(io: &mut (BufReader<TcpStream>, TcpStream), line: &str) -> Value {
-    io.1.write_all(format!("{line}\n").as_bytes()).unwrap();
-    let mut answer = String::new();
-    io.0.read_line(&mut answer).unwrap();
-    serde_json::from_str(&answer).unwrap_or_else(|e| panic!("{line}: {answer:?}: {e}"))
-}
-
 #[test]
 fn the_control_port_adds_and_clears_actions_seen_on_the_wire() {
-    let emu = Emulator::start(EmulatorConfig {
-        control: Some("127.0.0.1:0".parse().unwrap()),
-        ..common::config(100)
-    })
-    .unwrap();
-    let mut io = control(&emu);
+    let (emu, mut io) = common::start_controlled(common::config(100));
     let mut c = Raw::connect(&emu);
     c.login();
-    let day = Request::DailyAdjustFactor {
-        user: "anonymous".into(),
-        date: d("2025-03-12"),
-    };
+    let day = common::day_factors("2025-03-12");
     let factors = Request::AdjustFactor {
         user: "anonymous".into(),
         page: Page::first(2000),
@@ -393,7 +356,7 @@ fn the_control_port_adds_and_clears_actions_seen_on_the_wire() {
     assert_eq!(data(&mut c, &day, 4), "");
     assert_eq!(data(&mut c, &factors, 6), "");
     assert_eq!(
-        command(&mut io, "corporate-action sh.600000 2025-03-12 1300000"),
+        io.command("corporate-action sh.600000 2025-03-12 1300000"),
         serde_json::json!({"ok": true})
     );
     let row = emu.market().daily_adjust_factors(d("2025-03-12"));
@@ -402,7 +365,7 @@ fn the_control_port_adds_and_clears_actions_seen_on_the_wire() {
     assert_eq!(data(&mut c, &day, 4), json, "9C on the wire");
     assert_eq!(data(&mut c, &factors, 6), json, "15 on the wire");
     assert_eq!(
-        command(&mut io, "status")["corporate_actions"],
+        io.command("status")["corporate_actions"],
         serde_json::json!([{"code": "sh.600000", "date": "2025-03-12", "ratio_ppm": 1300000}])
     );
     assert_eq!(emu.controls().corporate_actions().len(), 1);
@@ -415,17 +378,12 @@ fn the_control_port_adds_and_clears_actions_seen_on_the_wire() {
         "corporate-action sh.600000 2025-03-12",
         "corporate-action sh.600000 2025-03-12 1300000 x",
     ] {
-        let v = command(&mut io, bad);
-        assert_eq!(v["ok"], false, "{bad}");
-        assert!(v["error"].as_str().unwrap().len() > 5, "{bad}: {v}");
+        io.assert_refused(bad);
     }
     assert_eq!(emu.controls().corporate_actions().len(), 1, "errors change nothing");
-    assert_eq!(
-        command(&mut io, "clear-corporate-actions"),
-        serde_json::json!({"ok": true})
-    );
+    assert_eq!(io.command("clear-corporate-actions"), serde_json::json!({"ok": true}));
     assert!(emu.controls().corporate_actions().is_empty());
-    assert_eq!(command(&mut io, "status")["corporate_actions"], serde_json::json!([]));
+    assert_eq!(io.command("status")["corporate_actions"], serde_json::json!([]));
     assert_eq!(data(&mut c, &day, 4), "");
     // The Rust API does the same.
     emu.controls()

@@ -2,16 +2,15 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::{IpAddr, TcpStream};
+use std::io::{BufRead, BufReader};
+use std::net::IpAddr;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use baostock::frame::Frame;
-use baostock::Request;
 use baostock_emulator::{Clock, Emulator, EmulatorConfig, Kind, SessionConfig};
 use chrono::{NaiveDate, NaiveDateTime};
-use common::{d, Raw};
+use common::{d, etf, logout, Control, Raw};
 use serde_json::Value;
 
 fn at(s: &str) -> NaiveDateTime {
@@ -20,37 +19,6 @@ fn at(s: &str) -> NaiveDateTime {
 
 fn code(f: &Frame) -> &str {
     f.body.split('\x01').next().unwrap()
-}
-
-fn etf(date: &str) -> Request {
-    Request::DailyEtf {
-        user: "anonymous".into(),
-        date: d(date),
-    }
-}
-
-fn logout() -> Request {
-    Request::Logout {
-        user: "anonymous".into(),
-        time: "20240102150000".into(),
-    }
-}
-
-struct Control(BufReader<TcpStream>, TcpStream);
-
-impl Control {
-    fn connect(addr: std::net::SocketAddr) -> Control {
-        let s = TcpStream::connect(addr).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        Control(BufReader::new(s.try_clone().unwrap()), s)
-    }
-
-    fn command(&mut self, line: &str) -> Value {
-        self.1.write_all(format!("{line}\n").as_bytes()).unwrap();
-        let mut answer = String::new();
-        self.0.read_line(&mut answer).unwrap();
-        serde_json::from_str(&answer).unwrap_or_else(|e| panic!("{line}: {answer:?}: {e}"))
-    }
 }
 
 fn localhost() -> IpAddr {
@@ -64,9 +32,8 @@ fn limited(limit: u64, clock: &str) -> Emulator {
             ..SessionConfig::default()
         },
         clock: Some(at(clock)),
-        control: Some("127.0.0.1:0".parse().unwrap()),
         // The clock's own day and ETF bars of 2024 have rows.
-        ..common::config_always(40)
+        ..common::with_control_port(common::config_always(40))
     })
     .unwrap()
 }
@@ -74,7 +41,7 @@ fn limited(limit: u64, clock: &str) -> Emulator {
 #[test]
 fn the_request_beyond_the_daily_limit_and_every_later_one_are_blacklisted() {
     let emu = limited(5, "2024-01-02T10:00:00");
-    let mut io = Control::connect(emu.control_addr().unwrap());
+    let mut io = Control::connect(&emu);
     assert_eq!(io.command("status")["daily_limit"], 5);
     let mut a = Raw::connect(&emu);
     // Under the limit every answer succeeds: a login and four queries.
@@ -172,12 +139,7 @@ fn a_blacklist_period_set_for_sessions_also_applies_to_the_daily_limit() {
 #[test]
 fn a_frozen_clock_stays_and_a_running_clock_crosses_midnight() {
     // Under `always` a day is published from its midnight, and ETF bars of 2024 exist.
-    let emu = Emulator::start(EmulatorConfig {
-        control: Some("127.0.0.1:0".parse().unwrap()),
-        ..common::config_always(40)
-    })
-    .unwrap();
-    let mut io = Control::connect(emu.control_addr().unwrap());
+    let (emu, mut io) = common::start_controlled(common::config_always(40));
     assert_eq!(io.command("status")["clock"], "real");
 
     // Frozen (the default meaning of `clock T`): time does not move.
@@ -271,7 +233,7 @@ fn the_binary_takes_a_daily_limit_and_a_running_clock() {
     };
     let addr = addr_of();
     let control = addr_of();
-    let mut io = Control::connect(control);
+    let mut io = Control::connect_to(control);
     let s = io.command("status");
     assert_eq!(
         (s["daily_limit"].clone(), s["clock"].clone()),
@@ -283,9 +245,7 @@ fn the_binary_takes_a_daily_limit_and_a_running_clock() {
         .unwrap()
         .starts_with(&start.format("%Y-%m-%dT12:").to_string()));
 
-    let stream = TcpStream::connect(addr).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let mut raw = Raw::from_stream(stream);
+    let mut raw = Raw::connect_to(addr);
     raw.login();
     assert_eq!(raw.request(&etf("2024-01-02")).0.msg_type.as_str(), "9B");
     assert_eq!(code(&raw.request(&etf("2024-01-02")).0), "10001011");

@@ -10,23 +10,21 @@ use std::time::{Duration, Instant};
 use baostock::client::{ClientError, ErrorClass, Pool, Session};
 use baostock::reply::Reply;
 use baostock::value::{AdjustFlag, Frequency};
-use baostock::{DecodeError, HistoryKQuery, Page, Request};
+use baostock::{DecodeError, Page, Request};
 use baostock_emulator::{Emulator, EmulatorConfig, FaultConfig, FaultMode, ScriptedFault};
 use common::{d, Raw};
 
+/// The query the faults are injected into: two months of daily bars.
 fn k() -> Request {
-    Request::HistoryK {
-        user: "anonymous".into(),
-        page: Page::first(2000),
-        query: HistoryKQuery {
-            code: "sh.600000".into(),
-            fields: "date,code,close,volume".into(),
-            start: d("2024-01-01"),
-            end: d("2024-02-29"),
-            frequency: Frequency::Daily,
-            adjust: AdjustFlag::None,
-        },
-    }
+    common::history_per_page(
+        2000,
+        "sh.600000",
+        "date,code,close,volume",
+        "2024-01-01",
+        "2024-02-29",
+        Frequency::Daily,
+        AdjustFlag::None,
+    )
 }
 
 fn scripted(t: &str, nth: u64, mode: FaultMode) -> FaultConfig {

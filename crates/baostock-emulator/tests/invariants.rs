@@ -8,24 +8,8 @@ use baostock::value::{AdjustFlag, Frequency, DAILY_FIELDS, MINUTE_FIELDS, PERIOD
 use baostock_emulator::calendar::is_trading_day;
 use baostock_emulator::{Market, MarketConfig, SecType};
 use chrono::{Datelike, NaiveDate};
-use common::d;
+use common::{col, d, dec, market};
 use rust_decimal::{Decimal, RoundingStrategy};
-
-fn market(codes: usize) -> Market {
-    Market::new(MarketConfig {
-        codes,
-        end: Some(common::end_date()),
-        ..MarketConfig::default()
-    })
-}
-
-fn dec(s: &str) -> Decimal {
-    s.parse().unwrap_or_else(|_| panic!("not a decimal: {s:?}"))
-}
-
-fn col(fields: &str, name: &str) -> usize {
-    fields.split(',').position(|f| f == name).unwrap()
-}
 
 /// Codes of each type, a few of each.
 fn sample(m: &Market, ty: SecType, n: usize) -> Vec<String> {

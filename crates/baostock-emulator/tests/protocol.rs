@@ -5,47 +5,13 @@ mod common;
 
 use std::io::Read;
 
-use baostock::frame::{encode_request, inflate, MsgType, CLIENT_VERSION, END_MARKER, HEADER_LEN};
+use baostock::frame::{inflate, CLIENT_VERSION, END_MARKER, HEADER_LEN};
 use baostock::json::parse_records;
 use baostock::value::{AdjustFlag, Frequency, ADJUST_FACTOR_FIELDS, DAILY_FIELDS};
 use baostock::{HistoryKQuery, Page, Request};
 use baostock_emulator::{Emulator, EmulatorConfig, Publication};
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
-use common::{d, Raw};
-
-fn capture(name: &str) -> (Vec<u8>, Vec<u8>) {
-    let dir = common::captures_dir().join(name);
-    (
-        std::fs::read(dir.join("request.bin")).unwrap_or_else(|e| panic!("{}: {e}", dir.display())),
-        std::fs::read(dir.join("response.bin")).unwrap(),
-    )
-}
-
-fn history(code: &str, fields: &str, start: &str, end: &str, freq: Frequency, adj: AdjustFlag) -> Request {
-    Request::HistoryK {
-        user: "anonymous".into(),
-        page: Page::first(10000),
-        query: HistoryKQuery {
-            code: code.into(),
-            fields: fields.into(),
-            start: d(start),
-            end: d(end),
-            frequency: freq,
-            adjust: adj,
-        },
-    }
-}
-
-fn raw_request(t: &str, fields: &[&str]) -> Vec<u8> {
-    let t = MsgType::new(t.as_bytes().try_into().unwrap()).unwrap();
-    encode_request(CLIENT_VERSION, t, fields)
-}
-
-fn error_of(frame: &baostock::frame::Frame) -> (String, String) {
-    assert_eq!(frame.msg_type, MsgType::ERROR, "{}", frame.body);
-    let (c, m) = frame.body.split_once('\x01').unwrap();
-    (c.to_owned(), m.to_owned())
-}
+use common::{astock, capture, d, error_of, history, raw_request, Raw};
 
 #[test]
 fn synthetic_answers_equal_the_captured_bytes_where_the_data_agree() {
@@ -98,6 +64,28 @@ fn errors_have_the_documented_codes() {
     // Before login.
     assert_eq!(error_of(&c.request(&daily).0).0, "10001001");
     c.login();
+    // A 95 request of unadjusted bars to 2024-01-31, encoded.
+    let k_bytes = |code, fields, start, frequency| {
+        history(code, fields, start, "2024-01-31", frequency, AdjustFlag::None).encode(CLIENT_VERSION)
+    };
+    // A 95 request of January's dates spelled field by field, with this frequency and adjust flag.
+    let k_raw = |frequency: &str, adjust: &str| {
+        raw_request(
+            "95",
+            &[
+                "query_history_k_data_plus",
+                "anonymous",
+                "1",
+                "10000",
+                "sh.600000",
+                "date",
+                "2024-01-01",
+                "2024-01-31",
+                frequency,
+                adjust,
+            ],
+        )
+    };
     let cases: Vec<(Vec<u8>, &str)> = vec![
         (
             raw_request("75", &["query_cpi_data", "anonymous", "1", "10000"]),
@@ -129,90 +117,18 @@ fn errors_have_the_documented_codes() {
             raw_request("98", &["query_daily_history_k_AStock", "anonymous"]),
             "10004006",
         ),
+        (k_bytes("sh.999999", "date", "2024-01-01", Frequency::Daily), "10004011"),
         (
-            history(
-                "sh.999999",
-                "date",
-                "2024-01-01",
-                "2024-01-31",
-                Frequency::Daily,
-                AdjustFlag::None,
-            )
-            .encode(CLIENT_VERSION),
-            "10004011",
-        ),
-        (
-            history(
-                "sh.600000",
-                "date,bogus",
-                "2024-01-01",
-                "2024-01-31",
-                Frequency::Daily,
-                AdjustFlag::None,
-            )
-            .encode(CLIENT_VERSION),
+            k_bytes("sh.600000", "date,bogus", "2024-01-01", Frequency::Daily),
             "10004012",
         ),
         (
-            history(
-                "sh.600000",
-                "date,preclose",
-                "2024-01-01",
-                "2024-01-31",
-                Frequency::Weekly,
-                AdjustFlag::None,
-            )
-            .encode(CLIENT_VERSION),
+            k_bytes("sh.600000", "date,preclose", "2024-01-01", Frequency::Weekly),
             "10004012",
         ),
-        (
-            history(
-                "sh.600000",
-                "date",
-                "1980-01-01",
-                "2024-01-31",
-                Frequency::Daily,
-                AdjustFlag::None,
-            )
-            .encode(CLIENT_VERSION),
-            "10004013",
-        ),
-        (
-            raw_request(
-                "95",
-                &[
-                    "query_history_k_data_plus",
-                    "anonymous",
-                    "1",
-                    "10000",
-                    "sh.600000",
-                    "date",
-                    "2024-01-01",
-                    "2024-01-31",
-                    "x",
-                    "3",
-                ],
-            ),
-            "10004006",
-        ),
-        (
-            raw_request(
-                "95",
-                &[
-                    "query_history_k_data_plus",
-                    "anonymous",
-                    "1",
-                    "10000",
-                    "sh.600000",
-                    "date",
-                    "2024-01-01",
-                    "2024-01-31",
-                    "d",
-                    "4",
-                ],
-            ),
-            "10004006",
-        ),
+        (k_bytes("sh.600000", "date", "1980-01-01", Frequency::Daily), "10004013"),
+        (k_raw("x", "3"), "10004006"),
+        (k_raw("d", "4"), "10004006"),
         (
             raw_request("98", &["query_daily_history_k_AStock", "anonymous", "2024/01/02"]),
             "10004006",
@@ -393,10 +309,6 @@ fn publication_time_and_clock_gate_the_days_rows() {
     .unwrap();
     let mut c = Raw::connect(&emu);
     c.login();
-    let day = |t: &str| Request::DailyAStock {
-        user: "anonymous".into(),
-        date: d(t),
-    };
     let k = history(
         "sh.600000",
         "date",
@@ -405,14 +317,14 @@ fn publication_time_and_clock_gate_the_days_rows() {
         Frequency::Daily,
         AdjustFlag::None,
     );
-    assert!(rows_of(&mut c, &day("2024-01-02"), 4, 18).is_empty());
-    assert!(!rows_of(&mut c, &day("2023-12-29"), 4, 18).is_empty());
+    assert!(rows_of(&mut c, &astock("2024-01-02"), 4, 18).is_empty());
+    assert!(!rows_of(&mut c, &astock("2023-12-29"), 4, 18).is_empty());
     assert_eq!(rows_of(&mut c, &k, 6, 1), [["2023-12-28"], ["2023-12-29"]]);
     emu.controls().set_clock(Some(NaiveDateTime::new(
         d("2024-01-02"),
         NaiveTime::from_hms_opt(17, 0, 0).unwrap(),
     )));
-    let rows = rows_of(&mut c, &day("2024-01-02"), 4, 18);
+    let rows = rows_of(&mut c, &astock("2024-01-02"), 4, 18);
     assert_eq!(rows, emu.market().daily_astock(d("2024-01-02")));
     assert_eq!(
         rows_of(&mut c, &k, 6, 1),
@@ -420,10 +332,10 @@ fn publication_time_and_clock_gate_the_days_rows() {
     );
     emu.controls().set_publish_time(None);
     assert_eq!(rows_of(&mut c, &k, 6, 1).len(), 3, "2024-01-03 is still the future");
-    assert!(rows_of(&mut c, &day("2024-01-03"), 4, 18).is_empty());
+    assert!(rows_of(&mut c, &astock("2024-01-03"), 4, 18).is_empty());
     emu.controls().set_clock(None);
     assert_eq!(rows_of(&mut c, &k, 6, 1).len(), 4);
-    assert!(!rows_of(&mut c, &day("2024-01-03"), 4, 18).is_empty());
+    assert!(!rows_of(&mut c, &astock("2024-01-03"), 4, 18).is_empty());
 }
 
 #[test]
@@ -508,13 +420,7 @@ fn counters_count_requests_bytes_and_sessions() {
     for _ in 0..3 {
         bytes_95 += a.request(&k).1.len() as u64;
     }
-    let bytes_98 = b
-        .request(&Request::DailyAStock {
-            user: "anonymous".into(),
-            date: d("2024-01-02"),
-        })
-        .1
-        .len() as u64;
+    let bytes_98 = b.request(&astock("2024-01-02")).1.len() as u64;
     let c = emu.counters();
     assert_eq!(c.requests("00"), 2);
     assert_eq!(c.requests("95"), 3);
@@ -524,10 +430,7 @@ fn counters_count_requests_bytes_and_sessions() {
     assert_eq!(c.bytes_by_type["98"], bytes_98);
     assert_eq!((c.sessions_total, c.sessions_active, c.peak_sessions), (2, 2, 2));
     assert_eq!(c.faults_injected, 0);
-    let (f, _) = a.request(&Request::Logout {
-        user: "anonymous".into(),
-        time: "20240102150000".into(),
-    });
+    let (f, _) = a.request(&common::logout());
     assert_eq!(f.msg_type.as_str(), "03");
     assert_eq!(emu.counters().sessions_active, 1);
     emu.reset_counters();
@@ -557,15 +460,7 @@ fn concurrent_sessions_are_counted_and_served_in_parallel() {
                 let mut c = Raw::connect(&emu);
                 c.login();
                 barrier.wait();
-                let rows = rows_of(
-                    &mut c,
-                    &Request::DailyAStock {
-                        user: "anonymous".into(),
-                        date: d("2024-01-02"),
-                    },
-                    4,
-                    18,
-                );
+                let rows = rows_of(&mut c, &astock("2024-01-02"), 4, 18);
                 assert_eq!(rows, want);
                 barrier.wait();
             });

@@ -6,32 +6,29 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command};
 
 use baostock::frame::MsgType;
 use baostock::json::parse_records;
 use baostock::value::{AdjustFlag, Frequency, MINUTE_FIELDS, PERIOD_FIELDS};
-use baostock::{HistoryKQuery, Page, Request, StockIndex};
+use baostock::{Page, Request, StockIndex};
 use baostock_emulator::calendar::is_trading_day;
 use baostock_emulator::{Emulator, EmulatorConfig, Kind, Market, Schedule, SecType};
 use chrono::{NaiveDateTime, NaiveTime};
-use common::{d, Raw};
+use common::{astock, d, day_factors, etf, Control, Raw};
 use serde_json::Value;
 
 /// The last day of these markets: past the ETF floor (2026-01-05) and January 2026.
 const END: &str = "2026-03-31";
 
 fn config(publication: Schedule) -> EmulatorConfig {
-    EmulatorConfig {
+    common::with_control_port(EmulatorConfig {
         codes: 200,
         end: Some(d(END)),
         publication,
-        control: Some("127.0.0.1:0".parse().unwrap()),
         ..EmulatorConfig::default()
-    }
+    })
 }
 
 fn at(s: &str) -> NaiveDateTime {
@@ -42,49 +39,14 @@ fn hm(h: u32, m: u32) -> Option<NaiveTime> {
     NaiveTime::from_hms_opt(h, m, 0)
 }
 
-fn user() -> String {
-    "anonymous".into()
-}
-
+/// A 95 request of unadjusted bars.
 fn k(code: &str, fields: &str, start: &str, end: &str, frequency: Frequency) -> Request {
-    Request::HistoryK {
-        user: user(),
-        page: Page::first(10000),
-        query: HistoryKQuery {
-            code: code.into(),
-            fields: fields.into(),
-            start: d(start),
-            end: d(end),
-            frequency,
-            adjust: AdjustFlag::None,
-        },
-    }
-}
-
-fn astock(day: &str) -> Request {
-    Request::DailyAStock {
-        user: user(),
-        date: d(day),
-    }
-}
-
-fn etf(day: &str) -> Request {
-    Request::DailyEtf {
-        user: user(),
-        date: d(day),
-    }
-}
-
-fn factors(day: &str) -> Request {
-    Request::DailyAdjustFactor {
-        user: user(),
-        date: d(day),
-    }
+    common::history(code, fields, start, end, frequency, AdjustFlag::None)
 }
 
 fn factors_of(code: &str, start: &str, end: &str) -> Request {
     Request::AdjustFactor {
-        user: user(),
+        user: "anonymous".into(),
         page: Page::first(10000),
         code: code.into(),
         start: d(start),
@@ -94,7 +56,7 @@ fn factors_of(code: &str, start: &str, end: &str) -> Request {
 
 fn hs300(date: Option<&str>) -> Request {
     Request::IndexConstituents {
-        user: user(),
+        user: "anonymous".into(),
         page: Page::first(10000),
         index: StockIndex::Hs300,
         date: date.map(d),
@@ -139,21 +101,10 @@ fn trading(m: &Market, sec_type: SecType, days: &[&str]) -> String {
         .clone()
 }
 
-struct Control(BufReader<TcpStream>, TcpStream);
-
-impl Control {
-    fn connect(emu: &Emulator) -> Control {
-        let s = TcpStream::connect(emu.control_addr().unwrap()).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        Control(BufReader::new(s.try_clone().unwrap()), s)
-    }
-
-    fn command(&mut self, line: &str) -> Value {
-        self.1.write_all(format!("{line}\n").as_bytes()).unwrap();
-        let mut answer = String::new();
-        self.0.read_line(&mut answer).unwrap();
-        serde_json::from_str(&answer).unwrap_or_else(|e| panic!("{line}: {answer:?}: {e}"))
-    }
+/// The library's unadjusted weekly or monthly bars of `code` from `start` to `end`.
+fn period_bars(m: &Market, code: &str, start: &str, end: &str, frequency: Frequency) -> Vec<Vec<String>> {
+    m.history(code, PERIOD_FIELDS, d(start), d(end), frequency, AdjustFlag::None)
+        .unwrap()
 }
 
 /// The trading day the intraday schedule is checked on (a Thursday), the one before and after.
@@ -213,13 +164,13 @@ fn a_days_kinds_appear_at_their_official_hours() {
         }
         assert_eq!(firsts(rows(&mut c, &daily)), want, "95 d at {now}");
         // 9C and 15: the action's factor row of the day.
-        let day_factors = rows(&mut c, &factors(DAY));
+        let factors_of_day = rows(&mut c, &day_factors(DAY));
         assert_eq!(
-            day_factors,
+            factors_of_day,
             on(factors_out, m.daily_adjust_factors(d(DAY))),
             "9C at {now}"
         );
-        assert_eq!(factors_out, day_factors.iter().any(|r| r[0] == stock), "9C at {now}");
+        assert_eq!(factors_out, factors_of_day.iter().any(|r| r[0] == stock), "9C at {now}");
         let dates: Vec<String> = rows(&mut c, &per_code).into_iter().map(|r| r[1].clone()).collect();
         assert_eq!(factors_out, dates.contains(&DAY.to_owned()), "15 at {now}: {dates:?}");
         // 5-minute bars: 48 of the day from 20:00, the day before's always.
@@ -247,17 +198,7 @@ fn a_weeks_bar_appears_whole_on_its_saturday() {
     let stock = trading(m, SecType::Stock, &["2026-01-09", "2026-01-16"]);
     let weekly = k(&stock, PERIOD_FIELDS, "2026-01-05", "2026-01-31", Frequency::Weekly);
     let daily = k(&stock, "date", "2026-01-12", "2026-01-31", Frequency::Daily);
-    let library = |end: &str| {
-        m.history(
-            &stock,
-            PERIOD_FIELDS,
-            d("2026-01-05"),
-            d(end),
-            Frequency::Weekly,
-            AdjustFlag::None,
-        )
-        .unwrap()
-    };
+    let library = |end: &str| period_bars(m, &stock, "2026-01-05", end, Frequency::Weekly);
     let mut c = Raw::connect(&emu);
     c.login();
     // Friday evening: the Friday's daily bar is out, its week's bar is not (no partial bar).
@@ -286,17 +227,7 @@ fn a_months_bar_appears_whole_on_the_first_of_the_next_month() {
     let m = emu.market();
     let stock = trading(m, SecType::Stock, &["2025-11-28", "2025-12-31", "2026-01-30"]);
     let monthly = k(&stock, PERIOD_FIELDS, "2025-11-01", "2026-02-28", Frequency::Monthly);
-    let library = |end: &str| {
-        m.history(
-            &stock,
-            PERIOD_FIELDS,
-            d("2025-11-01"),
-            d(end),
-            Frequency::Monthly,
-            AdjustFlag::None,
-        )
-        .unwrap()
-    };
+    let library = |end: &str| period_bars(m, &stock, "2025-11-01", end, Frequency::Monthly);
     let mut c = Raw::connect(&emu);
     c.login();
     for now in ["2026-01-31T21:00:00", "2026-02-01T17:29:59"] {
@@ -425,7 +356,7 @@ fn publish_always_never_shows_a_day_after_the_frozen_clock() {
     assert!(!rows(&mut c, &astock(DAY)).is_empty());
     assert!(rows(&mut c, &astock(NEXT)).is_empty());
     assert!(rows(&mut c, &etf(NEXT)).is_empty());
-    assert!(rows(&mut c, &factors(NEXT)).is_empty());
+    assert!(rows(&mut c, &day_factors(NEXT)).is_empty());
     assert!(
         !m.daily_adjust_factors(d(NEXT)).is_empty(),
         "the library has the next day's row"
@@ -451,7 +382,7 @@ fn publish_always_never_shows_a_day_after_the_frozen_clock() {
     // Once the clock reaches the next day it is there.
     assert_eq!(io.command("clock 2026-01-16T00:00:00")["ok"], true);
     assert_eq!(rows(&mut c, &astock(NEXT)), m.daily_astock(d(NEXT)));
-    assert_eq!(rows(&mut c, &factors(NEXT)), m.daily_adjust_factors(d(NEXT)));
+    assert_eq!(rows(&mut c, &day_factors(NEXT)), m.daily_adjust_factors(d(NEXT)));
 }
 
 #[test]
@@ -619,21 +550,7 @@ impl Drop for Running {
 
 /// Starts the binary with `args`; returns it, its address and its banner's publication line.
 fn spawn(args: &[&str]) -> (Running, String, String) {
-    let exe = env!("CARGO_BIN_EXE_baostock-emulator");
-    let mut child = Command::new(exe)
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--codes",
-            "60",
-            "--end",
-            "2025-06-30",
-            "--lazy",
-        ])
-        .args(args)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = common::spawn_binary(&[["--lazy"].as_slice(), args].concat());
     let mut out = BufReader::new(child.stdout.take().unwrap());
     let child = Running(child);
     let mut lines = Vec::new();
@@ -655,9 +572,7 @@ fn the_binary_takes_a_publication_and_names_it() {
     assert_eq!(bad.status.code(), Some(2));
 
     let etf_day = |addr: &str| {
-        let stream = TcpStream::connect(addr).unwrap();
-        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        let mut c = Raw::from_stream(stream);
+        let mut c = Raw::connect_to(addr);
         c.login();
         rows(&mut c, &etf("2025-06-30"))
     };

@@ -14,23 +14,7 @@ use baostock_emulator::handler::{INDEX_CONSTITUENT_FIELDS, STOCK_INDUSTRY_FIELDS
 use baostock_emulator::market::{rebalancing_days, rebalancing_in_force, update_date, INDUSTRIES};
 use baostock_emulator::{Emulator, EmulatorConfig, Market, MarketConfig};
 use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime, Weekday};
-use common::{d, Raw};
-
-fn market(codes: usize) -> Market {
-    Market::new(MarketConfig {
-        codes,
-        end: Some(common::end_date()),
-        ..MarketConfig::default()
-    })
-}
-
-fn capture(name: &str) -> (Vec<u8>, Vec<u8>) {
-    let dir = common::captures_dir().join(name);
-    (
-        std::fs::read(dir.join("request.bin")).unwrap_or_else(|e| panic!("{}: {e}", dir.display())),
-        std::fs::read(dir.join("response.bin")).unwrap(),
-    )
-}
+use common::{capture, d, error_of, market, Raw};
 
 /// The body fields of a captured response.
 fn capture_body(name: &str) -> (MsgType, String) {
@@ -51,6 +35,15 @@ fn listed(m: &Market, day: NaiveDate, ty: &str) -> BTreeSet<String> {
             let out = (!r[3].is_empty()).then(|| d(&r[3]));
             d(&r[2]) <= day && out.is_none_or(|o| day < o) && r[4] == ty
         })
+        .map(|r| r[0].clone())
+        .collect()
+}
+
+/// Codes in an ST period on `day`, by their names in 35.
+fn in_st_period(m: &Market, day: NaiveDate) -> BTreeSet<String> {
+    m.all_stock(day)
+        .into_iter()
+        .filter(|r| r[2].starts_with("ST"))
         .map(|r| r[0].clone())
         .collect()
 }
@@ -96,26 +89,18 @@ fn rebalancing_days_are_the_real_review_days() {
     assert_eq!(rebalancing_days(2023), [d("2023-06-12"), d("2023-12-11")]);
     assert_eq!(rebalancing_days(2024), [d("2024-06-17"), d("2024-12-16")]);
     assert_eq!(rebalancing_days(2025), [d("2025-06-16"), d("2025-12-15")]);
-    assert_eq!(
-        rebalancing_in_force(StockIndex::Hs300, d("2024-06-16")),
-        Some(d("2023-12-11"))
-    );
-    assert_eq!(
-        rebalancing_in_force(StockIndex::Hs300, d("2024-06-17")),
-        Some(d("2024-06-17"))
-    );
-    assert_eq!(
-        rebalancing_in_force(StockIndex::Hs300, d("2025-01-06")),
-        Some(d("2024-12-16"))
-    );
-    // Before the first review after a launch, the launch list is in force; before it, none.
-    assert_eq!(
-        rebalancing_in_force(StockIndex::Hs300, d("2005-04-08")),
-        Some(d("2005-04-08"))
-    );
-    assert_eq!(rebalancing_in_force(StockIndex::Hs300, d("2005-04-07")), None);
-    assert_eq!(rebalancing_in_force(StockIndex::Zz500, d("2006-12-29")), None);
-    assert_eq!(rebalancing_in_force(StockIndex::Sz50, d("2003-12-31")), None);
+    for (index, day, in_force) in [
+        (StockIndex::Hs300, "2024-06-16", Some("2023-12-11")),
+        (StockIndex::Hs300, "2024-06-17", Some("2024-06-17")),
+        (StockIndex::Hs300, "2025-01-06", Some("2024-12-16")),
+        // Before the first review after a launch, the launch list is in force; before it, none.
+        (StockIndex::Hs300, "2005-04-08", Some("2005-04-08")),
+        (StockIndex::Hs300, "2005-04-07", None),
+        (StockIndex::Zz500, "2006-12-29", None),
+        (StockIndex::Sz50, "2003-12-31", None),
+    ] {
+        assert_eq!(rebalancing_in_force(index, d(day)), in_force.map(d), "{index:?} {day}");
+    }
 }
 
 #[test]
@@ -213,12 +198,7 @@ fn constituents_are_listed_stocks_that_change_at_rebalancing_days() {
             }
             // Nobody in an ST period on the review day (35's names there).
             let review = rebalancing_in_force(index, u).unwrap();
-            let st_then: BTreeSet<String> = m
-                .all_stock(review)
-                .into_iter()
-                .filter(|r| r[2].starts_with("ST"))
-                .map(|r| r[0].clone())
-                .collect();
+            let st_then = in_st_period(&m, review);
             assert!(!m.all_stock(review).is_empty(), "{review} is a trading day");
             assert!(set.is_disjoint(&st_then), "{index:?} {day}");
             lists.push(set);
@@ -282,12 +262,7 @@ fn a_small_market_lists_every_eligible_stock() {
     let day = d("2024-12-16");
     assert_eq!(update_date(day), day);
     // Eligible: sh/sz stocks listed that day (45) and not in an ST period (35's names).
-    let st: BTreeSet<String> = m
-        .all_stock(day)
-        .into_iter()
-        .filter(|r| r[2].starts_with("ST"))
-        .map(|r| r[0].clone())
-        .collect();
+    let st = in_st_period(&m, day);
     let eligible: BTreeSet<String> = listed(&m, day, "1")
         .into_iter()
         .filter(|c| !c.starts_with("bj.") && !st.contains(c))
@@ -380,12 +355,6 @@ fn index_req(index: StockIndex, date: Option<&str>, page: Page) -> Request {
     }
 }
 
-fn error_of(f: &baostock::frame::Frame) -> (String, String) {
-    assert_eq!(f.msg_type, MsgType::ERROR, "{}", f.body);
-    let (c, m) = f.body.split_once('\x01').unwrap();
-    (c.to_owned(), m.to_owned())
-}
-
 #[test]
 fn reference_queries_page_refuse_bad_parameters_and_follow_the_clock() {
     let emu = Emulator::start(EmulatorConfig {
@@ -448,92 +417,68 @@ fn reference_queries_page_refuse_bad_parameters_and_follow_the_clock() {
         *date = None;
     }
     assert_eq!(rows_of(&mut c, &one, 5), m.stock_industry("sh.600000", d("2024-06-20")));
-    // Bad parameters get the server's error codes, and the connection stays usable.
-    let raw = |t: MsgType, fields: &[&str]| baostock::frame::encode_request(baostock::frame::CLIENT_VERSION, t, fields);
-    let cases: Vec<(Vec<u8>, &str)> = vec![
+    // Bad parameters get the server's error codes, and the connection stays usable. The body
+    // fields of each case are joined by `|`.
+    let raw = |t: MsgType, fields: &str| {
+        let fields: Vec<&str> = fields.split('|').collect();
+        baostock::frame::encode_request(baostock::frame::CLIENT_VERSION, t, &fields)
+    };
+    let cases = [
         (
-            raw(
-                MsgType::HS300_STOCKS,
-                &["query_hs300_stocks", "anonymous", "1", "2000", "2024-13-01"],
-            ),
+            MsgType::HS300_STOCKS,
+            "query_hs300_stocks|anonymous|1|2000|2024-13-01",
             "10004006",
         ),
         (
-            raw(
-                MsgType::SZ50_STOCKS,
-                &["query_sz50_stocks", "anonymous", "1", "2000", "20240620"],
-            ),
+            MsgType::SZ50_STOCKS,
+            "query_sz50_stocks|anonymous|1|2000|20240620",
             "10004006",
         ),
         (
-            raw(
-                MsgType::ZZ500_STOCKS,
-                &["query_zz500_stocks", "anonymous", "0", "2000", ""],
-            ),
+            MsgType::ZZ500_STOCKS,
+            "query_zz500_stocks|anonymous|0|2000|",
             "10004006",
         ),
         (
-            raw(
-                MsgType::ZZ500_STOCKS,
-                &["query_hs300_stocks", "anonymous", "1", "2000", ""],
-            ),
+            MsgType::ZZ500_STOCKS,
+            "query_hs300_stocks|anonymous|1|2000|",
             "10004006",
         ),
+        (MsgType::HS300_STOCKS, "query_hs300_stocks|anonymous|1|2000", "10004006"),
         (
-            raw(MsgType::HS300_STOCKS, &["query_hs300_stocks", "anonymous", "1", "2000"]),
-            "10004006",
-        ),
-        (
-            raw(
-                MsgType::HS300_STOCKS,
-                &["query_hs300_stocks", "anonymous", "1", "2000", "1989-06-01"],
-            ),
+            MsgType::HS300_STOCKS,
+            "query_hs300_stocks|anonymous|1|2000|1989-06-01",
             "10004013",
         ),
         (
-            raw(
-                MsgType::STOCK_INDUSTRY,
-                &["query_stock_industry", "anonymous", "1", "2000", "sh60000x", ""],
-            ),
+            MsgType::STOCK_INDUSTRY,
+            "query_stock_industry|anonymous|1|2000|sh60000x|",
             "10004011",
         ),
         (
-            raw(
-                MsgType::STOCK_INDUSTRY,
-                &["query_stock_industry", "anonymous", "1", "2000", "", "2100-01-01"],
-            ),
+            MsgType::STOCK_INDUSTRY,
+            "query_stock_industry|anonymous|1|2000||2100-01-01",
             "10004013",
         ),
         (
-            raw(
-                MsgType::STOCK_INDUSTRY,
-                &["query_stock_industry", "anonymous", "1", "2000", ""],
-            ),
+            MsgType::STOCK_INDUSTRY,
+            "query_stock_industry|anonymous|1|2000|",
             "10004006",
         ),
     ];
-    for (bytes, code) in cases {
+    for (t, fields, code) in cases {
+        let bytes = raw(t, fields);
         c.send_bytes(&bytes);
         let (f, _) = c.read_frame();
         assert_eq!(error_of(&f).0, code, "{}", String::from_utf8_lossy(&bytes));
     }
-    c.send_bytes(&raw(
-        MsgType::HS300_STOCKS,
-        &["query_hs300_stocks", "anonymous", "1", "2000", ""],
-    ));
+    c.send_bytes(&raw(MsgType::HS300_STOCKS, "query_hs300_stocks|anonymous|1|2000|"));
     let (f, _) = c.read_frame();
     assert_eq!(f.fields()[7], "", "an empty date is echoed empty");
     // An unknown code: success, no rows.
     c.send_bytes(&raw(
         MsgType::STOCK_INDUSTRY,
-        &[
-            "query_stock_industry",
-            "anonymous",
-            "1",
-            "2000",
-            "sh.999999",
-            "2024-06-20",
-        ],
+        "query_stock_industry|anonymous|1|2000|sh.999999|2024-06-20",
     ));
     let (f, _) = c.read_frame();
     assert_eq!(

@@ -2,16 +2,14 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpStream;
-use std::process::{Command, Stdio};
+use std::io::{BufRead, BufReader};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use baostock::client::{ClientError, ErrorClass, Pool};
-use baostock::frame::CLIENT_VERSION;
 use baostock::Request;
 use baostock_emulator::{Emulator, EmulatorConfig, Kind, LatencyConfig, SessionConfig};
-use common::{d, Raw};
+use common::{d, etf, Raw};
 use serde_json::Value;
 
 fn login_code(c: &mut Raw) -> String {
@@ -20,26 +18,22 @@ fn login_code(c: &mut Raw) -> String {
 }
 
 fn logout(c: &mut Raw) {
-    let (f, _) = c.request(&Request::Logout {
-        user: "anonymous".into(),
-        time: "20240102150000".into(),
-    });
+    let (f, _) = c.request(&common::logout());
     assert_eq!(f.msg_type.as_str(), "03");
 }
 
+/// A query for any session: the ETF bars of a trading day.
 fn day_request() -> Request {
-    Request::DailyEtf {
-        user: "anonymous".into(),
-        date: d("2024-01-02"),
-    }
+    etf("2024-01-02")
 }
 
-#[test]
-fn logins_beyond_the_limit_are_refused() {
+/// An emulator allowing two sessions an address (beyond them blacklisting it for
+/// `blacklist_for`), two sessions logged in to it and a third connection.
+fn at_the_session_limit(blacklist_for: Option<Duration>) -> (Emulator, Raw, Raw, Raw) {
     let emu = Emulator::start(EmulatorConfig {
         sessions: SessionConfig {
             max_per_ip: Some(2),
-            blacklist_for: None,
+            blacklist_for,
             daily_limit: None,
         },
         ..common::config(60)
@@ -47,9 +41,15 @@ fn logins_beyond_the_limit_are_refused() {
     .unwrap();
     let mut a = Raw::connect(&emu);
     let mut b = Raw::connect(&emu);
-    let mut c = Raw::connect(&emu);
+    let c = Raw::connect(&emu);
     assert_eq!(login_code(&mut a), "0");
     assert_eq!(login_code(&mut b), "0");
+    (emu, a, b, c)
+}
+
+#[test]
+fn logins_beyond_the_limit_are_refused() {
+    let (emu, mut a, _b, mut c) = at_the_session_limit(None);
     assert_eq!(login_code(&mut c), "10001005");
     // A refused session cannot query.
     assert_eq!(c.request(&day_request()).0.body.split('\x01').next(), Some("10001001"));
@@ -71,20 +71,7 @@ fn logins_beyond_the_limit_are_refused() {
 
 #[test]
 fn blacklisting_blocks_the_address_for_the_period() {
-    let emu = Emulator::start(EmulatorConfig {
-        sessions: SessionConfig {
-            max_per_ip: Some(2),
-            blacklist_for: Some(Duration::from_secs(3600)),
-            daily_limit: None,
-        },
-        ..common::config(60)
-    })
-    .unwrap();
-    let mut a = Raw::connect(&emu);
-    let mut b = Raw::connect(&emu);
-    let mut c = Raw::connect(&emu);
-    assert_eq!(login_code(&mut a), "0");
-    assert_eq!(login_code(&mut b), "0");
+    let (emu, mut a, mut b, mut c) = at_the_session_limit(Some(Duration::from_secs(3600)));
     assert_eq!(login_code(&mut c), "10001011");
     // Every request from the address is refused now, even on sessions logged in before.
     assert_eq!(a.request(&day_request()).0.body.split('\x01').next(), Some("10001011"));
@@ -123,42 +110,24 @@ fn blacklisting_blocks_the_address_for_the_period() {
     }
 }
 
-fn control(emu: &Emulator) -> (BufReader<TcpStream>, TcpStream) {
-    let s = TcpStream::connect(emu.control_addr().unwrap()).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    (BufReader::new(s.try_clone().unwrap()), s)
-}
-
-fn command(io: &mut (BufReader<TcpStream>, TcpStream), line: &str) -> Value {
-    io.1.write_all(format!("{line}\n").as_bytes()).unwrap();
-    let mut answer = String::new();
-    io.0.read_line(&mut answer).unwrap();
-    serde_json::from_str(&answer).unwrap_or_else(|e| panic!("{line}: {answer:?}: {e}"))
-}
-
 #[test]
 fn the_control_port_drives_the_emulator_from_outside() {
-    let emu = Emulator::start(EmulatorConfig {
-        control: Some("127.0.0.1:0".parse().unwrap()),
-        ..common::config(100)
-    })
-    .unwrap();
-    let mut io = control(&emu);
+    let (emu, mut io) = common::start_controlled(common::config(100));
     let mut c = Raw::connect(&emu);
     c.login();
     c.request(&day_request());
-    let v = command(&mut io, "counters");
+    let v = io.command("counters");
     assert_eq!(v["ok"], true);
     assert_eq!(v["counters"]["requests_by_type"]["9A"], 1);
     assert_eq!(v["counters"]["total_requests"], 2);
     assert_eq!(v["counters"]["sessions_active"], 1);
-    assert_eq!(command(&mut io, "reset-counters")["ok"], true);
+    assert_eq!(io.command("reset-counters")["ok"], true);
     assert_eq!(emu.counters().total_requests(), 0);
 
-    assert_eq!(command(&mut io, "latency realistic")["ok"], true);
+    assert_eq!(io.command("latency realistic")["ok"], true);
     assert_eq!(emu.controls().latency(), LatencyConfig::realistic());
     assert_eq!(
-        command(&mut io, "latency base_ms=5 jitter_ms=1 per_byte_ns=2 type.35=9")["ok"],
+        io.command("latency base_ms=5 jitter_ms=1 per_byte_ns=2 type.35=9")["ok"],
         true
     );
     let l = emu.controls().latency();
@@ -166,23 +135,20 @@ fn the_control_port_drives_the_emulator_from_outside() {
         (l.base, l.per_byte_ns, l.per_type["35"]),
         (Duration::from_millis(5), 2, Duration::from_millis(9))
     );
-    assert_eq!(command(&mut io, "latency fast")["ok"], true);
+    assert_eq!(io.command("latency fast")["ok"], true);
 
     assert_eq!(
-        command(&mut io, "faults reset=1000 script=98:3:fin idle_ms=60000")["ok"],
+        io.command("faults reset=1000 script=98:3:fin idle_ms=60000")["ok"],
         true
     );
     let f = emu.controls().faults();
     assert_eq!(f.rates.len(), 1);
     assert_eq!(f.script[0].nth, 3);
     assert_eq!(f.idle_timeout, Some(Duration::from_secs(60)));
-    assert_eq!(command(&mut io, "faults none")["ok"], true);
+    assert_eq!(io.command("faults none")["ok"], true);
     assert!(emu.controls().faults().rates.is_empty());
 
-    assert_eq!(
-        command(&mut io, "override sh.600000 2024-01-02 close 77.7700")["ok"],
-        true
-    );
+    assert_eq!(io.command("override sh.600000 2024-01-02 close 77.7700")["ok"], true);
     let row = emu
         .market()
         .daily_astock(d("2024-01-02"))
@@ -190,23 +156,23 @@ fn the_control_port_drives_the_emulator_from_outside() {
         .find(|r| r[1] == "sh.600000")
         .unwrap();
     assert_eq!(row[5], "77.7700");
-    assert_eq!(command(&mut io, "clear-overrides")["ok"], true);
-    assert_eq!(command(&mut io, "override sh.600000 2024-01-02 bogus 1")["ok"], false);
+    assert_eq!(io.command("clear-overrides")["ok"], true);
+    assert_eq!(io.command("override sh.600000 2024-01-02 bogus 1")["ok"], false);
 
-    assert_eq!(command(&mut io, "clock 2024-01-02T16:00:00")["ok"], true);
-    assert_eq!(command(&mut io, "publish 15:00")["ok"], true);
+    assert_eq!(io.command("clock 2024-01-02T16:00:00")["ok"], true);
+    assert_eq!(io.command("publish 15:00")["ok"], true);
     assert!(emu.controls().is_published(Kind::Daily, d("2024-01-02")));
-    assert_eq!(command(&mut io, "publish 17:30")["ok"], true);
+    assert_eq!(io.command("publish 17:30")["ok"], true);
     assert!(!emu.controls().is_published(Kind::Daily, d("2024-01-02")));
     assert!(emu.controls().is_published(Kind::Daily, d("2023-12-29")));
-    let s = command(&mut io, "status");
+    let s = io.command("status");
     assert_eq!(s["now"], "2024-01-02T16:00:00");
     assert_eq!(s["publish_time"], "17:30:00");
-    assert_eq!(command(&mut io, "publish none")["ok"], true);
+    assert_eq!(io.command("publish none")["ok"], true);
     assert!(emu.controls().is_published(Kind::Daily, d("2024-01-02")));
-    assert_eq!(command(&mut io, "clock none")["ok"], true);
+    assert_eq!(io.command("clock none")["ok"], true);
 
-    assert_eq!(command(&mut io, "sessions max=3 blacklist_ms=1000")["ok"], true);
+    assert_eq!(io.command("sessions max=3 blacklist_ms=1000")["ok"], true);
     assert_eq!(
         emu.controls().sessions(),
         SessionConfig {
@@ -215,8 +181,8 @@ fn the_control_port_drives_the_emulator_from_outside() {
             daily_limit: None,
         }
     );
-    assert_eq!(command(&mut io, "clear-blacklist")["ok"], true);
-    let bad = command(&mut io, "fly me to the moon");
+    assert_eq!(io.command("clear-blacklist")["ok"], true);
+    let bad = io.command("fly me to the moon");
     assert_eq!(bad["ok"], false);
     assert!(bad["error"].as_str().unwrap().contains("unknown command"));
 }
@@ -224,32 +190,23 @@ fn the_control_port_drives_the_emulator_from_outside() {
 #[test]
 fn the_control_port_sets_the_start_of_all_market_history() {
     // 9A of 2024 days must have rows: no ETF floor.
-    let emu = Emulator::start(EmulatorConfig {
-        control: Some("127.0.0.1:0".parse().unwrap()),
-        ..common::config_always(100)
-    })
-    .unwrap();
-    let mut io = control(&emu);
+    let (emu, mut io) = common::start_controlled(common::config_always(100));
     let mut c = Raw::connect(&emu);
     c.login();
-    let etf = |date: &str| Request::DailyEtf {
-        user: "anonymous".into(),
-        date: d(date),
-    };
     let data = |c: &mut Raw, r: &Request| {
         let (f, _) = c.request(r);
         assert_eq!(f.msg_type.as_str(), "9B", "{}", f.body);
         f.fields()[4].to_owned()
     };
-    assert_eq!(command(&mut io, "status")["all_market_start"], Value::Null);
+    assert_eq!(io.command("status")["all_market_start"], Value::Null);
     assert_ne!(data(&mut c, &etf("2024-01-02")), "");
 
     assert_eq!(
-        command(&mut io, "all-market-from 2024-01-03"),
+        io.command("all-market-from 2024-01-03"),
         serde_json::json!({"ok": true})
     );
     assert_eq!(emu.controls().all_market_start(), Some(d("2024-01-03")));
-    assert_eq!(command(&mut io, "status")["all_market_start"], "2024-01-03");
+    assert_eq!(io.command("status")["all_market_start"], "2024-01-03");
     assert_eq!(data(&mut c, &etf("2024-01-02")), "", "before the start: no rows");
     assert_ne!(data(&mut c, &etf("2024-01-03")), "");
 
@@ -258,9 +215,7 @@ fn the_control_port_sets_the_start_of_all_market_history() {
         "all-market-from 2024/01/03",
         "all-market-from 2024-01-03 x",
     ] {
-        let v = command(&mut io, bad);
-        assert_eq!(v["ok"], false, "{bad}");
-        assert!(v["error"].as_str().unwrap().len() > 5, "{bad}: {v}");
+        io.assert_refused(bad);
     }
     assert_eq!(
         emu.controls().all_market_start(),
@@ -268,9 +223,9 @@ fn the_control_port_sets_the_start_of_all_market_history() {
         "errors change nothing"
     );
 
-    assert_eq!(command(&mut io, "all-market-from none")["ok"], true);
+    assert_eq!(io.command("all-market-from none")["ok"], true);
     assert_eq!(emu.controls().all_market_start(), None);
-    assert_eq!(command(&mut io, "status")["all_market_start"], Value::Null);
+    assert_eq!(io.command("status")["all_market_start"], Value::Null);
     assert_ne!(data(&mut c, &etf("2024-01-02")), "");
 }
 
@@ -315,67 +270,29 @@ fn the_binary_documents_every_flag_and_serves() {
     let bad = Command::new(exe).arg("--bogus").output().unwrap();
     assert_eq!(bad.status.code(), Some(2));
 
-    let mut child = Command::new(exe)
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--codes",
-            "60",
-            "--end",
-            "2025-06-30",
-            "--profile",
-            "fast",
-            "--all-market-from",
-            "2024-01-03",
-        ])
-        .args(["--fault-script", "98:1:error-frame", "--error-code", "10002007"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = common::spawn_binary(&[
+        "--profile",
+        "fast",
+        "--all-market-from",
+        "2024-01-03",
+        "--fault-script",
+        "98:1:error-frame",
+        "--error-code",
+        "10002007",
+    ]);
     let mut out = BufReader::new(child.stdout.take().unwrap());
     let mut first = String::new();
     out.read_line(&mut first).unwrap();
     let addr = first.trim().rsplit(' ').next().unwrap().to_owned();
-    let mut s = TcpStream::connect(&addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let send = |s: &mut TcpStream, r: &Request| {
-        s.write_all(&r.encode(CLIENT_VERSION)).unwrap();
-        let mut buf = Vec::new();
-        let mut chunk = [0u8; 65536];
-        loop {
-            if let Some((f, _)) = baostock::frame::decode_response(&buf, &baostock::Limits::default()).unwrap() {
-                return f;
-            }
-            let n = std::io::Read::read(s, &mut chunk).unwrap();
-            assert!(n > 0);
-            buf.extend_from_slice(&chunk[..n]);
-        }
-    };
-    assert_eq!(send(&mut s, &common::login()).msg_type.as_str(), "01");
-    let f = send(
-        &mut s,
-        &Request::DailyAStock {
-            user: "anonymous".into(),
-            date: d("2024-01-02"),
-        },
-    );
+    let mut s = Raw::connect_to(&addr);
+    let mut send = |r: &Request| s.request(r).0;
+    assert_eq!(send(&common::login()).msg_type.as_str(), "01");
+    let f = send(&common::astock("2024-01-02"));
     assert_eq!(f.body, "10002007\x01模拟故障", "the scripted fault from the flags");
-    let f = send(
-        &mut s,
-        &Request::DailyAStock {
-            user: "anonymous".into(),
-            date: d("2024-01-02"),
-        },
-    );
+    let f = send(&common::astock("2024-01-02"));
     assert_eq!(f.msg_type.as_str(), "99");
     assert_eq!(f.fields()[4], "", "before --all-market-from: no rows");
-    let f = send(
-        &mut s,
-        &Request::DailyAStock {
-            user: "anonymous".into(),
-            date: d("2024-01-03"),
-        },
-    );
+    let f = send(&common::astock("2024-01-03"));
     assert_eq!(f.msg_type.as_str(), "99");
     assert_ne!(f.fields()[4], "", "from --all-market-from on: rows");
     child.kill().unwrap();

@@ -9,13 +9,10 @@ use std::time::Duration;
 
 use baostock::client::{ErrorClass, Pool};
 use baostock::Request;
-use common::d;
 
+/// A query for any session: the ETF bars of a trading day.
 fn day_request() -> Request {
-    Request::DailyEtf {
-        user: "anonymous".into(),
-        date: d("2024-01-02"),
-    }
+    common::etf("2024-01-02")
 }
 
 #[test]

@@ -109,8 +109,6 @@ impl Replay {
 
     fn config(&self) -> Config {
         Config {
-            host: "127.0.0.1".into(),
-            port: self.port,
             client_version: "00.9.10".into(),
             per_page: 10000,
             connect_timeout: Duration::from_secs(2),
@@ -118,9 +116,36 @@ impl Replay {
             request_timeout: Duration::from_secs(3),
             backoff_base: Duration::from_millis(10),
             backoff_max: Duration::from_millis(50),
-            ..Config::default()
+            ..loopback(self.port)
         }
     }
+}
+
+/// A client configuration for a server on the loopback `port`.
+fn loopback(port: u16) -> Config {
+    Config {
+        host: "127.0.0.1".into(),
+        port,
+        ..Config::default()
+    }
+}
+
+/// A server of one connection on a free loopback port that reads the first request and then
+/// hands the socket to `answer`; returns the port.
+async fn serve_once<F, Fut>(answer: F) -> u16
+where
+    F: FnOnce(TcpStream) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let (mut sock, _) = listener.accept().await.unwrap();
+        let mut buf = [0u8; 4096];
+        let _ = sock.read(&mut buf).await;
+        answer(sock).await;
+    });
+    port
 }
 
 async fn serve(
@@ -247,6 +272,16 @@ fn all_stock() -> Request {
         page: Page::first(10000),
         day: NaiveDate::from_ymd_opt(2024, 1, 2).unwrap(),
     }
+}
+
+/// A session to a replay server whose first query meets `fault`: the server, the session, that
+/// query's error and when the query was sent.
+async fn first_query_meets(fault: Fault) -> (Replay, Session, ClientError, Instant) {
+    let server = Replay::start(script(fault, 1)).await;
+    let mut s = Session::connect(Arc::new(server.config())).await.unwrap();
+    let t0 = Instant::now();
+    let err = s.request(&all_stock()).await.unwrap_err();
+    (server, s, err, t0)
 }
 
 fn decoded_capture(name: &str) -> Reply {
@@ -487,13 +522,9 @@ async fn an_error_frame_is_a_permanent_server_error_and_the_connection_survives(
 
 #[tokio::test]
 async fn a_silent_server_times_out_within_the_read_timeout() {
-    let server = Replay::start(script(Fault::Silent, 1)).await;
-    let cfg = server.config();
-    let limit = cfg.read_timeout;
-    let mut s = Session::connect(Arc::new(cfg)).await.unwrap();
-    let t0 = Instant::now();
-    let err = s.request(&all_stock()).await.unwrap_err();
+    let (server, _s, err, t0) = first_query_meets(Fault::Silent).await;
     let took = t0.elapsed();
+    let limit = server.config().read_timeout;
     assert!(matches!(err, ClientError::Timeout { what: "read", .. }), "{err:?}");
     assert_eq!(err.class(), ErrorClass::Transient);
     assert!(took >= limit && took < limit + Duration::from_secs(1), "took {took:?}");
@@ -503,25 +534,19 @@ async fn a_silent_server_times_out_within_the_read_timeout() {
 async fn the_whole_request_timeout_bounds_a_slow_drip() {
     // A server that sends one byte every 100 ms never trips the read timeout,
     // but the request timeout still ends the wait.
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move {
-        let (mut sock, _) = listener.accept().await.unwrap();
-        let mut b = [0u8; 256];
-        let _ = sock.read(&mut b).await;
+    let port = serve_once(|mut sock| async move {
         for byte in common::get("login").response {
             tokio::time::sleep(Duration::from_millis(100)).await;
             if sock.write_all(&[byte]).await.is_err() {
                 return;
             }
         }
-    });
+    })
+    .await;
     let cfg = Config {
-        host: "127.0.0.1".into(),
-        port,
         read_timeout: Duration::from_millis(500),
         request_timeout: Duration::from_millis(1500),
-        ..Config::default()
+        ..loopback(port)
     };
     let t0 = Instant::now();
     let err = Session::connect(Arc::new(cfg)).await.err().expect("must time out");
@@ -531,14 +556,10 @@ async fn the_whole_request_timeout_bounds_a_slow_drip() {
 
 #[tokio::test]
 async fn fin_mid_frame_fails_then_a_retry_reconnects_and_logs_in_again() {
-    let server = Replay::start(script(Fault::FinMidFrame, 1)).await;
-    let cfg = server.config();
-    let mut s = Session::connect(Arc::new(cfg.clone())).await.unwrap();
-    let t0 = Instant::now();
-    let err = s.request(&all_stock()).await.unwrap_err();
+    let (server, mut s, err, t0) = first_query_meets(Fault::FinMidFrame).await;
     assert!(matches!(err, ClientError::Closed { mid_frame: true }), "{err:?}");
     assert_eq!(err.class(), ErrorClass::Transient);
-    assert!(t0.elapsed() < cfg.read_timeout + Duration::from_secs(1));
+    assert!(t0.elapsed() < server.config().read_timeout + Duration::from_secs(1));
     assert!(!s.is_connected());
     let reply = s.request(&all_stock()).await.unwrap();
     assert_eq!(reply, decoded_capture("query_all_stock"));
@@ -548,31 +569,23 @@ async fn fin_mid_frame_fails_then_a_retry_reconnects_and_logs_in_again() {
 
 #[tokio::test]
 async fn a_reset_is_a_transient_error() {
-    let server = Replay::start(script(Fault::Reset, 1)).await;
-    let cfg = server.config();
-    let mut s = Session::connect(Arc::new(cfg.clone())).await.unwrap();
-    let t0 = Instant::now();
-    let err = s.request(&all_stock()).await.unwrap_err();
+    let (server, mut s, err, t0) = first_query_meets(Fault::Reset).await;
     assert!(
         matches!(&err, ClientError::Io(e) if e.kind() == std::io::ErrorKind::ConnectionReset)
             || matches!(err, ClientError::Closed { .. }),
         "{err:?}"
     );
     assert_eq!(err.class(), ErrorClass::Transient);
-    assert!(t0.elapsed() < cfg.read_timeout + Duration::from_secs(1));
+    assert!(t0.elapsed() < server.config().read_timeout + Duration::from_secs(1));
     s.request(&all_stock()).await.unwrap();
     assert_eq!(server.stats.logins.load(Ordering::SeqCst), 2);
 }
 
 #[tokio::test]
 async fn garbage_is_a_decode_error_not_a_hang() {
-    let server = Replay::start(script(Fault::Garbage, 1)).await;
-    let cfg = server.config();
-    let mut s = Session::connect(Arc::new(cfg.clone())).await.unwrap();
-    let t0 = Instant::now();
-    let err = s.request(&all_stock()).await.unwrap_err();
+    let (server, _s, err, t0) = first_query_meets(Fault::Garbage).await;
     assert!(matches!(err, ClientError::Decode(_)), "{err:?}");
-    assert!(t0.elapsed() < cfg.read_timeout + Duration::from_secs(1));
+    assert!(t0.elapsed() < server.config().read_timeout + Duration::from_secs(1));
 }
 
 #[tokio::test]
@@ -904,21 +917,15 @@ fn control_characters_in_credentials_or_host_are_refused_by_name() {
 #[tokio::test]
 async fn a_declared_length_over_the_limit_fails_before_the_body_arrives() {
     // A header declaring 100 MB, then silence: the client must not wait for the body.
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move {
-        let (mut sock, _) = listener.accept().await.unwrap();
-        let mut buf = [0u8; 4096];
-        let _ = sock.read(&mut buf).await;
+    let port = serve_once(|mut sock| async move {
         let header = format!("{}\u{1}01\u{1}{:010}", SERVER_VERSION, 100_000_000u64);
         sock.write_all(header.as_bytes()).await.unwrap();
         tokio::time::sleep(Duration::from_secs(30)).await;
-    });
+    })
+    .await;
     let cfg = Config {
-        host: "127.0.0.1".into(),
-        port,
         read_timeout: Duration::from_secs(20),
-        ..Config::default()
+        ..loopback(port)
     };
     let started = Instant::now();
     let err = Session::connect(Arc::new(cfg)).await.err().expect("a frame too large");
