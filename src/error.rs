@@ -183,7 +183,7 @@ impl From<CoreError> for SyncError {
     fn from(e: CoreError) -> SyncError {
         match e {
             CoreError::Invalid(message) => SyncError::invalid(message),
-            e @ CoreError::UnknownLabel { .. } => SyncError::Store(e.to_string()),
+            e @ (CoreError::UnknownLabel { .. } | CoreError::NotAMove { .. }) => SyncError::Store(e.to_string()),
         }
     }
 }

@@ -12,6 +12,9 @@ pub enum CoreError {
     /// A stored label that is not one of its SQL enum type's: the store's error.
     #[error("pg_baostock store: {label:?} is not a label of {sql_type}")]
     UnknownLabel { label: String, sql_type: &'static str },
+    /// A state move to a state it may not enter: a bug of the caller, the store's error.
+    #[error("pg_baostock store: a move out of {from:?} may not enter {to}")]
+    NotAMove { from: Vec<&'static str>, to: &'static str },
 }
 
 pub type CoreResult<T> = Result<T, CoreError>;

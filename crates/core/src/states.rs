@@ -85,17 +85,16 @@ impl<S: SqlEnum> Move<S> {
         self.to[0].label()
     }
 
-    /// The label of `to`, one of the states this move may enter; any other is an error (a bug
-    /// of the caller, never written).
+    /// The label of `to`, one of the states this move may enter; any other is the store's
+    /// error (a bug of the caller, never written).
     pub fn enter(&self, to: S) -> CoreResult<&'static str> {
         if self.to.contains(&to) {
             Ok(to.label())
         } else {
-            Err(CoreError::Invalid(format!(
-                "pg_baostock bug: a move to {} out of {:?}",
-                to.label(),
-                self.from.iter().map(|s| s.label()).collect::<Vec<_>>()
-            )))
+            Err(CoreError::NotAMove {
+                from: self.from.iter().map(|s| s.label()).collect(),
+                to: to.label(),
+            })
         }
     }
 }
@@ -329,7 +328,10 @@ mod tests {
         assert!(of(UnitState::Failed).contains(&UnitState::Done));
         assert!(of(UnitState::Queued).contains(&UnitState::Replanned));
         assert_eq!(UnitState::FINISH.enter(UnitState::Empty), Ok("empty"));
-        assert!(UnitState::FINISH.enter(UnitState::Queued).is_err());
+        assert_eq!(
+            UnitState::FINISH.enter(UnitState::Queued).unwrap_err().to_string(),
+            "pg_baostock store: a move out of [\"running\"] may not enter queued"
+        );
         assert!(UnitState::RELEASE.enter(UnitState::Done).is_err());
     }
 
