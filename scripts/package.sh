@@ -17,14 +17,14 @@
 #
 # The checkout is packaged as it is; --commit REV packages the tree of a commit (a version of
 # sql/released/VERSIONS or any revision), built once and cached by commit under $PACKAGE_CACHE
-# (/var/tmp/pg_baostock-packages): a commit never changes. Every release build shares one
-# target directory there, so a new checkout or commit rebuilds the workspace's crates and
-# links, not its dependencies. The .deb goes to $PACKAGE_OUT (target/packages); its path is
-# printed last.
+# (/var/tmp/pg_baostock-packages): a commit never changes. Each tree and major builds in a
+# target directory of its own (the checkout's under target/package/). The .deb goes to
+# $PACKAGE_OUT (target/packages); its path is printed last.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 . scripts/lib/apt.sh
+. scripts/lib/released.sh
 
 PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
 PACKAGE_CACHE=${PACKAGE_CACHE:-/var/tmp/pg_baostock-packages}
@@ -51,15 +51,8 @@ name=postgresql-$major-pg-baostock
 
 # The tree to build: the checkout, or a commit's (a released version's from VERSIONS).
 if [ -n "$commit" ]; then
-  released=$(awk -v v="$commit" '$1 == v { print $2 }' sql/released/VERSIONS)
-  rev=$(git rev-parse --verify "${released:-$commit}^{commit}")
-  src=$PACKAGE_CACHE/src/$rev
-  if [ ! -f "$src/.complete" ]; then
-    rm -rf "$src"
-    mkdir -p "$src"
-    git archive "$rev" | tar -x -C "$src"
-    touch "$src/.complete"
-  fi
+  rev=$(commit_of "$commit")
+  src=$(tree_of "$rev")
   done_deb=$(ls "$PACKAGE_CACHE/debs/$rev-pg$major/"*.deb 2> /dev/null | head -n 1 || true)
 else
   rev=$(git rev-parse HEAD)
@@ -76,7 +69,14 @@ else
   stage=$(mktemp -d "${TMPDIR:-/tmp}/pg_baostock-package.XXXXXX")
   trap 'rm -rf "$stage"' EXIT
   log "release build of $version ($rev) for $("$PG_CONFIG" --version) (cargo pgrx package)"
-  export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PACKAGE_CACHE/target}
+  # A target directory of its own for each tree and major: a release build that cargo finds
+  # fresh hands back the library it last placed in target/release, which may be another
+  # tree's or major's (seen: 0.3.0's package carried a library built for 18).
+  if [ -n "$commit" ]; then
+    export CARGO_TARGET_DIR=$PACKAGE_CACHE/target/$rev-pg$major
+  else
+    export CARGO_TARGET_DIR=$ROOT/target/package/pg$major
+  fi
   # It lays out the library, the control file, the install script and every update script of
   # sql/ under the paths pg_config names.
   (cd "$src" && cargo pgrx package --pg-config "$PG_CONFIG" "${features[@]}" --out-dir "$stage/root" >&2)
