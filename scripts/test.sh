@@ -139,11 +139,10 @@ tier_package() {
   step "Debian packages: made (scripts/package.sh, lintian), installed and upgraded with dpkg (tests/package.rs)"
   # Release builds: this checkout's (target/release), the last release's cached by its commit.
   # The test sets aside what the build installed and puts it back, so no install is needed.
-  local out=$PWD/target/packages released
-  released=$(awk '!/^#/ && NF { v = $1 } END { print v }' sql/released/VERSIONS)
+  local out=$PWD/target/packages
   PACKAGE_OUT=$out bash scripts/package.sh --lint
   PACKAGE_OUT=$out PG_CONFIG=$PG18_CONFIG bash scripts/package.sh --lint
-  PACKAGE_OUT=$out bash scripts/package.sh --commit "$released"
+  PACKAGE_OUT=$out bash scripts/package.sh --commit "$(. scripts/lib/released.sh; last_release)"
   PACKAGE_DIR=$out cargo test -p pg_baostock-cluster-tests --test package -- --nocapture --test-threads=1
 }
 
