@@ -54,7 +54,7 @@ fn installed_files(libdir: &str, extdir: &str) -> Vec<String> {
                 .file_name()
                 .to_string_lossy()
                 .into_owned();
-            if name == "pg_baostock.so" || name.starts_with("pg_baostock.") || name.starts_with("pg_baostock--") {
+            if name.starts_with("pg_baostock.") || name.starts_with("pg_baostock--") {
                 files.push(format!("{dir}/{name}"));
             }
         }
@@ -180,14 +180,13 @@ fn installed_from_packages(major: u16, previous: Option<&str>) {
         .to_string_lossy()
         .into_owned();
     let home = std::env::var("HOME").unwrap_or_else(|_| "/root".to_owned());
-    let mut hidden = vec![
+    let hidden = [
         root.as_str(),
         home.as_str(),
         "/root",
         "/usr/lib/llvm-14",
         "/var/tmp/pg_baostock-packages/target",
     ];
-    hidden.dedup();
     let jail = Jail::new(&hidden);
     for as_postgres in [true, false] {
         let (_, seen) = jail.sh(
@@ -258,11 +257,10 @@ fn installed_from_packages(major: u16, previous: Option<&str>) {
         sync_and_check(&node, 1);
         let digests = node.sql(DB, TABLE_DIGESTS);
         let before = node.sql(DB, &digests);
-        let bars = before
-            .lines()
-            .find_map(|l| l.strip_prefix("baostock.daily_bars "))
-            .and_then(|l| l.split(' ').next()?.parse::<i64>().ok());
-        assert!(bars > Some(0), "no daily bars stored at {previous}:\n{before}");
+        assert!(
+            rows_in(&before, "baostock.daily_bars") > Some(0),
+            "no daily bars stored at {previous}:\n{before}"
+        );
         dpkg.install(&deb);
         // The library is preloaded: the new one runs from the restart on. The old worker saves
         // its counters into server_state as it stops; every other row stays as it was.

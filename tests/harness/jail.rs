@@ -13,13 +13,15 @@ pub struct Jail {
 
 impl Jail {
     /// A namespace with each directory of `hidden` covered by an empty tmpfs only root may
-    /// enter (what is missing is skipped).
+    /// enter (what is missing is skipped, a directory named twice covered once).
     pub fn new(hidden: &[&str]) -> Jail {
-        let existing: Vec<&str> = hidden
+        let mut existing: Vec<&str> = hidden
             .iter()
             .copied()
             .filter(|d| std::path::Path::new(d).is_dir())
             .collect();
+        existing.sort_unstable();
+        existing.dedup();
         let mut holder = Command::new("unshare")
             .args(["--mount", "--propagation", "private", "--", "sh", "-c"])
             .arg(

@@ -926,6 +926,15 @@ pub fn digest_of(query: &str) -> String {
 /// md5` for every table of the baostock schema.
 pub const TABLE_DIGESTS: &str = include_str!("../sql/table_digests.sql");
 
+/// The row count a digest of [`TABLE_DIGESTS`] gives `table` (`baostock.daily_bars`), if it
+/// lists the table.
+pub fn rows_in(digests: &str, table: &str) -> Option<i64> {
+    digests
+        .lines()
+        .find_map(|l| l.strip_prefix(table)?.strip_prefix(' '))
+        .and_then(|l| l.split(' ').next()?.parse().ok())
+}
+
 /// `table count md5` of every table of the baostock schema in database `db` of the shared
 /// cluster, a line each in table order.
 pub fn table_digests(db: &str) -> Vec<String> {
