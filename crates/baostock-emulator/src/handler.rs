@@ -311,7 +311,9 @@ pub fn answer_query(market: &Market, frame: &Frame, publication: Publication) ->
                 })
             }
         }
-        Request::Login { .. } | Request::Logout { .. } | Request::Other { .. } => return wrong_type(),
+        Request::Login { .. } | Request::Logout { .. } | Request::Report { .. } | Request::Other { .. } => {
+            return wrong_type()
+        }
     };
     result.unwrap_or_else(|e| query_error(&e))
 }

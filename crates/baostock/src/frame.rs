@@ -37,10 +37,35 @@ impl MsgType {
     pub const LOGOUT_REPLY: MsgType = MsgType(*b"03");
     /// Error frame: body is `code \x01 message`.
     pub const ERROR: MsgType = MsgType(*b"04");
+    /// `query_dividend_data`.
+    pub const DIVIDEND_DATA: MsgType = MsgType(*b"13");
     pub const ADJUST_FACTOR: MsgType = MsgType(*b"15");
+    /// `query_profit_data` and the other quarterly reports (17..27, odd).
+    pub const PROFIT_DATA: MsgType = MsgType(*b"17");
+    pub const OPERATION_DATA: MsgType = MsgType(*b"19");
+    pub const GROWTH_DATA: MsgType = MsgType(*b"21");
+    pub const DUPONT_DATA: MsgType = MsgType(*b"23");
+    pub const BALANCE_DATA: MsgType = MsgType(*b"25");
+    pub const CASH_FLOW_DATA: MsgType = MsgType(*b"27");
+    /// `query_performance_express_report`.
+    pub const EXPRESS_REPORT: MsgType = MsgType(*b"29");
+    /// `query_forecast_report`.
+    pub const FORECAST_REPORT: MsgType = MsgType(*b"31");
     pub const TRADE_DATES: MsgType = MsgType(*b"33");
     pub const ALL_STOCK: MsgType = MsgType(*b"35");
     pub const STOCK_BASIC: MsgType = MsgType(*b"45");
+    /// `query_deposit_rate_data`.
+    pub const DEPOSIT_RATE: MsgType = MsgType(*b"47");
+    /// `query_loan_rate_data`.
+    pub const LOAN_RATE: MsgType = MsgType(*b"49");
+    /// `query_required_reserve_ratio_data`.
+    pub const RESERVE_RATIO: MsgType = MsgType(*b"51");
+    /// `query_money_supply_data_month`.
+    pub const MONEY_SUPPLY_MONTH: MsgType = MsgType(*b"53");
+    /// `query_money_supply_data_year`.
+    pub const MONEY_SUPPLY_YEAR: MsgType = MsgType(*b"55");
+    /// The answer to both money-supply queries (53 too, though the client expects 54).
+    pub const MONEY_SUPPLY_REPLY: MsgType = MsgType(*b"56");
     /// `query_stock_industry`.
     pub const STOCK_INDUSTRY: MsgType = MsgType(*b"59");
     /// `query_hs300_stocks`.

@@ -3,6 +3,7 @@
 //! * [`frame`]: the byte-level framing (header, crc, plain and zlib-compressed frames),
 //!   incremental and bounded by [`Limits`], with no I/O.
 //! * [`request`] and [`reply`]: typed requests and responses on top of the frames.
+//! * [`report`]: the report kinds (fundamentals, dividends, macro series), their fields and rows.
 //! * [`client`] (feature `client`): an async tokio client with sessions, paging, timeouts,
 //!   reconnects, pacing and error classification.
 //!
@@ -27,6 +28,7 @@ pub mod frame;
 pub mod json;
 pub mod limits;
 pub mod reply;
+pub mod report;
 pub mod request;
 pub mod value;
 
@@ -36,5 +38,6 @@ pub mod client;
 pub use error::DecodeError;
 pub use limits::Limits;
 pub use reply::{decode_reply, Data, Reply, ServerError, Table};
+pub use report::{Report, ReportKind, ReportQuery};
 pub use request::{HistoryKQuery, Page, Request, Secret, StockIndex};
 pub use value::{AdjustFlag, Frequency};

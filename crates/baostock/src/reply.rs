@@ -8,6 +8,7 @@ use std::borrow::Cow;
 use crate::frame::{decode_response, Frame, MsgType, SEP};
 use crate::json::{count_records, for_each_record, Bounds};
 use crate::limits::Limits;
+use crate::report::{Cell, Report, ReportKind};
 use crate::request::Page;
 use crate::value::{
     parse_date, parse_decimal, parse_flag, parse_integer, parse_minute_time, parse_small, AdjustFlag, CellError,
@@ -120,6 +121,7 @@ impl Table {
             Data::StockBasic(v) => v.len(),
             Data::IndexConstituents(v) => v.len(),
             Data::StockIndustry(v) => v.len(),
+            Data::Reports(v) => v.len(),
             Data::Rows(v) => v.len(),
         }
     }
@@ -150,6 +152,8 @@ pub enum Data {
     IndexConstituents(Vec<IndexConstituent>),
     /// 59.
     StockIndustry(Vec<StockIndustry>),
+    /// 13, 17..31 odd, 47..55 odd: rows of one report kind.
+    Reports(Vec<Report>),
     /// Every other query, as text cells (empty cells absent).
     Rows(Vec<Vec<Option<String>>>),
 }
@@ -167,6 +171,7 @@ impl Data {
             Data::StockBasic(_) => "security basics",
             Data::IndexConstituents(_) => "index constituents",
             Data::StockIndustry(_) => "stock industries",
+            Data::Reports(_) => "reports",
             Data::Rows(_) => "untyped rows",
         }
     }
@@ -204,6 +209,7 @@ rows_from_data!(
     StockBasic => StockBasic,
     IndexConstituents => IndexConstituent,
     StockIndustry => StockIndustry,
+    Reports => Report,
 );
 
 /// A daily bar. Fields not requested, and empty cells, are `None`.
@@ -492,7 +498,10 @@ fn typed_rows(
             cols.typed_from(data).map(Data::IndexConstituents)
         }
         "query_stock_industry" => cols.typed_from(data).map(Data::StockIndustry),
-        _ => cols.untyped(data),
+        m => match ReportKind::from_method(m) {
+            Some(kind) => cols.reports(kind, data).map(Data::Reports),
+            None => cols.untyped(data),
+        },
     }
 }
 
@@ -552,6 +561,41 @@ impl Columns<'_> {
                 cells,
                 index,
             })
+        })
+    }
+
+    /// Rows of a report kind: every field of the kind must be in the answer (others are
+    /// ignored); a row counts two cells a field (a cell takes at most 32 bytes, the row 32).
+    fn reports(&self, kind: ReportKind, data: &str) -> Result<Vec<Report>, DecodeError> {
+        let at: Vec<usize> = kind
+            .fields()
+            .iter()
+            .map(|f| {
+                self.fields
+                    .iter()
+                    .position(|x| x == f.wire)
+                    .ok_or(DecodeError::MissingColumn(f.wire))
+            })
+            .collect::<Result<_, _>>()?;
+        self.collect(data, 2 * kind.fields().len(), |index, cells| {
+            let cells = kind
+                .fields()
+                .iter()
+                .zip(&at)
+                .map(|(f, &i)| {
+                    let raw = cells.get(i).map(|c| c.as_ref()).unwrap_or("");
+                    if raw.is_empty() {
+                        return Ok(None);
+                    }
+                    Cell::parse(f.ty, raw).map(Some).map_err(|reason| DecodeError::Value {
+                        row: index,
+                        field: f.wire.to_owned(),
+                        value: raw.to_owned(),
+                        reason,
+                    })
+                })
+                .collect::<Result<_, _>>()?;
+            Ok(Report { kind, cells })
         })
     }
 
@@ -852,7 +896,7 @@ mod tests {
         assert!(matches!(decode_with(bars, &ok(36)), Ok(Reply::Table(t)) if t.len() == 2));
         assert_eq!(decode_with(bars, &ok(35)), Err(DecodeError::TooManyCells { limit: 35 }));
         // Untyped rows count their cells only.
-        let other = "0\x01success\x01query_profit_data\x01anonymous\x011\x012000\x01{\"record\":[[\"a\",\"b\"],[\"c\",\"d\"]]}\x01sh.600000\x01code,roeAvg";
+        let other = "0\x01success\x01query_other_data\x01anonymous\x011\x012000\x01{\"record\":[[\"a\",\"b\"],[\"c\",\"d\"]]}\x01sh.600000\x01code,roeAvg";
         assert!(decode_with(other, &ok(4)).is_ok());
         assert_eq!(decode_with(other, &ok(3)), Err(DecodeError::TooManyCells { limit: 3 }));
     }

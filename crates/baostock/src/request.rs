@@ -4,6 +4,7 @@ use chrono::NaiveDate;
 
 use crate::error::DecodeError;
 use crate::frame::{encode_request, Frame, MsgType};
+use crate::report::{ReportKind, ReportQuery};
 use crate::value::{format_date, parse_date, AdjustFlag, Frequency};
 
 /// A credential (password or API key): compared and cloned like a string, never printed.
@@ -171,6 +172,12 @@ pub enum Request {
         code: String,
         date: Option<NaiveDate>,
     },
+    /// 13, 17..31 odd, 47..55 odd: a report of one code, or a macro series.
+    Report {
+        user: String,
+        page: Page,
+        query: ReportQuery,
+    },
     /// Any other type, kept as its raw parameters (after method and user).
     Other {
         msg_type: MsgType,
@@ -196,6 +203,7 @@ impl Request {
             Request::AdjustFactor { .. } => MsgType::ADJUST_FACTOR,
             Request::IndexConstituents { index, .. } => index.msg_type(),
             Request::StockIndustry { .. } => MsgType::STOCK_INDUSTRY,
+            Request::Report { query, .. } => query.kind().msg_type(),
             Request::Other { msg_type, .. } => *msg_type,
         }
     }
@@ -215,6 +223,7 @@ impl Request {
             Request::AdjustFactor { .. } => "query_adjust_factor",
             Request::IndexConstituents { index, .. } => index.method(),
             Request::StockIndustry { .. } => "query_stock_industry",
+            Request::Report { query, .. } => query.kind().method(),
             Request::Other { method, .. } => method,
         }
     }
@@ -228,7 +237,8 @@ impl Request {
             | Request::StockBasic { page, .. }
             | Request::AdjustFactor { page, .. }
             | Request::IndexConstituents { page, .. }
-            | Request::StockIndustry { page, .. } => Some(*page),
+            | Request::StockIndustry { page, .. }
+            | Request::Report { page, .. } => Some(*page),
             _ => None,
         }
     }
@@ -242,7 +252,8 @@ impl Request {
         | Request::StockBasic { page, .. }
         | Request::AdjustFactor { page, .. }
         | Request::IndexConstituents { page, .. }
-        | Request::StockIndustry { page, .. } = &mut r
+        | Request::StockIndustry { page, .. }
+        | Request::Report { page, .. } = &mut r
         {
             page.page = next;
         }
@@ -264,6 +275,7 @@ impl Request {
             | Request::AdjustFactor { user, .. }
             | Request::IndexConstituents { user, .. }
             | Request::StockIndustry { user, .. }
+            | Request::Report { user, .. }
             | Request::Other { user, .. } => *user = id.to_owned(),
         }
     }
@@ -330,6 +342,10 @@ impl Request {
                 paged(&mut f, user, page);
                 f.extend([code.clone(), date.map(format_date).unwrap_or_default()]);
             }
+            Request::Report { user, page, query } => {
+                paged(&mut f, user, page);
+                f.extend(query.params());
+            }
             Request::Other { user, params, .. } => {
                 f.push(user.clone());
                 f.extend(params.iter().cloned());
@@ -395,6 +411,23 @@ impl Request {
             MsgType::SZ50_STOCKS,
             MsgType::ZZ500_STOCKS,
         ];
+        if let Some(kind) = ReportKind::from_msg_type(t) {
+            if f.len() < 4 {
+                return Err(DecodeError::BadRequest(format!("{} expects paging", f[0])));
+            }
+            let r = Request::Report {
+                user: s(1),
+                page: page()?,
+                query: ReportQuery::parse(kind, &f[4..]).map_err(DecodeError::BadRequest)?,
+            };
+            if r.method() != f[0] {
+                return Err(DecodeError::BadRequest(format!(
+                    "type {t} does not carry method {:?}",
+                    f[0]
+                )));
+            }
+            return Ok(r);
+        }
         if !known.contains(&t) {
             if f.len() < 2 {
                 return Err(DecodeError::BadRequest("a request needs a method and a user".into()));

@@ -6,6 +6,7 @@ mod common;
 
 use baostock::frame::{decode_request, decode_response, MsgType};
 use baostock::reply::{DailyBar, Data, IndexConstituent, Reply, StockIndustry};
+use baostock::report::{Cell, Report, ReportKind, ReportQuery};
 use baostock::value::{parse_decimal, AdjustFlag, Frequency};
 use baostock::{decode_reply, HistoryKQuery, Limits, Page, Request, StockIndex};
 use chrono::NaiveDate;
@@ -179,7 +180,7 @@ fn requests_re_encode_byte_for_byte() {
             MsgType::SZ50_STOCKS,
             MsgType::ZZ500_STOCKS,
         ];
-        if known.contains(&frame.msg_type) {
+        if known.contains(&frame.msg_type) || ReportKind::from_msg_type(frame.msg_type).is_some() {
             assert!(!matches!(req, Request::Other { .. }), "{}: decoded as untyped", c.name);
         }
         assert_eq!(req.encode("00.9.10"), c.request, "{}", c.name);
@@ -517,4 +518,209 @@ fn empty_reference_cells_are_none() {
         panic!()
     };
     assert_eq!(t.data, Data::IndexConstituents(Vec::new()));
+}
+
+/// The typed report request of each report capture (client 0.9.1 sent per_page 10000).
+fn report_requests() -> Vec<(&'static str, Request)> {
+    use baostock::report::{DividendYear, Published, Quarterly, Rates, ReserveDate, YearMonth};
+    let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+    let req = |query| Request::Report {
+        user: "anonymous".into(),
+        page: Page {
+            page: 1,
+            per_page: 10000,
+        },
+        query,
+    };
+    let quarter = |kind| {
+        req(ReportQuery::Quarter {
+            kind,
+            code: "sh.600000".into(),
+            year: 2023,
+            quarter: 2,
+        })
+    };
+    let published = |kind| {
+        req(ReportQuery::Published {
+            kind,
+            code: "sh.600000".into(),
+            start: d(2023, 1, 1),
+            end: d(2023, 12, 31),
+        })
+    };
+    let rates = |kind| {
+        req(ReportQuery::Rates {
+            kind,
+            start: Some(d(2010, 1, 1)),
+            end: Some(d(2015, 12, 31)),
+        })
+    };
+    vec![
+        ("query_profit_data", quarter(Quarterly::Profit)),
+        ("query_operation_data", quarter(Quarterly::Operation)),
+        ("query_growth_data", quarter(Quarterly::Growth)),
+        ("query_balance_data", quarter(Quarterly::Balance)),
+        ("query_cash_flow_data", quarter(Quarterly::CashFlow)),
+        ("query_dupont_data", quarter(Quarterly::Dupont)),
+        ("query_performance_express_report", published(Published::Express)),
+        ("query_forecast_report", published(Published::Forecast)),
+        (
+            "query_dividend_data",
+            req(ReportQuery::Dividend {
+                code: "sh.600000".into(),
+                year: 2023,
+                year_type: DividendYear::Report,
+            }),
+        ),
+        ("query_deposit_rate_data", rates(Rates::Deposit)),
+        ("query_loan_rate_data", rates(Rates::Loan)),
+        (
+            "query_required_reserve_ratio_data",
+            req(ReportQuery::ReserveRatio {
+                start: Some(d(2010, 1, 1)),
+                end: Some(d(2015, 12, 31)),
+                by: ReserveDate::Announced,
+            }),
+        ),
+        (
+            "query_money_supply_data_month",
+            req(ReportQuery::MoneySupplyMonth {
+                start: Some(YearMonth { year: 2023, month: 1 }),
+                end: Some(YearMonth { year: 2023, month: 12 }),
+            }),
+        ),
+        (
+            "query_money_supply_data_year",
+            req(ReportQuery::MoneySupplyYear {
+                start: Some(2020),
+                end: Some(2023),
+            }),
+        ),
+    ]
+}
+
+#[test]
+fn report_requests_built_by_hand_match_the_captures() {
+    let cases = report_requests();
+    assert_eq!(cases.len(), ReportKind::ALL.len());
+    for (name, req) in cases {
+        let capture = common::get(name);
+        assert_eq!(req.encode("00.9.10"), capture.request, "{name}");
+        let (frame, _) = decode_request(&capture.request, &limits()).unwrap().unwrap();
+        assert_eq!(Request::decode(&frame).unwrap(), req, "{name}");
+    }
+}
+
+/// The typed rows of a report capture, with its kind checked against the answer's type.
+fn reports(name: &str) -> Vec<Report> {
+    let c = common::get(name);
+    let kind = ReportKind::from_method(name).unwrap();
+    let (frame, _) = baostock::frame::decode_response(&c.response, &limits())
+        .unwrap()
+        .unwrap();
+    assert_eq!(frame.msg_type, kind.reply_type(), "{name}: the server's answer type");
+    let Reply::Table(t) = decoded(&c) else { panic!("{name}") };
+    let Data::Reports(rows) = t.data else {
+        panic!("{name}: {}", t.data.kind())
+    };
+    assert!(rows.iter().all(|r| r.kind == kind));
+    rows
+}
+
+#[test]
+fn reports_decode_with_the_exact_server_values() {
+    let n = |s: &str| Some(Cell::Number(parse_decimal(s).unwrap()));
+    let day = |s: &str| Some(Cell::Date(baostock::value::parse_date(s).unwrap()));
+    let text = |s: &str| Some(Cell::Text(s.into()));
+    for kind in ReportKind::ALL {
+        let c = common::get(kind.method());
+        let rows = reports(kind.method());
+        assert_eq!(rows.len(), c.meta["rows"].parse::<usize>().unwrap(), "{}", kind.name());
+    }
+    let profit = reports("query_profit_data");
+    assert_eq!(
+        profit[0].cells,
+        [
+            text("sh.600000"),
+            day("2023-08-31"),
+            day("2023-06-30"),
+            n("0.032797"),
+            n("0.258851"),
+            None,
+            n("23615000000.000000"),
+            n("1.503636"),
+            n("167814000000.000000"),
+            n("29352175421.00"),
+            n("29352175421.00"),
+        ]
+    );
+    // Scale as written: shares with 2 decimals, ratios with 6.
+    assert_eq!(profit[0].get("total_share").unwrap().to_wire(), "29352175421.00");
+    assert_eq!(profit[0].known_date(), NaiveDate::from_ymd_opt(2023, 8, 31));
+    assert_eq!(profit[0].stat_date(), NaiveDate::from_ymd_opt(2023, 6, 30));
+
+    // The dividend's field list carries tabs; two cells are text; it is known from its plan.
+    let dividend = reports("query_dividend_data");
+    let r = &dividend[0];
+    assert_eq!(r.get("cash_ps_after_tax"), text("0.288或0.32").as_ref());
+    assert_eq!(
+        r.get("cash_stock"),
+        text("10派3.2元（含税，扣税后2.88或3.2元）").as_ref()
+    );
+    assert_eq!(r.get("cash_ps_before_tax"), n("0.32").as_ref());
+    assert_eq!(r.get("pre_notice_date"), None);
+    assert_eq!(r.date("operate_date"), NaiveDate::from_ymd_opt(2023, 7, 21));
+    assert_eq!(r.known_date(), NaiveDate::from_ymd_opt(2023, 4, 19));
+
+    let express = reports("query_performance_express_report");
+    assert_eq!(express[0].stat_date(), NaiveDate::from_ymd_opt(2022, 12, 31));
+    assert_eq!(express[0].get("roe_wa"), n("7.980000").as_ref());
+
+    let rrr = reports("query_required_reserve_ratio_data");
+    assert_eq!(
+        rrr[0].cells,
+        [
+            day("2010-01-12"),
+            day("2010-01-18"),
+            n("15.5"),
+            n("16.0"),
+            n("13.5"),
+            n("14.0")
+        ]
+    );
+    assert_eq!(rrr[0].get("big_institutions_ratio_after").unwrap().to_wire(), "16.0");
+
+    // The 5-year deposit rates are empty from 2014-11-22 on.
+    let deposit = reports("query_deposit_rate_data");
+    let late: Vec<_> = deposit
+        .iter()
+        .filter(|r| r.known_date() >= NaiveDate::from_ymd_opt(2014, 11, 22))
+        .collect();
+    assert!(!late.is_empty());
+    assert!(late.iter().all(|r| r.get("fixed_deposit_rate_5y").is_none()));
+    assert!(deposit.iter().any(|r| r.get("fixed_deposit_rate_5y").is_some()));
+
+    // Money supply: statMonth "01" is the month 1; no date of knowledge.
+    let month = reports("query_money_supply_data_month");
+    assert_eq!(month[0].get("stat_year"), Some(&Cell::Integer(2023)));
+    assert_eq!(month[0].get("stat_month"), Some(&Cell::Integer(1)));
+    assert_eq!(month[0].known_date(), None);
+    assert_eq!(reports("query_money_supply_data_year").len(), 4);
+
+    // No forecast rows, but the field list is the client's.
+    assert!(reports("query_forecast_report").is_empty());
+    let Reply::Table(t) = decoded(&common::get("query_forecast_report")) else {
+        panic!()
+    };
+    assert_eq!(t.fields.join(","), ReportKind::Forecast.field_list());
+}
+
+#[test]
+fn every_report_field_list_is_the_servers() {
+    for kind in ReportKind::ALL {
+        let Reply::Table(t) = decoded(&common::get(kind.method())) else {
+            panic!()
+        };
+        assert_eq!(t.fields.join(","), kind.field_list(), "{}", kind.name());
+    }
 }

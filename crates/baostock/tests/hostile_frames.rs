@@ -141,7 +141,7 @@ fn untyped_body(rows: usize, arity: usize, cell: &str) -> String {
     data.push_str("]}");
     let fields: Vec<String> = (0..arity).map(|i| format!("f{i}")).collect();
     format!(
-        "0\x01success\x01query_profit_data\x01anonymous\x011\x0110000\x01{data}\x01sh.600000\x01{}",
+        "0\x01success\x01query_untyped_data\x01anonymous\x011\x0110000\x01{data}\x01sh.600000\x01{}",
         fields.join(",")
     )
 }
@@ -345,7 +345,7 @@ fn deep_and_odd_json_stays_under_the_bound() {
     };
     let n = 200_000;
     let wrap = |data: String| {
-        format!("0\x01success\x01query_profit_data\x01anonymous\x011\x0110000\x01{data}\x01sh.600000\x01a")
+        format!("0\x01success\x01query_untyped_data\x01anonymous\x011\x0110000\x01{data}\x01sh.600000\x01a")
     };
     let cases: Vec<(&str, String)> = vec![
         ("deep arrays", format!("{{\"record\":{}", "[".repeat(n))),
@@ -381,7 +381,7 @@ fn deep_and_odd_json_stays_under_the_bound() {
     ];
     for (what, data) in cases {
         let body = if what.starts_with("too many") {
-            format!("0\x01success\x01query_profit_data\x01anonymous\x011\x0110000\x01\x01sh.600000\x01{data}")
+            format!("0\x01success\x01query_untyped_data\x01anonymous\x011\x0110000\x01\x01sh.600000\x01{data}")
         } else {
             wrap(data)
         };
@@ -516,6 +516,45 @@ fn truncations_and_cuts_of_a_capture_stay_under_the_bound() {
             let mut cut = whole.clone();
             cut.remove(k);
             let _ = decode_bounded(&format!("{} without byte {k}", c.name), &cut, &limits);
+        }
+    }
+}
+
+#[test]
+fn report_rows_at_the_cell_cap_stay_under_the_bound() {
+    use baostock::report::ReportKind;
+    let limits = Limits::default();
+    // Profit rows count two cells a field: at the cap they decode under the bound, one more
+    // row is refused before any is built.
+    let kind = ReportKind::Profit;
+    let arity = kind.fields().len();
+    let at_cap = limits.max_cells / (2 * arity);
+    let row = format!(
+        "[\"sh.600000\",\"2023-08-31\",\"2023-06-30\"{}]",
+        ",\"12345678901234.123456\"".repeat(arity - 3)
+    );
+    for (rows, ok) in [(at_cap, true), (at_cap + 1, false)] {
+        let data = format!("{{\"record\":[{}]}}", vec![row.as_str(); rows].join(","));
+        let body = format!(
+            "0\x01success\x01{}\x01anonymous\x011\x0110000\x01{data}\x01sh.600000\x012023\x012\x01{}",
+            kind.method(),
+            kind.field_list()
+        );
+        let what = format!("{rows} profit rows");
+        let (r, peak) = decode_bounded(&what, &compressed(&body), &limits);
+        if ok {
+            let Ok(Some((Reply::Table(t), _))) = &r else {
+                panic!("{what}: {:?}", outcome(&r))
+            };
+            assert_eq!(t.len(), rows);
+            eprintln!("{what}: peak {:.1} MB", peak as f64 / MB);
+        } else {
+            assert_eq!(
+                outcome(&r),
+                Err(DecodeError::TooManyCells {
+                    limit: limits.max_cells
+                })
+            );
         }
     }
 }

@@ -5,7 +5,7 @@ mod common;
 
 use baostock::frame::{decode_request, decode_response, encode_request, encode_response, MsgType, SERVER_VERSION};
 use baostock::value::{AdjustFlag, Frequency};
-use baostock::{decode_reply, DecodeError, HistoryKQuery, Limits, Page, Request, StockIndex};
+use baostock::{decode_reply, DecodeError, HistoryKQuery, Limits, Page, ReportQuery, Request, StockIndex};
 use chrono::NaiveDate;
 use proptest::prelude::*;
 
@@ -89,12 +89,64 @@ fn request() -> impl Strategy<Value = Request> {
             }),
         (text(), page(), text(), prop::option::of(date()))
             .prop_map(|(user, page, code, date)| { Request::StockIndustry { user, page, code, date } }),
+        (text(), page(), report_query()).prop_map(|(user, page, query)| Request::Report { user, page, query }),
         (text(), prop::collection::vec(text(), 0..5)).prop_map(|(user, params)| Request::Other {
-            msg_type: MsgType::new(*b"17").unwrap(),
-            method: "query_profit_data".into(),
+            msg_type: MsgType::new(*b"37").unwrap(),
+            method: "query_untyped_data".into(),
             user,
             params,
         }),
+    ]
+}
+
+fn report_query() -> impl Strategy<Value = ReportQuery> {
+    use baostock::report::{DividendYear, Published, Quarterly, Rates, ReserveDate, YearMonth};
+    let year = 1990i32..2100;
+    let quarterly = prop::sample::select(vec![
+        Quarterly::Profit,
+        Quarterly::Operation,
+        Quarterly::Growth,
+        Quarterly::Balance,
+        Quarterly::CashFlow,
+        Quarterly::Dupont,
+    ]);
+    let month = (1990i32..2100, 1u32..=12).prop_map(|(year, month)| YearMonth { year, month });
+    prop_oneof![
+        (quarterly, text(), year.clone(), 1u8..=4).prop_map(|(kind, code, year, quarter)| ReportQuery::Quarter {
+            kind,
+            code,
+            year,
+            quarter
+        }),
+        (
+            prop::sample::select(vec![Published::Express, Published::Forecast]),
+            text(),
+            date(),
+            date()
+        )
+            .prop_map(|(kind, code, start, end)| ReportQuery::Published { kind, code, start, end }),
+        (
+            text(),
+            year.clone(),
+            prop::sample::select(vec![DividendYear::Report, DividendYear::Operate])
+        )
+            .prop_map(|(code, year, year_type)| ReportQuery::Dividend { code, year, year_type }),
+        (
+            prop::sample::select(vec![Rates::Deposit, Rates::Loan]),
+            prop::option::of(date()),
+            prop::option::of(date())
+        )
+            .prop_map(|(kind, start, end)| ReportQuery::Rates { kind, start, end }),
+        (
+            prop::option::of(date()),
+            prop::option::of(date()),
+            prop::sample::select(vec![ReserveDate::Announced, ReserveDate::Effective])
+        )
+            .prop_map(|(start, end, by)| ReportQuery::ReserveRatio { start, end, by }),
+        (prop::option::of(month.clone()), prop::option::of(month))
+            .prop_map(|(start, end)| ReportQuery::MoneySupplyMonth { start, end }),
+        (prop::option::of(year.clone()), prop::option::of(year))
+            .prop_map(|(start, end)| ReportQuery::MoneySupplyYear { start, end }),
     ]
 }
 
