@@ -340,4 +340,93 @@ mod tests {
         )
         .unwrap();
     }
+
+    /// Each report table has the columns, types and key of its kind in the codec (the store
+    /// writes them by that list), plus `fetched_at`.
+    #[pg_test]
+    fn the_report_tables_have_the_codecs_columns_and_keys() {
+        use crate::store::reports;
+        use baostock::report::ReportKind;
+        for kind in ReportKind::ALL {
+            let table = reports::table(kind);
+            let sql: Vec<String> = Spi::get_one::<Vec<String>>(&format!(
+                "SELECT array_agg(attname || ' ' || format_type(atttypid, atttypmod) ORDER BY attnum)::text[]
+                 FROM pg_attribute WHERE attrelid = '{table}'::regclass AND attnum > 0 AND NOT attisdropped"
+            ))
+            .unwrap()
+            .unwrap();
+            let mut want: Vec<String> = reports::columns(kind).iter().map(|(c, t)| format!("{c} {t}")).collect();
+            want.push("fetched_at timestamp with time zone".into());
+            assert_eq!(sql, want, "{table}");
+            let key = Spi::get_one::<Vec<String>>(&format!(
+                "SELECT array_agg(a.attname ORDER BY k.n)::text[]
+                 FROM pg_index i, unnest(i.indkey) WITH ORDINALITY k(attnum, n), pg_attribute a
+                 WHERE i.indrelid = '{table}'::regclass AND i.indisprimary
+                   AND a.attrelid = i.indrelid AND a.attnum = k.attnum"
+            ))
+            .unwrap()
+            .unwrap();
+            assert_eq!(key, reports::key(kind), "{table}");
+            let comments = Spi::get_one::<i64>(&format!(
+                "SELECT count(*) FROM pg_attribute WHERE attrelid = '{table}'::regclass AND attnum > 0
+                   AND NOT attisdropped AND col_description(attrelid, attnum) IS NULL"
+            ))
+            .unwrap();
+            assert_eq!(comments, Some(0), "{table}: a column without a comment");
+        }
+    }
+
+    fn profit(pub_date: &str, roe: &str, margin: Option<&str>) -> baostock::report::Report {
+        use baostock::report::{Cell, ReportKind};
+        let kind = ReportKind::Profit;
+        let mut cells = vec![None; kind.fields().len()];
+        let mut set = |column: &str, ty: baostock::report::CellType, v: &str| {
+            cells[kind.column(column).unwrap()] = Some(Cell::parse(ty, v).unwrap());
+        };
+        use baostock::report::CellType::{Date as D, Number as N, Text as T};
+        set("code", T, "sh.600000");
+        set("pub_date", D, pub_date);
+        set("stat_date", D, "2023-06-30");
+        set("roe_avg", N, roe);
+        set("total_share", N, "29352175421.00");
+        if let Some(m) = margin {
+            set("np_margin", N, m);
+        }
+        baostock::report::Report { kind, cells }
+    }
+
+    /// A report written twice is stored once and unchanged the second time; a restatement (a
+    /// later pub_date for the same period) is a row of its own; values keep their scale and an
+    /// empty cell is NULL.
+    #[pg_test]
+    fn reports_are_upserted_by_period_and_publication() {
+        use crate::store::reports::upsert_reports;
+        use baostock::report::ReportKind;
+        let first = profit("2023-08-31", "0.032797", None);
+        let c = upsert_reports(ReportKind::Profit, &[first.clone()]).unwrap();
+        assert_eq!((c.inserted, c.updated, c.unchanged), (1, 0, 0));
+        let c = upsert_reports(ReportKind::Profit, &[first.clone(), first]).unwrap();
+        assert_eq!(
+            (c.inserted, c.updated, c.unchanged),
+            (0, 0, 1),
+            "a repeated row counts once"
+        );
+        let changed = profit("2023-08-31", "0.032797", Some("0.258851"));
+        let c = upsert_reports(ReportKind::Profit, &[changed]).unwrap();
+        assert_eq!((c.inserted, c.updated, c.unchanged), (0, 1, 0));
+        let restated = profit("2023-10-20", "0.031000", Some("0.250000"));
+        let c = upsert_reports(ReportKind::Profit, &[restated]).unwrap();
+        assert_eq!((c.inserted, c.updated, c.unchanged), (1, 0, 0));
+        let stored = Spi::get_one::<String>(
+            "SELECT string_agg(concat_ws(' ', pub_date, roe_avg::text, coalesce(np_margin::text, 'NULL'),
+                                        total_share::text, coalesce(gp_margin::text, 'NULL')), '; ' ORDER BY pub_date)
+             FROM baostock.report_profit WHERE code = 'sh.600000' AND stat_date = '2023-06-30'",
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            stored,
+            "2023-08-31 0.032797 0.258851 29352175421.00 NULL; 2023-10-20 0.031000 0.250000 29352175421.00 NULL"
+        );
+    }
 }

@@ -86,17 +86,25 @@ END
 \$drop\$;
 SQL
   echo
-  cat "$part"
+  # `\ir FILE` (relative to the part) includes a file of tables (sql/reports.sql) whole.
+  awk -v dir="$(dirname "$part")" '
+    /^\\ir / { f = dir "/" $2; while ((getline line < f) > 0) print line; close(f); next }
+    { print }
+  ' "$part"
   cat <<SQL
 
 -- Views and functions of $version ------------------------------------------------------------
 SQL
   # Everything after the bootstrap part of the generated install script, without pgrx's
-  # source-line comments (they move with every edit of the Rust code).
+  # source-line comments (they move with every edit of the Rust code) and without the parts of
+  # the tables (a block with the line "-- A part of the tables: ..."; updates include them).
   awk '
-    done_bootstrap { if ($0 !~ /^-- src\/[^ ]+:[0-9]+$/) print; next }
+    function flush() { if (!tables) printf "%s", block; block = ""; tables = 0 }
+    done_bootstrap && /^\/\* <begin connected objects> \*\/$/ { flush() }
+    done_bootstrap { if ($0 ~ /^-- A part of the tables: /) tables = 1; if ($0 !~ /^-- src\/[^ ]+:[0-9]+$/) block = block $0 "\n"; next }
     /^-- bootstrap$/ { in_bootstrap = 1 }
     in_bootstrap && /^\/\* <\/end connected objects> \*\/$/ { done_bootstrap = 1 }
+    END { flush() }
   ' "$installed"
 }
 

@@ -485,6 +485,7 @@ COMMENT ON FUNCTION baostock.cancel(bigint) IS 'Cancels a queued or running job;
 COMMENT ON FUNCTION baostock.sync_calendar(date, date) IS 'Syncs the trade calendar between two days (default: 1990-12-19 to today).';
 COMMENT ON FUNCTION baostock.sync_index_constituents(date) IS 'Syncs the constituents of the CSI 300 (hs300), SSE 50 (sz50) and CSI 500 (zz500) on a day (default NULL: the latest lists) into baostock.index_constituents; a list replaces the stored list of its date. One row per index. sync_date refreshes them when the newest stored list is older than this week''s Monday.';
 COMMENT ON FUNCTION baostock.sync_industries(date) IS 'Syncs every stock''s industry on a day (default NULL: the latest classification) into baostock.stock_industries. sync_date refreshes it when the newest is older than this week''s Monday.';
+COMMENT ON FUNCTION baostock.sync_macro() IS 'Syncs the macro series whole: benchmark deposit and loan rates, required reserve ratios, money supply by month and by year (five requests) into baostock.report_deposit_rate, report_loan_rate, report_reserve_ratio, report_money_supply_month and report_money_supply_year. One row per series.';
 COMMENT ON FUNCTION baostock.sync_securities() IS 'Syncs the list of securities with names, types, listing and delisting dates.';
 
 CREATE FUNCTION baostock.alert_json(a baostock.alerts) RETURNS text
@@ -908,7 +909,11 @@ GRANT USAGE ON SCHEMA baostock TO baostock_reader;
 GRANT SELECT ON baostock.daily_bars, baostock.weekly_bars, baostock.monthly_bars, baostock.minute_bars,
                 baostock.adjust_factors, baostock.securities, baostock.trade_calendar,
                 baostock.synced_days, baostock.synced_ranges, baostock.daily_bars_qfq, baostock.daily_bars_hfq,
-                baostock.index_constituents, baostock.stock_industries
+                baostock.index_constituents, baostock.stock_industries,
+                baostock.report_profit, baostock.report_operation, baostock.report_growth, baostock.report_balance,
+                baostock.report_cash_flow, baostock.report_dupont, baostock.report_express, baostock.report_forecast,
+                baostock.report_dividend, baostock.report_deposit_rate, baostock.report_loan_rate,
+                baostock.report_reserve_ratio, baostock.report_money_supply_month, baostock.report_money_supply_year
                 TO baostock_reader;
 
 -- Who may execute what, in one place (the manual's Security section lists it too): nothing by

@@ -388,7 +388,7 @@ COMMENT ON COLUMN baostock.synced_ranges.span IS 'Days covered, bounds included 
 COMMENT ON COLUMN baostock.synced_ranges.job_id IS 'The backfill job that fetched it.';
 COMMENT ON COLUMN baostock.synced_ranges.synced_at IS 'When it was completed.';
 
--- The states and kinds of jobs and units: src/domain/states.rs spells the same labels (a test
+-- The states and kinds of jobs and units: crates/core/src/states.rs spells the same labels (a test
 -- compares them) and converts them in one place.
 CREATE TYPE baostock.job_state AS ENUM ('queued', 'running', 'paused', 'done', 'failed', 'cancelled');
 COMMENT ON TYPE baostock.job_state IS 'Where a job is: queued, running, paused (the request budget is spent or the server blacklisted us: resumes by itself), done (every unit final), failed (the job could not go on), cancelled.';

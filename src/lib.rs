@@ -34,7 +34,12 @@ mod worker;
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 extension_sql_file!("../sql/schema.sql", name = "schema", bootstrap);
-extension_sql_file!("../sql/adjusted.sql", name = "adjusted", requires = ["schema"]);
+extension_sql_file!("../sql/reports.sql", name = "reports", requires = ["schema"]);
+extension_sql_file!(
+    "../sql/adjusted.sql",
+    name = "adjusted",
+    requires = ["schema", "reports"]
+);
 extension_sql_file!("../sql/api.sql", name = "api", finalize);
 
 /// Called when the library is loaded.

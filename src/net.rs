@@ -11,6 +11,7 @@ use baostock::reply::{
     AdjustFactor, DailyBar, Data, IndexConstituent, MinuteBar, PeriodBar, Reply, StockBasic, StockIndustry, TradeDate,
     WrongRows,
 };
+use baostock::report::{Report, ReportQuery};
 use baostock::request::HistoryKQuery;
 use baostock::value::{AdjustFlag, Frequency};
 use baostock::{Page, Request, StockIndex};
@@ -367,6 +368,16 @@ pub async fn constituents(
         page: Page::first(pool.config().per_page),
         index,
         date,
+    };
+    pages(pool, req).await
+}
+
+/// The rows of a report query, every page.
+pub async fn reports(pool: &Pool, query: ReportQuery) -> SyncResult<Vec<Report>> {
+    let req = Request::Report {
+        user: String::new(),
+        page: Page::first(pool.config().per_page),
+        query,
     };
     pages(pool, req).await
 }

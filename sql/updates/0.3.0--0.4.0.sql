@@ -44,3 +44,6 @@ SELECT baostock.table_ddl('baostock.sync_units', $ddl$ALTER TABLE baostock.sync_
     ADD CONSTRAINT sync_units_check CHECK ((kind = 'day') = (code IS NULL)),
     ADD CONSTRAINT sync_units_check1 CHECK (kind <> 'day' OR start_date = end_date)
 $ddl$);
+
+-- The reports (issue 31): a table per kind, made as a fresh install makes them.
+\ir ../reports.sql

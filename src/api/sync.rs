@@ -192,3 +192,35 @@ fn sync_industries(
             .map(|o| vec![o]),
     )
 }
+
+/// Fetches the macro series whole (deposit and loan rates, required reserve ratios, money
+/// supply by month and by year: five requests) and writes them: a row per series.
+#[pg_extern(security_definer, volatile, parallel_unsafe)]
+#[search_path(pg_catalog, pg_temp)]
+fn sync_macro() -> TableIterator<
+    'static,
+    (
+        name!(series, String),
+        name!(status, String),
+        name!(rows_inserted, i64),
+        name!(rows_updated, i64),
+        name!(rows_unchanged, i64),
+        name!(requests, i32),
+        name!(seconds, f64),
+    ),
+> {
+    let rows = current()
+        .and_then(|()| crate::sync::reports::sync_macro())
+        .unwrap_or_else(|e| raise(e));
+    TableIterator::new(rows.into_iter().map(|(name, o)| {
+        (
+            name.to_owned(),
+            o.status.to_owned(),
+            o.counts.inserted,
+            o.counts.updated,
+            o.counts.unchanged,
+            i32::try_from(o.traffic.requests).unwrap_or(i32::MAX),
+            o.seconds,
+        )
+    }))
+}

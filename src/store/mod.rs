@@ -1,8 +1,8 @@
 //! The only module that talks SPI. `writer` puts rows in (COPY and digests for the bars,
 //! batch upserts for the rest), `market` owns the market tables and their checkpoints, `bars`
-//! the weekly, monthly and minute bars, `reference` the index lists and industries, `jobs` the
-//! job queue, `runs` the run history, `server` the server state and alerts, `session` the
-//! transaction and session it all runs in. It may use `error`, `latch`, `shmem`, `guc` and the
+//! the weekly, monthly and minute bars, `reference` the index lists and industries, `reports`
+//! the report tables, `jobs` the job queue, `runs` the run history, `server` the server state
+//! and alerts, `session` the transaction and session it all runs in. It may use `error`, `latch`, `shmem`, `guc` and the
 //! core crate; nothing above it (`engine`, `sync`, `worker`, `api`): scripts/check-layers.sh.
 
 use chrono::NaiveDate;
@@ -20,6 +20,7 @@ mod market;
 #[path = "../../pgrx-tests/store.rs"]
 mod pg_tests;
 pub mod reference;
+pub mod reports;
 mod runs;
 pub mod server;
 mod session;

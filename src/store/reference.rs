@@ -91,7 +91,7 @@ pub fn replace_industries(rows: &[StockIndustry]) -> SyncResult<Counts> {
 
 /// Runs a write returning `received, inserted, changed` of the rows received and turns it
 /// into counts (rows a list no longer has are deleted and not counted).
-fn counts(sql: &str, args: Vec<pgrx::datum::DatumWithOid>) -> SyncResult<Counts> {
+pub(super) fn counts(sql: &str, args: Vec<pgrx::datum::DatumWithOid>) -> SyncResult<Counts> {
     Spi::connect_mut(|c| {
         let row = c.update(sql, Some(1), &args)?.first();
         let n = row.get::<i64>(1)?.unwrap_or(0);

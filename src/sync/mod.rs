@@ -1,7 +1,7 @@
 //! What each sync does: validate, decide what must be asked of the server, run it (units
 //! through the engine; the calendar and securities directly), write in subtransactions and
 //! record the run. `daily` is `sync_date`, `reference` the calendar, securities, index lists
-//! and industries, `jobs` backfill jobs as users see them (planning, wait, cancel), `runlog`
+//! and industries, `reports` the macro series, `jobs` backfill jobs as users see them (planning, wait, cancel), `runlog`
 //! the failed runs that must outlive a rollback. Errors come back as `SyncError`; the SQL
 //! functions in `api` raise them. It may use `engine`, `store`, `net` and what they use; not
 //! `api` or `worker`: scripts/check-layers.sh.
@@ -17,6 +17,7 @@ use crate::store::{self, RunRecord};
 pub mod daily;
 pub mod jobs;
 pub mod reference;
+pub mod reports;
 pub mod runlog;
 
 pub use daily::sync_date;

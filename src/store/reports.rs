@@ -1,0 +1,126 @@
+//! The reports' tables (`baostock.report_<kind>`, sql/reports.sql): a kind's rows written by
+//! one upsert whose columns come from the codec's field list, so a table and its kind cannot
+//! drift apart without the store's test failing.
+
+use baostock::report::{CellType, Report, ReportKind};
+use pg_baostock_core::Counts;
+
+use super::reference::counts;
+use crate::error::SyncResult;
+
+/// The table a kind's rows go to.
+pub fn table(kind: ReportKind) -> String {
+    format!("baostock.report_{}", kind.name())
+}
+
+/// The columns of a kind's table with their SQL types, in order: the kind's fields, and for
+/// dividends their date of knowledge (`pub_date`) first.
+pub fn columns(kind: ReportKind) -> Vec<(&'static str, &'static str)> {
+    let mut out = Vec::new();
+    if kind == ReportKind::Dividend {
+        out.push(("pub_date", "date"));
+    }
+    out.extend(kind.fields().iter().map(|f| {
+        let ty = match f.ty {
+            CellType::Date => "date",
+            CellType::Number => "numeric",
+            CellType::Integer => "integer",
+            CellType::Text => "text",
+        };
+        (f.column, ty)
+    }));
+    out
+}
+
+/// The primary key of a kind's table: a quarterly, express or forecast report by code, period
+/// and publication (every revision kept); a dividend by code and date of knowledge; the rates
+/// by announcement; money supply by period.
+pub fn key(kind: ReportKind) -> &'static [&'static str] {
+    match kind {
+        ReportKind::Dividend => &["code", "pub_date"],
+        ReportKind::DepositRate | ReportKind::LoanRate => &["pub_date"],
+        ReportKind::ReserveRatio => &["pub_date", "effective_date"],
+        ReportKind::MoneySupplyMonth => &["stat_year", "stat_month"],
+        ReportKind::MoneySupplyYear => &["stat_year"],
+        _ => &["code", "stat_date", "pub_date"],
+    }
+}
+
+/// The upsert of a kind's rows: every column a `text[]` parameter cast to its type (a row
+/// repeated in one answer counts once), a row whose values did not change left alone.
+fn upsert_sql(kind: ReportKind) -> String {
+    let cols = columns(kind);
+    let key = key(kind);
+    let names: Vec<&str> = cols.iter().map(|(c, _)| *c).collect();
+    let params: Vec<String> = (1..=cols.len()).map(|i| format!("${i}::text[]")).collect();
+    let aliases: Vec<String> = (1..=cols.len()).map(|i| format!("c{i}")).collect();
+    let casts: Vec<String> = cols
+        .iter()
+        .enumerate()
+        .map(|(i, (c, ty))| format!("c{}::{ty} AS {c}", i + 1))
+        .collect();
+    let rest: Vec<&str> = names.iter().copied().filter(|c| !key.contains(c)).collect();
+    let set: Vec<String> = rest.iter().map(|c| format!("{c} = excluded.{c}")).collect();
+    let old: Vec<String> = rest.iter().map(|c| format!("t.{c}")).collect();
+    let new: Vec<String> = rest.iter().map(|c| format!("excluded.{c}")).collect();
+    format!(
+        "WITH input AS (
+             SELECT DISTINCT ON ({key}) {casts}
+             FROM unnest({params}) AS u({aliases})
+         ), written AS (
+             INSERT INTO {table} AS t ({names}, fetched_at)
+             SELECT {names}, now() FROM input
+             ON CONFLICT ({key}) DO UPDATE SET {set}, fetched_at = excluded.fetched_at
+             WHERE ({old}) IS DISTINCT FROM ({new})
+             RETURNING (xmax = 0) AS inserted
+         )
+         SELECT (SELECT count(*) FROM input), count(*) FILTER (WHERE inserted),
+                count(*) FILTER (WHERE NOT inserted)
+         FROM written",
+        key = key.join(", "),
+        casts = casts.join(", "),
+        params = params.join(", "),
+        aliases = aliases.join(", "),
+        table = table(kind),
+        names = names.join(", "),
+        set = set.join(", "),
+        old = old.join(", "),
+        new = new.join(", "),
+    )
+}
+
+/// Writes rows of one kind: new ones inserted, changed ones updated (`fetched_at` too).
+pub fn upsert_reports(kind: ReportKind, rows: &[Report]) -> SyncResult<Counts> {
+    if rows.is_empty() {
+        return Ok(Counts::default());
+    }
+    let mut columns: Vec<Vec<Option<String>>> = vec![Vec::with_capacity(rows.len()); self::columns(kind).len()];
+    let offset = usize::from(kind == ReportKind::Dividend);
+    for r in rows {
+        if offset == 1 {
+            columns[0].push(r.known_date().map(|d| d.to_string()));
+        }
+        for (i, cell) in r.cells.iter().enumerate() {
+            columns[i + offset].push(cell.as_ref().map(|c| c.to_wire()));
+        }
+    }
+    counts(&upsert_sql(kind), columns.into_iter().map(Into::into).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_column_is_a_column_and_the_upsert_names_each_once() {
+        for kind in ReportKind::ALL {
+            let names: Vec<&str> = columns(kind).iter().map(|(c, _)| *c).collect();
+            for k in key(kind) {
+                assert!(names.contains(k), "{}: key {k}", kind.name());
+            }
+            let sql = upsert_sql(kind);
+            assert!(sql.contains(&format!("INSERT INTO baostock.report_{} AS t", kind.name())));
+            assert_eq!(sql.matches("::text[]").count(), names.len(), "{}", kind.name());
+        }
+    }
+}
