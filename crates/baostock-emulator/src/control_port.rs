@@ -13,7 +13,7 @@
 //! | `corporate-action CODE YYYY-MM-DD RATIO_PPM` | add a dividend or split at the open of that day (price ratio before / after in parts per million, e.g. `1025000`) |
 //! | `clear-corporate-actions` | remove every corporate action added at run time |
 //! | `publish official` / `publish always` | the publication schedule: the real server's hours and history floors, or every day from its start with no floors |
-//! | `publish KIND HH:MM[:SS]` / `publish KIND none` | the China time `KIND` (`daily`, `factors`, `minute`, `weekly`, `monthly`, `constituents`) is published at on its release day, or none: from the start of the day |
+//! | `publish KIND HH:MM[:SS]` / `publish KIND none` | the China time `KIND` (`daily`, `factors`, `minute`, `weekly`, `monthly`, `constituents`, `reports`) is published at on its release day, or none: from the start of the day |
 //! | `publish HH:MM[:SS]` / `publish none` | aliases of `publish daily HH:MM[:SS]` / `publish daily none` |
 //! | `clock YYYY-MM-DDTHH:MM:SS[.fff]` / `clock none` | fix the emulator's China time (frozen) |
 //! | `clock YYYY-MM-DDTHH:MM:SS[.fff] running` | set the China time and let it run on with real time |
@@ -177,7 +177,7 @@ fn parse_hour(v: &str) -> Result<Option<NaiveTime>, String> {
 /// daily aliases `HH:MM[:SS]|none`.
 fn parse_publish(args: &[&str]) -> Result<Publish, String> {
     const USAGE: &str = "usage: publish official|always|HH:MM[:SS]|none, or publish KIND HH:MM[:SS]|none \
-                         (KIND: daily factors minute weekly monthly constituents)";
+                         (KIND: daily factors minute weekly monthly constituents reports)";
     match args {
         [v] => match Schedule::preset(v) {
             Some(schedule) => Ok(Publish::Preset(schedule)),

@@ -28,8 +28,9 @@ Market
                            daily bars (98, 9A, 95 d) at 17:30 of the day, adjust factors
                            (9C, 15) at 18:00, minute bars at 20:00, a week's bar whole on
                            its Saturday 17:30, a month's bar on the 1st of the next month
-                           17:30, index constituents (61/63/65) on Monday 15:30; no minute
-                           bars before 2020-01-03, no ETF bars before 2026-01-05.
+                           17:30, index constituents (61/63/65) on Monday 15:30, reports
+                           (13, 17..31) dated d at 01:30 of d+1; no minute bars before
+                           2020-01-03, no ETF bars before 2026-01-05.
                            always: every day from its start, no floors. Either way never a
                            day after the clock's date
   --publish-time HH:MM     alias of the daily kind's hour: a trading day's 98/9A rows and

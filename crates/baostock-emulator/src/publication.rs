@@ -11,7 +11,8 @@
 //! * with an hour, the rows of day `d` appear at that hour of `d`'s release day
 //!   ([`Kind::release_day`]): `d` itself for daily bars, factors and minute bars; the
 //!   Saturday of its ISO week for weekly bars (so a week's bar appears whole); the 1st of the
-//!   next month for monthly bars; the Monday of its week for index constituents;
+//!   next month for monthly bars; the Monday of its week for index constituents; the next
+//!   day for reports (a report dated `d` appears at that hour of `d + 1`);
 //! * without an hour, the rows of a day are there from the start of that day, and a weekly or
 //!   monthly bar may cover a period up to the clock's date (a partial bar);
 //! * with the floors on, minute bars have no rows before [`MINUTE_FLOOR`] and ETF daily,
@@ -48,21 +49,25 @@ pub enum Kind {
     Monthly,
     /// Index constituents: 61, 63 and 65.
     Constituents,
+    /// Reports (13, 17..31 odd): a filing or announcement dated `d` (its pubDate, a dividend's
+    /// announcement dates) appears on `d + 1`.
+    Reports,
 }
 
 impl Kind {
     /// Every kind, in declaration order (the order status and the banner list them).
-    pub const ALL: [Kind; 6] = [
+    pub const ALL: [Kind; 7] = [
         Kind::Daily,
         Kind::Factors,
         Kind::Minute,
         Kind::Weekly,
         Kind::Monthly,
         Kind::Constituents,
+        Kind::Reports,
     ];
 
     /// The kind's name in the control port and status: `daily`, `factors`, `minute`,
-    /// `weekly`, `monthly`, `constituents`.
+    /// `weekly`, `monthly`, `constituents`, `reports`.
     pub fn name(self) -> &'static str {
         match self {
             Kind::Daily => "daily",
@@ -71,6 +76,7 @@ impl Kind {
             Kind::Weekly => "weekly",
             Kind::Monthly => "monthly",
             Kind::Constituents => "constituents",
+            Kind::Reports => "reports",
         }
     }
 
@@ -92,7 +98,7 @@ impl Kind {
     /// The day on whose hour the rows of `day` appear: `day` itself for daily bars, factors
     /// and minute bars; the Saturday of its ISO week for weekly bars; the 1st of the next
     /// month for monthly bars; the Monday of its week (the reference-data update) for index
-    /// constituents.
+    /// constituents; the next day for reports.
     pub fn release_day(self, day: NaiveDate) -> NaiveDate {
         match self {
             Kind::Daily | Kind::Factors | Kind::Minute => day,
@@ -103,13 +109,14 @@ impl Kind {
                 .checked_add_months(Months::new(1))
                 .unwrap_or(NaiveDate::MAX),
             Kind::Constituents => update_date(day),
+            Kind::Reports => day.succ_opt().unwrap_or(NaiveDate::MAX),
         }
     }
 
     /// The first day of the period `day` belongs to, whose days share one release day.
     fn period_start(self, day: NaiveDate) -> NaiveDate {
         match self {
-            Kind::Daily | Kind::Factors | Kind::Minute => day,
+            Kind::Daily | Kind::Factors | Kind::Minute | Kind::Reports => day,
             Kind::Weekly | Kind::Constituents => update_date(day),
             Kind::Monthly => first_of_month(day),
         }
@@ -122,6 +129,7 @@ impl Kind {
             Kind::Weekly => "Sat ",
             Kind::Monthly => "1st ",
             Kind::Constituents => "Mon ",
+            Kind::Reports => "next day ",
         }
     }
 }
@@ -144,7 +152,7 @@ fn hm(h: u32, m: u32) -> Option<NaiveTime> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Schedule {
     /// The hour of each kind, indexed by `Kind as usize` (the order of [`Kind::ALL`]).
-    hours: [Option<NaiveTime>; 6],
+    hours: [Option<NaiveTime>; 7],
     /// Whether minute bars start at [`MINUTE_FLOOR`] and ETF daily, weekly and monthly bars
     /// at [`ETF_FLOOR`].
     pub floors: bool,
@@ -153,10 +161,19 @@ pub struct Schedule {
 impl Schedule {
     /// The real server's schedule (China time): daily bars 17:30, factors 18:00, minute bars
     /// 20:00 of the day; a week's bar on its Saturday 17:30; a month's bar on the 1st of the
-    /// next month 17:30; a Monday's constituent lists from that Monday 15:30; floors on.
+    /// next month 17:30; a Monday's constituent lists from that Monday 15:30; a report dated
+    /// `d` at 01:30 of `d + 1`; floors on.
     pub fn official() -> Schedule {
         Schedule {
-            hours: [hm(17, 30), hm(18, 0), hm(20, 0), hm(17, 30), hm(17, 30), hm(15, 30)],
+            hours: [
+                hm(17, 30),
+                hm(18, 0),
+                hm(20, 0),
+                hm(17, 30),
+                hm(17, 30),
+                hm(15, 30),
+                hm(1, 30),
+            ],
             floors: true,
         }
     }
@@ -164,7 +181,7 @@ impl Schedule {
     /// Every kind from the start of its day (up to the clock's date), no floors.
     pub fn always() -> Schedule {
         Schedule {
-            hours: [None; 6],
+            hours: [None; 7],
             floors: false,
         }
     }
@@ -342,6 +359,9 @@ mod tests {
             (Kind::Monthly, "2024-07-01T17:30", "2024-06-30"),
             (Kind::Constituents, "2024-06-24T15:29", "2024-06-23"),
             (Kind::Constituents, "2024-06-24T15:30", "2024-06-24"),
+            (Kind::Reports, "2024-06-22T01:29", "2024-06-20"),
+            (Kind::Reports, "2024-06-22T01:30", "2024-06-21"),
+            (Kind::Reports, "2024-06-21T23:59", "2024-06-20"),
         ];
         for (kind, now, last) in cases {
             let now = at(now);
@@ -377,7 +397,7 @@ mod tests {
         assert_eq!(
             s.to_string(),
             "custom (daily 17:30:00, factors 18:00:00, minute at once, weekly Sat 17:30:00, \
-             monthly 1st 17:30:00, constituents Mon 15:30:00; floors on)"
+             monthly 1st 17:30:00, constituents Mon 15:30:00, reports next day 01:30:00; floors on)"
         );
         assert!(Kind::ALL.into_iter().all(|k| Kind::from_name(k.name()) == Some(k)));
         assert!(Kind::ALL.into_iter().enumerate().all(|(i, k)| k as usize == i));

@@ -406,6 +406,7 @@ fn the_control_port_sets_the_publication_per_kind() {
             "weekly": "17:30:00",
             "monthly": "17:30:00",
             "constituents": "15:30:00",
+            "reports": "01:30:00",
             "floors": true
         })
     );
@@ -418,7 +419,8 @@ fn the_control_port_sets_the_publication_per_kind() {
             "minute": BEFORE,
             "weekly": "2026-01-11",
             "monthly": "2025-12-31",
-            "constituents": DAY
+            "constituents": DAY,
+            "reports": BEFORE
         })
     );
 
@@ -440,7 +442,7 @@ fn the_control_port_sets_the_publication_per_kind() {
     assert_eq!(status["publication"]["preset"], Value::Null);
     assert_eq!(status["publication"]["minute"], Value::Null);
     assert_eq!(status["last_published"]["minute"], DAY);
-    for kind in ["factors", "weekly", "monthly", "constituents"] {
+    for kind in ["factors", "weekly", "monthly", "constituents", "reports"] {
         assert_eq!(io.command(&format!("publish {kind} 09:15"))["ok"], true, "{kind}");
         let k = Kind::from_name(kind).unwrap();
         assert_eq!(emu.controls().publication().hour(k), hm(9, 15), "{kind}");
