@@ -8,24 +8,31 @@
 //! bars whole once their period is out, when the kind has an hour); 15 leaves out the factor
 //! rows whose dividOperateDate is not published; 61/63/65 answer no rows for a day whose
 //! Monday list is not out. An empty date in 59/61/63/65 means the last day the constituents
-//! are published for (at most the history's end). 33, 35, 45 and 59 with a date are not
-//! gated.
+//! are published for (at most the history's end). Reports (13, 17..31 odd) follow
+//! `Kind::Reports` (a report dated `d` appears at its hour of `d + 1`): 17..27 answer the
+//! latest revision published, 29/31 the published rows in the range, 13 the dividends whose
+//! announcement is published, with the later dates filled in as they are published
+//! ([`crate::reports`]); 47..55 serve what is released by the clock's date. 33, 35, 45 and 59
+//! with a date are not gated. Report answers echo their parameters as received; 53 is
+//! answered with type 56.
 //!
 //! Error choices (all sent as `04` frames, `code \x01 message`):
 //! * unknown or retired message type: `10004020 错误的消息类型`;
 //! * a known type with the wrong number of body fields: `10004006 请求参数个数不正确`;
 //! * a malformed parameter (page, date format, frequency, adjust flag, method name):
 //!   `10004006 参数错误`;
-//! * a code not in the market (95, 15), or a malformed one (45, 59): `10004011 无效的证券代码`;
+//! * a code not in the market (95, 15), or a malformed one (45, 59, 13, 17..31; a well-formed
+//!   code not in the market gives no rows there): `10004011 无效的证券代码`;
 //! * a field that does not exist for the frequency (95): `10004012 无效的指标`;
-//! * a date before 1990-12-19 or after 2099-12-31 (59, 61, 63, 65 too), or start after end:
-//!   `10004013 超出日期支持范围`.
+//! * a date before 1990-12-19 or after 2099-12-31 (59, 61, 63, 65 and the reports too; a
+//!   report year outside 1990..=2099), or start after end: `10004013 超出日期支持范围`.
 
 use chrono::NaiveDate;
 
 use baostock::frame::{encode_response, Frame, MsgType, SERVER_VERSION};
 use baostock::json::write_records;
 use baostock::reply::codes;
+use baostock::report::ReportKind;
 use baostock::value::{ADJUST_FACTOR_FIELDS, DAILY_FIELDS};
 use baostock::{Page, Request};
 
@@ -94,7 +101,13 @@ pub fn arity(t: MsgType) -> Option<usize> {
         MsgType::ADJUST_FACTOR => 7,
         MsgType::STOCK_INDUSTRY => 6,
         MsgType::HS300_STOCKS | MsgType::SZ50_STOCKS | MsgType::ZZ500_STOCKS => 5,
-        _ => return None,
+        t => match ReportKind::from_msg_type(t)? {
+            ReportKind::DepositRate
+            | ReportKind::LoanRate
+            | ReportKind::MoneySupplyMonth
+            | ReportKind::MoneySupplyYear => 6,
+            _ => 7,
+        },
     })
 }
 
@@ -311,9 +324,18 @@ pub fn answer_query(market: &Market, frame: &Frame, publication: Publication) ->
                 })
             }
         }
-        Request::Login { .. } | Request::Logout { .. } | Request::Report { .. } | Request::Other { .. } => {
-            return wrong_type()
-        }
+        Request::Report { user, page, query } => market.report(query, &publication).map(|rows| {
+            let kind = query.kind();
+            // The parameters echoed exactly as received, then the field list.
+            let mut tail: Vec<String> = frame.fields()[4..].iter().map(|p| (*p).to_owned()).collect();
+            tail.push(kind.field_list());
+            let tail: Vec<&str> = tail.iter().map(String::as_str).collect();
+            Answer {
+                msg_type: kind.reply_type(),
+                ..paged(t, &method, user, *page, &rows, &tail)
+            }
+        }),
+        Request::Login { .. } | Request::Logout { .. } | Request::Other { .. } => return wrong_type(),
     };
     result.unwrap_or_else(|e| query_error(&e))
 }

@@ -14,6 +14,7 @@ pub mod handler;
 pub mod market;
 pub mod publication;
 pub mod replay;
+pub mod reports;
 pub mod rng;
 mod server;
 

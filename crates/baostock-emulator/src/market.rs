@@ -214,11 +214,11 @@ pub struct Security {
     /// Dividends and splits the market was built with, ascending; [`Security::factor_events`]
     /// adds those added at run time.
     pub events: Vec<FactorEvent>,
-    seed: u64,
+    pub(crate) seed: u64,
     issue_price: i64,
     sigma_ppm: i64,
     base_volume: i64,
-    float_shares: i64,
+    pub(crate) float_shares: i64,
     suspend_ppm: u64,
     path: OnceLock<Box<[u32]>>,
     /// Set while `amended` holds run-time actions (a cheap check on every bar).
@@ -707,7 +707,7 @@ pub fn max_query_date() -> NaiveDate {
     NaiveDate::from_ymd_opt(2099, 12, 31).unwrap_or(NaiveDate::MAX)
 }
 
-fn check_dates(start: NaiveDate, end: NaiveDate) -> Result<(), QueryError> {
+pub(crate) fn check_dates(start: NaiveDate, end: NaiveDate) -> Result<(), QueryError> {
     let ok = |d: NaiveDate| (min_query_date()..=max_query_date()).contains(&d);
     if ok(start) && ok(end) && start <= end {
         Ok(())
@@ -1478,7 +1478,7 @@ impl Market {
     }
 
     /// The trading-day index of the last trading day on or before `d`, within the history.
-    fn last_trading_index(&self, d: NaiveDate) -> Option<usize> {
+    pub(crate) fn last_trading_index(&self, d: NaiveDate) -> Option<usize> {
         if d < self.calendar.start() {
             return None;
         }
@@ -1776,7 +1776,7 @@ const INDUSTRY_BY_TAIL: &[(&str, &[&str])] = &[
 ];
 
 /// The industry of a stock: one that fits its name's ending, else any, chosen from its seed.
-fn industry_of(s: &Security) -> &'static str {
+pub(crate) fn industry_of(s: &Security) -> &'static str {
     let fits = INDUSTRY_BY_TAIL
         .iter()
         .find(|(tail, _)| s.name.ends_with(tail))

@@ -123,6 +123,19 @@ fn to_strings(data: &Data, fields: &[String]) -> Vec<Vec<String>> {
                 ("industryClassification", opt(&s.industry_classification)),
             ]
         }),
+        Data::Reports(v) => maps(v, |r| {
+            r.kind
+                .fields()
+                .iter()
+                .zip(&r.cells)
+                .map(|(f, c)| {
+                    (
+                        f.wire,
+                        c.as_ref().map(baostock::report::Cell::to_wire).unwrap_or_default(),
+                    )
+                })
+                .collect()
+        }),
         Data::Rows(v) => {
             return v
                 .iter()

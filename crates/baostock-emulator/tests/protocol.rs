@@ -99,12 +99,12 @@ fn errors_have_the_documented_codes() {
                     "anonymous",
                     "1",
                     "10000",
-                    "sh.600000",
+                    "sh600000",
                     "2024",
                     "report",
                 ],
             ),
-            "10004020",
+            "10004011",
         ),
         (
             raw_request(
