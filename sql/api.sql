@@ -913,7 +913,10 @@ GRANT SELECT ON baostock.daily_bars, baostock.weekly_bars, baostock.monthly_bars
                 baostock.report_profit, baostock.report_operation, baostock.report_growth, baostock.report_balance,
                 baostock.report_cash_flow, baostock.report_dupont, baostock.report_express, baostock.report_forecast,
                 baostock.report_dividend, baostock.report_deposit_rate, baostock.report_loan_rate,
-                baostock.report_reserve_ratio, baostock.report_money_supply_month, baostock.report_money_supply_year
+                baostock.report_reserve_ratio, baostock.report_money_supply_month, baostock.report_money_supply_year,
+                baostock.profit_latest, baostock.operation_latest, baostock.growth_latest, baostock.balance_latest,
+                baostock.cash_flow_latest, baostock.dupont_latest, baostock.express_latest, baostock.forecast_latest,
+                baostock.dividends
                 TO baostock_reader;
 
 -- Who may execute what, in one place (the manual's Security section lists it too): nothing by
@@ -932,5 +935,6 @@ GRANT EXECUTE ON FUNCTION
     TO PUBLIC;
 GRANT EXECUTE ON FUNCTION
     baostock.adjusted_bars(text, date, date, text, text), baostock.adjusted_bars_of(text, date, date, text, text),
-    baostock.factor_ranges(text, text), baostock.factors_known_through(text)
+    baostock.factor_ranges(text, text), baostock.factors_known_through(text),
+    baostock.fundamentals_asof(text[], date, text)
     TO baostock_reader;

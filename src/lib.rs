@@ -40,6 +40,11 @@ extension_sql_file!(
     name = "adjusted",
     requires = ["schema", "reports"]
 );
+extension_sql_file!(
+    "../sql/fundamentals.sql",
+    name = "fundamentals",
+    requires = ["reports", "adjusted"]
+);
 extension_sql_file!("../sql/api.sql", name = "api", finalize);
 
 /// Called when the library is loaded.
