@@ -288,3 +288,93 @@ fn official_python_client_gets_exactly_the_library_values() {
     assert_eq!(c.requests("00"), 1);
     assert_eq!(c.requests("02"), 1);
 }
+
+/// The codec's report query for one of the official client's report calls.
+fn report_query(q: &Value) -> baostock::ReportQuery {
+    use baostock::report::ReportKind;
+    let api = q["api"].as_str().unwrap();
+    let kind = ReportKind::from_method(api).unwrap_or_else(|| panic!("{api}"));
+    let args = strs(&q["args"]);
+    let kw = &q["kwargs"];
+    let s = |k: &str| kw[k].as_str().unwrap_or("").to_owned();
+    let params: Vec<String> = match kind {
+        ReportKind::Profit => vec![args[0].clone(), s("year"), s("quarter")],
+        ReportKind::Dividend => vec![args[0].clone(), s("year"), s("yearType")],
+        ReportKind::Forecast => vec![args[0].clone(), s("start_date"), s("end_date")],
+        ReportKind::ReserveRatio => vec![s("start_date"), s("end_date"), s("yearType")],
+        _ => vec![s("start_date"), s("end_date")],
+    };
+    let params: Vec<&str> = params.iter().map(String::as_str).collect();
+    baostock::ReportQuery::parse(kind, &params).unwrap()
+}
+
+#[test]
+fn official_python_client_decodes_reports_as_the_codec_does() {
+    use baostock::report::Cell;
+    use baostock::{Data, Limits, Page, Reply, Request};
+    let python = python();
+    let emu = common::start(600);
+    let m = emu.market();
+    // Stocks with dividends and forecasts (sh.600000 among them, a bank), listed since 2010.
+    let mut codes = vec!["sh.600000".to_owned()];
+    codes.extend(
+        m.securities()
+            .iter()
+            .filter(|s| s.sec_type == baostock_emulator::SecType::Stock && s.ipo < d("2010-01-01") && s.out.is_none())
+            .filter(|s| m.forecast_date(s, d("2022-12-31")).is_some())
+            .take(3)
+            .map(|s| s.code.clone()),
+    );
+    let v = run(
+        &python,
+        "crates/baostock-emulator/tests/python/official_reports.py",
+        &emu,
+        &codes,
+    );
+    assert_eq!(
+        (&v["login"]["error_code"], &v["logout"]["error_code"]),
+        (&"0".into(), &"0".into())
+    );
+    let queries = v["queries"].as_array().unwrap();
+    assert_eq!(queries.len(), codes.len() * 8 + 3);
+    let mut c = common::Raw::connect(&emu);
+    c.login();
+    let (mut rows_seen, mut kinds) = (0, std::collections::BTreeSet::new());
+    for q in queries {
+        let what = format!("{} {} {}", q["api"], q["args"], q["kwargs"]);
+        assert_eq!(q["error_code"], "0", "{what}: {}", q["error_msg"]);
+        let query = report_query(q);
+        let kind = query.kind();
+        let (f, _) = c.request(&Request::Report {
+            user: "anonymous".into(),
+            page: Page::first(2000),
+            query,
+        });
+        let Reply::Table(t) = Reply::from_frame(&f, &Limits::default()).unwrap() else {
+            panic!("{what}: {}", f.body)
+        };
+        let Data::Reports(ours) = t.data else { panic!("{what}") };
+        assert_eq!(strs(&q["fields"]), t.fields, "{what}");
+        // The official client's cells, typed as the codec types them.
+        let theirs: Vec<Vec<Option<Cell>>> = q["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                strs(r)
+                    .iter()
+                    .zip(kind.fields())
+                    .map(|(s, f)| (!s.is_empty()).then(|| Cell::parse(f.ty, s).unwrap()))
+                    .collect()
+            })
+            .collect();
+        let ours: Vec<Vec<Option<Cell>>> = ours.into_iter().map(|r| r.cells).collect();
+        assert_eq!(theirs, ours, "{what}");
+        rows_seen += ours.len();
+        if !ours.is_empty() {
+            kinds.insert(kind);
+        }
+    }
+    assert_eq!(kinds.len(), 6, "every kind asked answered rows: {kinds:?}");
+    assert!(rows_seen > 40, "{rows_seen}");
+}
