@@ -1010,4 +1010,78 @@ mod tests {
         assert_eq!(count("SELECT count(*) FROM baostock.sync_jobs"), 0);
         let _ = day;
     }
+
+    /// sync_macro fetches the five series whole: every money-supply month the server has
+    /// released (the 15th of the next month) from 1990 on, no gap; rate changes ascending and
+    /// none after the server's day; a second call changes nothing.
+    #[pg_test]
+    fn the_macro_series_are_synced_whole_and_a_second_call_changes_nothing() {
+        let emu = start(EmulatorConfig::default());
+        let now = d(2024, 6, 20).and_hms_opt(10, 0, 0).unwrap();
+        emu.controls().set_clock(Some(now));
+        let rows = |sql: &str| -> Vec<(String, String, i64, i64, i64)> {
+            Spi::connect(|c| {
+                c.select(sql, None, &[])
+                    .unwrap()
+                    .map(|r| {
+                        (
+                            r.get_by_name::<String, _>("series").unwrap().unwrap(),
+                            r.get_by_name::<String, _>("status").unwrap().unwrap(),
+                            r.get_by_name::<i64, _>("rows_inserted").unwrap().unwrap(),
+                            r.get_by_name::<i64, _>("rows_updated").unwrap().unwrap(),
+                            r.get_by_name::<i64, _>("rows_unchanged").unwrap().unwrap(),
+                        )
+                    })
+                    .collect()
+            })
+        };
+        let first = rows("SELECT * FROM baostock.sync_macro()");
+        let names: Vec<&str> = first.iter().map(|r| r.0.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "deposit_rate",
+                "loan_rate",
+                "reserve_ratio",
+                "money_supply_month",
+                "money_supply_year"
+            ]
+        );
+        for (name, status, inserted, updated, unchanged) in &first {
+            assert_eq!((status.as_str(), *updated, *unchanged), ("ok", 0, 0), "{name}");
+            assert!(*inserted > 0, "{name}: nothing inserted");
+        }
+        // The months released by the server's day: a month on the 15th of the next one.
+        let bound = now.date().min(emu.market().calendar().end());
+        let mut released = 0i64;
+        let (mut y, mut m) = (1990, 1);
+        while NaiveDate::from_ymd_opt(if m == 12 { y + 1 } else { y }, m % 12 + 1, 15).unwrap() <= bound {
+            released += 1;
+            (y, m) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+        }
+        let months = Spi::get_one::<i64>("SELECT count(*) FROM baostock.report_money_supply_month").unwrap();
+        assert_eq!(months, Some(released));
+        let contiguous = Spi::get_one::<bool>(
+            "SELECT max(stat_year * 12 + stat_month) - min(stat_year * 12 + stat_month) + 1 = count(*)
+                    AND min(stat_year * 12 + stat_month) = 1990 * 12 + 1
+             FROM baostock.report_money_supply_month",
+        )
+        .unwrap();
+        assert_eq!(contiguous, Some(true));
+        let rates_in_order = Spi::get_one::<bool>(
+            "SELECT bool_and(pub_date > prev) AND max(pub_date) <= '2024-06-20' AND count(*) >= 10
+             FROM (SELECT pub_date, lag(pub_date, 1, '1989-12-31') OVER (ORDER BY pub_date) AS prev
+                   FROM baostock.report_deposit_rate) r",
+        )
+        .unwrap();
+        assert_eq!(rates_in_order, Some(true));
+        let again = rows("SELECT * FROM baostock.sync_macro()");
+        for ((name, status, inserted, updated, unchanged), before) in again.iter().zip(&first) {
+            assert_eq!(
+                (status.as_str(), *inserted, *updated, *unchanged),
+                ("ok", 0, 0, before.2),
+                "{name}: a second call"
+            );
+        }
+    }
 }

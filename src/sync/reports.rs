@@ -3,7 +3,7 @@
 
 use baostock::report::{Rates, Report, ReportKind, ReportQuery, ReserveDate, YearMonth};
 use chrono::{Datelike, NaiveDate};
-use pg_baostock_core::Counts;
+use pg_baostock_core::{Counts, FIRST_TRADING_DAY};
 use serde_json::json;
 
 use super::{one_session, Outcome};
@@ -11,12 +11,13 @@ use crate::error::{SyncError, SyncResult};
 use crate::net;
 use crate::store::{self, reports};
 
-/// The first day the macro queries ask from (before any series starts).
-const MACRO_START: (i32, u32, u32) = (1990, 1, 1);
+/// The first year the money-supply queries ask from.
+const MONEY_START: i32 = 1990;
 
-/// The macro series' queries, from [`MACRO_START`] to `today`.
+/// The macro series' queries up to `today`: the rates from the server's first day (it refuses
+/// an earlier date, 10004013), money supply from [`MONEY_START`].
 fn macro_queries(today: NaiveDate) -> Vec<ReportQuery> {
-    let start = NaiveDate::from_ymd_opt(MACRO_START.0, MACRO_START.1, MACRO_START.2);
+    let start = Some(FIRST_TRADING_DAY);
     let end = Some(today);
     vec![
         ReportQuery::Rates {
@@ -36,13 +37,13 @@ fn macro_queries(today: NaiveDate) -> Vec<ReportQuery> {
         },
         ReportQuery::MoneySupplyMonth {
             start: Some(YearMonth {
-                year: MACRO_START.0,
+                year: MONEY_START,
                 month: 1,
             }),
             end: Some(YearMonth::of(today)),
         },
         ReportQuery::MoneySupplyYear {
-            start: Some(MACRO_START.0),
+            start: Some(MONEY_START),
             end: Some(today.year()),
         },
     ]
