@@ -403,7 +403,7 @@ mod tests {
         use crate::store::reports::upsert_reports;
         use baostock::report::ReportKind;
         let first = profit("2023-08-31", "0.032797", None);
-        let c = upsert_reports(ReportKind::Profit, &[first.clone()]).unwrap();
+        let c = upsert_reports(ReportKind::Profit, std::slice::from_ref(&first)).unwrap();
         assert_eq!((c.inserted, c.updated, c.unchanged), (1, 0, 0));
         let c = upsert_reports(ReportKind::Profit, &[first.clone(), first]).unwrap();
         assert_eq!(
