@@ -429,4 +429,46 @@ mod tests {
             "2023-08-31 0.032797 0.258851 29352175421.00 NULL; 2023-10-20 0.031000 0.250000 29352175421.00 NULL"
         );
     }
+
+    /// Units are numbered on across the store's insert chunks (10,000 a statement): a job of
+    /// 25,000 units numbers them 0..24,999 (each chunk restarted at 0 before, and a job of more
+    /// than 10,000 units failed on the key).
+    #[pg_test]
+    fn a_job_of_many_units_numbers_them_across_chunks() {
+        use crate::store::jobs::{insert_job, insert_units, JobArgs};
+        use pg_baostock_core::states::JobKind;
+        use pg_baostock_core::Unit;
+        let day = NaiveDate::from_ymd_opt(2024, 1, 2).unwrap();
+        let units: Vec<Unit> = (0..25_000)
+            .map(|i| Unit::Factors {
+                code: format!("sh.{:06}", i),
+                start: day,
+                end: day,
+            })
+            .collect();
+        let args = JobArgs {
+            kind: JobKind::Backfill,
+            start: day,
+            end: day,
+            codes: None,
+            frequency: "d",
+            force: false,
+        };
+        let job = insert_job(&args, &serde_json::json!({}), 0, 0.0, &units[..12_000]).unwrap();
+        insert_units(job, 12_000, &units[12_000..]).unwrap();
+        let numbers = Spi::get_one::<String>(&format!(
+            "SELECT count(*) || ' ' || count(DISTINCT unit_no) || ' ' || min(unit_no) || ' ' || max(unit_no)
+             FROM baostock.sync_units WHERE job_id = {job}"
+        ))
+        .unwrap()
+        .unwrap();
+        assert_eq!(numbers, "25000 25000 0 24999");
+        // The order is the units' order.
+        let last = Spi::get_one::<String>(&format!(
+            "SELECT code FROM baostock.sync_units WHERE job_id = {job} AND unit_no = 24999"
+        ))
+        .unwrap()
+        .unwrap();
+        assert_eq!(last, "sh.024999");
+    }
 }

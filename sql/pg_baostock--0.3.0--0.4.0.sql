@@ -40,12 +40,12 @@ $drop$;
 -- text go first and come back with the same names, as a fresh install names them.
 CREATE TYPE baostock.job_state AS ENUM ('queued', 'running', 'paused', 'done', 'failed', 'cancelled');
 COMMENT ON TYPE baostock.job_state IS 'Where a job is: queued, running, paused (the request budget is spent or the server blacklisted us: resumes by itself), done (every unit final), failed (the job could not go on), cancelled.';
-CREATE TYPE baostock.job_kind AS ENUM ('backfill', 'track');
-COMMENT ON TYPE baostock.job_kind IS 'What queued a job: backfill (backfill()), or track (the tracked series extended by sync_date() or sync_tracked()).';
+CREATE TYPE baostock.job_kind AS ENUM ('backfill', 'track', 'fundamentals');
+COMMENT ON TYPE baostock.job_kind IS 'What queued a job: backfill (backfill()), or track (the tracked series extended by sync_date() or sync_tracked()), or fundamentals (backfill_fundamentals()).';
 CREATE TYPE baostock.unit_state AS ENUM ('queued', 'running', 'done', 'empty', 'replanned', 'failed', 'cancelled');
 COMMENT ON TYPE baostock.unit_state IS 'Where a unit is: queued, running (handed to the network), done, empty (a past day the server has no all-market answer for), replanned (that day is covered by per-code units), failed, cancelled.';
-CREATE TYPE baostock.unit_kind AS ENUM ('day', 'range', 'factors');
-COMMENT ON TYPE baostock.unit_kind IS 'What a unit fetches: day (every bar and factor of a day: 98 + 9A + 9C), range (a code''s bars over days: 95) or factors (a code''s factor history: 15).';
+CREATE TYPE baostock.unit_kind AS ENUM ('day', 'range', 'factors', 'report');
+COMMENT ON TYPE baostock.unit_kind IS 'What a unit fetches: day (every bar and factor of a day: 98 + 9A + 9C), range (a code''s bars over days: 95), factors (a code''s factor history: 15) or report (a code''s reports of a kind for a quarter or a year: 13, 17..31).';
 
 SELECT baostock.table_ddl('baostock.sync_jobs', $ddl$ALTER TABLE baostock.sync_jobs
     DROP CONSTRAINT sync_jobs_state_check,
@@ -72,6 +72,15 @@ SELECT baostock.table_ddl('baostock.sync_units', $ddl$ALTER TABLE baostock.sync_
     ADD CONSTRAINT sync_units_check CHECK ((kind = 'day') = (code IS NULL)),
     ADD CONSTRAINT sync_units_check1 CHECK (kind <> 'day' OR start_date = end_date)
 $ddl$);
+
+-- Report units (issue 31): the report kind of a unit, last as a fresh install has it.
+SELECT baostock.table_ddl('baostock.sync_units', $ddl$ALTER TABLE baostock.sync_units
+    ADD COLUMN report text,
+    ADD CONSTRAINT sync_units_report_check CHECK ((kind = 'report') = (report IS NOT NULL)
+        AND report IN ('profit', 'operation', 'growth', 'balance', 'cash_flow', 'dupont', 'express', 'forecast', 'dividend'))
+$ddl$);
+COMMENT ON COLUMN baostock.sync_units.report IS 'The report kind, for report units (profit, operation, growth, balance, cash_flow, dupont, express, forecast, dividend): the period is start_date..end_date, a quarter or a year.';
+COMMENT ON TABLE baostock.sync_units IS 'The units of each job: a day (98 + 9A + 9C), a code''s bar range (95), a code''s factor history (15) or a code''s reports of a kind for a quarter or a year (13, 17..31). A unit''s rows and its state commit in one transaction.';
 
 -- The reports (issue 31): a table per kind, made as a fresh install makes them.
 -- pg_baostock tables, part 2: the reports.
@@ -465,6 +474,28 @@ COMMENT ON COLUMN baostock.report_money_supply_year.m2_yoy IS 'm2YearYOY: M2 yea
 COMMENT ON COLUMN baostock.report_money_supply_year.fetched_at IS 'When this row was last written.';
 SELECT pg_catalog.pg_extension_config_dump('baostock.report_money_supply_year', '');
 
+-- What the fundamentals jobs asked: a row per code, kind and period (its last day), so that a
+-- plan asks again only what may still come.
+CREATE TABLE baostock.report_checks (
+    code      text NOT NULL,
+    kind      text NOT NULL CHECK (kind IN ('profit', 'operation', 'growth', 'balance', 'cash_flow', 'dupont', 'express', 'forecast', 'dividend')),
+    period    date NOT NULL,
+    rows      integer NOT NULL CHECK (rows >= 0),
+    final     boolean NOT NULL,
+    asked_at  timestamptz NOT NULL DEFAULT now(),
+    job_id    bigint,
+    PRIMARY KEY (code, kind, period)
+);
+COMMENT ON TABLE baostock.report_checks IS 'The last answer to each code''s reports of a kind for a period (a quarter, or a year for express, forecast and dividends): a final one (rows came, or none came after the legal disclosure deadline) is not asked again by backfill_fundamentals(); an empty one before the deadline means not yet, and is.';
+COMMENT ON COLUMN baostock.report_checks.code IS 'Baostock code.';
+COMMENT ON COLUMN baostock.report_checks.kind IS 'profit, operation, growth, balance, cash_flow, dupont, express, forecast or dividend.';
+COMMENT ON COLUMN baostock.report_checks.period IS 'The last day of the period asked: a quarter end, or 31 December for the kinds asked per year.';
+COMMENT ON COLUMN baostock.report_checks.rows IS 'Rows the answer had.';
+COMMENT ON COLUMN baostock.report_checks.final IS 'Whether the answer is final: rows came, or none came after the deadline (Q1 and Q3 a month after the quarter, H1 two months, the year four; a year of express, forecast or dividends once it is over) had been published.';
+COMMENT ON COLUMN baostock.report_checks.asked_at IS 'When it was asked.';
+COMMENT ON COLUMN baostock.report_checks.job_id IS 'The job that asked it, if one did.';
+SELECT pg_catalog.pg_extension_config_dump('baostock.report_checks', '');
+
 -- Views and functions of 0.4.0 ------------------------------------------------------------
 
 /* <begin connected objects> */
@@ -844,6 +875,21 @@ AS 'MODULE_PATHNAME', 'backfill_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
+-- pg_baostock::api::jobs::backfill_fundamentals
+CREATE  FUNCTION "backfill_fundamentals"(
+	"start_year" INT, /* Option < i32 > */
+	"end_year" INT DEFAULT NULL, /* Option < i32 > */
+	"codes" TEXT[] DEFAULT NULL, /* :: std :: option :: Option < Vec < Option < String > > > */
+	"kinds" TEXT[] DEFAULT NULL, /* :: std :: option :: Option < Vec < Option < String > > > */
+	"force" bool DEFAULT false /* Option < bool > */
+) RETURNS bigint /* i64 */
+VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'backfill_fundamentals_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
 -- pg_baostock::api::jobs::cancel
 CREATE  FUNCTION "cancel"(
 	"job_id" bigint /* Option < i64 > */
@@ -876,6 +922,29 @@ VOLATILE SECURITY DEFINER PARALLEL UNSAFE
 SET search_path TO pg_catalog, pg_temp
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'plan_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- pg_baostock::api::jobs::plan_fundamentals
+CREATE  FUNCTION "plan_fundamentals"(
+	"start_year" INT, /* Option < i32 > */
+	"end_year" INT DEFAULT NULL, /* Option < i32 > */
+	"codes" TEXT[] DEFAULT NULL, /* :: std :: option :: Option < Vec < Option < String > > > */
+	"kinds" TEXT[] DEFAULT NULL, /* :: std :: option :: Option < Vec < Option < String > > > */
+	"force" bool DEFAULT false /* Option < bool > */
+) RETURNS TABLE (
+	"kind" TEXT,  /* String */
+	"units" bigint,  /* i64 */
+	"first_day" date,  /* Option < Date > */
+	"last_day" date,  /* Option < Date > */
+	"est_requests" bigint,  /* i64 */
+	"est_seconds" double precision,  /* f64 */
+	"est_days" bigint  /* Option < i64 > */
+)
+VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'plan_fundamentals_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -1538,6 +1607,8 @@ COMMENT ON FUNCTION baostock.sync_calendar(date, date) IS 'Syncs the trade calen
 COMMENT ON FUNCTION baostock.sync_index_constituents(date) IS 'Syncs the constituents of the CSI 300 (hs300), SSE 50 (sz50) and CSI 500 (zz500) on a day (default NULL: the latest lists) into baostock.index_constituents; a list replaces the stored list of its date. One row per index. sync_date refreshes them when the newest stored list is older than this week''s Monday.';
 COMMENT ON FUNCTION baostock.sync_industries(date) IS 'Syncs every stock''s industry on a day (default NULL: the latest classification) into baostock.stock_industries. sync_date refreshes it when the newest is older than this week''s Monday.';
 COMMENT ON FUNCTION baostock.sync_macro() IS 'Syncs the macro series whole: benchmark deposit and loan rates, required reserve ratios, money supply by month and by year (five requests) into baostock.report_deposit_rate, report_loan_rate, report_reserve_ratio, report_money_supply_month and report_money_supply_year. One row per series.';
+COMMENT ON FUNCTION baostock.backfill_fundamentals(integer, integer, text[], text[], boolean) IS 'Queues a job (kind fundamentals) that fetches the reports of codes (NULL: every stock) for the years start_year..end_year (NULL: this year): kinds profit, operation, growth, balance, cash_flow, dupont (a request a code and quarter), express, forecast, dividend (a request a code and year); NULL: all nine. Only periods a code could have reported are asked (listed by the period''s end, not delisted before it began, the quarter over), and none whose answer is final in baostock.report_checks (force => true asks those again: a restatement comes as the same period with a later pub_date, and both revisions are kept). The worker runs it like a backfill: within the daily request budget (it pauses and resumes the next China day), across restarts; a NOTICE says how many China days the budget makes it take. Returns the job id; baostock.wait(id) follows it. Bad arguments are 22023 (22004 for NULL start_year).';
+COMMENT ON FUNCTION baostock.plan_fundamentals(integer, integer, text[], text[], boolean) IS 'What backfill_fundamentals() with the same arguments would ask, without queueing: a row per report kind (units, first and last day of its periods, requests, seconds, China days under the daily request budget), then the total with the logins.';
 COMMENT ON FUNCTION baostock.sync_securities() IS 'Syncs the list of securities with names, types, listing and delisting dates.';
 
 CREATE FUNCTION baostock.alert_json(a baostock.alerts) RETURNS text

@@ -388,3 +388,25 @@ COMMENT ON COLUMN baostock.report_money_supply_year.m2 IS 'm2Year: M2, 100 milli
 COMMENT ON COLUMN baostock.report_money_supply_year.m2_yoy IS 'm2YearYOY: M2 year on year, percent.';
 COMMENT ON COLUMN baostock.report_money_supply_year.fetched_at IS 'When this row was last written.';
 SELECT pg_catalog.pg_extension_config_dump('baostock.report_money_supply_year', '');
+
+-- What the fundamentals jobs asked: a row per code, kind and period (its last day), so that a
+-- plan asks again only what may still come.
+CREATE TABLE baostock.report_checks (
+    code      text NOT NULL,
+    kind      text NOT NULL CHECK (kind IN ('profit', 'operation', 'growth', 'balance', 'cash_flow', 'dupont', 'express', 'forecast', 'dividend')),
+    period    date NOT NULL,
+    rows      integer NOT NULL CHECK (rows >= 0),
+    final     boolean NOT NULL,
+    asked_at  timestamptz NOT NULL DEFAULT now(),
+    job_id    bigint,
+    PRIMARY KEY (code, kind, period)
+);
+COMMENT ON TABLE baostock.report_checks IS 'The last answer to each code''s reports of a kind for a period (a quarter, or a year for express, forecast and dividends): a final one (rows came, or none came after the legal disclosure deadline) is not asked again by backfill_fundamentals(); an empty one before the deadline means not yet, and is.';
+COMMENT ON COLUMN baostock.report_checks.code IS 'Baostock code.';
+COMMENT ON COLUMN baostock.report_checks.kind IS 'profit, operation, growth, balance, cash_flow, dupont, express, forecast or dividend.';
+COMMENT ON COLUMN baostock.report_checks.period IS 'The last day of the period asked: a quarter end, or 31 December for the kinds asked per year.';
+COMMENT ON COLUMN baostock.report_checks.rows IS 'Rows the answer had.';
+COMMENT ON COLUMN baostock.report_checks.final IS 'Whether the answer is final: rows came, or none came after the deadline (Q1 and Q3 a month after the quarter, H1 two months, the year four; a year of express, forecast or dividends once it is over) had been published.';
+COMMENT ON COLUMN baostock.report_checks.asked_at IS 'When it was asked.';
+COMMENT ON COLUMN baostock.report_checks.job_id IS 'The job that asked it, if one did.';
+SELECT pg_catalog.pg_extension_config_dump('baostock.report_checks', '');

@@ -1,4 +1,5 @@
-//! Backfill jobs as SQL functions: `backfill`, `plan`, `wait`, `cancel`, `retry`, `resume`.
+//! Backfill jobs as SQL functions: `backfill`, `plan`, `backfill_fundamentals`,
+//! `plan_fundamentals`, `wait`, `cancel`, `retry`, `resume`.
 
 // pgrx reads the result columns from each signature, so the row tuple is spelled out there
 // rather than hidden behind a type alias.
@@ -9,6 +10,7 @@ use pgrx::prelude::*;
 
 use super::{current, not_null, raise, to_naive};
 use crate::error::SyncResult;
+use crate::sync::fundamentals::{self, FundamentalsArgs};
 use crate::sync::jobs::{self, Args};
 
 /// `backfill()`'s and `plan()`'s arguments, checked for NULLs.
@@ -83,6 +85,83 @@ fn plan(
         .and_then(|a| jobs::plan(&a))
         .unwrap_or_else(|e| raise(e));
     TableIterator::new(plan.rows.into_iter().map(|r| {
+        (
+            r.kind.to_string(),
+            r.units,
+            r.first_day.map(crate::store::pg_date),
+            r.last_day.map(crate::store::pg_date),
+            r.est_requests,
+            r.est_seconds,
+            r.est_days,
+        )
+    }))
+}
+
+/// `backfill_fundamentals()`'s and `plan_fundamentals()`'s arguments, checked for NULLs.
+fn fundamentals_args(
+    start_year: Option<i32>,
+    end_year: Option<i32>,
+    codes: Option<Vec<Option<String>>>,
+    kinds: Option<Vec<Option<String>>>,
+    force: Option<bool>,
+) -> SyncResult<FundamentalsArgs> {
+    let elements = |v: Option<Vec<Option<String>>>, what: &str| -> SyncResult<Option<Vec<String>>> {
+        v.map(|v| v.into_iter().map(|c| not_null(c, what)).collect())
+            .transpose()
+    };
+    Ok(FundamentalsArgs {
+        start_year: not_null(start_year, "start_year")?,
+        end_year,
+        codes: elements(codes, "an element of codes")?,
+        kinds: elements(kinds, "an element of kinds")?,
+        force: not_null(force, "force")?,
+    })
+}
+
+/// Queues a job that fetches codes' quarterly reports, express and forecast reports and
+/// dividends for a range of years; returns its id at once.
+#[pg_extern(security_definer, volatile, parallel_unsafe)]
+#[search_path(pg_catalog, pg_temp)]
+fn backfill_fundamentals(
+    start_year: Option<i32>,
+    end_year: default!(Option<i32>, "NULL"),
+    codes: default!(Option<Vec<Option<String>>>, "NULL"),
+    kinds: default!(Option<Vec<Option<String>>>, "NULL"),
+    force: default!(Option<bool>, false),
+) -> i64 {
+    current()
+        .and_then(|()| fundamentals_args(start_year, end_year, codes, kinds, force))
+        .and_then(|a| fundamentals::backfill(&a))
+        .unwrap_or_else(|e| raise(e))
+}
+
+/// What `backfill_fundamentals()` with the same arguments would ask, without queueing: a row
+/// per report kind, then the total with its China days under the daily request budget.
+#[pg_extern(security_definer, volatile, parallel_unsafe)]
+#[search_path(pg_catalog, pg_temp)]
+fn plan_fundamentals(
+    start_year: Option<i32>,
+    end_year: default!(Option<i32>, "NULL"),
+    codes: default!(Option<Vec<Option<String>>>, "NULL"),
+    kinds: default!(Option<Vec<Option<String>>>, "NULL"),
+    force: default!(Option<bool>, false),
+) -> TableIterator<
+    'static,
+    (
+        name!(kind, String),
+        name!(units, i64),
+        name!(first_day, Option<Date>),
+        name!(last_day, Option<Date>),
+        name!(est_requests, i64),
+        name!(est_seconds, f64),
+        name!(est_days, Option<i64>),
+    ),
+> {
+    let plan = current()
+        .and_then(|()| fundamentals_args(start_year, end_year, codes, kinds, force))
+        .and_then(|a| fundamentals::plan(&a))
+        .unwrap_or_else(|e| raise(e));
+    TableIterator::new(plan.estimate.rows.into_iter().map(|r| {
         (
             r.kind.to_string(),
             r.units,

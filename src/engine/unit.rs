@@ -1,13 +1,15 @@
 //! Fetching and applying units: `fetch` asks the server and touches no SPI (it runs on the
 //! network thread); `apply` validates the answer and writes its rows and its data checkpoint
-//! (`synced_days` or `synced_ranges`) in the caller's transaction, where the caller adds its
+//! (`synced_days`, `synced_ranges` or `report_checks`) in the caller's transaction, where the caller adds its
 //! own record (a run, or the unit's row of a job).
 
 use baostock::client::Pool;
 use baostock::reply::AdjustFactor;
+use baostock::report::{Report, ReportKind};
 use chrono::{NaiveDate, NaiveDateTime};
 use pg_baostock_core::bars::{MinuteRow, PeriodRow};
 use pg_baostock_core::publication::{self, Kind};
+use pg_baostock_core::reports;
 use pg_baostock_core::{Counts, Status, Unit};
 
 use crate::error::{SyncError, SyncResult};
@@ -31,6 +33,7 @@ pub enum Rows {
     Day(net::Day),
     Bars(net::Bars),
     Factors(Vec<AdjustFactor>),
+    Reports(Vec<Report>),
 }
 
 /// Asks the server for what `unit` needs; no SPI (it runs on the network thread).
@@ -45,6 +48,9 @@ pub async fn fetch(unit: &Unit, pool: &Pool) -> SyncResult<Fetched> {
             end,
         } => Rows::Bars(net::history(pool, code, *start, *end, *frequency).await?),
         Unit::Factors { code, start, end } => Rows::Factors(net::factor_history(pool, code, *start, *end).await?),
+        Unit::Report { code, kind, period } => {
+            Rows::Reports(net::reports(pool, reports::query(code, *kind, *period)).await?)
+        }
     };
     // The server's time now (a login on the way may have just told it) less the time taken.
     let took = chrono::Duration::from_std(started.elapsed()).unwrap_or_default();
@@ -126,6 +132,9 @@ fn apply_fetched(unit: &Unit, fetched: Fetched, job_id: Option<i64>, batch: usiz
             }
             Ok((Status::Ok, counts))
         }
+        (Unit::Report { code, kind, period }, Rows::Reports(rows)) => {
+            apply_reports(code, *kind, *period, &rows, asked_at, job_id)
+        }
         _ => Err(SyncError::Store(
             "pg_baostock: a unit got the answer of another kind".into(),
         )),
@@ -190,6 +199,50 @@ fn apply_day(
     }
     store::mark_synced(day, job_id, bar_counts.total(), factor_counts.total())?;
     Ok((Status::Ok, counts))
+}
+
+/// Writes a code's reports of a kind for a period and records the answer: final when rows
+/// came or the period's disclosure deadline had passed when asked; an empty answer before it
+/// is "not yet" (the unit is done, and a later plan asks again). Rows of another code, kind
+/// or period are refused (a hostile or confused server must not write them).
+fn apply_reports(
+    code: &str,
+    kind: ReportKind,
+    period: NaiveDate,
+    rows: &[Report],
+    asked_at: NaiveDateTime,
+    job_id: Option<i64>,
+) -> SyncResult<(Status, Counts)> {
+    if let Some(r) = rows.iter().find(|r| !report_belongs(r, code, kind, period)) {
+        return Err(SyncError::Protocol {
+            what: "backfill_fundamentals".into(),
+            message: format!(
+                "the server answered {code}'s {} of {period} with a row of {} for {}",
+                kind.name(),
+                crate::error::clean(r.code().unwrap_or("")),
+                r.stat_date()
+                    .or(r.known_date())
+                    .map_or_else(|| "no date".to_owned(), |d| d.to_string())
+            ),
+        });
+    }
+    let counts = store::reports::upsert_reports(kind, rows)?;
+    let is_final = reports::is_final(kind, period, rows.len(), asked_at.date());
+    store::reports::check_report(code, kind, period, rows.len(), is_final, job_id)?;
+    Ok((Status::Ok, counts))
+}
+
+/// Whether a report row answers a code's kind for a period: its code and kind, and its
+/// period (a quarter's statDate; a publication in the year for express and forecast reports).
+fn report_belongs(r: &Report, code: &str, kind: ReportKind, period: NaiveDate) -> bool {
+    let in_year = |d: Option<NaiveDate>| d.is_some_and(|d| reports::period_start(kind, period) <= d && d <= period);
+    r.kind == kind
+        && r.code() == Some(code)
+        && match kind {
+            ReportKind::Express | ReportKind::Forecast => in_year(r.known_date()),
+            ReportKind::Dividend => r.known_date().is_some(),
+            _ => r.stat_date() == Some(period),
+        }
 }
 
 /// A minute bar whose time does not lie on its day: the time picks the month partition the

@@ -1,9 +1,10 @@
 //! Jobs and their units: planning queries, the queue, checkpoints and progress.
 
+use baostock::report::ReportKind;
 use baostock::value::Frequency;
 use chrono::NaiveDate;
 use pg_baostock_core::states::{JobKind, JobState, UnitKind, UnitState};
-use pg_baostock_core::{clock, plan, Unit};
+use pg_baostock_core::{clock, plan, reports, Unit};
 use pgrx::datum::{Date, DatumWithOid};
 use pgrx::{pg_sys, Spi};
 
@@ -203,34 +204,46 @@ pub fn insert_job(
 
 /// Appends units to a job, numbered from `first`.
 pub fn insert_units(job_id: i64, first: i32, units: &[Unit]) -> SyncResult<()> {
-    for chunk in units.chunks(10_000) {
+    const CHUNK: usize = 10_000;
+    for (i, chunk) in units.chunks(CHUNK).enumerate() {
+        // Each chunk numbers on from the one before.
+        let first = first.saturating_add(i32::try_from(i * CHUNK).unwrap_or(i32::MAX));
         let mut kinds = Vec::with_capacity(chunk.len());
         let mut codes: Vec<Option<String>> = Vec::with_capacity(chunk.len());
         let mut starts = Vec::with_capacity(chunk.len());
         let mut ends = Vec::with_capacity(chunk.len());
         let mut frequencies = Vec::with_capacity(chunk.len());
+        let mut reports: Vec<Option<&str>> = Vec::with_capacity(chunk.len());
         for u in chunk {
             kinds.push(u.kind().label());
-            let (code, s, e, f) = match u {
-                Unit::Day(d) => (None, *d, *d, Frequency::Daily),
+            let (code, s, e, f, report) = match u {
+                Unit::Day(d) => (None, *d, *d, Frequency::Daily, None),
                 Unit::Range {
                     code,
                     frequency,
                     start,
                     end,
-                } => (Some(code.clone()), *start, *end, *frequency),
-                Unit::Factors { code, start, end } => (Some(code.clone()), *start, *end, Frequency::Daily),
+                } => (Some(code.clone()), *start, *end, *frequency, None),
+                Unit::Factors { code, start, end } => (Some(code.clone()), *start, *end, Frequency::Daily, None),
+                Unit::Report { code, kind, period } => (
+                    Some(code.clone()),
+                    reports::period_start(*kind, *period),
+                    *period,
+                    Frequency::Daily,
+                    Some(kind.name()),
+                ),
             };
             codes.push(code);
             frequencies.push(f.code().to_owned());
             starts.push(pg_date(s));
             ends.push(pg_date(e));
+            reports.push(report);
         }
         Spi::run_with_args(
-            "INSERT INTO baostock.sync_units (job_id, unit_no, kind, code, frequency, start_date, end_date)
-             SELECT $1, $2 + n::int - 1, kind::baostock.unit_kind, code, f, s, e
-             FROM unnest($3::text[], $4::text[], $5::date[], $6::date[], $7::text[])
-                  WITH ORDINALITY AS u(kind, code, s, e, f, n)",
+            "INSERT INTO baostock.sync_units (job_id, unit_no, kind, code, frequency, start_date, end_date, report)
+             SELECT $1, $2 + n::int - 1, kind::baostock.unit_kind, code, f, s, e, r
+             FROM unnest($3::text[], $4::text[], $5::date[], $6::date[], $7::text[], $8::text[])
+                  WITH ORDINALITY AS u(kind, code, s, e, f, r, n)",
             &[
                 job_id.into(),
                 first.into(),
@@ -239,6 +252,7 @@ pub fn insert_units(job_id: i64, first: i32, units: &[Unit]) -> SyncResult<()> {
                 starts.into(),
                 ends.into(),
                 frequencies.into(),
+                reports.into(),
             ],
         )
         .map_err(spi_err)?;
@@ -366,9 +380,9 @@ pub fn take_units(job_id: i64) -> SyncResult<Vec<(i32, Unit)>> {
                      UPDATE baostock.sync_units SET state = '{running}'
                      WHERE job_id = $1 AND {guard}
                      RETURNING unit_no, kind::text AS kind, code, start_date AS s, end_date AS e,
-                               frequency
+                               frequency, report
                  )
-                 SELECT unit_no, kind, code, s, e, frequency FROM taken ORDER BY unit_no",
+                 SELECT unit_no, kind, code, s, e, frequency, report FROM taken ORDER BY unit_no",
                 running = UnitState::TAKE.target(),
                 guard = UnitState::TAKE.guard(),
             ),
@@ -383,13 +397,14 @@ pub fn take_units(job_id: i64) -> SyncResult<Vec<(i32, Unit)>> {
                 row.get::<Date>(4)?,
                 row.get::<Date>(5)?,
                 row.get::<String>(6)?.unwrap_or_default(),
+                row.get::<String>(7)?,
             ));
         }
         Ok::<_, pgrx::spi::SpiError>(out)
     })
     .map_err(spi_err)?;
     rows.into_iter()
-        .map(|(no, kind, code, s, e, f)| {
+        .map(|(no, kind, code, s, e, f, report)| {
             let (start, end, code) = (stored_day(s)?, stored_day(e)?, code.unwrap_or_default());
             let unit = match UnitKind::parse(&kind)? {
                 UnitKind::Day => Unit::Day(start),
@@ -402,6 +417,13 @@ pub fn take_units(job_id: i64) -> SyncResult<Vec<(i32, Unit)>> {
                     end,
                 },
                 UnitKind::Factors => Unit::Factors { code, start, end },
+                UnitKind::Report => Unit::Report {
+                    code,
+                    kind: report.as_deref().and_then(ReportKind::from_name).ok_or_else(|| {
+                        SyncError::Store(format!("pg_baostock store: unit {no} has report kind {report:?}"))
+                    })?,
+                    period: end,
+                },
             };
             Ok((no, unit))
         })

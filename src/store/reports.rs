@@ -1,11 +1,18 @@
 //! The reports' tables (`baostock.report_<kind>`, sql/reports.sql): a kind's rows written by
 //! one upsert whose columns come from the codec's field list, so a table and its kind cannot
-//! drift apart without the store's test failing.
+//! drift apart without the store's test failing; the checks of what fundamentals jobs asked
+//! (`baostock.report_checks`), and the stock listings their plans are made from.
+
+use std::collections::HashSet;
 
 use baostock::report::{CellType, Report, ReportKind};
+use chrono::NaiveDate;
 use pg_baostock_core::Counts;
+use pgrx::datum::Date;
+use pgrx::Spi;
 
 use super::reference::counts;
+use super::{from_pg_date, pg_date, spi_err, strings};
 use crate::error::SyncResult;
 
 /// The table a kind's rows go to.
@@ -105,6 +112,95 @@ pub fn upsert_reports(kind: ReportKind, rows: &[Report]) -> SyncResult<Counts> {
         }
     }
     counts(&upsert_sql(kind), columns.into_iter().map(Into::into).collect())
+}
+
+/// Records the answer to a code's reports of a kind for a period (the last answer wins).
+pub fn check_report(
+    code: &str,
+    kind: ReportKind,
+    period: NaiveDate,
+    rows: usize,
+    is_final: bool,
+    job_id: Option<i64>,
+) -> SyncResult<()> {
+    Spi::run_with_args(
+        "INSERT INTO baostock.report_checks AS c (code, kind, period, rows, final, asked_at, job_id)
+         VALUES ($1, $2, $3, $4, $5, now(), $6)
+         ON CONFLICT (code, kind, period) DO UPDATE SET
+             rows = excluded.rows, final = excluded.final, asked_at = excluded.asked_at, job_id = excluded.job_id",
+        &[
+            code.into(),
+            kind.name().into(),
+            pg_date(period).into(),
+            i32::try_from(rows).unwrap_or(i32::MAX).into(),
+            is_final.into(),
+            job_id.into(),
+        ],
+    )
+    .map_err(spi_err)
+}
+
+/// The periods of codes whose answers are final, by code and kind.
+pub fn final_checks(codes: &[String]) -> SyncResult<HashSet<(String, String, NaiveDate)>> {
+    Spi::connect(|c| {
+        let mut out = HashSet::new();
+        for row in c.select(
+            "SELECT code, kind, period FROM baostock.report_checks WHERE final AND code = ANY ($1)",
+            None,
+            &[codes.to_vec().into()],
+        )? {
+            if let (Some(code), Some(kind), Some(period)) =
+                (row.get::<String>(1)?, row.get::<String>(2)?, row.get::<Date>(3)?)
+            {
+                out.insert((code, kind, period));
+            }
+        }
+        Ok::<_, pgrx::spi::SpiError>(out)
+    })
+    .map_err(spi_err)?
+    .into_iter()
+    .map(|(code, kind, period)| Ok((code, kind, from_pg_date(period)?)))
+    .collect()
+}
+
+/// A stock's listing: its code, listing day and delisting day (if it was).
+pub type Listing = (String, NaiveDate, Option<NaiveDate>);
+
+/// The stocks (`sec_type` 1) listed at some time between two days, or the ones of `codes`
+/// among them, by code; a stock without a listing day is left out (nothing says when it
+/// reported).
+pub fn stock_listings(codes: Option<&[String]>, from: NaiveDate, to: NaiveDate) -> SyncResult<Vec<Listing>> {
+    let rows = Spi::connect(|c| {
+        let mut out = Vec::new();
+        for row in c.select(
+            "SELECT code, ipo_date, out_date FROM baostock.securities
+             WHERE sec_type = 1 AND ipo_date IS NOT NULL AND ipo_date <= $2 AND (out_date IS NULL OR out_date > $1)
+               AND ($3::text[] IS NULL OR code = ANY ($3))
+             ORDER BY code",
+            None,
+            &[
+                pg_date(from).into(),
+                pg_date(to).into(),
+                codes.map(<[String]>::to_vec).into(),
+            ],
+        )? {
+            out.push((row.get::<String>(1)?, row.get::<Date>(2)?, row.get::<Date>(3)?));
+        }
+        Ok::<_, pgrx::spi::SpiError>(out)
+    })
+    .map_err(spi_err)?;
+    rows.into_iter()
+        .filter_map(|(code, ipo, out)| Some((code?, ipo?, out)))
+        .map(|(code, ipo, out)| Ok((code, from_pg_date(ipo)?, out.map(from_pg_date).transpose()?)))
+        .collect()
+}
+
+/// The codes among `codes` that are not stocks (`sec_type` 1).
+pub fn not_stocks(codes: &[String]) -> SyncResult<Vec<String>> {
+    strings(
+        "SELECT code FROM baostock.securities WHERE code = ANY ($1) AND sec_type IS DISTINCT FROM 1 ORDER BY code",
+        &[codes.to_vec().into()],
+    )
 }
 
 #[cfg(test)]

@@ -343,7 +343,7 @@ fn require_worker_database(what: &str) -> SyncResult<()> {
 }
 
 /// Checks that a queued job will be run by a worker of this database.
-fn check_worker_can_run(what: &str) -> SyncResult<()> {
+pub(crate) fn check_worker_can_run(what: &str) -> SyncResult<()> {
     if !shmem::preloaded() {
         return Err(SyncError::NotReady {
             message: format!(

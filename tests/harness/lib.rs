@@ -560,7 +560,10 @@ pub fn last_year() -> i32 {
 const TRUNCATE: &str = "TRUNCATE baostock.daily_bars, baostock.weekly_bars, baostock.monthly_bars,
     baostock.minute_bars, baostock.index_constituents, baostock.stock_industries,
     baostock.adjust_factors, baostock.synced_days, baostock.synced_ranges, baostock.sync_runs, baostock.sync_units, baostock.sync_jobs,
-    baostock.trade_calendar, baostock.securities, baostock.alerts, baostock.worker_starts, baostock.tracking CASCADE";
+    baostock.trade_calendar, baostock.securities, baostock.alerts, baostock.worker_starts, baostock.tracking,
+    baostock.report_profit, baostock.report_operation, baostock.report_growth, baostock.report_balance,
+    baostock.report_cash_flow, baostock.report_dupont, baostock.report_express, baostock.report_forecast,
+    baostock.report_dividend, baostock.report_checks CASCADE";
 
 /// Settings a test may change, back to what every test starts from: no request budget (the
 /// suite sends more than a day's worth to its emulators), no pause before a second pass.

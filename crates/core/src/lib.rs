@@ -4,6 +4,7 @@
 //! * [`unit`](mod@unit) and [`states`]: the units of work and the states of jobs and units
 //! * [`period`] and [`publication`]: weeks and months, and when the server publishes what
 //! * [`plan`]: the planning arithmetic (how units are cut, what they cost)
+//! * [`reports`]: the periods a fundamentals job asks for, their queries and disclosure deadlines
 //! * [`copy`] and [`bars`]: COPY's text and binary formats, the row digests, and what each kind
 //!   of bar gives them
 //! * [`clock`]: now, and days as Unix and Postgres count them
@@ -21,6 +22,7 @@ pub mod error;
 pub mod period;
 pub mod plan;
 pub mod publication;
+pub mod reports;
 pub mod states;
 pub mod unit;
 

@@ -140,7 +140,7 @@ pub fn estimate(units: &[Unit], costs: &Costs, mut trading_days: impl FnMut(Naiv
         let bar_rows: f64 = match kind {
             UnitKind::Day => costs.listed * of_kind.len() as f64,
             UnitKind::Range => range_rows.iter().sum(),
-            UnitKind::Factors => 0.0,
+            UnitKind::Factors | UnitKind::Report => 0.0,
         };
         let seconds = requests as f64 * ASSUMED_LATENCY_S / sessions + bar_rows / ASSUMED_WRITE_RATE;
         all_requests += requests;
@@ -175,6 +175,44 @@ pub fn estimate(units: &[Unit], costs: &Costs, mut trading_days: impl FnMut(Naiv
     }
 }
 
+/// Estimates a fundamentals job from its units counted per report kind (`(kind, units,
+/// first day, last day)`, a request a unit: a code's period is one page): a row per kind, then
+/// `total` with a login and a logout per session, as [`estimate`] does for the other units.
+pub fn estimate_reports(per_kind: &[(&'static str, i64, NaiveDate, NaiveDate)], costs: &Costs) -> Estimate {
+    let sessions = costs.sessions as f64;
+    let mut rows: Vec<PlanRow> = per_kind
+        .iter()
+        .filter(|(_, units, ..)| *units > 0)
+        .map(|&(kind, units, first, last)| PlanRow {
+            kind,
+            units,
+            first_day: Some(first),
+            last_day: Some(last),
+            est_requests: units,
+            est_seconds: tenths(units as f64 * ASSUMED_LATENCY_S / sessions),
+            est_days: days_under_budget(units, costs.budget),
+        })
+        .collect();
+    let units: i64 = rows.iter().map(|r| r.units).sum();
+    let logins = if units == 0 { 0 } else { 2 * costs.sessions as i64 };
+    let requests = units + logins;
+    let seconds = tenths(requests as f64 * ASSUMED_LATENCY_S / sessions);
+    rows.push(PlanRow {
+        kind: "total",
+        units,
+        first_day: rows.iter().filter_map(|r| r.first_day).min(),
+        last_day: rows.iter().filter_map(|r| r.last_day).max(),
+        est_requests: requests,
+        est_seconds: seconds,
+        est_days: days_under_budget(requests, costs.budget),
+    });
+    Estimate {
+        rows,
+        requests,
+        seconds,
+    }
+}
+
 /// What keeping `series` tracked series current costs each evening (beside a backfill, not in
 /// its total): a request a series (a day of bars is one page) and one a tracked index.
 pub fn tracking_a_day(series: i64, indexes: i64, sessions: usize) -> PlanRow {
@@ -195,6 +233,7 @@ fn span(u: &Unit) -> (NaiveDate, NaiveDate) {
     match u {
         Unit::Day(d) => (*d, *d),
         Unit::Range { start, end, .. } | Unit::Factors { start, end, .. } => (*start, *end),
+        Unit::Report { kind, period, .. } => (crate::reports::period_start(*kind, *period), *period),
     }
 }
 
@@ -335,5 +374,30 @@ mod tests {
             (t.kind, t.units, t.est_requests, t.est_seconds),
             ("tracking a day", 10, 12, 0.8)
         );
+    }
+
+    #[test]
+    fn a_fundamentals_plan_costs_a_request_a_unit_and_says_its_days() {
+        let costs = Costs {
+            sessions: 2,
+            per_page: 2000,
+            budget: 50_000,
+            listed: 0.0,
+        };
+        let e = estimate_reports(
+            &[
+                ("profit", 100_000, d(2005, 1, 1), d(2024, 12, 31)),
+                ("dividend", 0, d(2005, 1, 1), d(2024, 12, 31)),
+                ("growth", 20_000, d(2005, 1, 1), d(2024, 12, 31)),
+            ],
+            &costs,
+        );
+        let kinds: Vec<&str> = e.rows.iter().map(|r| r.kind).collect();
+        assert_eq!(kinds, ["profit", "growth", "total"]);
+        assert_eq!(e.requests, 120_004);
+        // 50,000 less its 2,500 reserve a day: 3 China days.
+        assert_eq!(e.rows[2].est_days, Some(3));
+        assert_eq!(e.seconds, 12_000.4);
+        assert!(estimate_reports(&[], &costs).rows[0].units == 0);
     }
 }

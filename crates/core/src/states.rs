@@ -124,6 +124,8 @@ sql_enum! {
         Backfill = "backfill",
         /// The tracked series extended (`sync_date()`, `sync_tracked()`).
         Track = "track",
+        /// `baostock.backfill_fundamentals()`: codes' reports, a request a code, kind and period.
+        Fundamentals = "fundamentals",
     }
 }
 
@@ -152,6 +154,8 @@ sql_enum! {
         Range = "range",
         /// One code's factor history (15).
         Factors = "factors",
+        /// One code's reports of one kind for a period (13, 17..31).
+        Report = "report",
     }
 }
 

@@ -1,7 +1,8 @@
 //! Units: the smallest pieces of work that commit on their own (a day, a code's range of bars,
-//! a code's factor history), and what applying one did. The extension's `engine::unit` fetches
+//! a code's factor history, a code's reports of a kind and period), and what applying one did. The extension's `engine::unit` fetches
 //! and applies them.
 
+use baostock::report::ReportKind;
 use baostock::value::Frequency;
 use chrono::NaiveDate;
 
@@ -23,6 +24,13 @@ pub enum Unit {
         code: String,
         start: NaiveDate,
         end: NaiveDate,
+    },
+    /// 13, 17..31: one code's reports of a kind for a period: a quarter (its last day), or
+    /// for express and forecast reports and dividends a year (its 31 December).
+    Report {
+        code: String,
+        kind: ReportKind,
+        period: NaiveDate,
     },
 }
 
@@ -58,6 +66,7 @@ impl Unit {
             Unit::Day(_) => UnitKind::Day,
             Unit::Range { .. } => UnitKind::Range,
             Unit::Factors { .. } => UnitKind::Factors,
+            Unit::Report { .. } => UnitKind::Report,
         }
     }
 
@@ -65,7 +74,7 @@ impl Unit {
     pub fn expected_requests(&self) -> i64 {
         match self {
             Unit::Day(_) => 3,
-            Unit::Range { .. } | Unit::Factors { .. } => 1,
+            Unit::Range { .. } | Unit::Factors { .. } | Unit::Report { .. } => 1,
         }
     }
 }
