@@ -95,7 +95,7 @@ fi
 
 # The tests of this shared cluster (upgrade makes its database, above; citus, package,
 # prometheus and pg_upgrade start clusters of their own: tiers of their own in scripts/test.sh).
-shared=(cluster dump frequencies fundamentals publication schedule security tracking unattended)
+shared=(cluster dump frequencies fundamentals membership publication schedule security tracking unattended)
 own=(upgrade citus package pg_upgrade prometheus)
 for f in tests/*.rs; do
   t=$(basename "$f" .rs)

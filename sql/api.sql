@@ -306,7 +306,9 @@ CREATE FUNCTION baostock.sync_health(
     OUT open_alerts integer,
     OUT newest_alert text,
     OUT tracked_lagging integer,
-    OUT awaiting text[])
+    OUT awaiting text[],
+    OUT reports_awaited integer,
+    OUT reports_through date)
 LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET jit = off
@@ -374,6 +376,11 @@ WITH today AS (
     FROM (SELECT max(day) AS day FROM baostock.trade_calendar
           WHERE is_trading_day AND day <= baostock.server_time()::date) c,
          (VALUES (1, 'daily', 'd'), (2, 'factors', 'factors'), (3, 'minute', '5')) k (n, kind, frequency)
+), rp AS (
+    -- The fundamentals: answers not final yet (asked before their disclosure deadline: the
+    -- evening pickup asks them again), and the newest period with a final answer.
+    SELECT (count(*) FILTER (WHERE NOT final))::integer AS awaited, max(period) FILTER (WHERE final) AS through
+    FROM baostock.report_checks
 )
 SELECT CASE
            WHEN stats.streak >= 3 THEN 'failing'
@@ -386,10 +393,10 @@ SELECT CASE
        err.error_message, err.finished_at,
        w.worker_pid, w.last_heartbeat, j.queued, j.running, j.paused, fu.n,
        coalesce(srv.used, 0), nullif(current_setting('baostock.daily_request_budget', true), '')::bigint,
-       srv.until, al.n, al.newest, tl.n, aw.kinds
-FROM today, last, due, lag, holes, stats, w, j, fu, al, tl, aw LEFT JOIN srv ON true LEFT JOIN err ON true
+       srv.until, al.n, al.newest, tl.n, aw.kinds, rp.awaited, rp.through
+FROM today, last, due, lag, holes, stats, w, j, fu, al, tl, aw, rp LEFT JOIN srv ON true LEFT JOIN err ON true
 $$;
-COMMENT ON FUNCTION baostock.sync_health() IS 'One row on the state of the sync: status failing (the last 3 sync_date runs failed), blacklisted (the server blacklisted us; nothing is sent until blacklisted_until), stale (nothing synced, more than one trading day behind the calendar, holes between the oldest and newest synced day, due_day, the newest trading day published more than baostock.stale_after ago, not synced, or a tracked series not stored through due_day: tracked_lagging), degraded (the last run failed, under 90% of the last 20 succeeded, or an alert is open) or healthy; with the last synced day, the lag in trading days, the holes, success rate, mean duration, the last error, the worker (pid and heartbeat, NULL when none runs), jobs queued / running / paused, failed units of jobs not cancelled (baostock.retry() queues them), requests sent today against the budget, the blacklist and the open alerts; awaiting: the kinds of the newest trading day (by the server''s clock) the server has not published yet (daily 17:30, factors 18:00, minute 20:00 China time; empty when all are out).';
+COMMENT ON FUNCTION baostock.sync_health() IS 'One row on the state of the sync: status failing (the last 3 sync_date runs failed), blacklisted (the server blacklisted us; nothing is sent until blacklisted_until), stale (nothing synced, more than one trading day behind the calendar, holes between the oldest and newest synced day, due_day, the newest trading day published more than baostock.stale_after ago, not synced, or a tracked series not stored through due_day: tracked_lagging), degraded (the last run failed, under 90% of the last 20 succeeded, or an alert is open) or healthy; with the last synced day, the lag in trading days, the holes, success rate, mean duration, the last error, the worker (pid and heartbeat, NULL when none runs), jobs queued / running / paused, failed units of jobs not cancelled (baostock.retry() queues them), requests sent today against the budget, the blacklist and the open alerts; awaiting: the kinds of the newest trading day (by the server''s clock) the server has not published yet (daily 17:30, factors 18:00, minute 20:00 China time; empty when all are out); reports_awaited: reports asked before their disclosure deadline and not out yet (the evening''s tracking job asks them again), reports_through: the newest period with a final answer (how far the fundamentals reach).';
 
 CREATE VIEW baostock.health AS SELECT * FROM baostock.sync_health();
 COMMENT ON VIEW baostock.health IS 'sync_health() as a view, for dashboards and alert queries.';
@@ -488,6 +495,7 @@ COMMENT ON FUNCTION baostock.sync_industries(date) IS 'Syncs every stock''s indu
 COMMENT ON FUNCTION baostock.sync_macro() IS 'Syncs the macro series whole: benchmark deposit and loan rates, required reserve ratios, money supply by month and by year (five requests) into baostock.report_deposit_rate, report_loan_rate, report_reserve_ratio, report_money_supply_month and report_money_supply_year. One row per series.';
 COMMENT ON FUNCTION baostock.backfill_fundamentals(integer, integer, text[], text[], boolean) IS 'Queues a job (kind fundamentals) that fetches the reports of codes (NULL: every stock) for the years start_year..end_year (NULL: this year): kinds profit, operation, growth, balance, cash_flow, dupont (a request a code and quarter), express, forecast, dividend (a request a code and year); NULL: all nine. Only periods a code could have reported are asked (listed by the period''s end, not delisted before it began, the quarter over), and none whose answer is final in baostock.report_checks (force => true asks those again: a restatement comes as the same period with a later pub_date, and both revisions are kept). The worker runs it like a backfill: within the daily request budget (it pauses and resumes the next China day), across restarts; a NOTICE says how many China days the budget makes it take. Returns the job id; baostock.wait(id) follows it. Bad arguments are 22023 (22004 for NULL start_year).';
 COMMENT ON FUNCTION baostock.plan_fundamentals(integer, integer, text[], text[], boolean) IS 'What backfill_fundamentals() with the same arguments would ask, without queueing: a row per report kind (units, first and last day of its periods, requests, seconds, China days under the daily request budget), then the total with the logins.';
+COMMENT ON FUNCTION baostock.backfill_membership(text, date) IS 'Queues a job (kind membership) that stores the lists of an index (hs300, sz50, zz500; NULL: all three) from start_date (NULL: the index''s first list) to this week: the list of the first Monday of every month not stored yet, then, where two stored lists more than a week apart differ, the list halfway between until every change lies between two lists a week apart. baostock.index_members(index, day), baostock.index_membership and baostock.universe read them. Returns the job id; an unknown index or a start_date in the future or before the first trading day is 22023.';
 COMMENT ON FUNCTION baostock.sync_securities() IS 'Syncs the list of securities with names, types, listing and delisting dates.';
 
 CREATE FUNCTION baostock.alert_json(a baostock.alerts) RETURNS text
@@ -918,7 +926,7 @@ GRANT SELECT ON baostock.daily_bars, baostock.weekly_bars, baostock.monthly_bars
                 baostock.report_reserve_ratio, baostock.report_money_supply_month, baostock.report_money_supply_year,
                 baostock.profit_latest, baostock.operation_latest, baostock.growth_latest, baostock.balance_latest,
                 baostock.cash_flow_latest, baostock.dupont_latest, baostock.express_latest, baostock.forecast_latest,
-                baostock.dividends
+                baostock.dividends, baostock.index_membership, baostock.universe
                 TO baostock_reader;
 
 -- Who may execute what, in one place (the manual's Security section lists it too): nothing by
@@ -938,5 +946,5 @@ GRANT EXECUTE ON FUNCTION
 GRANT EXECUTE ON FUNCTION
     baostock.adjusted_bars(text, date, date, text, text), baostock.adjusted_bars_of(text, date, date, text, text),
     baostock.factor_ranges(text, text), baostock.factors_known_through(text),
-    baostock.fundamentals_asof(text[], date, text)
+    baostock.fundamentals_asof(text[], date, text), baostock.index_members(text, date)
     TO baostock_reader;

@@ -40,12 +40,12 @@ $drop$;
 -- text go first and come back with the same names, as a fresh install names them.
 CREATE TYPE baostock.job_state AS ENUM ('queued', 'running', 'paused', 'done', 'failed', 'cancelled');
 COMMENT ON TYPE baostock.job_state IS 'Where a job is: queued, running, paused (the request budget is spent or the server blacklisted us: resumes by itself), done (every unit final), failed (the job could not go on), cancelled.';
-CREATE TYPE baostock.job_kind AS ENUM ('backfill', 'track', 'fundamentals');
-COMMENT ON TYPE baostock.job_kind IS 'What queued a job: backfill (backfill()), or track (the tracked series extended by sync_date() or sync_tracked()), or fundamentals (backfill_fundamentals()).';
+CREATE TYPE baostock.job_kind AS ENUM ('backfill', 'track', 'fundamentals', 'membership');
+COMMENT ON TYPE baostock.job_kind IS 'What queued a job: backfill (backfill()), or track (the tracked series extended by sync_date() or sync_tracked()), fundamentals (backfill_fundamentals()) or membership (backfill_membership()).';
 CREATE TYPE baostock.unit_state AS ENUM ('queued', 'running', 'done', 'empty', 'replanned', 'failed', 'cancelled');
 COMMENT ON TYPE baostock.unit_state IS 'Where a unit is: queued, running (handed to the network), done, empty (a past day the server has no all-market answer for), replanned (that day is covered by per-code units), failed, cancelled.';
-CREATE TYPE baostock.unit_kind AS ENUM ('day', 'range', 'factors', 'report');
-COMMENT ON TYPE baostock.unit_kind IS 'What a unit fetches: day (every bar and factor of a day: 98 + 9A + 9C), range (a code''s bars over days: 95), factors (a code''s factor history: 15) or report (a code''s reports of a kind for a quarter or a year: 13, 17..31).';
+CREATE TYPE baostock.unit_kind AS ENUM ('day', 'range', 'factors', 'report', 'lists');
+COMMENT ON TYPE baostock.unit_kind IS 'What a unit fetches: day (every bar and factor of a day: 98 + 9A + 9C), range (a code''s bars over days: 95), factors (a code''s factor history: 15), report (a code''s reports of a kind for a quarter or a year: 13, 17..31) or lists (an index''s constituent list of a date: 61, 63, 65).';
 
 SELECT baostock.table_ddl('baostock.sync_jobs', $ddl$ALTER TABLE baostock.sync_jobs
     DROP CONSTRAINT sync_jobs_state_check,
@@ -69,18 +69,19 @@ SELECT baostock.table_ddl('baostock.sync_units', $ddl$ALTER TABLE baostock.sync_
     ALTER COLUMN state DROP DEFAULT,
     ALTER COLUMN state TYPE baostock.unit_state USING state::baostock.unit_state,
     ALTER COLUMN state SET DEFAULT 'queued',
-    ADD CONSTRAINT sync_units_check CHECK ((kind = 'day') = (code IS NULL)),
-    ADD CONSTRAINT sync_units_check1 CHECK (kind <> 'day' OR start_date = end_date)
+    ADD CONSTRAINT sync_units_check CHECK ((kind IN ('day', 'lists')) = (code IS NULL)),
+    ADD CONSTRAINT sync_units_check1 CHECK (kind NOT IN ('day', 'lists') OR start_date = end_date)
 $ddl$);
 
--- Report units (issue 31): the report kind of a unit, last as a fresh install has it.
+-- Report and lists units (issue 31): what a unit asks about, last as a fresh install has it.
 SELECT baostock.table_ddl('baostock.sync_units', $ddl$ALTER TABLE baostock.sync_units
-    ADD COLUMN report text,
-    ADD CONSTRAINT sync_units_report_check CHECK ((kind = 'report') = (report IS NOT NULL)
-        AND report IN ('profit', 'operation', 'growth', 'balance', 'cash_flow', 'dupont', 'express', 'forecast', 'dividend'))
+    ADD COLUMN subject text,
+    ADD CONSTRAINT sync_units_subject_check CHECK ((kind IN ('report', 'lists')) = (subject IS NOT NULL)
+        AND (kind <> 'report' OR subject IN ('profit', 'operation', 'growth', 'balance', 'cash_flow', 'dupont', 'express', 'forecast', 'dividend'))
+        AND (kind <> 'lists' OR subject IN ('hs300', 'sz50', 'zz500')))
 $ddl$);
-COMMENT ON COLUMN baostock.sync_units.report IS 'The report kind, for report units (profit, operation, growth, balance, cash_flow, dupont, express, forecast, dividend): the period is start_date..end_date, a quarter or a year.';
-COMMENT ON TABLE baostock.sync_units IS 'The units of each job: a day (98 + 9A + 9C), a code''s bar range (95), a code''s factor history (15) or a code''s reports of a kind for a quarter or a year (13, 17..31). A unit''s rows and its state commit in one transaction.';
+COMMENT ON COLUMN baostock.sync_units.subject IS 'What a report or lists unit asks about: the report kind of a report unit (profit, operation, growth, balance, cash_flow, dupont, express, forecast, dividend; its period is start_date..end_date, a quarter or a year), the index of a lists unit (hs300, sz50, zz500; its date is start_date).';
+COMMENT ON TABLE baostock.sync_units IS 'The units of each job: a day (98 + 9A + 9C), a code''s bar range (95), a code''s factor history (15), a code''s reports of a kind for a quarter or a year (13, 17..31) or an index''s list of a date (61, 63, 65). A unit''s rows and its state commit in one transaction.';
 
 -- The reports (issue 31): a table per kind, made as a fresh install makes them.
 -- pg_baostock tables, part 2: the reports.
@@ -748,9 +749,13 @@ COMMENT ON VIEW baostock.daily_bars_hfq IS 'Every stored daily bar with back-adj
 --   reports
 --   adjusted
 
--- pg_baostock: point-in-time reads of the reports (sql/reports.sql): what could have been known
--- on a day. A report is known on a day when it was published before that day (the server
--- publishes a day's reports at 01:30 China time the next day). Remade by every update.
+-- pg_baostock's research reads, what could have been known on a day, without look-ahead:
+-- * the reports (sql/reports.sql): a report is known on a day when it was published before
+--   that day (the server publishes a day's reports at 01:30 China time the next day);
+-- * index membership: the stored list in force on a day is the newest one dated on or before
+--   it (the server dates a week's list by its Monday); backfill_membership() stores the lists
+--   back to each index's launch, to the week of every change.
+-- Remade by every update.
 
 CREATE FUNCTION baostock.fundamentals_asof(codes text[], day date, kind text DEFAULT 'profit')
 RETURNS TABLE (code text, stat_date date, pub_date date, report jsonb)
@@ -856,6 +861,62 @@ SELECT r.*, f.back_factor, f.adjust_factor
 FROM baostock.report_dividend r
 LEFT JOIN baostock.adjust_factors f ON f.code = r.code AND f.operate_date = r.operate_date;
 COMMENT ON VIEW baostock.dividends IS 'Every stored dividend (baostock.report_dividend, known from its pub_date) beside the adjust factor of its ex date (baostock.adjust_factors on operate_date; NULL while that factor is not stored).';
+
+CREATE VIEW baostock.index_membership AS
+WITH lists AS (
+    SELECT d.index_name, d.update_date,
+           lead(d.update_date) OVER w AS next_list,
+           row_number() OVER w AS n
+    FROM (SELECT DISTINCT c.index_name, c.update_date FROM baostock.index_constituents c) d
+    WINDOW w AS (PARTITION BY d.index_name ORDER BY d.update_date)
+), runs AS (
+    SELECT c.index_name, c.code, l.update_date, l.next_list, l.n,
+           l.n - row_number() OVER (PARTITION BY c.index_name, c.code ORDER BY l.n) AS run
+    FROM baostock.index_constituents c
+    JOIN lists l ON l.index_name = c.index_name AND l.update_date = c.update_date
+)
+SELECT r.index_name, r.code, min(r.update_date) AS valid_from,
+       (array_agg(r.next_list ORDER BY r.n DESC))[1] AS valid_to
+FROM runs r
+GROUP BY r.index_name, r.code, r.run;
+COMMENT ON VIEW baostock.index_membership IS 'Each stretch of time a code was a constituent of an index, from the stored lists (baostock.index_constituents): valid_from the first list of the stretch with it, valid_to the first stored list after it without it (exclusive; NULL while the newest stored list has it). Two stored lists that are equal count as one stretch: backfill_membership() stores lists a month apart and, where they differ, the lists between them to the week of the change.';
+
+CREATE FUNCTION baostock.index_members(index_name text, day date)
+RETURNS TABLE (code text, code_name text)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+BEGIN
+    IF index_members.index_name IS NULL OR day IS NULL THEN
+        RAISE EXCEPTION 'index_members: % must not be NULL', CASE WHEN day IS NULL THEN 'day' ELSE 'index_name' END
+            USING ERRCODE = '22004';
+    END IF;
+    IF index_members.index_name NOT IN ('hs300', 'sz50', 'zz500') THEN
+        RAISE EXCEPTION 'index_members: unknown index %', quote_literal(index_members.index_name) USING ERRCODE = '22023',
+            HINT = 'Indices are hs300 (CSI 300), sz50 (SSE 50) and zz500 (CSI 500).';
+    END IF;
+    IF NOT isfinite(day) THEN
+        RAISE EXCEPTION 'index_members: day % is not a day', day USING ERRCODE = '22023';
+    END IF;
+    RETURN QUERY
+    SELECT c.code, c.code_name
+    FROM baostock.index_constituents c
+    WHERE c.index_name = index_members.index_name
+      AND c.update_date = (SELECT max(x.update_date) FROM baostock.index_constituents x
+                           WHERE x.index_name = index_members.index_name AND x.update_date <= day)
+    ORDER BY c.code;
+END
+$$;
+COMMENT ON FUNCTION baostock.index_members(text, date) IS 'The constituents of an index (hs300, sz50, zz500) on a day: the newest stored list dated on or before it (the server dates a week''s list by its Monday; a list is in force until the next). No rows before the first stored list: backfill_membership() stores them back to the index''s launch. NULL arguments are 22004, an unknown index or an infinite day 22023.';
+
+CREATE VIEW baostock.universe AS
+SELECT m.index_name, b.date, b.code, b.open, b.high, b.low, b.close, b.preclose,
+       b.qfq_open, b.qfq_high, b.qfq_low, b.qfq_close, b.hfq_close,
+       b.volume, b.amount, b.turn, b.pct_chg, b.trade_status, b.is_st
+FROM baostock.index_membership m
+JOIN baostock.daily_bars b ON b.code = m.code AND b.date >= m.valid_from AND (m.valid_to IS NULL OR b.date < m.valid_to);
+COMMENT ON VIEW baostock.universe IS 'The daily bars of each index''s constituents of the day (baostock.index_membership joined to baostock.daily_bars): a backtest over an index without survivorship bias, e.g. WHERE index_name = ''hs300'' AND date BETWEEN ... .';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -887,6 +948,18 @@ VOLATILE SECURITY DEFINER PARALLEL UNSAFE
 SET search_path TO pg_catalog, pg_temp
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'backfill_fundamentals_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- pg_baostock::api::jobs::backfill_membership
+CREATE  FUNCTION "backfill_membership"(
+	"index_name" TEXT DEFAULT NULL, /* Option < String > */
+	"start_date" date DEFAULT NULL /* Option < Date > */
+) RETURNS bigint /* i64 */
+VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'backfill_membership_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -1427,7 +1500,9 @@ CREATE FUNCTION baostock.sync_health(
     OUT open_alerts integer,
     OUT newest_alert text,
     OUT tracked_lagging integer,
-    OUT awaiting text[])
+    OUT awaiting text[],
+    OUT reports_awaited integer,
+    OUT reports_through date)
 LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET jit = off
@@ -1495,6 +1570,11 @@ WITH today AS (
     FROM (SELECT max(day) AS day FROM baostock.trade_calendar
           WHERE is_trading_day AND day <= baostock.server_time()::date) c,
          (VALUES (1, 'daily', 'd'), (2, 'factors', 'factors'), (3, 'minute', '5')) k (n, kind, frequency)
+), rp AS (
+    -- The fundamentals: answers not final yet (asked before their disclosure deadline: the
+    -- evening pickup asks them again), and the newest period with a final answer.
+    SELECT (count(*) FILTER (WHERE NOT final))::integer AS awaited, max(period) FILTER (WHERE final) AS through
+    FROM baostock.report_checks
 )
 SELECT CASE
            WHEN stats.streak >= 3 THEN 'failing'
@@ -1507,10 +1587,10 @@ SELECT CASE
        err.error_message, err.finished_at,
        w.worker_pid, w.last_heartbeat, j.queued, j.running, j.paused, fu.n,
        coalesce(srv.used, 0), nullif(current_setting('baostock.daily_request_budget', true), '')::bigint,
-       srv.until, al.n, al.newest, tl.n, aw.kinds
-FROM today, last, due, lag, holes, stats, w, j, fu, al, tl, aw LEFT JOIN srv ON true LEFT JOIN err ON true
+       srv.until, al.n, al.newest, tl.n, aw.kinds, rp.awaited, rp.through
+FROM today, last, due, lag, holes, stats, w, j, fu, al, tl, aw, rp LEFT JOIN srv ON true LEFT JOIN err ON true
 $$;
-COMMENT ON FUNCTION baostock.sync_health() IS 'One row on the state of the sync: status failing (the last 3 sync_date runs failed), blacklisted (the server blacklisted us; nothing is sent until blacklisted_until), stale (nothing synced, more than one trading day behind the calendar, holes between the oldest and newest synced day, due_day, the newest trading day published more than baostock.stale_after ago, not synced, or a tracked series not stored through due_day: tracked_lagging), degraded (the last run failed, under 90% of the last 20 succeeded, or an alert is open) or healthy; with the last synced day, the lag in trading days, the holes, success rate, mean duration, the last error, the worker (pid and heartbeat, NULL when none runs), jobs queued / running / paused, failed units of jobs not cancelled (baostock.retry() queues them), requests sent today against the budget, the blacklist and the open alerts; awaiting: the kinds of the newest trading day (by the server''s clock) the server has not published yet (daily 17:30, factors 18:00, minute 20:00 China time; empty when all are out).';
+COMMENT ON FUNCTION baostock.sync_health() IS 'One row on the state of the sync: status failing (the last 3 sync_date runs failed), blacklisted (the server blacklisted us; nothing is sent until blacklisted_until), stale (nothing synced, more than one trading day behind the calendar, holes between the oldest and newest synced day, due_day, the newest trading day published more than baostock.stale_after ago, not synced, or a tracked series not stored through due_day: tracked_lagging), degraded (the last run failed, under 90% of the last 20 succeeded, or an alert is open) or healthy; with the last synced day, the lag in trading days, the holes, success rate, mean duration, the last error, the worker (pid and heartbeat, NULL when none runs), jobs queued / running / paused, failed units of jobs not cancelled (baostock.retry() queues them), requests sent today against the budget, the blacklist and the open alerts; awaiting: the kinds of the newest trading day (by the server''s clock) the server has not published yet (daily 17:30, factors 18:00, minute 20:00 China time; empty when all are out); reports_awaited: reports asked before their disclosure deadline and not out yet (the evening''s tracking job asks them again), reports_through: the newest period with a final answer (how far the fundamentals reach).';
 
 CREATE VIEW baostock.health AS SELECT * FROM baostock.sync_health();
 COMMENT ON VIEW baostock.health IS 'sync_health() as a view, for dashboards and alert queries.';
@@ -1609,6 +1689,7 @@ COMMENT ON FUNCTION baostock.sync_industries(date) IS 'Syncs every stock''s indu
 COMMENT ON FUNCTION baostock.sync_macro() IS 'Syncs the macro series whole: benchmark deposit and loan rates, required reserve ratios, money supply by month and by year (five requests) into baostock.report_deposit_rate, report_loan_rate, report_reserve_ratio, report_money_supply_month and report_money_supply_year. One row per series.';
 COMMENT ON FUNCTION baostock.backfill_fundamentals(integer, integer, text[], text[], boolean) IS 'Queues a job (kind fundamentals) that fetches the reports of codes (NULL: every stock) for the years start_year..end_year (NULL: this year): kinds profit, operation, growth, balance, cash_flow, dupont (a request a code and quarter), express, forecast, dividend (a request a code and year); NULL: all nine. Only periods a code could have reported are asked (listed by the period''s end, not delisted before it began, the quarter over), and none whose answer is final in baostock.report_checks (force => true asks those again: a restatement comes as the same period with a later pub_date, and both revisions are kept). The worker runs it like a backfill: within the daily request budget (it pauses and resumes the next China day), across restarts; a NOTICE says how many China days the budget makes it take. Returns the job id; baostock.wait(id) follows it. Bad arguments are 22023 (22004 for NULL start_year).';
 COMMENT ON FUNCTION baostock.plan_fundamentals(integer, integer, text[], text[], boolean) IS 'What backfill_fundamentals() with the same arguments would ask, without queueing: a row per report kind (units, first and last day of its periods, requests, seconds, China days under the daily request budget), then the total with the logins.';
+COMMENT ON FUNCTION baostock.backfill_membership(text, date) IS 'Queues a job (kind membership) that stores the lists of an index (hs300, sz50, zz500; NULL: all three) from start_date (NULL: the index''s first list) to this week: the list of the first Monday of every month not stored yet, then, where two stored lists more than a week apart differ, the list halfway between until every change lies between two lists a week apart. baostock.index_members(index, day), baostock.index_membership and baostock.universe read them. Returns the job id; an unknown index or a start_date in the future or before the first trading day is 22023.';
 COMMENT ON FUNCTION baostock.sync_securities() IS 'Syncs the list of securities with names, types, listing and delisting dates.';
 
 CREATE FUNCTION baostock.alert_json(a baostock.alerts) RETURNS text
@@ -2039,7 +2120,7 @@ GRANT SELECT ON baostock.daily_bars, baostock.weekly_bars, baostock.monthly_bars
                 baostock.report_reserve_ratio, baostock.report_money_supply_month, baostock.report_money_supply_year,
                 baostock.profit_latest, baostock.operation_latest, baostock.growth_latest, baostock.balance_latest,
                 baostock.cash_flow_latest, baostock.dupont_latest, baostock.express_latest, baostock.forecast_latest,
-                baostock.dividends
+                baostock.dividends, baostock.index_membership, baostock.universe
                 TO baostock_reader;
 
 -- Who may execute what, in one place (the manual's Security section lists it too): nothing by
@@ -2059,7 +2140,7 @@ GRANT EXECUTE ON FUNCTION
 GRANT EXECUTE ON FUNCTION
     baostock.adjusted_bars(text, date, date, text, text), baostock.adjusted_bars_of(text, date, date, text, text),
     baostock.factor_ranges(text, text), baostock.factors_known_through(text),
-    baostock.fundamentals_asof(text[], date, text)
+    baostock.fundamentals_asof(text[], date, text), baostock.index_members(text, date)
     TO baostock_reader;
 /* </end connected objects> */
 

@@ -392,12 +392,12 @@ COMMENT ON COLUMN baostock.synced_ranges.synced_at IS 'When it was completed.';
 -- compares them) and converts them in one place.
 CREATE TYPE baostock.job_state AS ENUM ('queued', 'running', 'paused', 'done', 'failed', 'cancelled');
 COMMENT ON TYPE baostock.job_state IS 'Where a job is: queued, running, paused (the request budget is spent or the server blacklisted us: resumes by itself), done (every unit final), failed (the job could not go on), cancelled.';
-CREATE TYPE baostock.job_kind AS ENUM ('backfill', 'track', 'fundamentals');
-COMMENT ON TYPE baostock.job_kind IS 'What queued a job: backfill (backfill()), or track (the tracked series extended by sync_date() or sync_tracked()), or fundamentals (backfill_fundamentals()).';
+CREATE TYPE baostock.job_kind AS ENUM ('backfill', 'track', 'fundamentals', 'membership');
+COMMENT ON TYPE baostock.job_kind IS 'What queued a job: backfill (backfill()), or track (the tracked series extended by sync_date() or sync_tracked()), fundamentals (backfill_fundamentals()) or membership (backfill_membership()).';
 CREATE TYPE baostock.unit_state AS ENUM ('queued', 'running', 'done', 'empty', 'replanned', 'failed', 'cancelled');
 COMMENT ON TYPE baostock.unit_state IS 'Where a unit is: queued, running (handed to the network), done, empty (a past day the server has no all-market answer for), replanned (that day is covered by per-code units), failed, cancelled.';
-CREATE TYPE baostock.unit_kind AS ENUM ('day', 'range', 'factors', 'report');
-COMMENT ON TYPE baostock.unit_kind IS 'What a unit fetches: day (every bar and factor of a day: 98 + 9A + 9C), range (a code''s bars over days: 95), factors (a code''s factor history: 15) or report (a code''s reports of a kind for a quarter or a year: 13, 17..31).';
+CREATE TYPE baostock.unit_kind AS ENUM ('day', 'range', 'factors', 'report', 'lists');
+COMMENT ON TYPE baostock.unit_kind IS 'What a unit fetches: day (every bar and factor of a day: 98 + 9A + 9C), range (a code''s bars over days: 95), factors (a code''s factor history: 15), report (a code''s reports of a kind for a quarter or a year: 13, 17..31) or lists (an index''s constituent list of a date: 61, 63, 65).';
 
 CREATE TABLE baostock.sync_jobs (
     job_id            bigserial PRIMARY KEY,
@@ -483,15 +483,16 @@ CREATE TABLE baostock.sync_units (
     finished_at     timestamptz,
     error_sqlstate  text,
     error_message   text,
-    report          text,
+    subject         text,
     PRIMARY KEY (job_id, unit_no),
-    CHECK ((kind = 'day') = (code IS NULL)),
-    CHECK (kind <> 'day' OR start_date = end_date),
-    CONSTRAINT sync_units_report_check CHECK ((kind = 'report') = (report IS NOT NULL)
-        AND report IN ('profit', 'operation', 'growth', 'balance', 'cash_flow', 'dupont', 'express', 'forecast', 'dividend'))
+    CHECK ((kind IN ('day', 'lists')) = (code IS NULL)),
+    CHECK (kind NOT IN ('day', 'lists') OR start_date = end_date),
+    CONSTRAINT sync_units_subject_check CHECK ((kind IN ('report', 'lists')) = (subject IS NOT NULL)
+        AND (kind <> 'report' OR subject IN ('profit', 'operation', 'growth', 'balance', 'cash_flow', 'dupont', 'express', 'forecast', 'dividend'))
+        AND (kind <> 'lists' OR subject IN ('hs300', 'sz50', 'zz500')))
 );
 CREATE INDEX sync_units_pending ON baostock.sync_units (job_id, state);
-COMMENT ON TABLE baostock.sync_units IS 'The units of each job: a day (98 + 9A + 9C), a code''s bar range (95), a code''s factor history (15) or a code''s reports of a kind for a quarter or a year (13, 17..31). A unit''s rows and its state commit in one transaction.';
+COMMENT ON TABLE baostock.sync_units IS 'The units of each job: a day (98 + 9A + 9C), a code''s bar range (95), a code''s factor history (15), a code''s reports of a kind for a quarter or a year (13, 17..31) or an index''s list of a date (61, 63, 65). A unit''s rows and its state commit in one transaction.';
 COMMENT ON COLUMN baostock.sync_units.job_id IS 'The job.';
 COMMENT ON COLUMN baostock.sync_units.unit_no IS 'Order within the job.';
 COMMENT ON COLUMN baostock.sync_units.kind IS 'day, range or factors.';
@@ -505,7 +506,7 @@ COMMENT ON COLUMN baostock.sync_units.rows_written IS 'Rows the unit upserted.';
 COMMENT ON COLUMN baostock.sync_units.finished_at IS 'When it reached its final state.';
 COMMENT ON COLUMN baostock.sync_units.error_sqlstate IS 'SQLSTATE of the error, for failed units.';
 COMMENT ON COLUMN baostock.sync_units.error_message IS 'Error message, for failed units (never contains credentials).';
-COMMENT ON COLUMN baostock.sync_units.report IS 'The report kind, for report units (profit, operation, growth, balance, cash_flow, dupont, express, forecast, dividend): the period is start_date..end_date, a quarter or a year.';
+COMMENT ON COLUMN baostock.sync_units.subject IS 'What a report or lists unit asks about: the report kind of a report unit (profit, operation, growth, balance, cash_flow, dupont, express, forecast, dividend; its period is start_date..end_date, a quarter or a year), the index of a lists unit (hs300, sz50, zz500; its date is start_date).';
 
 -- What must outlive a restart about the server: one row, written by the worker's first save (not
 -- seeded here: a restored dump brings its own row, and a seeded one would collide with it).

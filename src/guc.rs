@@ -24,6 +24,7 @@ pub static CREDENTIALS_FILE: GucSetting<Option<CString>> = GucSetting::<Option<C
 pub static DAILY_REQUEST_BUDGET: GucSetting<i32> = GucSetting::<i32>::new(40_000);
 pub static BLACKLIST_PAUSE_S: GucSetting<i32> = GucSetting::<i32>::new(86_400);
 pub static RETRY_PAUSE_S: GucSetting<i32> = GucSetting::<i32>::new(60);
+pub static REPORT_PICKUP: GucSetting<i32> = GucSetting::<i32>::new(300);
 pub static STALE_AFTER_MIN: GucSetting<i32> = GucSetting::<i32>::new(900);
 pub static RETENTION_DAYS: GucSetting<i32> = GucSetting::<i32>::new(90);
 pub static ALERT_WEBHOOK: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
@@ -245,6 +246,15 @@ pub fn register() {
         GucContext::Sighup,
         GucFlags::default(),
     );
+    int(
+        c"baostock.report_pickup",
+        c"Most report requests the evening's tracking job adds for tracked codes' reports not yet published (0: none).",
+        &REPORT_PICKUP,
+        0,
+        1_000_000,
+        GucContext::Sighup,
+        GucFlags::default(),
+    );
     let s = GucFlags::UNIT_S;
     int(
         c"baostock.blacklist_pause",
@@ -377,6 +387,11 @@ pub fn blacklist_pause_ms() -> i64 {
 }
 
 /// The pause before a second pass.
+/// Most report units the evening's tracking job adds.
+pub fn report_pickup() -> usize {
+    usize::try_from(REPORT_PICKUP.get()).unwrap_or(0)
+}
+
 pub fn retry_pause() -> Duration {
     Duration::from_secs(u64::try_from(RETRY_PAUSE_S.get()).unwrap_or(60))
 }

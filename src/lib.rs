@@ -41,8 +41,8 @@ extension_sql_file!(
     requires = ["schema", "reports"]
 );
 extension_sql_file!(
-    "../sql/fundamentals.sql",
-    name = "fundamentals",
+    "../sql/research.sql",
+    name = "research",
     requires = ["reports", "adjusted"]
 );
 extension_sql_file!("../sql/api.sql", name = "api", finalize);

@@ -301,3 +301,71 @@ fn a_csi_300_fundamentals_job_keeps_its_plan_its_deadlines_its_restatements_and_
     );
     assert_eq!(one(&format!("SELECT baostock.cancel({id})")), "cancelled");
 }
+
+/// The evening's tracking job asks the tracked codes' reports that have come out since: a
+/// fundamentals job leaves some Q1 reports "not yet" on 04-10; the sync of 05-06 (the Q1
+/// deadline past) brings them in, within `baostock.report_pickup`, and the health report says
+/// nothing is awaited any more.
+#[test]
+fn the_evening_sync_picks_up_the_tracked_codes_reports_as_they_come_out() {
+    let env = TestEnv::start();
+    env.control("clock 2025-04-10T21:00:00 running");
+    let codes: Vec<String> = sql(
+        "SELECT code FROM baostock.securities WHERE sec_type = 1 AND ipo_date < '2020-01-01' AND out_date IS NULL
+         ORDER BY code LIMIT 12",
+    )
+    .lines()
+    .map(str::to_owned)
+    .collect();
+    assert_eq!(codes.len(), 12);
+    let array = format!("ARRAY['{}']", codes.join("','"));
+    assert_eq!(
+        int(&format!(
+            "SELECT baostock.track({array}, frequencies => ARRAY['d'], start_date => '2025-04-01')"
+        )),
+        12
+    );
+    let id = int(&format!(
+        "SELECT baostock.backfill_fundamentals(2025, 2025, {array}, ARRAY['profit'])"
+    ));
+    assert_eq!(wait_within(id, Duration::from_secs(120)), "done");
+    let awaited = int("SELECT reports_awaited FROM baostock.sync_health()");
+    let market = env.emu.market();
+    let q1 = d(2025, 3, 31);
+    let not_out = codes
+        .iter()
+        .filter(|c| {
+            market
+                .filing(market.security(c).unwrap(), q1)
+                .is_none_or(|f| f.pubs[0] >= d(2025, 4, 10))
+        })
+        .count() as i64;
+    assert!(not_out > 0, "every Q1 report of the sample was out by 04-10");
+    assert_eq!(awaited, not_out);
+
+    // 05-06 in the evening: the day's sync queues the tracking job, which asks them again.
+    env.control("clock 2025-05-06T21:00:00 running");
+    assert_eq!(one("SELECT status FROM baostock.sync_date('2025-05-06')"), "ok");
+    let job = int("SELECT max(job_id) FROM baostock.jobs WHERE kind = 'track'");
+    assert_eq!(wait_within(job, Duration::from_secs(120)), "done");
+    let asked = int(&format!(
+        "SELECT count(*) FROM baostock.sync_units WHERE job_id = {job} AND kind = 'report'"
+    ));
+    assert_eq!(asked, not_out, "the pickup asks the reports not out before");
+    assert_eq!(int("SELECT reports_awaited FROM baostock.sync_health()"), 0);
+    assert_eq!(
+        one("SELECT reports_through FROM baostock.sync_health()"),
+        q1.to_string()
+    );
+    let stored = int("SELECT count(*) FROM baostock.report_profit WHERE stat_date = '2025-03-31'");
+    let filed = codes
+        .iter()
+        .filter(|c| {
+            market
+                .filing(market.security(c).unwrap(), q1)
+                .is_some_and(|f| f.pubs[0] < d(2025, 5, 6))
+        })
+        .count() as i64;
+    assert_eq!(stored, filed);
+    sql(&format!("SELECT baostock.untrack({array})"));
+}

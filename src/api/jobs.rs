@@ -1,5 +1,5 @@
 //! Backfill jobs as SQL functions: `backfill`, `plan`, `backfill_fundamentals`,
-//! `plan_fundamentals`, `wait`, `cancel`, `retry`, `resume`.
+//! `plan_fundamentals`, `backfill_membership`, `wait`, `cancel`, `retry`, `resume`.
 
 // pgrx reads the result columns from each signature, so the row tuple is spelled out there
 // rather than hidden behind a type alias.
@@ -172,6 +172,20 @@ fn plan_fundamentals(
             r.est_days,
         )
     }))
+}
+
+/// Queues a job that fetches the index lists of past dates (a Monday a month, and halfway
+/// between two that differ until each change is found to the week); returns its id at once.
+#[pg_extern(security_definer, volatile, parallel_unsafe)]
+#[search_path(pg_catalog, pg_temp)]
+fn backfill_membership(
+    index_name: default!(Option<String>, "NULL"),
+    start_date: default!(Option<Date>, "NULL"),
+) -> i64 {
+    current()
+        .and_then(|()| to_naive(start_date))
+        .and_then(|start| crate::sync::membership::backfill(index_name.as_deref(), start))
+        .unwrap_or_else(|e| raise(e))
 }
 
 /// Blocks until a job ends, with progress NOTICEs; returns its final state.

@@ -1,15 +1,15 @@
 //! Fetching and applying units: `fetch` asks the server and touches no SPI (it runs on the
 //! network thread); `apply` validates the answer and writes its rows and its data checkpoint
-//! (`synced_days`, `synced_ranges` or `report_checks`) in the caller's transaction, where the caller adds its
+//! (`synced_days`, `synced_ranges`, `report_checks`; an index list is its own) in the caller's transaction, where the caller adds its
 //! own record (a run, or the unit's row of a job).
 
 use baostock::client::Pool;
-use baostock::reply::AdjustFactor;
+use baostock::reply::{AdjustFactor, IndexConstituent};
 use baostock::report::{Report, ReportKind};
 use chrono::{NaiveDate, NaiveDateTime};
 use pg_baostock_core::bars::{MinuteRow, PeriodRow};
 use pg_baostock_core::publication::{self, Kind};
-use pg_baostock_core::reports;
+use pg_baostock_core::{membership, reports};
 use pg_baostock_core::{Counts, Status, Unit};
 
 use crate::error::{SyncError, SyncResult};
@@ -34,6 +34,7 @@ pub enum Rows {
     Bars(net::Bars),
     Factors(Vec<AdjustFactor>),
     Reports(Vec<Report>),
+    Lists(Vec<IndexConstituent>),
 }
 
 /// Asks the server for what `unit` needs; no SPI (it runs on the network thread).
@@ -51,6 +52,7 @@ pub async fn fetch(unit: &Unit, pool: &Pool) -> SyncResult<Fetched> {
         Unit::Report { code, kind, period } => {
             Rows::Reports(net::reports(pool, reports::query(code, *kind, *period)).await?)
         }
+        Unit::Lists { index, date } => Rows::Lists(net::constituents(pool, *index, Some(*date)).await?),
     };
     // The server's time now (a login on the way may have just told it) less the time taken.
     let took = chrono::Duration::from_std(started.elapsed()).unwrap_or_default();
@@ -134,6 +136,24 @@ fn apply_fetched(unit: &Unit, fetched: Fetched, job_id: Option<i64>, batch: usiz
         }
         (Unit::Report { code, kind, period }, Rows::Reports(rows)) => {
             apply_reports(code, *kind, *period, &rows, asked_at, job_id)
+        }
+        (Unit::Lists { index, date }, Rows::Lists(rows)) => {
+            // The list of the date's week: dated by its Monday, never after the date.
+            if let Some(r) = rows
+                .iter()
+                .find(|r| r.update_date > *date || r.update_date < membership::monday(*date))
+            {
+                return Err(outside(
+                    "index list",
+                    &r.code,
+                    r.update_date,
+                    index.method(),
+                    *date,
+                    *date,
+                ));
+            }
+            let counts = store::reference::replace_constituents(*index, &rows)?;
+            Ok((Status::Ok, counts))
         }
         _ => Err(SyncError::Store(
             "pg_baostock: a unit got the answer of another kind".into(),

@@ -4,10 +4,11 @@ use baostock::report::ReportKind;
 use baostock::value::Frequency;
 use chrono::NaiveDate;
 use pg_baostock_core::states::{JobKind, JobState, UnitKind, UnitState};
-use pg_baostock_core::{clock, plan, reports, Unit};
+use pg_baostock_core::{clock, membership, plan, reports, Unit};
 use pgrx::datum::{Date, DatumWithOid};
 use pgrx::{pg_sys, Spi};
 
+use super::reference::{index_name, index_of_name};
 use super::{dates, pg_date, spi_err, stored_day, strings};
 use crate::error::{SyncError, SyncResult};
 
@@ -213,10 +214,10 @@ pub fn insert_units(job_id: i64, first: i32, units: &[Unit]) -> SyncResult<()> {
         let mut starts = Vec::with_capacity(chunk.len());
         let mut ends = Vec::with_capacity(chunk.len());
         let mut frequencies = Vec::with_capacity(chunk.len());
-        let mut reports: Vec<Option<&str>> = Vec::with_capacity(chunk.len());
+        let mut subjects: Vec<Option<&str>> = Vec::with_capacity(chunk.len());
         for u in chunk {
             kinds.push(u.kind().label());
-            let (code, s, e, f, report) = match u {
+            let (code, s, e, f, subject) = match u {
                 Unit::Day(d) => (None, *d, *d, Frequency::Daily, None),
                 Unit::Range {
                     code,
@@ -232,15 +233,16 @@ pub fn insert_units(job_id: i64, first: i32, units: &[Unit]) -> SyncResult<()> {
                     Frequency::Daily,
                     Some(kind.name()),
                 ),
+                Unit::Lists { index, date } => (None, *date, *date, Frequency::Daily, Some(index_name(*index))),
             };
             codes.push(code);
             frequencies.push(f.code().to_owned());
             starts.push(pg_date(s));
             ends.push(pg_date(e));
-            reports.push(report);
+            subjects.push(subject);
         }
         Spi::run_with_args(
-            "INSERT INTO baostock.sync_units (job_id, unit_no, kind, code, frequency, start_date, end_date, report)
+            "INSERT INTO baostock.sync_units (job_id, unit_no, kind, code, frequency, start_date, end_date, subject)
              SELECT $1, $2 + n::int - 1, kind::baostock.unit_kind, code, f, s, e, r
              FROM unnest($3::text[], $4::text[], $5::date[], $6::date[], $7::text[], $8::text[])
                   WITH ORDINALITY AS u(kind, code, s, e, f, r, n)",
@@ -252,7 +254,7 @@ pub fn insert_units(job_id: i64, first: i32, units: &[Unit]) -> SyncResult<()> {
                 starts.into(),
                 ends.into(),
                 frequencies.into(),
-                reports.into(),
+                subjects.into(),
             ],
         )
         .map_err(spi_err)?;
@@ -380,9 +382,9 @@ pub fn take_units(job_id: i64) -> SyncResult<Vec<(i32, Unit)>> {
                      UPDATE baostock.sync_units SET state = '{running}'
                      WHERE job_id = $1 AND {guard}
                      RETURNING unit_no, kind::text AS kind, code, start_date AS s, end_date AS e,
-                               frequency, report
+                               frequency, subject
                  )
-                 SELECT unit_no, kind, code, s, e, frequency, report FROM taken ORDER BY unit_no",
+                 SELECT unit_no, kind, code, s, e, frequency, subject FROM taken ORDER BY unit_no",
                 running = UnitState::TAKE.target(),
                 guard = UnitState::TAKE.guard(),
             ),
@@ -404,7 +406,7 @@ pub fn take_units(job_id: i64) -> SyncResult<Vec<(i32, Unit)>> {
     })
     .map_err(spi_err)?;
     rows.into_iter()
-        .map(|(no, kind, code, s, e, f, report)| {
+        .map(|(no, kind, code, s, e, f, subject)| {
             let (start, end, code) = (stored_day(s)?, stored_day(e)?, code.unwrap_or_default());
             let unit = match UnitKind::parse(&kind)? {
                 UnitKind::Day => Unit::Day(start),
@@ -419,10 +421,16 @@ pub fn take_units(job_id: i64) -> SyncResult<Vec<(i32, Unit)>> {
                 UnitKind::Factors => Unit::Factors { code, start, end },
                 UnitKind::Report => Unit::Report {
                     code,
-                    kind: report.as_deref().and_then(ReportKind::from_name).ok_or_else(|| {
-                        SyncError::Store(format!("pg_baostock store: unit {no} has report kind {report:?}"))
+                    kind: subject.as_deref().and_then(ReportKind::from_name).ok_or_else(|| {
+                        SyncError::Store(format!("pg_baostock store: unit {no} has report kind {subject:?}"))
                     })?,
                     period: end,
+                },
+                UnitKind::Lists => Unit::Lists {
+                    index: subject.as_deref().and_then(index_of_name).ok_or_else(|| {
+                        SyncError::Store(format!("pg_baostock store: unit {no} has index {subject:?}"))
+                    })?,
+                    date: start,
                 },
             };
             Ok((no, unit))
@@ -584,6 +592,73 @@ pub fn replan_empty_days(job_id: i64) -> SyncResult<i64> {
     )
     .map_err(spi_err)?;
     Ok(added.unwrap_or(0))
+}
+
+/// The dates of an index's stored lists.
+pub fn stored_list_dates(index_name: &str) -> SyncResult<std::collections::HashSet<NaiveDate>> {
+    Ok(dates(
+        "SELECT DISTINCT update_date FROM baostock.index_constituents WHERE index_name = $1",
+        &[index_name.into()],
+    )?
+    .into_iter()
+    .collect())
+}
+
+/// Adds, to a membership job, a lists unit for the Monday halfway between each two adjacent
+/// stored lists of one of its indices (within its dates) that differ and lie more than a week
+/// apart (`membership::midpoint`), unless the job asked that date already. Returns the units
+/// added (0: every change of its lists lies between two lists a week apart, or it is not a
+/// membership job).
+pub fn bisect_lists(job_id: i64) -> SyncResult<i64> {
+    let pairs = Spi::connect(|c| {
+        let mut out = Vec::new();
+        for row in c.select(
+            "WITH job AS (
+                 SELECT start_date, end_date FROM baostock.sync_jobs WHERE job_id = $1 AND kind = 'membership'
+             ), idx AS (
+                 SELECT DISTINCT subject AS index_name FROM baostock.sync_units WHERE job_id = $1 AND kind = 'lists'
+             ), lists AS (
+                 SELECT c.index_name, c.update_date, array_agg(c.code ORDER BY c.code) AS codes
+                 FROM baostock.index_constituents c JOIN idx USING (index_name), job
+                 WHERE c.update_date BETWEEN job.start_date - 6 AND job.end_date
+                 GROUP BY c.index_name, c.update_date
+             ), pairs AS (
+                 SELECT index_name, update_date AS a, codes,
+                        lead(update_date) OVER w AS b, lead(codes) OVER w AS next_codes
+                 FROM lists WINDOW w AS (PARTITION BY index_name ORDER BY update_date)
+             )
+             SELECT index_name, a, b FROM pairs
+             WHERE b IS NOT NULL AND b - a > 7 AND codes IS DISTINCT FROM next_codes
+               AND NOT EXISTS (SELECT 1 FROM baostock.sync_units u
+                               WHERE u.job_id = $1 AND u.kind = 'lists' AND u.subject = pairs.index_name
+                                 AND u.start_date > pairs.a AND u.start_date < pairs.b)
+             ORDER BY a, index_name",
+            None,
+            &[job_id.into()],
+        )? {
+            out.push((row.get::<String>(1)?, row.get::<Date>(2)?, row.get::<Date>(3)?));
+        }
+        Ok::<_, pgrx::spi::SpiError>(out)
+    })
+    .map_err(spi_err)?;
+    let mut units = Vec::new();
+    for (name, a, b) in pairs {
+        let index = name.as_deref().and_then(index_of_name);
+        if let (Some(index), Some(date)) = (index, membership::midpoint(stored_day(a)?, stored_day(b)?)) {
+            units.push(Unit::Lists { index, date });
+        }
+    }
+    if units.is_empty() {
+        return Ok(0);
+    }
+    let next = Spi::get_one_with_args::<i32>(
+        "SELECT coalesce(max(unit_no), -1) + 1 FROM baostock.sync_units WHERE job_id = $1",
+        &[job_id.into()],
+    )
+    .map_err(spi_err)?
+    .unwrap_or(0);
+    insert_units(job_id, next, &units)?;
+    Ok(units.len() as i64)
 }
 
 /// Ends a job whose units are all final: done, with the failed units counted (the replanned

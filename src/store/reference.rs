@@ -19,6 +19,11 @@ pub fn index_name(index: StockIndex) -> &'static str {
     }
 }
 
+/// The index of a short name in `baostock.index_constituents`.
+pub fn index_of_name(name: &str) -> Option<StockIndex> {
+    StockIndex::ALL.into_iter().find(|i| index_name(*i) == name)
+}
+
 /// Writes the lists of one index (usually one date): rows of the answer's dates that are no
 /// longer in it are deleted, new ones inserted, renamed ones updated.
 pub fn replace_constituents(index: StockIndex, rows: &[IndexConstituent]) -> SyncResult<Counts> {

@@ -203,6 +203,68 @@ pub fn not_stocks(codes: &[String]) -> SyncResult<Vec<String>> {
     )
 }
 
+/// A code and kind asked before, the first period asked and the newest with a final answer.
+pub type Followed = (String, ReportKind, NaiveDate, Option<NaiveDate>);
+
+/// For each of `codes` and each kind asked of it before: the first period asked and the newest
+/// period with a final answer (`None`: none yet).
+pub fn followed(codes: &[String]) -> SyncResult<Vec<Followed>> {
+    let rows = Spi::connect(|c| {
+        let mut out = Vec::new();
+        for row in c.select(
+            "SELECT code, kind, min(period), max(period) FILTER (WHERE final) FROM baostock.report_checks
+             WHERE code = ANY ($1) GROUP BY code, kind ORDER BY code, kind",
+            None,
+            &[codes.to_vec().into()],
+        )? {
+            out.push((
+                row.get::<String>(1)?,
+                row.get::<String>(2)?,
+                row.get::<Date>(3)?,
+                row.get::<Date>(4)?,
+            ));
+        }
+        Ok::<_, pgrx::spi::SpiError>(out)
+    })
+    .map_err(spi_err)?;
+    let mut out = Vec::new();
+    for (code, kind, first, newest) in rows {
+        if let (Some(code), Some(kind), Some(first)) = (code, kind.as_deref().and_then(ReportKind::from_name), first) {
+            out.push((code, kind, from_pg_date(first)?, newest.map(from_pg_date).transpose()?));
+        }
+    }
+    Ok(out)
+}
+
+/// When each not-final answer of `codes` was asked (Unix seconds), by code, kind and period.
+pub fn open_checks(codes: &[String]) -> SyncResult<std::collections::HashMap<(String, String, NaiveDate), i64>> {
+    let rows = Spi::connect(|c| {
+        let mut out = Vec::new();
+        for row in c.select(
+            "SELECT code, kind, period, extract(epoch FROM asked_at)::bigint FROM baostock.report_checks
+             WHERE NOT final AND code = ANY ($1)",
+            None,
+            &[codes.to_vec().into()],
+        )? {
+            out.push((
+                row.get::<String>(1)?,
+                row.get::<String>(2)?,
+                row.get::<Date>(3)?,
+                row.get::<i64>(4)?,
+            ));
+        }
+        Ok::<_, pgrx::spi::SpiError>(out)
+    })
+    .map_err(spi_err)?;
+    let mut out = std::collections::HashMap::new();
+    for (code, kind, period, at) in rows {
+        if let (Some(code), Some(kind), Some(period)) = (code, kind, period) {
+            out.insert((code, kind, from_pg_date(period)?), at.unwrap_or(0));
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -280,3 +280,49 @@ pub fn backfill(args: &FundamentalsArgs) -> SyncResult<i64> {
     }
     Ok(job_id)
 }
+
+/// The report units the evening's tracking job adds: for each of `codes` (the tracked ones) and
+/// each kind a fundamentals job asked of it before, the periods the code could have reported
+/// from the first asked, after that kind's newest final answer, that have none yet; the ones asked longest ago (or
+/// never) first, at most `baostock.report_pickup`. A day's reports are published the next day
+/// at 01:30, so the evening after they come out it asks them.
+pub fn pickup(codes: &[String]) -> SyncResult<Vec<Unit>> {
+    let limit = guc::report_pickup();
+    if limit == 0 || codes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let today = store::server_now()?.date();
+    let followed = store::reports::followed(codes)?;
+    if followed.is_empty() {
+        return Ok(Vec::new());
+    }
+    let listings: BTreeMap<String, Listing> = stock_listings(Some(codes), NaiveDate::MIN, today)?
+        .into_iter()
+        .map(|l| (l.0.clone(), l))
+        .collect();
+    let asked = store::reports::open_checks(codes)?;
+    let mut candidates = Vec::new();
+    for (code, kind, first_asked, newest_final) in followed {
+        let Some((_, ipo, out)) = listings.get(&code) else {
+            continue;
+        };
+        let from = newest_final.unwrap_or(first_asked).max(first_asked);
+        for period in reports::periods(kind, from.year(), today.year()) {
+            if period < first_asked
+                || newest_final.is_some_and(|f| period <= f)
+                || !reports::reported(kind, period, *ipo, *out, today)
+            {
+                continue;
+            }
+            let last_asked = asked.get(&(code.clone(), kind.name().to_owned(), period)).copied();
+            candidates.push((last_asked, period, code.clone(), kind));
+        }
+    }
+    // Never asked first, then the ones asked longest ago; older periods before newer.
+    candidates.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+    Ok(candidates
+        .into_iter()
+        .take(limit)
+        .map(|(_, period, code, kind)| Unit::Report { code, kind, period })
+        .collect())
+}

@@ -274,7 +274,9 @@ fn queue_tracking(day: Option<NaiveDate>) -> SyncResult<Option<i64>> {
     }
     let series = q::tracked_series(day)?;
     let mut groups: std::collections::BTreeMap<(String, NaiveDate), Vec<String>> = Default::default();
+    let mut codes = std::collections::BTreeSet::new();
     for (code, frequency, start) in series {
+        codes.insert(code.clone());
         groups.entry((frequency, start)).or_default().push(code);
     }
     let mut units = Vec::new();
@@ -283,6 +285,8 @@ fn queue_tracking(day: Option<NaiveDate>) -> SyncResult<Option<i64>> {
         let published = store::published_through(Kind::of(frequency))?;
         units.extend(q::plan_ranges(codes, frequency, *start, day, false, published)?);
     }
+    // The tracked codes' reports published since (those a fundamentals job fetched before).
+    units.extend(super::fundamentals::pickup(&codes.into_iter().collect::<Vec<_>>())?);
     if units.is_empty() {
         return Ok(None);
     }

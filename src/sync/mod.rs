@@ -2,8 +2,8 @@
 //! through the engine; the calendar and securities directly), write in subtransactions and
 //! record the run. `daily` is `sync_date`, `reference` the calendar, securities, index lists
 //! and industries, `reports` the macro series, `jobs` backfill jobs as users see them
-//! (planning, wait, cancel), `fundamentals` the fundamentals jobs, `runlog` the failed runs
-//! that must outlive a rollback. Errors come back as `SyncError`; the SQL
+//! (planning, wait, cancel), `fundamentals` and `membership` the research jobs, `runlog` the
+//! failed runs that must outlive a rollback. Errors come back as `SyncError`; the SQL
 //! functions in `api` raise them. It may use `engine`, `store`, `net` and what they use; not
 //! `api` or `worker`: scripts/check-layers.sh.
 
@@ -18,6 +18,7 @@ use crate::store::{self, RunRecord};
 pub mod daily;
 pub mod fundamentals;
 pub mod jobs;
+pub mod membership;
 pub mod reference;
 pub mod reports;
 pub mod runlog;

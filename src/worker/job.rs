@@ -39,8 +39,9 @@ pub(super) fn run_job(job: i64, house: &mut House) {
             Err(e) => return give_up(job, &e),
         };
         let pass = if units.is_empty() {
-            // The days the server had no all-market answer for become per-code units, once.
-            match xact(|| q::replan_empty_days(job)) {
+            // The days the server had no all-market answer for become per-code units, once;
+            // index lists that differ more than a week apart get the list halfway between.
+            match xact(|| Ok(q::replan_empty_days(job)? + q::bisect_lists(job)?)) {
                 Ok(0) => {}
                 Ok(_) => continue,
                 Err(e) => return give_up(job, &e),

@@ -5,6 +5,7 @@
 //! * [`period`] and [`publication`]: weeks and months, and when the server publishes what
 //! * [`plan`]: the planning arithmetic (how units are cut, what they cost)
 //! * [`reports`]: the periods a fundamentals job asks for, their queries and disclosure deadlines
+//! * [`membership`]: the list dates a membership job asks for, and where it bisects
 //! * [`copy`] and [`bars`]: COPY's text and binary formats, the row digests, and what each kind
 //!   of bar gives them
 //! * [`clock`]: now, and days as Unix and Postgres count them
@@ -19,6 +20,7 @@ pub mod bars;
 pub mod clock;
 pub mod copy;
 pub mod error;
+pub mod membership;
 pub mod period;
 pub mod plan;
 pub mod publication;

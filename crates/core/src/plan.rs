@@ -140,7 +140,7 @@ pub fn estimate(units: &[Unit], costs: &Costs, mut trading_days: impl FnMut(Naiv
         let bar_rows: f64 = match kind {
             UnitKind::Day => costs.listed * of_kind.len() as f64,
             UnitKind::Range => range_rows.iter().sum(),
-            UnitKind::Factors | UnitKind::Report => 0.0,
+            UnitKind::Factors | UnitKind::Report | UnitKind::Lists => 0.0,
         };
         let seconds = requests as f64 * ASSUMED_LATENCY_S / sessions + bar_rows / ASSUMED_WRITE_RATE;
         all_requests += requests;
@@ -234,6 +234,7 @@ fn span(u: &Unit) -> (NaiveDate, NaiveDate) {
         Unit::Day(d) => (*d, *d),
         Unit::Range { start, end, .. } | Unit::Factors { start, end, .. } => (*start, *end),
         Unit::Report { kind, period, .. } => (crate::reports::period_start(*kind, *period), *period),
+        Unit::Lists { date, .. } => (*date, *date),
     }
 }
 

@@ -126,6 +126,8 @@ sql_enum! {
         Track = "track",
         /// `baostock.backfill_fundamentals()`: codes' reports, a request a code, kind and period.
         Fundamentals = "fundamentals",
+        /// `baostock.backfill_membership()`: index lists of past dates, bisected where they change.
+        Membership = "membership",
     }
 }
 
@@ -156,6 +158,8 @@ sql_enum! {
         Factors = "factors",
         /// One code's reports of one kind for a period (13, 17..31).
         Report = "report",
+        /// One index's constituent list of a date (61, 63, 65).
+        Lists = "lists",
     }
 }
 

@@ -1,9 +1,11 @@
 //! Units: the smallest pieces of work that commit on their own (a day, a code's range of bars,
-//! a code's factor history, a code's reports of a kind and period), and what applying one did. The extension's `engine::unit` fetches
+//! a code's factor history, a code's reports of a kind and period, an index's list of a date),
+//! and what applying one did. The extension's `engine::unit` fetches
 //! and applies them.
 
 use baostock::report::ReportKind;
 use baostock::value::Frequency;
+use baostock::StockIndex;
 use chrono::NaiveDate;
 
 use crate::states::UnitKind;
@@ -32,6 +34,8 @@ pub enum Unit {
         kind: ReportKind,
         period: NaiveDate,
     },
+    /// 61, 63, 65: an index's constituent list on a date (the list of that date's week).
+    Lists { index: StockIndex, date: NaiveDate },
 }
 
 /// What applying a unit did.
@@ -67,6 +71,7 @@ impl Unit {
             Unit::Range { .. } => UnitKind::Range,
             Unit::Factors { .. } => UnitKind::Factors,
             Unit::Report { .. } => UnitKind::Report,
+            Unit::Lists { .. } => UnitKind::Lists,
         }
     }
 
@@ -74,7 +79,7 @@ impl Unit {
     pub fn expected_requests(&self) -> i64 {
         match self {
             Unit::Day(_) => 3,
-            Unit::Range { .. } | Unit::Factors { .. } | Unit::Report { .. } => 1,
+            Unit::Range { .. } | Unit::Factors { .. } | Unit::Report { .. } | Unit::Lists { .. } => 1,
         }
     }
 }

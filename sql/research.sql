@@ -1,6 +1,10 @@
--- pg_baostock: point-in-time reads of the reports (sql/reports.sql): what could have been known
--- on a day. A report is known on a day when it was published before that day (the server
--- publishes a day's reports at 01:30 China time the next day). Remade by every update.
+-- pg_baostock's research reads, what could have been known on a day, without look-ahead:
+-- * the reports (sql/reports.sql): a report is known on a day when it was published before
+--   that day (the server publishes a day's reports at 01:30 China time the next day);
+-- * index membership: the stored list in force on a day is the newest one dated on or before
+--   it (the server dates a week's list by its Monday); backfill_membership() stores the lists
+--   back to each index's launch, to the week of every change.
+-- Remade by every update.
 
 CREATE FUNCTION baostock.fundamentals_asof(codes text[], day date, kind text DEFAULT 'profit')
 RETURNS TABLE (code text, stat_date date, pub_date date, report jsonb)
@@ -106,3 +110,59 @@ SELECT r.*, f.back_factor, f.adjust_factor
 FROM baostock.report_dividend r
 LEFT JOIN baostock.adjust_factors f ON f.code = r.code AND f.operate_date = r.operate_date;
 COMMENT ON VIEW baostock.dividends IS 'Every stored dividend (baostock.report_dividend, known from its pub_date) beside the adjust factor of its ex date (baostock.adjust_factors on operate_date; NULL while that factor is not stored).';
+
+CREATE VIEW baostock.index_membership AS
+WITH lists AS (
+    SELECT d.index_name, d.update_date,
+           lead(d.update_date) OVER w AS next_list,
+           row_number() OVER w AS n
+    FROM (SELECT DISTINCT c.index_name, c.update_date FROM baostock.index_constituents c) d
+    WINDOW w AS (PARTITION BY d.index_name ORDER BY d.update_date)
+), runs AS (
+    SELECT c.index_name, c.code, l.update_date, l.next_list, l.n,
+           l.n - row_number() OVER (PARTITION BY c.index_name, c.code ORDER BY l.n) AS run
+    FROM baostock.index_constituents c
+    JOIN lists l ON l.index_name = c.index_name AND l.update_date = c.update_date
+)
+SELECT r.index_name, r.code, min(r.update_date) AS valid_from,
+       (array_agg(r.next_list ORDER BY r.n DESC))[1] AS valid_to
+FROM runs r
+GROUP BY r.index_name, r.code, r.run;
+COMMENT ON VIEW baostock.index_membership IS 'Each stretch of time a code was a constituent of an index, from the stored lists (baostock.index_constituents): valid_from the first list of the stretch with it, valid_to the first stored list after it without it (exclusive; NULL while the newest stored list has it). Two stored lists that are equal count as one stretch: backfill_membership() stores lists a month apart and, where they differ, the lists between them to the week of the change.';
+
+CREATE FUNCTION baostock.index_members(index_name text, day date)
+RETURNS TABLE (code text, code_name text)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+BEGIN
+    IF index_members.index_name IS NULL OR day IS NULL THEN
+        RAISE EXCEPTION 'index_members: % must not be NULL', CASE WHEN day IS NULL THEN 'day' ELSE 'index_name' END
+            USING ERRCODE = '22004';
+    END IF;
+    IF index_members.index_name NOT IN ('hs300', 'sz50', 'zz500') THEN
+        RAISE EXCEPTION 'index_members: unknown index %', quote_literal(index_members.index_name) USING ERRCODE = '22023',
+            HINT = 'Indices are hs300 (CSI 300), sz50 (SSE 50) and zz500 (CSI 500).';
+    END IF;
+    IF NOT isfinite(day) THEN
+        RAISE EXCEPTION 'index_members: day % is not a day', day USING ERRCODE = '22023';
+    END IF;
+    RETURN QUERY
+    SELECT c.code, c.code_name
+    FROM baostock.index_constituents c
+    WHERE c.index_name = index_members.index_name
+      AND c.update_date = (SELECT max(x.update_date) FROM baostock.index_constituents x
+                           WHERE x.index_name = index_members.index_name AND x.update_date <= day)
+    ORDER BY c.code;
+END
+$$;
+COMMENT ON FUNCTION baostock.index_members(text, date) IS 'The constituents of an index (hs300, sz50, zz500) on a day: the newest stored list dated on or before it (the server dates a week''s list by its Monday; a list is in force until the next). No rows before the first stored list: backfill_membership() stores them back to the index''s launch. NULL arguments are 22004, an unknown index or an infinite day 22023.';
+
+CREATE VIEW baostock.universe AS
+SELECT m.index_name, b.date, b.code, b.open, b.high, b.low, b.close, b.preclose,
+       b.qfq_open, b.qfq_high, b.qfq_low, b.qfq_close, b.hfq_close,
+       b.volume, b.amount, b.turn, b.pct_chg, b.trade_status, b.is_st
+FROM baostock.index_membership m
+JOIN baostock.daily_bars b ON b.code = m.code AND b.date >= m.valid_from AND (m.valid_to IS NULL OR b.date < m.valid_to);
+COMMENT ON VIEW baostock.universe IS 'The daily bars of each index''s constituents of the day (baostock.index_membership joined to baostock.daily_bars): a backtest over an index without survivorship bias, e.g. WHERE index_name = ''hs300'' AND date BETWEEN ... .';
