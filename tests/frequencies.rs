@@ -665,3 +665,37 @@ fn minute_bars_before_the_servers_minute_history_are_never_asked_for() {
     );
     assert_eq!(env.emu.counters().requests("95"), 1, "one range from the floor");
 }
+
+/// A bar job's plan says the requests it sends: a year of bars of two codes at every frequency,
+/// the plan's range requests against the 95 requests the emulator counted (a year of 5-minute
+/// bars is about 11,600 rows, two pages of 10,000 a code: the plan said 12 when it counted pages
+/// of the client's 2,000).
+#[test]
+fn a_bar_jobs_plan_counts_the_requests_it_sends() {
+    let env = TestEnv::start();
+    let (start, end) = (d(2023, 1, 1), d(2023, 12, 31));
+    let codes: Vec<String> = sql(&format!(
+        "SELECT code FROM baostock.securities WHERE sec_type = 1 AND ipo_date < '{start}'
+           AND (out_date IS NULL OR out_date > '{end}') ORDER BY code LIMIT 2"
+    ))
+    .lines()
+    .map(str::to_owned)
+    .collect();
+    let array = format!("ARRAY['{}']", codes.join("','"));
+    for frequency in ["5", "15", "30", "60", "d", "w", "m"] {
+        let args = format!(
+            "'{start}', '{end}', codes => {array}, frequency => '{frequency}', factors => false, force => true"
+        );
+        let planned = int(&format!(
+            "SELECT est_requests FROM baostock.plan({args}) WHERE kind = 'range'"
+        ));
+        env.emu.reset_counters();
+        let id = backfill(&args);
+        wait_done(id);
+        let sent = env.emu.counters().requests("95") as i64;
+        assert!(
+            (planned - sent).abs() * 10 <= sent.max(1),
+            "frequency {frequency}: planned {planned} range requests, sent {sent}"
+        );
+    }
+}

@@ -216,7 +216,8 @@ fn tracking_a_day(day: NaiveDate) -> SyncResult<Option<PlanRow>> {
 fn estimate(args: &Args, end: NaiveDate, units: Vec<Unit>) -> SyncResult<Plan> {
     let costs = Costs {
         sessions: worker_sessions(),
-        per_page: guc::client_config().per_page,
+        // A range is asked in pages of net::HISTORY_PAGE rows (not the client's per_page).
+        per_page: crate::net::HISTORY_PAGE,
         budget: guc::daily_request_budget(),
         listed: (store::listed(end, 1)? + store::listed(end, 5)?) as f64,
     };

@@ -91,7 +91,7 @@ pub struct PlanRow {
 pub struct Costs {
     /// Sessions the worker fetches with.
     pub sessions: usize,
-    /// Rows a page of a paged answer holds.
+    /// Rows a page of a range's answer (95) holds: the page size the range is asked with.
     pub per_page: u32,
     /// The daily request budget (0: none).
     pub budget: u64,
