@@ -30,8 +30,8 @@ PEER_SAMPLE = int(os.environ.get("BENCH_PEER_SAMPLE", "200"))
 PEER_HISTORY_SAMPLE = int(os.environ.get("BENCH_PEER_HISTORY_SAMPLE", "100"))
 PEER_WINDOWS = int(os.environ.get("BENCH_PEER_WINDOWS", "3"))
 # What to run: "daily" (the daily update), "history" (the historical load and the scaling) and
-# "extras" (on ten years of bars: factor histories, minute bars, adjusted reads); the store table
-# always.
+# "extras" (on ten years of bars: factor histories, minute bars, adjusted reads), "fundamentals"
+# (one quarter of every stock's reports beside the peer's); the store table always.
 PARTS = os.environ.get("BENCH_PARTS", "daily history extras").split()
 # baostock.max_sessions' default: what sync_date uses out of the box.
 DEFAULT_SESSIONS = 2
@@ -200,16 +200,17 @@ def our_sync(label, sql, copy_rate, peer_s):
             "bound_s": max(net, write), "days": len([l for l in out.splitlines() if l.endswith("|ok")])}
 
 
-def our_job(label, args, sessions, copy_rate, peer_s, reset=True):
-    """One backfill job (`args` are backfill()'s) at `sessions` worker sessions: its own
-    seconds, requests, bytes and rows, the worker's peak private RSS and the bound."""
+def our_job(label, args, sessions, copy_rate, peer_s, reset=True, queue="backfill"):
+    """One job (`args` are the arguments of `queue`: backfill() or backfill_fundamentals()) at
+    `sessions` worker sessions: its own seconds, requests, bytes and rows, the worker's peak
+    private RSS and the bound."""
     if reset:
         reset_data()
     pid = set_sessions(sessions + 1)
     control("reset-counters")
     private = PrivatePeak(pid)
     private.start()
-    job = psql(f"SELECT baostock.backfill({args})").splitlines()[-1]
+    job = psql(f"SELECT baostock.{queue}({args})").splitlines()[-1]
     state = psql(f"SELECT baostock.wait({job})").splitlines()[-1]
     j = psql(f"SELECT extract(epoch FROM finished_at - started_at), requests, bytes, rows_written "
              f"FROM baostock.sync_jobs WHERE job_id = {job}").split("|")
@@ -318,6 +319,41 @@ def citus_part(end, copy_rate):
     return runs, {"months": n_months, "bars": bars, "heap_bytes": heap_bytes, "columnar_bytes": columnar_bytes,
                   "heap_table": heap_table, "columnar_table": columnar_table,
                   "month": newest, "month_bars": month_bars, "heap_ms": heap_ms, "columnar_ms": columnar_ms}
+
+
+PEER_REPORTS_SAMPLE = int(os.environ.get("BENCH_PEER_REPORTS_SAMPLE", "100"))
+QUARTERLY = "ARRAY['profit', 'operation', 'growth', 'balance', 'cash_flow', 'dupont']"
+
+
+def fundamentals_part(end, copy_rate):
+    """One quarter of every stock's six quarterly reports: the peer (scripts/bench_peer_reports.py,
+    sampled and extrapolated) beside backfill_fundamentals at SCALING_SESSIONS sessions. The
+    emulator's clock is set to 6 May, after the Q1 deadline's reports are out and before Q2 ends,
+    so the job asks Q1 alone; the real clock afterwards."""
+    year = end.year if end >= datetime.date(end.year, 5, 6) else end.year - 1
+    control(f"clock {year}-05-06T12:00:00 running")
+    venv = os.environ.get("BAOSTOCK_VENV", "/var/tmp/pg_baostock-venv")
+    dsn = f"host={DIR} port={PORT} dbname=postgres user=postgres"
+    out = subprocess.run([f"{venv}/bin/python", os.path.join(os.path.dirname(__file__), "bench_peer_reports.py"),
+                          str(year), "1", "--dsn", dsn, "--port", str(EMU_PORT),
+                          "--sample", str(PEER_REPORTS_SAMPLE)], capture_output=True, text=True)
+    if out.returncode != 0:
+        raise SystemExit(f"bench_peer_reports.py failed:\n{out.stderr[-3000:]}")
+    p = json.loads(out.stdout)
+    psql("DROP TABLE peer_reports")
+    print(f"[bench] peer reports: {p['extrapolated_seconds']:.0f} s extrapolated from {p['sampled_codes']} codes",
+          flush=True, file=sys.stderr)
+    rows = [{"what": f"peer: Q1 {year} reports (6 kinds), {p['sampled_codes']} of {p['total_codes']} stocks sampled",
+             "seconds": p["extrapolated_seconds"], "requests": p["extrapolated_requests"], "bytes": None,
+             "rows": None, "rss_mb": p["peak_rss_mb"], "peer_s": p["extrapolated_seconds"], "bound_s": None}]
+    for kind in ("profit", "operation", "growth", "balance", "cash_flow", "dupont"):
+        psql(f"TRUNCATE baostock.report_{kind}")
+    psql("TRUNCATE baostock.report_checks")
+    rows.append(our_job(f"backfill_fundamentals Q1 {year}, every stock, {SCALING_SESSIONS} sessions",
+                        f"{year}, {year}, kinds => {QUARTERLY}", SCALING_SESSIONS, copy_rate,
+                        p["extrapolated_seconds"], reset=False, queue="backfill_fundamentals"))
+    control("clock none")
+    return rows
 
 
 def peer(mode, *args):
@@ -430,6 +466,8 @@ def main():
                             f"frequency => '5', factors => false", SCALING_SESSIONS, copy_rate, None, reset=False))
     if "extras" in PARTS or "reads" in PARTS:
         read_rows = reads(ten, end)
+    if "fundamentals" in PARTS:
+        rows.extend(fundamentals_part(end, copy_rate))
     citus_runs, columnar = citus_part(end, copy_rate) if "citus" in PARTS else ({}, None)
 
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")

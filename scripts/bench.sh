@@ -22,6 +22,8 @@
 #                                  of 300 codes on the single node and on a Citus cluster (a coordinator
 #                                  and two workers, BENCH_CITUS_PORT=5490-5492; PostgreSQL 15), then
 #                                  the closed minute months there heap and columnar
+#                                  "fundamentals": one quarter of every stock's six quarterly reports
+#                                  by backfill_fundamentals beside scripts/bench_peer_reports.py
 #   BENCH_PORT=5497                cluster port; emulator on 10040, its control port on 10041
 #   PG_MAJOR=18                    on PostgreSQL 18 (the wheel) instead of 15
 set -euo pipefail
