@@ -519,13 +519,16 @@ pub fn kill_9(pid: i32) {
     assert!(signal(pid, "9"), "kill -9 {pid} failed");
 }
 
-/// The last released version (sql/released/VERSIONS).
+/// The newest released version before this one (sql/released/VERSIONS; this version left out
+/// once it is released too): what an upgrade to this version starts from.
 pub fn last_release() -> String {
     let versions = std::fs::read_to_string(repo_path("sql/released/VERSIONS")).expect("read sql/released/VERSIONS");
+    let this = this_version();
     versions
         .lines()
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
         .filter_map(|l| l.split_whitespace().next())
+        .filter(|v| *v != this)
         .next_back()
         .expect("a released version")
         .to_owned()
