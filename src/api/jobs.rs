@@ -8,6 +8,8 @@
 use pgrx::datum::Date;
 use pgrx::prelude::*;
 
+use pg_baostock_core::plan::PlanRow;
+
 use super::{current, not_null, raise, to_naive};
 use crate::error::SyncResult;
 use crate::sync::fundamentals::{self, FundamentalsArgs};
@@ -84,7 +86,14 @@ fn plan(
         .and_then(|()| job_args(start_date, end_date, codes, frequency, force, factors))
         .and_then(|a| jobs::plan(&a))
         .unwrap_or_else(|e| raise(e));
-    TableIterator::new(plan.rows.into_iter().map(|r| {
+    TableIterator::new(plan_rows(plan.rows))
+}
+
+/// The rows `plan()` and `plan_fundamentals()` return.
+fn plan_rows(
+    rows: Vec<PlanRow>,
+) -> impl Iterator<Item = (String, i64, Option<Date>, Option<Date>, i64, f64, Option<i64>)> {
+    rows.into_iter().map(|r| {
         (
             r.kind.to_string(),
             r.units,
@@ -94,7 +103,7 @@ fn plan(
             r.est_seconds,
             r.est_days,
         )
-    }))
+    })
 }
 
 /// `backfill_fundamentals()`'s and `plan_fundamentals()`'s arguments, checked for NULLs.
@@ -161,17 +170,7 @@ fn plan_fundamentals(
         .and_then(|()| fundamentals_args(start_year, end_year, codes, kinds, force))
         .and_then(|a| fundamentals::plan(&a))
         .unwrap_or_else(|e| raise(e));
-    TableIterator::new(plan.estimate.rows.into_iter().map(|r| {
-        (
-            r.kind.to_string(),
-            r.units,
-            r.first_day.map(crate::store::pg_date),
-            r.last_day.map(crate::store::pg_date),
-            r.est_requests,
-            r.est_seconds,
-            r.est_days,
-        )
-    }))
+    TableIterator::new(plan_rows(plan.estimate.rows))
 }
 
 /// Queues a job that fetches the index lists of past dates (a Monday a month, and halfway

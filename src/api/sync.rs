@@ -155,7 +155,12 @@ fn sync_index_constituents(
         .and_then(|()| reference_day(day))
         .and_then(crate::sync::sync_index_constituents)
         .unwrap_or_else(|e| raise(e));
-    TableIterator::new(rows.into_iter().map(|(name, o)| {
+    TableIterator::new(named_rows(rows))
+}
+
+/// The rows of a sync with a result row per item (an index, a macro series).
+fn named_rows(rows: Vec<(&'static str, Outcome)>) -> impl Iterator<Item = (String, String, i64, i64, i64, i32, f64)> {
+    rows.into_iter().map(|(name, o)| {
         (
             name.to_owned(),
             o.status.to_owned(),
@@ -165,7 +170,7 @@ fn sync_index_constituents(
             i32::try_from(o.traffic.requests).unwrap_or(i32::MAX),
             o.seconds,
         )
-    }))
+    })
 }
 
 /// Syncs every stock's industry on a day (the latest classification by default).
@@ -212,15 +217,5 @@ fn sync_macro() -> TableIterator<
     let rows = current()
         .and_then(|()| crate::sync::reports::sync_macro())
         .unwrap_or_else(|e| raise(e));
-    TableIterator::new(rows.into_iter().map(|(name, o)| {
-        (
-            name.to_owned(),
-            o.status.to_owned(),
-            o.counts.inserted,
-            o.counts.updated,
-            o.counts.unchanged,
-            i32::try_from(o.traffic.requests).unwrap_or(i32::MAX),
-            o.seconds,
-        )
-    }))
+    TableIterator::new(named_rows(rows))
 }

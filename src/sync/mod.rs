@@ -46,6 +46,22 @@ pub struct Outcome {
     pub seconds: f64,
 }
 
+/// A run's outcome as a result row per item (an index, a macro series), each with its own counts.
+fn per_item(outcome: Outcome, items: Vec<(&'static str, Counts)>) -> Vec<(&'static str, Outcome)> {
+    items
+        .into_iter()
+        .map(|(name, counts)| {
+            (
+                name,
+                Outcome {
+                    counts,
+                    ..outcome.clone()
+                },
+            )
+        })
+        .collect()
+}
+
 /// A run in progress: its record, filled as it goes.
 struct Run {
     rec: RunRecord,

@@ -64,18 +64,7 @@ pub fn sync_index_constituents(day: Option<NaiveDate>) -> SyncResult<Vec<(&'stat
         Ok((total, per_index))
     };
     let (outcome, per_index) = one_session("sync_index_constituents", json!({"day": day}), day, fetch, write)?;
-    Ok(per_index
-        .into_iter()
-        .map(|(name, counts)| {
-            (
-                name,
-                Outcome {
-                    counts,
-                    ..outcome.clone()
-                },
-            )
-        })
-        .collect())
+    Ok(super::per_item(outcome, per_index))
 }
 
 /// Fetches every stock's industry on a day (the latest without one) and writes it.

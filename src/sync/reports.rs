@@ -80,16 +80,5 @@ pub fn sync_macro() -> SyncResult<Vec<(&'static str, Outcome)>> {
         Ok((total, per_kind))
     };
     let (outcome, per_kind) = one_session("sync_macro", json!({}), None, fetch, write)?;
-    Ok(per_kind
-        .into_iter()
-        .map(|(name, counts)| {
-            (
-                name,
-                Outcome {
-                    counts,
-                    ..outcome.clone()
-                },
-            )
-        })
-        .collect())
+    Ok(super::per_item(outcome, per_kind))
 }

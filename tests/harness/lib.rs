@@ -528,8 +528,7 @@ pub fn last_release() -> String {
         .lines()
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
         .filter_map(|l| l.split_whitespace().next())
-        .filter(|v| *v != this)
-        .next_back()
+        .rfind(|v| *v != this)
         .expect("a released version")
         .to_owned()
 }
