@@ -211,13 +211,13 @@ fn a_live_database_moves_from_15_to_18_with_pg_upgrade() {
         "the queued job's day is synced"
     );
     // The catch-up of the days since (baostock.catchup_days of them); today may not be
-    // published yet.
+    // published yet, or (17:30-18:00 China time) its bars but not its factors: incomplete.
     let statuses = new.sql(
         DB,
         "SELECT string_agg(DISTINCT status, ',' ORDER BY status) FROM baostock.sync_date()",
     );
     assert!(
-        statuses == "ok" || statuses == "ok,not_available",
+        ["ok", "ok,not_available", "incomplete,ok"].contains(&statuses.as_str()),
         "sync_date() on 18 answered {statuses}"
     );
     drop(emu);
