@@ -15,7 +15,9 @@ use pg_baostock_core::states::JobKind;
 use pg_baostock_core::Unit;
 use serde_json::json;
 
-use super::jobs::{check_worker_can_run, worker_sessions};
+use super::jobs::{
+    check_code_shapes, check_known_codes, check_worker_can_run, learn_server_clock_for_plan, worker_sessions,
+};
 use crate::error::{SyncError, SyncResult};
 use crate::guc;
 use crate::store;
@@ -97,27 +99,11 @@ fn scope(args: &FundamentalsArgs) -> SyncResult<Scope> {
         }
     };
     if let Some(codes) = &args.codes {
-        if codes.is_empty() {
-            return Err(invalid(
-                "codes is an empty array".into(),
-                "Pass NULL (the default) for every stock.",
-            ));
-        }
-        if let Some(bad) = codes.iter().find(|c| c.len() != 9 || !c.is_ascii()) {
-            return Err(SyncError::invalid(format!(
-                "{bad:?} is not a Baostock code (like sh.600000)"
-            )));
-        }
+        check_code_shapes(codes, "every stock")?;
     }
     super::reference::ensure_securities()?;
     if let Some(codes) = &args.codes {
-        let unknown = q::unknown_codes(codes)?;
-        if !unknown.is_empty() {
-            return Err(invalid(
-                format!("unknown codes: {}", unknown.join(", ")),
-                "Codes come from baostock.securities (SELECT baostock.sync_securities() refreshes it).",
-            ));
-        }
+        check_known_codes(codes)?;
         let others = not_stocks(codes)?;
         if !others.is_empty() {
             return Err(invalid(
@@ -216,14 +202,8 @@ pub fn plan(args: &FundamentalsArgs) -> SyncResult<FundamentalsPlan> {
 /// Plans and queues a fundamentals job; returns its id. A plan with nothing to ask is
 /// recorded as done. Says, before it starts, how many China days the budget makes it take.
 pub fn backfill(args: &FundamentalsArgs) -> SyncResult<i64> {
-    // The server's clock learnt first: a period is asked only once it is over by that clock. A
-    // clock that cannot be learnt now (a spent budget, a blacklist) leaves the last one seen.
-    if let Err(e) = crate::net::learn_server_clock() {
-        pgrx::notice!(
-            "pg_baostock: the server's clock was not read ({}); planned by the one its last login showed",
-            e.text()
-        );
-    }
+    // The server's clock learnt first: a period is asked only once it is over by that clock.
+    learn_server_clock_for_plan();
     let s = scope(args)?;
     check_worker_can_run("backfill_fundamentals")?;
     let plan = plan_scope(&s)?;

@@ -80,32 +80,12 @@ fn plan_by(args: &Args, clock: ServerClock) -> SyncResult<Plan> {
         )));
     }
     if let Some(codes) = &args.codes {
-        if codes.is_empty() {
-            return Err(SyncError::InvalidArgument {
-                message: "codes is an empty array".into(),
-                hint: Some("Pass NULL (the default) for every stock and ETF.".into()),
-                null: false,
-            });
-        }
-        if let Some(bad) = codes.iter().find(|c| c.len() != 9 || !c.is_ascii()) {
-            return Err(SyncError::invalid(format!(
-                "{bad:?} is not a Baostock code (like sh.600000)"
-            )));
-        }
+        check_code_shapes(codes, "every stock and ETF")?;
     }
     sync::extend_calendar(None, args.end.unwrap_or(today))?;
     sync::reference::ensure_securities()?;
     if let Some(codes) = &args.codes {
-        let unknown = q::unknown_codes(codes)?;
-        if !unknown.is_empty() {
-            return Err(SyncError::InvalidArgument {
-                message: format!("unknown codes: {}", unknown.join(", ")),
-                hint: Some(
-                    "Codes come from baostock.securities (SELECT baostock.sync_securities() refreshes it).".into(),
-                ),
-                null: false,
-            });
-        }
+        check_known_codes(codes)?;
         if frequency.minutes().is_some() {
             let indices = q::indices_among(codes)?;
             if !indices.is_empty() {
@@ -121,12 +101,7 @@ fn plan_by(args: &Args, clock: ServerClock) -> SyncResult<Plan> {
     // clock that cannot be learnt now (a budget spent, a blacklist) leaves the last one seen:
     // the job is queued all the same and its units wait as they would.
     if clock == ServerClock::Learnt {
-        if let Err(e) = crate::net::learn_server_clock() {
-            pgrx::notice!(
-                "pg_baostock: the server's clock was not read ({}); planned by the one its last login showed",
-                e.text()
-            );
-        }
+        learn_server_clock_for_plan();
     }
     let published = store::published_through(Kind::of(frequency))?;
     let end = match args.end {
@@ -174,6 +149,49 @@ fn plan_by(args: &Args, clock: ServerClock) -> SyncResult<Plan> {
     let mut plan = estimate(args, end, units)?;
     plan.rows.extend(tracking_a_day(end)?);
     Ok(plan)
+}
+
+/// Refuses an empty list of codes (`all` names what NULL asks for) and a code not shaped like
+/// one, before anything is looked up.
+pub(crate) fn check_code_shapes(codes: &[String], all: &str) -> SyncResult<()> {
+    if codes.is_empty() {
+        return Err(SyncError::InvalidArgument {
+            message: "codes is an empty array".into(),
+            hint: Some(format!("Pass NULL (the default) for {all}.")),
+            null: false,
+        });
+    }
+    if let Some(bad) = codes.iter().find(|c| c.len() != 9 || !c.is_ascii()) {
+        return Err(SyncError::invalid(format!(
+            "{bad:?} is not a Baostock code (like sh.600000)"
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses codes `baostock.securities` does not list.
+pub(crate) fn check_known_codes(codes: &[String]) -> SyncResult<()> {
+    let unknown = q::unknown_codes(codes)?;
+    if !unknown.is_empty() {
+        return Err(SyncError::InvalidArgument {
+            message: format!("unknown codes: {}", unknown.join(", ")),
+            hint: Some("Codes come from baostock.securities (SELECT baostock.sync_securities() refreshes it).".into()),
+            null: false,
+        });
+    }
+    Ok(())
+}
+
+/// Logs in once so that a plan goes by the server's clock now (what a job will ask for is
+/// what the server has published); a clock that cannot be learnt now (a spent budget, a
+/// blacklist) leaves the last one seen, and says so.
+pub(crate) fn learn_server_clock_for_plan() {
+    if let Err(e) = crate::net::learn_server_clock() {
+        pgrx::notice!(
+            "pg_baostock: the server's clock was not read ({}); planned by the one its last login showed",
+            e.text()
+        );
+    }
 }
 
 /// Says what of `start..=end` the server does not have (yet) at `frequency`, so asks nothing

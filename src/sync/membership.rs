@@ -7,12 +7,12 @@
 use baostock::StockIndex;
 use chrono::{Datelike, NaiveDate};
 use pg_baostock_core::membership;
-use pg_baostock_core::plan::days_under_budget;
+use pg_baostock_core::plan::{days_under_budget, tenths, ASSUMED_LATENCY_S};
 use pg_baostock_core::states::JobKind;
 use pg_baostock_core::Unit;
 use serde_json::json;
 
-use super::jobs::{check_worker_can_run, worker_sessions};
+use super::jobs::{check_worker_can_run, learn_server_clock_for_plan, worker_sessions};
 use crate::error::{SyncError, SyncResult};
 use crate::guc;
 use crate::store;
@@ -34,12 +34,7 @@ pub fn backfill(index: Option<&str>, start: Option<NaiveDate>) -> SyncResult<i64
             null: false,
         })?],
     };
-    if let Err(e) = crate::net::learn_server_clock() {
-        pgrx::notice!(
-            "pg_baostock: the server's clock was not read ({}); planned by the one its last login showed",
-            e.text()
-        );
-    }
+    learn_server_clock_for_plan();
     let today = store::server_now()?.date();
     if let Some(s) = start {
         pg_baostock_core::check_day("start_date", s, today)?;
@@ -68,8 +63,7 @@ pub fn backfill(index: Option<&str>, start: Option<NaiveDate>) -> SyncResult<i64
         .unwrap_or(today)
         .min(today);
     let requests = units.len() as i64 + BISECTIONS_A_YEAR * index_years + 2 * worker_sessions() as i64;
-    let seconds =
-        (requests as f64 * pg_baostock_core::plan::ASSUMED_LATENCY_S / worker_sessions() as f64 * 10.0).round() / 10.0;
+    let seconds = tenths(requests as f64 * ASSUMED_LATENCY_S / worker_sessions() as f64);
     let summary = json!({
         "units": per_index,
         "est_requests": requests,

@@ -258,7 +258,7 @@ fn pages(rows: f64, per_page: u32) -> i64 {
 }
 
 /// Seconds as plans show them: to the tenth.
-fn tenths(seconds: f64) -> f64 {
+pub fn tenths(seconds: f64) -> f64 {
     (seconds * 10.0).round() / 10.0
 }
 
