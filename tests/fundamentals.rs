@@ -31,42 +31,17 @@ fn run_job(args: &str) -> i64 {
     id
 }
 
-fn set(query: &str) -> BTreeSet<String> {
-    sql(query)
-        .lines()
-        .filter(|l| !l.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
-
-/// A profit report as the server writes its cells, from the table.
+/// A profit report as the server writes its cells, from the table (NULL as an empty cell).
 fn stored_profit(code: &str, stat: NaiveDate) -> Vec<String> {
-    let row = one(&format!(
-        "SELECT concat_ws('|', code, pub_date, stat_date, roe_avg, np_margin, gp_margin, net_profit, eps_ttm,
-                          mb_revenue, total_share, liqa_share)
+    one(&format!(
+        "SELECT array_to_string(ARRAY[code, pub_date::text, stat_date::text, roe_avg::text, np_margin::text,
+                                      gp_margin::text, net_profit::text, eps_ttm::text, mb_revenue::text,
+                                      total_share::text, liqa_share::text], '|', '')
          FROM baostock.profit_latest WHERE code = '{code}' AND stat_date = '{stat}'"
-    ));
-    // concat_ws skips NULLs: put the empty cells back by position.
-    let cols = "code, pub_date, stat_date, roe_avg, np_margin, gp_margin, net_profit, eps_ttm, mb_revenue, total_share, liqa_share";
-    let nulls = one(&format!(
-        "SELECT concat_ws(',', {})
-         FROM baostock.profit_latest WHERE code = '{code}' AND stat_date = '{stat}'",
-        cols.split(", ")
-            .map(|c| format!("({c} IS NULL)::int"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    ));
-    let mut values = row.split('|').map(str::to_owned);
-    nulls
-        .split(',')
-        .map(|n| {
-            if n == "1" {
-                String::new()
-            } else {
-                values.next().unwrap_or_default()
-            }
-        })
-        .collect()
+    ))
+    .split('|')
+    .map(str::to_owned)
+    .collect()
 }
 
 #[test]
@@ -125,7 +100,7 @@ fn a_csi_300_fundamentals_job_keeps_its_plan_its_deadlines_its_restatements_and_
         int("SELECT count(*) FROM baostock.sync_index_constituents('2025-04-07') WHERE status = 'ok'"),
         3
     );
-    let codes: Vec<String> = set(&format!("SELECT unnest({CODES})")).into_iter().collect();
+    let codes: Vec<String> = line_set(&format!("SELECT unnest({CODES})")).into_iter().collect();
     let members = env.emu.market().index_members(baostock::StockIndex::Hs300, first);
     assert_eq!(codes, members.iter().map(|s| s.code.clone()).collect::<Vec<_>>());
     let args = format!("2024, 2025, {CODES}");
@@ -180,7 +155,9 @@ fn a_csi_300_fundamentals_job_keeps_its_plan_its_deadlines_its_restatements_and_
         .collect();
     assert!(!not_yet.is_empty(), "every Q1 2025 report was out by {first}");
     assert_eq!(
-        set("SELECT code FROM baostock.report_checks WHERE kind = 'profit' AND period = '2025-03-31' AND NOT final"),
+        line_set(
+            "SELECT code FROM baostock.report_checks WHERE kind = 'profit' AND period = '2025-03-31' AND NOT final"
+        ),
         not_yet
     );
     assert_eq!(

@@ -9,14 +9,6 @@ use chrono::{Datelike, Days, NaiveDate};
 use pg_baostock_cluster_tests::*;
 use serde_json::{json, Value};
 
-fn codes(query: &str) -> BTreeSet<String> {
-    sql(query)
-        .lines()
-        .filter(|l| !l.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
-
 /// The official client's SSE 50 list of a date.
 fn official_sz50(port: u16, day: NaiveDate) -> BTreeSet<String> {
     let answer = official_query(port, "query_sz50_stocks", &json!({"date": day.to_string()}));
@@ -99,7 +91,7 @@ fn membership_is_found_to_the_week_and_equals_the_official_lists() {
         }
     }
     for day in days {
-        let ours = codes(&format!("SELECT code FROM baostock.index_members('sz50', '{day}')"));
+        let ours = line_set(&format!("SELECT code FROM baostock.index_members('sz50', '{day}')"));
         let official = official_sz50(port, day);
         assert!(!official.is_empty(), "{day}: the official client has no list");
         assert_eq!(ours, official, "SSE 50 members on {day} ({})", day.weekday());

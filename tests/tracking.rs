@@ -18,14 +18,6 @@ fn members(env: &TestEnv, index: StockIndex, day: NaiveDate) -> BTreeSet<String>
         .collect()
 }
 
-fn codes(query: &str) -> BTreeSet<String> {
-    sql(query)
-        .lines()
-        .map(str::to_owned)
-        .filter(|l| !l.is_empty())
-        .collect()
-}
-
 /// The newest tracking job; it must end done with no failed unit.
 fn tracking_job_done() -> i64 {
     let job = int("SELECT coalesce(max(job_id), 0) FROM baostock.jobs WHERE kind = 'track'");
@@ -104,7 +96,7 @@ fn a_tracked_csi_300_stays_current_across_three_evenings_and_follows_its_changes
         let hs300 = members(&env, StockIndex::Hs300, *day);
         let sz50 = members(&env, StockIndex::Sz50, *day);
         let current = |f: &str| {
-            codes(&format!(
+            line_set(&format!(
                 "SELECT code FROM baostock.tracked WHERE frequency = '{f}' AND lag_trading_days = 0
                    AND current_through = '{day}' ORDER BY code"
             ))

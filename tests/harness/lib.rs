@@ -326,6 +326,15 @@ pub fn wait_within(id: i64, within: Duration) -> String {
     res.unwrap_or_else(|e| panic!("wait({id}): {e}")).trim().to_owned()
 }
 
+/// The first column of a query's rows as a set (empty lines left out).
+pub fn line_set(query: &str) -> std::collections::BTreeSet<String> {
+    sql(query)
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
 /// A query's single value as an integer.
 pub fn int(query: &str) -> i64 {
     let out = sql(query);
